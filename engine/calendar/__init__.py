@@ -1,0 +1,1 @@
+"""Vietnamese legal time: working days, holidays, deadline phrases (see docs/architecture.md)."""

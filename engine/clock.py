@@ -1,0 +1,88 @@
+"""The one place that reads the time.
+
+Everything in agreeflow asks this module for "now" so that tests and the demo
+can move time (a whole year in seconds) and so that stored times are always
+aware UTC.  Nothing else may call ``datetime.now()`` or ``date.today()``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+UTC = timezone.utc
+
+_fixed: datetime | None = None
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an ISO-8601 date or datetime; a naive value is Vietnamese local time.
+
+    Raises ValueError with the offending text when it is not ISO-8601.
+    """
+    text = text.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
+    if len(text) <= 10:  # a bare date means the start of that local day
+        dt = datetime.combine(dt.date(), time(0, 0))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=VN)
+    return dt.astimezone(UTC)
+
+
+def set_now(value: datetime | str | None) -> None:
+    """Fix the clock at ``value`` (aware datetime or ISO text); ``None`` frees it."""
+    global _fixed
+    if isinstance(value, str):
+        value = parse_instant(value)
+    if value is not None and value.tzinfo is None:
+        raise ValueError("set_now needs an aware datetime")
+    _fixed = value.astimezone(UTC) if value is not None else None
+
+
+def advance(delta: timedelta) -> datetime:
+    """Move a fixed clock forward (the demo and tests); returns the new now."""
+    global _fixed
+    _fixed = now() + delta
+    return _fixed
+
+
+def now() -> datetime:
+    """The current instant, aware, in UTC (fixed clock, AGREEFLOW_NOW, or the system)."""
+    if _fixed is not None:
+        return _fixed
+    env = os.environ.get("AGREEFLOW_NOW")
+    if env:
+        return parse_instant(env)
+    return datetime.now(UTC)
+
+
+def to_local(dt: datetime) -> datetime:
+    """Show an instant in Asia/Ho_Chi_Minh."""
+    return dt.astimezone(VN)
+
+
+def local_today() -> date:
+    """Today's date in Vietnam."""
+    return to_local(now()).date()
+
+
+def end_of_local_day(d: date) -> datetime:
+    """24:00 of ``d`` in Vietnam (Civil Code art. 148), as an aware UTC instant."""
+    return datetime.combine(d + timedelta(days=1), time(0, 0), tzinfo=VN).astimezone(UTC)
+
+
+def local_at(d: date, hour: int, minute: int = 0) -> datetime:
+    """``d`` at ``hour:minute`` Vietnamese time, as an aware UTC instant."""
+    return datetime.combine(d, time(hour, minute), tzinfo=VN).astimezone(UTC)
+
+
+def fmt_local(dt: datetime | None, with_time: bool = True) -> str:
+    """dd/mm/yyyy [HH:MM] in Vietnamese local time, the form officials read."""
+    if dt is None:
+        return ""
+    loc = to_local(dt)
+    return loc.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")

@@ -1,0 +1,260 @@
+"""Errors that reach users, each with an exit code and a Vietnamese and English text.
+
+    AgreeflowError                    (base; never raised itself)
+    ├── UserInputError        exit 2  bad input; nothing was written
+    │   ├── NotInitialisedError       database has no schema yet
+    │   ├── UnknownCaseError
+    │   ├── UnknownWorkflowError
+    │   ├── UnknownTriggerError
+    │   ├── UnknownUnitError
+    │   ├── UnknownPersonError
+    │   ├── FieldValueError           malformed ``--field k=v`` or wrong type
+    │   ├── MissingFieldsError        required fields/documents not supplied
+    │   ├── DefinitionError           a workflow file has problems (all listed)
+    │   ├── DirectoryFileError        a directory file has problems (all listed)
+    │   ├── PhraseError               an unparseable deadline phrase
+    │   └── InputFileError            a file that cannot be read / imported
+    ├── RefusedError          exit 3  a rule refused it; the refusal is logged
+    │   ├── RoleRefusedError
+    │   ├── StateRefusedError
+    │   ├── GuardRefusedError
+    │   ├── StaleCaseError            the case changed since it was read
+    │   └── ReadOnlyError             auditors change nothing
+    └── TamperingError        exit 4  audit verify found a broken chain
+
+Subclasses keep their details as attributes (case, state, trigger, allowed...)
+so the CLI can print them as JSON as well as text.
+"""
+
+from __future__ import annotations
+
+from difflib import get_close_matches
+from typing import Any, ClassVar, Iterable
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """Return the closest option to ``word`` or ''."""
+    found = get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return found[0] if found else ""
+
+
+class AgreeflowError(Exception):
+    """Base of every error agreeflow shows to a user."""
+
+    exit_code: ClassVar[int] = 1
+    messages: ClassVar[dict[str, str]] = {"vi": "Lỗi: {detail}", "en": "Error: {detail}"}
+
+    def __init__(self, **fields: Any) -> None:
+        self.fields = fields
+        for key, value in fields.items():
+            setattr(self, key, value)
+        super().__init__(self.render("en"))
+
+    def render(self, lang: str = "vi") -> str:
+        """The message in ``lang`` (vi or en), with its remedy."""
+        template = self.messages.get(lang) or self.messages["en"]
+        values = {k: _show(v, lang) for k, v in self.fields.items()}
+        return template.format_map(_Blank(values))
+
+    def to_json(self, lang: str = "vi") -> dict[str, Any]:
+        """A machine-readable form for ``--json`` output."""
+        return {"error": type(self).__name__, "exit_code": self.exit_code,
+                "message": self.render(lang),
+                "details": {k: v for k, v in self.fields.items() if _jsonable(v)}}
+
+
+class _Blank(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _show(value: Any, lang: str) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else ("(không có)" if lang == "vi" else "(none)")
+    if isinstance(value, dict) and lang in value:
+        return str(value[lang])
+    return str(value)
+
+
+def _jsonable(v: Any) -> bool:
+    return isinstance(v, (str, int, float, bool, list, dict, type(None)))
+
+
+# ---------------------------------------------------------------- exit 2
+class UserInputError(AgreeflowError):
+    """Bad input: nothing was written."""
+
+    exit_code = 2
+
+
+class NotInitialisedError(UserInputError):
+    messages = {
+        "vi": "Cơ sở dữ liệu {db} chưa được khởi tạo. Hãy chạy: agreeflow init",
+        "en": "The database {db} is not initialised. Run: agreeflow init",
+    }
+
+
+class UnknownCaseError(UserInputError):
+    messages = {
+        "vi": "Không tìm thấy hồ sơ '{case}'.{hint} Xem danh sách: agreeflow case list",
+        "en": "No case '{case}'.{hint} See the list: agreeflow case list",
+    }
+
+    def __init__(self, case: str, known: Iterable[str] = ()) -> None:
+        guess = did_you_mean(case, known)
+        super().__init__(case=case, hint=f" Có phải '{guess}'?" if guess else "")
+        self._guess = guess
+
+    def render(self, lang: str = "vi") -> str:
+        if lang == "en":
+            self.fields["hint"] = f" Did you mean '{self._guess}'?" if getattr(self, "_guess", "") else ""
+        else:
+            self.fields["hint"] = f" Có phải '{self._guess}'?" if getattr(self, "_guess", "") else ""
+        return super().render(lang)
+
+
+class _Suggesting(UserInputError):
+    """An unknown name with a 'did you mean' suggestion and the allowed names."""
+
+    kind: ClassVar[dict[str, str]] = {"vi": "tên", "en": "name"}
+    messages = {
+        "vi": "Không có {kind} '{name}'.{hint} Các giá trị hợp lệ: {allowed}",
+        "en": "Unknown {kind} '{name}'.{hint} Allowed: {allowed}",
+    }
+
+    def __init__(self, name: str, allowed: Iterable[str] = (), **extra: Any) -> None:
+        allowed = sorted(set(allowed))
+        super().__init__(name=name, allowed=allowed, guess=did_you_mean(name, allowed), **extra)
+
+    def render(self, lang: str = "vi") -> str:
+        guess = self.fields.get("guess")
+        self.fields["kind"] = self.kind.get(lang, self.kind["en"])
+        if guess:
+            self.fields["hint"] = f" Có phải '{guess}'?" if lang == "vi" else f" Did you mean '{guess}'?"
+        else:
+            self.fields["hint"] = ""
+        return super().render(lang)
+
+
+class UnknownWorkflowError(_Suggesting):
+    kind = {"vi": "quy trình", "en": "workflow"}
+
+
+class UnknownTriggerError(_Suggesting):
+    kind = {"vi": "thao tác", "en": "trigger"}
+    messages = {
+        "vi": "Quy trình của hồ sơ {case} không có thao tác '{name}'.{hint} Các thao tác: {allowed}",
+        "en": "The workflow of case {case} has no trigger '{name}'.{hint} Triggers: {allowed}",
+    }
+
+
+class UnknownUnitError(_Suggesting):
+    kind = {"vi": "đơn vị", "en": "unit"}
+    messages = {
+        "vi": "Không có đơn vị '{name}' đang hoạt động trong danh bạ.{hint} Xem: agreeflow directory show",
+        "en": "No active unit '{name}' in the directory.{hint} See: agreeflow directory show",
+    }
+
+
+class UnknownPersonError(UserInputError):
+    messages = {
+        "vi": "Không có người dùng '{email}' trong danh bạ. Dùng --as EMAIL (hoặc AGREEFLOW_USER) với một địa chỉ trong: agreeflow directory show",
+        "en": "No person '{email}' in the directory. Use --as EMAIL (or AGREEFLOW_USER) with an address from: agreeflow directory show",
+    }
+
+
+class FieldValueError(UserInputError):
+    messages = {
+        "vi": "Trường '{field}': {problem_vi}. {remedy_vi}",
+        "en": "Field '{field}': {problem_en}. {remedy_en}",
+    }
+
+
+class MissingFieldsError(UserInputError):
+    messages = {
+        "vi": "Thao tác '{trigger}' cần các trường: {missing}. Thêm bằng --field TÊN=GIÁ_TRỊ (tệp đính kèm: --attach TỆP).",
+        "en": "Trigger '{trigger}' needs the fields: {missing}. Add them with --field NAME=VALUE (documents: --attach FILE).",
+    }
+
+
+class DefinitionError(UserInputError):
+    messages = {
+        "vi": "Tệp quy trình có {count} lỗi:\n{listing}",
+        "en": "The workflow file has {count} problem(s):\n{listing}",
+    }
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(count=len(problems), listing="\n".join(f"  - {p}" for p in problems),
+                         problems=problems)
+
+
+class DirectoryFileError(DefinitionError):
+    messages = {
+        "vi": "Tệp danh bạ có {count} lỗi (chưa ghi gì):\n{listing}",
+        "en": "The directory file has {count} problem(s) (nothing written):\n{listing}",
+    }
+
+
+class PhraseError(UserInputError):
+    messages = {
+        "vi": "Không hiểu thời hạn '{phrase}'. Các dạng được chấp nhận:\n{forms}",
+        "en": "Cannot read the time phrase '{phrase}'. Accepted forms:\n{forms}",
+    }
+
+
+class InputFileError(UserInputError):
+    messages = {
+        "vi": "Tệp '{path}': {problem}",
+        "en": "File '{path}': {problem}",
+    }
+
+
+# ---------------------------------------------------------------- exit 3
+class RefusedError(AgreeflowError):
+    """A rule refused the action; the refusal itself is logged on the case."""
+
+    exit_code = 3
+
+
+class RoleRefusedError(RefusedError):
+    messages = {
+        "vi": "{actor} không có quyền thực hiện '{trigger}' trên hồ sơ {case} (cần vai trò: {needed}; vai trò của bạn: {roles}).",
+        "en": "{actor} may not do '{trigger}' on case {case} (needs role: {needed}; your roles: {roles}).",
+    }
+
+
+class StateRefusedError(RefusedError):
+    messages = {
+        "vi": "Hồ sơ {case} đang ở bước '{state}': không thể '{trigger}'. Thao tác bạn có thể dùng lúc này: {allowed}",
+        "en": "Case {case} is in state '{state}': '{trigger}' is not possible. Triggers you may use now: {allowed}",
+    }
+
+
+class GuardRefusedError(RefusedError):
+    messages = {
+        "vi": "Chưa thể '{trigger}' hồ sơ {case}: {reason_vi}",
+        "en": "Cannot '{trigger}' case {case} yet: {reason_en}",
+    }
+
+
+class StaleCaseError(RefusedError):
+    messages = {
+        "vi": "Hồ sơ {case} đã thay đổi kể từ khi bạn xem (phiên bản {expected} → {actual}). Xem lại: agreeflow case show {case}",
+        "en": "The case {case} changed since you read it (version {expected} → {actual}). Look again: agreeflow case show {case}",
+    }
+
+
+class ReadOnlyError(RefusedError):
+    messages = {
+        "vi": "{actor} có vai trò kiểm tra (auditor): chỉ được xem, không được thay đổi dữ liệu.",
+        "en": "{actor} is an auditor: auditors read everything and change nothing.",
+    }
+
+
+# ---------------------------------------------------------------- exit 4
+class TamperingError(AgreeflowError):
+    exit_code = 4
+    messages = {
+        "vi": "Phát hiện nhật ký bị sửa đổi:\n{listing}",
+        "en": "The log has been tampered with:\n{listing}",
+    }
