@@ -1,0 +1,421 @@
+"""The ``agreeflow`` command: parse options, call one engine.service function, render.
+
+Exit codes: 0 ok · 2 bad input (nothing written) · 3 refused by a rule (logged)
+· 4 ``audit verify`` found tampering.  1 is never expected.
+Every command takes ``--json``, ``--lang vi|en``, ``--as EMAIL``, ``--db URL``
+and ``--now ISO-8601``, before or after the command name.
+Heavy modules are imported inside commands so ``agreeflow --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+# ----------------------------------------------------------------- plumbing
+_OPTS = ("json_out", "lang", "user", "db", "now", "home")
+
+
+def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value not in (None, False):
+        ctx.find_root().meta.setdefault("agreeflow", {})[param.name] = value
+    return value
+
+
+def common(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every command accepts (also accepted before the command name)."""
+    options = [
+        click.option("--json", "json_out", is_flag=True, expose_value=False, callback=_store,
+                     help="Machine-readable JSON output."),
+        click.option("--lang", type=click.Choice(["vi", "en"]), expose_value=False, callback=_store,
+                     help="Language of messages (default vi; env AGREEFLOW_LANG)."),
+        click.option("--as", "user", metavar="EMAIL", expose_value=False, callback=_store,
+                     help="Acting person from the directory (env AGREEFLOW_USER)."),
+        click.option("--db", metavar="URL", expose_value=False, callback=_store,
+                     help="SQLAlchemy database URL (env AGREEFLOW_DB; default SQLite in the data dir)."),
+        click.option("--now", metavar="ISO-8601", expose_value=False, callback=_store,
+                     help="Run as if it were this moment (env AGREEFLOW_NOW)."),
+    ]
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
+def _opts() -> dict[str, Any]:
+    return click.get_current_context().find_root().meta.get("agreeflow", {})
+
+
+def settings() -> Any:
+    from engine import clock
+    from engine.settings import Settings
+
+    o = _opts()
+    if o.get("now"):
+        try:
+            clock.set_now(o["now"])
+        except ValueError:
+            raise click.BadParameter(f"'{o['now']}' is not ISO-8601, e.g. 2024-07-01T08:00", param_hint="--now")
+    return Settings.from_env(db_url=o.get("db"), lang=o.get("lang"), user=o.get("user"))
+
+
+def lang() -> str:
+    import os
+    return _opts().get("lang") or os.environ.get("AGREEFLOW_LANG") or "vi"
+
+
+def as_json() -> bool:
+    return bool(_opts().get("json_out"))
+
+
+def emit(data: Any, human: Callable[[Any], None]) -> None:
+    """Print ``data`` as JSON with --json, else call ``human(data)``."""
+    if as_json():
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        human(data)
+
+
+def console() -> Any:
+    from rich.console import Console
+    return Console(highlight=False, soft_wrap=True)
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.table import Table
+    tbl = Table(title=title, show_lines=False, title_justify="left")
+    for c in columns:
+        tbl.add_column(c, overflow="fold")
+    for r in rows:
+        tbl.add_row(*["" if v is None else str(v) for v in r])
+    console().print(tbl)
+
+
+def t(key: str, **values: Any) -> str:
+    from engine.i18n import t as translate
+    return translate(key, lang(), **values)
+
+
+class AgreeflowGroup(click.Group):
+    """Maps engine errors to exit codes and clear messages in the user's language."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from engine import clock
+        from engine.errors import AgreeflowError
+        clock.set_now(None)  # each invocation reads --now/AGREEFLOW_NOW afresh (matters in-process)
+        try:
+            return super().invoke(ctx)
+        except AgreeflowError as err:
+            language = (ctx.meta.get("agreeflow", {}).get("lang") or __import__("os").environ.get("AGREEFLOW_LANG") or "vi")
+            if ctx.meta.get("agreeflow", {}).get("json_out"):
+                click.echo(json.dumps(err.to_json(language), ensure_ascii=False, indent=2, default=str))
+            else:
+                click.echo(err.render(language), err=True)
+            ctx.exit(err.exit_code)
+
+
+@click.group(cls=AgreeflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@common
+def main() -> None:
+    """agreeflow — quy trình thỏa thuận quốc tế và đoàn ra/đoàn vào (Luật 70/2020/QH14, Nghị định 64/2021/NĐ-CP).
+
+    Workflow engine for international agreements and foreign delegations of a
+    Vietnamese province: declared legal steps, working-day deadlines, e-mail
+    reminders, and a tamper-evident log.
+    """
+
+
+# ----------------------------------------------------------------- init / directory
+@main.command()
+@common
+@click.option("--directory", "directory_file", type=click.Path(path_type=Path), help="Directory YAML to load (default: the shipped Bắc Giang 2024 sample when the directory is empty).")
+def init(directory_file: Path | None) -> None:
+    """Create or upgrade the database and load the directory."""
+    from engine import service
+    res = service.init(settings(), directory_file)
+
+    def human(r: Any) -> None:
+        click.echo(t("init_ok", db=r["database"], rev=r["revision"]))
+        if r["directory"]:
+            click.echo(t("directory_ok", **r["directory"]))
+    emit(res, human)
+
+
+@main.group()
+def directory() -> None:
+    """Units and people (data an operator edits)."""
+
+
+@directory.command("load")
+@common
+@click.argument("file", type=click.Path(path_type=Path))
+def directory_load(file: Path) -> None:
+    """Load a directory YAML file (idempotent; admin role)."""
+    from engine import service
+    emit(service.load_directory(settings(), file), lambda r: click.echo(t("directory_ok", **r)))
+
+
+@directory.command("show")
+@common
+def directory_show() -> None:
+    """List units and people."""
+    from engine import service
+    res = service.directory_show(settings())
+    en = lang() == "en"
+
+    def human(r: Any) -> None:
+        table(t("unit"), ["code", "name", "email", "parent", "kind", "active"],
+              [[u["code"], u["name_en"] if en else u["name_vi"], u["email"], u["parent"], u["kind"],
+                "✓" if u["active"] else f"✗ {u['active_to']}"] for u in r["units"]])
+        table("People" if en else "Người dùng", ["email", "name", "unit", "roles"],
+              [[p["email"], p["name"], p["unit"], ", ".join(p["roles"])] for p in r["people"] if p["active"]])
+    emit(res, human)
+
+
+# ----------------------------------------------------------------- workflows
+@main.group()
+def workflows() -> None:
+    """Workflow definitions (workflows/*.yaml)."""
+
+
+@workflows.command("list")
+@common
+def workflows_list() -> None:
+    """List workflows (newest version of each)."""
+    from engine import service
+    emit(service.workflows_list(settings()), lambda rows: table(
+        t("workflow"), ["id", "v", "title", "states", "transitions", "unconfirmed"],
+        [[r["id"], r["version"], r["title"], r["states"], r["transitions"], r["unconfirmed"]] for r in rows]))
+
+
+@workflows.command("show")
+@common
+@click.argument("workflow")
+def workflows_show(workflow: str) -> None:
+    """A workflow's versions (with open cases), states, transitions and citations."""
+    from engine import service
+    res = service.workflow_show(settings(), workflow)
+
+    def human(r: Any) -> None:
+        click.echo(f"{r['id']}: {r['title'].get(lang(), r['id'])}")
+        click.echo("  " + "; ".join(r["legal_basis"]))
+        table(t("version"), ["version", t("open_cases"), "file"],
+              [[v["version"], v["open_cases"], v["path"]] for v in r["versions"]])
+        table("Transitions", ["trigger", "from", "to", "roles", "citation"],
+              [[x["trigger"], ", ".join(x["from"]), x["to"], ", ".join(x["roles"]),
+                x["citation"] + ("" if x["confirmed"] else " [UNCONFIRMED]")] for x in r["transitions"]])
+        if r["unconfirmed"]:
+            click.echo(t("unconfirmed") + ":\n  " + "\n  ".join(r["unconfirmed"]))
+    emit(res, human)
+
+
+@workflows.command("graph")
+@common
+@click.argument("workflow")
+@click.option("--case", "case_ref", help="Highlight this case's current state.")
+def workflows_graph(workflow: str, case_ref: str | None) -> None:
+    """Print a Mermaid state diagram."""
+    from engine import service
+    text = service.workflow_graph(settings(), workflow, case_ref)
+    emit({"mermaid": text}, lambda r: click.echo(r["mermaid"]))
+
+
+@workflows.command("lint")
+@common
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def workflows_lint(paths: tuple[Path, ...]) -> None:
+    """Check workflow files; every problem of every file is listed (exit 2 if any)."""
+    from engine import service
+    from engine.errors import DefinitionError
+    res = service.lint(list(paths))
+
+    def human(r: Any) -> None:
+        if r["ok"]:
+            click.echo(t("lint_ok", ok=", ".join(r["ok"])))
+        for wf, items in r["unconfirmed"].items():
+            click.echo(t("lint_unconfirmed", wf=wf))
+            for i in items:
+                click.echo(f"  ! {i}")
+    emit(res, human)
+    if res["problems"]:
+        raise DefinitionError(res["problems"])
+
+
+# ----------------------------------------------------------------- cases
+@main.group()
+def case() -> None:
+    """Open, advance and inspect cases."""
+
+
+@case.command("open")
+@common
+@click.argument("workflow")
+@click.option("--title", required=True, help="Title of the case.")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A case field (repeatable).")
+@click.option("--parent", help="Parent case id (for follow-ups and child cases).")
+@click.option("--note", help="A note recorded in the log.")
+def case_open(workflow: str, title: str, fields: tuple[str, ...], parent: str | None, note: str | None) -> None:
+    """Open a case; prints its id (e.g. TTQT-2024-0001)."""
+    from engine import service
+    res = service.open_case(settings(), workflow, title, list(fields), parent=parent, note=note)
+    emit(res, lambda r: click.echo(r["id"]))
+
+
+@case.command("fire")
+@common
+@click.argument("case_ref", metavar="CASE")
+@click.argument("trigger")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A field to set (repeatable).")
+@click.option("--note", help="A note recorded in the log.")
+@click.option("--attach", multiple=True, type=click.Path(path_type=Path), metavar="[KIND=]FILE",
+              help="Attach a document (stored content-addressed).")
+@click.option("--expect-version", type=int, help="Refuse if the case changed since this lock_version.")
+def case_fire(case_ref: str, trigger: str, fields: tuple[str, ...], note: str | None,
+              attach: tuple[Path, ...], expect_version: int | None) -> None:
+    """Advance a case by a trigger."""
+    from engine import service
+    res = service.fire(settings(), case_ref, trigger, list(fields), note, list(attach), expect_version)
+    emit(res, lambda r: click.echo(f"{r['id']}: {r['state_label']} ({r['state']})"))
+
+
+@case.command("suspend")
+@common
+@click.argument("case_ref", metavar="CASE")
+@click.option("--reason", required=True, help="Why the legal clock stops (e.g. dossier incomplete).")
+def case_suspend(case_ref: str, reason: str) -> None:
+    """Stop the legal clock of a case (e.g. while a dossier is being completed)."""
+    from engine import service
+    emit(service.suspend(settings(), case_ref, reason), _print_case)
+
+
+@case.command("resume")
+@common
+@click.argument("case_ref", metavar="CASE")
+@click.option("--note", help="A note recorded in the log.")
+def case_resume(case_ref: str, note: str | None) -> None:
+    """Restart the legal clock; open deadlines move by the working days suspended."""
+    from engine import service
+    emit(service.resume(settings(), case_ref, note), _print_case)
+
+
+@case.command("show")
+@common
+@click.argument("case_ref", metavar="CASE")
+def case_show(case_ref: str) -> None:
+    """Everything about a case: state, fields, deadlines, what you can do next."""
+    from engine import service
+    emit(service.show_case(settings(), case_ref), _print_case)
+
+
+def _print_case(r: dict[str, Any]) -> None:
+    c = console()
+    c.print(f"[bold]{r['id']}[/bold] — {r['title']}")
+    c.print(f"{t('workflow')}: {r['workflow']} v{r['version']} ({r['workflow_title']})")
+    c.print(f"{t('state')}: [bold]{r['state_label']}[/bold] ({r['state']})   {t('unit')}: {r['unit'] or ''}   lock_version: {r['lock_version']}")
+    if r.get("suspended_since"):
+        c.print(f"[yellow]{t('suspended_since', since=r['suspended_since'])}[/yellow]")
+    if r["fields"]:
+        c.print(f"{t('fields')}:")
+        for k, v in r["fields"].items():
+            c.print(f"  {k}: {', '.join(v) if isinstance(v, list) else v}")
+    for kind, docs in (r.get("documents") or {}).items():
+        for d in docs:
+            c.print(f"  📎 {kind}: {d['name']} ({d['size']} B, sha256 {d['sha256'][:12]}…)")
+    if r["deadlines"]:
+        table(t("deadlines"), [t("deadlines"), t("unit"), t("due"), t("status"), t("citation")],
+              [[d["label"], d["unit"], _due_text(d), d["status"], (d["citation"] or "") + ("" if d["confirmed"] else " ⚠")]
+               for d in r["deadlines"]])
+        for d in r["deadlines"]:
+            if d["status"] in ("open", "pending") and d["explanation"]:
+                c.print(f"  {d['label']}:")
+                for step in d["explanation"]:
+                    c.print(f"    · {step}")
+    if r["available_triggers"]:
+        c.print(f"{t('next_steps')}:")
+        for tr in r["available_triggers"]:
+            flag = "" if tr["confirmed"] else " ⚠"
+            c.print(f"  agreeflow case fire {r['id']} {tr['trigger']}  — {tr['label']} → {tr['to']}  [{tr['citation']}{flag}]")
+    if r["unconfirmed"]:
+        c.print(f"[yellow]⚠ {t('unconfirmed')}[/yellow]")
+
+
+def _due_text(d: dict[str, Any]) -> str:
+    if not d["due_date"]:
+        return d.get("phrase") or ""
+    from datetime import date
+    text = date.fromisoformat(d["due_date"]).strftime("%d/%m/%Y")
+    n = d.get("working_days_left")
+    if n is not None:
+        text += " (" + (t("left", n=n) if n >= 0 else t("overdue_by", n=-n)) + ")"
+    return text
+
+
+@case.command("list")
+@common
+@click.option("--workflow", help="Only this workflow.")
+@click.option("--state", help="Only cases in this state.")
+@click.option("--unit", help="Only cases of this unit.")
+def case_list(workflow: str | None, state: str | None, unit: str | None) -> None:
+    """List cases."""
+    from engine import service
+    emit(service.list_cases(settings(), workflow, state, unit), lambda rows: table(
+        t("case"), ["id", t("workflow"), t("state"), t("unit"), t("title")],
+        [[r["id"], r["workflow"], r["state_label"] + (" ⚠ " + ", ".join(r["flags"]) if r["flags"] else ""),
+          r["unit"], r["title"]] for r in rows]))
+
+
+@case.command("history")
+@common
+@click.argument("case_ref", metavar="CASE")
+def case_history(case_ref: str) -> None:
+    """The case's transition log (hash-chained)."""
+    from engine import service
+    from engine.clock import fmt_local, parse_instant
+    emit(service.history(settings(), case_ref), lambda rows: table(
+        case_ref, [t("seq"), t("at"), t("actor"), t("kind"), "from → to", "trigger", t("note")],
+        [[e["seq"], fmt_local(parse_instant(e["at"])), e["actor"], e["kind"],
+          f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rows]))
+
+
+def _event_note(e: dict[str, Any]) -> str:
+    p = e.get("payload") or {}
+    if e["kind"] == "deadline_moved":
+        return f"{p.get('deadline')}: {p.get('before')} → {p.get('after')} (+{p.get('working_days')} wd)"
+    if e["kind"] in ("deadline_set", "deadline_met", "deadline_missed"):
+        return f"{p.get('label')}: {p.get('due_date') or p.get('phrase') or ''}" + (
+            f" (margin {p['margin_wd']} wd)" if p.get("margin_wd") is not None else "")
+    if e["kind"] == "refused":
+        return p.get("message", "")
+    if e["kind"] == "field_changed":
+        return f"{p.get('field')} = {p.get('after')}"
+    if e["kind"] in ("suspended", "resumed"):
+        return (e["note"] or "") + (f" ({p.get('working_days')} wd)" if "working_days" in p else "")
+    return e["note"] or ""
+
+
+# ----------------------------------------------------------------- audit
+@main.group()
+def audit() -> None:
+    """Verify and export the tamper-evident log."""
+
+
+@audit.command("verify")
+@common
+@click.option("--case", "case_ref", help="Only this case's chain.")
+def audit_verify(case_ref: str | None) -> None:
+    """Recompute every hash chain; exit 4 naming the first broken event of each case."""
+    from engine import service
+    emit(service.verify(settings(), case_ref), lambda r: click.echo(t("verify_ok", **r)))
+
+
+# ----------------------------------------------------------------- calendar (engine/calendar)
+# ----------------------------------------------------------------- deadlines, tick, serve, outbox
+# ----------------------------------------------------------------- reports, export, import
+# ----------------------------------------------------------------- demo, plan
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

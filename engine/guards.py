@@ -1,0 +1,64 @@
+"""The registry of named guards that workflow files may use.
+
+A guard is a plain function ``guard(ctx: GuardContext) -> Reason | None``:
+``None`` lets the transition pass; a ``Reason`` (Vietnamese and English text)
+refuses it and reaches the user verbatim.  Guards are registered with a plain
+function call, ``register_guard(name, fn)``; the workflow guards live in
+``workflows/guards.py`` and are imported on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Optional
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a guard refused, in both languages."""
+
+    vi: str
+    en: str
+
+
+@dataclass
+class GuardContext:
+    """What a guard may look at; guards must not write."""
+
+    case: Any                     # engine.store.Case (fields already merged with the new values)
+    definition: Any               # engine.definitions.Definition
+    trigger: str
+    fields: dict[str, Any]        # the case's fields after this command's values
+    actor: Any                    # engine.store.Person
+    now: datetime
+    session: Any                  # sqlmodel Session (read only)
+    refusals: list[Reason] = field(default_factory=list)
+
+
+Guard = Callable[[GuardContext], Optional[Reason]]
+_GUARDS: dict[str, Guard] = {}
+_loaded = False
+
+
+def register_guard(name: str, fn: Guard) -> None:
+    """Make ``fn`` available to workflow files under ``name``."""
+    _GUARDS[name] = fn
+
+
+def registered_guards() -> dict[str, Guard]:
+    """Every registered guard, loading ``workflows/guards.py`` the first time."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        import workflows.guards  # noqa: F401  (registers the shipped guards)
+    return dict(_GUARDS)
+
+
+def run_guard(name: str, ctx: GuardContext) -> bool:
+    """Run one guard; a refusal's reason is appended to ``ctx.refusals``."""
+    reason = registered_guards()[name](ctx)
+    if reason is not None:
+        ctx.refusals.append(reason)
+        return False
+    return True

@@ -1,0 +1,68 @@
+"""Where agreeflow keeps its data and who is acting: flags override the environment.
+
+Defaults:
+    data dir   ``AGREEFLOW_HOME`` or the user's data directory (platformdirs)
+    database   ``--db`` / ``AGREEFLOW_DB`` or ``sqlite:///<data dir>/agreeflow.db``
+    language   ``--lang`` / ``AGREEFLOW_LANG`` or ``vi``
+    user       ``--as`` / ``AGREEFLOW_USER`` (no default: writes need a person)
+    mail       ``AGREEFLOW_SMTP`` or the ``.eml`` sink in ``<data dir>/mail``
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """``AGREEFLOW_HOME`` or the platform's per-user data directory."""
+    env = os.environ.get("AGREEFLOW_HOME")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("agreeflow", appauthor=False))
+
+
+@dataclass
+class Settings:
+    """What one invocation runs against."""
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    """Folder for the SQLite file, attachments and the mail sink."""
+    db_url: str | None = None
+    """Any SQLAlchemy URL; default: SQLite in ``data_dir``."""
+    lang: str = "vi"
+    """Language of messages: ``vi`` (default) or ``en``."""
+    user: str | None = None
+    """E-mail of the acting person (from the directory)."""
+    smtp_url: str | None = None
+    """``smtp://…``/``smtps://…``; None → ``.eml`` files in ``data_dir/mail``."""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        """Settings from the environment, with non-None overrides applied."""
+        s = cls(
+            db_url=os.environ.get("AGREEFLOW_DB") or None,
+            lang=os.environ.get("AGREEFLOW_LANG") or "vi",
+            user=os.environ.get("AGREEFLOW_USER") or None,
+            smtp_url=os.environ.get("AGREEFLOW_SMTP") or None,
+        )
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(s, key, Path(value) if key == "data_dir" else value)
+        return s
+
+    @property
+    def url(self) -> str:
+        """The database URL in force."""
+        return self.db_url or f"sqlite:///{self.data_dir / 'agreeflow.db'}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"

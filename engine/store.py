@@ -1,0 +1,199 @@
+"""The tables (SQLModel).  Schema changes go through Alembic (engine/migrations).
+
+All datetimes are aware UTC in Python; ``UTCDateTime`` stores them naive-UTC
+so SQLite and PostgreSQL hold the same values.  JSON columns hold fields,
+payloads and explanations.  See docs/architecture.md for what each table means.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):  # type: ignore[type-arg]
+    """Aware UTC in Python, naive UTC in the database (portable across dialects)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def _utc(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(sa.JSON(), nullable=False))
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "units"
+    code: str = Field(primary_key=True, max_length=64)
+    name_vi: str
+    name_en: str = ""
+    email: str = ""
+    parent: Optional[str] = Field(default=None, max_length=64)
+    kind: str = Field(default="", max_length=32)
+    active_from: Optional[date] = None
+    active_to: Optional[date] = None
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "people"
+    email: str = Field(primary_key=True, max_length=255)
+    name: str
+    unit: str = Field(max_length=64)
+    roles: list[str] = _json(list)
+    lang: str = Field(default="vi", max_length=8)
+    active: bool = True
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    workflow: str = Field(max_length=64, index=True)
+    version: int
+    state: str = Field(max_length=64, index=True)
+    title: str
+    unit: Optional[str] = Field(default=None, max_length=64, index=True)
+    fields: dict[str, Any] = _json(dict)
+    lock_version: int = 1
+    parent_id: Optional[int] = Field(default=None, foreign_key="cases.id", index=True)
+    opened_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
+    closed_at: Optional[datetime] = _utc()
+    suspended_at: Optional[datetime] = _utc()
+    created_by: str = ""
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    seq: int
+    at: datetime = _utc(nullable=False, index=True)
+    actor: str = ""
+    role: str = ""
+    kind: str = Field(max_length=32, index=True)
+    from_state: Optional[str] = None
+    to_state: Optional[str] = None
+    trigger: Optional[str] = None
+    note: Optional[str] = None
+    payload: dict[str, Any] = _json(dict)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Deadline(SQLModel, table=True):
+    __tablename__ = "deadlines"
+    __table_args__ = (sa.Index("ix_deadlines_due_sweep", "status", "next_action_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    key: str = Field(max_length=128)
+    kind: str = Field(default="", max_length=32)
+    label_vi: str = ""
+    label_en: str = ""
+    unit: Optional[str] = Field(default=None, max_length=64, index=True)
+    start_at: Optional[datetime] = _utc()
+    due_date: Optional[date] = None
+    due_at: Optional[datetime] = _utc()
+    phrase: Optional[str] = None
+    explanation: list[dict[str, Any]] = _json(list)
+    citation: str = ""
+    confirmed: bool = True
+    status: str = Field(default="open", max_length=16)
+    policy: str = Field(default="default", max_length=64)
+    next_action_at: Optional[datetime] = _utc()
+    rung: int = 0
+    closed_at: Optional[datetime] = _utc()
+    margin_wd: Optional[int] = None
+    lock_until: Optional[datetime] = _utc()
+    locked_by: Optional[str] = None
+    extra: dict[str, Any] = _json(dict)
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_dispatch", "status", "next_try_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    idem_key: str = Field(max_length=255, sa_column_kwargs={"unique": True})
+    case_id: Optional[int] = Field(default=None, foreign_key="cases.id", index=True)
+    deadline_id: Optional[int] = Field(default=None, foreign_key="deadlines.id")
+    rung: str = Field(default="", max_length=32)
+    recipient: str = Field(max_length=255)
+    unit: Optional[str] = Field(default=None, max_length=64)
+    lang: str = Field(default="vi", max_length=8)
+    subject: str
+    body_text: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    body_html: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    message_id: str = Field(max_length=255)
+    status: str = Field(default="queued", max_length=16)
+    tries: int = 0
+    next_try_at: Optional[datetime] = _utc()
+    lease_until: Optional[datetime] = _utc()
+    claimed_by: Optional[str] = None
+    last_error: Optional[str] = None
+    late_by_s: Optional[int] = None
+    created_at: datetime = _utc(nullable=False)
+    sent_at: Optional[datetime] = _utc()
+
+
+class CalendarDay(SQLModel, table=True):
+    __tablename__ = "calendar_days"
+    day: date = Field(primary_key=True)
+    kind: str = Field(max_length=16)
+    reason: str = ""
+    source: str = ""
+    created_by: str = ""
+    created_at: datetime = _utc(nullable=False)
+
+
+class Node(SQLModel, table=True):
+    __tablename__ = "nodes"
+    name: str = Field(primary_key=True, max_length=128)
+    started_at: datetime = _utc(nullable=False)
+    last_seen: datetime = _utc(nullable=False)
+    pid: int = 0
+    host: str = ""
+
+
+class Meta(SQLModel, table=True):
+    """Small key/value facts about the database (e.g. when the directory was loaded)."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = ""
+
+
+class WorkflowVersion(SQLModel, table=True):
+    """The YAML text of each definition version a case was opened on.
+
+    Keeps old versions loadable even after the file on disk was edited or
+    replaced, so a running case always runs on the rules it started with.
+    """
+
+    __tablename__ = "workflow_versions"
+    workflow: str = Field(primary_key=True, max_length=64)
+    version: int = Field(primary_key=True)
+    source: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    sha256: str = Field(max_length=64)
+    path: str = ""
+    stored_at: datetime = _utc(nullable=False)

@@ -1,0 +1,125 @@
+"""Fixtures that start real things: a fresh data directory with a real SQLite file
+(and, when asked, a real PostgreSQL server), the CLI through click's runner and
+through real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+import cli
+from engine import clock, db, definitions
+
+ROOT = Path(__file__).resolve().parent.parent
+COORD = "dieuphoi@bacgiang.example"        # coordinator, DOFA
+OFFICER_SNGV = "chuyenvien.sngv@bacgiang.example"
+OFFICER_CA = "chuyenvien.ca@bacgiang.example"
+APPROVER = "chutich@bacgiang.example"
+AUDITOR = "thanhtra@bacgiang.example"
+ADMIN = "quantri@bacgiang.example"
+
+
+@dataclass
+class Agreeflow:
+    """Runs ``agreeflow`` against one data directory/database, in-process or as a subprocess."""
+
+    home: Path
+    url: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def base_env(self, user: str | None, now: str | None, lang: str | None) -> dict[str, str]:
+        env = {"AGREEFLOW_HOME": str(self.home), "AGREEFLOW_DB": self.url, **self.env}
+        if user:
+            env["AGREEFLOW_USER"] = user
+        if now:
+            env["AGREEFLOW_NOW"] = now
+        if lang:
+            env["AGREEFLOW_LANG"] = lang
+        return env
+
+    def __call__(self, *args: str, user: str | None = COORD, now: str | None = None,
+                 lang: str | None = None, ok: bool | None = None) -> Result:
+        env = self.base_env(user, now, lang)
+        env.setdefault("AGREEFLOW_USER", "")
+        env.setdefault("AGREEFLOW_NOW", "")
+        env.setdefault("AGREEFLOW_LANG", "")
+        result = CliRunner().invoke(cli.main, list(args), env=env, catch_exceptions=False)
+        clock.set_now(None)
+        if ok is True:
+            assert result.exit_code == 0, result.output + (result.stderr if result.stderr_bytes else "")
+        return result
+
+    def json(self, *args: str, **kw: Any) -> Any:
+        import json
+        result = self(*args, "--json", ok=True, **kw)
+        return json.loads(result.stdout)
+
+    def run(self, *args: str, user: str | None = COORD, now: str | None = None,
+            lang: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **self.base_env(user, now, lang)}
+        return subprocess.run([sys.executable, "-c", "import cli; cli.main()", *args], env=env,
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+    def popen(self, *args: str, user: str | None = COORD, now: str | None = None) -> subprocess.Popen[str]:
+        env = {**os.environ, **self.base_env(user, now, None)}
+        return subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", *args], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+    @property
+    def sqlite_path(self) -> Path:
+        assert self.url.startswith("sqlite:///")
+        return Path(self.url[len("sqlite:///"):])
+
+
+def sqlite_snapshot(path: Path) -> bytes:
+    """The database file's bytes after folding the WAL into it."""
+    db.dispose_all()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return path.read_bytes()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", action="append", default=[], choices=["sqlite", "postgresql"],
+                     help="Database(s) to run store tests on (default: sqlite and, when available, postgresql).")
+
+
+@pytest.fixture
+def af(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Agreeflow:
+    """A fresh, initialised agreeflow on a real SQLite file."""
+    for var in ("AGREEFLOW_USER", "AGREEFLOW_NOW", "AGREEFLOW_LANG", "AGREEFLOW_SMTP", "AGREEFLOW_WORKFLOWS"):
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "home"
+    runner = Agreeflow(home=home, url=f"sqlite:///{home / 'agreeflow.db'}")
+    runner("init", ok=True, user=None)
+    return runner
+
+
+@pytest.fixture
+def workflows_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of workflows/ that a test may edit (AGREEFLOW_WORKFLOWS)."""
+    dest = tmp_path / "workflows"
+    shutil.copytree(definitions.WORKFLOWS_DIR, dest, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    monkeypatch.setenv("AGREEFLOW_WORKFLOWS", str(dest))
+    yield dest
+    definitions._registry.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads() -> Any:
+    before = set(threading.enumerate())
+    yield
+    clock.set_now(None)
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+    assert not leaked, f"threads leaked by the test: {leaked}"

@@ -1,0 +1,49 @@
+"""Workflow files are data: validated on load, every problem reported at once with file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import definitions
+from engine.yamlio import load_text
+
+FIXTURE = Path(__file__).parent / "fixtures" / "broken-workflow.yaml"
+
+EXPECTED = [
+    ":5: field 'partner': unknown key 'requird' — did you mean 'required'?",
+    ":6: field 'kind': unknown type 'choise' — did you mean 'choice'?",
+    ":17: transition 'submit': unknown state 'reveiw' — did you mean 'review'?",
+    ":19: transition 'approve': no roles",
+    ":22: transition 'approve': unknown guard 'dossier_complet'",
+    ":23: transition 'approve': requires unknown field 'partnr' — did you mean 'partner'?",
+    ":26: transition 'reopen': leaves terminal state 'done'",
+    ":31: transition 'switch': unknown role 'coordinater' — did you mean 'coordinator'?",
+    ":11: state 'orphan' is a dead end",
+    ":11: state 'orphan' cannot be reached from the initial state 'draft'",
+]
+
+
+def test_a_broken_file_gets_all_its_errors_in_one_lint_run_with_line_numbers(af):
+    res = af("workflows", "lint", str(FIXTURE), "--lang", "en")
+    assert res.exit_code == 2
+    for fragment in EXPECTED:
+        assert fragment in res.stderr, f"missing: {fragment}\n{res.stderr}"
+    assert "problem(s)" in res.stderr
+
+
+def test_yes_no_on_off_stay_text():
+    doc = load_text("states: {on: 1, off: 2}\nvalues: [yes, no, On, true]\n")
+    assert list(doc["states"]) == ["on", "off"]
+    assert doc["values"] == ["yes", "no", "On", True]
+
+
+def test_every_shipped_workflow_loads_and_lints_clean(af):
+    res = af.json("workflows", "lint")
+    assert res["problems"] == []
+    assert set(res["ok"]) == {f"{d.id} v{d.version}" for d in definitions.newest()}
+
+
+def test_graph_draws_mermaid_with_the_current_state_highlighted(af):
+    out = af("workflows", "graph", "task", "--lang", "en", ok=True).stdout
+    assert out.startswith("stateDiagram-v2")
+    assert 'state "Assigned" as assigned' in out and "assigned --> in_progress: start" in out
