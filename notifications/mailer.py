@@ -1,0 +1,335 @@
+"""Turn rendered mail into MIME messages and hand them to a transport.
+
+The dispatcher builds one ``EmailMessage`` per outbox row with
+``build_email`` and gives it to a ``Transport``; it never talks SMTP itself.
+A transport has one method, ``send``, and signals failure only through
+``TransportError``, whose ``temporary`` flag tells the dispatcher whether to
+retry (after ``backoff_delay``) or to give up on that message.
+
+Transports are chosen by URL scheme from a small registry:
+
+    smtp://user:pass@host:587?starttls=1&timeout=10   plain SMTP, optional STARTTLS
+    smtps://user:pass@host:465?timeout=10             SMTP over TLS
+    file:///var/mail/agreeflow, file:, or no URL      .eml files in a folder
+                                                      (default <data_dir>/mail/)
+
+More schemes are added with ``register_transport(scheme, factory)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+from abc import ABC, abstractmethod
+from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Callable, Mapping
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from engine import clock
+from engine.errors import did_you_mean
+from notifications.render import RenderedMessage
+
+
+MAIL_POLICY = policy.SMTP.clone(cte_type="7bit")
+"""CRLF lines and 7-bit transfer encodings: Vietnamese text goes as base64 or
+quoted-printable, so a relay without 8BITMIME cannot mangle the diacritics."""
+
+
+class TransportError(Exception):
+    """Sending failed; ``temporary`` says whether trying again later may succeed.
+
+    Attributes:
+        temporary: True for outages, time-outs, 4xx replies and server set-up
+            problems (the dispatcher retries); False when this message itself
+            was refused (5xx about the message or its recipient).
+        code: the SMTP reply code when there was one, else None.
+    """
+
+    def __init__(self, message: str, *, temporary: bool, code: int | None = None) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+        self.code = code
+
+
+class MailUrlError(ValueError):
+    """The mail URL in the settings cannot be used; the message says how to fix it."""
+
+
+class Transport(ABC):
+    """Something that delivers one message or raises ``TransportError``."""
+
+    @abstractmethod
+    def send(self, msg: EmailMessage) -> None:
+        """Deliver ``msg`` to the recipients in its headers.
+
+        Sending the same message twice may deliver it twice; the dispatcher
+        relies on the Message-ID being stable so that receivers can tell.
+        """
+
+
+def message_id_for(idem_key: str, domain: str) -> str:
+    """The Message-ID for an outbox idempotency key: ``<sha256(key)[:32]@domain>``.
+
+    Deterministic, so a message re-sent after a crash carries the same id.
+    """
+    if not domain or not re.fullmatch(r"[A-Za-z0-9.-]+", domain):
+        raise ValueError(f"mail domain {domain!r} must be a host name such as agreeflow.local")
+    digest = hashlib.sha256(idem_key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def build_email(rendered: RenderedMessage, sender: str, recipient: str, message_id: str,
+                headers: Mapping[str, str] | None = None) -> EmailMessage:
+    """Build a multipart/alternative UTF-8 message (text first, then HTML).
+
+    ``Date`` comes from ``engine.clock`` (shown in Vietnam time) so a moved
+    clock shows in the mail.
+    ``Auto-Submitted: auto-generated`` (RFC 3834) keeps auto-replies from
+    looping back.  Extra ``headers`` (e.g. ``X-Agreeflow-Case``) are added
+    as given; they may not replace the headers set here.
+
+    Raises:
+        ValueError: a header value holds a line break, or ``headers`` names
+            a header this function sets.
+    """
+    msg = EmailMessage(policy=MAIL_POLICY)
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Subject"] = rendered.subject
+    msg["Date"] = format_datetime(clock.to_local(clock.now()))
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        if name in msg:
+            raise ValueError(f"header {name} is set by build_email and cannot be overridden")
+        msg[name] = value
+    msg.set_content(rendered.text, subtype="plain", charset="utf-8")
+    msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    return msg
+
+
+def backoff_delay(tries: int, base: timedelta = timedelta(minutes=1),
+                  cap: timedelta = timedelta(hours=1)) -> timedelta:
+    """How long to wait after the ``tries``-th failed attempt: 1, 2, 4 … minutes, at most 1 h.
+
+    No jitter: claims are per row, so nodes do not retry the same row at once.
+    """
+    if tries < 1:
+        raise ValueError("tries counts failed attempts and starts at 1")
+    # Stop doubling once past the cap so a large count cannot overflow.
+    return min(base * (1 << min(tries - 1, 32)), cap)
+
+
+class SmtpTransport(Transport):
+    """Send through an SMTP server, one connection per message.
+
+    One connection per message keeps the transport stateless: a dispatcher
+    crash or a server restart never leaves a half-used session behind.
+    """
+
+    def __init__(self, host: str, port: int, *, ssl_mode: str = "none",
+                 username: str | None = None, password: str | None = None,
+                 timeout: float = 10.0) -> None:
+        if ssl_mode not in ("none", "starttls", "ssl"):
+            raise ValueError(f"ssl_mode {ssl_mode!r} must be none, starttls or ssl")
+        self.host = host
+        self.port = port
+        self.ssl_mode = ssl_mode
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpTransport:
+        """Read ``smtp://[user[:pass]@]host[:port][?starttls=1&timeout=10]`` or ``smtps://…``.
+
+        Raises:
+            MailUrlError: wrong scheme, no host, an unknown query option, a bad
+                port or timeout, or a non-ASCII login or password.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise MailUrlError(f"{_redact(url)}: an SMTP URL starts with smtp:// or smtps://")
+        if not parts.hostname:
+            raise MailUrlError(f"{_redact(url)}: no host; write smtp://host:587")
+        options = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        allowed = {"starttls", "timeout"} if parts.scheme == "smtp" else {"timeout"}
+        for key in options:
+            if key not in allowed:
+                raise MailUrlError(f"{_redact(url)}: unknown option {key!r}; "
+                                   f"allowed: {', '.join(sorted(allowed))}")
+        try:
+            timeout = float(options.get("timeout", "10"))
+            port = parts.port
+        except ValueError as exc:
+            raise MailUrlError(f"{_redact(url)}: {exc}") from None
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise MailUrlError(f"{_redact(url)}: timeout must be a positive number of seconds")
+        starttls = options.get("starttls", "0").lower()
+        if starttls not in _FLAGS:
+            raise MailUrlError(f"{_redact(url)}: starttls={starttls!r}; write starttls=1 or starttls=0")
+        username = unquote(parts.username) if parts.username else None
+        password = unquote(parts.password) if parts.password else None
+        if not (username or "").isascii() or not (password or "").isascii():
+            # smtplib encodes AUTH as ASCII; fail here rather than on every send.
+            raise MailUrlError(f"{_redact(url)}: the SMTP login and password must be ASCII")
+        if parts.scheme == "smtps":
+            mode = "ssl"
+        else:
+            mode = "starttls" if _FLAGS[starttls] else "none"
+        return cls(parts.hostname, port or (465 if mode == "ssl" else 25), ssl_mode=mode,
+                   username=username, password=password, timeout=timeout)
+
+    def send(self, msg: EmailMessage) -> None:
+        """Deliver ``msg``; map every failure to a temporary or permanent ``TransportError``."""
+        try:
+            with self._connect() as smtp:
+                if self.ssl_mode == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            permanent = any(code >= 500 for code in codes)
+            said = "; ".join(f"{rcpt}: {code} {_text(text)}"
+                             for rcpt, (code, text) in exc.recipients.items())
+            raise TransportError(f"recipient refused: {said}",
+                                 temporary=not permanent, code=max(codes, default=None)) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            # A wrong password refuses every message, not this one: retry until
+            # the operator fixes the settings rather than drop the reminder.
+            raise TransportError(f"SMTP login refused ({exc.smtp_code}); check the mail URL",
+                                 temporary=True, code=exc.smtp_code) from exc
+        except (smtplib.SMTPConnectError, smtplib.SMTPHeloError) as exc:
+            # A greeting or HELO refused is about this server, not this message.
+            raise TransportError(f"SMTP server {self.host}:{self.port} refused the session: "
+                                 f"{exc.smtp_code} {_text(exc.smtp_error)}",
+                                 temporary=True, code=exc.smtp_code) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise TransportError(f"SMTP server replied {exc.smtp_code} {_text(exc.smtp_error)}",
+                                 temporary=exc.smtp_code < 500, code=exc.smtp_code) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            # Disconnects, refused connections, time-outs, DNS and TLS failures:
+            # none says anything about this message, so all are worth a retry.
+            raise TransportError(f"cannot reach {self.host}:{self.port}: {exc!r}",
+                                 temporary=True) from exc
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.ssl_mode == "ssl":
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                    context=ssl.create_default_context())
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+
+
+class SinkTransport(Transport):
+    """Write each message as ``<message-id>.eml`` into a folder instead of sending it.
+
+    For demos, tests and offices without an SMTP relay.  Writing is atomic
+    (a temporary file, then ``os.replace``), and the file name comes from the
+    Message-ID, so re-sending a message after a crash overwrites its file
+    instead of adding a second one.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def path_for(self, msg: EmailMessage) -> Path:
+        """The file ``msg`` is written to."""
+        message_id = msg["Message-ID"]
+        if not message_id:
+            raise ValueError("the sink names files by Message-ID; the message has none")
+        safe = re.sub(r"[^A-Za-z0-9._@-]", "_", str(message_id).strip().strip("<>"))
+        return self.folder / f"{safe}.eml"
+
+    def send(self, msg: EmailMessage) -> None:
+        """Write ``msg`` atomically; a full disk or a locked folder is a temporary error."""
+        target = self.path_for(msg)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(msg.as_bytes(policy=MAIL_POLICY))
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise TransportError(f"cannot write {target}: {exc}", temporary=True) from exc
+
+
+_FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False, "": False}
+
+TransportFactory = Callable[[str, Path], Transport]
+"""Builds a transport from the mail URL and the data directory."""
+
+_FACTORIES: dict[str, TransportFactory] = {}
+
+
+def register_transport(scheme: str, factory: TransportFactory) -> None:
+    """Make ``transport_from_url`` build URLs of ``scheme`` with ``factory``.
+
+    Registering a scheme again replaces its factory (tests use this).
+    """
+    _FACTORIES[scheme.lower()] = factory
+
+
+def transport_from_url(url: str | None, data_dir: Path) -> Transport:
+    """The transport for the configured mail URL; no URL means a sink in ``<data_dir>/mail``.
+
+    Raises:
+        MailUrlError: the scheme is not registered, or the URL is malformed.
+    """
+    if not url:
+        return SinkTransport(Path(data_dir) / "mail")
+    scheme = urlsplit(url).scheme.lower()
+    factory = _FACTORIES.get(scheme)
+    if factory is None:
+        hint = did_you_mean(scheme, _FACTORIES)
+        raise MailUrlError(
+            f"{_redact(url)}: unknown mail scheme {scheme!r}"
+            + (f" (did you mean {hint!r}?)" if hint else "")
+            + f"; use one of {', '.join(sorted(_FACTORIES))}")
+    return factory(url, Path(data_dir))
+
+
+def _file_sink(url: str, data_dir: Path) -> Transport:
+    """``file:`` → <data_dir>/mail; ``file:relative`` → under data_dir; ``file:///abs`` as is."""
+    path = unquote(urlsplit(url).path)
+    if not path:
+        return SinkTransport(data_dir / "mail")
+    return SinkTransport(data_dir / path)  # an absolute path replaces data_dir
+
+
+def _smtp(url: str, data_dir: Path) -> Transport:
+    return SmtpTransport.from_url(url)
+
+
+register_transport("smtp", _smtp)
+register_transport("smtps", _smtp)
+register_transport("file", _file_sink)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, fit for an error message or a log."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

@@ -1,0 +1,171 @@
+"""A real SMTP server on 127.0.0.1 for tests: aiosmtpd in a thread, collecting mail.
+
+Not a mock: the transport under test opens a socket, speaks SMTP (and TLS
+when asked) and the server parses what arrives.  Tests can make the server
+refuse recipients or data with any reply, stop it to simulate an outage and
+start it again on the same port.
+
+    with SmtpSink() as server:
+        SmtpTransport.from_url(server.url()).send(msg)
+        server.received[0].message()["Subject"]
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ReceivedMail:
+    """One message as the server got it: the envelope and the raw bytes."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    content: bytes
+
+    def message(self) -> EmailMessage:
+        """The bytes parsed back into a message (headers decoded by the modern policy)."""
+        parsed = BytesParser(policy=policy.default).parsebytes(self.content)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class TlsFiles:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+
+    cert: Path
+    key: Path
+
+    @classmethod
+    def make(cls, folder: Path) -> TlsFiles | None:
+        """Write cert.pem and key.pem into ``folder``; None when openssl is not installed."""
+        if shutil.which("openssl") is None:
+            return None
+        cert, key = folder / "cert.pem", folder / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+            check=True, capture_output=True)
+        return cls(cert, key)
+
+    def server_context(self) -> ssl.SSLContext:
+        """The context the server presents the certificate with."""
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(self.cert, self.key)
+        return ctx
+
+
+@dataclass
+class _Handler:
+    """aiosmtpd hooks: accept or refuse as the sink is told, keep what arrives."""
+
+    sink: SmtpSink
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if self.sink.fail_rcpt:
+            return self.sink.fail_rcpt
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.sink.fail_data:
+            return self.sink.fail_data
+        content = envelope.original_content or b""
+        with self.lock:
+            self.sink.received.append(
+                ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), content))
+        return "250 Message accepted for delivery"
+
+
+class SmtpSink:
+    """An SMTP server for one test; keeps its port across stop() and start().
+
+    Args:
+        users: {login: password}; when given, AUTH is offered (after STARTTLS,
+            as aiosmtpd requires) and checked.
+        tls: certificate files; with ``implicit_tls`` the server speaks TLS
+            from the first byte (smtps), otherwise it offers STARTTLS.
+    """
+
+    def __init__(self, *, users: dict[str, str] | None = None, tls: TlsFiles | None = None,
+                 implicit_tls: bool = False) -> None:
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.users = users
+        self.tls = tls
+        self.implicit_tls = implicit_tls
+        self.received: list[ReceivedMail] = []
+        self.fail_rcpt: str | None = None
+        """A reply such as "550 5.1.1 No such user" for every RCPT, or None to accept."""
+        self.fail_data: str | None = None
+        """A reply such as "451 4.3.0 Try again later" after DATA, or None to accept."""
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        """Listen on the sink's port (a new controller each time: a stopped one's loop is closed)."""
+        kwargs: dict[str, Any] = {}
+        if self.tls and not self.implicit_tls:
+            kwargs["tls_context"] = self.tls.server_context()
+        if self.users is not None:
+            kwargs["authenticator"] = self._authenticate
+        self._controller = Controller(
+            _Handler(self), hostname=self.host, port=self.port,
+            ssl_context=self.tls.server_context() if self.tls and self.implicit_tls else None,
+            **kwargs)
+        self._controller.start()
+
+    def stop(self) -> None:
+        """Stop listening; connections are refused until start() is called again."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> SmtpSink:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def url(self, *, user: str | None = None, password: str | None = None,
+            starttls: bool = False, timeout: float = 5) -> str:
+        """The mail URL that points at this server."""
+        scheme = "smtps" if self.implicit_tls else "smtp"
+        auth = ""
+        if user is not None:
+            auth = quote(user, safe="") + (":" + quote(password, safe="") if password else "") + "@"
+        query = f"timeout={timeout:g}" + ("&starttls=1" if starttls else "")
+        return f"{scheme}://{auth}{self.host}:{self.port}?{query}"
+
+    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope,
+                      mechanism: str, auth_data: Any) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword) or self.users is None:
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode()
+        ok = self.users.get(login) == auth_data.password.decode()
+        return AuthResult(success=ok, handled=False)
