@@ -28,7 +28,7 @@ from notifications.mailer import (
     transport_from_url,
 )
 from notifications.render import RenderedMessage
-from tests.smtp_server import SmtpSink, TlsFiles
+from smtp_server import SmtpSink, TlsFiles  # pytest puts tests/ on sys.path: it has no __init__.py
 
 SUBJECT = "[Nhắc hạn] TTQT-2024-0003: Kế hoạch triển khai thỏa thuận — hạn 30/09/2024"
 TEXT = "Kính gửi: Sở Ngoại vụ\n\nHạn: thứ Hai, 30/09/2024 (còn 3 ngày làm việc).\n"
