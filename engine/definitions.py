@@ -103,7 +103,7 @@ class TransitionDef:
     spawn: SpawnDef | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: one cached machine per loaded version
 class Definition:
     id: str
     version: int

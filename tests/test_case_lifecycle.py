@@ -23,7 +23,7 @@ def test_task_advances_through_its_workflow_and_history_is_chained(af, tmp_path)
     assert ref == "NV-2024-0001"
     shown = af.json("case", "show", ref, user=OFFICER_SNGV, now=NOW)
     assert shown["state"] == "assigned" and shown["version"] == 1 and shown["workflow"] == "task"
-    assert {t["trigger"] for t in shown["available_triggers"]} == {"start", "report"}
+    assert {t["trigger"] for t in shown["available_triggers"]} == {"start", "report", "cancel"}  # also a coordinator
     assert shown["deadlines"][0]["due_date"] == "2024-07-31"
     assert shown["deadlines"][0]["phrase"] == "hoàn thành trong tháng 7/2024"
 

@@ -12,14 +12,15 @@ FIXTURE = Path(__file__).parent / "fixtures" / "broken-workflow.yaml"
 EXPECTED = [
     ":5: field 'partner': unknown key 'requird' — did you mean 'required'?",
     ":6: field 'kind': unknown type 'choise' — did you mean 'choice'?",
-    ":17: transition 'submit': unknown state 'reveiw' — did you mean 'review'?",
-    ":19: transition 'approve': no roles",
-    ":22: transition 'approve': unknown guard 'dossier_complet'",
-    ":23: transition 'approve': requires unknown field 'partnr' — did you mean 'partner'?",
-    ":26: transition 'reopen': leaves terminal state 'done'",
-    ":31: transition 'switch': unknown role 'coordinater' — did you mean 'coordinator'?",
-    ":11: state 'orphan' is a dead end",
-    ":11: state 'orphan' cannot be reached from the initial state 'draft'",
+    ":16: transition 'submit': unknown state 'reveiw' — did you mean 'review'?",
+    ":18: transition 'approve': no roles",
+    ":21: transition 'approve': unknown guard 'dossier_complet'",
+    ":22: transition 'approve': requires unknown field 'partnr' — did you mean 'partner'?",
+    ":24: transition 'reopen': leaves terminal state 'done'",
+    ":30: transition 'switch': unknown role 'coordinater' — did you mean 'coordinator'?",
+    ":10: state 'orphan' is a dead end",
+    ":10: state 'orphan' cannot be reached from the initial state 'draft'",
+    ":11: state 'on' is a dead end",  # 'on' stayed a state name, not a boolean
 ]
 
 
