@@ -81,7 +81,8 @@ def emit(data: Any, human: Callable[[Any], None]) -> None:
 
 def console() -> Any:
     from rich.console import Console
-    return Console(highlight=False, soft_wrap=True)
+    # Piped output (files, mail, CI logs) has no terminal width: use a readable one.
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
