@@ -23,8 +23,10 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import date, timedelta
 from enum import StrEnum
+from importlib.metadata import version
 from typing import Iterable, Literal
 
 import holidays as holidays_package
@@ -35,7 +37,7 @@ Unit = Literal["wd", "d", "m"]
 FIRST_YEAR, LAST_YEAR = 1995, 2200  # the package's VN rules start in 1995
 _WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 _WEEKDAY_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-PACKAGE_SOURCE = f"holidays {holidays_package.__version__} (VN)"
+PACKAGE_SOURCE = f"holidays {version('holidays')} (VN)"
 WEEK_SOURCE = "Tuần làm việc 40 giờ (nghỉ Thứ Bảy, Chủ Nhật)"
 
 
@@ -102,6 +104,7 @@ def _package_day(day: date, name_vi: str, name_en: str) -> DayInfo:
     return DayInfo(day, "off", name_vi, name_en, PACKAGE_SOURCE, True, category)
 
 
+@lru_cache(maxsize=4096)
 def _weekly(day: date) -> DayInfo:
     wd = day.weekday()
     if wd >= 5:
@@ -133,6 +136,7 @@ class Calendar:
         self._bitmap = bytearray()                 # 1 = working, indexed by ordinal - base
         self._working: list[int] = []              # sorted ordinals of working days
         self._off: list[int] = []                  # sorted ordinals of days off
+        self._makeup: list[int] = []               # sorted ordinals of weekend days worked
         self._ensure(2016, 2030)
 
     # ------------------------------------------------------------ loading years
@@ -177,6 +181,7 @@ class Calendar:
         self._special, self._base, self._bitmap = special, base, bitmap
         self._working = [base + i for i, bit in enumerate(bitmap) if bit]
         self._off = [base + i for i, bit in enumerate(bitmap) if not bit]
+        self._makeup = sorted(d.toordinal() for d, i in special.items() if i.working and d.weekday() >= 5)
         self._lo, self._hi = lo, hi
 
     def _ensure_ordinal(self, ordinal: int) -> None:
@@ -253,18 +258,18 @@ class Calendar:
 
     def days_off_between(self, a: date, b: date) -> list[DayInfo]:
         """Days off strictly between a and b (either order), by date."""
-        lo, hi = sorted((a.toordinal(), b.toordinal()))
-        self._ensure(date.fromordinal(lo).year, date.fromordinal(hi).year)
-        ordinals = self._off[bisect_right(self._off, lo):bisect_left(self._off, hi)]
-        return [self.day_info(date.fromordinal(o)) for o in ordinals]
+        return self._infos(self._off, a, b, inclusive_end=False)
 
     def makeup_days_between(self, a: date, b: date) -> list[DayInfo]:
         """Weekend days worked (làm bù) after the earlier and up to the later date, by date."""
+        return self._infos(self._makeup, a, b, inclusive_end=True)
+
+    def _infos(self, ordinals: list[int], a: date, b: date, inclusive_end: bool) -> list[DayInfo]:
         lo, hi = sorted((a, b))
         self._ensure(lo.year, hi.year)
-        return sorted((i for i in self._special.values()
-                       if lo < i.day <= hi and i.working and i.day.weekday() >= 5),
-                      key=lambda i: i.day)
+        cut = bisect_right if inclusive_end else bisect_left
+        found = ordinals[bisect_right(ordinals, lo.toordinal()):cut(ordinals, hi.toordinal())]
+        return [self._special.get(d) or _weekly(d) for d in map(date.fromordinal, found)]
 
     def add(self, start: date, n: int, unit: Unit = "wd", phrase: str | None = None) -> Due:
         """``n`` working days (``wd``), days (``d``) or months (``m``) from ``start``, explained.

@@ -44,7 +44,7 @@ class DueKind(StrEnum):
 
 def fmt_day(d: date) -> str:
     """dd/mm/yyyy, the form Vietnamese documents use."""
-    return d.strftime("%d/%m/%Y")
+    return f"{d.day:02d}/{d.month:02d}/{d.year}"  # not strftime: 5x slower, and this runs per step
 
 
 def step(vi: str, en: str, d: date | None = None) -> dict[str, str]:

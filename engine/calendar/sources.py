@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
+import yaml  # type: ignore[import-untyped, unused-ignore]
 
 from engine.calendar.days import Calendar, DayCategory, DayInfo
 from engine.errors import InputFileError
@@ -30,7 +30,7 @@ TOP_KEYS = ("version", "unconfirmed_package_holidays", "years")
 _CACHE_SIZE = 16
 
 
-class _WordsLoader(yaml.SafeLoader):
+class _WordsLoader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]
     """SafeLoader where only true/false are booleans."""
 
 
