@@ -416,6 +416,51 @@ def audit_verify(case_ref: str | None) -> None:
 # ----------------------------------------------------------------- deadlines, tick, serve, outbox
 # ----------------------------------------------------------------- reports, export, import
 # ----------------------------------------------------------------- demo, plan
+@main.command()
+@common
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Stop the simulated clock at this date.")
+@click.option("--keep", is_flag=True, help="Keep the demo database to explore with the other commands.")
+def demo(until: Any, keep: bool) -> None:
+    """Run the whole job on a simulated clock (21/06/2024 → 31/12/2024), fresh database, local mail sink."""
+    from engine import demo as demo_mod
+    from rich.progress import Progress
+
+    quiet = as_json()
+    with Progress(disable=quiet, transient=True) as bar:
+        task = bar.add_task("21/06/2024 → …", total=None)
+
+        def tick(day: Any, total: int) -> None:
+            bar.update(task, total=total, advance=1, description=day.strftime("%d/%m/%Y"))
+        result = demo_mod.run(until=until.date() if until else None, lang=lang(), progress=tick)
+    summary = demo_mod.summarise(result)
+    if not keep:
+        demo_mod.discard_database(result)
+    summary["kept"] = keep
+    emit(summary, _print_demo)
+
+
+def _print_demo(r: dict[str, Any]) -> None:
+    en = lang() == "en"
+    table("Timeline" if en else "Diễn biến", ["at", "case", "kind", "from → to", "actor"],
+          [[e["at"], e["case"], e["kind"], f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else (e["trigger"] or ""),
+            e["actor"]] for e in r["timeline"]])
+    table("Mail per unit" if en else "Thư đã gửi theo đơn vị", ["unit", "messages"],
+          [[u, ", ".join(f"{k}={n}" for k, n in sorted(c.items()))] for u, c in sorted(r["mail_per_unit"].items())])
+    counts: dict[str, int] = {}
+    for d in r["compliance"]:
+        counts[d["status"]] = counts.get(d["status"], 0) + 1
+    table("Deadlines" if en else "Thời hạn", ["case", "deadline", "unit", "due", "status", "margin (wd)"],
+          [[d["case"], d["deadline"], d["unit"], d["due_date"], d["status"], d["margin_wd"]] for d in r["compliance"]])
+    click.echo(("Deadline outcomes: " if en else "Kết quả thời hạn: ") + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    click.echo(t("verify_ok", **r["audit"]))
+    click.echo(("E-mails (.eml): " if en else "Thư điện tử (.eml): ") + f"{r['eml_files']} — {r['mail_dir']}")
+    if r["kept"]:
+        click.echo(("Database kept. Explore it with: " if en else "Đã giữ cơ sở dữ liệu. Xem tiếp bằng: ")
+                   + f"export AGREEFLOW_HOME={r['data_dir']}; agreeflow case list")
+    else:
+        click.echo("(--keep " + ("keeps the database to explore)" if en else "để giữ cơ sở dữ liệu và xem tiếp)"))
+
+
 
 
 if __name__ == "__main__":  # pragma: no cover

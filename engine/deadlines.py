@@ -137,10 +137,20 @@ def open_for_case(session: Session, case_id: int, prefix: str = "") -> list[Dead
     return [d for d in rows if d.key.startswith(prefix)]
 
 
-def leave_state(session: Session, case: Case, state: str, cal: Any, actor: str, now: datetime) -> None:
-    """Close the timers of the state the case is leaving."""
-    for d in open_for_case(session, case.id or 0, f"timer:{state}:"):
-        close(session, case, d, cal, actor, now)
+def on_transition(session: Session, case: Case, defn: Definition, old: str, new: str, cal: Any,
+                  actor: str, now: datetime) -> None:
+    """Close the timers this move meets: a timer closes when the case leaves its state, or —
+    when it declares ``closes_on`` — when the case enters one of those states."""
+    timers = {f"timer:{name}:{t.id}": t for name, st in defn.states.items() for t in st.timers}
+    for d in open_for_case(session, case.id or 0, "timer:"):
+        timer = timers.get(d.key)
+        if timer is None:
+            continue
+        if timer.closes_on:
+            if new in timer.closes_on:
+                close(session, case, d, cal, actor, now)
+        elif d.key.startswith(f"timer:{old}:") and new != old:
+            close(session, case, d, cal, actor, now)
 
 
 def cancel_all(session: Session, case: Case, cal: Any, actor: str, now: datetime) -> None:

@@ -36,7 +36,7 @@ TOP_KEYS = {"id", "version", "ref_prefix", "effective_from", "title", "legal_bas
 FIELD_KEYS = {"type", "required", "label", "choices", "help", "default"}
 STATE_KEYS = {"label", "initial", "terminal", "timers", "description", "on_children_done"}
 TIMER_KEYS = {"id", "label", "limit", "unit", "start", "phrase_field", "ref_field",
-              "citation", "confirmed", "responsible", "policy", "note"}
+              "citation", "confirmed", "responsible", "policy", "note", "closes_on"}
 TRANSITION_KEYS = {"trigger", "from", "to", "roles", "guards", "requires", "documents",
                    "citation", "confirmed", "label", "actions", "note", "spawn"}
 SPAWN_KEYS = {"workflow", "for_each", "fields", "title"}
@@ -67,6 +67,7 @@ class TimerDef:
     responsible: str = "case"        # "case", "field:<unit field>" or a unit code
     policy: str = "default"
     note: str = ""
+    closes_on: tuple[str, ...] = ()  # states that meet the deadline; empty = leaving its own state does
 
 
 @dataclass(frozen=True)
@@ -308,7 +309,7 @@ def _parse_timer(t: Any, state: str, fields: dict[str, FieldDef], p: _Problems, 
     return TimerDef(tid, _label(t.get("label"), tid), limit if isinstance(limit, int) else None, unit,
                     start, phrase_field, t.get("ref_field"), str(t.get("citation", "")),
                     bool(confirmed), str(t.get("responsible", "case")), str(t.get("policy", "default")),
-                    str(t.get("note", "")))
+                    str(t.get("note", "")), tuple(str(x) for x in _as_list(t.get("closes_on"))))
 
 
 def _parse_transitions(raw: Any, top: LineDict, states: dict[str, StateDef], fields: dict[str, FieldDef],
@@ -415,6 +416,11 @@ def _check_graph(raw: LineDict, states: dict[str, StateDef], transitions: list[T
         for name in states:
             if name not in seen:
                 p.add(st_line(name), f"state '{name}' cannot be reached from the initial state '{initial[0].name}'")
+    for name, st in states.items():
+        for timer in st.timers:
+            for target in timer.closes_on:
+                if target not in states:
+                    p.add(st_line(name), f"timer '{timer.id}' in state '{name}': closes_on {_unknown('state', target, states)}")
     terminals = {s for s, d in states.items() if d.terminal}
     if not terminals:
         p.add(raw.line_of("states"), "no terminal state: every case must be able to end")

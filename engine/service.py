@@ -359,8 +359,7 @@ def _apply(s: Session, case: Case, defn: Definition, tdef: TransitionDef, actor:
         raise _Refusal(StaleCaseError(case=case.ref, expected=expected, actual="?"), actor, role)
     s.refresh(case)
     cal = deadlines.calendar_for(s)
-    if new_state != old_state:
-        deadlines.leave_state(s, case, old_state, cal, actor, now)
+    deadlines.on_transition(s, case, defn, old_state, new_state, cal, actor, now)
     from engine import actions
     for action in tdef.actions:
         actions.run(action, s, case, defn, actor, note, cal, now)
