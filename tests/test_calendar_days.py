@@ -207,3 +207,13 @@ def test_next_occurrence_of_recurring_deadlines(cal: Calendar) -> None:
     assert dated.due_date == date(2025, 12, 15)
     assert next_occurrence(dated, cal).due_date == date(2026, 12, 15)  # type: ignore[union-attr]
     assert next_occurrence(cal.add(date(2024, 1, 2), 3, "wd"), cal) is None
+
+
+def test_threads_loading_new_years_at_once_agree_with_one_thread() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    starts = [date(year, 3, 1) for year in range(2031, 2071)]
+    expected = [Calendar().add_date(s, 20, "wd") for s in starts]
+    shared = Calendar()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda s: shared.add_date(s, 20, "wd"), starts))
+    assert got == expected

@@ -114,6 +114,26 @@ def _weekly(day: date) -> DayInfo:
                    DayCategory.WORKDAY)
 
 
+@dataclass(frozen=True)
+class _Span:
+    """The loaded years, replaced as a whole so readers never see half an update."""
+
+    lo: int                          # first loaded year
+    hi: int                          # last loaded year
+    base: int                        # ordinal of 1 January of lo
+    bitmap: bytes                    # 1 = working, indexed by ordinal - base
+    working: list[int]               # sorted ordinals of working days
+    off: list[int]                   # sorted ordinals of days off
+    makeup: list[int]                # sorted ordinals of weekend days worked
+    special: dict[date, DayInfo]     # days that differ from the weekly schedule
+
+    def covers(self, lo: int, hi: int) -> bool:
+        return self.lo <= lo and hi <= self.hi
+
+
+_EMPTY = _Span(0, -1, 0, b"", [], [], [], {})
+
+
 class Calendar:
     """Working-day calendar built from the package, shipped data and DB overrides.
 
@@ -130,35 +150,32 @@ class Calendar:
         self._entries.update({e.day: e for e in overrides})
         self._unconfirmed = tuple(unconfirmed_names)
         self._lock = threading.Lock()
-        self._special: dict[date, DayInfo] = {}   # days that differ from the weekly schedule
-        self._lo = self._hi = 0                    # loaded years: [lo, hi]
-        self._base = 0                             # ordinal of 1 January of lo
-        self._bitmap = bytearray()                 # 1 = working, indexed by ordinal - base
-        self._working: list[int] = []              # sorted ordinals of working days
-        self._off: list[int] = []                  # sorted ordinals of days off
-        self._makeup: list[int] = []               # sorted ordinals of weekend days worked
-        self._ensure(2016, 2030)
+        self._state = _EMPTY
+        self._years(2016, 2030)
 
     # ------------------------------------------------------------ loading years
-    def _ensure(self, lo: int, hi: int) -> None:
-        """Make sure the years lo..hi are loaded (extending the loaded span)."""
-        if self._lo and self._lo <= lo and hi <= self._hi:
-            return
+    def _years(self, lo: int, hi: int) -> _Span:
+        """The loaded span, extended first when it does not cover the years lo..hi."""
+        state = self._state
+        if state.covers(lo, hi):
+            return state
         if lo < FIRST_YEAR or hi > LAST_YEAR:
             raise ValueError(f"the calendar covers {FIRST_YEAR}–{LAST_YEAR}, not {lo}–{hi}")
         with self._lock:
-            if self._lo and self._lo <= lo and hi <= self._hi:
-                return  # another thread loaded them meanwhile
-            new_lo = min(lo, self._lo or lo)
-            new_hi = max(hi, self._hi or hi)
-            years = [y for y in range(new_lo, new_hi + 1) if not (self._lo <= y <= self._hi)]
-            special = dict(self._special)
-            for day, info in self._read_package(years).items():
-                special[day] = info
-            for day, info in self._entries.items():
-                if day.year in years:
-                    special[day] = info
-            self._rebuild(new_lo, new_hi, special)
+            state = self._state
+            if state.covers(lo, hi):
+                return state  # another thread loaded them meanwhile
+            if state is not _EMPTY:
+                lo, hi = min(lo, state.lo), max(hi, state.hi)
+            years = [y for y in range(lo, hi + 1) if not state.covers(y, y)]
+            special = dict(state.special)
+            special.update(self._read_package(years))
+            special.update({d: i for d, i in self._entries.items() if d.year in years})
+            self._state = _build_span(lo, hi, special)
+            return self._state
+
+    def _days(self, a: date, b: date) -> _Span:
+        return self._years(min(a.year, b.year), max(a.year, b.year))
 
     def _read_package(self, years: list[int]) -> dict[date, DayInfo]:
         vi = holidays_package.country_holidays("VN", years=years, language="vi")
@@ -171,79 +188,56 @@ class Calendar:
             found[day] = info  # a holiday on a weekend is kept too: its name is the reason
         return found
 
-    def _rebuild(self, lo: int, hi: int, special: dict[date, DayInfo]) -> None:
-        base = date(lo, 1, 1).toordinal()
-        end = date(hi, 12, 31).toordinal()
-        bitmap = bytearray(1 if date.fromordinal(o).weekday() < 5 else 0
-                           for o in range(base, end + 1))
-        for day, info in special.items():
-            bitmap[day.toordinal() - base] = 1 if info.working else 0
-        self._special, self._base, self._bitmap = special, base, bitmap
-        self._working = [base + i for i, bit in enumerate(bitmap) if bit]
-        self._off = [base + i for i, bit in enumerate(bitmap) if not bit]
-        self._makeup = sorted(d.toordinal() for d, i in special.items() if i.working and d.weekday() >= 5)
-        self._lo, self._hi = lo, hi
-
-    def _ensure_ordinal(self, ordinal: int) -> None:
-        if not (self._base <= ordinal < self._base + len(self._bitmap)):
-            year = date.fromordinal(ordinal).year
-            self._ensure(year, year)
-
     # ------------------------------------------------------------ single days
     def is_working(self, d: date) -> bool:
         """True when ``d`` is a working day for state bodies."""
-        ordinal = d.toordinal()
-        self._ensure_ordinal(ordinal)
-        return bool(self._bitmap[ordinal - self._base])
+        state = self._days(d, d)
+        return bool(state.bitmap[d.toordinal() - state.base])
 
     def day_info(self, d: date) -> DayInfo:
         """The status of ``d`` with its reason and source."""
-        self._ensure(d.year, d.year)
-        return self._special.get(d) or _weekly(d)
+        return self._days(d, d).special.get(d) or _weekly(d)
 
     def holidays(self, year: int) -> list[DayInfo]:
         """Every weekday off and every weekend day worked in ``year``, with reasons, by date."""
-        self._ensure(year, year)
-        days = [info for day, info in self._special.items() if day.year == year]
+        days = [info for day, info in self._years(year, year).special.items() if day.year == year]
         return sorted((i for i in days if i.working == (i.day.weekday() >= 5)),
                       key=lambda i: i.day)
 
     def next_working(self, d: date) -> date:
         """``d`` if it is a working day, else the first working day after it."""
-        return date.fromordinal(self._nth_working(d.toordinal() - 1, 1))
+        return date.fromordinal(self._nth_working(d - timedelta(days=1), 1))
 
     def previous_working(self, d: date) -> date:
         """``d`` if it is a working day, else the last working day before it."""
-        return date.fromordinal(self._nth_working(d.toordinal(), -1, inclusive=True))
+        return date.fromordinal(self._nth_working(d, -1, inclusive=True))
 
     # ------------------------------------------------------------ counting
-    def _nth_working(self, ordinal: int, n: int, inclusive: bool = False) -> int:
-        """Ordinal of the n-th working day after ``ordinal`` (n>0) or before it (n<0).
+    def _nth_working(self, day: date, n: int, inclusive: bool = False) -> int:
+        """Ordinal of the n-th working day after ``day`` (n>0) or before it (n<0).
 
-        ``ordinal`` itself is day 0 and not counted either way (Civil Code art.
+        ``day`` itself is day 0 and not counted either way (Civil Code art.
         147), so counting back from a working day s gives a day D with exactly
         |n| working days in (D, s].  With ``inclusive`` (n = -1) the result is
-        the latest working day <= ordinal.
+        the latest working day <= day.
         """
-        self._ensure_ordinal(ordinal)
+        ordinal = day.toordinal()
+        state = self._days(day, day)
         while True:
             if n > 0:
-                index = bisect_right(self._working, ordinal) + n - 1
+                index = bisect_right(state.working, ordinal) + n - 1
             elif inclusive:
-                index = bisect_right(self._working, ordinal) - 1
+                index = bisect_right(state.working, ordinal) - 1
             else:
-                index = bisect_left(self._working, ordinal) + n
-            if 0 <= index < len(self._working):
-                return self._working[index]
-            year = self._hi + 5 if index >= 0 else self._lo - 5
-            self._ensure(min(year, self._lo), max(year, self._hi))
+                index = bisect_left(state.working, ordinal) + n
+            if 0 <= index < len(state.working):
+                return state.working[index]
+            state = self._years(state.lo - 5, state.lo) if index < 0 else self._years(state.hi, state.hi + 5)
 
     def add_date(self, start: date, n: int, unit: Unit = "wd") -> date:
         """The due date only (no explanation): the fast path of :meth:`add`."""
         if unit == "wd":
-            if n == 0:
-                return start
-            return date.fromordinal(self._nth_working(start.toordinal(), n))
+            return start if n == 0 else date.fromordinal(self._nth_working(start, n))
         end = _plain_end(start, n, unit)
         # Civil Code art. 148: a last day that is a rest day moves to the next
         # working day; counting back, the safe side is the working day before.
@@ -253,23 +247,24 @@ class Calendar:
         """Working days in (a, b]; negative when b is before a."""
         if b < a:
             return -self.working_days_between(b, a)
-        self._ensure(a.year, b.year)
-        return bisect_right(self._working, b.toordinal()) - bisect_right(self._working, a.toordinal())
+        working = self._days(a, b).working
+        return bisect_right(working, b.toordinal()) - bisect_right(working, a.toordinal())
 
     def days_off_between(self, a: date, b: date) -> list[DayInfo]:
         """Days off strictly between a and b (either order), by date."""
-        return self._infos(self._off, a, b, inclusive_end=False)
+        return self._infos("off", a, b)
 
     def makeup_days_between(self, a: date, b: date) -> list[DayInfo]:
         """Weekend days worked (làm bù) after the earlier and up to the later date, by date."""
-        return self._infos(self._makeup, a, b, inclusive_end=True)
+        return self._infos("makeup", a, b)
 
-    def _infos(self, ordinals: list[int], a: date, b: date, inclusive_end: bool) -> list[DayInfo]:
+    def _infos(self, which: Literal["off", "makeup"], a: date, b: date) -> list[DayInfo]:
         lo, hi = sorted((a, b))
-        self._ensure(lo.year, hi.year)
-        cut = bisect_right if inclusive_end else bisect_left
+        state = self._days(lo, hi)
+        ordinals = state.off if which == "off" else state.makeup
+        cut = bisect_left if which == "off" else bisect_right   # off: (lo, hi); makeup: (lo, hi]
         found = ordinals[bisect_right(ordinals, lo.toordinal()):cut(ordinals, hi.toordinal())]
-        return [self._special.get(d) or _weekly(d) for d in map(date.fromordinal, found)]
+        return [state.special.get(d) or _weekly(d) for d in map(date.fromordinal, found)]
 
     def add(self, start: date, n: int, unit: Unit = "wd", phrase: str | None = None) -> Due:
         """``n`` working days (``wd``), days (``d``) or months (``m``) from ``start``, explained.
@@ -318,6 +313,17 @@ class Calendar:
                 f"{'next' if n >= 0 else 'previous'} working day {fmt_day(due)} (Civil Code art. 148)",
                 due))
         return steps
+
+
+def _build_span(lo: int, hi: int, special: dict[date, DayInfo]) -> _Span:
+    base = date(lo, 1, 1).toordinal()
+    end = date(hi, 12, 31).toordinal()
+    bitmap = bytearray(1 if date.fromordinal(o).weekday() < 5 else 0 for o in range(base, end + 1))
+    for day, info in special.items():
+        bitmap[day.toordinal() - base] = 1 if info.working else 0
+    makeup = sorted(d.toordinal() for d, i in special.items() if i.working and d.weekday() >= 5)
+    return _Span(lo, hi, base, bytes(bitmap), [base + i for i, bit in enumerate(bitmap) if bit],
+                 [base + i for i, bit in enumerate(bitmap) if not bit], makeup, special)
 
 
 _UNIT_KINDS = {"wd": DueKind.WORKING_DAYS, "d": DueKind.CALENDAR_DAYS, "m": DueKind.MONTHS}

@@ -207,7 +207,7 @@ RULES: tuple[Rule, ...] = (
           read_event_offset,
           "N ngày kể từ sự kiện / N days from an event: trong vòng 30 ngày kể từ khi ký; within 30 days of signing; "
           "15 ngày làm việc trước ngày 01/09/2024"),
-    _rule("event", r"\b(?:sau khi|after|upon|once|following)\s+(?P<event>\S.*)", read_event,
+    _rule("event", r"\b(?:sau khi|after|upon|once)\s+(?P<event>\S.*)", read_event,
           "sau sự kiện / after an event: Sau khi MOU được ký kết; after the MOU is signed"),
     _rule("recurring_day",
           rf"(?:(?P<before>truoc ngay|truoc|before)\s+|{DEADLINE_WORDS})(?P<dm>{DAY_MONTH})\s*,?\s+{YEARLY}\b",
