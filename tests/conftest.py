@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,6 +18,9 @@ from click.testing import CliRunner, Result
 
 import cli
 from engine import clock, db, definitions
+from tests.databases import PostgresCluster, postgres_snapshot, raw_connection, sqlite_snapshot
+
+DIALECTS = ("sqlite", "postgresql")
 
 ROOT = Path(__file__).resolve().parent.parent
 COORD = "dieuphoi@bacgiang.example"        # coordinator, DOFA
@@ -80,14 +82,24 @@ class Agreeflow:
         assert self.url.startswith("sqlite:///")
         return Path(self.url[len("sqlite:///"):])
 
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
 
-def sqlite_snapshot(path: Path) -> bytes:
-    """The database file's bytes after folding the WAL into it."""
-    db.dispose_all()
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    return path.read_bytes()
+    def snapshot(self) -> bytes:
+        """The whole database as bytes, equal exactly when nothing was written.
+
+        SQLite: the checkpointed file.  PostgreSQL: every table's rows ordered
+        by primary key plus the sequences' last values.
+        """
+        if self.dialect == "sqlite":
+            return sqlite_snapshot(self.sqlite_path)
+        return postgres_snapshot(self.url)
+
+    def raw_connection(self) -> Any:
+        """Context manager: a DB-API connection (sqlite3 or psycopg) in autocommit."""
+        return raw_connection(self.url)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,13 +107,47 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="Database(s) to run store tests on (default: sqlite and, when available, postgresql).")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--db sqlite`` (or ``--db postgresql``) keeps only that database's runs of ``af`` tests."""
+    chosen = set(config.getoption("--db")) or set(DIALECTS)
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        dialect = params.params.get("af") if params else None
+        (drop if dialect is not None and dialect not in chosen else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Any:
+    """A real PostgreSQL for the session: pgserver in a temp dir, or ``AGREEFLOW_TEST_PG_URL``."""
+    cluster = PostgresCluster.start()
+    yield cluster
+    db.dispose_all()
+    cluster.stop()
+
+
 @pytest.fixture
-def af(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Agreeflow:
-    """A fresh, initialised agreeflow on a real SQLite file."""
+def pg_url(pg_cluster: PostgresCluster) -> Any:
+    """SQLAlchemy URL of a fresh, migrated PostgreSQL database, dropped after the test."""
+    name = pg_cluster.new_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=DIALECTS)
+def af(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Agreeflow:
+    """A fresh, initialised agreeflow on a real SQLite file, then on a real PostgreSQL database."""
     for var in ("AGREEFLOW_USER", "AGREEFLOW_NOW", "AGREEFLOW_LANG", "AGREEFLOW_SMTP", "AGREEFLOW_WORKFLOWS"):
         monkeypatch.delenv(var, raising=False)
     home = tmp_path / "home"
-    runner = Agreeflow(home=home, url=f"sqlite:///{home / 'agreeflow.db'}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{home / 'agreeflow.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    runner = Agreeflow(home=home, url=url)
     runner("init", ok=True, user=None)
     return runner
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
-from tests.conftest import APPROVER, AUDITOR, COORD, OFFICER_CA, OFFICER_SNGV, sqlite_snapshot
+from tests.conftest import APPROVER, AUDITOR, COORD, OFFICER_CA, OFFICER_SNGV
 
 NOW = "2024-06-21T09:00:00+07:00"
 
@@ -69,13 +67,13 @@ def test_task_advances_through_its_workflow_and_history_is_chained(af, tmp_path)
 def test_bad_input_exits_2_with_a_clear_message_and_leaves_the_database_unchanged(af, args, code, vi, en):
     ref = open_task(af)
     args = [a.replace("{ref}", ref) for a in args]
-    before = sqlite_snapshot(af.sqlite_path)
+    before = af.snapshot()
     res_vi = af(*args, user=OFFICER_SNGV, now=NOW)
     res_en = af(*args, "--lang", "en", user=OFFICER_SNGV, now=NOW)
     assert (res_vi.exit_code, res_en.exit_code) == (code, code)
     assert vi in res_vi.stderr
     assert en in res_en.stderr
-    assert sqlite_snapshot(af.sqlite_path) == before
+    assert af.snapshot() == before
 
 
 def test_wrong_state_and_wrong_role_are_refused_with_exit_3_and_logged(af):
@@ -100,11 +98,11 @@ def test_auditor_reads_everything_and_changes_nothing(af):
     af("audit", "verify", user=AUDITOR, ok=True)
     res = af("case", "fire", ref, "start", user=AUDITOR, now=NOW)
     assert res.exit_code == 3 and "chỉ được xem" in res.stderr
-    before = sqlite_snapshot(af.sqlite_path)
+    before = af.snapshot()
     res = af("case", "open", "task", "--title", "x", "--field", "lead_unit=SNGV", "--field", "due_phrase=Năm 2024",
              user=AUDITOR, now=NOW)
     assert res.exit_code == 3
-    assert sqlite_snapshot(af.sqlite_path) == before
+    assert af.snapshot() == before
     res = af("directory", "load", "engine/data/directory-bac-giang-2024.yaml", user=AUDITOR)
     assert res.exit_code == 3
     assert af.json("case", "show", ref)["state"] == "assigned"
@@ -112,25 +110,27 @@ def test_auditor_reads_everything_and_changes_nothing(af):
 
 def test_update_of_events_is_refused_by_the_database(af):
     open_task(af)
-    con = sqlite3.connect(af.sqlite_path)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        con.execute("UPDATE events SET note = 'rewritten' WHERE seq = 1")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        con.execute("DELETE FROM events")
-    con.close()
+    statements = ["UPDATE events SET note = 'rewritten' WHERE seq = 1", "DELETE FROM events"]
+    if af.dialect == "postgresql":
+        statements.append("TRUNCATE events CASCADE")
+    with af.raw_connection() as con:
+        for statement in statements:
+            with pytest.raises(Exception, match="append-only") as raised:
+                con.execute(statement)
+            assert type(raised.value).__name__ in ("DatabaseError", "IntegrityError", "RaiseException"), statement
+    af("audit", "verify", ok=True)
 
 
 def test_tampering_with_trigger_dropped_is_found_and_named(af):
     ref = open_task(af)
     af("case", "fire", ref, "start", user=OFFICER_SNGV, now=NOW, ok=True)
     other = open_task(af, unit="CA")
-    sqlite_snapshot(af.sqlite_path)
-    con = sqlite3.connect(af.sqlite_path)
-    con.execute("DROP TRIGGER events_no_update")
-    con.execute("UPDATE events SET actor = 'someone.else@bacgiang.example' "
-                "WHERE seq = 2 AND case_id = (SELECT id FROM cases WHERE ref = ?)", (ref,))
-    con.commit()
-    con.close()
+    drop_trigger = {"sqlite": "DROP TRIGGER events_no_update",
+                    "postgresql": "DROP TRIGGER events_no_update_delete ON events"}[af.dialect]
+    with af.raw_connection() as con:  # sqlite3 or psycopg: whoever owns the database file or schema
+        con.execute(drop_trigger)
+        con.execute("UPDATE events SET actor = 'someone.else@bacgiang.example' "
+                    f"WHERE seq = 2 AND case_id = (SELECT id FROM cases WHERE ref = '{ref}')")
     res = af("audit", "verify", "--lang", "en")
     assert res.exit_code == 4
     assert f"{ref} seq 2" in res.stderr and other not in res.stderr
