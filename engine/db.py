@@ -65,12 +65,21 @@ def dispose_all() -> None:
     for eng in _engines.values():
         eng.dispose()
     _engines.clear()
+    _initialised.clear()
+
+
+_initialised: set[str] = set()
 
 
 def _check_initialised(eng: Engine, url: str) -> None:
+    # Once per URL per process: on PostgreSQL the catalogue query would cost a
+    # round trip in every transaction of a busy scheduler node.
+    if url in _initialised:
+        return
     insp = sa.inspect(eng)
     if not insp.has_table("cases"):
         raise NotInitialisedError(db=_safe_url(url))
+    _initialised.add(url)
 
 
 def _safe_url(url: str) -> str:

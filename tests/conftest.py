@@ -143,6 +143,7 @@ def af(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monke
     for var in ("AGREEFLOW_USER", "AGREEFLOW_NOW", "AGREEFLOW_LANG", "AGREEFLOW_SMTP", "AGREEFLOW_WORKFLOWS"):
         monkeypatch.delenv(var, raising=False)
     home = tmp_path / "home"
+    home.mkdir(parents=True, exist_ok=True)  # SQLite's file creates it; tests expect it on PostgreSQL too
     if request.param == "sqlite":
         url = f"sqlite:///{home / 'agreeflow.db'}"
     else:
