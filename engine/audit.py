@@ -19,7 +19,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -35,14 +35,25 @@ def fmt_at(at: datetime) -> str:
     return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# One encoder for every event: json.dumps with these options builds a new one per call.
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def canonical(case_ref: str, seq: int, at: datetime, actor: str, role: str, kind: str,
               from_state: str | None, to_state: str | None, trigger: str | None,
               note: str | None, payload: dict[str, Any], prev_hash: str) -> bytes:
     """The bytes that are hashed for one event."""
-    doc = {"case": case_ref, "seq": seq, "at": fmt_at(at), "actor": actor, "role": role,
+    return _canonical(case_ref, seq, fmt_at(at), actor, role, kind, from_state, to_state, trigger, note,
+                      payload, prev_hash)
+
+
+def _canonical(case_ref: str, seq: int, at_text: str, actor: str, role: str, kind: str,
+               from_state: str | None, to_state: str | None, trigger: str | None,
+               note: str | None, payload: dict[str, Any], prev_hash: str) -> bytes:
+    doc = {"case": case_ref, "seq": seq, "at": at_text, "actor": actor, "role": role,
            "kind": kind, "from": from_state, "to": to_state, "trigger": trigger,
            "note": note, "payload": payload, "prev_hash": prev_hash}
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _encode(doc).encode("utf-8")
 
 
 def event_hash(case_ref: str, ev: Event) -> str:
@@ -94,10 +105,60 @@ def verify_rows(rows: Iterable[tuple[str, Event]]) -> tuple[int, int, list[Break
 
     Returns (events checked, cases checked, first break of each broken case).
     """
+    return _check_chains(((ref, ev.seq, ev.prev_hash, ev.hash, ev) for ref, ev in rows),
+                         lambda row: event_hash(row[0], row[4]))
+
+
+def verify_log(session: Session, case_id: int | None = None, batch: int = 5000) -> tuple[int, int, list[Break]]:
+    """``verify_rows`` over the stored log (or one case's chain), reading plain SQL rows.
+
+    Same result as ``verify_rows(chain_rows(session, case_id))``, several times
+    faster on large logs: no ORM object per event, and the stored time text is
+    turned into the canonical one without building a datetime.
+    """
+    where = " WHERE e.case_id = :case_id" if case_id is not None else ""
+    result = session.connection().execute(sa.text(_CHAIN_SQL.format(where=where)), {"case_id": case_id},
+                                          execution_options={"stream_results": True})
+    return _check_chains((row for part in result.partitions(batch) for row in part), _stored_hash)
+
+
+_CHAIN_SQL = ('SELECT c.ref, e.seq, e.prev_hash, e.hash, e.at, e.actor, e.role, e.kind, e.from_state, e.to_state,'
+              ' e."trigger", e.note, e.payload FROM events e JOIN cases c ON c.id = e.case_id{where}'
+              ' ORDER BY e.case_id, e.seq')
+
+
+def _stored_hash(row: Any) -> str:
+    """The hash a row of ``_CHAIN_SQL`` should carry (as ``event_hash`` computes it)."""
+    ref, seq, prev_hash, _, at, actor, role, kind, from_state, to_state, trigger, note, payload = row
+    if isinstance(payload, (str, bytes)):  # SQLite hands JSON back as text; PostgreSQL already parsed
+        payload = json.loads(payload)
+    return hashlib.sha256(_canonical(ref, seq, _stored_at_text(at), actor, role, kind, from_state, to_state,
+                                     trigger, note, payload or {}, prev_hash)).hexdigest()
+
+
+def _stored_at_text(value: Any) -> str:
+    """The canonical text of a stored event time: naive UTC text (SQLite) or a datetime."""
+    if isinstance(value, str):
+        # SQLAlchemy's SQLite format "YYYY-MM-DD HH:MM:SS.ffffff" differs from ours only in two characters.
+        if len(value) == 26 and value[10] == " " and value[19] == "." and value[0] != "0":
+            return f"{value[:10]}T{value[11:]}Z"
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return fmt_at(value)
+
+
+def _check_chains(rows: Iterable[Any], content_hash: Callable[[Any], str]) -> tuple[int, int, list[Break]]:
+    """Walk rows ``(ref, seq, prev_hash, hash, …)`` ordered by case then seq.
+
+    ``content_hash(row)`` recomputes a row's hash; it is called only while the
+    row's chain is still sound.
+    """
     breaks: list[Break] = []
     current, expected_seq, prev, broken = None, 0, GENESIS, False
     n_events = n_cases = 0
-    for ref, ev in rows:
+    for row in rows:
+        ref, seq, prev_hash, stored = row[0], row[1], row[2], row[3]
         n_events += 1
         if ref != current:
             current, expected_seq, prev, broken = ref, 1, GENESIS, False
@@ -105,16 +166,16 @@ def verify_rows(rows: Iterable[tuple[str, Event]]) -> tuple[int, int, list[Break
         if broken:
             continue
         problem = ""
-        if ev.seq != expected_seq:
-            problem = f"expected seq {expected_seq}, found {ev.seq} (event missing or reordered)"
-        elif ev.prev_hash != prev:
+        if seq != expected_seq:
+            problem = f"expected seq {expected_seq}, found {seq} (event missing or reordered)"
+        elif prev_hash != prev:
             problem = "prev_hash does not match the previous event's hash"
-        elif event_hash(ref, ev) != ev.hash:
+        elif content_hash(row) != stored:
             problem = "hash does not match the event's content (event edited)"
         if problem:
-            breaks.append(Break(ref, expected_seq if ev.seq != expected_seq else ev.seq, problem))
+            breaks.append(Break(ref, expected_seq if seq != expected_seq else seq, problem))
             broken = True
-        prev, expected_seq = ev.hash, expected_seq + 1
+        prev, expected_seq = stored, expected_seq + 1
     return n_events, n_cases, breaks
 
 

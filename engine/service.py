@@ -509,7 +509,7 @@ def verify(settings: Settings, case_ref: str | None = None) -> dict[str, Any]:
     """Recompute every chain; TamperingError (exit 4) names the first broken event of each case."""
     with db.read(settings) as s:
         case_id = _find(s, case_ref).id if case_ref else None
-        n_events, n_cases, breaks = audit.verify_rows(audit.chain_rows(s, case_id))
+        n_events, n_cases, breaks = audit.verify_log(s, case_id)
     result = {"events": n_events, "cases": n_cases, "broken": [b.to_json() for b in breaks]}
     if breaks:
         raise TamperingError(listing="\n".join(f"  - {b.case} seq {b.seq}: {b.problem}" for b in breaks),

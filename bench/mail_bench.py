@@ -1,0 +1,147 @@
+"""Reminders rendered and handed to a local SMTP server, per second.
+
+agreeflow: for each reminder ``notifications.render.render_message`` (Jinja2,
+subject + text + HTML), ``mailer.build_email`` and the real
+``mailer.SmtpTransport.send`` (one SMTP session per message, by design) to
+aiosmtpd on 127.0.0.1 — the test suite's SmtpSink, run in its own process.
+When an outbox dispatcher exists (notifications/outbox.py) it is noted; its
+loop is not wired in yet.  Baseline: raw ``smtplib`` sending one pre-built
+message, also one session per message, to the same server in the same run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import smtplib
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import common
+
+SENDER = "agreeflow@bacgiang.example"
+DOMAIN = "bacgiang.example"
+
+
+class SinkProcess:
+    """The SMTP server process: start, its URL, stop and count what arrived."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(common.BENCH_DIR / "smtp_sink.py")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?timeout=10"
+
+    def stop(self) -> int:
+        """Stop the server; returns how many messages it received."""
+        out, _ = self.proc.communicate("", timeout=60)
+        return int(out.strip() or 0)
+
+
+def context(i: int, lang: str) -> dict[str, Any]:
+    """A reminder context; every message differs (case, unit, due date, days left)."""
+    vi = lang == "vi"
+    unit_vi, unit_en = ("UBND thành phố Bắc Giang", "Bắc Giang City People's Committee")
+    return {
+        "recipient_name": unit_vi if vi else unit_en,
+        "case_ref": f"TTQT-2024-{i:04d}",
+        "case_title": f"Thỏa thuận hợp tác giữa tỉnh Bắc Giang và tỉnh Gyeonggi số {i}",
+        "workflow_title": "Thỏa thuận quốc tế cấp địa phương" if vi else "Provincial international agreement",
+        "deadline_label": "Góp ý dự thảo thỏa thuận" if vi else "Opinions on the draft agreement",
+        "unit_name": unit_vi if vi else unit_en,
+        "due_date": date(2024, 7, 1) + timedelta(days=i % 90),
+        "working_days_left": i % 7 - 2,
+        "phrase": "07 ngày làm việc kể từ ngày nhận hồ sơ",
+        "citation": "Điều 21 Nghị định 64/2021/NĐ-CP",
+        "confirmed": i % 5 != 0,
+        "explanation": [{"vi": "Ngày bắt đầu (ngày 0, không tính): 21/06/2024",
+                         "en": "Start (day 0, not counted): 21/06/2024"},
+                        {"vi": "Ngày làm việc thứ 7 sau ngày bắt đầu: 02/07/2024",
+                         "en": "Working day 7 after the start: 02/07/2024"}],
+        "action_command": f"agreeflow case fire TTQT-2024-{i:04d} give-opinion --attach FILE",
+    }
+
+
+def agreeflow_send(n: int, url: str, send: bool = True) -> float:
+    """Seconds to render, build and (with ``send``) deliver ``n`` reminders."""
+    from notifications.mailer import SmtpTransport, build_email, message_id_for
+    from notifications.render import render_message
+
+    transport = SmtpTransport.from_url(url)
+    start = time.perf_counter()
+    for i in range(n):
+        lang = "vi" if i % 4 else "en"
+        rendered = render_message("reminder", lang, context(i, lang))
+        msg = build_email(rendered, SENDER, f"unit{i % 40}@{DOMAIN}", message_id_for(f"d{i}:0:unit{i % 40}", DOMAIN))
+        if send:
+            transport.send(msg)
+    return time.perf_counter() - start
+
+
+def raw_send(n: int, port: int, reuse: bool) -> float:
+    """Seconds for raw smtplib to send one pre-built message ``n`` times."""
+    from notifications.mailer import build_email, message_id_for
+    from notifications.render import render_message
+
+    msg = build_email(render_message("reminder", "vi", context(1, "vi")), SENDER, f"unit1@{DOMAIN}",
+                      message_id_for("d1:0:unit1", DOMAIN))
+    data = msg.as_bytes()
+    start = time.perf_counter()
+    if reuse:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            for _ in range(n):
+                smtp.sendmail(SENDER, [f"unit1@{DOMAIN}"], data)
+    else:
+        for _ in range(n):
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+                smtp.sendmail(SENDER, [f"unit1@{DOMAIN}"], data)
+    return time.perf_counter() - start
+
+
+def run(quick: bool) -> list[common.Figure]:
+    n = 200 if quick else 2000
+    sink = SinkProcess()
+    try:
+        agreeflow_send(20, sink.url())  # warm-up: templates compiled, server loop running
+        raw_send(20, sink.port, reuse=False)
+        common.say(f"agreeflow: {n} reminders rendered and sent")
+        ours_s = agreeflow_send(n, sink.url())
+        common.say(f"raw smtplib: {n} pre-built messages, one session each, then over one session")
+        raw_s = raw_send(n, sink.port, reuse=False)
+        reuse_s = raw_send(n, sink.port, reuse=True)
+    finally:
+        received = sink.stop()
+    expected = 3 * n + 40
+    render_s = agreeflow_send(n, "smtp://127.0.0.1:25", send=False)
+    if received != expected:
+        raise RuntimeError(f"the SMTP server received {received} messages, expected {expected}")
+
+    ours, base = common.rate(n, ours_s), common.rate(n, raw_s)
+    dispatcher = "notifications/outbox.py exists: its dispatch loop is not wired in yet" \
+        if importlib.util.find_spec("notifications.outbox") else "no outbox dispatcher yet: render + SmtpTransport timed"
+    return [common.Figure(
+        name="reminders rendered and sent by SMTP", value=ours, unit="mails/s",
+        baseline="raw smtplib, pre-built message, one session each", baseline_value=base,
+        ratio=ours / base, ratio_meaning="× raw smtplib", goal="≥ 1,000 mails/s", met=ours >= 1000,
+        notes=dispatcher,
+        details=[("messages", f"{n} (¾ Vietnamese, ¼ English)"),
+                 ("render + build only, no SMTP", f"{common.rate(n, render_s):,.0f} mails/s"),
+                 ("raw smtplib over one reused session", f"{common.rate(n, reuse_s):,.0f} mails/s"),
+                 ("message size", f"{len(_sample_bytes())} bytes")])]
+
+
+def _sample_bytes() -> bytes:
+    from notifications.mailer import build_email, message_id_for
+    from notifications.render import render_message
+
+    return build_email(render_message("reminder", "vi", context(1, "vi")), SENDER, f"unit1@{DOMAIN}",
+                       message_id_for("d1:0:unit1", DOMAIN)).as_bytes()
+
+
+if __name__ == "__main__":
+    common.emit(run(common.arguments(__doc__ or "").quick))
