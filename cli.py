@@ -406,15 +406,186 @@ def audit() -> None:
 @audit.command("verify")
 @common
 @click.option("--case", "case_ref", help="Only this case's chain.")
-def audit_verify(case_ref: str | None) -> None:
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(path_type=Path),
+              help="Also prove nothing recorded before this checkpoint (audit checkpoint) was changed.")
+def audit_verify(case_ref: str | None, checkpoint_file: Path | None) -> None:
     """Recompute every hash chain; exit 4 naming the first broken event of each case."""
     from engine import service
-    emit(service.verify(settings(), case_ref), lambda r: click.echo(t("verify_ok", **r)))
+
+    def human(r: dict[str, Any]) -> None:
+        click.echo(t("verify_ok", **r))
+        if r.get("checkpoint"):
+            click.echo(t("checkpoint_holds", **r["checkpoint"]))
+    emit(service.verify(settings(), case_ref, checkpoint_file), human)
 
 
 # ----------------------------------------------------------------- calendar (engine/calendar)
 # ----------------------------------------------------------------- deadlines, tick, serve, outbox
 # ----------------------------------------------------------------- reports, export, import
+def _print_tables(tables: list[Any]) -> None:
+    from datetime import date
+    from engine.reports import fmt_day
+    for tbl in tables:
+        table(tbl.title, tbl.columns, [[fmt_day(c) if isinstance(c, date) else c for c in row] for row in tbl.rows])
+
+
+def _write_file(path: Path, write: Callable[[Any], Any], binary: bool = False) -> Any:
+    """Write through a temporary file renamed at the end: a failed command leaves no half file."""
+    part = path.with_name(path.name + ".part")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with part.open("wb") if binary else part.open("w", encoding="utf-8", newline="") as fh:
+            result = write(fh)
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
+    return result
+
+
+def period(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--to", "end", metavar="DATE", help="Up to this day (inclusive) or ISO-8601 instant.")(f)
+    return click.option("--from", "start", metavar="DATE", help="From this day or ISO-8601 instant.")(f)
+
+
+@audit.command("log")
+@common
+@click.option("--case", "case_ref", help="Only this case.")
+@click.option("--actor", metavar="EMAIL", help="Only what this person (or process) did.")
+@click.option("--unit", help="Only cases this unit takes part in.")
+@click.option("--kind", help="Only this kind of event (transition, refused, deadline_missed, ...).")
+@period
+def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: str | None,
+              start: str | None, end: str | None) -> None:
+    """Who did what and when, across all cases (filters combine)."""
+    from engine import service
+    from engine.clock import fmt_local, parse_instant
+    rows = service.audit_log(settings(), start, end, case=case_ref, actor=actor, unit=unit, kind=kind)
+    emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), t("actor"), t("kind"),
+                                                             "from → to", "trigger", t("note")],
+         [[e["case"], e["seq"], fmt_local(parse_instant(e["at"])), e["actor"], e["kind"],
+           f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rs]))
+
+
+@audit.command("export")
+@common
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@period
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (default: standard output).")
+def audit_export(fmt: str, start: str | None, end: str | None, output: Path | None) -> None:
+    """Every chain field of every event, for outside verification (docs/audit.md)."""
+    from engine import service
+    if output is None:
+        service.audit_export(settings(), fmt, sys.stdout, start, end)
+        return
+    res = _write_file(output, lambda fh: service.audit_export(settings(), fmt, fh, start, end))
+    emit(res | {"file": str(output)}, lambda r: click.echo(t("export_ok", **r)))
+
+
+@audit.command("checkpoint")
+@common
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (default: standard output).")
+def audit_checkpoint(output: Path | None) -> None:
+    """Pin every chain's head and their Merkle root; keep the file OUTSIDE the database (docs/audit.md)."""
+    from engine import checkpoint, service
+    cp = service.audit_checkpoint(settings())
+    if output is None:
+        click.echo(checkpoint.dumps(cp), nl=False)
+        return
+    _write_file(output, lambda fh: fh.write(checkpoint.dumps(cp)))
+    emit({k: v for k, v in cp.items() if k != "heads"} | {"file": str(output)},
+         lambda r: click.echo(t("checkpoint_ok", **r)))
+
+
+@main.group()
+def report() -> None:
+    """Reports computed from the log (workflow meanings: engine/data/report-map.yaml)."""
+
+
+@report.command("compliance")
+@common
+@period
+@click.option("--unit", help="Only this unit's steps and tasks.")
+@click.option("--map", "map_file", type=click.Path(path_type=Path), help="Report map (default: the shipped one).")
+def report_compliance(start: str | None, end: str | None, unit: str | None, map_file: Path | None) -> None:
+    """Every statutory step and assigned task: on time, late by N working days, or open and overdue."""
+    from engine import compliance, service
+    res = service.report_compliance(settings(), start, end, unit, map_file)
+    emit(res, lambda r: _print_tables(compliance.tables(r, lang())))
+
+
+@report.command("annual")
+@common
+@click.option("--year", type=int, required=True, help="Calendar year, e.g. 2024.")
+@click.option("--xlsx", type=click.Path(path_type=Path), help="Also write an XLSX workbook (one sheet per section).")
+@click.option("--docx", type=click.Path(path_type=Path), help="Also write a DOCX report.")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(path_type=Path),
+              help="Print this checkpoint's Merkle root in the report (audit checkpoint).")
+@click.option("--map", "map_file", type=click.Path(path_type=Path), help="Report map (default: the shipped one).")
+def report_annual(year: int, xlsx: Path | None, docx: Path | None, checkpoint_file: Path | None,
+                  map_file: Path | None) -> None:
+    """Agreements, delegations, consultations and tasks of one year (vi; --lang en)."""
+    from engine import annual, office, service
+    res = service.report_annual(settings(), year, map_file, checkpoint_file)
+    sections = annual.sections(res, lang())
+    if xlsx:
+        _write_file(xlsx, lambda fh: office.write_xlsx(fh, res, sections, lang()), binary=True)
+    if docx:
+        _write_file(docx, lambda fh: office.write_docx(fh, res, sections, lang()), binary=True)
+
+    def human(r: dict[str, Any]) -> None:
+        console().print(f"[bold]{annual.title_of(r, lang())}[/bold]")
+        for sec in sections:
+            console().print(f"\n[bold]{sec.title}[/bold]")
+            _print_tables(sec.tables)
+        for w in r["warnings"]:
+            click.echo(f"⚠ {w}", err=True)
+    emit(res, human)
+
+
+@main.group("export")
+def export_group() -> None:
+    """Files for other programs."""
+
+
+@export_group.command("ics")
+@common
+@click.option("--unit", help="Only this unit's deadlines.")
+@click.option("--person", metavar="EMAIL", help="Only the deadlines of this person's unit.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (default: standard output).")
+def export_ics(unit: str | None, person: str | None, output: Path | None) -> None:
+    """Open deadlines as calendar to-dos; importing again updates them (stable UIDs)."""
+    from engine import service
+    if unit and person:
+        raise click.UsageError("give --unit or --person, not both")
+    data, n = service.export_ics(settings(), unit, person)
+    if output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        return
+    _write_file(output, lambda fh: fh.write(data), binary=True)
+    emit({"file": str(output), "todos": n}, lambda r: click.echo(t("ics_ok", **r)))
+
+
+@main.group()
+def tasks() -> None:
+    """Assigned tasks (workflow task)."""
+
+
+@tasks.command("import")
+@common
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and show the due dates; write nothing.")
+def tasks_import(file: Path, dry_run: bool) -> None:
+    """Open one task per row of a plan (CSV, XLSX or YAML); any bad row rejects the whole file."""
+    from engine import service
+    from engine.reports import fmt_day
+    res = service.import_tasks(settings(), file, dry_run)
+    emit(res, lambda r: table(t("import_dry" if r["dry_run"] else "import_ok", n=len(r["tasks"]), file=r["file"]),
+                              [t("case"), "STT", t("title"), t("unit"), t("due")],
+                              [[x["id"] or "—", x["row"], x["title"], x["lead_unit"],
+                                fmt_day(x["due_date"]) or x["due_phrase"]] for x in r["tasks"]]))
+
+
 # ----------------------------------------------------------------- demo, plan
 @main.command()
 @common

@@ -6,7 +6,7 @@ event's hash, so editing, removing or reordering any event breaks every hash
 after it.  The database refuses UPDATE and DELETE on ``events`` (triggers in
 the first migration); ``verify`` catches whoever drops the trigger anyway.
 
-Canonical form (documented for outside verifiers in the README): UTF-8 JSON
+Canonical form (documented for outside verifiers in docs/audit.md): UTF-8 JSON
 with sorted keys, no spaces (separators ``,`` and ``:``), non-ASCII kept, of
 ``{"case", "seq", "at", "actor", "role", "kind", "from", "to", "trigger",
 "note", "payload", "prev_hash"}``; ``at`` is UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``;

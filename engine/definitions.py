@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import DefinitionError, UnknownWorkflowError, did_you_mean
-from engine.yamlio import LineDict, YamlSyntaxError, load_file, load_text
+from engine.yamlio import LineDict, YamlSyntaxError, load_checked, load_file, load_text
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
 
@@ -429,13 +429,7 @@ def _check_graph(raw: LineDict, states: dict[str, StateDef], transitions: list[T
 # ------------------------------------------------------------------ loading
 def read(path: Path) -> Definition:
     """Read and validate one file (no cache); DefinitionError lists all problems."""
-    try:
-        raw = load_file(path)
-    except YamlSyntaxError as exc:
-        raise DefinitionError([f"{exc.path}:{exc.line}: YAML syntax: {exc.problem}"]) from None
-    except OSError as exc:
-        raise DefinitionError([f"{path}: cannot read: {exc.strerror}"]) from None
-    return parse(raw, str(path))
+    return parse(load_checked(path, DefinitionError), str(path))
 
 
 def lint(paths: list[Path]) -> tuple[list[Definition], list[str]]:

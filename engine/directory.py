@@ -19,7 +19,7 @@ from engine import clock
 from engine.definitions import ROLES
 from engine.errors import DirectoryFileError, UnknownUnitError, did_you_mean
 from engine.store import Person, Unit
-from engine.yamlio import LineDict, YamlSyntaxError, load_file
+from engine.yamlio import LineDict, load_checked, load_file
 
 SAMPLE = Path(__file__).parent / "data" / "directory-bac-giang-2024.yaml"
 UNIT_KEYS = {"code", "name_vi", "name_en", "email", "parent", "kind", "active_from", "active_to"}
@@ -29,12 +29,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def read_file(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Parse and check a directory file; DirectoryFileError lists every problem."""
-    try:
-        raw = load_file(path)
-    except YamlSyntaxError as exc:
-        raise DirectoryFileError([f"{exc.path}:{exc.line}: YAML syntax: {exc.problem}"]) from None
-    except OSError as exc:
-        raise DirectoryFileError([f"{path}: cannot read: {exc.strerror}"]) from None
+    raw = load_checked(path, DirectoryFileError)
     problems: list[str] = []
     if not isinstance(raw, LineDict) or "units" not in raw:
         raise DirectoryFileError([f"{path}:1: a directory file needs 'units' (and 'people')"])
@@ -77,6 +72,12 @@ def read_file(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     if problems:
         raise DirectoryFileError(problems)
     return [dict(u) for u in units], [dict(p) for p in people]
+
+
+def province_of(path: Path) -> str:
+    """The ``province:`` a directory file names ('' when none): reports print it in their heading."""
+    raw = load_file(path)
+    return str(raw.get("province") or "") if isinstance(raw, dict) else ""
 
 
 def _keys(node: LineDict, allowed: set[str], where: str, problems: list[str]) -> None:

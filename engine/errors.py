@@ -13,7 +13,10 @@
     │   ├── DefinitionError           a workflow file has problems (all listed)
     │   ├── DirectoryFileError        a directory file has problems (all listed)
     │   ├── PhraseError               an unparseable deadline phrase
-    │   └── InputFileError            a file that cannot be read / imported
+    │   ├── InputFileError            a file that cannot be read / imported
+    │   ├── PlanFileError             a plan (task table) with bad rows (all listed)
+    │   ├── ReportMapError            report-map.yaml has problems (all listed)
+    │   └── OptionValueError          a malformed option value (--from, --year, ...)
     ├── RefusedError          exit 3  a rule refused it; the refusal is logged
     │   ├── RoleRefusedError
     │   ├── StateRefusedError
@@ -206,6 +209,31 @@ class InputFileError(UserInputError):
     messages = {
         "vi": "Tệp '{path}': {problem}",
         "en": "File '{path}': {problem}",
+    }
+
+
+class PlanFileError(DefinitionError):
+    messages = {
+        "vi": "Tệp kế hoạch có {count} lỗi — chưa ghi gì; sửa các dòng sau rồi nhập lại:\n{listing}{hint}",
+        "en": "The plan file has {count} problem(s) — nothing was written; fix these rows and import again:\n{listing}{hint}",
+    }
+
+    def __init__(self, problems: list[str], hint: str = "") -> None:
+        super().__init__(problems)
+        self.fields["hint"] = self.hint = f"\n{hint}" if hint else ""
+
+
+class ReportMapError(DefinitionError):
+    messages = {
+        "vi": "Tệp ánh xạ báo cáo (report-map) có {count} lỗi:\n{listing}",
+        "en": "The report map has {count} problem(s):\n{listing}",
+    }
+
+
+class OptionValueError(UserInputError):
+    messages = {
+        "vi": "Tùy chọn {option}: '{value}' không hợp lệ. {remedy_vi}",
+        "en": "Option {option}: '{value}' is not valid. {remedy_en}",
     }
 
 

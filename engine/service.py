@@ -30,7 +30,7 @@ from engine.errors import (
 from engine.fields import coerce, parse_pairs
 from engine.guards import GuardContext
 from engine.settings import Settings
-from engine.store import Case, Event, Person, Unit, WorkflowVersion
+from engine.store import Case, Event, Meta, Person, Unit, WorkflowVersion
 
 SYSTEM_REF = "HE-THONG"
 SYSTEM_WORKFLOW = "_system"
@@ -68,6 +68,7 @@ def load_directory(settings: Settings, path: Path, actor: str | None = None) -> 
     with db.write(settings) as s:
         who = actor or _write_actor(s, settings, admin=True).email
         counts = directory_mod.apply(s, units, people)
+        s.merge(Meta(key="province", value=directory_mod.province_of(path)))  # reports print it
         syscase = _lock(s, system_case(s).id)
         audit.append_event(s, syscase, "directory_loaded", actor=who, note=str(path),
                            payload=counts | {"sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
@@ -505,12 +506,25 @@ def lint(paths: list[Path]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ audit
-def verify(settings: Settings, case_ref: str | None = None) -> dict[str, Any]:
-    """Recompute every chain; TamperingError (exit 4) names the first broken event of each case."""
+def verify(settings: Settings, case_ref: str | None = None, checkpoint_file: Path | None = None) -> dict[str, Any]:
+    """Recompute every chain; TamperingError (exit 4) names the first broken event of each case.
+
+    With a checkpoint file (``audit checkpoint``), also require every head it
+    recorded to still be there with the same hash — which catches a rewrite
+    whose author recomputed all the hashes in the database.
+    """
+    from engine import checkpoint
+    cp = checkpoint.read(checkpoint_file) if checkpoint_file else None
     with db.read(settings) as s:
         case_id = _find(s, case_ref).id if case_ref else None
         n_events, n_cases, breaks = audit.verify_log(s, case_id)
-    result = {"events": n_events, "cases": n_cases, "broken": [b.to_json() for b in breaks]}
+        if cp is not None:
+            broken = {b.case for b in breaks}
+            heads = [h for h in cp["heads"] if case_ref in (None, h["case"])]
+            breaks += [b for b in checkpoint.breaks(s, {**cp, "heads": heads}) if b.case not in broken]
+    result: dict[str, Any] = {"events": n_events, "cases": n_cases, "broken": [b.to_json() for b in breaks]}
+    if cp is not None:
+        result["checkpoint"] = {"root": cp["root"], "taken_at": cp.get("taken_at"), "heads": len(cp["heads"])}
     if breaks:
         raise TamperingError(listing="\n".join(f"  - {b.case} seq {b.seq}: {b.problem}" for b in breaks),
                              broken=result["broken"], events=n_events, cases=n_cases)
@@ -549,3 +563,86 @@ def suspend(settings: Settings, ref: str, reason: str) -> dict[str, Any]:
 def resume(settings: Settings, ref: str, note: str | None = None) -> dict[str, Any]:
     """Restart the legal clock; open deadlines move by the working days that elapsed."""
     return _clock_action(settings, ref, note, "resume")
+
+
+# ------------------------------------------------------------------ reports, exports, imports
+def audit_log(settings: Settings, start: str | None = None, end: str | None = None, **filters: str | None
+              ) -> list[dict[str, Any]]:
+    """Events matching ``case``/``actor``/``unit``/``kind`` in the period, oldest first."""
+    from engine import auditlog, reports
+    w = reports.window(start, end)
+    with db.read(settings) as s:
+        return auditlog.query(s, w, **filters)
+
+
+def audit_export(settings: Settings, fmt: str, out: Any, start: str | None = None, end: str | None = None
+                 ) -> dict[str, Any]:
+    """Write every chain field of every event (in the period) to ``out`` as jsonl or csv."""
+    from engine import auditlog, reports
+    w = reports.window(start, end)
+    with db.read(settings) as s:
+        return {"format": fmt, **auditlog.write(auditlog.export_rows(s, w), out, fmt)}
+
+
+def audit_checkpoint(settings: Settings) -> dict[str, Any]:
+    """Verify the log, then pin every chain's head and their Merkle root (exit 4 if already broken)."""
+    from engine import checkpoint
+    with db.read(settings) as s:
+        return checkpoint.take(s)
+
+
+def report_compliance(settings: Settings, start: str | None = None, end: str | None = None,
+                      unit: str | None = None, map_file: Path | None = None) -> dict[str, Any]:
+    from engine import compliance, reports
+    w, m = reports.window(start, end), reports.load_map(map_file)
+    with db.read(settings) as s:
+        return compliance.report(s, m, w, unit, settings.lang)
+
+
+def report_annual(settings: Settings, year: int, map_file: Path | None = None,
+                  checkpoint_file: Path | None = None) -> dict[str, Any]:
+    """The annual report; a checkpoint file's root is printed in it (keep that file with the inspector)."""
+    from engine import annual, checkpoint, reports
+    m = reports.load_map(map_file)
+    cp = checkpoint.read(checkpoint_file) if checkpoint_file else None
+    pinned = {k: cp[k] for k in ("root", "taken_at", "events", "cases")} if cp else None
+    with db.read(settings) as s:
+        return annual.report(s, m, year, settings.lang, pinned)
+
+
+def export_ics(settings: Settings, unit: str | None = None, person: str | None = None) -> tuple[bytes, int]:
+    from engine import ics
+    with db.read(settings) as s:
+        return ics.build(s, unit, person, settings.lang)
+
+
+def open_cases(settings: Settings, workflow: str,
+               items: Callable[[Session], list[tuple[str, dict[str, str], str | None]]]) -> list[str]:
+    """Open many cases of one workflow in ONE transaction: all of them, or — on any error — none.
+
+    ``items(session)`` returns (title, fields as text, note) per case; it runs
+    inside the transaction so its checks see what the writes will see.
+    """
+    defn = definitions.get(workflow)
+    with db.write(settings) as s:
+        actor = _write_actor(s, settings)
+        return [_open_in(s, defn, title, raw, actor, note=note).ref for title, raw, note in items(s)]
+
+
+def import_tasks(settings: Settings, path: Path, dry_run: bool = False) -> dict[str, Any]:
+    """Open one task case per row of a plan file; every bad row is listed and nothing is written."""
+    from engine import plans
+    rows = plans.read_rows(path)
+    checked: list[Any] = []
+
+    def items(s: Session) -> list[tuple[str, dict[str, str], str | None]]:
+        checked.extend(plans.prepare(s, rows, deadlines.calendar_for(s)))
+        return [(i.title, i.fields, f"{path.name}, {i.where}") for i in checked]
+    if dry_run:
+        with db.read(settings) as s:
+            items(s)
+        refs: list[str | None] = [None] * len(checked)
+    else:
+        refs = list(open_cases(settings, plans.WORKFLOW, items))
+    return {"file": str(path), "rows": len(rows), "dry_run": dry_run,
+            "tasks": [{"id": ref, **i.to_json()} for ref, i in zip(refs, checked)]}

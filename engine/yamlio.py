@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -71,3 +71,16 @@ def load_text(text: str, path: str = "<text>") -> Any:
 
 def load_file(path: Path) -> Any:
     return load_text(path.read_text(encoding="utf-8"), str(path))
+
+
+def load_checked(path: Path, error: Callable[[list[str]], Exception]) -> Any:
+    """``load_file``, with a syntax error or an unreadable file raised as ``error([problem])``.
+
+    For files whose problems are listed together (workflows, directory, report map).
+    """
+    try:
+        return load_file(path)
+    except YamlSyntaxError as exc:
+        raise error([f"{exc.path}:{exc.line}: YAML syntax: {exc.problem}"]) from None
+    except OSError as exc:
+        raise error([f"{path}: cannot read: {exc.strerror}"]) from None
