@@ -388,6 +388,11 @@ def _event_note(e: dict[str, Any]) -> str:
     if e["kind"] in ("deadline_set", "deadline_met", "deadline_missed"):
         return f"{p.get('label')}: {p.get('due_date') or p.get('phrase') or ''}" + (
             f" (margin {p['margin_wd']} wd)" if p.get("margin_wd") is not None else "")
+    if e["kind"] in ("reminder_queued", "escalated"):
+        late = f" (late {p['late_by_s']} s)" if p.get("late_by_s") else ""
+        return f"{p.get('rung')}: {', '.join(p.get('recipients') or [])}{late}"
+    if e["kind"] == "reminder_sent":
+        return f"{p.get('rung')} → {p.get('recipient')} ({p.get('node')})"
     if e["kind"] == "refused":
         return p.get("message", "")
     if e["kind"] == "field_changed":
@@ -421,6 +426,74 @@ def audit_verify(case_ref: str | None, checkpoint_file: Path | None) -> None:
 
 # ----------------------------------------------------------------- calendar (engine/calendar)
 # ----------------------------------------------------------------- deadlines, tick, serve, outbox
+_NODE = click.option("--node-name", metavar="NAME", help="This process's name in `nodes` and on claimed mail (default host:pid).")
+
+
+@main.command()
+@common
+@_NODE
+@click.option("--no-dispatch", is_flag=True, help="Only queue; leave sending to `serve`.")
+def tick(node_name: str | None, no_dispatch: bool) -> None:
+    """One sweep at now (or --now): queue due reminders, escalations, digests; then send the outbox."""
+    from engine import sweep
+    emit(sweep.tick(settings(), node_name, dispatch=not no_dispatch),
+         lambda r: click.echo(", ".join(f"{k}={v}" for k, v in r.items())))
+
+
+@main.command()
+@common
+@_NODE
+@click.option("--interval", type=click.FloatRange(min=0.1), default=60.0, show_default=True, help="Seconds between sweeps.")
+@click.option("--dispatch-interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds between outbox rounds.")
+def serve(node_name: str | None, interval: float, dispatch_interval: float) -> None:
+    """Run the sweep and the mail dispatcher until SIGTERM/SIGINT (APScheduler only wakes them)."""
+    import logging
+    from engine import scheduler
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is by design
+    emit(scheduler.serve(settings(), node_name, interval, dispatch_interval),
+         lambda r: click.echo(", ".join(f"{k}={v}" for k, v in r.items())))
+
+
+@main.command()
+@common
+def nodes() -> None:
+    """Scheduler nodes alive now and what each sent in the last hour."""
+    from engine import scheduler
+    emit(scheduler.nodes(settings()), lambda rows: table(
+        "Nodes", ["name", "host", "pid", "started", "last seen", "sent (1 h)"],
+        [[n["name"], n["host"], n["pid"], n["started_at"], n["last_seen"], n["sent_last_hour"]] for n in rows]))
+
+
+@main.group()
+def outbox() -> None:
+    """Mail waiting, sent or failed."""
+
+
+@outbox.command("list")
+@common
+@click.option("--status", type=click.Choice(["queued", "sending", "sent", "failed", "cancelled"]),
+              help="Only messages in this status.")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+def outbox_list(status: str | None, limit: int) -> None:
+    """The newest outbox messages."""
+    from notifications import outbox as outbox_mod
+    emit(outbox_mod.list_messages(settings(), status, limit), lambda rows: table(
+        "Outbox", ["id", "status", "case", "rung", "recipient", "tries", "sent / next try", "error"],
+        [[m["id"], m["status"] + (f" (+{m['late_by_s']}s)" if m["late_by_s"] else ""), m["case"], m["rung"],
+          m["recipient"], m["tries"], m["sent_at"] or m["next_try_at"], m["last_error"]] for m in rows]))
+
+
+@outbox.command("retry")
+@common
+@click.argument("message_id", metavar="ID", type=int)
+def outbox_retry(message_id: int) -> None:
+    """Queue a failed or cancelled message again (coordinator or admin)."""
+    from notifications import outbox as outbox_mod
+    emit(outbox_mod.retry(settings(), message_id), lambda m: click.echo(f"{m['id']}: {m['status']} → {m['recipient']}"))
+
+
 # ----------------------------------------------------------------- reports, export, import
 def _print_tables(tables: list[Any]) -> None:
     from datetime import date

@@ -1,0 +1,231 @@
+"""The dispatcher: claim outbox rows, send each through the transport, record the result.
+
+Statuses: ``queued`` → ``sending`` → ``sent``, or back to ``queued`` with a
+later ``next_try_at`` after a temporary failure (``backoff_delay``), or
+``failed`` after a permanent refusal or ``max_tries`` attempts (policy file;
+``agreeflow outbox retry ID`` queues it again).  ``cancelled``: the deadline
+was closed before its mail left.
+
+Crash safety.  A claim (``queued`` and due, or ``sending`` with an expired
+lease) is committed in its own transaction *before* SMTP is spoken — with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL, under SQLite's ``BEGIN IMMEDIATE``
+write lock otherwise — and ``sent`` is committed after.  A process killed in
+between leaves its rows ``sending``: another node takes them when the lease
+runs out, and a node restarted under the same ``--node-name`` takes its own
+back at once.  Only the message that was on the wire can go twice, and it
+carries the same Message-ID (derived from the idempotency key), so mail
+clients show it once.  Each sent message is logged as ``reminder_sent`` in
+its case's chain (digests have no case and are not).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from engine import audit, clock, db, reminders
+from engine.errors import OptionValueError, RoleRefusedError, UnknownPersonError
+from engine.settings import Settings
+from engine.store import Case, Deadline, OutboxMessage, Person
+from notifications.mailer import MailUrlError, Transport, TransportError, backoff_delay, build_email, \
+    transport_from_url
+from notifications.render import RenderedMessage
+
+log = logging.getLogger("agreeflow.outbox")
+STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
+CANCELLED_NOTE = "thời hạn đã đóng trước khi gửi / deadline closed before sending"
+
+
+def default_node_name() -> str:
+    """``host:pid`` — unique per process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def transport_for(settings: Settings) -> Transport:
+    """SMTP from ``AGREEFLOW_SMTP`` or the ``.eml`` sink in ``<data dir>/mail``; a bad URL is exit 2."""
+    try:
+        return transport_from_url(settings.smtp_url, settings.data_dir)
+    except MailUrlError as exc:
+        raise OptionValueError(option="AGREEFLOW_SMTP", value="…", remedy_vi=str(exc), remedy_en=str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What the dispatcher needs of one claimed row, detached from the session."""
+
+    id: int
+    idem_key: str
+    case_id: int | None
+    case_ref: str | None
+    rung: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    tries: int
+    late_by_s: int | None
+
+
+def _busy(now: datetime) -> Any:
+    return sa.or_(sa.and_(col(OutboxMessage.status) == "queued", col(OutboxMessage.next_try_at) <= now),
+                  sa.and_(col(OutboxMessage.status) == "sending", col(OutboxMessage.lease_until) < now))
+
+
+def claim(settings: Settings, node: str, now: datetime, limit: int, lease: timedelta) -> tuple[list[Claimed], int]:
+    """Mark up to ``limit`` due rows ``sending`` for ``node`` and commit; returns them and how many were cancelled."""
+    with db.write(settings) as s:
+        closed = select(Deadline.id).where(Deadline.status != "open")
+        cancelled = s.execute(sa.update(OutboxMessage)
+                              .where(_busy(now), col(OutboxMessage.deadline_id).in_(closed))
+                              .values(status="cancelled", lease_until=None,
+                                      last_error=CANCELLED_NOTE)
+                              .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+        rows = s.exec(select(OutboxMessage).where(_busy(now))
+                      .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
+                      .limit(limit).with_for_update(skip_locked=True)).all()
+        refs = dict(s.exec(select(Case.id, Case.ref).where(
+            col(Case.id).in_({r.case_id for r in rows if r.case_id}))).all())
+        out = []
+        for r in rows:
+            r.status, r.lease_until, r.claimed_by = "sending", now + lease, node
+            s.add(r)
+            out.append(Claimed(r.id or 0, r.idem_key, r.case_id, refs.get(r.case_id), r.rung, r.recipient,
+                               r.subject, r.body_text, r.body_html, r.message_id, r.tries, r.late_by_s))
+    return out, cancelled
+
+
+def mark_sent(settings: Settings, c: Claimed, node: str, now: datetime) -> bool:
+    """Record a delivered message (and log ``reminder_sent``); False when another node recorded it first."""
+    with db.write(settings) as s:
+        case = s.exec(select(Case).where(Case.id == c.case_id).with_for_update()).first() if c.case_id else None
+        result = s.execute(sa.update(OutboxMessage)
+                           .where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == "sending")
+                           .values(status="sent", sent_at=now, lease_until=None, claimed_by=node, tries=c.tries + 1)
+                           .execution_options(synchronize_session=False))
+        done = int(result.rowcount) == 1  # type: ignore[attr-defined]
+        if done and case is not None:
+            audit.append_event(s, case, "reminder_sent", actor="agreeflow", role="system", at=now,
+                               payload={"idem_key": c.idem_key, "rung": c.rung, "recipient": c.recipient,
+                                        "message_id": c.message_id, "attempt": c.tries + 1, "node": node,
+                                        "late_by_s": c.late_by_s})
+    return done
+
+
+def record_failure(settings: Settings, c: Claimed, err: TransportError, now: datetime, max_tries: int) -> str:
+    """Schedule a retry after ``backoff_delay`` or give up; returns the new status."""
+    tries = c.tries + 1
+    status = "failed" if not err.temporary or tries >= max_tries else "queued"
+    retry_at = now + backoff_delay(tries) if status == "queued" else None
+    with db.write(settings) as s:
+        s.execute(sa.update(OutboxMessage).where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == "sending")
+                  .values(status=status, tries=tries, next_try_at=retry_at, lease_until=None,
+                          last_error=str(err)[:2000]).execution_options(synchronize_session=False))
+    if status == "queued":
+        log.warning("outbox %s to %s: attempt %d failed (%s); retry at %s", c.id, c.recipient, tries, err,
+                    clock.fmt_local(retry_at))
+    else:
+        log.error("outbox %s to %s: failed after %d attempt(s): %s", c.id, c.recipient, tries, err)
+    return status
+
+
+def release(settings: Settings, node: str, ids: list[int] | None = None) -> int:
+    """Give back rows ``node`` claimed but did not send (all of them when ``ids`` is None)."""
+    with db.write(settings) as s:
+        stmt = sa.update(OutboxMessage).where(col(OutboxMessage.status) == "sending",
+                                              col(OutboxMessage.claimed_by) == node)
+        if ids is not None:
+            stmt = stmt.where(col(OutboxMessage.id).in_(ids))
+        return int(s.execute(stmt.values(status="queued", lease_until=None, claimed_by=None)
+                             .execution_options(synchronize_session=False)).rowcount)  # type: ignore[attr-defined]
+
+
+def dispatch(settings: Settings, node: str, stop: threading.Event | None = None,
+             transport: Transport | None = None) -> dict[str, int]:
+    """Send every due message, batch by batch, until none is left or ``stop`` is set.
+
+    Stops between messages, never in the middle of one; rows claimed but not
+    sent are given back.  A server that cannot be reached ends the round (the
+    first message takes the back-off, the others wait for the next round).
+    """
+    mail = reminders.load().mail
+    transport = transport or transport_for(settings)
+    counts = {"sent": 0, "retried": 0, "failed": 0, "cancelled": 0}
+    while stop is None or not stop.is_set():
+        batch, cancelled = claim(settings, node, clock.now(), mail.batch, timedelta(seconds=mail.lease_seconds))
+        counts["cancelled"] += cancelled
+        if not batch:
+            break
+        for i, c in enumerate(batch):
+            if stop is not None and stop.is_set():
+                release(settings, node, [x.id for x in batch[i:]])
+                return counts
+            rendered = RenderedMessage(subject=c.subject, text=c.text, html=c.html)
+            headers = {"X-Agreeflow-Key": c.idem_key} | ({"X-Agreeflow-Case": c.case_ref} if c.case_ref else {})
+            try:
+                transport.send(build_email(rendered, mail.sender, c.recipient, c.message_id, headers))
+            except TransportError as err:
+                status = record_failure(settings, c, err, clock.now(), mail.max_tries)
+                counts["retried" if status == "queued" else "failed"] += 1
+                if err.temporary and err.code is None:
+                    release(settings, node, [x.id for x in batch[i + 1:]])
+                    return counts
+                continue
+            if mark_sent(settings, c, node, clock.now()):
+                counts["sent"] += 1
+    return counts
+
+
+# ------------------------------------------------------------------ commands
+def list_messages(settings: Settings, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest outbox rows (``agreeflow outbox list``)."""
+    with db.read(settings) as s:
+        stmt = select(OutboxMessage, Case.ref).join(Case, col(Case.id) == col(OutboxMessage.case_id), isouter=True)
+        if status:
+            stmt = stmt.where(OutboxMessage.status == status)
+        rows = s.exec(stmt.order_by(col(OutboxMessage.id).desc()).limit(limit)).all()
+        return [_view(m, ref) for m, ref in rows]
+
+
+def _view(m: OutboxMessage, ref: str | None) -> dict[str, Any]:
+    return {"id": m.id, "status": m.status, "case": ref, "rung": m.rung, "recipient": m.recipient,
+            "unit": m.unit, "lang": m.lang, "subject": m.subject, "tries": m.tries,
+            "next_try_at": clock.fmt_local(m.next_try_at) or None, "sent_at": clock.fmt_local(m.sent_at) or None,
+            "late_by_s": m.late_by_s, "claimed_by": m.claimed_by, "last_error": m.last_error,
+            "message_id": m.message_id, "idem_key": m.idem_key}
+
+
+def retry(settings: Settings, message_id: int) -> dict[str, Any]:
+    """Queue a ``failed`` or ``cancelled`` message again (coordinator or admin)."""
+    with db.write(settings) as s:
+        _operator(s, settings)
+        m = s.get(OutboxMessage, message_id)
+        if m is None or m.status not in ("failed", "cancelled"):
+            shown = "không có / none" if m is None else m.status
+            raise OptionValueError(option="ID", value=f"{message_id} ({shown})",
+                                   remedy_vi="Chỉ gửi lại được thư 'failed' hoặc 'cancelled'; "
+                                             "xem: agreeflow outbox list",
+                                   remedy_en="Only 'failed' or 'cancelled' messages can be retried; "
+                                             "see: agreeflow outbox list")
+        m.status, m.tries, m.next_try_at, m.lease_until = "queued", 0, clock.now(), None
+        s.add(m)
+        s.flush()
+        return _view(m, s.get(Case, m.case_id).ref if m.case_id else None)  # type: ignore[union-attr]
+
+
+def _operator(s: Session, settings: Settings) -> Person:
+    person = s.get(Person, settings.user) if settings.user else None
+    if person is None or not person.active:
+        raise UnknownPersonError(email=settings.user or "(chưa đặt / not set)")
+    if not {"coordinator", "admin"} & set(person.roles or []):
+        raise RoleRefusedError(actor=person.email, trigger="outbox retry", case="outbox",
+                               needed=["coordinator", "admin"], roles=person.roles)
+    return person

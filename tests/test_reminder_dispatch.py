@@ -1,0 +1,186 @@
+"""Reminders leave through a real SMTP server (aiosmtpd on 127.0.0.1): content, retries, leases, cancellation."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from engine import clock, db, reminders
+from engine.settings import Settings
+from notifications import outbox
+from notifications.mailer import build_email, message_id_for
+from notifications.render import RenderedMessage
+from smtp_server import SmtpSink  # pytest puts tests/ on sys.path: it has no __init__.py
+from tests.conftest import APPROVER, OFFICER_CA
+
+OPENED = "2024-06-21T09:00:00+07:00"
+WEEK_BEFORE = "2024-07-24T08:00:00+07:00"      # 7 days before 31/07/2024, a Wednesday
+DOMAIN = reminders.load().mail.message_id_domain
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    with SmtpSink() as server:
+        yield server
+
+
+def open_police_task(af: Any) -> str:
+    return af("case", "open", "task", "--title", "Ban hành hướng dẫn bảo đảm an ninh trong hợp tác quốc tế",
+              "--field", "lead_unit=CA", "--field", "due_phrase=hoàn thành trong tháng 7/2024",
+              "--field", "assigned_on=2024-06-21", now=OPENED, ok=True).stdout.strip()
+
+
+def rows(af: Any, where: str = "1=1") -> list[Any]:
+    with db.get_engine(af.url).connect() as conn:
+        return list(conn.execute(sa.text(f"SELECT id, status, tries, recipient, last_error, next_try_at, "
+                                         f"idem_key, claimed_by FROM outbox WHERE {where} ORDER BY id")))
+
+
+def parts(msg: Any) -> dict[str, str]:
+    """{content type: the words a reader sees} (HTML without its tags)."""
+    return {p.get_content_type(): " ".join(html.unescape(re.sub(r"<[^>]+>", " ", p.get_content())).split())
+            for p in msg.walk() if not p.is_multipart()}
+
+
+def test_reminder_reaches_the_unit_mailbox_and_its_officers_in_their_language(af: Any, smtp: SmtpSink,
+                                                                                  tmp_path: Path) -> None:
+    english = tmp_path / "directory.yaml"
+    english.write_text(Path("engine/data/directory-bac-giang-2024.yaml").read_text(encoding="utf-8").replace(
+        'unit: CA, roles: [officer]}', 'unit: CA, roles: [officer], lang: en}'), encoding="utf-8")
+    af("directory", "load", str(english), user="quantri@bacgiang.example", ok=True)
+    af.env["AGREEFLOW_SMTP"] = smtp.url()
+    ref = open_police_task(af)
+
+    counts = af.json("tick", now=WEEK_BEFORE)
+
+    assert counts["queued"] == counts["sent"] == 2 and counts["reminders"] == 1
+    by_rcpt = {m.rcpt_tos[0]: m.message() for m in smtp.received}
+    assert sorted(by_rcpt) == ["chuyenvien.ca@bacgiang.example", "congan@bacgiang.example"]
+    vi, en = by_rcpt["congan@bacgiang.example"], by_rcpt["chuyenvien.ca@bacgiang.example"]
+    title = "Ban hành hướng dẫn bảo đảm an ninh trong hợp tác quốc tế"
+    assert vi["Subject"] == f"[Nhắc hạn] {ref}: {title} — hạn 31/07/2024"
+    assert en["Subject"] == f"[Reminder] {ref}: {title} — due 31/07/2024"
+    assert vi["From"] == "agreeflow - Sở Ngoại vụ Bắc Giang <agreeflow@bacgiang.example>"
+    assert vi["To"] == "congan@bacgiang.example"
+    assert vi["Auto-Submitted"] == "auto-generated" and vi["X-Agreeflow-Case"] == ref
+    key = vi["X-Agreeflow-Key"]
+    assert key.startswith("d") and key.endswith(":before_7d:congan@bacgiang.example")
+    assert vi["Message-ID"] == message_id_for(key, DOMAIN)
+    body = parts(vi)
+    assert set(body) == {"text/plain", "text/html"}
+    for text in body.values():
+        assert "Kính gửi: Công an tỉnh" in text
+        assert "thứ Tư, 31/07/2024" in text and "còn 5 ngày làm việc" in text
+        assert "hoàn thành trong tháng 7/2024" in text and "Văn bản giao nhiệm vụ" in text
+        assert f"agreeflow case fire {ref} report" in text
+    assert "Ngô Đức Anh" in parts(en)["text/plain"]
+    assert "5 working days left" in parts(en)["text/plain"]
+
+    history = af.json("case", "history", ref)
+    queued = [e for e in history if e["kind"] == "reminder_queued"]
+    assert len(queued) == 1 and sorted(queued[0]["payload"]["recipients"]) == sorted(by_rcpt)
+    assert sum(e["kind"] == "reminder_sent" for e in history) == 2
+    assert af.json("tick", now=WEEK_BEFORE)["queued"] == 0  # a second sweep at the same instant is a no-op
+    assert len(smtp.received) == 2
+
+
+def test_smtp_outage_is_retried_with_backoff_and_everything_arrives_once_it_is_back(af: Any, smtp: SmtpSink) -> None:
+    af.env["AGREEFLOW_SMTP"] = smtp.url(timeout=2)
+    open_police_task(af)
+    smtp.stop()
+    t0 = clock.parse_instant(WEEK_BEFORE)
+
+    first = af.json("tick", now=WEEK_BEFORE)
+    assert first["queued"] == 2 and first["sent"] == 0 and first["retried"] == 1
+    failed, waiting = rows(af)
+    assert (failed.status, failed.tries) == ("queued", 1) and "cannot reach" in failed.last_error
+    assert waiting.tries == 0  # the round stopped at the unreachable server
+    second = af.json("tick", now=(t0 + timedelta(minutes=1)).isoformat())
+    assert second["retried"] == 1 and second["sent"] == 0  # the oldest waiting message tried first
+    assert [r.tries for r in rows(af)] == [1, 1]
+    listed = af.json("outbox", "list", "--status", "queued", now=(t0 + timedelta(minutes=1)).isoformat())
+    assert all("cannot reach" in m["last_error"] for m in listed)
+
+    smtp.start()
+    back = af.json("tick", now=(t0 + timedelta(minutes=5)).isoformat())
+    assert back["sent"] == 2
+    assert sorted(m.rcpt_tos[0] for m in smtp.received) == ["chuyenvien.ca@bacgiang.example",
+                                                            "congan@bacgiang.example"]
+    assert {r.status for r in rows(af)} == {"sent"}
+
+
+def test_permanent_refusal_fails_at_once_and_outbox_retry_sends_it_again(af: Any, smtp: SmtpSink) -> None:
+    af.env["AGREEFLOW_SMTP"] = smtp.url()
+    open_police_task(af)
+    smtp.fail_rcpt = "550 5.1.1 No such user"
+    assert af.json("tick", now=WEEK_BEFORE)["failed"] == 2
+    bad = rows(af)[0]
+    assert bad.status == "failed" and "550" in bad.last_error
+
+    refused = af("outbox", "retry", str(bad.id), user=OFFICER_CA, now=WEEK_BEFORE)
+    assert refused.exit_code == 3
+    assert af("outbox", "retry", "9999", now=WEEK_BEFORE).exit_code == 2
+    smtp.fail_rcpt = None
+    assert af.json("outbox", "retry", str(bad.id), now=WEEK_BEFORE)["status"] == "queued"
+    assert af.json("tick", now=WEEK_BEFORE)["sent"] == 1
+    assert [m.rcpt_tos[0] for m in smtp.received] == [bad.recipient]
+
+
+def test_mail_queued_for_a_deadline_met_before_sending_is_cancelled(af: Any, smtp: SmtpSink, tmp_path: Path) -> None:
+    af.env["AGREEFLOW_SMTP"] = smtp.url()
+    ref = open_police_task(af)
+    assert af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"] == 2
+    doc = tmp_path / "huong-dan.pdf"
+    doc.write_bytes(b"%PDF-1.4")
+    af("case", "fire", ref, "report", "--field", "result_document=Hướng dẫn 102/HD-CAT", "--attach",
+       f"result={doc}", user=OFFICER_CA, now="2024-07-24T08:01:00+07:00", ok=True)
+    af("case", "fire", ref, "accept", user=APPROVER, now="2024-07-24T08:02:00+07:00", ok=True)
+
+    counts = af.json("tick", now="2024-07-24T08:03:00+07:00")
+
+    assert counts["cancelled"] == 2 and counts["sent"] == 0 and smtp.received == []
+    assert af.json("tick", now="2024-09-30T08:00:00+07:00")["queued"] == 0  # the ladder ended with the case
+
+
+def test_a_message_claimed_by_a_vanished_node_is_sent_by_another_after_its_lease(af: Any, smtp: SmtpSink) -> None:
+    settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
+    open_police_task(af)
+    assert af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"] == 2
+    t0 = clock.parse_instant(WEEK_BEFORE)
+    lease = timedelta(seconds=reminders.load().mail.lease_seconds)
+    claimed, _ = outbox.claim(settings, "node-a", t0, 1, lease)  # node-a dies before sending
+    assert len(claimed) == 1
+
+    clock.set_now(t0 + lease - timedelta(seconds=1))
+    assert outbox.dispatch(settings, "node-b")["sent"] == 1  # only the unclaimed one
+    clock.set_now(t0 + lease + timedelta(seconds=1))
+    assert outbox.dispatch(settings, "node-b")["sent"] == 1
+    assert [r.claimed_by for r in rows(af)] == ["node-b", "node-b"]
+    assert len(smtp.received) == 2
+
+
+def test_a_message_sent_but_not_recorded_before_a_crash_goes_again_with_the_same_message_id(
+        af: Any, smtp: SmtpSink) -> None:
+    settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
+    open_police_task(af)
+    assert af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"] == 2
+    clock.set_now(clock.parse_instant(WEEK_BEFORE))
+    [c], _ = outbox.claim(settings, "n1", clock.now(), 1, timedelta(minutes=5))
+    mail = reminders.load().mail
+    transport = outbox.transport_for(settings)
+    transport.send(build_email(RenderedMessage(c.subject, c.text, c.html), mail.sender, c.recipient,
+                               c.message_id))  # on the wire … and the process dies before marking it sent
+
+    assert outbox.release(settings, "n1") == 1  # n1 restarts under its name and takes its rows back
+    assert outbox.dispatch(settings, "n1")["sent"] == 2
+
+    ids = [m.message()["Message-ID"] for m in smtp.received]
+    assert len(ids) == 3 and ids.count(c.message_id) == 2
+    assert {r.status for r in rows(af)} == {"sent"}
+    assert sum(e["kind"] == "reminder_sent" for e in af.json("case", "history", "NV-2024-0001")) == 2
