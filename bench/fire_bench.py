@@ -24,6 +24,13 @@ from typing import Any
 import common
 
 GENESIS = "0" * 64
+WHY_MISSED = (
+    "the time is spent in SQLAlchemy/SQLModel, not in SQLite: per fire about 14 ORM statements (case by ref, "
+    "person, definition snapshot, chain head before each of the 3 events, open deadlines, calendar overrides, "
+    "refresh of the case), 5 unit-of-work flushes, pydantic-validated model objects, and a second transaction "
+    "for the case view fire returns (its share is in the details). SQLite's own work is the bare line. Reaching "
+    "0.5× means writing the fire path as a handful of raw SQL statements on one connection — a rewrite of "
+    "service/audit/deadlines, not a targeted edit, so it is not done here.")
 
 
 @dataclass(frozen=True)
@@ -164,7 +171,7 @@ def run(quick: bool) -> list[common.Figure]:
     return [common.Figure(
         name="durable fire (SQLite)", value=ours, unit="fires/s",
         baseline="bare sqlite3, same row writes", baseline_value=base, ratio=ratio,
-        ratio_meaning="× bare speed", goal="≥ 0.5× bare", met=ratio >= 0.5,
+        ratio_meaning="× bare speed", goal="≥ 0.5× bare", met=ratio >= 0.5, why_missed=WHY_MISSED,
         details=[("fires", str(fires)),
                  ("agreeflow per fire", f"{agreeflow_s / fires * 1000:.2f} ms"),
                  ("of which the returned case view (show_case)", f"{view_s * 1000:.2f} ms"),

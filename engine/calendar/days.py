@@ -29,8 +29,7 @@ from enum import StrEnum
 from importlib.metadata import version
 from typing import Iterable, Literal
 
-import holidays as holidays_package
-
+from engine.calendar import package_cache
 from engine.calendar.due import Due, DueKind, add_months, fmt_day, step
 
 Unit = Literal["wd", "d", "m"]
@@ -178,11 +177,9 @@ class Calendar:
         return self._years(min(a.year, b.year), max(a.year, b.year))
 
     def _read_package(self, years: list[int]) -> dict[date, DayInfo]:
-        vi = holidays_package.country_holidays("VN", years=years, language="vi")
-        en = holidays_package.country_holidays("VN", years=years, language="en_US")
         found: dict[date, DayInfo] = {}
-        for day, name_vi in vi.items():
-            info = _package_day(day, name_vi, en.get(day, name_vi))
+        for day, (name_vi, name_en) in package_cache.holiday_names(years).items():
+            info = _package_day(day, name_vi, name_en)
             if any(name in name_vi for name in self._unconfirmed):
                 info = replace(info, confirmed=False)
             found[day] = info  # a holiday on a weekend is kept too: its name is the reason
