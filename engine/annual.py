@@ -13,16 +13,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from engine import audit, clock, compliance, deadlines
 from engine.i18n import t
 from engine.reports import (
     AGREEMENT_MEASURES, ReportMap, Table, Window, cases_of, first_hit, flags, local_day, map_warnings, moves,
-    province_name, state_at, year_window,
+    province_name, state_at, state_label, year_window,
 )
-from engine.store import Case, Event, Unit
+from engine.store import Unit
 
 
 def _agreements(s: Session, m: ReportMap, w: Window) -> dict[str, Any]:
@@ -79,14 +78,13 @@ def _consultations(s: Session, m: ReportMap, w: Window) -> dict[str, Any]:
     cases = [c for c in cases_of(s, m.consultations.workflows) if m.consultations.matches(c)]
     history = moves(s, cases)
     closed = {c.id: at for c in cases if (at := first_hit(history[c.id or 0], m.consultation_closed, w))}
-    ids = [c.id for c in cases]
-    # Replies may be logged on the round or on its per-addressee child cases.
-    ids += list(s.exec(select(Case.id).where(Case.parent_id.in_(ids)))) if ids else []  # type: ignore[union-attr]
-    replies = {k: 0 for k in m.reply_events}
-    if ids and m.reply_events and w.start and w.end:
-        stmt = (select(Event.kind, sa.func.count()).where(Event.case_id.in_(ids), Event.kind.in_(m.reply_events),  # type: ignore[attr-defined]
-                                                         Event.at >= w.start, Event.at < w.end).group_by(Event.kind))
-        replies.update({k: n for k, n in s.exec(stmt)})  # type: ignore[call-overload]
+    answers = [c for c in cases_of(s, m.replies.workflows) if m.replies.matches(c)]
+    answered = moves(s, answers)
+    replies = {st: 0 for st in m.reply_states.states}
+    for case in answers:
+        hit = next((mv for mv in answered[case.id or 0] if w.holds(mv.at) and mv.to_state in replies), None)
+        if hit is not None:
+            replies[hit.to_state or ""] += 1
     listed = [{"case": c.ref, "title": c.title, "state": c.state, "opened": local_day(c.opened_at),
                "closed": local_day(closed.get(c.id))} for c in cases if w.holds(c.opened_at) or c.id in closed]
     return {"opened": sum(1 for c in cases if w.holds(c.opened_at)), "closed": len(closed), "replies": replies,
@@ -109,6 +107,7 @@ def report(s: Session, m: ReportMap, year: int, lang: str, log_checkpoint: dict[
             "generated_at": audit.fmt_at(clock.now()), "warnings": map_warnings(m),
             "agreements": _agreements(s, m, w), "delegations": _delegations(s, m, w),
             "consultations": _consultations(s, m, w), "tasks": _tasks(s, m, w, lang),
+            "reply_workflows": list(m.replies.workflows),
             "log_checkpoint": log_checkpoint}
 
 
@@ -160,7 +159,8 @@ def sections(rep: dict[str, Any], lang: str) -> list[Section]:
     de_flag = Table(t("unapproved", lang), cols, [[t(f"direction.{r['direction']}", lang), r["case"], r["title"],
                                                    r["country"], r["purpose"], r["date"]] for r in de["unapproved"]])
     co_sum = _summary([(t("rounds_opened", lang), co["opened"]), (t("rounds_closed", lang), co["closed"])]
-                      + [(t(f"event.{k}", lang), n) for k, n in co["replies"].items()], lang)
+                      + [(t("answer", lang, state=state_label(rep["reply_workflows"], k, lang)), n)
+                         for k, n in co["replies"].items()], lang)
     co_list = Table(t("case_list", lang), [t("case", lang), t("title", lang), t("state", lang), t("date", lang),
                                       t("done_on", lang)],
                     [[r["case"], r["title"], r["state"], r["opened"], r["closed"]] for r in co["cases"]])

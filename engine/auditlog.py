@@ -33,9 +33,8 @@ KINDS = ("opened", "transition", "field_changed", "attached", "refused", "suspen
 
 def record(ref: str, ev: Event) -> dict[str, Any]:
     """One event as exported: exactly the canonical fields plus ``hash``."""
-    return {"case": ref, "seq": ev.seq, "at": audit.fmt_at(ev.at), "actor": ev.actor, "role": ev.role,
-            "kind": ev.kind, "from": ev.from_state, "to": ev.to_state, "trigger": ev.trigger, "note": ev.note,
-            "payload": ev.payload or {}, "prev_hash": ev.prev_hash, "hash": ev.hash}
+    from engine.service import event_view
+    return {"case": ref, **event_view(ev)}
 
 
 def _check_kind(s: Session, kind: str) -> None:

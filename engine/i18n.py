@@ -98,8 +98,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "date": {"vi": "Ngày", "en": "Date"},
     "rounds_opened": {"vi": "Đợt lấy ý kiến mở trong năm", "en": "Consultation rounds opened"},
     "rounds_closed": {"vi": "Đợt lấy ý kiến kết thúc trong năm", "en": "Consultation rounds closed"},
-    "event.reply_recorded": {"vi": "Ý kiến trả lời đã ghi nhận", "en": "Replies recorded"},
-    "event.deemed_agreed": {"vi": "Coi như đồng ý (không trả lời)", "en": "Deemed agreed (no reply)"},
+    "answer": {"vi": "Ý kiến trả lời: {state}", "en": "Answers: {state}"},
 }
 
 

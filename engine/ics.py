@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from engine import clock, reminders
-from engine.errors import UnknownPersonError, UnknownUnitError
+from engine.errors import OptionValueError, UnknownUnitError
 from engine.store import Case, Deadline, Event, Person, Unit
 
 PRODID = "-//agreeflow//open deadlines//VI"
@@ -29,7 +29,9 @@ def _unit_of(s: Session, unit: str | None, person: str | None) -> str | None:
     if person:
         p = s.get(Person, person)
         if p is None:
-            raise UnknownPersonError(email=person)
+            raise OptionValueError(option="--person", value=person,
+                                   remedy_vi="Không có người này trong danh bạ. Xem: agreeflow directory show",
+                                   remedy_en="No such person in the directory. See: agreeflow directory show")
         return p.unit
     if unit and s.get(Unit, unit) is None:
         raise UnknownUnitError(unit, s.exec(select(Unit.code)).all())

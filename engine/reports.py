@@ -122,7 +122,8 @@ class ReportMap:
     unapproved_flag: str
     consultations: Group
     consultation_closed: Selector
-    reply_events: tuple[str, ...]
+    replies: Group                      # the per-addressee answer cases
+    reply_states: Selector              # the answers, e.g. agreed / commented / deemed agreed
     tasks: Group
     task_done: tuple[str, ...]
     task_cancelled: tuple[str, ...]
@@ -177,7 +178,7 @@ def load_map(path: Path | None = None) -> ReportMap:
         purpose_field=str(de.get("purpose_field") or "purpose"),
         unapproved_flag=str(de.get("unapproved_flag") or "unapproved"),
         consultations=group(co), consultation_closed=selector(co.get("closed"), "consultations.closed"),
-        reply_events=strs(co, "reply_events"),
+        replies=group(co.get("replies")), reply_states=selector(co.get("replies"), "consultations.replies"),
         tasks=group(ta), task_done=strs(ta, "done"), task_cancelled=strs(ta, "cancelled"), path=where)
     for name, g in (("agreements", result.agreements), ("delegations.outbound", result.outbound),
                     ("delegations.inbound", result.inbound), ("consultations", result.consultations),
@@ -203,14 +204,16 @@ def map_warnings(m: ReportMap) -> list[str]:
         for wid in group.workflows:
             if wid not in known:
                 out.append(f"{what}: no workflow '{wid}' (report-map {m.path})")
-                continue
-            for st in states:
-                if st not in known[wid]:
-                    out.append(f"{what}: workflow '{wid}' has no state '{st}'")
+        # A group may join workflows whose states differ: a state must exist in one of them.
+        have = set().union(*(known.get(wid, set()) for wid in group.workflows))
+        for st in states:
+            if have and st not in have:
+                out.append(f"{what}: no state '{st}' in {', '.join(group.workflows)}")
     check(m.agreements, {s for sel in m.agreement.values() for s in sel.states}, "agreements")
     check(m.outbound, m.approved.states, "delegations.outbound")
     check(m.inbound, m.approved.states, "delegations.inbound")
     check(m.consultations, m.consultation_closed.states, "consultations")
+    check(m.replies, m.reply_states.states, "consultations.replies")
     check(m.tasks, m.task_done + m.task_cancelled, "tasks")
     return sorted(set(out))
 
@@ -270,6 +273,15 @@ def done_at(history: list[Move], done: tuple[str, ...]) -> datetime | None:
         if m.to_state in done and m.from_state not in done:
             arrived = m.at
     return arrived
+
+
+def state_label(workflows: Iterable[str], state: str, lang: str) -> str:
+    """A state's label from the newest definition that has it (the state id when none does)."""
+    from engine import definitions
+    for d in definitions.newest():
+        if d.id in workflows and state in d.states:
+            return d.label(state, lang)
+    return state
 
 
 def flags(case: Case) -> list[str]:

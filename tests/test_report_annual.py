@@ -44,11 +44,11 @@ DELEGATIONS = [
     ("D6", "in", "Hàn Quốc", "thương mại", "2024-09-15", [], "unapproved"),
     ("D7", "out", "Nhật Bản", "học tập", "2024-12-20", [("2025-01-03", "approve")], ""),
 ]
-# name, opened, [(day, trigger, replying unit)]
+# name, opened, [(day, trigger, answering unit)]: "agree"/"comment" are answers in a child case
 CONSULTATIONS = [
-    ("C1", "2024-03-29", [("2024-04-02", "reply", "SD"), ("2024-04-05", "reply", "LG"), ("2024-08-09", "close", "")]),
-    ("C2", "2023-12-01", [("2023-12-10", "reply", "YD"), ("2024-01-15", "close", "")]),
-    ("C3", "2024-11-01", [("2024-11-05", "reply", "VY")]),
+    ("C1", "2024-03-29", [("2024-04-02", "agree", "SD"), ("2024-04-05", "comment", "LG"), ("2024-08-09", "close", "")]),
+    ("C2", "2023-12-01", [("2023-12-10", "agree", "YD"), ("2024-01-15", "close", "")]),
+    ("C3", "2024-11-01", [("2024-11-05", "agree", "VY")]),
 ]
 # name, lead unit, phrase, assigned on, [(day, trigger)]
 TASKS = [
@@ -97,7 +97,12 @@ def year_of_activity(af, workflows_copy):
     for name, opened, steps in CONSULTATIONS:
         ref = open_case("t_consultation", f"Lấy ý kiến {name}", opened, owner="SNGV")
         for day, trigger, unit in steps:
-            af("case", "fire", ref, trigger, *(["--field", f"last_reply={unit}"] if unit else []), now=at(day), ok=True)
+            if unit:
+                answer = af("case", "open", "t_reply", "--title", f"{name}: {unit}", "--parent", ref, "--field",
+                            f"addressee={unit}", now=at(opened), ok=True).stdout.strip()
+                af("case", "fire", answer, trigger, now=at(day), ok=True)
+            else:
+                af("case", "fire", ref, trigger, now=at(day), ok=True)
     for name, unit, phrase, assigned, steps in TASKS:
         ref = open_case("task", f"Nhiệm vụ {name}", assigned, lead_unit=unit, due_phrase=phrase, assigned_on=assigned)
         for day, trigger in steps:
@@ -141,7 +146,8 @@ def expected_numbers() -> dict:
         "by_country": sorted({(dr, c, sum(1 for a in approved if a[:2] == (dr, c))) for dr, c, _ in approved}),
         "opened": sum(1 for _, opened, _ in CONSULTATIONS if in_year(opened)),
         "closed": sum(1 for *_, steps in CONSULTATIONS for d, t, _ in steps if t == "close" and in_year(d)),
-        "replies": sum(1 for *_, steps in CONSULTATIONS for d, t, _ in steps if t == "reply" and in_year(d)),
+        "replies": {s: sum(1 for *_, steps in CONSULTATIONS for d, t, _ in steps if t == a and in_year(d))
+                    for s, a in (("agreed", "agree"), ("commented", "comment"))},
         "tasks": tasks,
     }
 
@@ -159,14 +165,14 @@ def test_annual_report_counts_what_happened_in_the_year(year_of_activity):
     assert sorted((short[r["direction"]], r["country"], r["count"]) for r in de["by_country"]) == want["by_country"]
     assert [r["country"] for r in de["unapproved"]] == ["Hàn Quốc"]
     co = rep["consultations"]
-    assert (co["opened"], co["closed"], co["replies"]["field_changed"]) == \
-        (want["opened"], want["closed"], want["replies"]) == (2, 2, 3)
+    assert (co["opened"], co["closed"], co["replies"]) == \
+        (want["opened"], want["closed"], want["replies"]) == (2, 2, {"agreed": 2, "commented": 1})
     assert rep["tasks"]["counts"] == want["tasks"] == {"on_time": 1, "late": 1, "overdue": 1, "open": 0, "no_due_date": 1}
     late = next(r for r in rep["tasks"]["rows"] if r["outcome"] == "late")
     assert late["working_days"] == 3  # due Wed 31/07, done Mon 05/08: 1, 2 and 5 August
     screen = af("report", "annual", "--year", str(YEAR), "--map", MAP, now=REPORT_AT, ok=True).stdout
     assert "Báo cáo kết quả công tác đối ngoại năm 2024" in screen and "Ký kết trong năm" in screen
-    assert "Đoàn hoạt động không xin phép" in screen
+    assert "Đoàn hoạt động không xin phép" in screen and "Ý kiến trả lời: Nhất trí" in screen
 
 
 def sheet_numbers(ws) -> dict[str, list]:
@@ -237,7 +243,7 @@ def test_a_map_that_names_what_no_workflow_has_warns_and_a_broken_map_exits_2(af
     drifted.write_text(text.replace("states: [expired]", "states: [expird]").replace("[t_consultation]", "[t_consult]"),
                        encoding="utf-8")
     res = af("report", "annual", "--year", "2024", "--map", str(drifted), ok=True)
-    assert "workflow 't_agreement' has no state 'expird'" in res.stderr and "no workflow 't_consult'" in res.stderr
+    assert "no state 'expird' in t_agreement" in res.stderr and "no workflow 't_consult'" in res.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text(text.replace("  done: [reported, accepted]\n", ""), encoding="utf-8")
     for args in (["--map", str(broken)], ["--year", "24"], ["--map", str(tmp_path / "missing.yaml")]):
