@@ -5,7 +5,8 @@ way people run it); the figure is the median wall time of N runs minus the
 median of ``python -c pass`` measured alongside, i.e. what agreeflow itself
 costs.  ``case show`` reads a real case of the shipped ``task`` workflow from
 a database made by ``agreeflow init``.  The OS file cache is warm (one
-untimed run first): "cold" means a fresh interpreter, not a cold disk.  The
+untimed run first, which also writes the holiday cache file, as the first
+command on any machine does): "cold" means a fresh interpreter, not a cold disk.  The
 details list the heaviest imports of ``case show`` from ``python -X importtime``.
 """
 
