@@ -707,5 +707,113 @@ def _print_demo(r: dict[str, Any]) -> None:
 
 
 
+# ----------------------------------------------------------------- plan, consultation rounds, flags (engine/planner, consultation, flags)
+@main.command()
+@common
+@click.argument("workflow")
+@click.option("--start", required=True, metavar="DATE", help="Day 0: the day the dossier is sent (YYYY-MM-DD).")
+@click.option("--by", metavar="DATE", help="Target date: is it feasible, and by how many working days does it miss?")
+@click.option("--to", "goal", metavar="STATE", help="State to reach (default: the workflow's planning goal).")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A planned case field (repeatable).")
+def plan(workflow: str, start: str, by: str | None, goal: str | None, fields: tuple[str, ...]) -> None:
+    """The fastest legal path with earliest and latest dates, citations and UNCONFIRMED limits."""
+    from engine import planner
+    emit(planner.run(settings(), workflow, start, by, goal, list(fields)), _print_plan)
+
+
+def _day(iso: str) -> str:
+    from datetime import date
+    from engine.calendar.due import fmt_day
+    return fmt_day(date.fromisoformat(iso))
+
+
+def _print_plan(r: dict[str, Any]) -> None:
+    en = lang() == "en"
+    click.echo(f"{r['workflow']} v{r['version']}: {r['title']} — {_day(r['start'])} → {r['goal_label']}")
+    for w in r["warnings"]:
+        click.echo(f"⚠ {w}")
+    table("Plan" if en else "Lộ trình", ["step", "via", "earliest", "latest", "wd", "limit", "basis"],
+          [[s["label"], s["via"] or "", _day(s["leave_earliest"]), _day(s["leave_latest"]), s["working_days"],
+            f"{s['wait']['max']} {s['wait']['unit']}" if s["wait"] else "",
+            (s["wait"]["citation"] or s["wait"]["note"]) + ("" if s["wait"]["confirmed"] else " ⚠ UNCONFIRMED")
+            if s["wait"] else (s["via_citation"] or "") + ("" if s["via_confirmed"] else " ⚠")] for s in r["steps"]])
+    for s in r["steps"]:
+        for line in s["explanation"]:
+            click.echo(f"  · {line}")
+    click.echo(("Earliest if every reply arrives at once: " if en else "Sớm nhất nếu mọi ý kiến đến ngay: ")
+               + _day(r["earliest"]))
+    click.echo(("Earliest legal completion (full statutory periods): " if en
+                else "Ngày sớm nhất có thể cam kết (đủ thời hạn luật định): ") + _day(r["latest"])
+               + f" ({r['working_days']} {'working days' if en else 'ngày làm việc'})")
+    if r["feasible"] is not None:
+        why = "; ".join(f"{b['label']} {b['days']} {b['unit']} ({b['citation']})" for b in r["binding"])
+        if r["feasible"]:
+            click.echo(("FEASIBLE by " if en else "KHẢ THI trước ") + _day(r["by"]))
+        else:
+            click.echo(("INFEASIBLE by " if en else "KHÔNG KHẢ THI trước ") + _day(r["by"]) + ": "
+                       + (f"misses by {r['missed_by_wd']} working days — because of: " if en
+                          else f"thiếu {r['missed_by_wd']} ngày làm việc — do: ") + why)
+    if r["unconfirmed"]:
+        click.echo("⚠ " + t("unconfirmed") + ":\n  " + "\n  ".join(r["unconfirmed"]))
+
+
+@main.group()
+def consultation() -> None:
+    """Consultation rounds (xin ý kiến): summary, closing at the deadline, follow-up round."""
+
+
+@consultation.command("summary")
+@common
+@click.argument("case_ref", metavar="CASE")
+def consultation_summary(case_ref: str) -> None:
+    """Who agreed, who commented what, who was deemed to agree, who has not answered."""
+    from engine import consultation as rounds
+    emit(rounds.summary(settings(), case_ref), _print_round)
+
+
+def _print_round(r: dict[str, Any]) -> None:
+    from engine.clock import fmt_local, parse_instant
+    click.echo(f"{r['id']} — {r['title']} ({t('state')}: {r['state']}; on_silence={r['on_silence']})")
+    table(t("case"), [t("unit"), t("status"), t("at"), t("note"), t("documents")],
+          [[f"{x['unit']} {x['unit_name']}", x["status"], fmt_local(parse_instant(x["at"])) if x["at"] else "",
+            x["comment"] or (x["rule"]["note"] if x["rule"] else ""), ", ".join(x["documents"])] for x in r["replies"]])
+    click.echo(", ".join(f"{k}={v}" for k, v in sorted(r["counts"].items())))
+
+
+@consultation.command("close-round")
+@common
+@click.argument("case_ref", metavar="CASE")
+def consultation_close_round(case_ref: str) -> None:
+    """At the deadline: apply what silence means to every addressee that has not answered."""
+    from engine import consultation as rounds
+    emit(rounds.close_round(settings(), case_ref), lambda r: _print_round(r["summary"]))
+
+
+@consultation.command("follow-up")
+@common
+@click.argument("case_ref", metavar="CASE")
+@click.option("--reply-by", required=True, help="Reply deadline of the new round (a date or a phrase).")
+@click.option("--sent-on", metavar="DATE", help="Date of the new letter.")
+@click.option("--letter-no", help="Number of the new letter.")
+@click.option("--on-silence", type=click.Choice(["overdue", "deemed_agreed"]), help="What no reply means (default: as before).")
+@click.option("--send", is_flag=True, help="Send the new round at once.")
+def consultation_follow_up(case_ref: str, reply_by: str, sent_on: str | None, letter_no: str | None,
+                           on_silence: str | None, send: bool) -> None:
+    """Open the next round, addressed only to the units that did not answer."""
+    from engine import consultation as rounds
+    res = rounds.follow_up(settings(), case_ref, reply_by, sent_on, on_silence, letter_no, send)
+    emit(res, lambda r: click.echo(f"{r['id']}: {', '.join(r['fields']['units'])}"))
+
+
+@case.command("flags")
+@common
+def case_flags() -> None:
+    """Run the engine's checks (delegations started without approval) and list flagged cases."""
+    from engine import flags
+    emit(flags.check(settings()), lambda r: table(
+        t("case"), ["id", t("workflow"), t("state"), "flags"],
+        [[c["id"], c["workflow"], c["state_label"], ", ".join(c["flags"])] for c in r["flagged"]]))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -79,12 +79,27 @@ def _resume(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal
     resume(s, case, actor, note, cal, now)
 
 
+def _close_children(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:
+    from engine import fanout
+    fanout.close_children(s, case, defn, actor, note, cal, now)
+
+
+def _open_next_occurrence(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any,
+                          now: datetime) -> None:
+    from engine import recurrence
+    recurrence.open_next_occurrence(s, case, defn, actor, note, cal, now)
+
+
 _ACTIONS: dict[str, Callable[..., None]] = {"suspend": _suspend, "resume": _resume}
 
 
 def register_action(name: str, fn: Callable[..., None]) -> None:
     """Make an action available to workflow files (``actions: [name]``)."""
     _ACTIONS[name] = fn
+
+
+register_action("close_children", _close_children)              # engine/fanout.py
+register_action("open_next_occurrence", _open_next_occurrence)  # engine/recurrence.py
 
 
 def run(name: str, s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:

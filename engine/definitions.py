@@ -32,9 +32,16 @@ ON_SILENCE = ("deemed_agreed", "overdue")
 
 TOP_KEYS = {"id", "version", "ref_prefix", "effective_from", "title", "legal_basis",
             "description", "fields", "states", "transitions", "reminder_policy",
-            "unit_field", "fanout"}
+            "unit_field", "fanout", "proposer_kinds"}
 FIELD_KEYS = {"type", "required", "label", "choices", "help", "default"}
-STATE_KEYS = {"label", "initial", "terminal", "timers", "description", "on_children_done"}
+STATE_KEYS = {"label", "initial", "terminal", "timers", "description", "on_children_done", "plan"}
+# ``plan`` (engine/planner.py): how long a case may legally wait in a state.
+# ``wait: <timer id>`` takes the limit of that timer (its citation, its confirmed
+# flag); or ``max`` + ``unit`` (+ ``confirmed``, ``note``) state it directly;
+# ``min`` is the optimistic stay in working days (default 0); ``goal: true``
+# marks the state the planner aims for.  A state without ``plan`` costs nothing:
+# it waits only for the province's own action, which the law does not time.
+PLAN_KEYS = {"wait", "min", "max", "unit", "confirmed", "note", "goal"}
 TIMER_KEYS = {"id", "label", "limit", "unit", "start", "phrase_field", "ref_field",
               "citation", "confirmed", "responsible", "policy", "note", "closes_on"}
 TRANSITION_KEYS = {"trigger", "from", "to", "roles", "guards", "requires", "documents",
@@ -78,6 +85,7 @@ class StateDef:
     terminal: bool = False
     timers: tuple[TimerDef, ...] = ()
     on_children_done: str | None = None
+    plan: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,7 @@ class Definition:
     unit_field: str | None = None
     reminder_policy: str = "default"
     fanout: dict[str, str] = field(default_factory=dict)
+    proposer_kinds: tuple[str, ...] = ()   # directory unit kinds allowed to propose (guard proposer_kind_allowed)
 
     @property
     def initial(self) -> str:
@@ -140,6 +149,8 @@ class Definition:
         out = [f"{s.name}/{t.id}: {t.citation}" for s in self.states.values()
                for t in s.timers if not t.confirmed]
         out += [f"{t.trigger}: {t.citation}" for t in self.transitions if not t.confirmed]
+        out += [f"{s.name}/plan: {s.plan.get('note', '')}" for s in self.states.values()
+                if s.plan and "wait" not in s.plan and "max" in s.plan and not s.plan.get("confirmed", False)]
         return out
 
 
@@ -211,6 +222,11 @@ def parse(raw: Any, path: str, guards: set[str] | None = None) -> Definition:
             p.add(fanout.line_of("on_silence"), f"fanout.on_silence must be one of {', '.join(ON_SILENCE)}")
     if states and transitions is not None:
         _check_graph(raw, states, transitions, p)
+        for st in states.values():
+            if st.on_children_done and not any(t.trigger == st.on_children_done and st.name in t.sources
+                                               for t in transitions):
+                p.add(raw["states"].line_of(st.name), f"state '{st.name}': on_children_done names "
+                      f"'{st.on_children_done}', which is not a trigger from this state")
     eff = raw.get("effective_from")
     if eff is not None and not isinstance(eff, date):
         p.add(raw.line_of("effective_from"), "effective_from must be a date YYYY-MM-DD")
@@ -224,6 +240,7 @@ def parse(raw: Any, path: str, guards: set[str] | None = None) -> Definition:
         effective_from=eff, unit_field=unit_field,
         reminder_policy=str(raw.get("reminder_policy") or "default"),
         fanout={str(k): str(v) for k, v in fanout.items()} if isinstance(fanout, dict) else {},
+        proposer_kinds=tuple(str(k) for k in _as_list(raw.get("proposer_kinds"))),
     )
 
 
@@ -271,11 +288,31 @@ def _parse_states(raw: Any, fields: dict[str, FieldDef], p: _Problems) -> dict[s
                 timers.append(timer)
         out[str(name)] = StateDef(str(name), _label(spec.get("label"), str(name)),
                                   bool(spec.get("initial", False)), bool(spec.get("terminal", False)),
-                                  tuple(timers), spec.get("on_children_done"))
+                                  tuple(timers), spec.get("on_children_done"),
+                                  _parse_plan(spec.get("plan"), str(name), timers, p))
     initials = [s for s in out.values() if s.initial]
     if len(initials) != 1:
         p.add(raw.line, f"exactly one state must have 'initial: true' (found {len(initials)})")
     return out
+
+
+def _parse_plan(raw: Any, state: str, timers: list[TimerDef], p: _Problems) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineDict):
+        p.add(0, f"state '{state}': plan must be a mapping {{wait | max, unit, min, confirmed, note, goal}}")
+        return {}
+    _check_keys(raw, PLAN_KEYS, f"plan of state '{state}'", p)
+    wait = raw.get("wait")
+    if wait is not None and not any(t.id == wait and t.limit is not None and t.start == "entered" for t in timers):
+        p.add(raw.line_of("wait"), f"state '{state}': plan.wait must name a timer of this state with a limit "
+                                   f"counted from entering it ({_unknown('timer', str(wait), [t.id for t in timers])})")
+    for key in ("min", "max"):
+        if raw.get(key) is not None and (not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 0):
+            p.add(raw.line_of(key), f"state '{state}': plan.{key} must be a whole number of days ≥ 0")
+    if str(raw.get("unit", "wd")) not in TIMER_UNITS:
+        p.add(raw.line_of("unit"), f"state '{state}': plan.unit must be 'wd' or 'd'")
+    return dict(raw)
 
 
 def _parse_timer(t: Any, state: str, fields: dict[str, FieldDef], p: _Problems, line: int) -> TimerDef | None:
@@ -446,7 +483,25 @@ def lint(paths: list[Path]) -> tuple[list[Definition], list[str]]:
         if (d.id, d.version) in ids:
             problems.append(f"{d.path}: {d.id} version {d.version} is also defined in {ids[(d.id, d.version)]}")
         ids[(d.id, d.version)] = d.path
+    known = {d.id for d in good}
+    for d in good:  # a spawn names another file's workflow: look among the linted files and the file's folder
+        for t in d.transitions:
+            if t.spawn and t.spawn.workflow not in known | _ids_beside(Path(d.path)):
+                problems.append(f"{d.path}: transition '{t.trigger}': spawn.workflow "
+                                f"{_unknown('workflow', t.spawn.workflow, known)}")
     return good, problems
+
+
+def _ids_beside(path: Path) -> set[str]:
+    ids = set()
+    for f in path.parent.glob("*.yaml"):
+        try:
+            raw = load_file(f)
+        except (YamlSyntaxError, OSError):
+            continue
+        if isinstance(raw, dict) and raw.get("id"):
+            ids.add(str(raw["id"]))
+    return ids
 
 
 def folder() -> str:

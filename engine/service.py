@@ -234,6 +234,8 @@ def _open_in(s: Session, defn: Definition, title: str, raw: dict[str, str], acto
                                 "fields": values, "parent": parent_ref}, at=now)
     cal = deadlines.calendar_for(s)
     deadlines.open_timers(s, case, defn, defn.initial, cal, actor.email, now)
+    from engine import pending
+    pending.on_case_opened(s, case, cal, actor.email, now)  # a task whose agreement is already signed
     return case
 
 
@@ -368,6 +370,10 @@ def _apply(s: Session, case: Case, defn: Definition, tdef: TransitionDef, actor:
         deadlines.cancel_all(s, case, cal, actor, now)
     elif new_state != old_state:
         deadlines.open_timers(s, case, defn, new_state, cal, actor, now)
+    from engine import fanout, pending
+    fanout.after_transition(s, case, defn, tdef, actor, role, now)  # spawn children; fan in to the parent
+    if new_state != old_state:
+        pending.on_state_entered(s, case, new_state, cal, actor, now)  # deadlines waiting for this event
 
 
 def available(defn: Definition, case: Case, person: Person | None) -> list[TransitionDef]:

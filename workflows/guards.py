@@ -6,7 +6,13 @@ English, what is missing and what to do.
 
 from __future__ import annotations
 
+from datetime import date
+
+from sqlmodel import col, select
+
+from engine import clock
 from engine.guards import GuardContext, Reason, register_guard
+from engine.store import Case, Unit
 
 
 def has_attachment(ctx: GuardContext) -> Reason | None:
@@ -18,3 +24,266 @@ def has_attachment(ctx: GuardContext) -> Reason | None:
 
 
 register_guard("has_attachment", has_attachment)
+
+
+# ---------------------------------------------------------------- issue 5: agreements, delegations, rounds
+# Guards run twice: on a real case (ctx.session set) and in the feasibility
+# planner (engine/planner.py: ctx.session is None, ctx.fields are the planned
+# fields).  When a guard cannot know while planning it lets the path through.
+
+
+def _today(ctx: GuardContext) -> date:
+    return clock.to_local(ctx.now).date()
+
+
+def _date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def proposer_kind_allowed(ctx: GuardContext) -> Reason | None:
+    """The proposing unit is of a kind the workflow's ``proposer_kinds`` lists, and still exists today."""
+    allowed = ctx.definition.proposer_kinds
+    code = ctx.fields.get(ctx.definition.unit_field or "") or getattr(ctx.case, "unit", None)
+    if ctx.session is None:
+        kind = ctx.fields.get("proposer_kind")
+        if kind and kind not in allowed:
+            return Reason(f"loại đơn vị '{kind}' không được đề xuất theo quy trình này (được: {', '.join(allowed)})",
+                          f"a unit of kind '{kind}' may not propose under this workflow (allowed: {', '.join(allowed)})")
+        return None
+    unit = ctx.session.get(Unit, code) if code else None
+    if unit is None:
+        return Reason("hồ sơ chưa có đơn vị đề xuất.", "the case names no proposing unit.")
+    if unit.kind not in allowed:
+        return Reason(f"{unit.name_vi} ({unit.kind}) không thuộc loại đơn vị được đề xuất ký thỏa thuận theo "
+                      f"quy trình này (được: {', '.join(allowed)}). Xem Nghị định 64/2021/NĐ-CP, Điều 2.",
+                      f"{unit.name_en or unit.code} ({unit.kind}) is not a kind of unit that may propose under this "
+                      f"workflow (allowed: {', '.join(allowed)}). See Decree 64/2021/ND-CP art. 2.")
+    today = _today(ctx)
+    if unit.active_to is not None and unit.active_to < today:
+        return Reason(f"{unit.name_vi} thôi hoạt động từ {unit.active_to:%d/%m/%Y} (danh bạ): đơn vị không còn "
+                      "được đề xuất. Thỏa thuận của cấp huyện do UBND tỉnh kế thừa (Nghị định 177/2025/NĐ-CP).",
+                      f"{unit.name_en or unit.code} ceased to exist after {unit.active_to:%d/%m/%Y} (directory): it "
+                      "can no longer propose. District agreements pass to the Provincial People's Committee "
+                      "(Decree 177/2025/ND-CP).")
+    return None
+
+
+def _party_required(ctx: GuardContext) -> bool:
+    return ctx.fields.get("party_policy_required") in (True, "true")
+
+
+def party_policy_required(ctx: GuardContext) -> Reason | None:
+    """The case says the Party's policy approval (xin chủ trương) is needed."""
+    if _party_required(ctx):
+        return None
+    return Reason("hồ sơ không cần xin chủ trương (party_policy_required=false); dùng thao tác 'submit'.",
+                  "this case needs no Party policy approval (party_policy_required=false); use 'submit'.")
+
+
+def party_policy_not_required(ctx: GuardContext) -> Reason | None:
+    """Submitting straight to DOFA is allowed only when no Party policy approval is needed."""
+    if not _party_required(ctx):
+        return None
+    return Reason("cần xin chủ trương trước (party_policy_required=true): dùng 'request_party_policy'.",
+                  "the Party's policy approval comes first (party_policy_required=true): use 'request_party_policy'.")
+
+
+def _disagreement(ctx: GuardContext) -> bool:
+    if ctx.fields.get("disagreement") in (True, "true"):
+        return True
+    if ctx.session is None:
+        return False
+    refs = ctx.fields.get("_round") or []
+    return ctx.session.exec(select(Case.id).where(Case.parent_id == ctx.case.id, Case.state == "disagreed",
+                                                  col(Case.ref).in_(refs))).first() is not None
+
+
+def has_disagreement(ctx: GuardContext) -> Reason | None:
+    """A consulted body disagreed (a reply 'disagree' in this round, or field disagreement=true)."""
+    if _disagreement(ctx):
+        return None
+    return Reason("không có cơ quan nào không đồng ý: không cần xin ý kiến Thủ tướng (Luật 70/2020, Điều 19(4)).",
+                  "no consulted body disagreed: the Prime Minister is not asked (Law 70/2020 art. 19(4)).")
+
+
+def no_disagreement(ctx: GuardContext) -> Reason | None:
+    """Nobody disagreed, so the Chairman may decide without the Prime Minister's opinion."""
+    if not _disagreement(ctx):
+        return None
+    return Reason("có cơ quan không đồng ý: phải xin ý kiến Thủ tướng trước (Luật 70/2020, Điều 19(4)) — 'ask_pm'.",
+                  "a consulted body disagreed: the Prime Minister's opinion comes first (Law 70/2020 art. 19(4)) "
+                  "— use 'ask_pm'.")
+
+
+def deadline_passed(ctx: GuardContext) -> Reason | None:
+    """A time limit of the current state has run out (24:00 of its last day)."""
+    if ctx.session is None:
+        return None
+    from engine import deadlines
+    rows = [(d.due_at, d) for d in deadlines.open_for_case(ctx.session, ctx.case.id, f"timer:{ctx.case.state}:")
+            if d.due_at is not None]
+    if any(at <= ctx.now for at, _ in rows):
+        return None
+    if not rows:
+        return Reason("bước này không có thời hạn đang chạy.", "no time limit is running in this step.")
+    first = min(rows, key=lambda pair: pair[0])[1]
+    return Reason(f"thời hạn '{first.label_vi}' chưa hết: hết ngày {first.due_date:%d/%m/%Y} ({first.citation}).",
+                  f"the time limit '{first.label_en}' has not run out: it ends on {first.due_date:%d/%m/%Y} "
+                  f"({first.citation}).")
+
+
+def term_not_ended(ctx: GuardContext) -> Reason | None:
+    """The agreement's term (term_end) has not ended: it can still be amended or extended."""
+    end = _date(ctx.fields.get("term_end"))
+    if end is None or end >= _today(ctx):
+        return None
+    return Reason(f"thỏa thuận đã hết hiệu lực ngày {end:%d/%m/%Y}: không thể gia hạn/sửa đổi; đề xuất ký thỏa "
+                  "thuận mới (Luật 70/2020, Điều 33 áp dụng cho thỏa thuận còn hiệu lực).",
+                  f"the agreement expired on {end:%d/%m/%Y}: it can no longer be amended or extended; propose a new "
+                  "agreement (Law 70/2020 art. 33 applies to agreements in force).")
+
+
+def term_ended(ctx: GuardContext) -> Reason | None:
+    """The agreement's term (term_end) is over."""
+    end = _date(ctx.fields.get("term_end"))
+    if end is not None and end < _today(ctx):
+        return None
+    if end is None:
+        return Reason("chưa có ngày hết hạn: ghi --field term_end=YYYY-MM-DD.", "no end of term: give --field term_end=YYYY-MM-DD.")
+    return Reason(f"thỏa thuận còn hiệu lực đến hết ngày {end:%d/%m/%Y}.", f"the agreement is in force until {end:%d/%m/%Y}.")
+
+
+AMENDMENTS = ("amend", "supplement", "extend")   # Law 70/2020 art. 33
+ENDINGS = ("terminate", "withdraw", "suspend")    # Law 70/2020 art. 34
+
+
+def change_is_amendment(ctx: GuardContext) -> Reason | None:
+    """The proposal amends, supplements or extends (change_kind; Law 70/2020 art. 33)."""
+    if ctx.fields.get("change_kind") in AMENDMENTS:
+        return None
+    return Reason(f"đề xuất '{ctx.fields.get('change_kind')}' không phải sửa đổi, bổ sung, gia hạn (Điều 33): "
+                  "dùng 'propose_termination' / 'approve_termination' / 'approve_suspension'.",
+                  f"'{ctx.fields.get('change_kind')}' is not an amendment, supplement or extension (art. 33): use "
+                  "'propose_termination' / 'approve_termination' / 'approve_suspension'.")
+
+
+def change_is_ending(ctx: GuardContext) -> Reason | None:
+    """The proposal terminates, withdraws or suspends (change_kind; Law 70/2020 art. 34)."""
+    if ctx.fields.get("change_kind") in ENDINGS:
+        return None
+    return Reason(f"đề xuất '{ctx.fields.get('change_kind')}' không phải chấm dứt, rút khỏi, tạm đình chỉ (Điều 34).",
+                  f"'{ctx.fields.get('change_kind')}' is not a termination, withdrawal or suspension (art. 34).")
+
+
+def end_is_suspension(ctx: GuardContext) -> Reason | None:
+    """The decision concerns a suspension (change_kind=suspend)."""
+    if ctx.fields.get("change_kind") == "suspend":
+        return None
+    return Reason("đề xuất không phải tạm đình chỉ: dùng 'approve_termination' hoặc 'approve'.",
+                  "the proposal is not a suspension: use 'approve_termination' or 'approve'.")
+
+
+def end_is_termination(ctx: GuardContext) -> Reason | None:
+    """The decision concerns a termination or withdrawal (change_kind=terminate|withdraw)."""
+    if ctx.fields.get("change_kind") in ("terminate", "withdraw"):
+        return None
+    return Reason("đề xuất không phải chấm dứt/rút khỏi: dùng 'approve_suspension' hoặc 'approve'.",
+                  "the proposal is not a termination or withdrawal: use 'approve_suspension' or 'approve'.")
+
+
+def silence_means_agreement(ctx: GuardContext) -> Reason | None:
+    """The request letter said that no reply counts as agreement (on_silence=deemed_agreed)."""
+    rule = ctx.fields.get("on_silence")
+    if ctx.session is not None and not rule:
+        from engine import fanout
+        rule = fanout.on_silence_rule(ctx.session, ctx.case)
+    if rule == "deemed_agreed":
+        return None
+    return Reason("văn bản xin ý kiến không quy định 'không trả lời là nhất trí' (on_silence=overdue): quá hạn chỉ là "
+                  "chậm trả lời — nhắc và báo cáo cấp trên (Luật 70/2020, Điều 19 không coi im lặng là đồng ý).",
+                  "the request letter did not say that no reply means agreement (on_silence=overdue): a late reply is "
+                  "only late — remind and escalate (Law 70/2020 art. 19 does not treat silence as consent).")
+
+
+def lead_time_respected(ctx: GuardContext) -> Reason | None:
+    """Submitted no later than the lead time before the start date (timers counted back from a date field)."""
+    if ctx.session is None:
+        return None
+    from engine import deadlines
+    cal = deadlines.calendar_for(ctx.session)
+    for timer in ctx.definition.states[ctx.case.state].timers:
+        start = _date(ctx.fields.get(timer.start[6:])) if timer.start.startswith("field:") else None
+        if start is None or timer.limit is None or timer.limit >= 0 or ctx.fields.get("late_reason"):
+            continue
+        due = cal.add(start, timer.limit, timer.unit)
+        if _today(ctx) <= due.due_date:
+            continue
+        flag = "" if timer.confirmed else " — thời hạn CHƯA XÁC NHẬN / UNCONFIRMED"
+        return Reason(f"đã quá thời hạn '{timer.label.get('vi')}': hạn chót {due.due_date:%d/%m/%Y} "
+                      f"({-timer.limit} {'ngày làm việc' if timer.unit == 'wd' else 'ngày'} trước ngày "
+                      f"{timer.start[6:]}; {timer.citation}{flag}). Nếu vẫn trình, ghi lý do: "
+                      "--field late_reason=\"...\"",
+                      f"the time limit '{timer.label.get('en')}' has passed: the last day was {due.due_date:%d/%m/%Y} "
+                      f"({-timer.limit} {'working days' if timer.unit == 'wd' else 'days'} before {timer.start[6:]}; "
+                      f"{timer.citation}{flag}). To submit anyway, give the reason: --field late_reason=\"...\"")
+    return None
+
+
+def criteria_met(ctx: GuardContext) -> Reason | None:
+    """Every ``criterion_*`` bool field is true (the five criteria of letter 102/VPCP-QHQT)."""
+    names = [n for n, f in ctx.definition.fields.items() if n.startswith("criterion_") and f.type == "bool"]
+    if ctx.session is None:  # planning: only a criterion stated as not met blocks the path
+        failing = [n for n in names if ctx.fields.get(n) is False]
+    else:
+        failing = [n for n in names if ctx.fields.get(n) is not True]
+    if not failing:
+        return None
+    vi = "; ".join(ctx.definition.fields[n].label.get("vi", n) for n in failing)
+    en = "; ".join(ctx.definition.fields[n].label.get("en", n) for n in failing)
+    fix = " ".join(f"--field {n}=true" for n in failing)
+    return Reason(f"đoàn chưa đáp ứng tiêu chí (Công văn 102/VPCP-QHQT): {vi}. Khi đã đáp ứng: {fix}",
+                  f"the delegation does not meet the criteria (letter 102/VPCP-QHQT): {en}. Once met: {fix}")
+
+
+def _needs_district(ctx: GuardContext) -> bool | None:
+    """True when the proposer is a commune whose supervising unit is a district still in existence."""
+    if ctx.session is None:
+        return ctx.fields.get("proposer_kind") == "commune" or None
+    code = ctx.fields.get(ctx.definition.unit_field or "") or ctx.case.unit
+    unit = ctx.session.get(Unit, code) if code else None
+    if unit is None or unit.kind != "commune":
+        return False
+    parent = ctx.session.get(Unit, unit.parent) if unit.parent else None
+    return bool(parent and parent.kind == "district" and (parent.active_to is None or parent.active_to >= _today(ctx)))
+
+
+def needs_district_opinion(ctx: GuardContext) -> Reason | None:
+    """A border commune asks its district first (Decree 64/2021, only while districts exist)."""
+    if _needs_district(ctx) is not False:
+        return None
+    return Reason("chỉ UBND xã biên giới thuộc một huyện còn hoạt động mới xin ý kiến UBND huyện (trước 01/07/2025).",
+                  "only a border commune under a district that still exists asks the district (before 01/07/2025).")
+
+
+def no_district_opinion_needed(ctx: GuardContext) -> Reason | None:
+    """Units other than border communes under a district go to consultation directly."""
+    if not _needs_district(ctx):
+        return None
+    return Reason("UBND xã biên giới phải xin ý kiến UBND huyện trước (Nghị định 64/2021): dùng 'ask_district_opinion'.",
+                  "a border commune asks its district first (Decree 64/2021): use 'ask_district_opinion'.")
+
+
+for _name, _fn in {
+    "proposer_kind_allowed": proposer_kind_allowed, "party_policy_required": party_policy_required,
+    "party_policy_not_required": party_policy_not_required, "has_disagreement": has_disagreement,
+    "no_disagreement": no_disagreement, "deadline_passed": deadline_passed, "term_not_ended": term_not_ended,
+    "term_ended": term_ended, "change_is_amendment": change_is_amendment,
+    "change_is_ending": change_is_ending, "end_is_suspension": end_is_suspension, "end_is_termination": end_is_termination,
+    "silence_means_agreement": silence_means_agreement, "lead_time_respected": lead_time_respected,
+    "criteria_met": criteria_met, "needs_district_opinion": needs_district_opinion,
+    "no_district_opinion_needed": no_district_opinion_needed,
+}.items():
+    register_guard(_name, _fn)
