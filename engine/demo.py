@@ -69,6 +69,8 @@ def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> Ste
     from engine import service
 
     step = _subst(dict(step), refs)
+    if "reply_of" in step:  # a consultation reply: the child case of round `reply_of` for `unit`
+        step["fire"] = _child(base, step["reply_of"], step["unit"])
     settings = Settings(data_dir=base.data_dir, db_url=base.db_url, lang=base.lang, user=step["as"],
                         smtp_url=base.smtp_url)
     on = step["date"]
@@ -98,6 +100,12 @@ def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> Ste
         target = step.get("fire") or step.get("open") or step.get("suspend") or step.get("resume") or ""
         return StepResult(on, step["as"], step.get("trigger", "?"), target, err.render(base.lang), False)
     raise ValueError(f"demo step without an action: {step}")
+
+
+def _child(base: Settings, parent: str, unit: str) -> str:
+    from engine import service
+    children = service.show_case(base, parent)["children"]
+    return next((c["id"] for c in children if c["unit"] == unit), f"{parent}/{unit}")
 
 
 def _document(spec: str) -> Path:

@@ -109,7 +109,9 @@ def _missed(s: Session, case: Case, d: Deadline, rung: Rung, now: datetime) -> N
     audit.append_event(s, case, "deadline_missed", actor=ACTOR, role=ROLE, at=now,
                        payload=deadline_payload(d) | {"final": False, "rung": rung.id,
                                                       "due_at": audit.fmt_at(rung.at - timedelta(seconds=1))})
-    if d.key.startswith("reply:"):
+    # A reply deadline of a fanned-out child (e.g. timer:awaiting:reply): the round's letter
+    # decides what silence means; apply_silence checks the rule and is idempotent.
+    if d.key.startswith("reply:") or case.parent_id is not None:
         apply_silence = _silence_rule()
         if apply_silence is not None:
             apply_silence(s, case, now)
