@@ -316,8 +316,9 @@ def _print_case(r: dict[str, Any]) -> None:
     c.print(f"[bold]{r['id']}[/bold] — {r['title']}")
     c.print(f"{t('workflow')}: {r['workflow']} v{r['version']} ({r['workflow_title']})")
     c.print(f"{t('state')}: [bold]{r['state_label']}[/bold] ({r['state']})   {t('unit')}: {r['unit'] or ''}   lock_version: {r['lock_version']}")
-    if r.get("suspended_since"):
-        c.print(f"[yellow]{t('suspended_since', since=r['suspended_since'])}[/yellow]")
+    if r.get("suspension"):
+        sus = r["suspension"]
+        c.print(f"[yellow]{t('suspension_detail', since=_dmy(sus['since']), reason=sus['reason'] or '', n=sus['working_days_so_far'])}[/yellow]")
     if r["fields"]:
         c.print(f"{t('fields')}:")
         for k, v in r["fields"].items():
@@ -384,7 +385,21 @@ def case_history(case_ref: str) -> None:
 def _event_note(e: dict[str, Any]) -> str:
     p = e.get("payload") or {}
     if e["kind"] == "deadline_moved":
-        return f"{p.get('deadline')}: {p.get('before')} → {p.get('after')} (+{p.get('working_days')} wd)"
+        name = p.get("label") or p.get("deadline")
+        if p.get("why") == "calendar":
+            return t("ev_moved_calendar", deadline=name, before=_dmy(p["before"]), after=_dmy(p["after"]),
+                     day=_dmy(p["calendar_day"]), reason=p.get("reason"), source=p.get("source"))
+        return t("ev_moved_suspension", deadline=name, before=_dmy(p["before"]), after=_dmy(p["after"]),
+                 n=p.get("working_days"))
+    if e["kind"] == "calendar_changed":
+        return t("ev_calendar_changed", day=_dmy(p["date"]), kind=t("cal_off" if p["kind"] == "off" else "cal_working"),
+                 reason=p.get("reason"), source=p.get("source"), n=len(p.get("moved", [])))
+    if e["kind"] == "suspended" and "since" in p:
+        return t("ev_suspended", since=_dmy(p["since"]), reason=e["note"] or "")
+    if e["kind"] == "resumed" and "until" in p:
+        dates = "".join(f"; {d['label']}: {_dmy(d['before'])} → {_dmy(d['after'])}" for d in p.get("deadlines", []))
+        return t("ev_resumed", since=_dmy(p["since"]), until=_dmy(p["until"]), n=p.get("working_days"),
+                 reason=p.get("reason") or "", dates=dates)
     if e["kind"] in ("deadline_set", "deadline_met", "deadline_missed"):
         return f"{p.get('label')}: {p.get('due_date') or p.get('phrase') or ''}" + (
             f" (margin {p['margin_wd']} wd)" if p.get("margin_wd") is not None else "")
@@ -425,6 +440,113 @@ def audit_verify(case_ref: str | None, checkpoint_file: Path | None) -> None:
 
 
 # ----------------------------------------------------------------- calendar (engine/calendar)
+@main.group()
+def calendar() -> None:
+    """Working days, holidays and deadline phrases (Civil Code 2015 arts. 146-148)."""
+
+
+@calendar.command("holidays")
+@common
+@click.argument("year", type=int)
+def calendar_holidays(year: int) -> None:
+    """Every weekday off and every weekend day worked in YEAR, with reason and source."""
+    from engine import calendar_admin
+    emit(calendar_admin.holidays(settings(), year), lambda r: table(
+        t("cal_holidays", year=r["year"]), [t("cal_date"), t("cal_weekday"), t("cal_kind"), t("cal_reason"),
+                                            t("cal_source")],
+        [[_dmy(d["date"]), d["weekday"], t("cal_working" if d["working"] else "cal_off"), d["reason"], d["source"]]
+         for d in r["days"]]))
+
+
+@calendar.command("is-working")
+@common
+@click.argument("day", metavar="DATE")
+def calendar_is_working(day: str) -> None:
+    """Whether DATE (YYYY-MM-DD) is a working day, why, and on whose decision."""
+    from engine import calendar_admin
+    emit(calendar_admin.day(settings(), day), lambda d: click.echo(t(
+        "cal_is_working" if d["working"] else "cal_is_off", date=_dmy(d["date"]), weekday=d["weekday"],
+        reason=d["reason"], source=d["source"])))
+
+
+@calendar.command("add")
+@common
+@click.argument("start", metavar="DATE")
+@click.argument("n", type=int)
+@click.option("--working", "unit", flag_value="wd", default=True, help="Count working days (default).")
+@click.option("--calendar", "unit", flag_value="d", help="Count calendar days; a day off at the end moves it.")
+def calendar_add(start: str, n: int, unit: str) -> None:
+    """The due date N working (or calendar) days after DATE, with the days skipped and why."""
+    from engine import calendar_admin
+    emit(calendar_admin.add(settings(), start, n, unit), _print_due)
+
+
+@calendar.command("due")
+@common
+@click.argument("phrase", nargs=-1, required=True)
+@click.option("--from", "ref", metavar="DATE", help="Read the phrase on this day (default: today).")
+def calendar_due(phrase: tuple[str, ...], ref: str | None) -> None:
+    """The due date of a time phrase, e.g. "trong vòng 10 ngày làm việc" or "Quý III/2024"."""
+    from engine import calendar_admin
+    emit(calendar_admin.due(settings(), " ".join(phrase), ref), _print_due)
+
+
+def _print_due(r: dict[str, Any]) -> None:
+    if "from" in r:
+        click.echo(t("cal_phrase", phrase=r["phrase"], kind=r["kind"], ref=_dmy(r["from"])))
+    if r["due_date"]:
+        click.echo(t("cal_due", date=_dmy(r["due_date"]), weekday=r["weekday"], at=r["due_at"]))
+    else:
+        event = f": {r['pending_event']}" if r.get("pending_event") else ""
+        click.echo(t("cal_no_due", kind=r["kind"], event=event))
+    click.echo(t("cal_explanation"))
+    for line in r["explanation"]:
+        click.echo(f"  · {line}")
+
+
+@calendar.command("set-off")
+@common
+@click.argument("day", metavar="DATE")
+@click.option("--reason", required=True, help="Why the day is off (e.g. the holiday's name).")
+@click.option("--source", required=True, metavar="DOC", help="The deciding document (e.g. Công văn 12729/VPCP-KGVX).")
+def calendar_set_off(day: str, reason: str, source: str) -> None:
+    """Make DATE a day off (admin); open deadlines it touches are re-projected and logged."""
+    from engine import calendar_admin
+    emit(calendar_admin.set_day(settings(), day, "off", reason, source), _print_calendar_change)
+
+
+@calendar.command("set-working")
+@common
+@click.argument("day", metavar="DATE")
+@click.option("--reason", required=True, help="Why the day is worked (e.g. make-up Saturday for 02/01).")
+@click.option("--source", required=True, metavar="DOC", help="The deciding document.")
+def calendar_set_working(day: str, reason: str, source: str) -> None:
+    """Make DATE a working day, e.g. a make-up Saturday (admin); deadlines re-projected and logged."""
+    from engine import calendar_admin
+    emit(calendar_admin.set_day(settings(), day, "working", reason, source), _print_calendar_change)
+
+
+def _print_calendar_change(r: dict[str, Any]) -> None:
+    if not r["changed"]:
+        click.echo(t("cal_unchanged", date=_dmy(r["date"])))
+        return
+    kind = t("cal_off" if r["kind"] == "off" else "cal_working")
+    click.echo(t("cal_set", date=_dmy(r["date"]), kind=kind, reason=r["reason"], source=r["source"]))
+    click.echo(t("cal_moved", n=len(r["moved"])))
+    for m in r["moved"]:
+        click.echo(f"  {m['case']} {m['label']}: {_dmy(m['before'])} → {_dmy(m['after'])}")
+    if r["not_reprojected"]:
+        click.echo(t("cal_not_reprojected"))
+        for m in r["not_reprojected"]:
+            click.echo(f"  {m['case']} {m['deadline']}: {_dmy(m['due_date'])}")
+
+
+def _dmy(iso: str) -> str:
+    """YYYY-MM-DD as dd/mm/yyyy, the form Vietnamese documents use."""
+    y, m, d = iso.split("-")
+    return f"{d}/{m}/{y}"
+
+
 # ----------------------------------------------------------------- deadlines, tick, serve, outbox
 _NODE = click.option("--node-name", metavar="NAME", help="This process's name in `nodes` and on claimed mail (default host:pid).")
 

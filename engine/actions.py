@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from engine import clock
 from engine.audit import append_event
-from engine.deadlines import open_for_case
+from engine.deadlines import open_for_case, suspension_step
 from engine.errors import StateRefusedError
-from engine.store import Case
+from engine.store import Case, Event
 
 
 def suspend(s: Session, case: Case, actor: str, reason: str | None, cal: Any, now: datetime) -> None:
@@ -43,24 +43,29 @@ def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: 
     since = clock.to_local(case.suspended_at).date()
     today = clock.to_local(now).date()
     k = max(cal.working_days_between(since, today), 0)
-    moved = []
+    reason = suspension_reason(s, case)
+    moved: list[str] = []
+    new_dates: list[dict[str, Any]] = []
     from engine import reminders
     for d in open_for_case(s, case.id or 0):
         extra = dict(d.extra or {})
         extra.pop("paused_next_action_at", None)
+        if d.status == "open" and d.due_date is not None:
+            # The ledger: a calendar change re-counts each period (deadlines.reprojected).
+            extra["suspensions"] = [*extra.get("suspensions", []), {
+                "since": since.isoformat(), "until": today.isoformat(), "working_days": k}]
         if d.status == "open" and d.due_date is not None and k:
             before = d.due_date
             due = cal.add(before, k, "wd")
             d.due_date, d.due_at = due.due_date, due.due_at
-            d.explanation = list(d.explanation or []) + [{
-                "vi": f"Tạm dừng {k} ngày làm việc ({since:%d/%m/%Y} – {today:%d/%m/%Y}): hạn lùi từ "
-                      f"{before:%d/%m/%Y} sang {d.due_date:%d/%m/%Y}",
-                "en": f"Suspended for {k} working days ({since:%d/%m/%Y} – {today:%d/%m/%Y}): due moved from "
-                      f"{before:%d/%m/%Y} to {d.due_date:%d/%m/%Y}"}]
+            d.explanation = list(d.explanation or []) + [suspension_step(k, since, today, before, d.due_date)]
             append_event(s, case, "deadline_moved", actor=actor, at=now,
-                         payload={"deadline": d.key, "before": before.isoformat(), "after": d.due_date.isoformat(),
-                                  "working_days": k, "why": "suspension"})
+                         payload={"deadline": d.key, "label": d.label_vi, "before": before.isoformat(),
+                                  "after": d.due_date.isoformat(), "working_days": k, "why": "suspension",
+                                  "reason": reason})
             moved.append(d.key)
+            new_dates.append({"deadline": d.key, "label": d.label_vi, "before": before.isoformat(),
+                              "after": d.due_date.isoformat()})
         d.extra = extra
         d.rung = 0
         d.next_action_at = reminders.first_action(d)
@@ -68,7 +73,14 @@ def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: 
     case.suspended_at = None
     s.add(case)
     append_event(s, case, "resumed", actor=actor, note=note, at=now,
-                 payload={"since": since.isoformat(), "until": today.isoformat(), "working_days": k, "moved": moved})
+                 payload={"since": since.isoformat(), "until": today.isoformat(), "working_days": k, "moved": moved,
+                          "reason": reason, "deadlines": new_dates})
+
+
+def suspension_reason(s: Session, case: Case) -> str | None:
+    """The reason given when ``case`` was last suspended (its ``suspended`` event)."""
+    return s.exec(select(Event.note).where(Event.case_id == case.id, Event.kind == "suspended")
+                  .order_by(Event.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
 
 
 def _suspend(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:

@@ -9,6 +9,7 @@ then ``met`` / ``missed`` (with the margin in working days) or ``cancelled``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from engine import calendar as legal_calendar
 from engine import clock
 from engine.audit import append_event
 from engine.definitions import Definition, TimerDef
+from engine.errors import PhraseError
 from engine.store import CalendarDay, Case, Deadline
 
 OPEN = ("open", "pending")
@@ -47,19 +49,39 @@ def _start_date(case: Case, timer: TimerDef, now: datetime) -> date | None:
     return clock.to_local(now).date()
 
 
-def project(case: Case, timer: TimerDef, cal: Any, now: datetime) -> Any:
-    """The Due of one timer for this case (None when its start date is not known yet)."""
+def timer_source(case: Case, timer: TimerDef, now: datetime) -> dict[str, Any] | None:
+    """What one timer's due date is computed from, as plain JSON (None: start not known yet).
+
+    ``{"phrase": ..., "ref": "YYYY-MM-DD"}`` for a due phrase, ``{"start":
+    "YYYY-MM-DD", "n": 7, "unit": "wd"}`` for a limit.  Kept on the row
+    (``extra["source"]``) so a calendar change can recompute the due date
+    exactly as it was first computed (see :func:`reprojected`).
+    """
     if timer.phrase_field:
         phrase = case.fields.get(timer.phrase_field)
         if not phrase:
             return None
         ref_text = case.fields.get(timer.ref_field) if timer.ref_field else None
         ref = date.fromisoformat(ref_text) if ref_text else clock.to_local(now).date()
-        return legal_calendar.parse_phrase(str(phrase), ref, cal)
+        return {"phrase": str(phrase), "ref": ref.isoformat()}
     start = _start_date(case, timer, now)
     if start is None or timer.limit is None:
         return None
-    return cal.add(start, timer.limit, timer.unit)
+    return {"start": start.isoformat(), "n": timer.limit, "unit": timer.unit}
+
+
+def due_from_source(source: dict[str, Any] | None, cal: Any) -> Any:
+    """The Due that ``source`` (see :func:`timer_source`) gives on ``cal``; None for no source."""
+    if not source:
+        return None
+    if "phrase" in source:
+        return legal_calendar.parse_phrase(source["phrase"], date.fromisoformat(source["ref"]), cal)
+    return cal.add(date.fromisoformat(source["start"]), int(source["n"]), source["unit"])
+
+
+def project(case: Case, timer: TimerDef, cal: Any, now: datetime) -> Any:
+    """The Due of one timer for this case (None when its start date is not known yet)."""
+    return due_from_source(timer_source(case, timer, now), cal)
 
 
 def open_timers(session: Session, case: Case, defn: Definition, state: str, cal: Any,
@@ -67,12 +89,13 @@ def open_timers(session: Session, case: Case, defn: Definition, state: str, cal:
     """Create the deadline rows of ``state``'s timers and log ``deadline_set`` for each."""
     made = []
     for timer in defn.states[state].timers:
-        due = project(case, timer, cal, now)
+        source = timer_source(case, timer, now)
+        due = due_from_source(source, cal)
         d = Deadline(case_id=case.id, key=f"timer:{state}:{timer.id}", kind=getattr(due, "kind", "") or timer.unit,
                      label_vi=timer.label.get("vi", timer.id), label_en=timer.label.get("en", timer.id),
                      unit=_responsible(case, timer), start_at=now, citation=timer.citation,
                      confirmed=timer.confirmed, policy=timer.policy or defn.reminder_policy)
-        apply_due(d, due)
+        apply_due(d, due, source)
         session.add(d)
         session.flush()
         append_event(session, case, "deadline_set", actor=actor, payload=deadline_payload(d), at=now)
@@ -80,8 +103,15 @@ def open_timers(session: Session, case: Case, defn: Definition, state: str, cal:
     return made
 
 
-def apply_due(d: Deadline, due: Any) -> None:
-    """Copy a calendar Due onto a deadline row and schedule its first reminder."""
+def apply_due(d: Deadline, due: Any, source: dict[str, Any] | None = None) -> None:
+    """Copy a calendar Due onto a deadline row and schedule its first reminder.
+
+    ``source`` is what the Due was computed from (:func:`timer_source`); rows
+    that have one are re-projected when the calendar data changes, rows
+    without one keep their date (and the calendar change says so).
+    """
+    if source is not None:
+        d.extra = {**(d.extra or {}), "source": source}
     if due is None or due.due_date is None:
         d.status = "pending"
         d.due_date = d.due_at = d.next_action_at = None
@@ -105,6 +135,43 @@ def _due_extra(due: Any) -> dict[str, Any]:
         if getattr(due, key, None) is not None:
             out[key] = getattr(due, key)
     return out
+
+
+def suspension_step(k: int, since: date, until: date, before: date, after: date) -> dict[str, str]:
+    """The explanation step of a suspension of ``k`` working days that moved a due date."""
+    return {"vi": f"Tạm dừng {k} ngày làm việc ({since:%d/%m/%Y} – {until:%d/%m/%Y}): hạn lùi từ "
+                  f"{before:%d/%m/%Y} sang {after:%d/%m/%Y}",
+            "en": f"Suspended for {k} working days ({since:%d/%m/%Y} – {until:%d/%m/%Y}): due moved from "
+                  f"{before:%d/%m/%Y} to {after:%d/%m/%Y}"}
+
+
+def reprojected(d: Deadline, cal: Any) -> Any:
+    """``d``'s Due recomputed on ``cal``: from its source, then moved by each past suspension.
+
+    Each suspension (``extra["suspensions"]``, kept by ``actions.resume``) is
+    counted again on ``cal``, so a day off added inside a suspension shortens
+    it.  Returns None when the row cannot be recomputed: it is not open, has
+    no stored source (made before sources were kept, or by code that passed
+    none to :func:`apply_due`), is recurring (the sweep moves those from one
+    occurrence to the next), or its phrase no longer reads.
+    """
+    extra = d.extra or {}
+    if d.status != "open" or d.due_date is None or extra.get("recurring"):
+        return None
+    try:
+        due = due_from_source(extra.get("source"), cal)
+    except PhraseError:
+        return None
+    if due is None or due.due_date is None:
+        return None
+    end, steps = due.due_date, list(due.steps)
+    for period in extra.get("suspensions") or []:
+        since, until = date.fromisoformat(period["since"]), date.fromisoformat(period["until"])
+        k = max(cal.working_days_between(since, until), 0)
+        if k:
+            before, end = end, cal.add_date(end, k, "wd")
+            steps.append(suspension_step(k, since, until, before, end))
+    return replace(due, due_date=end, steps=steps)
 
 
 def deadline_payload(d: Deadline) -> dict[str, Any]:

@@ -13,6 +13,7 @@
     │   ├── DefinitionError           a workflow file has problems (all listed)
     │   ├── DirectoryFileError        a directory file has problems (all listed)
     │   ├── PhraseError               an unparseable deadline phrase
+    │   ├── DateValueError            a date (or year) that is malformed or off the calendar
     │   ├── InputFileError            a file that cannot be read / imported
     │   ├── PlanFileError             a plan (task table) with bad rows (all listed)
     │   ├── ReportMapError            report-map.yaml has problems (all listed)
@@ -202,6 +203,15 @@ class PhraseError(UserInputError):
     messages = {
         "vi": "Không hiểu thời hạn '{phrase}'. Các dạng được chấp nhận:\n{forms}",
         "en": "Cannot read the time phrase '{phrase}'. Accepted forms:\n{forms}",
+    }
+
+
+class DateValueError(UserInputError):
+    messages = {
+        "vi": "Ngày '{value}' không hợp lệ: {problem_vi}. Viết ngày theo dạng YYYY-MM-DD, ví dụ 2025-01-20 "
+              "(lịch có các năm {first}–{last}).",
+        "en": "'{value}' is not a valid date: {problem_en}. Write dates as YYYY-MM-DD, e.g. 2025-01-20 "
+              "(the calendar covers {first}–{last}).",
     }
 
 

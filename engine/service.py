@@ -100,12 +100,12 @@ def _person(s: Session, settings: Settings) -> Person:
     return person
 
 
-def _write_actor(s: Session, settings: Settings, admin: bool = False) -> Person:
+def _write_actor(s: Session, settings: Settings, admin: bool = False, trigger: str = "admin") -> Person:
     person = _person(s, settings)
     if "auditor" in person.roles and len(person.roles) == 1:
         raise ReadOnlyError(actor=person.email)
     if admin and "admin" not in person.roles:
-        raise RoleRefusedError(actor=person.email, trigger="admin", case=SYSTEM_REF, needed=["admin"],
+        raise RoleRefusedError(actor=person.email, trigger=trigger, case=SYSTEM_REF, needed=["admin"],
                                roles=person.roles)
     return person
 
@@ -411,6 +411,7 @@ def show_case(settings: Settings, ref: str) -> dict[str, Any]:
             "documents": case.fields.get("_documents", {}),
             "opened_at": audit.fmt_at(case.opened_at), "updated_at": audit.fmt_at(case.updated_at),
             "suspended_since": audit.fmt_at(case.suspended_at) if case.suspended_at else None,
+            "suspension": _suspension_view(s, case, cal, now),
             "parent": parent, "children": [{"id": r, "state": st, "unit": u} for r, st, u in children],
             "available_triggers": [
                 {"trigger": t.trigger, "label": t.label.get(lang, t.trigger), "to": t.dest,
@@ -420,6 +421,17 @@ def show_case(settings: Settings, ref: str) -> dict[str, Any]:
             "deadlines": [deadlines.view(d, cal, now, lang) for d in rows],
             "unconfirmed": defn.unconfirmed(),
         }
+
+
+def _suspension_view(s: Session, case: Case, cal: Any, now: datetime) -> dict[str, Any] | None:
+    """Since when, why, and for how many working days so far the case's legal clock is stopped."""
+    if case.suspended_at is None:
+        return None
+    from engine import actions
+    since = clock.to_local(case.suspended_at).date()
+    return {"since": since.isoformat(), "since_at": audit.fmt_at(case.suspended_at),
+            "reason": actions.suspension_reason(s, case),
+            "working_days_so_far": max(cal.working_days_between(since, clock.to_local(now).date()), 0)}
 
 
 def list_cases(settings: Settings, workflow: str | None = None, state: str | None = None,

@@ -3,15 +3,16 @@
 Public API::
 
     cal = load(overrides=None, data_path=None)   # package + shipped YAML + DB rows
-    cal.is_working(d); cal.day_info(d); cal.holidays(year)
+    cal.is_working(d); cal.day_info(d); cal.holidays(year); weekday_name(d, lang)
     cal.add(start, n, "wd" | "d" | "m") -> Due; cal.working_days_between(a, b)
     parse_phrase(text, ref, cal) -> Due           # raises engine.errors.PhraseError
     next_occurrence(due, cal) -> Due | None       # for recurring deadlines
 """
 
-from engine.calendar.days import Calendar, DayInfo
+from engine.calendar.days import Calendar, DayInfo, weekday_name
 from engine.calendar.due import Due, DueKind, next_occurrence
 from engine.calendar.phrases import parse_phrase
 from engine.calendar.sources import load
 
-__all__ = ["Calendar", "DayInfo", "Due", "DueKind", "load", "next_occurrence", "parse_phrase"]
+__all__ = ["Calendar", "DayInfo", "Due", "DueKind", "load", "next_occurrence", "parse_phrase",
+           "weekday_name"]

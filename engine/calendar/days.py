@@ -90,6 +90,11 @@ class DayInfo:
         return text
 
 
+def weekday_name(d: date, lang: str = "vi") -> str:
+    """The day of the week of ``d`` in ``lang``: ``Thứ Hai`` … ``Chủ Nhật`` / ``Monday`` … ``Sunday``."""
+    return (_WEEKDAY_EN if lang == "en" else _WEEKDAY_VI)[d.weekday()]
+
+
 def _package_day(day: date, name_vi: str, name_en: str) -> DayInfo:
     """Turn a package entry into a DayInfo, telling nghỉ bù and swaps from holidays."""
     if "thay cho" in name_vi:
