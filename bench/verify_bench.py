@@ -10,6 +10,7 @@ over the same canonical bytes alone, i.e. the hashing no verifier can skip.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 from datetime import datetime, timezone
 
@@ -56,21 +57,17 @@ def breakdown(path: str) -> str:
             f"sha256 {digest / n:.1f} µs (sample of {len(rows):,} events)")
 
 
-def before_and_after(settings: object, case_ids: list[int]) -> str:
-    """The ORM path verify used before (``verify_rows(chain_rows(…))``) against ``verify_log``, same cases."""
+def orm_rate(settings: object, events: int) -> float:
+    """Events/s of the path verify took before: ORM objects through ``verify_rows(chain_rows(…))``.
+
+    Over the first ``events`` events of the log (streamed, so the rate holds for the whole log).
+    """
     from engine import audit, db
 
     with db.read(settings) as s:  # type: ignore[arg-type]
         start = time.perf_counter()
-        orm = sum(audit.verify_rows(audit.chain_rows(s, case_id))[0] for case_id in case_ids)
-        orm_s = time.perf_counter() - start
-        start = time.perf_counter()
-        raw = sum(audit.verify_log(s, case_id)[0] for case_id in case_ids)
-        raw_s = time.perf_counter() - start
-    assert orm == raw
-    return (f"{common.rate(orm, orm_s):,.0f} events/s with ORM objects (verify_rows(chain_rows(…)), the path "
-            f"before) vs {common.rate(raw, raw_s):,.0f} with verify_log, one case at a time over {len(case_ids)} "
-            "cases")
+        checked = audit.verify_rows(itertools.islice(audit.chain_rows(s), events))[0]
+        return common.rate(checked, time.perf_counter() - start)
 
 
 def run(quick: bool) -> list[common.Figure]:
@@ -105,7 +102,7 @@ def run(quick: bool) -> list[common.Figure]:
     hash_s = time.perf_counter() - start
 
     steps = breakdown(str(common.sqlite_path(settings)))
-    compared = before_and_after(settings, [case_id for case_id, _ in cases[:500]])
+    before = orm_rate(settings, min(SAMPLE, n_events))
     total = result["events"]
     ours, base = common.rate(total, verify_s), common.rate(len(blobs), hash_s)
     return [common.Figure(
@@ -116,7 +113,9 @@ def run(quick: bool) -> list[common.Figure]:
         details=[("events / cases", f"{total:,} / {result['cases']:,}"),
                  ("verify wall time", f"{verify_s:.2f} s"),
                  ("cost of each step per event", steps),
-                 ("the optimisation, measured", compared),
+                 ("the path before this optimisation (ORM objects, verify_rows(chain_rows(…)))",
+                  f"{before:,.0f} events/s on the first {min(SAMPLE, n_events):,} events: verify_log is "
+                  f"{ours / before:.1f}× faster"),
                  ("building the log (canonical JSON + sha256 + executemany)", f"{build_s:.1f} s")])]
 
 
