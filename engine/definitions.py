@@ -484,9 +484,11 @@ def lint(paths: list[Path]) -> tuple[list[Definition], list[str]]:
             problems.append(f"{d.path}: {d.id} version {d.version} is also defined in {ids[(d.id, d.version)]}")
         ids[(d.id, d.version)] = d.path
     known = {d.id for d in good}
+    beside: dict[Path, set[str]] = {}  # one read of a folder per lint, not one per spawn
     for d in good:  # a spawn names another file's workflow: look among the linted files and the file's folder
         for t in d.transitions:
-            if t.spawn and t.spawn.workflow not in known | _ids_beside(Path(d.path)):
+            if t.spawn and t.spawn.workflow not in known and t.spawn.workflow not in beside.setdefault(
+                    Path(d.path).parent, _ids_beside(Path(d.path))):
                 problems.append(f"{d.path}: transition '{t.trigger}': spawn.workflow "
                                 f"{_unknown('workflow', t.spawn.workflow, known)}")
     return good, problems
