@@ -12,6 +12,7 @@ start it again on the same port.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import ssl
@@ -93,6 +94,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.sink.data_delay:
+            await asyncio.sleep(self.sink.data_delay)
         if self.sink.fail_data:
             return self.sink.fail_data
         content = envelope.original_content or b""
@@ -124,6 +127,8 @@ class SmtpSink:
         """A reply such as "550 5.1.1 No such user" for every RCPT, or None to accept."""
         self.fail_data: str | None = None
         """A reply such as "451 4.3.0 Try again later" after DATA, or None to accept."""
+        self.data_delay: float = 0.0
+        """Seconds the server thinks before answering DATA (a slow relay; 0: at once)."""
         self._controller: Controller | None = None
 
     def start(self) -> None:
