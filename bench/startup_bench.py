@@ -25,12 +25,14 @@ import common
 
 
 WHY_MISSED = (
-    "importing SQLAlchemy and SQLModel and building the SQLModel table classes (engine.store) costs a fresh "
-    "process about 0.4–0.5 s on this machine (see the import list): that floor alone is three times the goal, "
-    "and every command that reads the database pays it. The holiday table is now read from a cache file "
-    "instead of importing and running the holidays package (about 0.2–0.3 s saved); what remains is the ORM, "
-    "the workflow YAML and rich. Under 150 ms needs a read path for `case show` that does not import "
-    "SQLAlchemy (raw sqlite3/psycopg) — a second implementation of show_case, not done, to keep one code path.")
+    "most of the time is importing engine.service (its cumulative figure in the import list): SQLAlchemy, "
+    "SQLModel with pydantic, and the SQLModel table classes of engine.store — SQLAlchemy and SQLModel alone "
+    "are about three times the goal, and every command that reads the database pays them. The holidays "
+    "package is no longer imported or run on this path: its table comes from a cache file (the 'without the "
+    "holiday cache' line shows the difference). After the imports, opening the database, loading the "
+    "workflow files, the queries and rich's rendering take tens of ms each. Under 150 ms needs a read path "
+    "for `case show` that does not import SQLAlchemy (raw sqlite3/psycopg) — a second implementation of "
+    "show_case, not done, to keep one code path.")
 
 
 def agreeflow_command() -> list[str]:
