@@ -111,6 +111,12 @@ def render(results: list[tuple[str, list[dict[str, Any]], float, str]], quick: b
            " with both absolute numbers. The code of each is `bench/<name>_bench.py`; its docstring says exactly"
            " what is timed.", "", "## Machine", ""]
     out += [f"- **{k}**: {v}" for k, v in machine()]
+    peak_load = max(float(x) for _, _, _, load in results for x in load.split(" → "))
+    if peak_load > (os.cpu_count() or 1):
+        out += ["", f"The machine was shared during this run (load average up to {peak_load:.1f} on "
+                    f"{os.cpu_count()} cores; each benchmark's load is under Details): absolute numbers are "
+                    "pessimistic, the ratios — both sides measured in the same process, minutes apart at most — "
+                    "hold better."]
     out += ["", "## Figures", "",
             "| figure | agreeflow | baseline | ratio | goal | met |", "|---|---|---|---|---|---|"]
     for _, figures, _, _ in results:
