@@ -76,13 +76,15 @@ class PostgresCluster:
 
     def stop(self) -> None:
         """Drop the template, stop a server we started and remove its directory."""
-        if self.template:
-            self.execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
-        self._admin.dispose()
-        if self._server is not None:
-            self._server.cleanup()
-        if self._tmp_dir:
-            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+        try:
+            if self.template:
+                self.execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+            self._admin.dispose()
+        finally:  # whatever failed above, never leave a server running behind the test run
+            if self._server is not None:
+                self._server.cleanup()
+            if self._tmp_dir:
+                shutil.rmtree(self._tmp_dir, ignore_errors=True)
 
     def execute(self, statement: str) -> None:
         with self._admin.connect() as conn:
