@@ -50,8 +50,8 @@ def _opts() -> dict[str, Any]:
 
 
 def settings() -> Any:
-    from engine import clock
-    from engine.settings import Settings
+    from agreeflow.engine import clock
+    from agreeflow.engine.settings import Settings
 
     o = _opts()
     if o.get("now"):
@@ -96,7 +96,7 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 
 
 def t(key: str, **values: Any) -> str:
-    from engine.i18n import t as translate
+    from agreeflow.engine.i18n import t as translate
     return translate(key, lang(), **values)
 
 
@@ -104,8 +104,8 @@ class AgreeflowGroup(click.Group):
     """Maps engine errors to exit codes and clear messages in the user's language."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from engine import clock
-        from engine.errors import AgreeflowError
+        from agreeflow.engine import clock
+        from agreeflow.engine.errors import AgreeflowError
         clock.set_now(None)  # each invocation reads --now/AGREEFLOW_NOW afresh (matters in-process)
         try:
             return super().invoke(ctx)
@@ -119,6 +119,7 @@ class AgreeflowGroup(click.Group):
 
 
 @click.group(cls=AgreeflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="agreeflow", prog_name="agreeflow", message="%(prog)s %(version)s")
 @common
 def main() -> None:
     """agreeflow — quy trình thỏa thuận quốc tế và đoàn ra/đoàn vào (Luật 70/2020/QH14, Nghị định 64/2021/NĐ-CP).
@@ -135,7 +136,7 @@ def main() -> None:
 @click.option("--directory", "directory_file", type=click.Path(path_type=Path), help="Directory YAML to load (default: the shipped Bắc Giang 2024 sample when the directory is empty).")
 def init(directory_file: Path | None) -> None:
     """Create or upgrade the database and load the directory."""
-    from engine import service
+    from agreeflow.engine import service
     res = service.init(settings(), directory_file)
 
     def human(r: Any) -> None:
@@ -155,7 +156,7 @@ def directory() -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def directory_load(file: Path) -> None:
     """Load a directory YAML file (idempotent; admin role)."""
-    from engine import service
+    from agreeflow.engine import service
     emit(service.load_directory(settings(), file), lambda r: click.echo(t("directory_ok", **r)))
 
 
@@ -163,7 +164,7 @@ def directory_load(file: Path) -> None:
 @common
 def directory_show() -> None:
     """List units and people."""
-    from engine import service
+    from agreeflow.engine import service
     res = service.directory_show(settings())
     en = lang() == "en"
 
@@ -186,7 +187,7 @@ def workflows() -> None:
 @common
 def workflows_list() -> None:
     """List workflows (newest version of each)."""
-    from engine import service
+    from agreeflow.engine import service
     emit(service.workflows_list(settings()), lambda rows: table(
         t("workflow"), ["id", "v", "title", "states", "transitions", "unconfirmed"],
         [[r["id"], r["version"], r["title"], r["states"], r["transitions"], r["unconfirmed"]] for r in rows]))
@@ -197,7 +198,7 @@ def workflows_list() -> None:
 @click.argument("workflow")
 def workflows_show(workflow: str) -> None:
     """A workflow's versions (with open cases), states, transitions and citations."""
-    from engine import service
+    from agreeflow.engine import service
     res = service.workflow_show(settings(), workflow)
 
     def human(r: Any) -> None:
@@ -219,7 +220,7 @@ def workflows_show(workflow: str) -> None:
 @click.option("--case", "case_ref", help="Highlight this case's current state.")
 def workflows_graph(workflow: str, case_ref: str | None) -> None:
     """Print a Mermaid state diagram."""
-    from engine import service
+    from agreeflow.engine import service
     text = service.workflow_graph(settings(), workflow, case_ref)
     emit({"mermaid": text}, lambda r: click.echo(r["mermaid"]))
 
@@ -229,8 +230,8 @@ def workflows_graph(workflow: str, case_ref: str | None) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def workflows_lint(paths: tuple[Path, ...]) -> None:
     """Check workflow files; every problem of every file is listed (exit 2 if any)."""
-    from engine import service
-    from engine.errors import DefinitionError
+    from agreeflow.engine import service
+    from agreeflow.engine.errors import DefinitionError
     res = service.lint(list(paths))
 
     def human(r: Any) -> None:
@@ -260,7 +261,7 @@ def case() -> None:
 @click.option("--note", help="A note recorded in the log.")
 def case_open(workflow: str, title: str, fields: tuple[str, ...], parent: str | None, note: str | None) -> None:
     """Open a case; prints its id (e.g. TTQT-2024-0001)."""
-    from engine import service
+    from agreeflow.engine import service
     res = service.open_case(settings(), workflow, title, list(fields), parent=parent, note=note)
     emit(res, lambda r: click.echo(r["id"]))
 
@@ -277,7 +278,7 @@ def case_open(workflow: str, title: str, fields: tuple[str, ...], parent: str | 
 def case_fire(case_ref: str, trigger: str, fields: tuple[str, ...], note: str | None,
               attach: tuple[Path, ...], expect_version: int | None) -> None:
     """Advance a case by a trigger."""
-    from engine import service
+    from agreeflow.engine import service
     res = service.fire(settings(), case_ref, trigger, list(fields), note, list(attach), expect_version)
     emit(res, lambda r: click.echo(f"{r['id']}: {r['state_label']} ({r['state']})"))
 
@@ -288,7 +289,7 @@ def case_fire(case_ref: str, trigger: str, fields: tuple[str, ...], note: str | 
 @click.option("--reason", required=True, help="Why the legal clock stops (e.g. dossier incomplete).")
 def case_suspend(case_ref: str, reason: str) -> None:
     """Stop the legal clock of a case (e.g. while a dossier is being completed)."""
-    from engine import service
+    from agreeflow.engine import service
     emit(service.suspend(settings(), case_ref, reason), _print_case)
 
 
@@ -298,7 +299,7 @@ def case_suspend(case_ref: str, reason: str) -> None:
 @click.option("--note", help="A note recorded in the log.")
 def case_resume(case_ref: str, note: str | None) -> None:
     """Restart the legal clock; open deadlines move by the working days suspended."""
-    from engine import service
+    from agreeflow.engine import service
     emit(service.resume(settings(), case_ref, note), _print_case)
 
 
@@ -307,7 +308,7 @@ def case_resume(case_ref: str, note: str | None) -> None:
 @click.argument("case_ref", metavar="CASE")
 def case_show(case_ref: str) -> None:
     """Everything about a case: state, fields, deadlines, what you can do next."""
-    from engine import service
+    from agreeflow.engine import service
     emit(service.show_case(settings(), case_ref), _print_case)
 
 
@@ -362,7 +363,7 @@ def _due_text(d: dict[str, Any]) -> str:
 @click.option("--unit", help="Only cases of this unit.")
 def case_list(workflow: str | None, state: str | None, unit: str | None) -> None:
     """List cases."""
-    from engine import service
+    from agreeflow.engine import service
     emit(service.list_cases(settings(), workflow, state, unit), lambda rows: table(
         t("case"), ["id", t("workflow"), t("state"), t("unit"), t("title")],
         [[r["id"], r["workflow"], r["state_label"] + (" ⚠ " + ", ".join(r["flags"]) if r["flags"] else ""),
@@ -374,8 +375,8 @@ def case_list(workflow: str | None, state: str | None, unit: str | None) -> None
 @click.argument("case_ref", metavar="CASE")
 def case_history(case_ref: str) -> None:
     """The case's transition log (hash-chained)."""
-    from engine import service
-    from engine.clock import fmt_local, parse_instant
+    from agreeflow.engine import service
+    from agreeflow.engine.clock import fmt_local, parse_instant
     emit(service.history(settings(), case_ref), lambda rows: table(
         case_ref, [t("seq"), t("at"), t("actor"), t("kind"), "from → to", "trigger", t("note")],
         [[e["seq"], fmt_local(parse_instant(e["at"])), e["actor"], e["kind"],
@@ -430,7 +431,7 @@ def audit() -> None:
               help="Also prove nothing recorded before this checkpoint (audit checkpoint) was changed.")
 def audit_verify(case_ref: str | None, checkpoint_file: Path | None) -> None:
     """Recompute every hash chain; exit 4 naming the first broken event of each case."""
-    from engine import service
+    from agreeflow.engine import service
 
     def human(r: dict[str, Any]) -> None:
         click.echo(t("verify_ok", **r))
@@ -450,7 +451,7 @@ def calendar() -> None:
 @click.argument("year", type=int)
 def calendar_holidays(year: int) -> None:
     """Every weekday off and every weekend day worked in YEAR, with reason and source."""
-    from engine import calendar_admin
+    from agreeflow.engine import calendar_admin
     emit(calendar_admin.holidays(settings(), year), lambda r: table(
         t("cal_holidays", year=r["year"]), [t("cal_date"), t("cal_weekday"), t("cal_kind"), t("cal_reason"),
                                             t("cal_source")],
@@ -463,7 +464,7 @@ def calendar_holidays(year: int) -> None:
 @click.argument("day", metavar="DATE")
 def calendar_is_working(day: str) -> None:
     """Whether DATE (YYYY-MM-DD) is a working day, why, and on whose decision."""
-    from engine import calendar_admin
+    from agreeflow.engine import calendar_admin
     emit(calendar_admin.day(settings(), day), lambda d: click.echo(t(
         "cal_is_working" if d["working"] else "cal_is_off", date=_dmy(d["date"]), weekday=d["weekday"],
         reason=d["reason"], source=d["source"])))
@@ -477,7 +478,7 @@ def calendar_is_working(day: str) -> None:
 @click.option("--calendar", "unit", flag_value="d", help="Count calendar days; a day off at the end moves it.")
 def calendar_add(start: str, n: int, unit: str) -> None:
     """The due date N working (or calendar) days after DATE, with the days skipped and why."""
-    from engine import calendar_admin
+    from agreeflow.engine import calendar_admin
     emit(calendar_admin.add(settings(), start, n, unit), _print_due)
 
 
@@ -487,7 +488,7 @@ def calendar_add(start: str, n: int, unit: str) -> None:
 @click.option("--from", "ref", metavar="DATE", help="Read the phrase on this day (default: today).")
 def calendar_due(phrase: tuple[str, ...], ref: str | None) -> None:
     """The due date of a time phrase, e.g. "trong vòng 10 ngày làm việc" or "Quý III/2024"."""
-    from engine import calendar_admin
+    from agreeflow.engine import calendar_admin
     emit(calendar_admin.due(settings(), " ".join(phrase), ref), _print_due)
 
 
@@ -511,7 +512,7 @@ def _print_due(r: dict[str, Any]) -> None:
 @click.option("--source", required=True, metavar="DOC", help="The deciding document (e.g. Công văn 12729/VPCP-KGVX).")
 def calendar_set_off(day: str, reason: str, source: str) -> None:
     """Make DATE a day off (admin); open deadlines it touches are re-projected and logged."""
-    from engine import calendar_admin
+    from agreeflow.engine import calendar_admin
     emit(calendar_admin.set_day(settings(), day, "off", reason, source), _print_calendar_change)
 
 
@@ -522,7 +523,7 @@ def calendar_set_off(day: str, reason: str, source: str) -> None:
 @click.option("--source", required=True, metavar="DOC", help="The deciding document.")
 def calendar_set_working(day: str, reason: str, source: str) -> None:
     """Make DATE a working day, e.g. a make-up Saturday (admin); deadlines re-projected and logged."""
-    from engine import calendar_admin
+    from agreeflow.engine import calendar_admin
     emit(calendar_admin.set_day(settings(), day, "working", reason, source), _print_calendar_change)
 
 
@@ -557,7 +558,7 @@ _NODE = click.option("--node-name", metavar="NAME", help="This process's name in
 @click.option("--no-dispatch", is_flag=True, help="Only queue; leave sending to `serve`.")
 def tick(node_name: str | None, no_dispatch: bool) -> None:
     """One sweep at now (or --now): queue due reminders, escalations, digests; then send the outbox."""
-    from engine import sweep
+    from agreeflow.engine import sweep
     emit(sweep.tick(settings(), node_name, dispatch=not no_dispatch),
          lambda r: click.echo(", ".join(f"{k}={v}" for k, v in r.items())))
 
@@ -571,7 +572,7 @@ def tick(node_name: str | None, no_dispatch: bool) -> None:
 def serve(node_name: str | None, interval: float, dispatch_interval: float) -> None:
     """Run the sweep and the mail dispatcher until SIGTERM/SIGINT (APScheduler only wakes them)."""
     import logging
-    from engine import scheduler
+    from agreeflow.engine import scheduler
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is by design
     emit(scheduler.serve(settings(), node_name, interval, dispatch_interval),
@@ -582,7 +583,7 @@ def serve(node_name: str | None, interval: float, dispatch_interval: float) -> N
 @common
 def nodes() -> None:
     """Scheduler nodes alive now and what each sent in the last hour."""
-    from engine import scheduler
+    from agreeflow.engine import scheduler
     emit(scheduler.nodes(settings()), lambda rows: table(
         "Nodes", ["name", "host", "pid", "started", "last seen", "sent (1 h)"],
         [[n["name"], n["host"], n["pid"], n["started_at"], n["last_seen"], n["sent_last_hour"]] for n in rows]))
@@ -600,7 +601,7 @@ def outbox() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 def outbox_list(status: str | None, limit: int) -> None:
     """The newest outbox messages."""
-    from notifications import outbox as outbox_mod
+    from agreeflow.notifications import outbox as outbox_mod
     emit(outbox_mod.list_messages(settings(), status, limit), lambda rows: table(
         "Outbox", ["id", "status", "case", "rung", "recipient", "tries", "sent / next try", "error"],
         [[m["id"], m["status"] + (f" (+{m['late_by_s']}s)" if m["late_by_s"] else ""), m["case"], m["rung"],
@@ -612,14 +613,14 @@ def outbox_list(status: str | None, limit: int) -> None:
 @click.argument("message_id", metavar="ID", type=int)
 def outbox_retry(message_id: int) -> None:
     """Queue a failed or cancelled message again (coordinator or admin)."""
-    from notifications import outbox as outbox_mod
+    from agreeflow.notifications import outbox as outbox_mod
     emit(outbox_mod.retry(settings(), message_id), lambda m: click.echo(f"{m['id']}: {m['status']} → {m['recipient']}"))
 
 
 # ----------------------------------------------------------------- reports, export, import
 def _print_tables(tables: list[Any]) -> None:
     from datetime import date
-    from engine.reports import fmt_day
+    from agreeflow.engine.reports import fmt_day
     for tbl in tables:
         table(tbl.title, tbl.columns, [[fmt_day(c) if isinstance(c, date) else c for c in row] for row in tbl.rows])
 
@@ -652,8 +653,8 @@ def period(f: Callable[..., Any]) -> Callable[..., Any]:
 def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: str | None,
               start: str | None, end: str | None) -> None:
     """Who did what and when, across all cases (filters combine)."""
-    from engine import service
-    from engine.clock import fmt_local, parse_instant
+    from agreeflow.engine import service
+    from agreeflow.engine.clock import fmt_local, parse_instant
     rows = service.audit_log(settings(), start, end, case=case_ref, actor=actor, unit=unit, kind=kind)
     emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), t("actor"), t("kind"),
                                                              "from → to", "trigger", t("note")],
@@ -668,7 +669,7 @@ def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: s
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (default: standard output).")
 def audit_export(fmt: str, start: str | None, end: str | None, output: Path | None) -> None:
     """Every chain field of every event, for outside verification (docs/audit.md)."""
-    from engine import service
+    from agreeflow.engine import service
     if output is None:
         service.audit_export(settings(), fmt, sys.stdout, start, end)
         return
@@ -681,7 +682,7 @@ def audit_export(fmt: str, start: str | None, end: str | None, output: Path | No
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (default: standard output).")
 def audit_checkpoint(output: Path | None) -> None:
     """Pin every chain's head and their Merkle root; keep the file OUTSIDE the database (docs/audit.md)."""
-    from engine import checkpoint, service
+    from agreeflow.engine import checkpoint, service
     cp = service.audit_checkpoint(settings())
     if output is None:
         click.echo(checkpoint.dumps(cp), nl=False)
@@ -703,7 +704,7 @@ def report() -> None:
 @click.option("--map", "map_file", type=click.Path(path_type=Path), help="Report map (default: the shipped one).")
 def report_compliance(start: str | None, end: str | None, unit: str | None, map_file: Path | None) -> None:
     """Every statutory step and assigned task: on time, late by N working days, or open and overdue."""
-    from engine import compliance, service
+    from agreeflow.engine import compliance, service
     res = service.report_compliance(settings(), start, end, unit, map_file)
     emit(res, lambda r: _print_tables(compliance.tables(r, lang())))
 
@@ -719,7 +720,7 @@ def report_compliance(start: str | None, end: str | None, unit: str | None, map_
 def report_annual(year: int, xlsx: Path | None, docx: Path | None, checkpoint_file: Path | None,
                   map_file: Path | None) -> None:
     """Agreements, delegations, consultations and tasks of one year (vi; --lang en)."""
-    from engine import annual, office, service
+    from agreeflow.engine import annual, office, service
     res = service.report_annual(settings(), year, map_file, checkpoint_file)
     sections = annual.sections(res, lang())
     if xlsx:
@@ -749,7 +750,7 @@ def export_group() -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (default: standard output).")
 def export_ics(unit: str | None, person: str | None, output: Path | None) -> None:
     """Open deadlines as calendar to-dos; importing again updates them (stable UIDs)."""
-    from engine import service
+    from agreeflow.engine import service
     if unit and person:
         raise click.UsageError("give --unit or --person, not both")
     data, n = service.export_ics(settings(), unit, person)
@@ -772,8 +773,8 @@ def tasks() -> None:
 @click.option("--dry-run", is_flag=True, help="Check the file and show the due dates; write nothing.")
 def tasks_import(file: Path, dry_run: bool) -> None:
     """Open one task per row of a plan (CSV, XLSX or YAML); any bad row rejects the whole file."""
-    from engine import service
-    from engine.reports import fmt_day
+    from agreeflow.engine import service
+    from agreeflow.engine.reports import fmt_day
     res = service.import_tasks(settings(), file, dry_run)
     emit(res, lambda r: table(t("import_dry" if r["dry_run"] else "import_ok", n=len(r["tasks"]), file=r["file"]),
                               [t("case"), "STT", t("title"), t("unit"), t("due")],
@@ -788,7 +789,7 @@ def tasks_import(file: Path, dry_run: bool) -> None:
 @click.option("--keep", is_flag=True, help="Keep the demo database to explore with the other commands.")
 def demo(until: Any, keep: bool) -> None:
     """Run the whole job on a simulated clock (21/06/2024 → 31/12/2024), fresh database, local mail sink."""
-    from engine import demo as demo_mod
+    from agreeflow.engine import demo as demo_mod
     from rich.progress import Progress
 
     quiet = as_json()
@@ -839,13 +840,13 @@ def _print_demo(r: dict[str, Any]) -> None:
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A planned case field (repeatable).")
 def plan(workflow: str, start: str, by: str | None, goal: str | None, fields: tuple[str, ...]) -> None:
     """The fastest legal path with earliest and latest dates, citations and UNCONFIRMED limits."""
-    from engine import planner
+    from agreeflow.engine import planner
     emit(planner.run(settings(), workflow, start, by, goal, list(fields)), _print_plan)
 
 
 def _day(iso: str) -> str:
     from datetime import date
-    from engine.calendar.due import fmt_day
+    from agreeflow.engine.calendar.due import fmt_day
     return fmt_day(date.fromisoformat(iso))
 
 
@@ -889,12 +890,12 @@ def consultation() -> None:
 @click.argument("case_ref", metavar="CASE")
 def consultation_summary(case_ref: str) -> None:
     """Who agreed, who commented what, who was deemed to agree, who has not answered."""
-    from engine import consultation as rounds
+    from agreeflow.engine import consultation as rounds
     emit(rounds.summary(settings(), case_ref), _print_round)
 
 
 def _print_round(r: dict[str, Any]) -> None:
-    from engine.clock import fmt_local, parse_instant
+    from agreeflow.engine.clock import fmt_local, parse_instant
     click.echo(f"{r['id']} — {r['title']} ({t('state')}: {r['state']}; on_silence={r['on_silence']})")
     table(t("case"), [t("unit"), t("status"), t("at"), t("note"), t("documents")],
           [[f"{x['unit']} {x['unit_name']}", x["status"], fmt_local(parse_instant(x["at"])) if x["at"] else "",
@@ -907,7 +908,7 @@ def _print_round(r: dict[str, Any]) -> None:
 @click.argument("case_ref", metavar="CASE")
 def consultation_close_round(case_ref: str) -> None:
     """At the deadline: apply what silence means to every addressee that has not answered."""
-    from engine import consultation as rounds
+    from agreeflow.engine import consultation as rounds
     emit(rounds.close_round(settings(), case_ref), lambda r: _print_round(r["summary"]))
 
 
@@ -922,7 +923,7 @@ def consultation_close_round(case_ref: str) -> None:
 def consultation_follow_up(case_ref: str, reply_by: str, sent_on: str | None, letter_no: str | None,
                            on_silence: str | None, send: bool) -> None:
     """Open the next round, addressed only to the units that did not answer."""
-    from engine import consultation as rounds
+    from agreeflow.engine import consultation as rounds
     res = rounds.follow_up(settings(), case_ref, reply_by, sent_on, on_silence, letter_no, send)
     emit(res, lambda r: click.echo(f"{r['id']}: {', '.join(r['fields']['units'])}"))
 
@@ -931,7 +932,7 @@ def consultation_follow_up(case_ref: str, reply_by: str, sent_on: str | None, le
 @common
 def case_flags() -> None:
     """Run the engine's checks (delegations started without approval) and list flagged cases."""
-    from engine import flags
+    from agreeflow.engine import flags
     emit(flags.check(settings()), lambda r: table(
         t("case"), ["id", t("workflow"), t("state"), "flags"],
         [[c["id"], c["workflow"], c["state_label"], ", ".join(c["flags"])] for c in r["flagged"]]))

@@ -39,7 +39,7 @@ def connect(path: Path) -> sqlite3.Connection:
 # ------------------------------------------------------------------ agreeflow
 def agreeflow_flows(n: int) -> float:
     """Seconds for ``n`` complete flows through the service API."""
-    from engine import service
+    from agreeflow.engine import service
 
     settings = common.init_database(common.fresh_dir("flow/agreeflow"))
     start = time.perf_counter()
@@ -168,7 +168,7 @@ def bare_floor(n: int) -> float:
     The floor any engine with agreeflow's durability (chained events, deadline
     rows, one commit per step) must stand on; opening the cases is not timed.
     """
-    from engine import db
+    from agreeflow.engine import db
 
     settings = common.init_database(common.fresh_dir("flow/bare"))
     refs = open_cases(settings, n)

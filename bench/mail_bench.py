@@ -79,8 +79,8 @@ def context(i: int, lang: str) -> dict[str, Any]:
 
 def agreeflow_send(n: int, url: str, send: bool = True) -> float:
     """Seconds to render, build and (with ``send``) deliver ``n`` reminders."""
-    from notifications.mailer import SmtpTransport, build_email, message_id_for
-    from notifications.render import render_message
+    from agreeflow.notifications.mailer import SmtpTransport, build_email, message_id_for
+    from agreeflow.notifications.render import render_message
 
     transport = SmtpTransport.from_url(url)
     start = time.perf_counter()
@@ -101,12 +101,12 @@ def dispatcher_send(n: int, url: str) -> float | None:
     claims them in batches, sends each through SmtpTransport, and records it
     ``sent`` with a ``reminder_sent`` event in the case's chain.
     """
-    if importlib.util.find_spec("notifications.outbox") is None:
+    if importlib.util.find_spec("agreeflow.notifications.outbox") is None:
         return None
     import dataset
-    from notifications import outbox
-    from notifications.mailer import SmtpTransport, message_id_for
-    from notifications.render import render_message
+    from agreeflow.notifications import outbox
+    from agreeflow.notifications.mailer import SmtpTransport, message_id_for
+    from agreeflow.notifications.render import render_message
 
     settings = common.init_database(common.fresh_dir("mail"))
     conn = dataset.connect(common.sqlite_path(settings))
@@ -134,8 +134,8 @@ def dispatcher_send(n: int, url: str) -> float | None:
 
 def raw_send(n: int, port: int, reuse: bool) -> float:
     """Seconds for raw smtplib to send one pre-built message ``n`` times."""
-    from notifications.mailer import build_email, message_id_for
-    from notifications.render import render_message
+    from agreeflow.notifications.mailer import build_email, message_id_for
+    from agreeflow.notifications.render import render_message
 
     msg = build_email(render_message("reminder", "vi", context(1, "vi")), SENDER, f"unit1@{DOMAIN}",
                       message_id_for("d1:0:unit1", DOMAIN))
@@ -200,8 +200,8 @@ def run(quick: bool) -> list[common.Figure]:
 
 
 def _sample_bytes() -> bytes:
-    from notifications.mailer import build_email, message_id_for
-    from notifications.render import render_message
+    from agreeflow.notifications.mailer import build_email, message_id_for
+    from agreeflow.notifications.render import render_message
 
     return build_email(render_message("reminder", "vi", context(1, "vi")), SENDER, f"unit1@{DOMAIN}",
                        message_id_for("d1:0:unit1", DOMAIN)).as_bytes()

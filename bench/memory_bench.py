@@ -34,8 +34,8 @@ def serve_available(env: dict[str, str]) -> bool:
 
 def prepare(name: str, deadlines: int) -> dict[str, str]:
     """A database with 1,000 task cases and ``deadlines`` open deadlines; the env to reach it."""
-    from engine import db, service
-    from engine.settings import Settings
+    from agreeflow.engine import db, service
+    from agreeflow.engine.settings import Settings
 
     home = common.fresh_dir(name)
     os.environ.pop("AGREEFLOW_WORKFLOWS", None)

@@ -37,7 +37,7 @@ WHY_MISSED = (
 
 def agreeflow_command() -> list[str]:
     script = Path(sys.executable).parent / "agreeflow"
-    return [str(script)] if script.exists() else [sys.executable, "-c", "import cli, sys; sys.exit(cli.main())"]
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from agreeflow import cli; import sys; sys.exit(cli.main())"]
 
 
 class Command:
@@ -87,8 +87,8 @@ def heaviest_imports(cmd: list[str], env: dict[str, str], top: int = 8) -> str:
 
 def prepare() -> tuple[dict[str, str], str]:
     """A database with one case of the shipped task workflow; the env to reach it and the ref."""
-    from engine import service
-    from engine.settings import Settings
+    from agreeflow.engine import service
+    from agreeflow.engine.settings import Settings
 
     home = common.fresh_dir("startup")
     os.environ.pop("AGREEFLOW_WORKFLOWS", None)

@@ -1,10 +1,10 @@
 """agreeflow's engine: the service API and the error types.
 
-Import the service lazily (``from engine import service``) — the CLI's cold
+Import the service lazily (``from agreeflow.engine import service``) — the CLI's cold
 start must stay fast, so this package imports nothing heavy itself.
 """
 
-from engine.errors import (
+from agreeflow.engine.errors import (
     AgreeflowError,
     RefusedError,
     TamperingError,

@@ -13,11 +13,11 @@ from typing import Any, Callable
 
 from sqlmodel import Session, select
 
-from engine import clock
-from engine.audit import append_event
-from engine.deadlines import open_for_case, suspension_step
-from engine.errors import StateRefusedError
-from engine.store import Case, Event
+from agreeflow.engine import clock
+from agreeflow.engine.audit import append_event
+from agreeflow.engine.deadlines import open_for_case, suspension_step
+from agreeflow.engine.errors import StateRefusedError
+from agreeflow.engine.store import Case, Event
 
 
 def suspend(s: Session, case: Case, actor: str, reason: str | None, cal: Any, now: datetime) -> None:
@@ -46,7 +46,7 @@ def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: 
     reason = suspension_reason(s, case)
     moved: list[str] = []
     new_dates: list[dict[str, Any]] = []
-    from engine import reminders
+    from agreeflow.engine import reminders
     for d in open_for_case(s, case.id or 0):
         extra = dict(d.extra or {})
         extra.pop("paused_next_action_at", None)
@@ -92,13 +92,13 @@ def _resume(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal
 
 
 def _close_children(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:
-    from engine import fanout
+    from agreeflow.engine import fanout
     fanout.close_children(s, case, defn, actor, note, cal, now)
 
 
 def _open_next_occurrence(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any,
                           now: datetime) -> None:
-    from engine import recurrence
+    from agreeflow.engine import recurrence
     recurrence.open_next_occurrence(s, case, defn, actor, note, cal, now)
 
 

@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from engine import audit, clock, compliance, deadlines
-from engine.i18n import t
-from engine.reports import (
+from agreeflow.engine import audit, clock, compliance, deadlines
+from agreeflow.engine.i18n import t
+from agreeflow.engine.reports import (
     AGREEMENT_MEASURES, ReportMap, Table, Window, cases_of, first_hit, flags, local_day, map_warnings, moves,
     province_name, state_at, state_label, year_window,
 )
-from engine.store import Unit
+from agreeflow.engine.store import Unit
 
 
 def _agreements(s: Session, m: ReportMap, w: Window) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from engine import clock
-from engine.store import Case, Event
+from agreeflow.engine import clock
+from agreeflow.engine.store import Case, Event
 
 GENESIS = "0" * 64
 

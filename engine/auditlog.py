@@ -14,10 +14,10 @@ from typing import Any, Iterator, TextIO
 
 from sqlmodel import Session, select
 
-from engine import audit
-from engine.errors import OptionValueError, UnknownUnitError, did_you_mean
-from engine.reports import Window
-from engine.store import Case, Event, Unit
+from agreeflow.engine import audit
+from agreeflow.engine.errors import OptionValueError, UnknownUnitError, did_you_mean
+from agreeflow.engine.reports import Window
+from agreeflow.engine.store import Case, Event, Unit
 
 # The canonical fields (engine/audit.py) in reading order, then the hash.
 FIELDS = ("case", "seq", "at", "actor", "role", "kind", "from", "to", "trigger", "note", "payload",
@@ -33,7 +33,7 @@ KINDS = ("opened", "transition", "field_changed", "attached", "refused", "suspen
 
 def record(ref: str, ev: Event) -> dict[str, Any]:
     """One event as exported: exactly the canonical fields plus ``hash``."""
-    from engine.service import event_view
+    from agreeflow.engine.service import event_view
     return {"case": ref, **event_view(ev)}
 
 
@@ -48,7 +48,7 @@ def _check_kind(s: Session, kind: str) -> None:
 
 def _cases_of_unit(s: Session, unit: str) -> list[int]:
     """Ids of the cases a unit takes part in (the case's unit or a unit/units field)."""
-    from engine import service
+    from agreeflow.engine import service
     if s.get(Unit, unit) is None:
         raise UnknownUnitError(unit, s.exec(select(Unit.code)).all())
     ids: list[int] = []
@@ -64,7 +64,7 @@ def query(s: Session, w: Window, case: str | None = None, actor: str | None = No
     """Events matching every given filter, oldest first (all cases, including the system chain)."""
     stmt = select(Case.ref, Event).join(Case, Case.id == Event.case_id)
     if case:
-        from engine import service
+        from agreeflow.engine import service
         stmt = stmt.where(Event.case_id == service._find(s, case).id)
     if unit:
         stmt = stmt.where(Event.case_id.in_(_cases_of_unit(s, unit)))  # type: ignore[attr-defined]

@@ -18,12 +18,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from engine import audit, clock, db, deadlines, service
-from engine.calendar import Due, DayInfo, parse_phrase, weekday_name
-from engine.calendar.days import FIRST_YEAR, LAST_YEAR
-from engine.errors import DateValueError, MissingFieldsError, RefusedError
-from engine.settings import Settings
-from engine.store import CalendarDay, Case, Deadline
+from agreeflow.engine import audit, clock, db, deadlines, service
+from agreeflow.engine.calendar import Due, DayInfo, parse_phrase, weekday_name
+from agreeflow.engine.calendar.days import FIRST_YEAR, LAST_YEAR
+from agreeflow.engine.errors import DateValueError, MissingFieldsError, RefusedError
+from agreeflow.engine.settings import Settings
+from agreeflow.engine.store import CalendarDay, Case, Deadline
 
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
@@ -176,7 +176,7 @@ def _reproject(s: Session, old_cal: Any, new_cal: Any, change: dict[str, Any], a
     recompute from).  Rows are read again after their case is locked, so a
     transition committed meanwhile (closing a deadline) is respected.
     """
-    from engine import reminders
+    from agreeflow.engine import reminders
     day = date.fromisoformat(change["date"])
     case_ids = s.exec(select(Deadline.case_id).where(Deadline.status == "open").distinct()).all()
     moved: list[dict[str, Any]] = []

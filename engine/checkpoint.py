@@ -26,9 +26,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from engine import audit, clock
-from engine.errors import InputFileError, TamperingError
-from engine.store import Case, Event
+from agreeflow.engine import audit, clock
+from agreeflow.engine.errors import InputFileError, TamperingError
+from agreeflow.engine.store import Case, Event
 
 FORMAT = "agreeflow-checkpoint/1"
 

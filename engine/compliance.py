@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from engine import clock, deadlines
-from engine.i18n import t
-from engine.reports import ReportMap, Table, Window, cases_of, done_at, local_day, moves
-from engine.store import Case, Deadline, Unit
+from agreeflow.engine import clock, deadlines
+from agreeflow.engine.i18n import t
+from agreeflow.engine.reports import ReportMap, Table, Window, cases_of, done_at, local_day, moves
+from agreeflow.engine.store import Case, Deadline, Unit
 
 OUTCOMES = ("on_time", "late", "overdue", "open", "no_due_date")
 
@@ -49,7 +49,7 @@ def _done_outcome(due: date | None, done: date, cal: Any) -> tuple[str, int | No
 
 def step_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang: str) -> list[dict[str, Any]]:
     """Deadline rows of every workflow except the task workflows (cancelled ones left out)."""
-    from engine.service import SYSTEM_WORKFLOW
+    from agreeflow.engine.service import SYSTEM_WORKFLOW
     skip = set(m.tasks.workflows) | {SYSTEM_WORKFLOW}
     stmt = (select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
             .where(Deadline.status != "cancelled", Case.workflow.not_in(skip))  # type: ignore[attr-defined]
@@ -117,7 +117,7 @@ def summarise(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
 def report(s: Session, m: ReportMap, w: Window, unit: str | None, lang: str) -> dict[str, Any]:
     """The compliance report for period ``w`` (optionally one unit's rows only)."""
     if unit and s.get(Unit, unit) is None:
-        from engine.errors import UnknownUnitError
+        from agreeflow.engine.errors import UnknownUnitError
         raise UnknownUnitError(unit, s.exec(select(Unit.code)).all())
     cal, now = deadlines.calendar_for(s), clock.now()
     rows = step_rows(s, m, w, cal, now, lang) + task_rows(s, m, w, cal, now, lang)

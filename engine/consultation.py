@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from engine import audit, clock, db, deadlines, fanout
-from engine.errors import RoleRefusedError, UserInputError
-from engine.settings import Settings
-from engine.store import Case, Event, Unit
+from agreeflow.engine import audit, clock, db, deadlines, fanout
+from agreeflow.engine.errors import RoleRefusedError, UserInputError
+from agreeflow.engine.settings import Settings
+from agreeflow.engine.store import Case, Event, Unit
 
 ANSWERED = ("agreed", "commented", "disagreed")   # states of a child that hold a real reply
 WORKFLOW = "consultation"
@@ -45,7 +45,7 @@ class NobodyToFollowUpError(UserInputError):
 
 
 def _round(s: Session, ref: str) -> tuple[Case, list[Case]]:
-    from engine import service
+    from agreeflow.engine import service
     case = service._find(s, ref)
     children = fanout.round_of(s, case)
     if not children:
@@ -54,7 +54,7 @@ def _round(s: Session, ref: str) -> tuple[Case, list[Case]]:
 
 
 def _reply_view(s: Session, child: Case, now: Any, cal: Any, lang: str) -> dict[str, Any]:
-    from engine import service
+    from agreeflow.engine import service
     defn = service.definition_of(s, child.workflow, child.version)
     unit = s.get(Unit, child.unit) if child.unit else None
     last = s.exec(select(Event).where(Event.case_id == child.id, Event.kind == "transition")
@@ -98,7 +98,7 @@ def summary(settings: Settings, ref: str) -> dict[str, Any]:
 
 
 def _coordinator(s: Session, settings: Settings, ref: str, what: str) -> str:
-    from engine import service
+    from agreeflow.engine import service
     person = service._write_actor(s, settings)
     if not {"coordinator", "admin"} & set(person.roles):
         raise RoleRefusedError(actor=person.email, trigger=what, case=ref, needed=["coordinator"], roles=person.roles)
@@ -119,7 +119,7 @@ def close_round(settings: Settings, ref: str) -> dict[str, Any]:
 def follow_up(settings: Settings, ref: str, reply_by: str, sent_on: str | None = None,
               on_silence: str | None = None, letter_no: str | None = None, send: bool = False) -> dict[str, Any]:
     """Open the next round of ``ref`` addressed to its non-responders (and send it with ``send``)."""
-    from engine import definitions, service
+    from agreeflow.engine import definitions, service
     defn = definitions.get(WORKFLOW)
     with db.write(settings) as s:
         case, children = _round(s, ref)

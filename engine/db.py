@@ -19,8 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from engine.errors import NotInitialisedError
-from engine.settings import Settings
+from agreeflow.engine.errors import NotInitialisedError
+from agreeflow.engine.settings import Settings
 
 _engines: dict[str, Engine] = {}
 MIGRATIONS = Path(__file__).parent / "migrations"

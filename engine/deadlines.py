@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from engine import calendar as legal_calendar
-from engine import clock
-from engine.audit import append_event
-from engine.definitions import Definition, TimerDef
-from engine.errors import PhraseError
-from engine.store import CalendarDay, Case, Deadline
+from agreeflow.engine import calendar as legal_calendar
+from agreeflow.engine import clock
+from agreeflow.engine.audit import append_event
+from agreeflow.engine.definitions import Definition, TimerDef
+from agreeflow.engine.errors import PhraseError
+from agreeflow.engine.store import CalendarDay, Case, Deadline
 
 OPEN = ("open", "pending")
 
@@ -125,7 +125,7 @@ def apply_due(d: Deadline, due: Any, source: dict[str, Any] | None = None) -> No
     d.explanation = list(due.steps)
     d.extra = {**(d.extra or {}), **_due_extra(due)}
     d.rung = 0
-    from engine import reminders
+    from agreeflow.engine import reminders
     d.next_action_at = reminders.first_action(d)
 
 

@@ -19,8 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from engine.errors import DefinitionError, UnknownWorkflowError, did_you_mean
-from engine.yamlio import LineDict, YamlSyntaxError, load_checked, load_file, load_text
+from agreeflow.engine.errors import DefinitionError, UnknownWorkflowError, did_you_mean
+from agreeflow.engine.yamlio import LineDict, YamlSyntaxError, load_checked, load_file, load_text
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
 
@@ -198,7 +198,7 @@ def parse(raw: Any, path: str, guards: set[str] | None = None) -> Definition:
     if not isinstance(raw, LineDict):
         raise DefinitionError([f"{path}:1: a workflow file must be a mapping with id, version, states, transitions"])
     if guards is None:
-        from engine.guards import registered_guards
+        from agreeflow.engine.guards import registered_guards
         guards = set(registered_guards())
     _check_keys(raw, TOP_KEYS, "workflow", p)
     for key in ("id", "version", "states", "transitions"):

@@ -19,10 +19,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from engine import clock
-from engine.errors import AgreeflowError
-from engine.settings import Settings
-from engine.yamlio import load_file
+from agreeflow.engine import clock
+from agreeflow.engine.errors import AgreeflowError
+from agreeflow.engine.settings import Settings
+from agreeflow.engine.yamlio import load_file
 
 SCRIPT = Path(__file__).parent / "data" / "demo-script.yaml"
 VAR = re.compile(r"\$(\w+)")
@@ -66,7 +66,7 @@ def load_script(path: Path = SCRIPT) -> dict[str, Any]:
 
 
 def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> StepResult:
-    from engine import service
+    from agreeflow.engine import service
 
     step = _subst(dict(step), refs)
     if "reply_of" in step:  # a consultation reply: the child case of round `reply_of` for `unit`
@@ -103,7 +103,7 @@ def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> Ste
 
 
 def _child(base: Settings, parent: str, unit: str) -> str:
-    from engine import service
+    from agreeflow.engine import service
     children = service.show_case(base, parent)["children"]
     return next((c["id"] for c in children if c["unit"] == unit), f"{parent}/{unit}")
 
@@ -124,7 +124,7 @@ def _callable(dotted: str) -> Callable[..., Any]:
 def _sweep(settings: Settings) -> int:
     """One scheduler sweep at the simulated now; returns messages queued (0 if no sweep module)."""
     try:
-        from engine import sweep
+        from agreeflow.engine import sweep
     except ImportError:
         return 0
     counts = sweep.tick(settings)
@@ -134,7 +134,7 @@ def _sweep(settings: Settings) -> int:
 def run(until: date | None = None, lang: str = "vi", keep: bool = False, data_dir: Path | None = None,
         progress: Callable[[date, int], None] | None = None, script: Path = SCRIPT) -> DemoResult:
     """Run the demo; returns what happened.  The clock is restored afterwards."""
-    from engine import service
+    from agreeflow.engine import service
 
     spec = load_script(script)
     start: date = spec["start"]
@@ -173,7 +173,7 @@ def run(until: date | None = None, lang: str = "vi", keep: bool = False, data_di
 
 def discard_database(result: DemoResult) -> None:
     """Without ``--keep``: remove the demo database, keep the ``.eml`` files to read."""
-    from engine import db
+    from agreeflow.engine import db
     db.dispose_all()
     for suffix in ("", "-wal", "-shm"):
         p = result.data_dir / f"agreeflow.db{suffix}"
@@ -186,8 +186,8 @@ def summarise(result: DemoResult) -> dict[str, Any]:
     import sqlalchemy as sa
     from sqlmodel import select
 
-    from engine import db, service
-    from engine.store import Case, Deadline, Event, OutboxMessage
+    from agreeflow.engine import db, service
+    from agreeflow.engine.store import Case, Deadline, Event, OutboxMessage
 
     settings = Settings(data_dir=result.data_dir, lang="vi")
     keep_kinds = ("opened", "transition", "escalated", "deadline_missed", "deemed_agreed", "suspended", "resumed",

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from engine import clock
-from engine.definitions import ROLES
-from engine.errors import DirectoryFileError, UnknownUnitError, did_you_mean
-from engine.store import Person, Unit
-from engine.yamlio import LineDict, load_checked, load_file
+from agreeflow.engine import clock
+from agreeflow.engine.definitions import ROLES
+from agreeflow.engine.errors import DirectoryFileError, UnknownUnitError, did_you_mean
+from agreeflow.engine.store import Person, Unit
+from agreeflow.engine.yamlio import LineDict, load_checked, load_file
 
 SAMPLE = Path(__file__).parent / "data" / "directory-bac-giang-2024.yaml"
 UNIT_KEYS = {"code", "name_vi", "name_en", "email", "parent", "kind", "active_from", "active_to"}

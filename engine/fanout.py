@@ -35,9 +35,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from engine import audit, clock, deadlines
-from engine.definitions import Definition, SpawnDef, TransitionDef
-from engine.store import Case, Deadline, Event, Person
+from agreeflow.engine import audit, clock, deadlines
+from agreeflow.engine.definitions import Definition, SpawnDef, TransitionDef
+from agreeflow.engine.store import Case, Deadline, Event, Person
 
 SYSTEM_ACTOR = "system"
 DEEM_TRIGGER = "deem_agreed"           # the child's trigger for "no reply = agreement"
@@ -90,7 +90,7 @@ def as_text(value: Any) -> str:
 
 def spawn(s: Session, case: Case, spec: SpawnDef, actor: str, role: str, now: datetime) -> list[Case]:
     """Open one child case per unit of ``case.fields[spec.for_each]``; returns them."""
-    from engine import definitions, service
+    from agreeflow.engine import definitions, service
     child_defn = definitions.get(spec.workflow)
     person = person_for(s, actor)
     made = []
@@ -119,13 +119,13 @@ def round_of(s: Session, parent: Case) -> list[Case]:
 
 
 def is_terminal(s: Session, case: Case) -> bool:
-    from engine import service
+    from agreeflow.engine import service
     return service.definition_of(s, case.workflow, case.version).states[case.state].terminal
 
 
 def children_done(s: Session, child: Case, now: datetime) -> str | None:
     """Fire the parent's ``on_children_done`` trigger when ``child``'s round has ended; the new state or None."""
-    from engine import service
+    from agreeflow.engine import service
     parent = service._lock(s, child.parent_id)
     pdefn = service.definition_of(s, parent.workflow, parent.version)
     trigger = pdefn.states[parent.state].on_children_done
@@ -141,7 +141,7 @@ def children_done(s: Session, child: Case, now: datetime) -> str | None:
 def fire_as_system(s: Session, case: Case, trigger: str, raw: dict[str, str] | None = None,
                    note: str | None = None) -> str | None:
     """Fire ``trigger`` as the engine inside the caller's transaction; None when a rule refuses it."""
-    from engine import service
+    from agreeflow.engine import service
     try:
         return service._fire_in(s, case, system_person(), trigger, raw or {}, note, [], None,
                                 role_override=SYSTEM_ACTOR)
@@ -160,7 +160,7 @@ def close_children(s: Session, case: Case, defn: Any, actor: str, note: str | No
 
 
 def service_lock(s: Session, case: Case) -> Case:
-    from engine import service
+    from agreeflow.engine import service
     return service._lock(s, case.id)
 
 
@@ -171,7 +171,7 @@ def on_silence_rule(s: Session, child: Case) -> str:
     if rule:
         return str(rule)
     if child.parent_id is not None:
-        from engine import service
+        from agreeflow.engine import service
         parent = s.get(Case, child.parent_id)
         if parent is not None:
             return service.definition_of(s, parent.workflow, parent.version).fanout.get("on_silence",

@@ -12,10 +12,10 @@ from typing import Any, Iterable
 
 from sqlmodel import Session, select
 
-from engine.definitions import Definition, FieldDef
-from engine.directory import active_unit
-from engine.errors import FieldValueError, UnknownCaseError, did_you_mean
-from engine.store import Case
+from agreeflow.engine.definitions import Definition, FieldDef
+from agreeflow.engine.directory import active_unit
+from agreeflow.engine.errors import FieldValueError, UnknownCaseError, did_you_mean
+from agreeflow.engine.store import Case
 
 TRUE = {"true", "yes", "1", "có", "co", "đúng", "dung"}
 FALSE = {"false", "no", "0", "không", "khong", "sai"}

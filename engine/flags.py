@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from engine import audit, clock, db
-from engine.definitions import Definition
-from engine.settings import Settings
-from engine.store import Case
+from agreeflow.engine import audit, clock, db
+from agreeflow.engine.definitions import Definition
+from agreeflow.engine.settings import Settings
+from agreeflow.engine.store import Case
 
 RULES: tuple[tuple[str, str, str], ...] = (   # (workflow, start-date field, approval trigger)
     ("delegation-outbound", "start_date", "approve"),
@@ -49,7 +49,7 @@ def before(defn: Definition, trigger: str) -> set[str]:
 
 def flag_unapproved_delegations(session: Session, now: datetime | None = None) -> list[str]:
     """Flag every delegation whose start date has arrived without approval; the refs newly flagged."""
-    from engine import service
+    from agreeflow.engine import service
     now = now or clock.now()
     today = clock.to_local(now).date()
     flagged = []
@@ -81,7 +81,7 @@ def flag_unapproved_delegations(session: Session, now: datetime | None = None) -
 
 def check(settings: Settings) -> dict[str, Any]:
     """``agreeflow case flags``: run the check (one transaction), then list every flagged case."""
-    from engine import service
+    from agreeflow.engine import service
     with db.write(settings) as s:
         service._write_actor(s, settings)
         new = flag_unapproved_delegations(s, clock.now())

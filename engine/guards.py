@@ -51,7 +51,7 @@ def registered_guards() -> dict[str, Guard]:
     global _loaded
     if not _loaded:
         _loaded = True
-        import workflows.guards  # noqa: F401  (registers the shipped guards)
+        import agreeflow.workflows.guards  # noqa: F401  (registers the shipped guards)
     return dict(_GUARDS)
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
-from engine import clock, reminders
-from engine.errors import OptionValueError, UnknownUnitError
-from engine.store import Case, Deadline, Event, Person, Unit
+from agreeflow.engine import clock, reminders
+from agreeflow.engine.errors import OptionValueError, UnknownUnitError
+from agreeflow.engine.store import Case, Deadline, Event, Person, Unit
 
 PRODID = "-//agreeflow//open deadlines//VI"
 

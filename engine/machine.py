@@ -14,8 +14,8 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
-from engine.definitions import Definition
-from engine.guards import GuardContext, run_guard
+from agreeflow.engine.definitions import Definition
+from agreeflow.engine.guards import GuardContext, run_guard
 
 
 class _CaseModel:

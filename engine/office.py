@@ -13,10 +13,10 @@ import re
 from datetime import date, datetime
 from typing import Any, BinaryIO
 
-from engine import clock
-from engine.annual import Section, title_of
-from engine.i18n import t
-from engine.reports import fmt_day
+from agreeflow.engine import clock
+from agreeflow.engine.annual import Section, title_of
+from agreeflow.engine.i18n import t
+from agreeflow.engine.reports import fmt_day
 
 MOTTO = {"vi": ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"),
          "en": ("SOCIALIST REPUBLIC OF VIET NAM", "Independence - Freedom - Happiness")}

@@ -27,9 +27,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from engine import audit, clock, deadlines
-from engine.calendar.due import fmt_day, step
-from engine.store import Case, Deadline, Event
+from agreeflow.engine import audit, clock, deadlines
+from agreeflow.engine.calendar.due import fmt_day, step
+from agreeflow.engine.store import Case, Deadline, Event
 
 DEFAULT_EVENT_STATE = "signed"
 DEFAULT_AFTER_EVENT_DAYS = 30

@@ -34,12 +34,12 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
-from engine import clock
-from engine.calendar.due import fmt_day
-from engine.definitions import Definition, StateDef, TransitionDef
-from engine.errors import FieldValueError, UserInputError, did_you_mean
-from engine.fields import FALSE, TRUE, parse_date
-from engine.guards import GuardContext, registered_guards
+from agreeflow.engine import clock
+from agreeflow.engine.calendar.due import fmt_day
+from agreeflow.engine.definitions import Definition, StateDef, TransitionDef
+from agreeflow.engine.errors import FieldValueError, UserInputError, did_you_mean
+from agreeflow.engine.fields import FALSE, TRUE, parse_date
+from agreeflow.engine.guards import GuardContext, registered_guards
 
 
 class NoPathError(UserInputError):
@@ -233,10 +233,10 @@ def parse_day(text: str, option: str) -> date:
 def run(settings: Any, workflow: str, start: str, by: str | None = None, goal: str | None = None,
         field_args: list[str] | None = None) -> dict[str, Any]:
     """``agreeflow plan``: read-only; the calendar includes the database's overrides when there is one."""
-    from engine import calendar as legal_calendar
-    from engine import db, definitions, deadlines
-    from engine.errors import AgreeflowError
-    from engine.fields import parse_pairs
+    from agreeflow.engine import calendar as legal_calendar
+    from agreeflow.engine import db, definitions, deadlines
+    from agreeflow.engine.errors import AgreeflowError
+    from agreeflow.engine.fields import parse_pairs
     defn = definitions.get(workflow)
     raw = parse_pairs(field_args or [])
     start_day, by_day = parse_day(start, "--start"), parse_day(by, "--by") if by else None

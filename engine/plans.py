@@ -25,13 +25,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from engine import clock, directory
-from engine import calendar as legal_calendar
-from engine.calendar.phrases import accepted_forms, fold
-from engine.errors import InputFileError, PhraseError, PlanFileError, did_you_mean
-from engine.fields import parse_date
-from engine.store import Case, Unit
-from engine.yamlio import LineDict, YamlSyntaxError, load_file
+from agreeflow.engine import clock, directory
+from agreeflow.engine import calendar as legal_calendar
+from agreeflow.engine.calendar.phrases import accepted_forms, fold
+from agreeflow.engine.errors import InputFileError, PhraseError, PlanFileError, did_you_mean
+from agreeflow.engine.fields import parse_date
+from agreeflow.engine.store import Case, Unit
+from agreeflow.engine.yamlio import LineDict, YamlSyntaxError, load_file
 
 WORKFLOW = "task"
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -23,9 +23,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from engine import audit, deadlines
-from engine.calendar import Due, DueKind, next_occurrence
-from engine.store import Case, Deadline, Event
+from agreeflow.engine import audit, deadlines
+from agreeflow.engine.calendar import Due, DueKind, next_occurrence
+from agreeflow.engine.store import Case, Deadline, Event
 
 
 def latest_recurring(s: Session, case: Case) -> Deadline | None:
@@ -52,7 +52,7 @@ def _opened_fields(s: Session, case: Case) -> dict[str, Any]:
 
 
 def _next_case(s: Session, case: Case, defn: Any, row: Deadline, actor: str, now: datetime) -> None:
-    from engine import definitions, fanout, service
+    from agreeflow.engine import definitions, fanout, service
     newest = definitions.get(defn.id)
     fields = _opened_fields(s, case)
     timer_id = row.key.rsplit(":", 1)[-1]

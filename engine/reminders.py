@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import clock
-from engine.errors import InputFileError
-from engine.store import Deadline
-from engine.yamlio import LineDict, YamlSyntaxError, load_file
+from agreeflow.engine import clock
+from agreeflow.engine.errors import InputFileError
+from agreeflow.engine.store import Deadline
+from agreeflow.engine.yamlio import LineDict, YamlSyntaxError, load_file
 
 POLICY_FILE = Path(__file__).parent / "data" / "reminder-policies.yaml"
 MAIL_KINDS = ("reminder", "due_today", "overdue")
@@ -195,7 +195,7 @@ def _policy(name: str, body: Any, problems: list[str]) -> Policy:
 # ------------------------------------------------------------------ the ladder of one deadline
 @lru_cache(maxsize=1)
 def _shipped_calendar() -> Any:
-    from engine import calendar
+    from agreeflow.engine import calendar
     return calendar.load()
 
 

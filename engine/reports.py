@@ -18,10 +18,10 @@ from typing import Any, Iterable
 
 from sqlmodel import Session, select
 
-from engine import clock
-from engine.errors import OptionValueError, ReportMapError
-from engine.store import Case, Event
-from engine.yamlio import load_checked
+from agreeflow.engine import clock
+from agreeflow.engine.errors import OptionValueError, ReportMapError
+from agreeflow.engine.store import Case, Event
+from agreeflow.engine.yamlio import load_checked
 
 MAP_FILE = Path(__file__).parent / "data" / "report-map.yaml"
 
@@ -194,7 +194,7 @@ def load_map(path: Path | None = None) -> ReportMap:
 
 def map_warnings(m: ReportMap) -> list[str]:
     """Workflow ids and states the map names that no workflow file defines (the map has drifted)."""
-    from engine import definitions
+    from agreeflow.engine import definitions
     known: dict[str, set[str]] = {}
     for (wid, _), d in definitions.registry().items():
         known.setdefault(wid, set()).update(d.states)
@@ -277,7 +277,7 @@ def done_at(history: list[Move], done: tuple[str, ...]) -> datetime | None:
 
 def state_label(workflows: Iterable[str], state: str, lang: str) -> str:
     """A state's label from the newest definition that has it (the state id when none does)."""
-    from engine import definitions
+    from agreeflow.engine import definitions
     for d in definitions.newest():
         if d.id in workflows and state in d.states:
             return d.label(state, lang)
@@ -296,7 +296,7 @@ def local_day(at: datetime | None) -> date | None:
 
 def province_name(s: Session) -> str:
     """The province named by the directory file last loaded (``province:``), or ''."""
-    from engine.store import Meta
+    from agreeflow.engine.store import Meta
     row = s.get(Meta, "province")
     return row.value if row else ""
 

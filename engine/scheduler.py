@@ -28,10 +28,10 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from engine import clock, db
-from engine.errors import OptionValueError
-from engine.settings import Settings
-from engine.store import Node, OutboxMessage
+from agreeflow.engine import clock, db
+from agreeflow.engine.errors import OptionValueError
+from agreeflow.engine.settings import Settings
+from agreeflow.engine.store import Node, OutboxMessage
 
 log = logging.getLogger("agreeflow.serve")
 HEARTBEAT_S = 15
@@ -113,8 +113,8 @@ def serve(settings: Settings, node_name: str | None = None, interval: float = 60
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from engine import sweep
-    from notifications import outbox
+    from agreeflow.engine import sweep
+    from agreeflow.notifications import outbox
 
     if interval <= 0 or dispatch_interval <= 0:
         raise ValueError("intervals are seconds above 0")  # the CLI's FloatRange says it to users

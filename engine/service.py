@@ -19,18 +19,18 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from engine import audit, clock, db, deadlines, definitions
-from engine import directory as directory_mod
-from engine.definitions import Definition, TransitionDef
-from engine.errors import (
+from agreeflow.engine import audit, clock, db, deadlines, definitions
+from agreeflow.engine import directory as directory_mod
+from agreeflow.engine.definitions import Definition, TransitionDef
+from agreeflow.engine.errors import (
     AgreeflowError, InputFileError, MissingFieldsError, ReadOnlyError, RefusedError, RoleRefusedError,
     StaleCaseError, StateRefusedError, TamperingError, UnknownCaseError, UnknownPersonError,
     UnknownTriggerError, GuardRefusedError,
 )
-from engine.fields import coerce, parse_pairs
-from engine.guards import GuardContext
-from engine.settings import Settings
-from engine.store import Case, Event, Meta, Person, Unit, WorkflowVersion
+from agreeflow.engine.fields import coerce, parse_pairs
+from agreeflow.engine.guards import GuardContext
+from agreeflow.engine.settings import Settings
+from agreeflow.engine.store import Case, Event, Meta, Person, Unit, WorkflowVersion
 
 SYSTEM_REF = "HE-THONG"
 SYSTEM_WORKFLOW = "_system"
@@ -234,7 +234,7 @@ def _open_in(s: Session, defn: Definition, title: str, raw: dict[str, str], acto
                                 "fields": values, "parent": parent_ref}, at=now)
     cal = deadlines.calendar_for(s)
     deadlines.open_timers(s, case, defn, defn.initial, cal, actor.email, now)
-    from engine import pending
+    from agreeflow.engine import pending
     pending.on_case_opened(s, case, cal, actor.email, now)  # a task whose agreement is already signed
     return case
 
@@ -327,7 +327,7 @@ def _fire_in(s: Session, case: Case, person: Person, trigger: str, raw: dict[str
         raise MissingFieldsError(trigger=trigger, missing=missing)
     now = clock.now()
     ctx = GuardContext(case=case, definition=defn, trigger=trigger, fields=merged, actor=person, now=now, session=s)
-    from engine import machine
+    from agreeflow.engine import machine
     new_state = machine.advance(defn, case.state, trigger, ctx)
     if new_state is None:
         reasons = ctx.refusals
@@ -363,14 +363,14 @@ def _apply(s: Session, case: Case, defn: Definition, tdef: TransitionDef, actor:
     s.refresh(case)
     cal = deadlines.calendar_for(s)
     deadlines.on_transition(s, case, defn, old_state, new_state, cal, actor, now)
-    from engine import actions
+    from agreeflow.engine import actions
     for action in tdef.actions:
         actions.run(action, s, case, defn, actor, note, cal, now)
     if defn.states[new_state].terminal:
         deadlines.cancel_all(s, case, cal, actor, now)
     elif new_state != old_state:
         deadlines.open_timers(s, case, defn, new_state, cal, actor, now)
-    from engine import fanout, pending
+    from agreeflow.engine import fanout, pending
     fanout.after_transition(s, case, defn, tdef, actor, role, now)  # spawn children; fan in to the parent
     if new_state != old_state:
         pending.on_state_entered(s, case, new_state, cal, actor, now)  # deadlines waiting for this event
@@ -427,7 +427,7 @@ def _suspension_view(s: Session, case: Case, cal: Any, now: datetime) -> dict[st
     """Since when, why, and for how many working days so far the case's legal clock is stopped."""
     if case.suspended_at is None:
         return None
-    from engine import actions
+    from agreeflow.engine import actions
     since = clock.to_local(case.suspended_at).date()
     return {"since": since.isoformat(), "since_at": audit.fmt_at(case.suspended_at),
             "reason": actions.suspension_reason(s, case),
@@ -508,7 +508,7 @@ def workflow_show(settings: Settings, workflow: str) -> dict[str, Any]:
 
 
 def workflow_graph(settings: Settings, workflow: str, case_ref: str | None = None) -> str:
-    from engine import machine
+    from agreeflow.engine import machine
     if case_ref:
         with db.read(settings) as s:
             case = _find(s, case_ref)
@@ -531,7 +531,7 @@ def verify(settings: Settings, case_ref: str | None = None, checkpoint_file: Pat
     recorded to still be there with the same hash — which catches a rewrite
     whose author recomputed all the hashes in the database.
     """
-    from engine import checkpoint
+    from agreeflow.engine import checkpoint
     cp = checkpoint.read(checkpoint_file) if checkpoint_file else None
     with db.read(settings) as s:
         case_id = _find(s, case_ref).id if case_ref else None
@@ -557,7 +557,7 @@ def with_session(settings: Settings, fn: Callable[[Session], Any]) -> Any:
 
 # ------------------------------------------------------------------ suspension ledger
 def _clock_action(settings: Settings, ref: str, note: str | None, which: str) -> dict[str, Any]:
-    from engine import actions
+    from agreeflow.engine import actions
     with db.write(settings) as s:
         case = _find(s, ref, lock=True)
         person = _write_actor(s, settings)
@@ -587,7 +587,7 @@ def resume(settings: Settings, ref: str, note: str | None = None) -> dict[str, A
 def audit_log(settings: Settings, start: str | None = None, end: str | None = None, **filters: str | None
               ) -> list[dict[str, Any]]:
     """Events matching ``case``/``actor``/``unit``/``kind`` in the period, oldest first."""
-    from engine import auditlog, reports
+    from agreeflow.engine import auditlog, reports
     w = reports.window(start, end)
     with db.read(settings) as s:
         return auditlog.query(s, w, **filters)
@@ -596,7 +596,7 @@ def audit_log(settings: Settings, start: str | None = None, end: str | None = No
 def audit_export(settings: Settings, fmt: str, out: Any, start: str | None = None, end: str | None = None
                  ) -> dict[str, Any]:
     """Write every chain field of every event (in the period) to ``out`` as jsonl or csv."""
-    from engine import auditlog, reports
+    from agreeflow.engine import auditlog, reports
     w = reports.window(start, end)
     with db.read(settings) as s:
         return {"format": fmt, **auditlog.write(auditlog.export_rows(s, w), out, fmt)}
@@ -604,14 +604,14 @@ def audit_export(settings: Settings, fmt: str, out: Any, start: str | None = Non
 
 def audit_checkpoint(settings: Settings) -> dict[str, Any]:
     """Verify the log, then pin every chain's head and their Merkle root (exit 4 if already broken)."""
-    from engine import checkpoint
+    from agreeflow.engine import checkpoint
     with db.read(settings) as s:
         return checkpoint.take(s)
 
 
 def report_compliance(settings: Settings, start: str | None = None, end: str | None = None,
                       unit: str | None = None, map_file: Path | None = None) -> dict[str, Any]:
-    from engine import compliance, reports
+    from agreeflow.engine import compliance, reports
     w, m = reports.window(start, end), reports.load_map(map_file)
     with db.read(settings) as s:
         return compliance.report(s, m, w, unit, settings.lang)
@@ -620,7 +620,7 @@ def report_compliance(settings: Settings, start: str | None = None, end: str | N
 def report_annual(settings: Settings, year: int, map_file: Path | None = None,
                   checkpoint_file: Path | None = None) -> dict[str, Any]:
     """The annual report; a checkpoint file's root is printed in it (keep that file with the inspector)."""
-    from engine import annual, checkpoint, reports
+    from agreeflow.engine import annual, checkpoint, reports
     m = reports.load_map(map_file)
     cp = checkpoint.read(checkpoint_file) if checkpoint_file else None
     pinned = {k: cp[k] for k in ("root", "taken_at", "events", "cases")} if cp else None
@@ -629,7 +629,7 @@ def report_annual(settings: Settings, year: int, map_file: Path | None = None,
 
 
 def export_ics(settings: Settings, unit: str | None = None, person: str | None = None) -> tuple[bytes, int]:
-    from engine import ics
+    from agreeflow.engine import ics
     with db.read(settings) as s:
         return ics.build(s, unit, person, settings.lang)
 
@@ -649,7 +649,7 @@ def open_cases(settings: Settings, workflow: str,
 
 def import_tasks(settings: Settings, path: Path, dry_run: bool = False) -> dict[str, Any]:
     """Open one task case per row of a plan file; every bad row is listed and nothing is written."""
-    from engine import plans
+    from agreeflow.engine import plans
     rows = plans.read_rows(path)
     checked: list[Any] = []
 

@@ -32,12 +32,12 @@ from typing import Any, Callable
 
 from sqlmodel import Session, col, select
 
-from engine import audit, clock, db, reminders
-from engine.deadlines import calendar_for, deadline_payload
-from engine.reminders import Policies, Rung
-from engine.settings import Settings
-from engine.store import Case, Deadline, OutboxMessage, Unit
-from notifications import compose
+from agreeflow.engine import audit, clock, db, reminders
+from agreeflow.engine.deadlines import calendar_for, deadline_payload
+from agreeflow.engine.reminders import Policies, Rung
+from agreeflow.engine.settings import Settings
+from agreeflow.engine.store import Case, Deadline, OutboxMessage, Unit
+from agreeflow.notifications import compose
 
 log = logging.getLogger("agreeflow.sweep")
 ACTOR = "agreeflow"
@@ -49,7 +49,7 @@ def tick(settings: Settings, node: str | None = None, dispatch: bool = True,
     """One sweep at ``clock.now()`` and (unless ``dispatch`` is False) one dispatch; returns counts."""
     counts = sweep(settings, clock.now(), stop)
     if dispatch:
-        from notifications import outbox
+        from agreeflow.notifications import outbox
         counts.update(outbox.dispatch(settings, node or outbox.default_node_name(), stop=stop))
     return counts
 
@@ -89,7 +89,7 @@ def _handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Pol
     s.refresh(d)
     if d.status != "open" or d.next_action_at is None or d.next_action_at > now or case.suspended_at:
         return counts
-    from engine.service import definition_of
+    from agreeflow.engine.service import definition_of
     defn = definition_of(s, case.workflow, case.version)
     for rung in reminders.due_rungs(d, now, cal, policies):
         if rung.rung.event:
@@ -121,9 +121,9 @@ def _missed(s: Session, case: Case, d: Deadline, rung: Rung, now: datetime) -> N
 
 def _silence_rule() -> Callable[[Session, Case, datetime], Any] | None:
     """``engine.fanout.apply_silence`` when the consultation module is installed."""
-    if importlib.util.find_spec("engine.fanout") is None:
+    if importlib.util.find_spec("agreeflow.engine.fanout") is None:
         return None
-    return getattr(importlib.import_module("engine.fanout"), "apply_silence", None)
+    return getattr(importlib.import_module("agreeflow.engine.fanout"), "apply_silence", None)
 
 
 def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: datetime, cal: Any,
@@ -204,7 +204,7 @@ def digests(settings: Settings, now: datetime, cal: Any, policies: Policies) -> 
 
 def _digest(s: Session, unit: str, items: list[tuple[Deadline, Case]], tag: str, at: datetime, now: datetime,
             cal: Any, policies: Policies) -> Counter[str]:
-    from engine.service import definition_of
+    from agreeflow.engine.service import definition_of
     counts: Counter[str] = Counter()
     cases = {c.id or 0: c for _, c in items}
     for case_id in sorted(cases):  # one lock order for every multi-case transaction

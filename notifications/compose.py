@@ -22,12 +22,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from engine import clock
-from engine.definitions import Definition
-from engine.reminders import Policies
-from engine.store import Case, Deadline, OutboxMessage, Person, Unit
-from notifications.mailer import message_id_for
-from notifications.render import render_message
+from agreeflow.engine import clock
+from agreeflow.engine.definitions import Definition
+from agreeflow.engine.reminders import Policies
+from agreeflow.engine.store import Case, Deadline, OutboxMessage, Person, Unit
+from agreeflow.notifications.mailer import message_id_for
+from agreeflow.notifications.render import render_message
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def unit_recipients(s: Session, code: str | None) -> list[Recipient]:
 
 def escalation_recipients(s: Session, code: str | None, policies: Policies) -> list[Recipient]:
     """The supervising unit's mailbox and the coordinators."""
-    from engine.directory import supervisor
+    from agreeflow.engine.directory import supervisor
     return _unique(mailbox(supervisor(s, code)) +
                    people(s, policies.coordinator_unit, policies.coordinator_role))
 

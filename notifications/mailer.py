@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Callable, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from engine import clock
-from engine.errors import did_you_mean
-from notifications.render import RenderedMessage
+from agreeflow.engine import clock
+from agreeflow.engine.errors import did_you_mean
+from agreeflow.notifications.render import RenderedMessage
 
 
 MAIL_POLICY = policy.SMTP.clone(cte_type="7bit")

@@ -31,13 +31,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from engine import audit, clock, db, reminders
-from engine.errors import OptionValueError, RoleRefusedError, UnknownPersonError
-from engine.settings import Settings
-from engine.store import Case, Deadline, OutboxMessage, Person
-from notifications.mailer import MailUrlError, Transport, TransportError, backoff_delay, build_email, \
+from agreeflow.engine import audit, clock, db, reminders
+from agreeflow.engine.errors import OptionValueError, RoleRefusedError, UnknownPersonError
+from agreeflow.engine.settings import Settings
+from agreeflow.engine.store import Case, Deadline, OutboxMessage, Person
+from agreeflow.notifications.mailer import MailUrlError, Transport, TransportError, backoff_delay, build_email, \
     transport_from_url
-from notifications.render import RenderedMessage
+from agreeflow.notifications.render import RenderedMessage
 
 log = logging.getLogger("agreeflow.outbox")
 STATUSES = ("queued", "sending", "sent", "failed", "cancelled")

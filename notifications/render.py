@@ -66,7 +66,7 @@ from typing import Any, Mapping
 
 import jinja2
 
-from engine import clock
+from agreeflow.engine import clock
 
 KINDS = ("reminder", "due_today", "overdue", "escalation", "digest")
 LANGS = ("vi", "en")

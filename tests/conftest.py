@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import cli
-from engine import clock, db, definitions
+from agreeflow import cli
+from agreeflow.engine import clock, db, definitions
 from tests.databases import PostgresCluster, postgres_snapshot, raw_connection, sqlite_snapshot
 
 DIALECTS = ("sqlite", "postgresql")
@@ -69,12 +69,12 @@ class Agreeflow:
     def run(self, *args: str, user: str | None = COORD, now: str | None = None,
             lang: str | None = None) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, **self.base_env(user, now, lang)}
-        return subprocess.run([sys.executable, "-c", "import cli; cli.main()", *args], env=env,
+        return subprocess.run([sys.executable, "-m", "agreeflow.cli", *args], env=env,
                               capture_output=True, text=True, cwd=ROOT, timeout=120)
 
     def popen(self, *args: str, user: str | None = COORD, now: str | None = None) -> subprocess.Popen[str]:
         env = {**os.environ, **self.base_env(user, now, None)}
-        return subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", *args], env=env,
+        return subprocess.Popen([sys.executable, "-m", "agreeflow.cli", *args], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
 
     @property

@@ -24,8 +24,8 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from engine import db, service
-from engine.settings import Settings
+from agreeflow.engine import db, service
+from agreeflow.engine.settings import Settings
 
 TEST_PG_URL_ENV = "AGREEFLOW_TEST_PG_URL"
 _counter = itertools.count(1)

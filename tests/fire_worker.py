@@ -15,9 +15,9 @@ import json
 import sys
 from typing import Any
 
-from engine import service
-from engine.errors import StaleCaseError, StateRefusedError
-from engine.settings import Settings
+from agreeflow.engine import service
+from agreeflow.engine.errors import StaleCaseError, StateRefusedError
+from agreeflow.engine.settings import Settings
 
 NEXT = {"idle": "switch_on", "busy": "switch_off"}
 OWN_EVERY = 4

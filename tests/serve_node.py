@@ -13,12 +13,12 @@ import os
 import signal
 from pathlib import Path
 
-from engine import reminders
+from agreeflow.engine import reminders
 
 faulthandler.register(signal.SIGUSR1)  # a stuck node in a test can be asked for its stacks
 reminders.POLICY_FILE = Path(os.environ["AGREEFLOW_TEST_POLICIES"])
 
-import cli  # noqa: E402  (after the patch, which cli's imports must see)
+from agreeflow import cli  # noqa: E402  (after the patch, which cli's imports must see)
 
 if __name__ == "__main__":
     cli.main()

@@ -3,9 +3,9 @@ deadline recorded with the rule that made it so, the summary, and a follow-up ro
 
 from __future__ import annotations
 
-from engine import clock, fanout, service
-from engine.settings import Settings
-from engine.store import Case
+from agreeflow.engine import clock, fanout, service
+from agreeflow.engine.settings import Settings
+from agreeflow.engine.store import Case
 from sqlmodel import select
 
 from tests.conftest import APPROVER, COORD

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-import cli
+from agreeflow import cli
 
 
 def test_demo_runs_the_seed_portfolio_and_leaves_parseable_mail(monkeypatch):

@@ -7,8 +7,8 @@ from email.parser import BytesParser
 
 import pytest
 
-from notifications.mailer import MAIL_POLICY, build_email
-from notifications.render import RenderedMessage
+from agreeflow.notifications.mailer import MAIL_POLICY, build_email
+from agreeflow.notifications.render import RenderedMessage
 
 SUBJECTS = [
     "[Reminder] NV-2024-0001: Ban hành hướng dẫn bảo đảm an ninh trong hợp tác quốc tế — due 31/07/2024",

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from notifications.render import (
+from agreeflow.notifications.render import (
     CONTEXT_KEYS,
     KINDS,
     LANGS,

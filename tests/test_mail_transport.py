@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import clock
-from notifications.mailer import (
+from agreeflow.engine import clock
+from agreeflow.notifications.mailer import (
     MailUrlError,
     SinkTransport,
     SmtpTransport,
@@ -27,7 +27,7 @@ from notifications.mailer import (
     register_transport,
     transport_from_url,
 )
-from notifications.render import RenderedMessage
+from agreeflow.notifications.render import RenderedMessage
 from smtp_server import SmtpSink, TlsFiles  # pytest puts tests/ on sys.path: it has no __init__.py
 
 SUBJECT = "[Nhắc hạn] TTQT-2024-0003: Kế hoạch triển khai thỏa thuận — hạn 30/09/2024"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import definitions
+from agreeflow.engine import definitions
 
 WORKFLOWS = ["agreement-province", "agreement-local", "delegation-outbound", "delegation-inbound",
              "consultation", "consultation-reply", "task"]

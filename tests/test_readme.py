@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-import cli
-import engine
+from agreeflow import cli
+import agreeflow.engine as engine
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -11,11 +11,11 @@ from typing import Any, Iterator
 import pytest
 import sqlalchemy as sa
 
-from engine import clock, db, reminders
-from engine.settings import Settings
-from notifications import outbox
-from notifications.mailer import build_email, message_id_for
-from notifications.render import RenderedMessage
+from agreeflow.engine import clock, db, reminders
+from agreeflow.engine.settings import Settings
+from agreeflow.notifications import outbox
+from agreeflow.notifications.mailer import build_email, message_id_for
+from agreeflow.notifications.render import RenderedMessage
 from smtp_server import SmtpSink  # pytest puts tests/ on sys.path: it has no __init__.py
 from tests.conftest import APPROVER, OFFICER_CA
 

@@ -12,9 +12,9 @@ from typing import Any, Callable, Iterator
 import pytest
 import sqlalchemy as sa
 
-from engine import clock, db, reminders
-from engine.store import Deadline
-from notifications.mailer import message_id_for
+from agreeflow.engine import clock, db, reminders
+from agreeflow.engine.store import Deadline
+from agreeflow.notifications.mailer import message_id_for
 from smtp_server import SmtpSink  # pytest puts tests/ on sys.path: it has no __init__.py
 
 SERVE = ("serve", "--interval", "1", "--dispatch-interval", "0.5")

@@ -25,9 +25,9 @@ from typing import Any, Callable, Iterator
 import pytest
 import sqlalchemy as sa
 
-from engine import clock, db, reminders
-from engine.store import Deadline, OutboxMessage
-from notifications.mailer import message_id_for
+from agreeflow.engine import clock, db, reminders
+from agreeflow.engine.store import Deadline, OutboxMessage
+from agreeflow.notifications.mailer import message_id_for
 from tests.conftest import ROOT, Agreeflow
 from tests.smtp_server import SmtpSink
 from tests.test_concurrency import TOGGLE

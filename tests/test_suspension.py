@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import calendar as legal_calendar
-from engine import clock, db, service
-from engine.settings import Settings
+from agreeflow.engine import calendar as legal_calendar
+from agreeflow.engine import clock, db, service
+from agreeflow.engine.settings import Settings
 from tests.conftest import COORD
 
 WORKFLOWS = Path(__file__).parent / "fixtures" / "calendar-workflows"

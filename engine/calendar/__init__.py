@@ -9,10 +9,10 @@ Public API::
     next_occurrence(due, cal) -> Due | None       # for recurring deadlines
 """
 
-from engine.calendar.days import Calendar, DayInfo, weekday_name
-from engine.calendar.due import Due, DueKind, next_occurrence
-from engine.calendar.phrases import parse_phrase
-from engine.calendar.sources import load
+from agreeflow.engine.calendar.days import Calendar, DayInfo, weekday_name
+from agreeflow.engine.calendar.due import Due, DueKind, next_occurrence
+from agreeflow.engine.calendar.phrases import parse_phrase
+from agreeflow.engine.calendar.sources import load
 
 __all__ = ["Calendar", "DayInfo", "Due", "DueKind", "load", "next_occurrence", "parse_phrase",
            "weekday_name"]

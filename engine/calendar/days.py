@@ -29,8 +29,8 @@ from enum import StrEnum
 from importlib.metadata import version
 from typing import Iterable, Literal
 
-from engine.calendar import package_cache
-from engine.calendar.due import Due, DueKind, add_months, fmt_day, step
+from agreeflow.engine.calendar import package_cache
+from agreeflow.engine.calendar.due import Due, DueKind, add_months, fmt_day, step
 
 Unit = Literal["wd", "d", "m"]
 FIRST_YEAR, LAST_YEAR = 1995, 2200  # the package's VN rules start in 1995

@@ -19,10 +19,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from engine.clock import end_of_local_day
+from agreeflow.engine.clock import end_of_local_day
 
 if TYPE_CHECKING:
-    from engine.calendar.days import Calendar
+    from agreeflow.engine.calendar.days import Calendar
 
 
 class DueKind(StrEnum):

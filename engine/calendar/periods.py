@@ -16,8 +16,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Callable
 
-from engine.calendar.days import Calendar, Unit
-from engine.calendar.due import (Due, DueKind, fixed_end_steps, fmt_day, month_end,
+from agreeflow.engine.calendar.days import Calendar, Unit
+from agreeflow.engine.calendar.due import (Due, DueKind, fixed_end_steps, fmt_day, month_end,
                                  period_end_steps, quarter_end, recurring_end, recurring_steps,
                                  step)
 

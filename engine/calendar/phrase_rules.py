@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
-from engine.calendar import periods as p
-from engine.calendar.days import Calendar
-from engine.calendar.due import Due, DueKind
+from agreeflow.engine.calendar import periods as p
+from agreeflow.engine.calendar.days import Calendar
+from agreeflow.engine.calendar.due import Due, DueKind
 
 _MONTHS = ("january february march april may june july august september october "
            "november december").split()

@@ -15,10 +15,10 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
-from engine.calendar.days import Calendar
-from engine.calendar.due import Due
-from engine.calendar.phrase_rules import RULES, Context
-from engine.errors import PhraseError
+from agreeflow.engine.calendar.days import Calendar
+from agreeflow.engine.calendar.due import Due
+from agreeflow.engine.calendar.phrase_rules import RULES, Context
+from agreeflow.engine.errors import PhraseError
 
 _DASHES = str.maketrans({"–": "-", "—": "-", "−": "-", "\u00a0": " ", "\u2009": " "})
 

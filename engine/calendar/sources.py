@@ -21,8 +21,8 @@ from typing import Any, Iterable, Mapping
 
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
-from engine.calendar.days import Calendar, DayCategory, DayInfo
-from engine.errors import InputFileError
+from agreeflow.engine.calendar.days import Calendar, DayCategory, DayInfo
+from agreeflow.engine.errors import InputFileError
 
 DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "calendar-vn.yaml"
 ENTRY_KEYS = ("date", "kind", "reason_vi", "reason_en", "source", "confirmed")
