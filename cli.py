@@ -50,8 +50,8 @@ def _opts() -> dict[str, Any]:
 
 
 def settings() -> Any:
-    from agreeflow.engine import clock
-    from agreeflow.engine.settings import Settings
+    from agreeflow.engine.core import clock
+    from agreeflow.engine.core.settings import Settings
 
     o = _opts()
     if o.get("now"):
@@ -96,7 +96,7 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 
 
 def t(key: str, **values: Any) -> str:
-    from agreeflow.engine.i18n import t as translate
+    from agreeflow.engine.core.i18n import t as translate
     return translate(key, lang(), **values)
 
 
@@ -104,8 +104,8 @@ class AgreeflowGroup(click.Group):
     """Maps engine errors to exit codes and clear messages in the user's language."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from agreeflow.engine import clock
-        from agreeflow.engine.errors import AgreeflowError
+        from agreeflow.engine.core import clock
+        from agreeflow.engine.core.errors import AgreeflowError
         clock.set_now(None)  # each invocation reads --now/AGREEFLOW_NOW afresh (matters in-process)
         try:
             return super().invoke(ctx)
@@ -231,7 +231,7 @@ def workflows_graph(workflow: str, case_ref: str | None) -> None:
 def workflows_lint(paths: tuple[Path, ...]) -> None:
     """Check workflow files; every problem of every file is listed (exit 2 if any)."""
     from agreeflow.engine import service
-    from agreeflow.engine.errors import DefinitionError
+    from agreeflow.engine.core.errors import DefinitionError
     res = service.lint(list(paths))
 
     def human(r: Any) -> None:
@@ -376,7 +376,7 @@ def case_list(workflow: str | None, state: str | None, unit: str | None) -> None
 def case_history(case_ref: str) -> None:
     """The case's transition log (hash-chained)."""
     from agreeflow.engine import service
-    from agreeflow.engine.clock import fmt_local, parse_instant
+    from agreeflow.engine.core.clock import fmt_local, parse_instant
     emit(service.history(settings(), case_ref), lambda rows: table(
         case_ref, [t("seq"), t("at"), t("actor"), t("kind"), "from → to", "trigger", t("note")],
         [[e["seq"], fmt_local(parse_instant(e["at"])), e["actor"], e["kind"],
@@ -451,7 +451,7 @@ def calendar() -> None:
 @click.argument("year", type=int)
 def calendar_holidays(year: int) -> None:
     """Every weekday off and every weekend day worked in YEAR, with reason and source."""
-    from agreeflow.engine import calendar_admin
+    from agreeflow.engine.legaltime import calendar_admin
     emit(calendar_admin.holidays(settings(), year), lambda r: table(
         t("cal_holidays", year=r["year"]), [t("cal_date"), t("cal_weekday"), t("cal_kind"), t("cal_reason"),
                                             t("cal_source")],
@@ -464,7 +464,7 @@ def calendar_holidays(year: int) -> None:
 @click.argument("day", metavar="DATE")
 def calendar_is_working(day: str) -> None:
     """Whether DATE (YYYY-MM-DD) is a working day, why, and on whose decision."""
-    from agreeflow.engine import calendar_admin
+    from agreeflow.engine.legaltime import calendar_admin
     emit(calendar_admin.day(settings(), day), lambda d: click.echo(t(
         "cal_is_working" if d["working"] else "cal_is_off", date=_dmy(d["date"]), weekday=d["weekday"],
         reason=d["reason"], source=d["source"])))
@@ -478,7 +478,7 @@ def calendar_is_working(day: str) -> None:
 @click.option("--calendar", "unit", flag_value="d", help="Count calendar days; a day off at the end moves it.")
 def calendar_add(start: str, n: int, unit: str) -> None:
     """The due date N working (or calendar) days after DATE, with the days skipped and why."""
-    from agreeflow.engine import calendar_admin
+    from agreeflow.engine.legaltime import calendar_admin
     emit(calendar_admin.add(settings(), start, n, unit), _print_due)
 
 
@@ -488,7 +488,7 @@ def calendar_add(start: str, n: int, unit: str) -> None:
 @click.option("--from", "ref", metavar="DATE", help="Read the phrase on this day (default: today).")
 def calendar_due(phrase: tuple[str, ...], ref: str | None) -> None:
     """The due date of a time phrase, e.g. "trong vòng 10 ngày làm việc" or "Quý III/2024"."""
-    from agreeflow.engine import calendar_admin
+    from agreeflow.engine.legaltime import calendar_admin
     emit(calendar_admin.due(settings(), " ".join(phrase), ref), _print_due)
 
 
@@ -512,7 +512,7 @@ def _print_due(r: dict[str, Any]) -> None:
 @click.option("--source", required=True, metavar="DOC", help="The deciding document (e.g. Công văn 12729/VPCP-KGVX).")
 def calendar_set_off(day: str, reason: str, source: str) -> None:
     """Make DATE a day off (admin); open deadlines it touches are re-projected and logged."""
-    from agreeflow.engine import calendar_admin
+    from agreeflow.engine.legaltime import calendar_admin
     emit(calendar_admin.set_day(settings(), day, "off", reason, source), _print_calendar_change)
 
 
@@ -523,7 +523,7 @@ def calendar_set_off(day: str, reason: str, source: str) -> None:
 @click.option("--source", required=True, metavar="DOC", help="The deciding document.")
 def calendar_set_working(day: str, reason: str, source: str) -> None:
     """Make DATE a working day, e.g. a make-up Saturday (admin); deadlines re-projected and logged."""
-    from agreeflow.engine import calendar_admin
+    from agreeflow.engine.legaltime import calendar_admin
     emit(calendar_admin.set_day(settings(), day, "working", reason, source), _print_calendar_change)
 
 
@@ -558,7 +558,7 @@ _NODE = click.option("--node-name", metavar="NAME", help="This process's name in
 @click.option("--no-dispatch", is_flag=True, help="Only queue; leave sending to `serve`.")
 def tick(node_name: str | None, no_dispatch: bool) -> None:
     """One sweep at now (or --now): queue due reminders, escalations, digests; then send the outbox."""
-    from agreeflow.engine import sweep
+    from agreeflow.engine.procedures import sweep
     emit(sweep.tick(settings(), node_name, dispatch=not no_dispatch),
          lambda r: click.echo(", ".join(f"{k}={v}" for k, v in r.items())))
 
@@ -572,7 +572,7 @@ def tick(node_name: str | None, no_dispatch: bool) -> None:
 def serve(node_name: str | None, interval: float, dispatch_interval: float) -> None:
     """Run the sweep and the mail dispatcher until SIGTERM/SIGINT (APScheduler only wakes them)."""
     import logging
-    from agreeflow.engine import scheduler
+    from agreeflow.engine.service import scheduler
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is by design
     emit(scheduler.serve(settings(), node_name, interval, dispatch_interval),
@@ -583,7 +583,7 @@ def serve(node_name: str | None, interval: float, dispatch_interval: float) -> N
 @common
 def nodes() -> None:
     """Scheduler nodes alive now and what each sent in the last hour."""
-    from agreeflow.engine import scheduler
+    from agreeflow.engine.service import scheduler
     emit(scheduler.nodes(settings()), lambda rows: table(
         "Nodes", ["name", "host", "pid", "started", "last seen", "sent (1 h)"],
         [[n["name"], n["host"], n["pid"], n["started_at"], n["last_seen"], n["sent_last_hour"]] for n in rows]))
@@ -620,7 +620,7 @@ def outbox_retry(message_id: int) -> None:
 # ----------------------------------------------------------------- reports, export, import
 def _print_tables(tables: list[Any]) -> None:
     from datetime import date
-    from agreeflow.engine.reports import fmt_day
+    from agreeflow.engine.reports.common import fmt_day
     for tbl in tables:
         table(tbl.title, tbl.columns, [[fmt_day(c) if isinstance(c, date) else c for c in row] for row in tbl.rows])
 
@@ -654,7 +654,7 @@ def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: s
               start: str | None, end: str | None) -> None:
     """Who did what and when, across all cases (filters combine)."""
     from agreeflow.engine import service
-    from agreeflow.engine.clock import fmt_local, parse_instant
+    from agreeflow.engine.core.clock import fmt_local, parse_instant
     rows = service.audit_log(settings(), start, end, case=case_ref, actor=actor, unit=unit, kind=kind)
     emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), t("actor"), t("kind"),
                                                              "from → to", "trigger", t("note")],
@@ -682,7 +682,8 @@ def audit_export(fmt: str, start: str | None, end: str | None, output: Path | No
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (default: standard output).")
 def audit_checkpoint(output: Path | None) -> None:
     """Pin every chain's head and their Merkle root; keep the file OUTSIDE the database (docs/audit.md)."""
-    from agreeflow.engine import checkpoint, service
+    from agreeflow.engine.reports import checkpoint
+    from agreeflow.engine import service
     cp = service.audit_checkpoint(settings())
     if output is None:
         click.echo(checkpoint.dumps(cp), nl=False)
@@ -704,7 +705,8 @@ def report() -> None:
 @click.option("--map", "map_file", type=click.Path(path_type=Path), help="Report map (default: the shipped one).")
 def report_compliance(start: str | None, end: str | None, unit: str | None, map_file: Path | None) -> None:
     """Every statutory step and assigned task: on time, late by N working days, or open and overdue."""
-    from agreeflow.engine import compliance, service
+    from agreeflow.engine.reports import compliance
+    from agreeflow.engine import service
     res = service.report_compliance(settings(), start, end, unit, map_file)
     emit(res, lambda r: _print_tables(compliance.tables(r, lang())))
 
@@ -720,7 +722,8 @@ def report_compliance(start: str | None, end: str | None, unit: str | None, map_
 def report_annual(year: int, xlsx: Path | None, docx: Path | None, checkpoint_file: Path | None,
                   map_file: Path | None) -> None:
     """Agreements, delegations, consultations and tasks of one year (vi; --lang en)."""
-    from agreeflow.engine import annual, office, service
+    from agreeflow.engine.reports import annual, office
+    from agreeflow.engine import service
     res = service.report_annual(settings(), year, map_file, checkpoint_file)
     sections = annual.sections(res, lang())
     if xlsx:
@@ -774,7 +777,7 @@ def tasks() -> None:
 def tasks_import(file: Path, dry_run: bool) -> None:
     """Open one task per row of a plan (CSV, XLSX or YAML); any bad row rejects the whole file."""
     from agreeflow.engine import service
-    from agreeflow.engine.reports import fmt_day
+    from agreeflow.engine.reports.common import fmt_day
     res = service.import_tasks(settings(), file, dry_run)
     emit(res, lambda r: table(t("import_dry" if r["dry_run"] else "import_ok", n=len(r["tasks"]), file=r["file"]),
                               [t("case"), "STT", t("title"), t("unit"), t("due")],
@@ -789,7 +792,7 @@ def tasks_import(file: Path, dry_run: bool) -> None:
 @click.option("--keep", is_flag=True, help="Keep the demo database to explore with the other commands.")
 def demo(until: Any, keep: bool) -> None:
     """Run the whole job on a simulated clock (21/06/2024 → 31/12/2024), fresh database, local mail sink."""
-    from agreeflow.engine import demo as demo_mod
+    from agreeflow.engine.service import demo as demo_mod
     from rich.progress import Progress
 
     quiet = as_json()
@@ -840,13 +843,13 @@ def _print_demo(r: dict[str, Any]) -> None:
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A planned case field (repeatable).")
 def plan(workflow: str, start: str, by: str | None, goal: str | None, fields: tuple[str, ...]) -> None:
     """The fastest legal path with earliest and latest dates, citations and UNCONFIRMED limits."""
-    from agreeflow.engine import planner
+    from agreeflow.engine.procedures import planner
     emit(planner.run(settings(), workflow, start, by, goal, list(fields)), _print_plan)
 
 
 def _day(iso: str) -> str:
     from datetime import date
-    from agreeflow.engine.calendar.due import fmt_day
+    from agreeflow.engine.legaltime.calendar.due import fmt_day
     return fmt_day(date.fromisoformat(iso))
 
 
@@ -890,12 +893,12 @@ def consultation() -> None:
 @click.argument("case_ref", metavar="CASE")
 def consultation_summary(case_ref: str) -> None:
     """Who agreed, who commented what, who was deemed to agree, who has not answered."""
-    from agreeflow.engine import consultation as rounds
+    from agreeflow.engine.procedures import consultation as rounds
     emit(rounds.summary(settings(), case_ref), _print_round)
 
 
 def _print_round(r: dict[str, Any]) -> None:
-    from agreeflow.engine.clock import fmt_local, parse_instant
+    from agreeflow.engine.core.clock import fmt_local, parse_instant
     click.echo(f"{r['id']} — {r['title']} ({t('state')}: {r['state']}; on_silence={r['on_silence']})")
     table(t("case"), [t("unit"), t("status"), t("at"), t("note"), t("documents")],
           [[f"{x['unit']} {x['unit_name']}", x["status"], fmt_local(parse_instant(x["at"])) if x["at"] else "",
@@ -908,7 +911,7 @@ def _print_round(r: dict[str, Any]) -> None:
 @click.argument("case_ref", metavar="CASE")
 def consultation_close_round(case_ref: str) -> None:
     """At the deadline: apply what silence means to every addressee that has not answered."""
-    from agreeflow.engine import consultation as rounds
+    from agreeflow.engine.procedures import consultation as rounds
     emit(rounds.close_round(settings(), case_ref), lambda r: _print_round(r["summary"]))
 
 
@@ -923,7 +926,7 @@ def consultation_close_round(case_ref: str) -> None:
 def consultation_follow_up(case_ref: str, reply_by: str, sent_on: str | None, letter_no: str | None,
                            on_silence: str | None, send: bool) -> None:
     """Open the next round, addressed only to the units that did not answer."""
-    from agreeflow.engine import consultation as rounds
+    from agreeflow.engine.procedures import consultation as rounds
     res = rounds.follow_up(settings(), case_ref, reply_by, sent_on, on_silence, letter_no, send)
     emit(res, lambda r: click.echo(f"{r['id']}: {', '.join(r['fields']['units'])}"))
 
@@ -932,7 +935,7 @@ def consultation_follow_up(case_ref: str, reply_by: str, sent_on: str | None, le
 @common
 def case_flags() -> None:
     """Run the engine's checks (delegations started without approval) and list flagged cases."""
-    from agreeflow.engine import flags
+    from agreeflow.engine.procedures import flags
     emit(flags.check(settings()), lambda r: table(
         t("case"), ["id", t("workflow"), t("state"), "flags"],
         [[c["id"], c["workflow"], c["state_label"], ", ".join(c["flags"])] for c in r["flagged"]]))

@@ -99,7 +99,7 @@ def use_bench_workflows() -> None:
 
     Must run before definitions are loaded: loading checks every guard name.
     """
-    from agreeflow.engine.guards import GuardContext, Reason, register_guard
+    from agreeflow.engine.core.guards import GuardContext, Reason, register_guard
 
     def has_title(ctx: GuardContext) -> Reason | None:
         return None if ctx.case.title.strip() else Reason("hồ sơ chưa có tên.", "the case has no title.")
@@ -119,7 +119,7 @@ def init_database(home: Path, user: str = COORDINATOR) -> Any:
     """``agreeflow init`` in ``home`` (sample directory loaded); returns the Settings."""
     use_bench_workflows()
     from agreeflow.engine import service
-    from agreeflow.engine.settings import Settings
+    from agreeflow.engine.core.settings import Settings
 
     settings = Settings(data_dir=home, user=user)
     service.init(settings)

@@ -92,7 +92,7 @@ def chained_events(cases: list[tuple[int, str]], per_case: int, start: datetime,
 
     ``keep_canonical`` collects the canonical bytes of every event (for a hash-only baseline).
     """
-    from agreeflow.engine.audit import GENESIS, canonical
+    from agreeflow.engine.core.audit import GENESIS, canonical
 
     actor = "dieuphoi@bacgiang.example"
     for case_id, ref in cases:

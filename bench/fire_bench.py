@@ -44,7 +44,7 @@ class BareStep:
 
 def bare_steps() -> list[BareStep]:
     """The approval workflow as a table the bare baseline can follow (read once, not timed)."""
-    from agreeflow.engine import definitions
+    from agreeflow.engine.core import definitions
 
     defn = definitions.get("approval")
     steps = []
@@ -133,7 +133,8 @@ def open_cases(settings: Any, n: int) -> list[str]:
 def run(quick: bool) -> list[common.Figure]:
     n_cases = 15 if quick else 100
     common.use_bench_workflows()
-    from agreeflow.engine import db, service
+    from agreeflow.engine.core import db
+    from agreeflow.engine import service
 
     home_a, home_b = common.fresh_dir("fire/agreeflow"), common.fresh_dir("fire/bare")
     common.say(f"opening {n_cases} cases in each of two fresh databases")

@@ -168,7 +168,7 @@ def bare_floor(n: int) -> float:
     The floor any engine with agreeflow's durability (chained events, deadline
     rows, one commit per step) must stand on; opening the cases is not timed.
     """
-    from agreeflow.engine import db
+    from agreeflow.engine.core import db
 
     settings = common.init_database(common.fresh_dir("flow/bare"))
     refs = open_cases(settings, n)

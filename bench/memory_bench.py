@@ -34,8 +34,9 @@ def serve_available(env: dict[str, str]) -> bool:
 
 def prepare(name: str, deadlines: int) -> dict[str, str]:
     """A database with 1,000 task cases and ``deadlines`` open deadlines; the env to reach it."""
-    from agreeflow.engine import db, service
-    from agreeflow.engine.settings import Settings
+    from agreeflow.engine.core import db
+    from agreeflow.engine import service
+    from agreeflow.engine.core.settings import Settings
 
     home = common.fresh_dir(name)
     os.environ.pop("AGREEFLOW_WORKFLOWS", None)

@@ -88,7 +88,7 @@ def heaviest_imports(cmd: list[str], env: dict[str, str], top: int = 8) -> str:
 def prepare() -> tuple[dict[str, str], str]:
     """A database with one case of the shipped task workflow; the env to reach it and the ref."""
     from agreeflow.engine import service
-    from agreeflow.engine.settings import Settings
+    from agreeflow.engine.core.settings import Settings
 
     home = common.fresh_dir("startup")
     os.environ.pop("AGREEFLOW_WORKFLOWS", None)

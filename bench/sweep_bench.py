@@ -47,8 +47,8 @@ def sweep_selection(settings: object) -> tuple[float, int]:
     """
     from sqlmodel import col, select
 
-    from agreeflow.engine import db
-    from agreeflow.engine.store import Deadline
+    from agreeflow.engine.core import db
+    from agreeflow.engine.core.store import Deadline
 
     stmt = (select(Deadline.id).where(Deadline.status == "open", col(Deadline.next_action_at) <= NOW)
             .order_by(col(Deadline.next_action_at), col(Deadline.id)))
@@ -82,7 +82,7 @@ def run(quick: bool) -> list[common.Figure]:
 
     sweep_note = "engine/sweep.py not there yet: only the query was timed"
     selection = None
-    if importlib.util.find_spec("agreeflow.engine.sweep") is not None:
+    if importlib.util.find_spec("agreeflow.engine.procedures.sweep") is not None:
         selection = sweep_selection(settings)
         sweep_note = ""
 

@@ -32,7 +32,7 @@ def breakdown(path: str) -> str:
     import json
     import sqlite3
 
-    from agreeflow.engine.audit import _canonical, _stored_at_text
+    from agreeflow.engine.core.audit import _canonical, _stored_at_text
 
     conn = sqlite3.connect(path)
     start = time.perf_counter()
@@ -62,7 +62,7 @@ def orm_rate(settings: object, events: int) -> float:
 
     Over the first ``events`` events of the log (streamed, so the rate holds for the whole log).
     """
-    from agreeflow.engine import audit, db
+    from agreeflow.engine.core import audit, db
 
     with db.read(settings) as s:  # type: ignore[arg-type]
         start = time.perf_counter()
@@ -74,7 +74,8 @@ def run(quick: bool) -> list[common.Figure]:
     n_events = 100_000 if quick else 1_000_000
     n_cases = n_events // PER_CASE
     settings = common.init_database(common.fresh_dir("verify"))
-    from agreeflow.engine import db, service
+    from agreeflow.engine.core import db
+    from agreeflow.engine import service
 
     common.say(f"writing {n_events:,} chained events ({n_cases:,} cases × {PER_CASE})")
     conn = dataset.connect(common.sqlite_path(settings))

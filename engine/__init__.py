@@ -4,7 +4,7 @@ Import the service lazily (``from agreeflow.engine import service``) — the CLI
 start must stay fast, so this package imports nothing heavy itself.
 """
 
-from agreeflow.engine.errors import (
+from agreeflow.engine.core.errors import (
     AgreeflowError,
     RefusedError,
     TamperingError,

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Callable, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from agreeflow.engine import clock
-from agreeflow.engine.errors import did_you_mean
+from agreeflow.engine.core import clock
+from agreeflow.engine.core.errors import did_you_mean
 from agreeflow.notifications.render import RenderedMessage
 
 

@@ -31,10 +31,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from agreeflow.engine import audit, clock, db, reminders
-from agreeflow.engine.errors import OptionValueError, RoleRefusedError, UnknownPersonError
-from agreeflow.engine.settings import Settings
-from agreeflow.engine.store import Case, Deadline, OutboxMessage, Person
+from agreeflow.engine.core import audit, clock, db
+
+from agreeflow.engine.legaltime import reminders
+from agreeflow.engine.core.errors import OptionValueError, RoleRefusedError, UnknownPersonError
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Person
 from agreeflow.notifications.mailer import MailUrlError, Transport, TransportError, backoff_delay, build_email, \
     transport_from_url
 from agreeflow.notifications.render import RenderedMessage

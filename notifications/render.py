@@ -66,7 +66,7 @@ from typing import Any, Mapping
 
 import jinja2
 
-from agreeflow.engine import clock
+from agreeflow.engine.core import clock
 
 KINDS = ("reminder", "due_today", "overdue", "escalation", "digest")
 LANGS = ("vi", "en")

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from agreeflow import cli
-from agreeflow.engine import clock, db, definitions
+from agreeflow.engine.core import clock, db, definitions
 from tests.databases import PostgresCluster, postgres_snapshot, raw_connection, sqlite_snapshot
 
 DIALECTS = ("sqlite", "postgresql")

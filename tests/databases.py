@@ -24,8 +24,10 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from agreeflow.engine import db, service
-from agreeflow.engine.settings import Settings
+from agreeflow.engine.core import db
+
+from agreeflow.engine import service
+from agreeflow.engine.core.settings import Settings
 
 TEST_PG_URL_ENV = "AGREEFLOW_TEST_PG_URL"
 _counter = itertools.count(1)

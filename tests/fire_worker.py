@@ -16,8 +16,8 @@ import sys
 from typing import Any
 
 from agreeflow.engine import service
-from agreeflow.engine.errors import StaleCaseError, StateRefusedError
-from agreeflow.engine.settings import Settings
+from agreeflow.engine.core.errors import StaleCaseError, StateRefusedError
+from agreeflow.engine.core.settings import Settings
 
 NEXT = {"idle": "switch_on", "busy": "switch_off"}
 OWN_EVERY = 4

@@ -13,7 +13,7 @@ import os
 import signal
 from pathlib import Path
 
-from agreeflow.engine import reminders
+from agreeflow.engine.legaltime import reminders
 
 faulthandler.register(signal.SIGUSR1)  # a stuck node in a test can be asked for its stacks
 reminders.POLICY_FILE = Path(os.environ["AGREEFLOW_TEST_POLICIES"])

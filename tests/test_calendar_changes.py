@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from agreeflow.engine import db
-from agreeflow.engine.settings import Settings
-from agreeflow.engine.store import CalendarDay, Deadline
+from agreeflow.engine.core import db
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import CalendarDay, Deadline
 from tests.conftest import ADMIN, AUDITOR, COORD
 
 WORKFLOWS = Path(__file__).parent / "fixtures" / "calendar-workflows"

@@ -9,9 +9,9 @@ from pathlib import Path
 import holidays
 import pytest
 
-from agreeflow.engine.calendar import Calendar, Due, load, next_occurrence
-from agreeflow.engine.calendar.sources import DATA_PATH, read_data_file
-from agreeflow.engine.errors import InputFileError
+from agreeflow.engine.legaltime.calendar import Calendar, Due, load, next_occurrence
+from agreeflow.engine.legaltime.calendar.sources import DATA_PATH, read_data_file
+from agreeflow.engine.core.errors import InputFileError
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +196,7 @@ def test_due_json_has_iso_dates_and_utc_end_of_local_day(cal: Calendar) -> None:
 
 
 def test_next_occurrence_of_recurring_deadlines(cal: Calendar) -> None:
-    from agreeflow.engine.calendar import parse_phrase
+    from agreeflow.engine.legaltime.calendar import parse_phrase
     yearly = parse_phrase("Hàng năm", date(2024, 3, 1), cal)
     following = next_occurrence(yearly, cal)
     assert following is not None and following.due_date == date(2025, 12, 31)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agreeflow.engine.calendar import Calendar, load
-from agreeflow.engine.calendar.sources import read_data_file
+from agreeflow.engine.legaltime.calendar import Calendar, load
+from agreeflow.engine.legaltime.calendar.sources import read_data_file
 
 CAL: Calendar = load()
 days = st.dates(min_value=date(2016, 1, 1), max_value=date(2030, 12, 31))

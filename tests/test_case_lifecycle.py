@@ -152,7 +152,7 @@ def test_two_processes_firing_on_one_case_exactly_one_wins(af):
 
 
 def test_running_case_keeps_its_version_when_the_yaml_is_bumped(af, workflows_copy):
-    from agreeflow.engine import definitions
+    from agreeflow.engine.core import definitions
     ref = open_task(af)
     text = (workflows_copy / "task.yaml").read_text(encoding="utf-8")
     (workflows_copy / "task.yaml").write_text(

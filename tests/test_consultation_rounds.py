@@ -3,9 +3,13 @@ deadline recorded with the rule that made it so, the summary, and a follow-up ro
 
 from __future__ import annotations
 
-from agreeflow.engine import clock, fanout, service
-from agreeflow.engine.settings import Settings
-from agreeflow.engine.store import Case
+from agreeflow.engine.core import clock
+
+from agreeflow.engine.procedures import fanout
+
+from agreeflow.engine import service
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import Case
 from sqlmodel import select
 
 from tests.conftest import APPROVER, COORD

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agreeflow.engine import clock
+from agreeflow.engine.core import clock
 from agreeflow.notifications.mailer import (
     MailUrlError,
     SinkTransport,

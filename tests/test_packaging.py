@@ -36,7 +36,7 @@ def test_wheel_installs_nothing_at_the_top_level_but_agreeflow(tmp_path: Path) -
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/", 1)[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"agreeflow"}
-    for expected in ("agreeflow/cli.py", "agreeflow/engine/__init__.py",
+    for expected in ("agreeflow/cli.py", "agreeflow/engine/service/__init__.py",
                      "agreeflow/workflows/agreement-province.yaml",
                      "agreeflow/engine/migrations/versions/0001_initial_schema.py"):
         assert expected in names, expected

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from agreeflow.engine import definitions
+from agreeflow.engine.core import definitions
 
 WORKFLOWS = ["agreement-province", "agreement-local", "delegation-outbound", "delegation-inbound",
              "consultation", "consultation-reply", "task"]

@@ -127,7 +127,7 @@ def test_migrations_go_down_to_nothing_and_up_again(af: Agreeflow) -> None:
     """Alembic runs both ways on both databases (the append-only triggers included)."""
     from alembic import command
 
-    from agreeflow.engine import db
+    from agreeflow.engine.core import db
 
     cfg = db.alembic_config(af.url)
     db.dispose_all()

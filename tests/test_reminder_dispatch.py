@@ -11,8 +11,10 @@ from typing import Any, Iterator
 import pytest
 import sqlalchemy as sa
 
-from agreeflow.engine import clock, db, reminders
-from agreeflow.engine.settings import Settings
+from agreeflow.engine.core import clock, db
+
+from agreeflow.engine.legaltime import reminders
+from agreeflow.engine.core.settings import Settings
 from agreeflow.notifications import outbox
 from agreeflow.notifications.mailer import build_email, message_id_for
 from agreeflow.notifications.render import RenderedMessage

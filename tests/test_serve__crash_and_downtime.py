@@ -12,8 +12,10 @@ from typing import Any, Callable, Iterator
 import pytest
 import sqlalchemy as sa
 
-from agreeflow.engine import clock, db, reminders
-from agreeflow.engine.store import Deadline
+from agreeflow.engine.core import clock, db
+
+from agreeflow.engine.legaltime import reminders
+from agreeflow.engine.core.store import Deadline
 from agreeflow.notifications.mailer import message_id_for
 from smtp_server import SmtpSink  # pytest puts tests/ on sys.path: it has no __init__.py
 

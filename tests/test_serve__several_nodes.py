@@ -25,8 +25,10 @@ from typing import Any, Callable, Iterator
 import pytest
 import sqlalchemy as sa
 
-from agreeflow.engine import clock, db, reminders
-from agreeflow.engine.store import Deadline, OutboxMessage
+from agreeflow.engine.core import clock, db
+
+from agreeflow.engine.legaltime import reminders
+from agreeflow.engine.core.store import Deadline, OutboxMessage
 from agreeflow.notifications.mailer import message_id_for
 from tests.conftest import ROOT, Agreeflow
 from tests.smtp_server import SmtpSink

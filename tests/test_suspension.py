@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agreeflow.engine import calendar as legal_calendar
-from agreeflow.engine import clock, db, service
-from agreeflow.engine.settings import Settings
+from agreeflow.engine.legaltime import calendar as legal_calendar
+from agreeflow.engine.core import clock, db
+from agreeflow.engine import service
+from agreeflow.engine.core.settings import Settings
 from tests.conftest import COORD
 
 WORKFLOWS = Path(__file__).parent / "fixtures" / "calendar-workflows"

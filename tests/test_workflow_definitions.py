@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agreeflow.engine import definitions
-from agreeflow.engine.yamlio import load_text
+from agreeflow.engine.core import definitions
+from agreeflow.engine.core.yamlio import load_text
 
 FIXTURE = Path(__file__).parent / "fixtures" / "broken-workflow.yaml"
 

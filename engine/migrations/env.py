@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
-import agreeflow.engine.store  # noqa: F401  (registers the tables on SQLModel.metadata)
+import agreeflow.engine.core.store  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

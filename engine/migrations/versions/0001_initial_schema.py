@@ -7,7 +7,7 @@ Create Date: 2026-11-23
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import agreeflow.engine.store
+import agreeflow.engine.core.store
 
 
 revision = '0001'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('created_at', agreeflow.engine.store.UTCDateTime(), nullable=False),
+    sa.Column('created_at', agreeflow.engine.core.store.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('day')
     )
     op.create_table('cases',
@@ -37,10 +37,10 @@ def upgrade() -> None:
     sa.Column('fields', sa.JSON(), nullable=False),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
-    sa.Column('opened_at', agreeflow.engine.store.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', agreeflow.engine.store.UTCDateTime(), nullable=False),
-    sa.Column('closed_at', agreeflow.engine.store.UTCDateTime(), nullable=True),
-    sa.Column('suspended_at', agreeflow.engine.store.UTCDateTime(), nullable=True),
+    sa.Column('opened_at', agreeflow.engine.core.store.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', agreeflow.engine.core.store.UTCDateTime(), nullable=False),
+    sa.Column('closed_at', agreeflow.engine.core.store.UTCDateTime(), nullable=True),
+    sa.Column('suspended_at', agreeflow.engine.core.store.UTCDateTime(), nullable=True),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['cases.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -59,8 +59,8 @@ def upgrade() -> None:
     )
     op.create_table('nodes',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-    sa.Column('started_at', agreeflow.engine.store.UTCDateTime(), nullable=False),
-    sa.Column('last_seen', agreeflow.engine.store.UTCDateTime(), nullable=False),
+    sa.Column('started_at', agreeflow.engine.core.store.UTCDateTime(), nullable=False),
+    sa.Column('last_seen', agreeflow.engine.core.store.UTCDateTime(), nullable=False),
     sa.Column('pid', sa.Integer(), nullable=False),
     sa.Column('host', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.PrimaryKeyConstraint('name')
@@ -93,20 +93,20 @@ def upgrade() -> None:
     sa.Column('label_vi', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('label_en', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('unit', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('start_at', agreeflow.engine.store.UTCDateTime(), nullable=True),
+    sa.Column('start_at', agreeflow.engine.core.store.UTCDateTime(), nullable=True),
     sa.Column('due_date', sa.Date(), nullable=True),
-    sa.Column('due_at', agreeflow.engine.store.UTCDateTime(), nullable=True),
+    sa.Column('due_at', agreeflow.engine.core.store.UTCDateTime(), nullable=True),
     sa.Column('phrase', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('explanation', sa.JSON(), nullable=False),
     sa.Column('citation', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('confirmed', sa.Boolean(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('policy', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('next_action_at', agreeflow.engine.store.UTCDateTime(), nullable=True),
+    sa.Column('next_action_at', agreeflow.engine.core.store.UTCDateTime(), nullable=True),
     sa.Column('rung', sa.Integer(), nullable=False),
-    sa.Column('closed_at', agreeflow.engine.store.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', agreeflow.engine.core.store.UTCDateTime(), nullable=True),
     sa.Column('margin_wd', sa.Integer(), nullable=True),
-    sa.Column('lock_until', agreeflow.engine.store.UTCDateTime(), nullable=True),
+    sa.Column('lock_until', agreeflow.engine.core.store.UTCDateTime(), nullable=True),
     sa.Column('locked_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
@@ -121,7 +121,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
-    sa.Column('at', agreeflow.engine.store.UTCDateTime(), nullable=False),
+    sa.Column('at', agreeflow.engine.core.store.UTCDateTime(), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -156,13 +156,13 @@ def upgrade() -> None:
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('tries', sa.Integer(), nullable=False),
-    sa.Column('next_try_at', agreeflow.engine.store.UTCDateTime(), nullable=True),
-    sa.Column('lease_until', agreeflow.engine.store.UTCDateTime(), nullable=True),
+    sa.Column('next_try_at', agreeflow.engine.core.store.UTCDateTime(), nullable=True),
+    sa.Column('lease_until', agreeflow.engine.core.store.UTCDateTime(), nullable=True),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('late_by_s', sa.Integer(), nullable=True),
-    sa.Column('created_at', agreeflow.engine.store.UTCDateTime(), nullable=False),
-    sa.Column('sent_at', agreeflow.engine.store.UTCDateTime(), nullable=True),
+    sa.Column('created_at', agreeflow.engine.core.store.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', agreeflow.engine.core.store.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['deadline_id'], ['deadlines.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -180,7 +180,7 @@ def upgrade() -> None:
     sa.Column('source', sa.Text(), nullable=False),
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('path', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('stored_at', agreeflow.engine.store.UTCDateTime(), nullable=False),
+    sa.Column('stored_at', agreeflow.engine.core.store.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('workflow', 'version')
     )
     _append_only_events()

@@ -1,0 +1,197 @@
+"""The transition log: append-only, SHA-256 hash-chained per case.
+
+``append_event`` is the only writer of the ``events`` table.  Each event's
+hash covers a canonical serialisation of the event including the previous
+event's hash, so editing, removing or reordering any event breaks every hash
+after it.  The database refuses UPDATE and DELETE on ``events`` (triggers in
+the first migration); ``verify`` catches whoever drops the trigger anyway.
+
+Canonical form (documented for outside verifiers in docs/audit.md): UTF-8 JSON
+with sorted keys, no spaces (separators ``,`` and ``:``), non-ASCII kept, of
+``{"case", "seq", "at", "actor", "role", "kind", "from", "to", "trigger",
+"note", "payload", "prev_hash"}``; ``at`` is UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``;
+the first event's ``prev_hash`` is 64 zeros.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from agreeflow.engine.core import clock
+from agreeflow.engine.core.store import Case, Event
+
+GENESIS = "0" * 64
+
+
+def fmt_at(at: datetime) -> str:
+    """The canonical UTC text of an event time."""
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# One encoder for every event: json.dumps with these options builds a new one per call.
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def canonical(case_ref: str, seq: int, at: datetime, actor: str, role: str, kind: str,
+              from_state: str | None, to_state: str | None, trigger: str | None,
+              note: str | None, payload: dict[str, Any], prev_hash: str) -> bytes:
+    """The bytes that are hashed for one event."""
+    return _canonical(case_ref, seq, fmt_at(at), actor, role, kind, from_state, to_state, trigger, note,
+                      payload, prev_hash)
+
+
+def _canonical(case_ref: str, seq: int, at_text: str, actor: str, role: str, kind: str,
+               from_state: str | None, to_state: str | None, trigger: str | None,
+               note: str | None, payload: dict[str, Any], prev_hash: str) -> bytes:
+    doc = {"case": case_ref, "seq": seq, "at": at_text, "actor": actor, "role": role,
+           "kind": kind, "from": from_state, "to": to_state, "trigger": trigger,
+           "note": note, "payload": payload, "prev_hash": prev_hash}
+    return _encode(doc).encode("utf-8")
+
+
+def event_hash(case_ref: str, ev: Event) -> str:
+    return hashlib.sha256(canonical(case_ref, ev.seq, ev.at, ev.actor, ev.role, ev.kind, ev.from_state,
+                                    ev.to_state, ev.trigger, ev.note, ev.payload or {}, ev.prev_hash)).hexdigest()
+
+
+def head(session: Session, case_id: int) -> tuple[int, str]:
+    """(last seq, last hash) of a case's chain; (0, GENESIS) for a new case."""
+    row = session.exec(select(Event.seq, Event.hash).where(Event.case_id == case_id)
+                       .order_by(Event.seq.desc()).limit(1)).first()  # type: ignore[union-attr]
+    return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def append_event(session: Session, case: Case, kind: str, *, actor: str = "", role: str = "",
+                 from_state: str | None = None, to_state: str | None = None, trigger: str | None = None,
+                 note: str | None = None, payload: dict[str, Any] | None = None,
+                 at: datetime | None = None) -> Event:
+    """Append one event to ``case``'s chain in the caller's transaction.
+
+    The caller holds the case row lock (service loads it FOR UPDATE), so the
+    chain stays linear; the UNIQUE(case_id, seq) constraint is the backstop.
+    """
+    assert case.id is not None
+    seq, prev = head(session, case.id)
+    ev = Event(case_id=case.id, seq=seq + 1, at=at or clock.now(), actor=actor, role=role, kind=kind,
+               from_state=from_state, to_state=to_state, trigger=trigger, note=note,
+               payload=payload or {}, prev_hash=prev, hash="")
+    ev.hash = event_hash(case.ref, ev)
+    session.add(ev)
+    session.flush()
+    return ev
+
+
+@dataclass
+class Break:
+    """The first broken event of one case's chain."""
+
+    case: str
+    seq: int
+    problem: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"case": self.case, "seq": self.seq, "problem": self.problem}
+
+
+def verify_rows(rows: Iterable[tuple[str, Event]]) -> tuple[int, int, list[Break]]:
+    """Check chains given (case ref, event) rows ordered by case then seq.
+
+    Returns (events checked, cases checked, first break of each broken case).
+    """
+    return _check_chains(((ref, ev.seq, ev.prev_hash, ev.hash, ev) for ref, ev in rows),
+                         lambda row: event_hash(row[0], row[4]))
+
+
+def verify_log(session: Session, case_id: int | None = None, batch: int = 5000) -> tuple[int, int, list[Break]]:
+    """``verify_rows`` over the stored log (or one case's chain), reading plain SQL rows.
+
+    Same result as ``verify_rows(chain_rows(session, case_id))``, several times
+    faster on large logs: no ORM object per event, and the stored time text is
+    turned into the canonical one without building a datetime.
+    """
+    where = " WHERE e.case_id = :case_id" if case_id is not None else ""
+    result = session.connection().execute(sa.text(_CHAIN_SQL.format(where=where)), {"case_id": case_id},
+                                          execution_options={"stream_results": True})
+    return _check_chains((row for part in result.partitions(batch) for row in part), _stored_hash)
+
+
+_CHAIN_SQL = ('SELECT c.ref, e.seq, e.prev_hash, e.hash, e.at, e.actor, e.role, e.kind, e.from_state, e.to_state,'
+              ' e."trigger", e.note, e.payload FROM events e JOIN cases c ON c.id = e.case_id{where}'
+              ' ORDER BY e.case_id, e.seq')
+
+
+def _stored_hash(row: Any) -> str:
+    """The hash a row of ``_CHAIN_SQL`` should carry (as ``event_hash`` computes it)."""
+    ref, seq, prev_hash, _, at, actor, role, kind, from_state, to_state, trigger, note, payload = row
+    if isinstance(payload, (str, bytes)):  # SQLite hands JSON back as text; PostgreSQL already parsed
+        payload = json.loads(payload)
+    return hashlib.sha256(_canonical(ref, seq, _stored_at_text(at), actor, role, kind, from_state, to_state,
+                                     trigger, note, payload or {}, prev_hash)).hexdigest()
+
+
+def _stored_at_text(value: Any) -> str:
+    """The canonical text of a stored event time: naive UTC text (SQLite) or a datetime."""
+    if isinstance(value, str):
+        # SQLAlchemy's SQLite format "YYYY-MM-DD HH:MM:SS.ffffff" differs from ours only in two characters.
+        if len(value) == 26 and value[10] == " " and value[19] == "." and value[0] != "0":
+            return f"{value[:10]}T{value[11:]}Z"
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return fmt_at(value)
+
+
+def _check_chains(rows: Iterable[Any], content_hash: Callable[[Any], str]) -> tuple[int, int, list[Break]]:
+    """Walk rows ``(ref, seq, prev_hash, hash, …)`` ordered by case then seq.
+
+    ``content_hash(row)`` recomputes a row's hash; it is called only while the
+    row's chain is still sound.
+    """
+    breaks: list[Break] = []
+    current, expected_seq, prev, broken = None, 0, GENESIS, False
+    n_events = n_cases = 0
+    for row in rows:
+        ref, seq, prev_hash, stored = row[0], row[1], row[2], row[3]
+        n_events += 1
+        if ref != current:
+            current, expected_seq, prev, broken = ref, 1, GENESIS, False
+            n_cases += 1
+        if broken:
+            continue
+        problem = ""
+        if seq != expected_seq:
+            problem = f"expected seq {expected_seq}, found {seq} (event missing or reordered)"
+        elif prev_hash != prev:
+            problem = "prev_hash does not match the previous event's hash"
+        elif content_hash(row) != stored:
+            problem = "hash does not match the event's content (event edited)"
+        if problem:
+            breaks.append(Break(ref, expected_seq if seq != expected_seq else seq, problem))
+            broken = True
+        prev, expected_seq = stored, expected_seq + 1
+    return n_events, n_cases, breaks
+
+
+def chain_rows(session: Session, case_id: int | None = None, batch: int = 5000) -> Iterable[tuple[str, Event]]:
+    """Stream (ref, event) ordered by case, seq — in batches, for large logs."""
+    stmt = select(Case.ref, Event).join(Case, Case.id == Event.case_id)
+    if case_id is not None:
+        stmt = stmt.where(Event.case_id == case_id)
+    stmt = stmt.order_by(Event.case_id, Event.seq).execution_options(yield_per=batch)
+    for ref, ev in session.exec(stmt):  # type: ignore[call-overload]
+        yield ref, ev
+
+
+def heads(session: Session) -> list[tuple[str, int, str]]:
+    """(case ref, last seq, last hash) of every chain, ordered by ref."""
+    sub = select(Event.case_id, sa.func.max(Event.seq).label("mx")).group_by(Event.case_id).subquery()
+    stmt = (select(Case.ref, Event.seq, Event.hash).join(Case, Case.id == Event.case_id)
+            .join(sub, sa.and_(sub.c.case_id == Event.case_id, sub.c.mx == Event.seq)).order_by(Case.ref))
+    return [(r, s, h) for r, s, h in session.exec(stmt)]  # type: ignore[call-overload]

@@ -1,0 +1,562 @@
+"""Workflow definitions: ``workflows/*.yaml`` → validated, immutable models.
+
+Pipeline: read YAML (engine.yamlio, line numbers kept) → check keys and
+types → build dataclasses → graph checks → cache per (id, version).  Every
+problem in a file is collected and reported at once, each with file:line and a
+"did you mean" where a name is misspelt (DefinitionError, exit 2).
+
+Versions: every file is one (id, version).  Bumping ``version`` in a copy of a
+file (e.g. ``task.v2.yaml``) keeps the old version loadable, so running cases
+stay on the version they were opened with.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from agreeflow.engine.core.paths import WORKFLOWS_DIR
+from agreeflow.engine.core.errors import DefinitionError, UnknownWorkflowError, did_you_mean
+from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_checked, load_file, load_text
+
+WORKFLOWS_DIR = WORKFLOWS_DIR
+
+FIELD_TYPES = ("text", "date", "unit", "units", "int", "bool", "choice", "case-ref")
+ROLES = ("coordinator", "officer", "approver", "auditor", "admin")
+TIMER_UNITS = ("wd", "d")
+ACTIONS = ("suspend", "resume", "close_children", "open_next_occurrence")
+ON_SILENCE = ("deemed_agreed", "overdue")
+
+TOP_KEYS = {"id", "version", "ref_prefix", "effective_from", "title", "legal_basis",
+            "description", "fields", "states", "transitions", "reminder_policy",
+            "unit_field", "fanout", "proposer_kinds"}
+FIELD_KEYS = {"type", "required", "label", "choices", "help", "default"}
+STATE_KEYS = {"label", "initial", "terminal", "timers", "description", "on_children_done", "plan"}
+# ``plan`` (engine/planner.py): how long a case may legally wait in a state.
+# ``wait: <timer id>`` takes the limit of that timer (its citation, its confirmed
+# flag); or ``max`` + ``unit`` (+ ``confirmed``, ``note``) state it directly;
+# ``min`` is the optimistic stay in working days (default 0); ``goal: true``
+# marks the state the planner aims for.  A state without ``plan`` costs nothing:
+# it waits only for the province's own action, which the law does not time.
+PLAN_KEYS = {"wait", "min", "max", "unit", "confirmed", "note", "goal"}
+TIMER_KEYS = {"id", "label", "limit", "unit", "start", "phrase_field", "ref_field",
+              "citation", "confirmed", "responsible", "policy", "note", "closes_on"}
+TRANSITION_KEYS = {"trigger", "from", "to", "roles", "guards", "requires", "documents",
+                   "citation", "confirmed", "label", "actions", "note", "spawn"}
+SPAWN_KEYS = {"workflow", "for_each", "fields", "title"}
+FANOUT_KEYS = {"on_silence", "reply_trigger"}
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: str
+    required: bool = False
+    label: dict[str, str] = field(default_factory=dict)
+    choices: tuple[str, ...] = ()
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class TimerDef:
+    id: str
+    label: dict[str, str]
+    limit: int | None = None
+    unit: str = "wd"
+    start: str = "entered"          # "entered" or "field:<date field>"
+    phrase_field: str | None = None  # due phrase read from a case field instead of limit
+    ref_field: str | None = None     # date field the phrase is relative to
+    citation: str = ""
+    confirmed: bool = True
+    responsible: str = "case"        # "case", "field:<unit field>" or a unit code
+    policy: str = "default"
+    note: str = ""
+    closes_on: tuple[str, ...] = ()  # states that meet the deadline; empty = leaving its own state does
+
+
+@dataclass(frozen=True)
+class StateDef:
+    name: str
+    label: dict[str, str]
+    initial: bool = False
+    terminal: bool = False
+    timers: tuple[TimerDef, ...] = ()
+    on_children_done: str | None = None
+    plan: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpawnDef:
+    workflow: str
+    for_each: str
+    fields: dict[str, str] = field(default_factory=dict)
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...]
+    guards: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()
+    citation: str = ""
+    confirmed: bool = True
+    label: dict[str, str] = field(default_factory=dict)
+    actions: tuple[str, ...] = ()
+    spawn: SpawnDef | None = None
+
+
+@dataclass(frozen=True, eq=False)  # identity hash: one cached machine per loaded version
+class Definition:
+    id: str
+    version: int
+    ref_prefix: str
+    title: dict[str, str]
+    legal_basis: tuple[str, ...]
+    fields: dict[str, FieldDef]
+    states: dict[str, StateDef]
+    transitions: tuple[TransitionDef, ...]
+    path: str
+    effective_from: date | None = None
+    unit_field: str | None = None
+    reminder_policy: str = "default"
+    fanout: dict[str, str] = field(default_factory=dict)
+    proposer_kinds: tuple[str, ...] = ()   # directory unit kinds allowed to propose (guard proposer_kind_allowed)
+
+    @property
+    def initial(self) -> str:
+        return next(s.name for s in self.states.values() if s.initial)
+
+    @property
+    def triggers(self) -> list[str]:
+        return sorted({t.trigger for t in self.transitions})
+
+    def from_state(self, state: str) -> list[TransitionDef]:
+        return [t for t in self.transitions if state in t.sources]
+
+    def label(self, state: str, lang: str) -> str:
+        st = self.states.get(state)
+        return (st.label.get(lang) or st.label.get("vi") or state) if st else state
+
+    def unconfirmed(self) -> list[str]:
+        """Human-readable list of the items marked ``confirmed: false``."""
+        out = [f"{s.name}/{t.id}: {t.citation}" for s in self.states.values()
+               for t in s.timers if not t.confirmed]
+        out += [f"{t.trigger}: {t.citation}" for t in self.transitions if not t.confirmed]
+        out += [f"{s.name}/plan: {s.plan.get('note', '')}" for s in self.states.values()
+                if s.plan and "wait" not in s.plan and "max" in s.plan and not s.plan.get("confirmed", False)]
+        return out
+
+
+# ------------------------------------------------------------------ parsing
+class _Problems:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.items: list[str] = []
+
+    def add(self, line: int, text: str) -> None:
+        self.items.append(f"{self.path}:{line}: {text}")
+
+
+def _label(raw: Any, default: str) -> dict[str, str]:
+    if isinstance(raw, dict):
+        return {str(k): str(v) for k, v in raw.items()}
+    if isinstance(raw, str):
+        return {"vi": raw, "en": raw}
+    return {"vi": default, "en": default}
+
+
+def _as_list(raw: Any) -> list[Any]:
+    if raw is None:
+        return []
+    return list(raw) if isinstance(raw, list) else [raw]
+
+
+def _check_keys(node: LineDict, allowed: set[str], where: str, p: _Problems) -> None:
+    for key in node:
+        if key not in allowed:
+            guess = did_you_mean(str(key), allowed)
+            hint = f" — did you mean '{guess}'?" if guess else ""
+            p.add(node.line_of(str(key)), f"{where}: unknown key '{key}'{hint} "
+                  f"(allowed: {', '.join(sorted(allowed))})")
+
+
+def _unknown(kind: str, name: str, known: Any) -> str:
+    guess = did_you_mean(name, known)
+    return f"unknown {kind} '{name}'" + (f" — did you mean '{guess}'?" if guess else "")
+
+
+def parse(raw: Any, path: str, guards: set[str] | None = None) -> Definition:
+    """Validate one parsed YAML document; raise DefinitionError listing every problem."""
+    p = _Problems(path)
+    if not isinstance(raw, LineDict):
+        raise DefinitionError([f"{path}:1: a workflow file must be a mapping with id, version, states, transitions"])
+    if guards is None:
+        from agreeflow.engine.core.guards import registered_guards
+        guards = set(registered_guards())
+    _check_keys(raw, TOP_KEYS, "workflow", p)
+    for key in ("id", "version", "states", "transitions"):
+        if key not in raw:
+            p.add(raw.line, f"missing required key '{key}'")
+    wid = str(raw.get("id", "?"))
+    version = raw.get("version", 0)
+    if "version" in raw and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+        p.add(raw.line_of("version"), "version must be a whole number ≥ 1")
+        version = 0
+    fields = _parse_fields(raw.get("fields") or LineDict(), p)
+    states = _parse_states(raw.get("states"), fields, p)
+    transitions = _parse_transitions(raw.get("transitions"), raw, states, fields, guards, p)
+    unit_field = raw.get("unit_field")
+    if unit_field is not None and fields.get(unit_field, FieldDef("", "")).type != "unit":
+        p.add(raw.line_of("unit_field"), f"unit_field '{unit_field}' must name a field of type unit")
+    fanout = raw.get("fanout") or {}
+    if isinstance(fanout, LineDict):
+        _check_keys(fanout, FANOUT_KEYS, "fanout", p)
+        if fanout.get("on_silence", "overdue") not in ON_SILENCE:
+            p.add(fanout.line_of("on_silence"), f"fanout.on_silence must be one of {', '.join(ON_SILENCE)}")
+    if states and transitions is not None:
+        _check_graph(raw, states, transitions, p)
+        for st in states.values():
+            if st.on_children_done and not any(t.trigger == st.on_children_done and st.name in t.sources
+                                               for t in transitions):
+                p.add(raw["states"].line_of(st.name), f"state '{st.name}': on_children_done names "
+                      f"'{st.on_children_done}', which is not a trigger from this state")
+    eff = raw.get("effective_from")
+    if eff is not None and not isinstance(eff, date):
+        p.add(raw.line_of("effective_from"), "effective_from must be a date YYYY-MM-DD")
+        eff = None
+    if p.items:
+        raise DefinitionError(p.items)
+    return Definition(
+        id=wid, version=int(version), ref_prefix=str(raw.get("ref_prefix") or wid[:4].upper()),
+        title=_label(raw.get("title"), wid), legal_basis=tuple(_as_list(raw.get("legal_basis"))),
+        fields=fields, states=states, transitions=tuple(transitions or ()), path=path,
+        effective_from=eff, unit_field=unit_field,
+        reminder_policy=str(raw.get("reminder_policy") or "default"),
+        fanout={str(k): str(v) for k, v in fanout.items()} if isinstance(fanout, dict) else {},
+        proposer_kinds=tuple(str(k) for k in _as_list(raw.get("proposer_kinds"))),
+    )
+
+
+def _parse_fields(raw: Any, p: _Problems) -> dict[str, FieldDef]:
+    out: dict[str, FieldDef] = {}
+    if not isinstance(raw, LineDict):
+        p.add(getattr(raw, "line", 0), "fields must be a mapping of field name → {type, required, label}")
+        return out
+    for name, spec in raw.items():
+        line = raw.line_of(name)
+        if isinstance(spec, str):
+            spec_d: dict[str, Any] = {"type": spec}
+        elif isinstance(spec, LineDict):
+            _check_keys(spec, FIELD_KEYS, f"field '{name}'", p)
+            spec_d = spec
+        else:
+            p.add(line, f"field '{name}' must be a type name or a mapping")
+            continue
+        ftype = spec_d.get("type", "text")
+        if ftype not in FIELD_TYPES:
+            p.add(line, f"field '{name}': {_unknown('type', str(ftype), FIELD_TYPES)} (types: {', '.join(FIELD_TYPES)})")
+            continue
+        choices = tuple(str(c) for c in _as_list(spec_d.get("choices")))
+        if ftype == "choice" and not choices:
+            p.add(line, f"field '{name}' of type choice needs 'choices'")
+        out[str(name)] = FieldDef(str(name), ftype, bool(spec_d.get("required", False)),
+                                  _label(spec_d.get("label"), str(name)), choices, spec_d.get("default"))
+    return out
+
+
+def _parse_states(raw: Any, fields: dict[str, FieldDef], p: _Problems) -> dict[str, StateDef]:
+    out: dict[str, StateDef] = {}
+    if not isinstance(raw, LineDict) or not raw:
+        if raw is not None:
+            p.add(getattr(raw, "line", 0), "states must be a non-empty mapping of state name → {label, initial, terminal, timers}")
+        return out
+    for name, spec in raw.items():
+        line = raw.line_of(str(name))
+        spec = spec if isinstance(spec, LineDict) else LineDict()
+        _check_keys(spec, STATE_KEYS, f"state '{name}'", p)
+        timers = []
+        for t in _as_list(spec.get("timers")):
+            timer = _parse_timer(t, str(name), fields, p, line)
+            if timer:
+                timers.append(timer)
+        out[str(name)] = StateDef(str(name), _label(spec.get("label"), str(name)),
+                                  bool(spec.get("initial", False)), bool(spec.get("terminal", False)),
+                                  tuple(timers), spec.get("on_children_done"),
+                                  _parse_plan(spec.get("plan"), str(name), timers, p))
+    initials = [s for s in out.values() if s.initial]
+    if len(initials) != 1:
+        p.add(raw.line, f"exactly one state must have 'initial: true' (found {len(initials)})")
+    return out
+
+
+def _parse_plan(raw: Any, state: str, timers: list[TimerDef], p: _Problems) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineDict):
+        p.add(0, f"state '{state}': plan must be a mapping {{wait | max, unit, min, confirmed, note, goal}}")
+        return {}
+    _check_keys(raw, PLAN_KEYS, f"plan of state '{state}'", p)
+    wait = raw.get("wait")
+    if wait is not None and not any(t.id == wait and t.limit is not None and t.start == "entered" for t in timers):
+        p.add(raw.line_of("wait"), f"state '{state}': plan.wait must name a timer of this state with a limit "
+                                   f"counted from entering it ({_unknown('timer', str(wait), [t.id for t in timers])})")
+    for key in ("min", "max"):
+        if raw.get(key) is not None and (not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 0):
+            p.add(raw.line_of(key), f"state '{state}': plan.{key} must be a whole number of days ≥ 0")
+    if str(raw.get("unit", "wd")) not in TIMER_UNITS:
+        p.add(raw.line_of("unit"), f"state '{state}': plan.unit must be 'wd' or 'd'")
+    return dict(raw)
+
+
+def _parse_timer(t: Any, state: str, fields: dict[str, FieldDef], p: _Problems, line: int) -> TimerDef | None:
+    if not isinstance(t, LineDict):
+        p.add(line, f"state '{state}': each timer must be a mapping")
+        return None
+    _check_keys(t, TIMER_KEYS, f"timer in state '{state}'", p)
+    tid = str(t.get("id") or "")
+    if not tid:
+        p.add(t.line, f"state '{state}': timer needs an 'id'")
+    limit, phrase_field = t.get("limit"), t.get("phrase_field")
+    if (limit is None) == (phrase_field is None):
+        p.add(t.line, f"timer '{tid}' in state '{state}': give either 'limit' (with 'unit') or 'phrase_field'")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+        p.add(t.line_of("limit"), f"timer '{tid}': limit must be a whole number of days")
+    unit = str(t.get("unit", "wd"))
+    if unit not in TIMER_UNITS:
+        p.add(t.line_of("unit"), f"timer '{tid}': unit must be 'wd' (working days) or 'd' (calendar days)")
+    start = str(t.get("start", "entered"))
+    for key, value in (("start", start), ("responsible", str(t.get("responsible", "case")))):
+        if value.startswith("field:") and value[6:] not in fields:
+            p.add(t.line_of(key), f"timer '{tid}': {key}: {_unknown('field', value[6:], fields)}")
+    for key in ("phrase_field", "ref_field"):
+        if t.get(key) is not None and t[key] not in fields:
+            p.add(t.line_of(key), f"timer '{tid}': {key}: {_unknown('field', str(t[key]), fields)}")
+    if start != "entered" and not start.startswith("field:"):
+        p.add(t.line_of("start"), f"timer '{tid}': start must be 'entered' or 'field:<date field>'")
+    confirmed = t.get("confirmed", True)
+    if not isinstance(confirmed, bool):
+        p.add(t.line_of("confirmed"), f"timer '{tid}': confirmed must be true or false")
+    return TimerDef(tid, _label(t.get("label"), tid), limit if isinstance(limit, int) else None, unit,
+                    start, phrase_field, t.get("ref_field"), str(t.get("citation", "")),
+                    bool(confirmed), str(t.get("responsible", "case")), str(t.get("policy", "default")),
+                    str(t.get("note", "")), tuple(str(x) for x in _as_list(t.get("closes_on"))))
+
+
+def _parse_transitions(raw: Any, top: LineDict, states: dict[str, StateDef], fields: dict[str, FieldDef],
+                       guards: set[str], p: _Problems) -> list[TransitionDef] | None:
+    if not isinstance(raw, list):
+        if raw is not None:
+            p.add(top.line_of("transitions"), "transitions must be a list")
+        return None
+    out = []
+    seen: dict[tuple[str, str, tuple[str, ...]], int] = {}
+    for tr in raw:
+        if not isinstance(tr, LineDict):
+            p.add(top.line_of("transitions"), "each transition must be a mapping")
+            continue
+        _check_keys(tr, TRANSITION_KEYS, f"transition '{tr.get('trigger', '?')}'", p)
+        trig = str(tr.get("trigger") or "")
+        where = f"transition '{trig}'"
+        if not trig:
+            p.add(tr.line, "transition without 'trigger'")
+        sources = [str(s) for s in _as_list(tr.get("from"))]
+        if sources == ["*"]:
+            sources = [s for s, d in states.items() if not d.terminal]
+        if not sources:
+            p.add(tr.line, f"{where}: needs 'from'")
+        dest = str(tr.get("to") or "")
+        for s in sources + ([dest] if dest else []):
+            if states and s not in states:
+                p.add(tr.line_of("to" if s == dest else "from"), f"{where}: {_unknown('state', s, states)}")
+        if not dest:
+            p.add(tr.line, f"{where}: needs 'to'")
+        roles = [str(r) for r in _as_list(tr.get("roles"))]
+        if not roles:
+            p.add(tr.line, f"{where}: no roles — every transition must say who may fire it (roles: {', '.join(ROLES)})")
+        for r in roles:
+            if r not in ROLES:
+                p.add(tr.line_of("roles"), f"{where}: {_unknown('role', r, ROLES)}")
+        if "auditor" in roles:
+            p.add(tr.line_of("roles"), f"{where}: auditors read only and cannot fire transitions")
+        tguards = [str(g) for g in _as_list(tr.get("guards"))]
+        for g in tguards:
+            if g not in guards:
+                p.add(tr.line_of("guards"), f"{where}: {_unknown('guard', g, guards)}")
+        requires = [str(f) for f in _as_list(tr.get("requires"))]
+        for f in requires:
+            if f not in fields:
+                p.add(tr.line_of("requires"), f"{where}: requires {_unknown('field', f, fields)}")
+        actions = [str(a) for a in _as_list(tr.get("actions"))]
+        for a in actions:
+            if a not in ACTIONS:
+                p.add(tr.line_of("actions"), f"{where}: {_unknown('action', a, ACTIONS)}")
+        confirmed = tr.get("confirmed", True)
+        if not isinstance(confirmed, bool):
+            p.add(tr.line_of("confirmed"), f"{where}: confirmed must be true or false")
+        for s in sources:
+            if s in states and states[s].terminal:
+                p.add(tr.line_of("from"), f"{where}: leaves terminal state '{s}' (terminal states have no way out)")
+            key = (trig, s, tuple(tguards))
+            if key in seen:
+                p.add(tr.line, f"{where}: duplicates the transition at line {seen[key]} from '{s}'")
+            seen[key] = tr.line
+        spawn = _parse_spawn(tr.get("spawn"), where, fields, p)
+        out.append(TransitionDef(trig, tuple(sources), dest, tuple(roles), tuple(tguards), tuple(requires),
+                                 tuple(str(d) for d in _as_list(tr.get("documents"))),
+                                 str(tr.get("citation", "")), bool(confirmed),
+                                 _label(tr.get("label"), trig), tuple(actions), spawn))
+    return out
+
+
+def _parse_spawn(raw: Any, where: str, fields: dict[str, FieldDef], p: _Problems) -> SpawnDef | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, LineDict):
+        p.add(0, f"{where}: spawn must be a mapping {{workflow, for_each, fields}}")
+        return None
+    _check_keys(raw, SPAWN_KEYS, f"{where} spawn", p)
+    for_each = str(raw.get("for_each", ""))
+    if fields.get(for_each, FieldDef("", "")).type != "units":
+        p.add(raw.line_of("for_each"), f"{where}: spawn.for_each must name a field of type units")
+    if not raw.get("workflow"):
+        p.add(raw.line, f"{where}: spawn needs 'workflow'")
+    return SpawnDef(str(raw.get("workflow", "")), for_each,
+                    {str(k): str(v) for k, v in (raw.get("fields") or {}).items()}, str(raw.get("title", "")))
+
+
+def _check_graph(raw: LineDict, states: dict[str, StateDef], transitions: list[TransitionDef], p: _Problems) -> None:
+    st_line = raw["states"].line_of if isinstance(raw.get("states"), LineDict) else (lambda k: 0)
+    out_edges: dict[str, set[str]] = {s: set() for s in states}
+    for t in transitions:
+        for s in t.sources:
+            if s in out_edges and t.dest in states:
+                out_edges[s].add(t.dest)
+    for name, st in states.items():
+        if not st.terminal and not out_edges[name]:
+            p.add(st_line(name), f"state '{name}' is a dead end: not terminal and no transition leaves it")
+    initial = [s for s in states.values() if s.initial]
+    if len(initial) == 1:
+        seen = {initial[0].name}
+        todo = [initial[0].name]
+        while todo:
+            for nxt in out_edges[todo.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        for name in states:
+            if name not in seen:
+                p.add(st_line(name), f"state '{name}' cannot be reached from the initial state '{initial[0].name}'")
+    for name, st in states.items():
+        for timer in st.timers:
+            for target in timer.closes_on:
+                if target not in states:
+                    p.add(st_line(name), f"timer '{timer.id}' in state '{name}': closes_on {_unknown('state', target, states)}")
+    terminals = {s for s, d in states.items() if d.terminal}
+    if not terminals:
+        p.add(raw.line_of("states"), "no terminal state: every case must be able to end")
+
+
+# ------------------------------------------------------------------ loading
+def read(path: Path) -> Definition:
+    """Read and validate one file (no cache); DefinitionError lists all problems."""
+    return parse(load_checked(path, DefinitionError), str(path))
+
+
+def lint(paths: list[Path]) -> tuple[list[Definition], list[str]]:
+    """Validate files; returns the good definitions and every problem of every file."""
+    good, problems = [], []
+    files = [f for p in paths for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])]
+    for f in files:
+        try:
+            good.append(read(f))
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+    ids: dict[tuple[str, int], str] = {}
+    for d in good:
+        if (d.id, d.version) in ids:
+            problems.append(f"{d.path}: {d.id} version {d.version} is also defined in {ids[(d.id, d.version)]}")
+        ids[(d.id, d.version)] = d.path
+    known = {d.id for d in good}
+    beside: dict[Path, set[str]] = {}  # one read of a folder per lint, not one per spawn
+    for d in good:  # a spawn names another file's workflow: look among the linted files and the file's folder
+        for t in d.transitions:
+            if t.spawn and t.spawn.workflow not in known and t.spawn.workflow not in beside.setdefault(
+                    Path(d.path).parent, _ids_beside(Path(d.path))):
+                problems.append(f"{d.path}: transition '{t.trigger}': spawn.workflow "
+                                f"{_unknown('workflow', t.spawn.workflow, known)}")
+    return good, problems
+
+
+def _ids_beside(path: Path) -> set[str]:
+    ids = set()
+    for f in path.parent.glob("*.yaml"):
+        try:
+            raw = load_file(f)
+        except (YamlSyntaxError, OSError):
+            continue
+        if isinstance(raw, dict) and raw.get("id"):
+            ids.add(str(raw["id"]))
+    return ids
+
+
+def folder() -> str:
+    """The workflows folder: ``AGREEFLOW_WORKFLOWS`` or the shipped ``workflows/``."""
+    return os.environ.get("AGREEFLOW_WORKFLOWS") or str(WORKFLOWS_DIR)
+
+
+def from_source(text: str, path: str) -> Definition:
+    """A definition from stored YAML text (a snapshot kept in the database)."""
+    try:
+        return parse(load_text(text, path), path)
+    except YamlSyntaxError as exc:
+        raise DefinitionError([f"{exc.path}:{exc.line}: YAML syntax: {exc.problem}"]) from None
+
+
+def registry(path: str | None = None) -> dict[tuple[str, int], Definition]:
+    """Every definition version in the workflows folder, keyed by (id, version); cached."""
+    return _registry(path or folder())
+
+
+@lru_cache(maxsize=None)
+def _registry(path: str) -> dict[tuple[str, int], Definition]:
+    good, problems = lint([Path(path)])
+    if problems:
+        raise DefinitionError(problems)
+    return {(d.id, d.version): d for d in good}
+
+
+def get(workflow: str, version: int | None = None) -> Definition:
+    """One definition: the given version, or the newest."""
+    reg = registry()
+    if version is not None and (workflow, version) in reg:
+        return reg[(workflow, version)]
+    versions = sorted(v for (w, v) in reg if w == workflow)
+    if not versions or version is not None:
+        raise UnknownWorkflowError(workflow, {w for w, _ in reg})
+    return reg[(workflow, versions[-1])]
+
+
+def versions(workflow: str) -> list[Definition]:
+    reg = registry()
+    found = [d for (w, _), d in sorted(reg.items()) if w == workflow]
+    if not found:
+        raise UnknownWorkflowError(workflow, {w for w, _ in reg})
+    return found
+
+
+def newest() -> list[Definition]:
+    """The newest version of each workflow, sorted by id."""
+    reg = registry()
+    best: dict[str, Definition] = {}
+    for (w, v), d in reg.items():
+        if w not in best or v > best[w].version:
+            best[w] = d
+    return [best[w] for w in sorted(best)]

@@ -1,0 +1,103 @@
+"""Typed case fields: ``--field k=v`` text → checked values, one clear error each.
+
+Dates are stored as ISO text, units as codes (checked against the active
+directory), ``units`` as a list of codes, case references as case refs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from sqlmodel import Session, select
+
+from agreeflow.engine.core.definitions import Definition, FieldDef
+from agreeflow.engine.core.directory import active_unit
+from agreeflow.engine.core.errors import FieldValueError, UnknownCaseError, did_you_mean
+from agreeflow.engine.core.store import Case
+
+TRUE = {"true", "yes", "1", "có", "co", "đúng", "dung"}
+FALSE = {"false", "no", "0", "không", "khong", "sai"}
+
+
+def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """``["k=v", ...]`` → dict; a pair without ``=`` is a FieldValueError."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise FieldValueError(field=pair, problem_vi="không đúng dạng TÊN=GIÁ_TRỊ",
+                                  problem_en="not of the form NAME=VALUE",
+                                  remedy_vi="Ví dụ: --field partner=\"Tỉnh Xay Som Boun\"",
+                                  remedy_en="Example: --field partner=\"Xay Som Boun province\"")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def parse_date(text: str) -> date:
+    """YYYY-MM-DD or dd/mm/yyyy."""
+    text = text.strip()
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    if m:
+        return date(int(m[3]), int(m[2]), int(m[1]))
+    return datetime.strptime(text, "%Y-%m-%d").date()
+
+
+def coerce(session: Session, defn: Definition, raw: dict[str, str]) -> dict[str, Any]:
+    """Check every given field against the definition; the first problem is raised."""
+    out: dict[str, Any] = {}
+    for name, text in raw.items():
+        fdef = defn.fields.get(name)
+        if fdef is None:
+            guess = did_you_mean(name, defn.fields)
+            raise FieldValueError(
+                field=name, problem_vi=f"quy trình {defn.id} không có trường này" + (f" (có phải '{guess}'?)" if guess else ""),
+                problem_en=f"workflow {defn.id} has no such field" + (f" (did you mean '{guess}'?)" if guess else ""),
+                remedy_vi="Các trường: " + ", ".join(defn.fields), remedy_en="Fields: " + ", ".join(defn.fields))
+        out[name] = _one(session, fdef, text)
+    return out
+
+
+def _bad(fdef: FieldDef, text: str, vi: str, en: str) -> FieldValueError:
+    return FieldValueError(field=fdef.name, problem_vi=f"giá trị '{text}' không hợp lệ", problem_en=f"'{text}' is not valid",
+                           remedy_vi=vi, remedy_en=en)
+
+
+def _one(session: Session, fdef: FieldDef, text: str) -> Any:
+    t = fdef.type
+    if t == "text":
+        return text
+    if t == "date":
+        try:
+            return parse_date(text).isoformat()
+        except ValueError:
+            raise _bad(fdef, text, "Cần một ngày dạng YYYY-MM-DD hoặc dd/mm/yyyy, ví dụ 2024-07-31.",
+                       "Give a date as YYYY-MM-DD or dd/mm/yyyy, e.g. 2024-07-31.") from None
+    if t == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise _bad(fdef, text, "Cần một số nguyên, ví dụ 5.", "Give a whole number, e.g. 5.") from None
+    if t == "bool":
+        low = text.lower()
+        if low in TRUE | FALSE:
+            return low in TRUE
+        raise _bad(fdef, text, "Cần true/false (có/không).", "Give true or false.")
+    if t == "choice":
+        if text in fdef.choices:
+            return text
+        raise _bad(fdef, text, "Chọn một trong: " + ", ".join(fdef.choices), "Choose one of: " + ", ".join(fdef.choices))
+    if t == "unit":
+        return active_unit(session, text).code
+    if t == "units":
+        codes = [c.strip() for c in text.split(",") if c.strip()]
+        if not codes:
+            raise _bad(fdef, text, "Cần danh sách mã đơn vị, cách nhau bởi dấu phẩy, ví dụ SD,LG.",
+                       "Give unit codes separated by commas, e.g. SD,LG.")
+        return [active_unit(session, c).code for c in codes]
+    if t == "case-ref":
+        if session.exec(select(Case.id).where(Case.ref == text)).first() is None:
+            raise UnknownCaseError(text, session.exec(select(Case.ref)).all())
+        return text
+    raise AssertionError(f"unhandled field type {t}")

@@ -1,0 +1,14 @@
+"""Where the shipped data lives: one module, so moving a file never breaks a path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ENGINE_DIR = Path(__file__).resolve().parent.parent
+"""The ``agreeflow.engine`` package folder."""
+DATA_DIR = ENGINE_DIR / "data"
+"""Shipped operator data: directory samples, calendar decisions, policies, report map, demo script."""
+MIGRATIONS_DIR = ENGINE_DIR / "migrations"
+"""Alembic's script location."""
+WORKFLOWS_DIR = ENGINE_DIR.parent / "workflows"
+"""The shipped procedures (``agreeflow.workflows``)."""

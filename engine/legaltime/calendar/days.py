@@ -1,0 +1,345 @@
+"""Working days of Vietnamese state bodies: which days count, and counting them.
+
+Why a class of our own and not just the ``holidays`` package: the package
+knows the fixed public holidays (Labour Code 2019 art. 112) and some swaps, but
+it cannot say that a Saturday is a make-up working day (ngày làm bù), and the
+Prime Minister decides swaps every year.  So a day's status is layered, each
+layer overriding the one before:
+
+1. the weekly schedule: Saturday and Sunday off (40-hour week);
+2. the ``holidays`` package, country VN (public holidays, nghỉ bù, known swaps);
+3. the shipped data file ``engine/data/calendar-vn.yaml`` (operator-editable);
+4. overrides from the database (``calendar_days``), passed in by the caller.
+
+Counting follows the Civil Code 2015 arts. 147-148: day 0 (the start) is not
+counted; a period ends at 24:00 of its last day.  ``add`` is O(log n): every
+loaded year is kept as a sorted list of working-day ordinals and a bitmap, so
+the deadline sweep can project many dates cheaply.  Years load lazily (whole
+years at a time); the object is safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from datetime import date, timedelta
+from enum import StrEnum
+from importlib.metadata import version
+from typing import Iterable, Literal
+
+from agreeflow.engine.legaltime.calendar import package_cache
+from agreeflow.engine.legaltime.calendar.due import Due, DueKind, add_months, fmt_day, step
+
+Unit = Literal["wd", "d", "m"]
+FIRST_YEAR, LAST_YEAR = 1995, 2200  # the package's VN rules start in 1995
+_WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+_WEEKDAY_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+PACKAGE_SOURCE = f"holidays {version('holidays')} (VN)"
+WEEK_SOURCE = "Tuần làm việc 40 giờ (nghỉ Thứ Bảy, Chủ Nhật)"
+
+
+class DayCategory(StrEnum):
+    """Why a day has its status; decides the words shown next to its reason."""
+
+    WORKDAY = "workday"
+    WEEKEND = "weekend"
+    HOLIDAY = "holiday"        # public holiday from the package
+    OBSERVED = "observed"      # nghỉ bù: a holiday that fell on a rest day
+    SWAP = "swap"              # a working day turned into a day off
+    MAKEUP = "makeup"          # a rest day turned into a working day (làm bù)
+    OVERRIDE = "override"      # an operator's entry in the database
+
+
+_CATEGORY_WORDS: dict[DayCategory, tuple[str, str]] = {
+    DayCategory.WORKDAY: ("ngày làm việc", "working day"),
+    DayCategory.WEEKEND: ("nghỉ hằng tuần", "weekly rest"),
+    DayCategory.HOLIDAY: ("nghỉ lễ", "public holiday"),
+    DayCategory.OBSERVED: ("nghỉ bù", "compensatory day off"),
+    DayCategory.SWAP: ("nghỉ hoán đổi", "swapped day off"),
+    DayCategory.MAKEUP: ("ngày làm bù — tính là ngày làm việc", "make-up working day — counted"),
+    DayCategory.OVERRIDE: ("điều chỉnh của quản trị", "operator override"),
+}
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    """One day's status: ``kind`` is ``working`` or ``off``, with the reason and its source."""
+
+    day: date
+    kind: Literal["working", "off"]
+    reason_vi: str
+    reason_en: str
+    source: str
+    confirmed: bool = True
+    category: DayCategory = DayCategory.WORKDAY
+
+    @property
+    def working(self) -> bool:
+        """True when the day counts as a working day."""
+        return self.kind == "working"
+
+    def describe(self, lang: str = "vi") -> str:
+        """``reason (category)`` in ``lang``, e.g. ``Tết Nguyên Đán (nghỉ lễ)``."""
+        vi, en = _CATEGORY_WORDS[self.category]
+        reason, words = (self.reason_en, en) if lang == "en" else (self.reason_vi, vi)
+        text = f"{reason} ({words})" if reason.lower() != words else reason
+        if not self.confirmed:
+            text += " — CHƯA XÁC NHẬN" if lang != "en" else " — UNCONFIRMED"
+        return text
+
+
+def weekday_name(d: date, lang: str = "vi") -> str:
+    """The day of the week of ``d`` in ``lang``: ``Thứ Hai`` … ``Chủ Nhật`` / ``Monday`` … ``Sunday``."""
+    return (_WEEKDAY_EN if lang == "en" else _WEEKDAY_VI)[d.weekday()]
+
+
+def _package_day(day: date, name_vi: str, name_en: str) -> DayInfo:
+    """Turn a package entry into a DayInfo, telling nghỉ bù and swaps from holidays."""
+    if "thay cho" in name_vi:
+        category = DayCategory.SWAP
+    elif "nghỉ bù" in name_vi:
+        category = DayCategory.OBSERVED
+        name_vi = name_vi.replace(" (nghỉ bù)", "").replace("nghỉ bù, ", "")
+        name_en = name_en.replace(" (observed)", "").replace("observed, ", "")
+    else:
+        category = DayCategory.HOLIDAY
+    return DayInfo(day, "off", name_vi, name_en, PACKAGE_SOURCE, True, category)
+
+
+@lru_cache(maxsize=4096)
+def _weekly(day: date) -> DayInfo:
+    wd = day.weekday()
+    if wd >= 5:
+        return DayInfo(day, "off", _WEEKDAY_VI[wd], _WEEKDAY_EN[wd], WEEK_SOURCE, True,
+                       DayCategory.WEEKEND)
+    return DayInfo(day, "working", "Ngày làm việc", "Working day", WEEK_SOURCE, True,
+                   DayCategory.WORKDAY)
+
+
+@dataclass(frozen=True)
+class _Span:
+    """The loaded years, replaced as a whole so readers never see half an update."""
+
+    lo: int                          # first loaded year
+    hi: int                          # last loaded year
+    base: int                        # ordinal of 1 January of lo
+    bitmap: bytes                    # 1 = working, indexed by ordinal - base
+    working: list[int]               # sorted ordinals of working days
+    off: list[int]                   # sorted ordinals of days off
+    makeup: list[int]                # sorted ordinals of weekend days worked
+    special: dict[date, DayInfo]     # days that differ from the weekly schedule
+
+    def covers(self, lo: int, hi: int) -> bool:
+        return self.lo <= lo and hi <= self.hi
+
+
+_EMPTY = _Span(0, -1, 0, b"", [], [], [], {})
+
+
+class Calendar:
+    """Working-day calendar built from the package, shipped data and DB overrides.
+
+    Args:
+        entries: day decisions from the shipped data file (layer 3).
+        overrides: operator overrides from the database (layer 4, wins).
+        unconfirmed_names: package holiday names (Vietnamese) whose status as a
+            day off is not confirmed; such days report ``confirmed=False``.
+    """
+
+    def __init__(self, entries: Iterable[DayInfo] = (), overrides: Iterable[DayInfo] = (),
+                 unconfirmed_names: Iterable[str] = ()) -> None:
+        self._entries = {e.day: e for e in entries}
+        self._entries.update({e.day: e for e in overrides})
+        self._unconfirmed = tuple(unconfirmed_names)
+        self._lock = threading.Lock()
+        self._state = _EMPTY
+        self._years(2016, 2030)
+
+    # ------------------------------------------------------------ loading years
+    def _years(self, lo: int, hi: int) -> _Span:
+        """The loaded span, extended first when it does not cover the years lo..hi."""
+        state = self._state
+        if state.covers(lo, hi):
+            return state
+        if lo < FIRST_YEAR or hi > LAST_YEAR:
+            raise ValueError(f"the calendar covers {FIRST_YEAR}–{LAST_YEAR}, not {lo}–{hi}")
+        with self._lock:
+            state = self._state
+            if state.covers(lo, hi):
+                return state  # another thread loaded them meanwhile
+            if state is not _EMPTY:
+                lo, hi = min(lo, state.lo), max(hi, state.hi)
+            years = [y for y in range(lo, hi + 1) if not state.covers(y, y)]
+            special = dict(state.special)
+            special.update(self._read_package(years))
+            special.update({d: i for d, i in self._entries.items() if d.year in years})
+            self._state = _build_span(lo, hi, special)
+            return self._state
+
+    def _days(self, a: date, b: date) -> _Span:
+        return self._years(min(a.year, b.year), max(a.year, b.year))
+
+    def _read_package(self, years: list[int]) -> dict[date, DayInfo]:
+        found: dict[date, DayInfo] = {}
+        for day, (name_vi, name_en) in package_cache.holiday_names(years).items():
+            info = _package_day(day, name_vi, name_en)
+            if any(name in name_vi for name in self._unconfirmed):
+                info = replace(info, confirmed=False)
+            found[day] = info  # a holiday on a weekend is kept too: its name is the reason
+        return found
+
+    # ------------------------------------------------------------ single days
+    def is_working(self, d: date) -> bool:
+        """True when ``d`` is a working day for state bodies."""
+        state = self._days(d, d)
+        return bool(state.bitmap[d.toordinal() - state.base])
+
+    def day_info(self, d: date) -> DayInfo:
+        """The status of ``d`` with its reason and source."""
+        return self._days(d, d).special.get(d) or _weekly(d)
+
+    def holidays(self, year: int) -> list[DayInfo]:
+        """Every weekday off and every weekend day worked in ``year``, with reasons, by date."""
+        days = [info for day, info in self._years(year, year).special.items() if day.year == year]
+        return sorted((i for i in days if i.working == (i.day.weekday() >= 5)),
+                      key=lambda i: i.day)
+
+    def next_working(self, d: date) -> date:
+        """``d`` if it is a working day, else the first working day after it."""
+        return date.fromordinal(self._nth_working(d - timedelta(days=1), 1))
+
+    def previous_working(self, d: date) -> date:
+        """``d`` if it is a working day, else the last working day before it."""
+        return date.fromordinal(self._nth_working(d, -1, inclusive=True))
+
+    # ------------------------------------------------------------ counting
+    def _nth_working(self, day: date, n: int, inclusive: bool = False) -> int:
+        """Ordinal of the n-th working day after ``day`` (n>0) or before it (n<0).
+
+        ``day`` itself is day 0 and not counted either way (Civil Code art.
+        147), so counting back from a working day s gives a day D with exactly
+        |n| working days in (D, s].  With ``inclusive`` (n = -1) the result is
+        the latest working day <= day.
+        """
+        ordinal = day.toordinal()
+        state = self._days(day, day)
+        while True:
+            if n > 0:
+                index = bisect_right(state.working, ordinal) + n - 1
+            elif inclusive:
+                index = bisect_right(state.working, ordinal) - 1
+            else:
+                index = bisect_left(state.working, ordinal) + n
+            if 0 <= index < len(state.working):
+                return state.working[index]
+            state = self._years(state.lo - 5, state.lo) if index < 0 else self._years(state.hi, state.hi + 5)
+
+    def add_date(self, start: date, n: int, unit: Unit = "wd") -> date:
+        """The due date only (no explanation): the fast path of :meth:`add`."""
+        if unit == "wd":
+            return start if n == 0 else date.fromordinal(self._nth_working(start, n))
+        end = _plain_end(start, n, unit)
+        # Civil Code art. 148: a last day that is a rest day moves to the next
+        # working day; counting back, the safe side is the working day before.
+        return self.previous_working(end) if n < 0 else self.next_working(end)
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """Working days in (a, b]; negative when b is before a."""
+        if b < a:
+            return -self.working_days_between(b, a)
+        working = self._days(a, b).working
+        return bisect_right(working, b.toordinal()) - bisect_right(working, a.toordinal())
+
+    def days_off_between(self, a: date, b: date) -> list[DayInfo]:
+        """Days off strictly between a and b (either order), by date."""
+        return self._infos("off", a, b)
+
+    def makeup_days_between(self, a: date, b: date) -> list[DayInfo]:
+        """Weekend days worked (làm bù) after the earlier and up to the later date, by date."""
+        return self._infos("makeup", a, b)
+
+    def _infos(self, which: Literal["off", "makeup"], a: date, b: date) -> list[DayInfo]:
+        lo, hi = sorted((a, b))
+        state = self._days(lo, hi)
+        ordinals = state.off if which == "off" else state.makeup
+        cut = bisect_left if which == "off" else bisect_right   # off: (lo, hi); makeup: (lo, hi]
+        found = ordinals[bisect_right(ordinals, lo.toordinal()):cut(ordinals, hi.toordinal())]
+        return [state.special.get(d) or _weekly(d) for d in map(date.fromordinal, found)]
+
+    def add(self, start: date, n: int, unit: Unit = "wd", phrase: str | None = None) -> Due:
+        """``n`` working days (``wd``), days (``d``) or months (``m``) from ``start``, explained.
+
+        Day 0 is not counted (Civil Code art. 147).  ``wd`` counts working days;
+        ``d`` lands on start+n, ``m`` on the same day n months later (or that
+        month's last day); either moves to the next working day when it lands
+        on a day off (art. 148; counting back, to the working day before).
+        Negative ``n`` counts back, e.g. "submit at least 15 working days before".
+        ``phrase`` is the text that asked for the count (a canonical one if None).
+        """
+        due = self.add_date(start, n, unit)
+        return Due(kind=_UNIT_KINDS[unit], phrase=phrase or _canonical_phrase(n, unit),
+                   due_date=due, steps=self.count_steps(start, n, unit, due))
+
+    def count_steps(self, start: date, n: int, unit: Unit, due: date) -> list[dict[str, str]]:
+        """The explanation of a count: day 0, each day skipped and why, the last day."""
+        steps = [step(f"Ngày bắt đầu (ngày 0, không tính — BLDS 2015 điều 147): {fmt_day(start)}",
+                      f"Start (day 0, not counted — Civil Code 2015 art. 147): {fmt_day(start)}",
+                      start)]
+        if unit == "wd":
+            skipped = [step(f"{fmt_day(i.day)} — {i.describe('vi')}: không tính",
+                            f"{fmt_day(i.day)} — {i.describe('en')}: not counted", i.day)
+                       for i in self.days_off_between(start, due)]
+            worked = [step(f"{fmt_day(i.day)} — {i.describe('vi')}",
+                           f"{fmt_day(i.day)} — {i.describe('en')}", i.day)
+                      for i in self.makeup_days_between(start, due)]
+            steps += sorted(skipped + worked, key=lambda s: s["date"], reverse=n < 0)
+            steps.append(step(
+                f"Ngày làm việc thứ {abs(n)} {'sau' if n >= 0 else 'trước'} ngày bắt đầu: "
+                f"{fmt_day(due)}; hạn là hết ngày (24:00, BLDS điều 148)",
+                f"Working day {abs(n)} {'after' if n >= 0 else 'before'} the start: "
+                f"{fmt_day(due)}; due at the end of that day (24:00, Civil Code art. 148)", due))
+            return steps
+        plain = _plain_end(start, n, unit)
+        vi, en = ("tháng", "months") if unit == "m" else ("ngày", "days")
+        sign = "+" if n >= 0 else "−"
+        steps.append(step(f"Ngày bắt đầu {sign} {abs(n)} {vi} = {fmt_day(plain)}",
+                          f"Start {sign} {abs(n)} {en} = {fmt_day(plain)}", plain))
+        if plain != due:
+            info = self.day_info(plain)
+            steps.append(step(
+                f"{fmt_day(plain)} là ngày nghỉ ({info.describe('vi')}): hạn chuyển sang ngày làm "
+                f"việc {'kế tiếp' if n >= 0 else 'liền trước'} {fmt_day(due)} (BLDS điều 148)",
+                f"{fmt_day(plain)} is a day off ({info.describe('en')}): the deadline moves to the "
+                f"{'next' if n >= 0 else 'previous'} working day {fmt_day(due)} (Civil Code art. 148)",
+                due))
+        return steps
+
+
+def _build_span(lo: int, hi: int, special: dict[date, DayInfo]) -> _Span:
+    base = date(lo, 1, 1).toordinal()
+    end = date(hi, 12, 31).toordinal()
+    bitmap = bytearray(1 if date.fromordinal(o).weekday() < 5 else 0 for o in range(base, end + 1))
+    for day, info in special.items():
+        bitmap[day.toordinal() - base] = 1 if info.working else 0
+    makeup = sorted(d.toordinal() for d, i in special.items() if i.working and d.weekday() >= 5)
+    return _Span(lo, hi, base, bytes(bitmap), [base + i for i, bit in enumerate(bitmap) if bit],
+                 [base + i for i, bit in enumerate(bitmap) if not bit], makeup, special)
+
+
+_UNIT_KINDS = {"wd": DueKind.WORKING_DAYS, "d": DueKind.CALENDAR_DAYS, "m": DueKind.MONTHS}
+
+
+def _plain_end(start: date, n: int, unit: Unit) -> date:
+    """start + n days or months, before any move to a working day."""
+    if unit == "d":
+        return start + timedelta(days=n)
+    if unit == "m":
+        return add_months(start, n)
+    raise ValueError(f"unit must be 'wd', 'd' or 'm', not {unit!r}")
+
+
+def _canonical_phrase(n: int, unit: Unit) -> str:
+    words = {"wd": "ngày làm việc", "d": "ngày", "m": "tháng"}[unit]
+    return f"{n} {words}" if n >= 0 else f"{-n} {words} trước"

@@ -1,0 +1,71 @@
+"""Read a deadline phrase from an official document (Vietnamese or English) into a ``Due``.
+
+``parse_phrase("hoàn thành trong tháng 7/2024", ref, cal)`` → due 31/07/2024.
+The phrase is folded (lower case, no diacritics) so "Quý III", "quy iii" and
+"QUÝ III" read alike, then the rules of ``phrase_rules.RULES`` are tried in
+order; the first that matches anywhere in the phrase decides.  Nothing matching
+raises ``PhraseError`` listing every accepted form with an example, so the user
+learns what to write instead.  ``ref`` is the day the phrase is read against:
+counts ("trong vòng 10 ngày làm việc") start there, recurring phrases give the
+occurrence that contains it, and periods without a year take the nearest one.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+from agreeflow.engine.legaltime.calendar.days import Calendar
+from agreeflow.engine.legaltime.calendar.due import Due
+from agreeflow.engine.legaltime.calendar.phrase_rules import RULES, Context
+from agreeflow.engine.core.errors import PhraseError
+
+_DASHES = str.maketrans({"–": "-", "—": "-", "−": "-", "\u00a0": " ", "\u2009": " "})
+
+
+def _fold_char(ch: str) -> str:
+    if ch in "đĐ":
+        return "d"
+    base = unicodedata.normalize("NFD", ch)[0].lower()
+    return base if len(base) == 1 else ch
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, one character per character of ``text`` (NFC)."""
+    return "".join(_fold_char(ch) for ch in text.translate(_DASHES))
+
+
+def accepted_forms() -> list[str]:
+    """One line per accepted form, ``label: example; example``, merged by label, in rule order."""
+    merged: dict[str, list[str]] = {}
+    for rule in RULES:
+        label, examples = rule.form.split(": ", 1)
+        merged.setdefault(label, []).extend(examples.split("; "))
+    return [f"{label}: {'; '.join(examples)}" for label, examples in merged.items()]
+
+
+def _phrase_error(phrase: str) -> PhraseError:
+    forms = accepted_forms()
+    # ``forms`` is shown as a bulleted block; ``accepted`` keeps the list for --json.
+    return PhraseError(phrase=phrase, forms="\n".join(f"  - {f}" for f in forms), accepted=forms)
+
+
+def parse_phrase(text: str, ref: date, cal: Calendar) -> Due:
+    """The Due described by ``text``, read on day ``ref``.
+
+    Raises:
+        PhraseError: no rule reads the phrase, or it names a day that does not
+            exist (31/02/2024); the error lists the accepted forms.
+    """
+    phrase = unicodedata.normalize("NFC", " ".join(text.split()))
+    folded = fold(phrase)
+    context = Context(phrase, ref, cal)
+    for rule in RULES:
+        match = rule.pattern.search(folded)
+        if match is None:
+            continue
+        try:
+            return rule.read(match, context)
+        except ValueError as exc:  # e.g. day 31 of a 30-day month
+            raise _phrase_error(f"{phrase} ({exc})") from exc
+    raise _phrase_error(phrase)

@@ -1,0 +1,231 @@
+"""The calendar commands: read the working-day calendar in force, and change its data.
+
+Reading (:func:`holidays`, :func:`day`, :func:`add`, :func:`due`) uses the
+calendar the engine counts with: shipped data plus the operator's overrides in
+``calendar_days``.  Changing a day (:func:`set_day`) is an admin act logged on
+the system chain (``calendar_changed``).  In the same transaction every open
+deadline the change touches is re-projected from its stored source
+(``deadlines.reprojected``) and each move is logged on its own case's chain
+(``deadline_moved``, with the day, the reason and the deciding document): a
+due date never changes silently.  Results are plain dicts ready for ``--json``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from agreeflow.engine.core import audit, clock, db
+
+from agreeflow.engine.legaltime import deadlines
+
+from agreeflow.engine import service
+from agreeflow.engine.legaltime.calendar import Due, DayInfo, parse_phrase, weekday_name
+from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
+from agreeflow.engine.core.errors import DateValueError, MissingFieldsError, RefusedError
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import CalendarDay, Case, Deadline
+
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+# ------------------------------------------------------------------ input
+def parse_day(text: str) -> date:
+    """``YYYY-MM-DD`` (or ``dd/mm/yyyy``, as documents write it) within the calendar's years.
+
+    Raises:
+        DateValueError: malformed, no such day, or outside the calendar's years.
+    """
+    raw = text.strip()
+    dmy = _DMY.match(raw)
+    try:
+        day = date(int(dmy[3]), int(dmy[2]), int(dmy[1])) if dmy else date.fromisoformat(raw)
+    except ValueError:
+        raise _bad_date(text, "không đúng dạng hoặc không có ngày này", "malformed, or no such day") from None
+    check_year(day.year, text)
+    return day
+
+
+def check_year(year: int, shown: str | None = None) -> None:
+    """Raise DateValueError when ``year`` is outside the calendar's years."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise _bad_date(shown or str(year), "ngoài phạm vi của lịch", "outside the calendar's years")
+
+
+def _bad_date(value: str, problem_vi: str, problem_en: str) -> DateValueError:
+    return DateValueError(value=value, problem_vi=problem_vi, problem_en=problem_en,
+                          first=FIRST_YEAR, last=LAST_YEAR)
+
+
+# ------------------------------------------------------------------ reading
+def _calendar(settings: Settings) -> Any:
+    with db.read(settings) as s:
+        return deadlines.calendar_for(s)
+
+
+def day_json(info: DayInfo, lang: str) -> dict[str, Any]:
+    """One day's status as users read it (and as ``--json`` prints it)."""
+    return {"date": info.day.isoformat(), "weekday": weekday_name(info.day, lang), "working": info.working,
+            "kind": info.kind, "reason": info.describe(lang), "reason_vi": info.reason_vi,
+            "reason_en": info.reason_en, "source": info.source, "confirmed": info.confirmed,
+            "category": str(info.category)}
+
+
+def due_json(due: Due, lang: str) -> dict[str, Any]:
+    """A Due with its explanation in ``lang`` next to the bilingual steps."""
+    out = due.to_json()
+    out["weekday"] = weekday_name(due.due_date, lang) if due.due_date else None
+    out["explanation"] = [s.get(lang) or s["vi"] for s in due.steps]
+    return out
+
+
+def holidays(settings: Settings, year: int) -> dict[str, Any]:
+    """Every weekday off and every weekend day worked in ``year``, with reason and source."""
+    check_year(year)
+    cal = _calendar(settings)
+    return {"year": year, "days": [day_json(i, settings.lang) for i in cal.holidays(year)]}
+
+
+def day(settings: Settings, text: str) -> dict[str, Any]:
+    """Whether the day ``text`` is a working day, why, and on whose decision."""
+    return day_json(_calendar(settings).day_info(parse_day(text)), settings.lang)
+
+
+def add(settings: Settings, start_text: str, n: int, unit: str = "wd") -> dict[str, Any]:
+    """``n`` working (``wd``) or calendar (``d``) days from a start day, with the explanation."""
+    start = parse_day(start_text)
+    cal = _calendar(settings)
+    try:
+        due = cal.add(start, n, unit)
+    except ValueError:  # the count runs off the calendar's years
+        raise _bad_date(f"{start_text} + {n}", "kết quả ngoài phạm vi của lịch",
+                        "the result falls outside the calendar's years") from None
+    return {"start": start.isoformat(), "n": n, "unit": unit, **due_json(due, settings.lang)}
+
+
+def due(settings: Settings, phrase: str, from_text: str | None = None) -> dict[str, Any]:
+    """The due date a deadline phrase gives, read on ``from_text`` (default: today).
+
+    Raises:
+        PhraseError: nothing reads the phrase; the error lists the accepted forms.
+    """
+    ref = parse_day(from_text) if from_text else clock.local_today()
+    result = parse_phrase(phrase, ref, _calendar(settings))
+    return {"from": ref.isoformat(), **due_json(result, settings.lang)}
+
+
+# ------------------------------------------------------------------ changing
+def set_day(settings: Settings, day_text: str, kind: str, reason: str, source: str) -> dict[str, Any]:
+    """Make a day a day off (``kind="off"``) or a working day, and re-project the deadlines it touches.
+
+    One transaction: the ``calendar_days`` row, a ``deadline_moved`` event per
+    moved deadline on its case's chain, and ``calendar_changed`` on the system
+    chain.  Setting a day to what it already is in the database writes nothing.
+
+    Raises:
+        DateValueError, MissingFieldsError: bad input; nothing is written.
+        RoleRefusedError, ReadOnlyError: the actor is not an admin; the refusal
+            is logged on the system chain and nothing else is written.
+    """
+    command = f"calendar set-{kind}"
+    when = parse_day(day_text)
+    reason, source = reason.strip(), source.strip()
+    missing = [name for name, value in (("--reason", reason), ("--source", source)) if not value]
+    if missing:
+        raise MissingFieldsError(trigger=command, missing=missing)
+    try:
+        with db.write(settings) as s:
+            actor = service._write_actor(s, settings, admin=True, trigger=command).email
+            return _set_day_in(s, actor, when, kind, reason, source)
+    except RefusedError as err:
+        service._refuse(settings, service.SYSTEM_REF, err, getattr(err, "actor", ""), "", command)
+        raise
+
+
+def _set_day_in(s: Session, actor: str, when: date, kind: str, reason: str, source: str) -> dict[str, Any]:
+    # Lock order: the system chain, then cases by id (as any other multi-case write must).
+    syscase = service._lock(s, service.system_case(s).id)
+    now = clock.now()
+    row = s.get(CalendarDay, when)
+    result: dict[str, Any] = {"date": when.isoformat(), "kind": kind, "reason": reason, "source": source,
+                              "changed": False, "moved": [], "not_reprojected": []}
+    if row is not None and (row.kind, row.reason, row.source) == (kind, reason, source):
+        return result
+    old_cal = deadlines.calendar_for(s)
+    before = old_cal.day_info(when)
+    if row is None:
+        row = CalendarDay(day=when, kind=kind, created_at=now)
+    row.kind, row.reason, row.source, row.created_by, row.created_at = kind, reason, source, actor, now
+    s.add(row)
+    s.flush()
+    new_cal = deadlines.calendar_for(s)
+    change = {"date": when.isoformat(), "kind": kind, "reason": reason, "source": source}
+    moved, unknown = _reproject(s, old_cal, new_cal, change, actor, now)
+    result.update(changed=True, moved=moved, not_reprojected=unknown,
+                  before={"kind": before.kind, "reason": before.describe("vi"), "source": before.source})
+    audit.append_event(s, syscase, "calendar_changed", actor=actor, role="admin", note=reason, at=now,
+                       payload={**change, "before": result["before"], "moved": moved,
+                                "not_reprojected": unknown})
+    return result
+
+
+def _reproject(s: Session, old_cal: Any, new_cal: Any, change: dict[str, Any], actor: str,
+               now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Move every open deadline whose projection differs between the two calendars; log each move.
+
+    Returns (moves, open deadlines that may be touched but have no source to
+    recompute from).  Rows are read again after their case is locked, so a
+    transition committed meanwhile (closing a deadline) is respected.
+    """
+    from agreeflow.engine.legaltime import reminders
+    day = date.fromisoformat(change["date"])
+    case_ids = s.exec(select(Deadline.case_id).where(Deadline.status == "open").distinct()).all()
+    moved: list[dict[str, Any]] = []
+    unknown: list[dict[str, Any]] = []
+    for case_id in sorted(case_ids):
+        case = service._lock(s, case_id)
+        rows = s.exec(select(Deadline).where(Deadline.case_id == case_id, Deadline.status == "open")
+                      .order_by(Deadline.id)).all()  # type: ignore[arg-type]
+        for d in rows:
+            old, new = deadlines.reprojected(d, old_cal), deadlines.reprojected(d, new_cal)
+            if old is None or new is None:
+                if d.due_date is not None and d.due_date >= day and not (d.extra or {}).get("recurring"):
+                    unknown.append({"case": case.ref, "deadline": d.key, "due_date": d.due_date.isoformat()})
+                continue
+            if new.due_date == old.due_date or new.due_date == d.due_date:
+                continue
+            moved.append(_move(s, case, d, new, new_cal, change, actor, now))
+            if case.suspended_at is None:  # a suspended case's ladder restarts on resume
+                d.next_action_at = reminders.next_action(d, now, new_cal)
+            s.add(d)
+    return moved, unknown
+
+
+def _move(s: Session, case: Case, d: Deadline, new: Due, cal: Any, change: dict[str, Any], actor: str,
+          now: datetime) -> dict[str, Any]:
+    """Put the re-projected due date on ``d`` and log ``deadline_moved`` on its case."""
+    before, after = d.due_date, new.due_date
+    assert before is not None and after is not None
+    d.due_date, d.due_at = after, new.due_at
+    d.explanation = list(new.steps) + [calendar_step(change, before, after)]
+    wd = cal.working_days_between(before, after)
+    payload = {"deadline": d.key, "label": d.label_vi, "before": before.isoformat(), "after": after.isoformat(),
+               "working_days": wd, "why": "calendar", "calendar_day": change["date"],
+               "calendar_kind": change["kind"], "reason": change["reason"], "source": change["source"]}
+    audit.append_event(s, case, "deadline_moved", actor=actor, role="admin", note=change["reason"],
+                       payload=payload, at=now)
+    return {"case": case.ref, **payload}
+
+
+def calendar_step(change: dict[str, Any], before: date, after: date) -> dict[str, str]:
+    """The explanation step saying which calendar decision moved a due date."""
+    day = date.fromisoformat(change["date"])
+    vi_kind, en_kind = ("ngày nghỉ", "a day off") if change["kind"] == "off" else ("ngày làm việc", "a working day")
+    return {"vi": f"Lịch thay đổi: {day:%d/%m/%Y} là {vi_kind} ({change['reason']}; căn cứ: {change['source']}) "
+                  f"— hạn tính lại từ {before:%d/%m/%Y} sang {after:%d/%m/%Y}",
+            "en": f"Calendar changed: {day:%d/%m/%Y} is {en_kind} ({change['reason']}; source: {change['source']}) "
+                  f"— due recomputed from {before:%d/%m/%Y} to {after:%d/%m/%Y}",
+            "date": after.isoformat()}

@@ -1,0 +1,242 @@
+"""Deadlines: state timers become rows when a case enters a state, close when it leaves.
+
+The ``deadlines`` table is the source of truth for everything time-bound
+(statutory limits, due phrases, reply deadlines, expiry watches).  A deadline
+is ``pending`` (waiting for an event, e.g. "after the MOU is signed"), ``open``,
+then ``met`` / ``missed`` (with the margin in working days) or ``cancelled``.
+``next_action_at`` is when the sweep must next look at it (reminder ladder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from agreeflow.engine.legaltime import calendar as legal_calendar
+from agreeflow.engine.core import clock
+from agreeflow.engine.core.audit import append_event
+from agreeflow.engine.core.definitions import Definition, TimerDef
+from agreeflow.engine.core.errors import PhraseError
+from agreeflow.engine.core.store import CalendarDay, Case, Deadline
+
+OPEN = ("open", "pending")
+
+
+def calendar_for(session: Session) -> Any:
+    """The working-day calendar: shipped data + the operator's overrides in the DB."""
+    rows = session.exec(select(CalendarDay)).all()
+    overrides = tuple((r.day, r.kind, r.reason, r.source) for r in rows)
+    return legal_calendar.load(overrides=[{"day": d, "kind": k, "reason": r, "source": s}
+                                          for d, k, r, s in overrides])
+
+
+def _responsible(case: Case, timer: TimerDef) -> str | None:
+    if timer.responsible == "case":
+        return case.unit
+    if timer.responsible.startswith("field:"):
+        value = case.fields.get(timer.responsible[6:])
+        return value[0] if isinstance(value, list) and value else value
+    return timer.responsible
+
+
+def _start_date(case: Case, timer: TimerDef, now: datetime) -> date | None:
+    if timer.start.startswith("field:"):
+        value = case.fields.get(timer.start[6:])
+        return date.fromisoformat(value) if value else None
+    return clock.to_local(now).date()
+
+
+def timer_source(case: Case, timer: TimerDef, now: datetime) -> dict[str, Any] | None:
+    """What one timer's due date is computed from, as plain JSON (None: start not known yet).
+
+    ``{"phrase": ..., "ref": "YYYY-MM-DD"}`` for a due phrase, ``{"start":
+    "YYYY-MM-DD", "n": 7, "unit": "wd"}`` for a limit.  Kept on the row
+    (``extra["source"]``) so a calendar change can recompute the due date
+    exactly as it was first computed (see :func:`reprojected`).
+    """
+    if timer.phrase_field:
+        phrase = case.fields.get(timer.phrase_field)
+        if not phrase:
+            return None
+        ref_text = case.fields.get(timer.ref_field) if timer.ref_field else None
+        ref = date.fromisoformat(ref_text) if ref_text else clock.to_local(now).date()
+        return {"phrase": str(phrase), "ref": ref.isoformat()}
+    start = _start_date(case, timer, now)
+    if start is None or timer.limit is None:
+        return None
+    return {"start": start.isoformat(), "n": timer.limit, "unit": timer.unit}
+
+
+def due_from_source(source: dict[str, Any] | None, cal: Any) -> Any:
+    """The Due that ``source`` (see :func:`timer_source`) gives on ``cal``; None for no source."""
+    if not source:
+        return None
+    if "phrase" in source:
+        return legal_calendar.parse_phrase(source["phrase"], date.fromisoformat(source["ref"]), cal)
+    return cal.add(date.fromisoformat(source["start"]), int(source["n"]), source["unit"])
+
+
+def project(case: Case, timer: TimerDef, cal: Any, now: datetime) -> Any:
+    """The Due of one timer for this case (None when its start date is not known yet)."""
+    return due_from_source(timer_source(case, timer, now), cal)
+
+
+def open_timers(session: Session, case: Case, defn: Definition, state: str, cal: Any,
+                actor: str, now: datetime) -> list[Deadline]:
+    """Create the deadline rows of ``state``'s timers and log ``deadline_set`` for each."""
+    made = []
+    for timer in defn.states[state].timers:
+        source = timer_source(case, timer, now)
+        due = due_from_source(source, cal)
+        d = Deadline(case_id=case.id, key=f"timer:{state}:{timer.id}", kind=getattr(due, "kind", "") or timer.unit,
+                     label_vi=timer.label.get("vi", timer.id), label_en=timer.label.get("en", timer.id),
+                     unit=_responsible(case, timer), start_at=now, citation=timer.citation,
+                     confirmed=timer.confirmed, policy=timer.policy or defn.reminder_policy)
+        apply_due(d, due, source)
+        session.add(d)
+        session.flush()
+        append_event(session, case, "deadline_set", actor=actor, payload=deadline_payload(d), at=now)
+        made.append(d)
+    return made
+
+
+def apply_due(d: Deadline, due: Any, source: dict[str, Any] | None = None) -> None:
+    """Copy a calendar Due onto a deadline row and schedule its first reminder.
+
+    ``source`` is what the Due was computed from (:func:`timer_source`); rows
+    that have one are re-projected when the calendar data changes, rows
+    without one keep their date (and the calendar change says so).
+    """
+    if source is not None:
+        d.extra = {**(d.extra or {}), "source": source}
+    if due is None or due.due_date is None:
+        d.status = "pending"
+        d.due_date = d.due_at = d.next_action_at = None
+        if due is not None:
+            d.phrase, d.explanation = due.phrase, list(due.steps)
+            d.extra = {**(d.extra or {}), **_due_extra(due)}
+        return
+    d.status = "open"
+    d.due_date, d.due_at = due.due_date, due.due_at
+    d.phrase = due.phrase or d.phrase
+    d.explanation = list(due.steps)
+    d.extra = {**(d.extra or {}), **_due_extra(due)}
+    d.rung = 0
+    from agreeflow.engine.legaltime import reminders
+    d.next_action_at = reminders.first_action(d)
+
+
+def _due_extra(due: Any) -> dict[str, Any]:
+    out = {}
+    for key in ("recurring", "pending_event", "offset_n", "offset_unit"):
+        if getattr(due, key, None) is not None:
+            out[key] = getattr(due, key)
+    return out
+
+
+def suspension_step(k: int, since: date, until: date, before: date, after: date) -> dict[str, str]:
+    """The explanation step of a suspension of ``k`` working days that moved a due date."""
+    return {"vi": f"Tạm dừng {k} ngày làm việc ({since:%d/%m/%Y} – {until:%d/%m/%Y}): hạn lùi từ "
+                  f"{before:%d/%m/%Y} sang {after:%d/%m/%Y}",
+            "en": f"Suspended for {k} working days ({since:%d/%m/%Y} – {until:%d/%m/%Y}): due moved from "
+                  f"{before:%d/%m/%Y} to {after:%d/%m/%Y}"}
+
+
+def reprojected(d: Deadline, cal: Any) -> Any:
+    """``d``'s Due recomputed on ``cal``: from its source, then moved by each past suspension.
+
+    Each suspension (``extra["suspensions"]``, kept by ``actions.resume``) is
+    counted again on ``cal``, so a day off added inside a suspension shortens
+    it.  Returns None when the row cannot be recomputed: it is not open, has
+    no stored source (made before sources were kept, or by code that passed
+    none to :func:`apply_due`), is recurring (the sweep moves those from one
+    occurrence to the next), or its phrase no longer reads.
+    """
+    extra = d.extra or {}
+    if d.status != "open" or d.due_date is None or extra.get("recurring"):
+        return None
+    try:
+        due = due_from_source(extra.get("source"), cal)
+    except PhraseError:
+        return None
+    if due is None or due.due_date is None:
+        return None
+    end, steps = due.due_date, list(due.steps)
+    for period in extra.get("suspensions") or []:
+        since, until = date.fromisoformat(period["since"]), date.fromisoformat(period["until"])
+        k = max(cal.working_days_between(since, until), 0)
+        if k:
+            before, end = end, cal.add_date(end, k, "wd")
+            steps.append(suspension_step(k, since, until, before, end))
+    return replace(due, due_date=end, steps=steps)
+
+
+def deadline_payload(d: Deadline) -> dict[str, Any]:
+    return {"deadline": d.key, "label": d.label_vi, "unit": d.unit, "status": d.status,
+            "due_date": d.due_date.isoformat() if d.due_date else None,
+            "phrase": d.phrase, "citation": d.citation, "confirmed": d.confirmed}
+
+
+def close(session: Session, case: Case, d: Deadline, cal: Any, actor: str, now: datetime,
+          cancel: bool = False) -> None:
+    """Close one deadline: met / missed (with the margin in working days) or cancelled."""
+    today = clock.to_local(now).date()
+    if cancel or d.status == "pending" or d.due_date is None:
+        d.status = "cancelled"
+        kind = "deadline_cancelled"
+    else:
+        d.margin_wd = cal.working_days_between(today, d.due_date) if today <= d.due_date \
+            else -cal.working_days_between(d.due_date, today)
+        d.status = "met" if now <= d.due_at else "missed"
+        kind = "deadline_met" if d.status == "met" else "deadline_missed"
+    d.closed_at, d.next_action_at = now, None
+    session.add(d)
+    payload = deadline_payload(d) | {"margin_wd": d.margin_wd}
+    append_event(session, case, kind, actor=actor, payload=payload, at=now)
+
+
+def open_for_case(session: Session, case_id: int, prefix: str = "") -> list[Deadline]:
+    rows = session.exec(select(Deadline).where(Deadline.case_id == case_id,
+                                               Deadline.status.in_(OPEN))).all()  # type: ignore[attr-defined]
+    return [d for d in rows if d.key.startswith(prefix)]
+
+
+def on_transition(session: Session, case: Case, defn: Definition, old: str, new: str, cal: Any,
+                  actor: str, now: datetime) -> None:
+    """Close the timers this move meets: a timer closes when the case leaves its state, or —
+    when it declares ``closes_on`` — when the case enters one of those states."""
+    timers = {f"timer:{name}:{t.id}": t for name, st in defn.states.items() for t in st.timers}
+    for d in open_for_case(session, case.id or 0, "timer:"):
+        timer = timers.get(d.key)
+        if timer is None:
+            continue
+        if timer.closes_on:
+            if new in timer.closes_on:
+                close(session, case, d, cal, actor, now)
+        elif d.key.startswith(f"timer:{old}:") and new != old:
+            close(session, case, d, cal, actor, now)
+
+
+def cancel_all(session: Session, case: Case, cal: Any, actor: str, now: datetime) -> None:
+    """A case that ends cancels every deadline still open (and so its reminder ladders)."""
+    for d in open_for_case(session, case.id or 0):
+        close(session, case, d, cal, actor, now, cancel=True)
+
+
+def view(d: Deadline, cal: Any, now: datetime, lang: str) -> dict[str, Any]:
+    """A deadline as users read it (case show, --json)."""
+    today = clock.to_local(now).date()
+    left = None
+    if d.status == "open" and d.due_date:
+        left = cal.working_days_between(today, d.due_date) if today <= d.due_date \
+            else -cal.working_days_between(d.due_date, today)
+    return {"key": d.key, "label": d.label_vi if lang == "vi" else d.label_en, "unit": d.unit,
+            "status": d.status, "due_date": d.due_date.isoformat() if d.due_date else None,
+            "due_at": d.due_at.strftime("%Y-%m-%dT%H:%M:%SZ") if d.due_at else None,
+            "phrase": d.phrase, "kind": d.kind, "working_days_left": left, "margin_wd": d.margin_wd,
+            "citation": d.citation, "confirmed": d.confirmed,
+            "explanation": [s.get(lang, s.get("vi")) for s in d.explanation or []],
+            "pending_event": (d.extra or {}).get("pending_event")}

@@ -1,0 +1,275 @@
+"""The reminder ladder: which rungs a deadline has, when each falls, which are due.
+
+Policies are data (``engine/data/reminder-policies.yaml``, see its header): a
+named ladder of rungs relative to the due date, the local hour mails go out,
+the coordinators who receive escalations and the dispatcher's settings.  A
+deadline row names its policy; an unknown name falls back to ``default``.
+
+Progress lives on the deadline row, not in a scheduler: ``next_action_at`` is
+when the sweep must look again and ``extra["rungs_done"]`` the rung ids
+already handled.  Rungs before the deadline's ``start_at`` are never sent (a
+task assigned two days before its due date gets no "7 days before" mail).
+Rungs are chosen by "due and not done", not by a time window, so neither
+downtime nor a calendar edit that moves a rung earlier can lose one: it goes
+out late, once.  ``first_action`` (called where no session is at hand) places
+rungs on the shipped calendar; the sweep re-places them on the calendar with
+the operator's overrides each time it looks.  All functions here are pure
+except ``mark_done``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agreeflow.engine.core.paths import DATA_DIR
+from agreeflow.engine.core import clock
+from agreeflow.engine.core.errors import InputFileError
+from agreeflow.engine.core.store import Deadline
+from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_file
+
+POLICY_FILE = DATA_DIR / "reminder-policies.yaml"
+MAIL_KINDS = ("reminder", "due_today", "overdue")
+MISSED_EVENT = "deadline_missed"
+_TOP = {"send_at", "timezone", "late_after_minutes", "digest_weekday", "coordinators", "mail", "policies"}
+_MAIL = {"sender", "message_id_domain", "max_tries", "lease_seconds", "batch"}
+_RUNG = {"id", "offset", "unit", "mail", "escalate", "at", "event"}
+
+
+@dataclass(frozen=True)
+class RungDef:
+    """One rung of a ladder as written in the policy file."""
+
+    id: str
+    mail: str | None = None
+    """reminder | due_today | overdue; None for the missed marker."""
+    offset: int = 0
+    unit: str = "d"
+    escalate: bool = False
+    event: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    rungs: tuple[RungDef, ...]
+    digest: bool
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    sender: str
+    message_id_domain: str
+    max_tries: int = 8
+    """Failed attempts before a message is marked ``failed``."""
+    lease_seconds: int = 300
+    """How long a claim protects a message being sent."""
+    batch: int = 20
+    """Messages claimed per round."""
+
+
+@dataclass(frozen=True)
+class Policies:
+    """The whole policy file, validated."""
+
+    send_at: time
+    tz: ZoneInfo
+    late_after: timedelta
+    digest_weekday: int
+    coordinator_unit: str
+    coordinator_role: str
+    mail: MailSettings
+    policies: dict[str, Policy] = field(default_factory=dict)
+
+    def get(self, name: str | None) -> Policy:
+        return self.policies.get(name or "default") or self.policies["default"]
+
+    def local_at(self, day: date) -> datetime:
+        """``day`` at the sending hour, local, as aware UTC."""
+        return datetime.combine(day, self.send_at, tzinfo=self.tz).astimezone(clock.UTC)
+
+    def digest_day(self, monday: date, cal: Any) -> date | None:
+        """The working day the digest of the week starting ``monday`` goes out (None: no working day)."""
+        day = cal.next_working(monday + timedelta(days=self.digest_weekday))
+        return day if day < monday + timedelta(days=7) else None
+
+
+@dataclass(frozen=True)
+class Rung:
+    """A rung placed on the time line of one deadline."""
+
+    rung: RungDef
+    at: datetime
+
+    @property
+    def id(self) -> str:
+        return self.rung.id
+
+
+# ------------------------------------------------------------------ loading
+def load(path: Path | None = None) -> Policies:
+    """The validated policy file (cached until the file changes); InputFileError lists every problem."""
+    p = Path(path or POLICY_FILE)
+    return _load(p, p.stat().st_mtime_ns if p.exists() else 0)
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, mtime: int) -> Policies:
+    try:
+        raw = load_file(path)
+    except (YamlSyntaxError, OSError) as exc:
+        raise InputFileError(path=str(path), problem=str(exc)) from None
+    problems: list[str] = []
+    if not isinstance(raw, LineDict):
+        raise InputFileError(path=str(path), problem="expected a mapping with 'policies'")
+    _unknown(raw, _TOP, "", problems)
+    mail_raw = raw.get("mail") or {}
+    _unknown(mail_raw, _MAIL, "mail: ", problems)
+    policies = {}
+    for name, body in (raw.get("policies") or {}).items():
+        policies[str(name)] = _policy(str(name), body, problems)
+    if "default" not in policies:
+        problems.append("policies: a 'default' policy is required")
+    try:
+        hour, minute = (int(x) for x in str(raw.get("send_at", "08:00")).split(":"))
+        send_at = time(hour, minute)
+        tz = ZoneInfo(str(raw.get("timezone", "Asia/Ho_Chi_Minh")))
+    except (ValueError, KeyError) as exc:
+        problems.append(f"send_at/timezone: {exc} (write send_at: \"08:00\", timezone: Asia/Ho_Chi_Minh)")
+        send_at, tz = time(8), clock.VN
+    weekday = raw.get("digest_weekday", 0)
+    if not isinstance(weekday, int) or not 0 <= weekday <= 6:
+        problems.append("digest_weekday: a number 0 (Monday) … 6 (Sunday)")
+        weekday = 0
+    coord = raw.get("coordinators") or {}
+    if not coord.get("unit"):
+        problems.append("coordinators: needs 'unit' (the coordinating unit's code) and 'role'")
+    if not mail_raw.get("sender") or not mail_raw.get("message_id_domain"):
+        problems.append("mail: needs 'sender' and 'message_id_domain'")
+    if problems:
+        raise InputFileError(path=str(path), problem="\n  - " + "\n  - ".join(problems))
+    mail = MailSettings(str(mail_raw["sender"]), str(mail_raw["message_id_domain"]),
+                        int(mail_raw.get("max_tries", 8)), int(mail_raw.get("lease_seconds", 300)),
+                        int(mail_raw.get("batch", 20)))
+    return Policies(send_at, tz, timedelta(minutes=int(raw.get("late_after_minutes", 10))), weekday,
+                    str(coord["unit"]), str(coord.get("role", "coordinator")), mail, policies)
+
+
+def _unknown(node: Any, allowed: set[str], where: str, problems: list[str]) -> None:
+    for key in node if isinstance(node, dict) else ():
+        if key not in allowed:
+            problems.append(f"{where}unknown key '{key}' (allowed: {', '.join(sorted(allowed))})")
+
+
+def _policy(name: str, body: Any, problems: list[str]) -> Policy:
+    where = f"policies.{name}"
+    if not isinstance(body, dict):
+        problems.append(f"{where}: expected 'rungs' and 'digest'")
+        return Policy(name, (), False)
+    _unknown(body, {"rungs", "digest"}, f"{where}: ", problems)
+    rungs: list[RungDef] = []
+    for raw in body.get("rungs") or []:
+        _unknown(raw, _RUNG, f"{where}: rung: ", problems)
+        rid = str(raw.get("id") or "")
+        if not rid or ":" in rid or len(rid) > 32 or rid in {r.id for r in rungs}:
+            problems.append(f"{where}: rung id '{rid}' must be unique, ≤ 32 characters, without ':'")
+        if raw.get("event") is not None:
+            if raw.get("event") != MISSED_EVENT or raw.get("at") != "due_end" or raw.get("mail"):
+                problems.append(f"{where}: rung '{rid}': an event rung is {{at: due_end, event: {MISSED_EVENT}}}")
+            rungs.append(RungDef(rid, event=MISSED_EVENT))
+            continue
+        mail, unit, offset = raw.get("mail"), raw.get("unit", "d"), raw.get("offset")
+        if mail not in MAIL_KINDS or unit not in ("d", "wd") or not isinstance(offset, int):
+            problems.append(f"{where}: rung '{rid}': needs offset (whole number), unit d|wd and "
+                            f"mail {'|'.join(MAIL_KINDS)}")
+            continue
+        rungs.append(RungDef(rid, str(mail), offset, str(unit), raw.get("escalate") is True))
+    if sum(1 for r in rungs if r.event) != 1:
+        problems.append(f"{where}: needs exactly one rung {{at: due_end, event: {MISSED_EVENT}}}")
+    return Policy(name, tuple(rungs), body.get("digest") is True)
+
+
+# ------------------------------------------------------------------ the ladder of one deadline
+@lru_cache(maxsize=1)
+def _shipped_calendar() -> Any:
+    from agreeflow.engine.legaltime import calendar
+    return calendar.load()
+
+
+def ladder(d: Deadline, cal: Any = None, policies: Policies | None = None) -> list[Rung]:
+    """Every rung of ``d``'s policy placed in time, in order.
+
+    A mail rung that falls on or after a later-declared (more urgent) mail rung
+    is dropped — e.g. "7 days before" pushed past "3 working days before" by
+    Tết — so a unit never gets two mails about one deadline on one morning.
+    """
+    if d.due_date is None:
+        return []
+    pol = (policies or load()).get(d.policy)
+    cal = cal or _shipped_calendar()
+    placed = [Rung(r, _when(d, r, cal, policies or load())) for r in pol.rungs]
+    kept = [x for i, x in enumerate(placed)
+            if not (x.rung.mail and any(y.rung.mail and y.at <= x.at for y in placed[i + 1:]))]
+    return sorted(kept, key=lambda x: x.at)
+
+
+def _when(d: Deadline, r: RungDef, cal: Any, pol: Policies) -> datetime:
+    assert d.due_date is not None
+    if r.event:
+        end = d.due_at or clock.end_of_local_day(d.due_date)
+        return end + timedelta(seconds=1)  # the first instant the deadline is missed
+    if r.unit == "wd" and r.offset:
+        day = cal.add_date(d.due_date, r.offset, "wd")
+    else:
+        day = d.due_date + timedelta(days=r.offset)
+    return pol.local_at(cal.next_working(day))
+
+
+def _floor(d: Deadline) -> datetime | None:
+    """Rungs before this instant are skipped: the deadline did not exist yet (None: none skipped)."""
+    return d.start_at
+
+
+def _pending(d: Deadline, cal: Any, policies: Policies | None) -> list[Rung]:
+    floor, done = _floor(d), set((d.extra or {}).get("rungs_done") or [])
+    return [r for r in ladder(d, cal, policies) if r.id not in done and (floor is None or r.at >= floor)]
+
+
+def first_action(d: Deadline, cal: Any = None) -> datetime | None:
+    """When the sweep should first look at ``d`` (a deadline just opened, or its case resumed).
+
+    The first rung not handled yet that falls after the deadline started.
+    """
+    return next_action(d, clock.now(), cal)
+
+
+def next_action(d: Deadline, after: datetime, cal: Any = None, policies: Policies | None = None) -> datetime | None:
+    """When the sweep must next look at ``d``, handled at ``after`` (None: the ladder is finished).
+
+    That is the first rung not done yet.  Normally it falls after ``after``;
+    one that does not (downtime, a sweep stopped half-way, a resumed case) is
+    returned as it is — overdue for sending, not forgotten.
+    """
+    rest = _pending(d, cal, policies)
+    return rest[0].at if rest else None
+
+
+def due_rungs(d: Deadline, now: datetime, cal: Any = None, policies: Policies | None = None) -> list[Rung]:
+    """The rungs of ``d`` to handle at ``now``, oldest first."""
+    return [r for r in _pending(d, cal, policies) if r.at <= now]
+
+
+def mark_done(d: Deadline, rung: Rung) -> None:
+    """Record that ``rung`` was handled (the caller saves ``d`` in the same transaction)."""
+    done = set((d.extra or {}).get("rungs_done") or []) | {rung.id}
+    d.extra, d.rung = {**(d.extra or {}), "rungs_done": sorted(done)}, len(done)
+
+
+def ladder_finished_before(d: Deadline, instant: datetime, cal: Any, policies: Policies) -> bool:
+    """True when every rung of ``d`` falls before ``instant`` (used to fill the weekly digest)."""
+    rungs = ladder(d, cal, policies)
+    return bool(rungs) and rungs[-1].at < instant

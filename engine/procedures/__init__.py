@@ -1,0 +1,1 @@
+"""Procedures built on the case core: fan-out and rounds, recurrence, plans, planner, checks."""

@@ -1,0 +1,118 @@
+"""Actions a transition may carry (``actions:`` in a workflow file).
+
+``suspend`` / ``resume`` keep the suspension ledger of the legal clock: while a
+case is suspended (e.g. "dossier incomplete — completion requested") its open
+deadlines do not run; on resume every open deadline moves forward by the
+working days that elapsed, and each move is logged with before and after.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlmodel import Session, select
+
+from agreeflow.engine.core import clock
+from agreeflow.engine.core.audit import append_event
+from agreeflow.engine.legaltime.deadlines import open_for_case, suspension_step
+from agreeflow.engine.core.errors import StateRefusedError
+from agreeflow.engine.core.store import Case, Event
+
+
+def suspend(s: Session, case: Case, actor: str, reason: str | None, cal: Any, now: datetime) -> None:
+    """Stop the legal clock of ``case``."""
+    if case.suspended_at is not None:
+        raise StateRefusedError(case=case.ref, state="suspended / tạm dừng", trigger="suspend", allowed=["resume"])
+    case.suspended_at = now
+    paused = []
+    for d in open_for_case(s, case.id or 0):
+        d.extra = {**(d.extra or {}), "paused_next_action_at": d.next_action_at.isoformat() if d.next_action_at else None}
+        d.next_action_at = None
+        s.add(d)
+        paused.append(d.key)
+    s.add(case)
+    append_event(s, case, "suspended", actor=actor, note=reason,
+                 payload={"reason": reason, "since": clock.to_local(now).date().isoformat(), "deadlines": paused}, at=now)
+
+
+def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: datetime) -> None:
+    """Restart the legal clock; move every open deadline by the working days suspended."""
+    if case.suspended_at is None:
+        raise StateRefusedError(case=case.ref, state="running / đang chạy", trigger="resume", allowed=["suspend"])
+    since = clock.to_local(case.suspended_at).date()
+    today = clock.to_local(now).date()
+    k = max(cal.working_days_between(since, today), 0)
+    reason = suspension_reason(s, case)
+    moved: list[str] = []
+    new_dates: list[dict[str, Any]] = []
+    from agreeflow.engine.legaltime import reminders
+    for d in open_for_case(s, case.id or 0):
+        extra = dict(d.extra or {})
+        extra.pop("paused_next_action_at", None)
+        if d.status == "open" and d.due_date is not None:
+            # The ledger: a calendar change re-counts each period (deadlines.reprojected).
+            extra["suspensions"] = [*extra.get("suspensions", []), {
+                "since": since.isoformat(), "until": today.isoformat(), "working_days": k}]
+        if d.status == "open" and d.due_date is not None and k:
+            before = d.due_date
+            due = cal.add(before, k, "wd")
+            d.due_date, d.due_at = due.due_date, due.due_at
+            d.explanation = list(d.explanation or []) + [suspension_step(k, since, today, before, d.due_date)]
+            append_event(s, case, "deadline_moved", actor=actor, at=now,
+                         payload={"deadline": d.key, "label": d.label_vi, "before": before.isoformat(),
+                                  "after": d.due_date.isoformat(), "working_days": k, "why": "suspension",
+                                  "reason": reason})
+            moved.append(d.key)
+            new_dates.append({"deadline": d.key, "label": d.label_vi, "before": before.isoformat(),
+                              "after": d.due_date.isoformat()})
+        d.extra = extra
+        d.rung = 0
+        d.next_action_at = reminders.first_action(d)
+        s.add(d)
+    case.suspended_at = None
+    s.add(case)
+    append_event(s, case, "resumed", actor=actor, note=note, at=now,
+                 payload={"since": since.isoformat(), "until": today.isoformat(), "working_days": k, "moved": moved,
+                          "reason": reason, "deadlines": new_dates})
+
+
+def suspension_reason(s: Session, case: Case) -> str | None:
+    """The reason given when ``case`` was last suspended (its ``suspended`` event)."""
+    return s.exec(select(Event.note).where(Event.case_id == case.id, Event.kind == "suspended")
+                  .order_by(Event.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
+
+
+def _suspend(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:
+    suspend(s, case, actor, note, cal, now)
+
+
+def _resume(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:
+    resume(s, case, actor, note, cal, now)
+
+
+def _close_children(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:
+    from agreeflow.engine.procedures import fanout
+    fanout.close_children(s, case, defn, actor, note, cal, now)
+
+
+def _open_next_occurrence(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any,
+                          now: datetime) -> None:
+    from agreeflow.engine.procedures import recurrence
+    recurrence.open_next_occurrence(s, case, defn, actor, note, cal, now)
+
+
+_ACTIONS: dict[str, Callable[..., None]] = {"suspend": _suspend, "resume": _resume}
+
+
+def register_action(name: str, fn: Callable[..., None]) -> None:
+    """Make an action available to workflow files (``actions: [name]``)."""
+    _ACTIONS[name] = fn
+
+
+register_action("close_children", _close_children)              # engine/fanout.py
+register_action("open_next_occurrence", _open_next_occurrence)  # engine/recurrence.py
+
+
+def run(name: str, s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:
+    _ACTIONS[name](s, case, defn, actor, note, cal, now)

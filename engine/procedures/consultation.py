@@ -1,0 +1,150 @@
+"""Consultation rounds as users see them: the summary, closing at the deadline, the follow-up round.
+
+The mechanics (children per addressee, fan-in, silence) are the engine's
+fan-out (engine/fanout.py); this module reads and drives one round:
+
+* :func:`summary` — who agreed, who commented what, who disagreed, who was
+  deemed to agree and by which rule, who has not answered (overdue or still
+  within the time);
+* :func:`close_round` — at the deadline, apply what silence means to every
+  addressee that has not answered (``fanout.apply_silence``); the round closes
+  by itself when every reply is in or deemed;
+* :func:`follow_up` — open (and optionally send) the next round, addressed only
+  to the units that did not actually answer.
+
+Each function is one transaction, like engine.service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from agreeflow.engine.core import audit, clock, db
+
+from agreeflow.engine.legaltime import deadlines
+
+from agreeflow.engine.procedures import fanout
+from agreeflow.engine.core.errors import RoleRefusedError, UserInputError
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import Case, Event, Unit
+
+ANSWERED = ("agreed", "commented", "disagreed")   # states of a child that hold a real reply
+WORKFLOW = "consultation"
+
+
+class NotARoundError(UserInputError):
+    messages = {
+        "vi": "Hồ sơ {case} không phải một đợt xin ý kiến đã gửi (không có hồ sơ con). Xem: agreeflow case show {case}",
+        "en": "Case {case} is not a consultation round that was sent (it has no child cases). See: agreeflow case show {case}",
+    }
+
+
+class NobodyToFollowUpError(UserInputError):
+    messages = {
+        "vi": "Mọi đơn vị trong đợt {case} đã trả lời: không cần đợt tiếp theo.",
+        "en": "Every addressee of round {case} has answered: no follow-up round is needed.",
+    }
+
+
+def _round(s: Session, ref: str) -> tuple[Case, list[Case]]:
+    from agreeflow.engine import service
+    case = service._find(s, ref)
+    children = fanout.round_of(s, case)
+    if not children:
+        raise NotARoundError(case=ref)
+    return case, children
+
+
+def _reply_view(s: Session, child: Case, now: Any, cal: Any, lang: str) -> dict[str, Any]:
+    from agreeflow.engine import service
+    defn = service.definition_of(s, child.workflow, child.version)
+    unit = s.get(Unit, child.unit) if child.unit else None
+    last = s.exec(select(Event).where(Event.case_id == child.id, Event.kind == "transition")
+                  .order_by(col(Event.seq).desc())).first()
+    rule = fanout.rule_events(s, child)
+    rows = s.exec(select(deadlines.Deadline).where(deadlines.Deadline.case_id == child.id)
+                  .order_by(col(deadlines.Deadline.id))).all()
+    due = rows[-1] if rows else None
+    status = child.state
+    if child.state == "awaiting":
+        status = "overdue" if due is not None and due.due_at is not None and due.due_at <= now else "waiting"
+    return {
+        "case": child.ref, "unit": child.unit,
+        "unit_name": (unit.name_en if lang == "en" and unit and unit.name_en else unit.name_vi if unit else child.unit),
+        "status": status, "state_label": defn.label(child.state, lang),
+        "answered": child.state in ANSWERED,
+        "at": audit.fmt_at(last.at) if last is not None else None,
+        "reply_no": child.fields.get("reply_no"), "replied_on": child.fields.get("replied_on"),
+        "comment": child.fields.get("comment"),
+        "documents": [d["name"] for docs in (child.fields.get("_documents") or {}).values() for d in docs],
+        "due_date": due.due_date.isoformat() if due is not None and due.due_date else None,
+        "rule": ({"rule": rule[-1].payload.get("rule"), "wording": rule[-1].payload.get("wording"),
+                  "deadline": rule[-1].payload.get("deadline"), "note": rule[-1].note} if rule else None),
+    }
+
+
+def summary(settings: Settings, ref: str) -> dict[str, Any]:
+    """The round's replies, per addressee, with counts by status."""
+    with db.read(settings) as s:
+        case, children = _round(s, ref)
+        now, cal = clock.now(), deadlines.calendar_for(s)
+        replies = [_reply_view(s, c, now, cal, settings.lang) for c in children]
+        counts: dict[str, int] = {}
+        for r in replies:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        return {"id": case.ref, "title": case.title, "state": case.state, "round": case.fields.get("round", 1),
+                "document": case.fields.get("document"), "letter_no": case.fields.get("letter_no"),
+                "reply_by": case.fields.get("reply_by"), "on_silence": case.fields.get("on_silence"),
+                "previous_round": case.fields.get("previous_round"), "counts": counts, "replies": replies,
+                "non_responders": [r["unit"] for r in replies if not r["answered"]]}
+
+
+def _coordinator(s: Session, settings: Settings, ref: str, what: str) -> str:
+    from agreeflow.engine import service
+    person = service._write_actor(s, settings)
+    if not {"coordinator", "admin"} & set(person.roles):
+        raise RoleRefusedError(actor=person.email, trigger=what, case=ref, needed=["coordinator"], roles=person.roles)
+    return person.email
+
+
+def close_round(settings: Settings, ref: str) -> dict[str, Any]:
+    """At or after the deadline: apply the consequence of silence to every addressee of the round."""
+    with db.write(settings) as s:
+        case, _ = _round(s, ref)
+        actor = _coordinator(s, settings, ref, "close-round")
+        results = fanout.apply_silence(s, case, clock.now())
+        audit.append_event(s, case, "round_checked", actor=actor, role="coordinator",
+                           payload={"results": [{k: r[k] for k in ("case", "unit", "result")} for r in results]})
+    return {"id": ref, "results": results, "summary": summary(settings, ref)}
+
+
+def follow_up(settings: Settings, ref: str, reply_by: str, sent_on: str | None = None,
+              on_silence: str | None = None, letter_no: str | None = None, send: bool = False) -> dict[str, Any]:
+    """Open the next round of ``ref`` addressed to its non-responders (and send it with ``send``)."""
+    from agreeflow.engine.core import definitions
+    from agreeflow.engine import service
+    defn = definitions.get(WORKFLOW)
+    with db.write(settings) as s:
+        case, children = _round(s, ref)
+        person = service._write_actor(s, settings)
+        units = [c.unit for c in children if c.state not in ANSWERED and c.unit]
+        if not units:
+            raise NobodyToFollowUpError(case=ref)
+        n = int(case.fields.get("round") or 1) + 1
+        keep = ("lead_unit", "document", "silence_rule", "subject_case")
+        raw = {k: str(case.fields[k]) for k in keep if case.fields.get(k)}
+        raw |= {"units": ",".join(units), "reply_by": reply_by, "round": str(n), "previous_round": ref,
+                "on_silence": on_silence or str(case.fields.get("on_silence") or "overdue")}
+        raw |= {k: v for k, v in (("sent_on", sent_on), ("letter_no", letter_no)) if v}
+        title = f"{case.title.split(' — đợt ')[0]} — đợt {n}"
+        new = service._open_in(s, defn, title, raw, person, note=f"Đợt tiếp theo của {ref}: {', '.join(units)}")
+        audit.append_event(s, case, "follow_up_opened", actor=person.email, payload={"next": new.ref, "units": units})
+        if send:
+            try:
+                service._fire_in(s, new, person, "send", {}, None, [], None)
+            except service._Refusal as r:  # nothing is kept: the new round and its sending are one transaction
+                raise r.err from None
+        new_ref = new.ref
+    return service.show_case(settings, new_ref)

@@ -1,0 +1,104 @@
+"""Event-relative deadlines: a ``pending`` deadline starts when a related case reaches a state.
+
+A task due "Sau khi MOU được ký kết" (seed 000) has no date until the MOU is
+signed.  Its deadline row is ``pending`` (engine.deadlines.apply_due); the task
+names the agreement case in ``related_case`` and the state that is the event
+in ``related_state`` (default ``signed``).  When that case enters that state,
+``service._apply`` calls :func:`on_state_entered`, which opens the pending rows
+of every task linked to it, counted from the event's date:
+
+* the event's date is the related case's date field for that state
+  (:data:`EVENT_DATE_FIELDS`, e.g. ``signed_on`` — the day written on the
+  agreement, which may precede the day it was recorded), else the day it was
+  recorded;
+* the count is the phrase's own offset when it has one ("30 ngày sau khi ký"),
+  else the task's ``after_event_days`` (calendar days; policy data, default
+  :data:`DEFAULT_AFTER_EVENT_DAYS`).
+
+A task opened after its agreement was already signed starts at once
+(:func:`on_case_opened`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from agreeflow.engine.core import audit, clock
+
+from agreeflow.engine.legaltime import deadlines
+from agreeflow.engine.legaltime.calendar.due import fmt_day, step
+from agreeflow.engine.core.store import Case, Deadline, Event
+
+DEFAULT_EVENT_STATE = "signed"
+DEFAULT_AFTER_EVENT_DAYS = 30
+EVENT_DATE_FIELDS = {"signed": "signed_on", "in_force": "effective_on", "terminated": "end_effective_on"}
+
+
+def on_state_entered(s: Session, case: Case, state: str, cal: Any, actor: str, now: datetime) -> list[str]:
+    """Start the pending deadlines of cases linked to ``case`` whose event is entering ``state``."""
+    rows = s.exec(select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
+                  .where(Deadline.status == "pending")).all()
+    started = []
+    for d, linked in rows:
+        if linked.fields.get("related_case") != case.ref:
+            continue
+        if (linked.fields.get("related_state") or DEFAULT_EVENT_STATE) != state:
+            continue
+        start(s, linked, d, case, state, _event_day(case, state, now), cal, actor, now)
+        started.append(linked.ref)
+    return started
+
+
+def on_case_opened(s: Session, case: Case, cal: Any, actor: str, now: datetime) -> None:
+    """A new case whose related case already passed the event starts its pending deadlines now."""
+    ref = case.fields.get("related_case")
+    if not ref:
+        return
+    pending = [d for d in deadlines.open_for_case(s, case.id or 0) if d.status == "pending"]
+    related = s.exec(select(Case).where(Case.ref == ref)).first()
+    if not pending or related is None:
+        return
+    state = case.fields.get("related_state") or DEFAULT_EVENT_STATE
+    entered = s.exec(select(Event).where(Event.case_id == related.id, Event.kind == "transition",
+                                         Event.to_state == state).order_by(col(Event.seq))).first()
+    if entered is None:
+        return
+    for d in pending:
+        start(s, case, d, related, state, _event_day(related, state, entered.at), cal, actor, now)
+
+
+def _event_day(case: Case, state: str, at: datetime) -> date:
+    value = case.fields.get(EVENT_DATE_FIELDS.get(state, ""))
+    return date.fromisoformat(value) if value else clock.to_local(at).date()
+
+
+def start(s: Session, linked: Case, d: Deadline, related: Case, state: str, day: date, cal: Any,
+          actor: str, now: datetime) -> None:
+    """Open one pending deadline of ``linked``, counted from ``day`` (the event of ``related``)."""
+    extra = d.extra or {}
+    n, unit = extra.get("offset_n"), extra.get("offset_unit")
+    if n is None:
+        n, unit = int(linked.fields.get("after_event_days") or DEFAULT_AFTER_EVENT_DAYS), "d"
+    due = cal.add(day, int(n), unit or "d", phrase=d.phrase)
+    event = extra.get("pending_event") or state
+    head = step(f"Sự kiện “{event}”: hồ sơ {related.ref} chuyển sang bước '{state}', ngày {fmt_day(day)}",
+                f"Event “{event}”: case {related.ref} entered '{state}' on {fmt_day(day)}", day)
+    if extra.get("offset_n") is None:
+        head_n = step(f"Văn bản không ghi số ngày: áp dụng {n} ngày (trường after_event_days, chính sách)",
+                      f"The phrase gives no count: {n} days apply (field after_event_days, policy)")
+        steps = [head, head_n] + list(due.steps)
+    else:
+        steps = [head] + list(due.steps)
+    locked = s.exec(select(Case).where(Case.id == linked.id).with_for_update()).one()
+    d.start_at = now
+    deadlines.apply_due(d, replace(due, steps=steps))
+    d.extra = {**(d.extra or {}), "started_by": related.ref}
+    s.add(d)
+    s.flush()
+    audit.append_event(s, locked, "deadline_set", actor=actor, at=now,
+                       payload=deadlines.deadline_payload(d) | {"started_by": related.ref, "event": event,
+                                                                "event_date": day.isoformat()})

@@ -1,0 +1,291 @@
+"""Plans → task cases: a table of assignments (CSV, XLSX or YAML) read, checked, then opened at once.
+
+Official plans list tasks as rows: task, lead unit, co-operating units, time
+phrase ("Năm 2021", "Tháng 3,4/2017", "Quý III năm 2024").  Every row is
+checked before anything is written and EVERY bad row is reported
+(``PlanFileError``, exit 2) — a plan half-imported is worse than none.
+
+Units may be given by code (``SNGV``), by their name in the directory
+("Sở Ngoại vụ"), or as a group ``kind:<kind>`` — every unit of that kind active
+on the day of import ("Các sở, ngành" = ``kind:department``, "UBND các huyện,
+thành phố" = ``kind:district``).  A row with several lead units becomes one
+task per lead unit (each district issues its own plan).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from agreeflow.engine.core import clock, directory
+from agreeflow.engine.legaltime import calendar as legal_calendar
+from agreeflow.engine.legaltime.calendar.phrases import accepted_forms, fold
+from agreeflow.engine.core.errors import InputFileError, PhraseError, PlanFileError, did_you_mean
+from agreeflow.engine.core.fields import parse_date
+from agreeflow.engine.core.store import Case, Unit
+from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_file
+
+WORKFLOW = "task"
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "no": ("no", "stt", "#"),
+    "title": ("title", "task", "nhiem vu", "noi dung"),
+    "lead_unit": ("lead_unit", "lead unit", "lead", "don vi chu tri", "chu tri", "phong/don vi chu tri"),
+    "cooperating_units": ("cooperating_units", "co-operating units", "cooperating units", "don vi phoi hop",
+                          "phoi hop", "phong/don vi phoi hop", "co quan phoi hop"),
+    "due_phrase": ("due_phrase", "time phrase", "due", "thoi gian thuc hien", "thoi han", "thoi gian"),
+    "related_case": ("related_case", "related case", "ho so lien quan"),
+    "assigned_on": ("assigned_on", "assigned on", "ngay giao"),
+    "source_document": ("source_document", "source document", "van ban giao", "van ban"),
+}
+ALIASES = {alias: name for name, aliases in COLUMNS.items() for alias in aliases}
+FILE_KEYS = {"source_document", "assigned_on", "tasks"}
+
+
+@dataclass
+class PlanRow:
+    """One row as read, with where it came from (for messages)."""
+
+    where: str
+    values: dict[str, Any]
+
+
+@dataclass
+class PlanItem:
+    """One task to open: its title, its fields as ``--field`` text, and the due date the phrase means."""
+
+    where: str
+    title: str
+    fields: dict[str, str]
+    due_date: date | None
+    due_kind: str
+    lead_unit: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"row": self.where, "title": self.title, "lead_unit": self.lead_unit,
+                "cooperating_units": [u for u in self.fields.get("cooperating_units", "").split(",") if u],
+                "due_phrase": self.fields["due_phrase"], "due_date": self.due_date, "due_kind": self.due_kind,
+                "assigned_on": self.fields.get("assigned_on"), "source_document": self.fields.get("source_document")}
+
+
+# ------------------------------------------------------------------ reading
+def _column(header: str) -> str | None:
+    return ALIASES.get(re.sub(r"\s+", " ", fold(str(header))).strip())
+
+
+def _table(path: Path, header: list[Any], body: list[tuple[int, list[Any]]]) -> list[PlanRow]:
+    names = [_column(h) if str(h or "").strip() else None for h in header]
+    unknown = [str(h) for h, n in zip(header, names) if str(h or "").strip() and n is None]
+    if unknown or "title" not in names:
+        raise InputFileError(path=str(path), problem=(
+            f"cột không nhận ra / unknown columns: {', '.join(unknown) or '-'}; cần ít nhất / needs at least "
+            f"title, lead_unit, due_phrase (allowed: {', '.join(COLUMNS)})"))
+    rows = []
+    for number, cells in body:
+        values = {n: c for n, c in zip(names, cells) if n and c not in (None, "")}
+        if values:
+            rows.append(PlanRow(f"row {number}", values))
+    return rows
+
+
+def _read_csv(path: Path) -> list[PlanRow]:
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    lines = list(csv.reader(io.StringIO(text), dialect))
+    if not lines:
+        raise InputFileError(path=str(path), problem="tệp rỗng / the file is empty")
+    return _table(path, lines[0], [(i, [c.strip() for c in r]) for i, r in enumerate(lines[1:], 2)])
+
+
+def _read_xlsx(path: Path) -> list[PlanRow]:
+    from openpyxl import load_workbook
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        lines = [(i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), 1)
+                 if any(c not in (None, "") for c in r)]
+    finally:
+        wb.close()
+    if not lines:
+        raise InputFileError(path=str(path), problem="bảng tính rỗng / the first sheet is empty")
+    return _table(path, lines[0][1], lines[1:])
+
+
+def _read_yaml(path: Path) -> list[PlanRow]:
+    try:
+        raw = load_file(path)
+    except YamlSyntaxError as exc:
+        raise InputFileError(path=str(path), problem=f"line {exc.line}: YAML syntax: {exc.problem}") from None
+    if isinstance(raw, list):
+        raw = LineDict(tasks=raw)
+    if not isinstance(raw, dict) or not isinstance(raw.get("tasks"), list):
+        raise InputFileError(path=str(path), problem="cần khóa 'tasks:' là một danh sách / needs 'tasks:' (a list)")
+    extra = set(raw) - FILE_KEYS
+    if extra:
+        raise InputFileError(path=str(path), problem=f"khóa lạ / unknown keys {', '.join(sorted(map(str, extra)))} "
+                                                     f"(allowed: {', '.join(sorted(FILE_KEYS))})")
+    defaults = {k: raw[k] for k in ("source_document", "assigned_on") if raw.get(k) is not None}
+    rows = []
+    for item in raw["tasks"]:
+        where = f"line {getattr(item, 'line', '?')}"
+        if not isinstance(item, dict):
+            rows.append(PlanRow(where, {"_problem": "a task must be a mapping of column: value"}))
+            continue
+        bad = [str(k) for k in item if k not in COLUMNS]
+        values = {**defaults, **{k: v for k, v in item.items() if k in COLUMNS}}
+        if bad:
+            values["_problem"] = f"unknown keys {', '.join(bad)} (allowed: {', '.join(COLUMNS)})"
+        rows.append(PlanRow(where, values))
+    return rows
+
+
+def read_rows(path: Path) -> list[PlanRow]:
+    """The rows of a plan file, by its extension (.csv, .xlsx, .yaml/.yml)."""
+    if not path.is_file():
+        raise InputFileError(path=str(path), problem="không tìm thấy tệp / file not found")
+    reader = {".csv": _read_csv, ".xlsx": _read_xlsx, ".yaml": _read_yaml, ".yml": _read_yaml}.get(path.suffix.lower())
+    if reader is None:
+        raise InputFileError(path=str(path), problem="chỉ nhận .csv, .xlsx, .yaml / only .csv, .xlsx or .yaml files")
+    try:
+        return reader(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # a damaged or mislabelled file
+        raise InputFileError(path=str(path), problem=f"không đọc được / cannot read: {exc}") from None
+
+
+# ------------------------------------------------------------------ checking
+class _Units:
+    """Resolves unit codes, names and ``kind:`` groups against the units active on one day."""
+
+    def __init__(self, s: Session, on: date) -> None:
+        self.active = [u for u in s.exec(select(Unit).order_by(Unit.code)).all() if directory.is_active(u, on)]
+        self.codes = {u.code: u for u in self.active}
+        self.names = {_norm(n): u for u in self.active for n in (u.name_vi, u.name_en) if n}
+        self.on = on
+
+    def one(self, token: str) -> list[Unit] | str:
+        """The units ``token`` names, or a problem text."""
+        if token.startswith("kind:"):
+            found = [u for u in self.active if u.kind == token[5:].strip()]
+            kinds = sorted({u.kind for u in self.active if u.kind})
+            return found or f"no active unit of kind '{token[5:]}' (kinds: {', '.join(kinds)})"
+        unit = self.codes.get(token) or self.codes.get(token.upper()) or self.names.get(_norm(token))
+        if unit:
+            return [unit]
+        guess = did_you_mean(token, list(self.codes) + [u.name_vi for u in self.active])
+        return (f"unknown unit '{token}'" + (f" — did you mean '{guess}'?" if guess else "")
+                + f" (no unit with this code or name is active on {self.on:%d/%m/%Y}; see: agreeflow directory show)")
+
+    def many(self, value: Any) -> tuple[list[str], list[str]]:
+        """Codes for a cell or list (``;``/newline separated; ``,`` too when the whole text is no name)."""
+        tokens: list[str] = []
+        for part in value if isinstance(value, list) else re.split(r"[;\n]", str(value)):
+            part = str(part).strip()
+            if part and isinstance(self.one(part), str) and "," in part:
+                tokens += [p.strip() for p in part.split(",") if p.strip()]
+            elif part:
+                tokens.append(part)
+        codes, problems = [], []
+        for token in tokens:
+            found = self.one(token)
+            if isinstance(found, str):
+                problems.append(found)
+            else:
+                codes += [u.code for u in found if u.code not in codes]
+        return codes, problems
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", str(text)).strip().casefold()
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return parse_date(str(value))
+
+
+def prepare(s: Session, rows: list[PlanRow], cal: Any) -> list[PlanItem]:
+    """Check every row; PlanFileError lists each bad one.  Returns the tasks to open, in file order."""
+    today = clock.local_today()
+    units = _Units(s, today)
+    problems: list[str] = []
+    items: list[PlanItem] = []
+    for row in rows:
+        v = row.values
+        where = row.where + (f" (STT {v['no']})" if v.get("no") not in (None, "") else "")
+        bad: list[str] = [v["_problem"]] if "_problem" in v else []
+        title = str(v.get("title") or "").strip()
+        if not title:
+            bad.append("no title (task)")
+        leads, lead_problems = units.many(v.get("lead_unit") or "")
+        bad += lead_problems
+        if not leads and not lead_problems:
+            bad.append("no lead unit")
+        coop, coop_problems = units.many(v.get("cooperating_units") or "")
+        bad += coop_problems
+        assigned = None
+        if v.get("assigned_on") not in (None, ""):
+            try:
+                assigned = _day(v["assigned_on"])
+            except ValueError:
+                bad.append(f"assigned_on '{v['assigned_on']}' is not a date (YYYY-MM-DD or dd/mm/yyyy)")
+        phrase = str(v.get("due_phrase") or "").strip()
+        due = None
+        if not phrase:
+            bad.append("no time phrase (due_phrase)")
+        else:
+            try:
+                due = legal_calendar.parse_phrase(phrase, assigned or today, cal)
+            except PhraseError:
+                bad.append(f"the time phrase '{phrase}' cannot be read")
+        related = str(v.get("related_case") or "").strip()
+        if related and s.exec(select(Case.id).where(Case.ref == related)).first() is None:
+            bad.append(f"related case '{related}' does not exist")
+        if bad:
+            problems += [f"{where}: {b}" for b in bad]
+            continue
+        for lead in leads:
+            fields = {"lead_unit": lead, "due_phrase": phrase}
+            others = [c for c in coop if c != lead]
+            if others:
+                fields["cooperating_units"] = ",".join(others)
+            if assigned:
+                fields["assigned_on"] = assigned.isoformat()
+            if v.get("source_document"):
+                fields["source_document"] = str(v["source_document"]).strip()
+            if related:
+                fields["related_case"] = related
+            name = units.codes[lead].name_vi
+            items.append(PlanItem(where, title if len(leads) == 1 else f"{title} — {name}", fields,
+                                  due.due_date if due else None, str(due.kind) if due else "", lead))
+    problems += _already_imported(s, items)
+    if problems:
+        phrases = any("time phrase" in p for p in problems)
+        raise PlanFileError(problems, "Accepted time phrases:\n" + "\n".join(f"  · {f}" for f in accepted_forms())
+                            if phrases else "")
+    return items
+
+
+def _already_imported(s: Session, items: list[PlanItem]) -> list[str]:
+    """Rows that match a task already open (same title, lead unit and source): importing twice would duplicate."""
+    titles = {i.title for i in items}
+    if not titles:
+        return []
+    existing = s.exec(select(Case).where(Case.workflow == WORKFLOW, Case.title.in_(titles),  # type: ignore[attr-defined]
+                                         Case.closed_at.is_(None))).all()  # type: ignore[union-attr]
+    seen = {(c.title, c.unit, c.fields.get("source_document")): c.ref for c in existing}
+    return [f"{i.where}: already imported as {seen[k]} (same task, lead unit and source document)"
+            for i in items if (k := (i.title, i.lead_unit, i.fields.get("source_document"))) in seen]

@@ -1,0 +1,1 @@
+"""Reports read from the log: compliance, annual report, exports, checkpoints."""

@@ -1,0 +1,115 @@
+"""Reading the log: filtered queries for people, and full exports for outside verifiers.
+
+An export carries every field the hash covers plus the hash itself, one event
+per line (JSONL) or row (CSV), so anyone can re-check the chains without our
+code: docs/audit.md is the procedure.  Exports stream in batches, so a large
+log never sits in memory at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any, Iterator, TextIO
+
+from sqlmodel import Session, select
+
+from agreeflow.engine.core import audit
+from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError, did_you_mean
+from agreeflow.engine.reports.common import Window
+from agreeflow.engine.core.store import Case, Event, Unit
+
+# The canonical fields (engine/audit.py) in reading order, then the hash.
+FIELDS = ("case", "seq", "at", "actor", "role", "kind", "from", "to", "trigger", "note", "payload",
+          "prev_hash", "hash")
+NULL = r"\N"
+"""How CSV writes a null (``from``/``to``/``trigger``/``note``); an empty cell is an empty text."""
+
+KINDS = ("opened", "transition", "field_changed", "attached", "refused", "suspended", "resumed",
+         "deadline_set", "deadline_met", "deadline_missed", "deadline_moved", "deadline_cancelled",
+         "reminder_queued", "escalated", "reminder_sent", "calendar_changed", "directory_loaded",
+         "child_opened", "reply_recorded", "deemed_agreed")
+
+
+def record(ref: str, ev: Event) -> dict[str, Any]:
+    """One event as exported: exactly the canonical fields plus ``hash``."""
+    from agreeflow.engine.service import event_view
+    return {"case": ref, **event_view(ev)}
+
+
+def _check_kind(s: Session, kind: str) -> None:
+    known = set(KINDS) | set(s.exec(select(Event.kind).distinct()).all())
+    if kind not in known:
+        guess = did_you_mean(kind, known)
+        raise OptionValueError(option="--kind", value=kind,
+                               remedy_vi=(f"Có phải '{guess}'? " if guess else "") + "Các loại: " + ", ".join(sorted(known)),
+                               remedy_en=(f"Did you mean '{guess}'? " if guess else "") + "Kinds: " + ", ".join(sorted(known)))
+
+
+def _cases_of_unit(s: Session, unit: str) -> list[int]:
+    """Ids of the cases a unit takes part in (the case's unit or a unit/units field)."""
+    from agreeflow.engine import service
+    if s.get(Unit, unit) is None:
+        raise UnknownUnitError(unit, s.exec(select(Unit.code)).all())
+    ids: list[int] = []
+    for case in s.exec(select(Case).where(Case.workflow != service.SYSTEM_WORKFLOW)).all():
+        if case.id is not None and (case.unit == unit or unit in service._case_units(
+                case, service.definition_of(s, case.workflow, case.version))):
+            ids.append(case.id)
+    return ids
+
+
+def query(s: Session, w: Window, case: str | None = None, actor: str | None = None, unit: str | None = None,
+          kind: str | None = None) -> list[dict[str, Any]]:
+    """Events matching every given filter, oldest first (all cases, including the system chain)."""
+    stmt = select(Case.ref, Event).join(Case, Case.id == Event.case_id)
+    if case:
+        from agreeflow.engine import service
+        stmt = stmt.where(Event.case_id == service._find(s, case).id)
+    if unit:
+        stmt = stmt.where(Event.case_id.in_(_cases_of_unit(s, unit)))  # type: ignore[attr-defined]
+    if kind:
+        _check_kind(s, kind)
+        stmt = stmt.where(Event.kind == kind)
+    if actor:
+        stmt = stmt.where(Event.actor == actor)
+    if w.start:
+        stmt = stmt.where(Event.at >= w.start)
+    if w.end:
+        stmt = stmt.where(Event.at < w.end)
+    rows = s.exec(stmt.order_by(Event.at, Event.id)).all()  # type: ignore[call-overload]
+    return [record(ref, ev) for ref, ev in rows]
+
+
+def export_rows(s: Session, w: Window) -> Iterator[dict[str, Any]]:
+    """Every event in the period, chain by chain in seq order (what a verifier walks)."""
+    for ref, ev in audit.chain_rows(s):
+        if w.holds(ev.at):
+            yield record(ref, ev)
+
+
+def write(rows: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> dict[str, int]:
+    """Write ``rows`` as ``jsonl`` or ``csv``; returns how many events and chains were written."""
+    if fmt not in ("jsonl", "csv"):
+        raise OptionValueError(option="--format", value=fmt, remedy_vi="Chọn jsonl hoặc csv.",
+                               remedy_en="Choose jsonl or csv.")
+    writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+    if writer:
+        writer.writerow(FIELDS)
+    events, chains = 0, set()
+    for row in rows:
+        if writer:
+            writer.writerow([_csv_cell(row[k]) for k in FIELDS])
+        else:
+            out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+        events += 1
+        chains.add(row["case"])
+    return {"events": events, "cases": len(chains)}
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return NULL
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return value

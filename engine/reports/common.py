@@ -1,0 +1,321 @@
+"""What reports share: the period a report covers, the report map, and facts read from the log.
+
+Reports never name a workflow or a state: ``engine/data/report-map.yaml`` says
+which workflow ids and states mean "signed", "in force", "approved", "done"...
+so the reports keep working when the workflow files change.  Facts such as
+"signed in 2024" or "in force on 31/12" are read from the transition events
+(the log), not from the cases' current state, so a report for a past year
+gives the same numbers next year.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+from agreeflow.engine.core.paths import DATA_DIR
+from sqlmodel import Session, select
+
+from agreeflow.engine.core import clock
+from agreeflow.engine.core.errors import OptionValueError, ReportMapError
+from agreeflow.engine.core.store import Case, Event
+from agreeflow.engine.core.yamlio import load_checked
+
+MAP_FILE = DATA_DIR / "report-map.yaml"
+
+
+# ------------------------------------------------------------------ the period
+@dataclass(frozen=True)
+class Window:
+    """A half-open period [start, end) as UTC instants; None = unbounded.
+
+    A bare date for ``--to`` means the whole of that day (up to 24:00 local).
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def holds(self, at: datetime | None) -> bool:
+        return at is not None and (self.start is None or at >= self.start) and (self.end is None or at < self.end)
+
+    def holds_day(self, d: date | None) -> bool:
+        """Whether the local day ``d`` lies in the period."""
+        return d is not None and self.holds(clock.local_at(d, 0))
+
+    @classmethod
+    def year(cls, year: int) -> "Window":
+        return cls(clock.local_at(date(year, 1, 1), 0), clock.local_at(date(year + 1, 1, 1), 0))
+
+
+def window(start: str | None, end: str | None) -> Window:
+    """Parse ``--from``/``--to`` (YYYY-MM-DD or ISO-8601); OptionValueError on bad text."""
+    def one(option: str, text: str | None, is_end: bool) -> datetime | None:
+        if not text:
+            return None
+        try:
+            at = clock.parse_instant(text)
+        except ValueError:
+            raise OptionValueError(option=option, value=text,
+                                   remedy_vi="Cần ngày dạng YYYY-MM-DD hoặc thời điểm ISO-8601, ví dụ 2024-07-31.",
+                                   remedy_en="Give a date YYYY-MM-DD or an ISO-8601 instant, e.g. 2024-07-31.") from None
+        if is_end and len(text.strip()) <= 10:
+            return clock.end_of_local_day(clock.to_local(at).date())
+        return at
+    w = Window(one("--from", start, False), one("--to", end, True))
+    if w.start and w.end and w.end <= w.start:
+        raise OptionValueError(option="--to", value=end,
+                               remedy_vi="--to phải sau --from.", remedy_en="--to must come after --from.")
+    return w
+
+
+def year_window(year: int) -> Window:
+    if not 1900 <= year <= 2999:
+        raise OptionValueError(option="--year", value=str(year), remedy_vi="Cần năm dạng YYYY, ví dụ 2024.",
+                               remedy_en="Give a year as YYYY, e.g. 2024.")
+    return Window.year(year)
+
+
+# ------------------------------------------------------------------ the report map
+@dataclass(frozen=True)
+class Selector:
+    """When a case counts: it enters one of ``states`` or fires one of ``triggers``."""
+
+    states: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()
+
+    def hit(self, to_state: str | None, trigger: str | None) -> bool:
+        return to_state in self.states or (trigger is not None and trigger in self.triggers)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Cases of ``workflows`` whose fields match every ``where`` item."""
+
+    workflows: tuple[str, ...] = ()
+    where: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def matches(self, case: Case) -> bool:
+        if self.workflows and case.workflow not in self.workflows:
+            return False
+        for name, wanted in self.where.items():
+            value = case.fields.get(name)
+            values = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            if not set(values) & set(wanted):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class ReportMap:
+    issuer: str
+    agreements: Group
+    levels: dict[str, Group]
+    agreement: dict[str, Selector]      # signed, in_force, amended, expired, terminated
+    partner_field: str
+    outbound: Group
+    inbound: Group
+    approved: Selector
+    country_field: str
+    purpose_field: str
+    unapproved_flag: str
+    consultations: Group
+    consultation_closed: Selector
+    replies: Group                      # the per-addressee answer cases
+    reply_states: Selector              # the answers, e.g. agreed / commented / deemed agreed
+    tasks: Group
+    task_done: tuple[str, ...]
+    task_cancelled: tuple[str, ...]
+    path: str
+
+
+AGREEMENT_MEASURES = ("signed", "in_force", "amended", "expired", "terminated")
+
+
+def load_map(path: Path | None = None) -> ReportMap:
+    """Read and check the report map (``--map``, ``AGREEFLOW_REPORT_MAP`` or the shipped file)."""
+    path = path or Path(os.environ.get("AGREEFLOW_REPORT_MAP") or MAP_FILE)
+    raw = load_checked(path, ReportMapError)
+    problems: list[str] = []
+    where = str(path)
+
+    def sect(name: str) -> dict[str, Any]:
+        node = raw.get(name) if isinstance(raw, dict) else None
+        if not isinstance(node, dict):
+            problems.append(f"{where}: needs a '{name}' section")
+            return {}
+        return node
+
+    def strs(node: Any, key: str) -> tuple[str, ...]:
+        value = node.get(key) if isinstance(node, dict) else None
+        if value is None:
+            return ()
+        return tuple(str(v) for v in (value if isinstance(value, list) else [value]))
+
+    def group(node: Any, default: tuple[str, ...] = ()) -> Group:
+        node = node if isinstance(node, dict) else {}
+        w = node.get("where") or {}
+        return Group(strs(node, "workflows") or default, {str(k): strs(w, k) for k in w})
+
+    def selector(node: Any, name: str) -> Selector:
+        if not isinstance(node, dict) or not (node.get("states") or node.get("triggers")):
+            problems.append(f"{where}: '{name}' needs states: [...] (or triggers: [...])")
+            return Selector()
+        return Selector(strs(node, "states"), strs(node, "triggers"))
+
+    ag, de, co, ta = sect("agreements"), sect("delegations"), sect("consultations"), sect("tasks")
+    ag_group = group(ag)
+    levels = {str(k): group(v, ag_group.workflows) for k, v in (ag.get("levels") or {"all": {}}).items()}
+    result = ReportMap(
+        issuer=str(raw.get("issuer") or "") if isinstance(raw, dict) else "",
+        agreements=ag_group, levels=levels,
+        agreement={m: selector(ag.get(m), f"agreements.{m}") for m in AGREEMENT_MEASURES},
+        partner_field=str(ag.get("partner_field") or "partner"),
+        outbound=group(de.get("outbound")), inbound=group(de.get("inbound")),
+        approved=selector(de.get("approved"), "delegations.approved"),
+        country_field=str(de.get("country_field") or "country"),
+        purpose_field=str(de.get("purpose_field") or "purpose"),
+        unapproved_flag=str(de.get("unapproved_flag") or "unapproved"),
+        consultations=group(co), consultation_closed=selector(co.get("closed"), "consultations.closed"),
+        replies=group(co.get("replies")), reply_states=selector(co.get("replies"), "consultations.replies"),
+        tasks=group(ta), task_done=strs(ta, "done"), task_cancelled=strs(ta, "cancelled"), path=where)
+    for name, g in (("agreements", result.agreements), ("delegations.outbound", result.outbound),
+                    ("delegations.inbound", result.inbound), ("consultations", result.consultations),
+                    ("tasks", result.tasks)):
+        if not g.workflows:
+            problems.append(f"{where}: '{name}' needs workflows: [...]")
+    if not result.task_done:
+        problems.append(f"{where}: 'tasks' needs done: [...]")
+    if problems:
+        raise ReportMapError(problems)
+    return result
+
+
+def map_warnings(m: ReportMap) -> list[str]:
+    """Workflow ids and states the map names that no workflow file defines (the map has drifted)."""
+    from agreeflow.engine.core import definitions
+    known: dict[str, set[str]] = {}
+    for (wid, _), d in definitions.registry().items():
+        known.setdefault(wid, set()).update(d.states)
+    out: list[str] = []
+
+    def check(group: Group, states: Iterable[str], what: str) -> None:
+        for wid in group.workflows:
+            if wid not in known:
+                out.append(f"{what}: no workflow '{wid}' (report-map {m.path})")
+        # A group may join workflows whose states differ: a state must exist in one of them.
+        have = set().union(*(known.get(wid, set()) for wid in group.workflows))
+        for st in states:
+            if have and st not in have:
+                out.append(f"{what}: no state '{st}' in {', '.join(group.workflows)}")
+    check(m.agreements, {s for sel in m.agreement.values() for s in sel.states}, "agreements")
+    check(m.outbound, m.approved.states, "delegations.outbound")
+    check(m.inbound, m.approved.states, "delegations.inbound")
+    check(m.consultations, m.consultation_closed.states, "consultations")
+    check(m.replies, m.reply_states.states, "consultations.replies")
+    check(m.tasks, m.task_done + m.task_cancelled, "tasks")
+    return sorted(set(out))
+
+
+# ------------------------------------------------------------------ facts from the log
+@dataclass(frozen=True)
+class Move:
+    """One state change of a case, as the log recorded it."""
+
+    at: datetime
+    from_state: str | None
+    to_state: str | None
+    trigger: str | None
+
+
+def cases_of(s: Session, workflows: Iterable[str]) -> list[Case]:
+    ids = tuple(workflows)
+    if not ids:
+        return []
+    return list(s.exec(select(Case).where(Case.workflow.in_(ids)).order_by(Case.id)).all())  # type: ignore[attr-defined]
+
+
+def moves(s: Session, cases: list[Case]) -> dict[int, list[Move]]:
+    """The opened/transition events of ``cases`` in order, per case id."""
+    out: dict[int, list[Move]] = {c.id: [] for c in cases if c.id is not None}
+    if not out:
+        return out
+    stmt = (select(Event.case_id, Event.at, Event.from_state, Event.to_state, Event.trigger)
+            .where(Event.case_id.in_(list(out)), Event.kind.in_(("opened", "transition")))  # type: ignore[attr-defined]
+            .order_by(Event.case_id, Event.seq))
+    for case_id, at, frm, to, trig in s.exec(stmt):  # type: ignore[call-overload]
+        out[case_id].append(Move(at, frm, to, trig))
+    return out
+
+
+def first_hit(history: list[Move], sel: Selector, w: Window) -> datetime | None:
+    """When the case first entered a selected state (or fired a selected trigger) in the period."""
+    return next((m.at for m in history if w.holds(m.at) and sel.hit(m.to_state, m.trigger)), None)
+
+
+def state_at(history: list[Move], at: datetime) -> str | None:
+    """The state the case was in at instant ``at`` (None: not opened yet)."""
+    state = None
+    for m in history:
+        if m.at >= at:
+            break
+        state = m.to_state
+    return state
+
+
+def done_at(history: list[Move], done: tuple[str, ...]) -> datetime | None:
+    """When the case last arrived in a done state from a not-done one, if it is still done."""
+    if not history or history[-1].to_state not in done:
+        return None
+    arrived = None
+    for m in history:
+        if m.to_state in done and m.from_state not in done:
+            arrived = m.at
+    return arrived
+
+
+def state_label(workflows: Iterable[str], state: str, lang: str) -> str:
+    """A state's label from the newest definition that has it (the state id when none does)."""
+    from agreeflow.engine.core import definitions
+    for d in definitions.newest():
+        if d.id in workflows and state in d.states:
+            return d.label(state, lang)
+    return state
+
+
+def flags(case: Case) -> list[str]:
+    """``fields._flags`` as a list (workflows may store a list or comma-separated text)."""
+    raw = case.fields.get("_flags") or []
+    return [str(f).strip() for f in (raw.split(",") if isinstance(raw, str) else raw) if str(f).strip()]
+
+
+def local_day(at: datetime | None) -> date | None:
+    return clock.to_local(at).date() if at is not None else None
+
+
+def province_name(s: Session) -> str:
+    """The province named by the directory file last loaded (``province:``), or ''."""
+    from agreeflow.engine.core.store import Meta
+    row = s.get(Meta, "province")
+    return row.value if row else ""
+
+
+# ------------------------------------------------------------------ what reports render
+@dataclass
+class Table:
+    """One titled table of a report: cells are text, numbers or dates (renderers format them)."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "columns": self.columns,
+                "rows": [[c.isoformat() if isinstance(c, date) else c for c in r] for r in self.rows]}
+
+
+def fmt_day(d: date | None) -> str:
+    """dd/mm/yyyy, the form Vietnamese documents use ('' for none)."""
+    return d.strftime("%d/%m/%Y") if d else ""

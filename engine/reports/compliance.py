@@ -1,0 +1,153 @@
+"""Were the time limits kept?  Every statutory step and every assigned task, per unit and per step.
+
+Two sources, one vocabulary of outcomes (``OUTCOMES``):
+
+* statutory steps are the deadline rows the workflows' timers create
+  (``deadlines``), closed ``met``/``missed`` with their margin in working days
+  when the case leaves the step;
+* assigned tasks (the report map's ``tasks``) are judged on the task itself:
+  when it reached a done state against its due date.  Their own timer rows
+  are not used as steps — starting a task closes the "assigned" timer as met
+  without the task being done.
+
+A row belongs to the period of its due date; rows with no due date (ongoing,
+waiting for an event) to the period in which they were set.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from agreeflow.engine.core import clock
+
+from agreeflow.engine.legaltime import deadlines
+from agreeflow.engine.core.i18n import t
+from agreeflow.engine.reports.common import ReportMap, Table, Window, cases_of, done_at, local_day, moves
+from agreeflow.engine.core.store import Case, Deadline, Unit
+
+OUTCOMES = ("on_time", "late", "overdue", "open", "no_due_date")
+
+
+def _open_outcome(due: date | None, due_at: datetime | None, cal: Any, now: datetime) -> tuple[str, int | None]:
+    if due is None or due_at is None:
+        return "no_due_date", None
+    today = clock.to_local(now).date()
+    if now > due_at:
+        return "overdue", cal.working_days_between(due, today)
+    return "open", cal.working_days_between(today, due)
+
+
+def _done_outcome(due: date | None, done: date, cal: Any) -> tuple[str, int | None]:
+    if due is None:
+        return "on_time", None
+    if done <= due:
+        return "on_time", cal.working_days_between(done, due)
+    return "late", cal.working_days_between(due, done)
+
+
+def step_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang: str) -> list[dict[str, Any]]:
+    """Deadline rows of every workflow except the task workflows (cancelled ones left out)."""
+    from agreeflow.engine.service import SYSTEM_WORKFLOW
+    skip = set(m.tasks.workflows) | {SYSTEM_WORKFLOW}
+    stmt = (select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
+            .where(Deadline.status != "cancelled", Case.workflow.not_in(skip))  # type: ignore[attr-defined]
+            .order_by(Deadline.due_date, Deadline.id))
+    out = []
+    for d, case in s.exec(stmt):  # type: ignore[call-overload]
+        if not (w.holds_day(d.due_date) if d.due_date else w.holds(d.start_at)):
+            continue
+        if d.status == "met":
+            outcome, wd = "on_time", d.margin_wd
+        elif d.status == "missed":
+            outcome, wd = "late", -d.margin_wd if d.margin_wd is not None else None
+        else:
+            outcome, wd = _open_outcome(d.due_date, d.due_at, cal, now)
+        out.append(_row("step", case, d.label_en if lang == "en" else d.label_vi, d.unit, d.due_date,
+                        local_day(d.closed_at) if d.status in ("met", "missed") else None, outcome, wd,
+                        d.citation, d.confirmed))
+    return out
+
+
+def task_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang: str) -> list[dict[str, Any]]:
+    """One row per assigned task (cancelled tasks left out), judged on when it was done."""
+    cases = [c for c in cases_of(s, m.tasks.workflows) if m.tasks.matches(c) and c.state not in m.task_cancelled]
+    history = moves(s, cases)
+    due_rows: dict[int, Deadline] = {}
+    if cases:
+        for newer in s.exec(select(Deadline).where(Deadline.case_id.in_([c.id for c in cases]),  # type: ignore[attr-defined]
+                                                   Deadline.status != "cancelled").order_by(Deadline.id)):
+            due_rows[newer.case_id] = newer  # the newest row: after a move or a return it is the one in force
+    out = []
+    for case in cases:
+        d = due_rows.get(case.id or 0)
+        due, due_at = (d.due_date, d.due_at) if d else (None, None)
+        if not (w.holds_day(due) if due else w.holds(case.opened_at)):
+            continue
+        finished = local_day(done_at(history[case.id or 0], m.task_done))
+        outcome, wd = _done_outcome(due, finished, cal) if finished else _open_outcome(due, due_at, cal, now)
+        label = (d.label_en if lang == "en" else d.label_vi) if d else case.workflow
+        citation = str(case.fields.get("source_document") or (d.citation if d else ""))
+        row = _row("task", case, label, case.unit, due, finished, outcome, wd, citation, d.confirmed if d else True)
+        row["phrase"] = case.fields.get("due_phrase") or (d.phrase if d else None)
+        out.append(row)
+    return out
+
+
+def _row(kind: str, case: Case, step: str, unit: str | None, due: date | None, done: date | None,
+         outcome: str, wd: int | None, citation: str, confirmed: bool) -> dict[str, Any]:
+    return {"kind": kind, "case": case.ref, "workflow": case.workflow, "title": case.title, "step": step,
+            "unit": unit, "due_date": due, "done_on": done, "outcome": outcome, "working_days": wd,
+            "citation": citation, "confirmed": confirmed}
+
+
+def summarise(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+    """Counts of each outcome per value of ``keys`` (e.g. per unit, per workflow+step)."""
+    groups: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
+    citations: dict[tuple[Any, ...], str] = {}
+    for r in rows:
+        k = tuple(r[key] or "" for key in keys)
+        groups[k][r["outcome"]] += 1
+        citations.setdefault(k, r["citation"])
+    return [{**dict(zip(keys, k)), **{o: c[o] for o in OUTCOMES}, "total": sum(c.values()),
+             "citation": citations[k]} for k, c in sorted(groups.items())]
+
+
+def report(s: Session, m: ReportMap, w: Window, unit: str | None, lang: str) -> dict[str, Any]:
+    """The compliance report for period ``w`` (optionally one unit's rows only)."""
+    if unit and s.get(Unit, unit) is None:
+        from agreeflow.engine.core.errors import UnknownUnitError
+        raise UnknownUnitError(unit, s.exec(select(Unit.code)).all())
+    cal, now = deadlines.calendar_for(s), clock.now()
+    rows = step_rows(s, m, w, cal, now, lang) + task_rows(s, m, w, cal, now, lang)
+    if unit:
+        rows = [r for r in rows if r["unit"] == unit]
+    return {"from": w.start, "to": w.end, "unit": unit, "as_of": now, "rows": rows,
+            "by_unit": summarise(rows, "unit"), "by_step": summarise(rows, "workflow", "step")}
+
+
+def outcome_text(row: dict[str, Any], lang: str) -> str:
+    text = t(f"outcome.{row['outcome']}", lang)
+    wd = row["working_days"]
+    if wd is not None and row["outcome"] in ("late", "overdue", "open"):
+        text += f" ({wd} {'ngày làm việc' if lang == 'vi' else 'working days'})"
+    return text
+
+
+def tables(rep: dict[str, Any], lang: str) -> list[Table]:
+    """The report as titled tables (terminal and office renderers)."""
+    counts = [t(f"outcome.{o}", lang) for o in OUTCOMES] + [t("total", lang)]
+    by_unit = Table(t("compliance_by_unit", lang), [t("unit", lang)] + counts,
+                    [[g["unit"]] + [g[o] for o in OUTCOMES] + [g["total"]] for g in rep["by_unit"]])
+    by_step = Table(t("compliance_by_step", lang), [t("workflow", lang), t("step", lang)] + counts + [t("citation", lang)],
+                    [[g["workflow"], g["step"]] + [g[o] for o in OUTCOMES] + [g["total"], g["citation"]]
+                     for g in rep["by_step"]])
+    detail = Table(t("compliance_detail", lang),
+                   [t("case", lang), t("step", lang), t("unit", lang), t("due", lang), t("done_on", lang),
+                    t("outcome", lang), t("citation", lang)],
+                   [[r["case"], r["step"], r["unit"], r["due_date"], r["done_on"], outcome_text(r, lang),
+                     r["citation"] + ("" if r["confirmed"] else " ⚠")] for r in rep["rows"]])
+    return [by_unit, by_step, detail]
