@@ -50,16 +50,16 @@ def _opts() -> dict[str, Any]:
 
 
 def settings() -> Any:
-    from agreeflow.engine.core import clock
-    from agreeflow.engine.core.settings import Settings
+    from agreeflow.engine import service
 
     o = _opts()
+    service.set_clock(None)  # each invocation reads --now/AGREEFLOW_NOW afresh (matters in-process)
     if o.get("now"):
         try:
-            clock.set_now(o["now"])
+            service.set_clock(o["now"])
         except ValueError:
             raise click.BadParameter(f"'{o['now']}' is not ISO-8601, e.g. 2024-07-01T08:00", param_hint="--now")
-    return Settings.from_env(db_url=o.get("db"), lang=o.get("lang"), user=o.get("user"))
+    return service.Settings.from_env(db_url=o.get("db"), lang=o.get("lang"), user=o.get("user"))
 
 
 def lang() -> str:
@@ -96,17 +96,15 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 
 
 def t(key: str, **values: Any) -> str:
-    from agreeflow.engine.core.i18n import t as translate
-    return translate(key, lang(), **values)
+    from agreeflow.engine import service
+    return service.text(key, lang(), **values)
 
 
 class AgreeflowGroup(click.Group):
     """Maps engine errors to exit codes and clear messages in the user's language."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from agreeflow.engine.core import clock
-        from agreeflow.engine.core.errors import AgreeflowError
-        clock.set_now(None)  # each invocation reads --now/AGREEFLOW_NOW afresh (matters in-process)
+        from agreeflow.engine import AgreeflowError
         try:
             return super().invoke(ctx)
         except AgreeflowError as err:
@@ -231,7 +229,6 @@ def workflows_graph(workflow: str, case_ref: str | None) -> None:
 def workflows_lint(paths: tuple[Path, ...]) -> None:
     """Check workflow files; every problem of every file is listed (exit 2 if any)."""
     from agreeflow.engine import service
-    from agreeflow.engine.core.errors import DefinitionError
     res = service.lint(list(paths))
 
     def human(r: Any) -> None:
@@ -243,7 +240,7 @@ def workflows_lint(paths: tuple[Path, ...]) -> None:
                 click.echo(f"  ! {i}")
     emit(res, human)
     if res["problems"]:
-        raise DefinitionError(res["problems"])
+        raise service.DefinitionError(res["problems"])
 
 
 # ----------------------------------------------------------------- cases
@@ -376,10 +373,9 @@ def case_list(workflow: str | None, state: str | None, unit: str | None) -> None
 def case_history(case_ref: str) -> None:
     """The case's transition log (hash-chained)."""
     from agreeflow.engine import service
-    from agreeflow.engine.core.clock import fmt_local, parse_instant
     emit(service.history(settings(), case_ref), lambda rows: table(
         case_ref, [t("seq"), t("at"), t("actor"), t("kind"), "from → to", "trigger", t("note")],
-        [[e["seq"], fmt_local(parse_instant(e["at"])), e["actor"], e["kind"],
+        [[e["seq"], service.fmt_at_local(e["at"]), e["actor"], e["kind"],
           f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rows]))
 
 
@@ -451,8 +447,8 @@ def calendar() -> None:
 @click.argument("year", type=int)
 def calendar_holidays(year: int) -> None:
     """Every weekday off and every weekend day worked in YEAR, with reason and source."""
-    from agreeflow.engine.legaltime import calendar_admin
-    emit(calendar_admin.holidays(settings(), year), lambda r: table(
+    from agreeflow.engine import service
+    emit(service.calendar_holidays(settings(), year), lambda r: table(
         t("cal_holidays", year=r["year"]), [t("cal_date"), t("cal_weekday"), t("cal_kind"), t("cal_reason"),
                                             t("cal_source")],
         [[_dmy(d["date"]), d["weekday"], t("cal_working" if d["working"] else "cal_off"), d["reason"], d["source"]]
@@ -464,8 +460,8 @@ def calendar_holidays(year: int) -> None:
 @click.argument("day", metavar="DATE")
 def calendar_is_working(day: str) -> None:
     """Whether DATE (YYYY-MM-DD) is a working day, why, and on whose decision."""
-    from agreeflow.engine.legaltime import calendar_admin
-    emit(calendar_admin.day(settings(), day), lambda d: click.echo(t(
+    from agreeflow.engine import service
+    emit(service.calendar_day(settings(), day), lambda d: click.echo(t(
         "cal_is_working" if d["working"] else "cal_is_off", date=_dmy(d["date"]), weekday=d["weekday"],
         reason=d["reason"], source=d["source"])))
 
@@ -478,8 +474,8 @@ def calendar_is_working(day: str) -> None:
 @click.option("--calendar", "unit", flag_value="d", help="Count calendar days; a day off at the end moves it.")
 def calendar_add(start: str, n: int, unit: str) -> None:
     """The due date N working (or calendar) days after DATE, with the days skipped and why."""
-    from agreeflow.engine.legaltime import calendar_admin
-    emit(calendar_admin.add(settings(), start, n, unit), _print_due)
+    from agreeflow.engine import service
+    emit(service.calendar_add(settings(), start, n, unit), _print_due)
 
 
 @calendar.command("due")
@@ -488,8 +484,8 @@ def calendar_add(start: str, n: int, unit: str) -> None:
 @click.option("--from", "ref", metavar="DATE", help="Read the phrase on this day (default: today).")
 def calendar_due(phrase: tuple[str, ...], ref: str | None) -> None:
     """The due date of a time phrase, e.g. "trong vòng 10 ngày làm việc" or "Quý III/2024"."""
-    from agreeflow.engine.legaltime import calendar_admin
-    emit(calendar_admin.due(settings(), " ".join(phrase), ref), _print_due)
+    from agreeflow.engine import service
+    emit(service.calendar_due(settings(), " ".join(phrase), ref), _print_due)
 
 
 def _print_due(r: dict[str, Any]) -> None:
@@ -512,8 +508,8 @@ def _print_due(r: dict[str, Any]) -> None:
 @click.option("--source", required=True, metavar="DOC", help="The deciding document (e.g. Công văn 12729/VPCP-KGVX).")
 def calendar_set_off(day: str, reason: str, source: str) -> None:
     """Make DATE a day off (admin); open deadlines it touches are re-projected and logged."""
-    from agreeflow.engine.legaltime import calendar_admin
-    emit(calendar_admin.set_day(settings(), day, "off", reason, source), _print_calendar_change)
+    from agreeflow.engine import service
+    emit(service.calendar_set_day(settings(), day, "off", reason, source), _print_calendar_change)
 
 
 @calendar.command("set-working")
@@ -523,8 +519,8 @@ def calendar_set_off(day: str, reason: str, source: str) -> None:
 @click.option("--source", required=True, metavar="DOC", help="The deciding document.")
 def calendar_set_working(day: str, reason: str, source: str) -> None:
     """Make DATE a working day, e.g. a make-up Saturday (admin); deadlines re-projected and logged."""
-    from agreeflow.engine.legaltime import calendar_admin
-    emit(calendar_admin.set_day(settings(), day, "working", reason, source), _print_calendar_change)
+    from agreeflow.engine import service
+    emit(service.calendar_set_day(settings(), day, "working", reason, source), _print_calendar_change)
 
 
 def _print_calendar_change(r: dict[str, Any]) -> None:
@@ -542,10 +538,10 @@ def _print_calendar_change(r: dict[str, Any]) -> None:
             click.echo(f"  {m['case']} {m['deadline']}: {_dmy(m['due_date'])}")
 
 
-def _dmy(iso: str) -> str:
+def _dmy(iso: str | None) -> str:
     """YYYY-MM-DD as dd/mm/yyyy, the form Vietnamese documents use."""
-    y, m, d = iso.split("-")
-    return f"{d}/{m}/{y}"
+    from agreeflow.engine import service
+    return service.fmt_day(iso)
 
 
 # ----------------------------------------------------------------- deadlines, tick, serve, outbox
@@ -558,8 +554,8 @@ _NODE = click.option("--node-name", metavar="NAME", help="This process's name in
 @click.option("--no-dispatch", is_flag=True, help="Only queue; leave sending to `serve`.")
 def tick(node_name: str | None, no_dispatch: bool) -> None:
     """One sweep at now (or --now): queue due reminders, escalations, digests; then send the outbox."""
-    from agreeflow.engine.procedures import sweep
-    emit(sweep.tick(settings(), node_name, dispatch=not no_dispatch),
+    from agreeflow.engine.service import worker
+    emit(worker.tick(settings(), node_name, dispatch=not no_dispatch),
          lambda r: click.echo(", ".join(f"{k}={v}" for k, v in r.items())))
 
 
@@ -572,10 +568,10 @@ def tick(node_name: str | None, no_dispatch: bool) -> None:
 def serve(node_name: str | None, interval: float, dispatch_interval: float) -> None:
     """Run the sweep and the mail dispatcher until SIGTERM/SIGINT (APScheduler only wakes them)."""
     import logging
-    from agreeflow.engine.service import scheduler
+    from agreeflow.engine.service import worker
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is by design
-    emit(scheduler.serve(settings(), node_name, interval, dispatch_interval),
+    emit(worker.serve(settings(), node_name, interval, dispatch_interval),
          lambda r: click.echo(", ".join(f"{k}={v}" for k, v in r.items())))
 
 
@@ -583,8 +579,8 @@ def serve(node_name: str | None, interval: float, dispatch_interval: float) -> N
 @common
 def nodes() -> None:
     """Scheduler nodes alive now and what each sent in the last hour."""
-    from agreeflow.engine.service import scheduler
-    emit(scheduler.nodes(settings()), lambda rows: table(
+    from agreeflow.engine.service import worker
+    emit(worker.nodes(settings()), lambda rows: table(
         "Nodes", ["name", "host", "pid", "started", "last seen", "sent (1 h)"],
         [[n["name"], n["host"], n["pid"], n["started_at"], n["last_seen"], n["sent_last_hour"]] for n in rows]))
 
@@ -601,8 +597,8 @@ def outbox() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 def outbox_list(status: str | None, limit: int) -> None:
     """The newest outbox messages."""
-    from agreeflow.notifications import outbox as outbox_mod
-    emit(outbox_mod.list_messages(settings(), status, limit), lambda rows: table(
+    from agreeflow.engine.service import worker
+    emit(worker.outbox_list(settings(), status, limit), lambda rows: table(
         "Outbox", ["id", "status", "case", "rung", "recipient", "tries", "sent / next try", "error"],
         [[m["id"], m["status"] + (f" (+{m['late_by_s']}s)" if m["late_by_s"] else ""), m["case"], m["rung"],
           m["recipient"], m["tries"], m["sent_at"] or m["next_try_at"], m["last_error"]] for m in rows]))
@@ -613,29 +609,18 @@ def outbox_list(status: str | None, limit: int) -> None:
 @click.argument("message_id", metavar="ID", type=int)
 def outbox_retry(message_id: int) -> None:
     """Queue a failed or cancelled message again (coordinator or admin)."""
-    from agreeflow.notifications import outbox as outbox_mod
-    emit(outbox_mod.retry(settings(), message_id), lambda m: click.echo(f"{m['id']}: {m['status']} → {m['recipient']}"))
+    from agreeflow.engine.service import worker
+    emit(worker.outbox_retry(settings(), message_id), lambda m: click.echo(f"{m['id']}: {m['status']} → {m['recipient']}"))
 
 
 # ----------------------------------------------------------------- reports, export, import
 def _print_tables(tables: list[Any]) -> None:
     from datetime import date
-    from agreeflow.engine.reports.common import fmt_day
+
+    from agreeflow.engine import service
     for tbl in tables:
-        table(tbl.title, tbl.columns, [[fmt_day(c) if isinstance(c, date) else c for c in row] for row in tbl.rows])
-
-
-def _write_file(path: Path, write: Callable[[Any], Any], binary: bool = False) -> Any:
-    """Write through a temporary file renamed at the end: a failed command leaves no half file."""
-    part = path.with_name(path.name + ".part")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with part.open("wb") if binary else part.open("w", encoding="utf-8", newline="") as fh:
-            result = write(fh)
-        part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)
-    return result
+        table(tbl.title, tbl.columns, [[service.fmt_day(c) if isinstance(c, date) else c for c in row]
+                                       for row in tbl.rows])
 
 
 def period(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -654,11 +639,10 @@ def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: s
               start: str | None, end: str | None) -> None:
     """Who did what and when, across all cases (filters combine)."""
     from agreeflow.engine import service
-    from agreeflow.engine.core.clock import fmt_local, parse_instant
     rows = service.audit_log(settings(), start, end, case=case_ref, actor=actor, unit=unit, kind=kind)
     emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), t("actor"), t("kind"),
                                                              "from → to", "trigger", t("note")],
-         [[e["case"], e["seq"], fmt_local(parse_instant(e["at"])), e["actor"], e["kind"],
+         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), e["actor"], e["kind"],
            f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rs]))
 
 
@@ -673,7 +657,7 @@ def audit_export(fmt: str, start: str | None, end: str | None, output: Path | No
     if output is None:
         service.audit_export(settings(), fmt, sys.stdout, start, end)
         return
-    res = _write_file(output, lambda fh: service.audit_export(settings(), fmt, fh, start, end))
+    res = service.write_file(output, lambda fh: service.audit_export(settings(), fmt, fh, start, end))
     emit(res | {"file": str(output)}, lambda r: click.echo(t("export_ok", **r)))
 
 
@@ -682,13 +666,12 @@ def audit_export(fmt: str, start: str | None, end: str | None, output: Path | No
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (default: standard output).")
 def audit_checkpoint(output: Path | None) -> None:
     """Pin every chain's head and their Merkle root; keep the file OUTSIDE the database (docs/audit.md)."""
-    from agreeflow.engine.reports import checkpoint
     from agreeflow.engine import service
     cp = service.audit_checkpoint(settings())
     if output is None:
-        click.echo(checkpoint.dumps(cp), nl=False)
+        click.echo(service.checkpoint_text(cp), nl=False)
         return
-    _write_file(output, lambda fh: fh.write(checkpoint.dumps(cp)))
+    service.write_file(output, lambda fh: fh.write(service.checkpoint_text(cp)))
     emit({k: v for k, v in cp.items() if k != "heads"} | {"file": str(output)},
          lambda r: click.echo(t("checkpoint_ok", **r)))
 
@@ -705,10 +688,9 @@ def report() -> None:
 @click.option("--map", "map_file", type=click.Path(path_type=Path), help="Report map (default: the shipped one).")
 def report_compliance(start: str | None, end: str | None, unit: str | None, map_file: Path | None) -> None:
     """Every statutory step and assigned task: on time, late by N working days, or open and overdue."""
-    from agreeflow.engine.reports import compliance
     from agreeflow.engine import service
     res = service.report_compliance(settings(), start, end, unit, map_file)
-    emit(res, lambda r: _print_tables(compliance.tables(r, lang())))
+    emit(res, lambda r: _print_tables(service.compliance_tables(r, lang())))
 
 
 @report.command("annual")
@@ -722,17 +704,12 @@ def report_compliance(start: str | None, end: str | None, unit: str | None, map_
 def report_annual(year: int, xlsx: Path | None, docx: Path | None, checkpoint_file: Path | None,
                   map_file: Path | None) -> None:
     """Agreements, delegations, consultations and tasks of one year (vi; --lang en)."""
-    from agreeflow.engine.reports import annual, office
     from agreeflow.engine import service
-    res = service.report_annual(settings(), year, map_file, checkpoint_file)
-    sections = annual.sections(res, lang())
-    if xlsx:
-        _write_file(xlsx, lambda fh: office.write_xlsx(fh, res, sections, lang()), binary=True)
-    if docx:
-        _write_file(docx, lambda fh: office.write_docx(fh, res, sections, lang()), binary=True)
+    res = service.report_annual(settings(), year, map_file, checkpoint_file, xlsx=xlsx, docx=docx)
+    sections = service.annual_sections(res, lang())
 
     def human(r: dict[str, Any]) -> None:
-        console().print(f"[bold]{annual.title_of(r, lang())}[/bold]")
+        console().print(f"[bold]{service.annual_title(r, lang())}[/bold]")
         for sec in sections:
             console().print(f"\n[bold]{sec.title}[/bold]")
             _print_tables(sec.tables)
@@ -761,7 +738,7 @@ def export_ics(unit: str | None, person: str | None, output: Path | None) -> Non
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         return
-    _write_file(output, lambda fh: fh.write(data), binary=True)
+    service.write_file(output, lambda fh: fh.write(data), binary=True)
     emit({"file": str(output), "todos": n}, lambda r: click.echo(t("ics_ok", **r)))
 
 
@@ -777,7 +754,7 @@ def tasks() -> None:
 def tasks_import(file: Path, dry_run: bool) -> None:
     """Open one task per row of a plan (CSV, XLSX or YAML); any bad row rejects the whole file."""
     from agreeflow.engine import service
-    from agreeflow.engine.reports.common import fmt_day
+    fmt_day = service.fmt_day
     res = service.import_tasks(settings(), file, dry_run)
     emit(res, lambda r: table(t("import_dry" if r["dry_run"] else "import_ok", n=len(r["tasks"]), file=r["file"]),
                               [t("case"), "STT", t("title"), t("unit"), t("due")],
@@ -843,14 +820,12 @@ def _print_demo(r: dict[str, Any]) -> None:
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A planned case field (repeatable).")
 def plan(workflow: str, start: str, by: str | None, goal: str | None, fields: tuple[str, ...]) -> None:
     """The fastest legal path with earliest and latest dates, citations and UNCONFIRMED limits."""
-    from agreeflow.engine.procedures import planner
-    emit(planner.run(settings(), workflow, start, by, goal, list(fields)), _print_plan)
+    from agreeflow.engine import service
+    emit(service.plan(settings(), workflow, start, by, goal, list(fields)), _print_plan)
 
 
 def _day(iso: str) -> str:
-    from datetime import date
-    from agreeflow.engine.legaltime.calendar.due import fmt_day
-    return fmt_day(date.fromisoformat(iso))
+    return _dmy(iso)
 
 
 def _print_plan(r: dict[str, Any]) -> None:
@@ -893,15 +868,15 @@ def consultation() -> None:
 @click.argument("case_ref", metavar="CASE")
 def consultation_summary(case_ref: str) -> None:
     """Who agreed, who commented what, who was deemed to agree, who has not answered."""
-    from agreeflow.engine.procedures import consultation as rounds
-    emit(rounds.summary(settings(), case_ref), _print_round)
+    from agreeflow.engine import service
+    emit(service.round_summary(settings(), case_ref), _print_round)
 
 
 def _print_round(r: dict[str, Any]) -> None:
-    from agreeflow.engine.core.clock import fmt_local, parse_instant
+    from agreeflow.engine import service
     click.echo(f"{r['id']} — {r['title']} ({t('state')}: {r['state']}; on_silence={r['on_silence']})")
     table(t("case"), [t("unit"), t("status"), t("at"), t("note"), t("documents")],
-          [[f"{x['unit']} {x['unit_name']}", x["status"], fmt_local(parse_instant(x["at"])) if x["at"] else "",
+          [[f"{x['unit']} {x['unit_name']}", x["status"], service.fmt_at_local(x["at"]),
             x["comment"] or (x["rule"]["note"] if x["rule"] else ""), ", ".join(x["documents"])] for x in r["replies"]])
     click.echo(", ".join(f"{k}={v}" for k, v in sorted(r["counts"].items())))
 
@@ -911,8 +886,8 @@ def _print_round(r: dict[str, Any]) -> None:
 @click.argument("case_ref", metavar="CASE")
 def consultation_close_round(case_ref: str) -> None:
     """At the deadline: apply what silence means to every addressee that has not answered."""
-    from agreeflow.engine.procedures import consultation as rounds
-    emit(rounds.close_round(settings(), case_ref), lambda r: _print_round(r["summary"]))
+    from agreeflow.engine import service
+    emit(service.close_round(settings(), case_ref), lambda r: _print_round(r["summary"]))
 
 
 @consultation.command("follow-up")
@@ -926,8 +901,8 @@ def consultation_close_round(case_ref: str) -> None:
 def consultation_follow_up(case_ref: str, reply_by: str, sent_on: str | None, letter_no: str | None,
                            on_silence: str | None, send: bool) -> None:
     """Open the next round, addressed only to the units that did not answer."""
-    from agreeflow.engine.procedures import consultation as rounds
-    res = rounds.follow_up(settings(), case_ref, reply_by, sent_on, on_silence, letter_no, send)
+    from agreeflow.engine import service
+    res = service.follow_up(settings(), case_ref, reply_by, sent_on, on_silence, letter_no, send)
     emit(res, lambda r: click.echo(f"{r['id']}: {', '.join(r['fields']['units'])}"))
 
 
@@ -935,8 +910,8 @@ def consultation_follow_up(case_ref: str, reply_by: str, sent_on: str | None, le
 @common
 def case_flags() -> None:
     """Run the engine's checks (delegations started without approval) and list flagged cases."""
-    from agreeflow.engine.procedures import flags
-    emit(flags.check(settings()), lambda r: table(
+    from agreeflow.engine import service
+    emit(service.check_flags(settings()), lambda r: table(
         t("case"), ["id", t("workflow"), t("state"), "flags"],
         [[c["id"], c["workflow"], c["state_label"], ", ".join(c["flags"])] for c in r["flagged"]]))
 

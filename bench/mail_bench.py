@@ -94,17 +94,15 @@ def agreeflow_send(n: int, url: str, send: bool = True) -> float:
 
 
 def dispatcher_send(n: int, url: str) -> float | None:
-    """Seconds for notifications.outbox.dispatch to send ``n`` queued reminders (None: no dispatcher yet).
+    """Seconds for the outbox dispatcher (engine.service.worker) to send ``n`` queued reminders (None: no dispatcher yet).
 
     The rows are queued the way the sweep leaves them (rendered subject and
     bodies, idempotency key, Message-ID) with bulk SQL; the dispatcher then
     claims them in batches, sends each through SmtpTransport, and records it
     ``sent`` with a ``reminder_sent`` event in the case's chain.
     """
-    if importlib.util.find_spec("agreeflow.notifications.outbox") is None:
-        return None
     import dataset
-    from agreeflow.notifications import outbox
+    from agreeflow.engine.service import worker
     from agreeflow.notifications.mailer import SmtpTransport, message_id_for
     from agreeflow.notifications.render import render_message
 
@@ -125,7 +123,7 @@ def dispatcher_send(n: int, url: str) -> float | None:
                      " 'queued', 0, ?, ?)", rows)
     conn.close()
     start = time.perf_counter()
-    counts = outbox.dispatch(settings, "bench-node", transport=SmtpTransport.from_url(url))
+    counts = worker.dispatch_outbox(settings, "bench-node", transport=SmtpTransport.from_url(url))
     seconds = time.perf_counter() - start
     if counts["sent"] != n:
         raise RuntimeError(f"the dispatcher sent {counts}, expected {n}")

@@ -1,14 +1,10 @@
-"""agreeflow's engine: the service API and the error types.
+"""agreeflow's engine.  The user interfaces call ``agreeflow.engine.service`` (one function per command).
 
-Import the service lazily (``from agreeflow.engine import service``) — the CLI's cold
-start must stay fast, so this package imports nothing heavy itself.
+This package itself exports only the error types, which the command line
+needs before it knows which command runs: importing it must stay cheap,
+because ``agreeflow --help`` starts here.
 """
 
-from agreeflow.engine.core.errors import (
-    AgreeflowError,
-    RefusedError,
-    TamperingError,
-    UserInputError,
-)
+from agreeflow.engine.core.errors import AgreeflowError, RefusedError, TamperingError, UserInputError
 
 __all__ = ["AgreeflowError", "RefusedError", "TamperingError", "UserInputError"]

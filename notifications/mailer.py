@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 from abc import ABC, abstractmethod
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import policy
 from email.header import Header
 from email.message import EmailMessage
@@ -37,6 +35,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import did_you_mean
+from agreeflow.engine.core.files import write_bytes
 from agreeflow.notifications.render import RenderedMessage
 
 
@@ -89,11 +88,11 @@ def message_id_for(idem_key: str, domain: str) -> str:
 
 
 def build_email(rendered: RenderedMessage, sender: str, recipient: str, message_id: str,
-                headers: Mapping[str, str] | None = None) -> EmailMessage:
+                headers: Mapping[str, str] | None = None, date: datetime | None = None) -> EmailMessage:
     """Build a multipart/alternative UTF-8 message (text first, then HTML).
 
-    ``Date`` comes from ``engine.clock`` (shown in Vietnam time) so a moved
-    clock shows in the mail.
+    ``Date`` is ``date`` (the sender's instant; default: the engine's clock),
+    shown in Vietnam time, so a moved clock shows in the mail.
     ``Auto-Submitted: auto-generated`` (RFC 3834) keeps auto-replies from
     looping back.  Extra ``headers`` (e.g. ``X-Agreeflow-Case``) are added
     as given; they may not replace the headers set here.
@@ -106,7 +105,7 @@ def build_email(rendered: RenderedMessage, sender: str, recipient: str, message_
     msg["From"] = sender
     msg["To"] = recipient
     _set_subject(msg, rendered.subject)
-    msg["Date"] = format_datetime(clock.to_local(clock.now()))
+    msg["Date"] = format_datetime(clock.to_local(date or clock.now()))
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
     for name, value in (headers or {}).items():
@@ -270,17 +269,7 @@ class SinkTransport(Transport):
         """Write ``msg`` atomically; a full disk or a locked folder is a temporary error."""
         target = self.path_for(msg)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(msg.as_bytes(policy=MAIL_POLICY))
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_bytes(target, msg.as_bytes(policy=MAIL_POLICY))
         except OSError as exc:
             raise TransportError(f"cannot write {target}: {exc}", temporary=True) from exc
 

@@ -6,6 +6,9 @@ later ``next_try_at`` after a temporary failure (``backoff_delay``), or
 ``agreeflow outbox retry ID`` queues it again).  ``cancelled``: the deadline
 was closed before its mail left.
 
+Every function works in the caller's session; engine.service.worker runs
+the dispatcher's loop and opens one transaction per step.
+
 Crash safety.  A claim (``queued`` and due, or ``sending`` with an expired
 lease) is committed in its own transaction *before* SMTP is spoken — with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, under SQLite's ``BEGIN IMMEDIATE``
@@ -23,7 +26,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,19 +33,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, clock, db
-
-from agreeflow.engine.legaltime import reminders
-from agreeflow.engine.core.errors import OptionValueError, RoleRefusedError, UnknownPersonError
+from agreeflow.engine.core import audit, clock
+from agreeflow.engine.core.errors import OptionValueError
+from agreeflow.engine.core.kinds import EventKind, OutboxStatus
 from agreeflow.engine.core.settings import Settings
-from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Person
-from agreeflow.notifications.mailer import MailUrlError, Transport, TransportError, backoff_delay, build_email, \
-    transport_from_url
-from agreeflow.notifications.render import RenderedMessage
+from agreeflow.engine.core.store import Case, Deadline, OutboxMessage
+from agreeflow.notifications.mailer import MailUrlError, Transport, TransportError, backoff_delay, transport_from_url
 
 log = logging.getLogger("agreeflow.outbox")
-STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
+STATUSES = tuple(OutboxStatus)
 CANCELLED_NOTE = "thời hạn đã đóng trước khi gửi / deadline closed before sending"
+SENDER_ACTOR = "agreeflow"
 
 
 def default_node_name() -> str:
@@ -78,60 +78,64 @@ class Claimed:
 
 
 def _busy(now: datetime) -> Any:
-    return sa.or_(sa.and_(col(OutboxMessage.status) == "queued", col(OutboxMessage.next_try_at) <= now),
-                  sa.and_(col(OutboxMessage.status) == "sending", col(OutboxMessage.lease_until) < now))
+    return sa.or_(sa.and_(col(OutboxMessage.status) == OutboxStatus.QUEUED, col(OutboxMessage.next_try_at) <= now),
+                  sa.and_(col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.lease_until) < now))
 
 
-def claim(settings: Settings, node: str, now: datetime, limit: int, lease: timedelta) -> tuple[list[Claimed], int]:
-    """Mark up to ``limit`` due rows ``sending`` for ``node`` and commit; returns them and how many were cancelled."""
-    with db.write(settings) as s:
-        closed = select(Deadline.id).where(Deadline.status != "open")
-        cancelled = s.execute(sa.update(OutboxMessage)
-                              .where(_busy(now), col(OutboxMessage.deadline_id).in_(closed))
-                              .values(status="cancelled", lease_until=None,
-                                      last_error=CANCELLED_NOTE)
-                              .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
-        rows = s.exec(select(OutboxMessage).where(_busy(now))
-                      .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
-                      .limit(limit).with_for_update(skip_locked=True)).all()
-        refs = dict(s.exec(select(Case.id, Case.ref).where(
-            col(Case.id).in_({r.case_id for r in rows if r.case_id}))).all())
-        out = []
-        for r in rows:
-            r.status, r.lease_until, r.claimed_by = "sending", now + lease, node
-            s.add(r)
-            out.append(Claimed(r.id or 0, r.idem_key, r.case_id, refs.get(r.case_id), r.rung, r.recipient,
-                               r.subject, r.body_text, r.body_html, r.message_id, r.tries, r.late_by_s))
-    return out, cancelled
+def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta) -> tuple[list[Claimed], int]:
+    """Mark up to ``limit`` due rows ``sending`` for ``node``; returns them and how many were cancelled.
+
+    The caller commits at once, before a word is spoken to the mail server.
+    """
+    closed = select(Deadline.id).where(Deadline.status != "open")
+    cancelled = s.execute(sa.update(OutboxMessage)
+                          .where(_busy(now), col(OutboxMessage.deadline_id).in_(closed))
+                          .values(status=OutboxStatus.CANCELLED, lease_until=None, last_error=CANCELLED_NOTE)
+                          .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    rows = s.exec(select(OutboxMessage).where(_busy(now))
+                  .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
+                  .limit(limit).with_for_update(skip_locked=True)).all()
+    refs = dict(s.exec(select(Case.id, Case.ref).where(
+        col(Case.id).in_({r.case_id for r in rows if r.case_id}))).all())
+    out = []
+    for r in rows:
+        r.status, r.lease_until, r.claimed_by = OutboxStatus.SENDING, now + lease, node
+        s.add(r)
+        out.append(Claimed(r.id or 0, r.idem_key, r.case_id, refs.get(r.case_id), r.rung, r.recipient,
+                           r.subject, r.body_text, r.body_html, r.message_id, r.tries, r.late_by_s))
+    return out, int(cancelled or 0)
 
 
-def mark_sent(settings: Settings, c: Claimed, node: str, now: datetime) -> bool:
-    """Record a delivered message (and log ``reminder_sent``); False when another node recorded it first."""
-    with db.write(settings) as s:
-        case = s.exec(select(Case).where(Case.id == c.case_id).with_for_update()).first() if c.case_id else None
-        result = s.execute(sa.update(OutboxMessage)
-                           .where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == "sending")
-                           .values(status="sent", sent_at=now, lease_until=None, claimed_by=node, tries=c.tries + 1)
-                           .execution_options(synchronize_session=False))
-        done = int(result.rowcount) == 1  # type: ignore[attr-defined]
-        if done and case is not None:
-            audit.append_event(s, case, "reminder_sent", actor="agreeflow", role="system", at=now,
-                               payload={"idem_key": c.idem_key, "rung": c.rung, "recipient": c.recipient,
-                                        "message_id": c.message_id, "attempt": c.tries + 1, "node": node,
-                                        "late_by_s": c.late_by_s})
+def mark_sent(s: Session, c: Claimed, node: str, now: datetime) -> bool:
+    """Record a delivered message (and log ``reminder_sent``); False when the claim is no longer ``node``'s."""
+    case = s.exec(select(Case).where(Case.id == c.case_id).with_for_update()).first() if c.case_id else None
+    result = s.execute(sa.update(OutboxMessage)
+                       .where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == OutboxStatus.SENDING,
+                              col(OutboxMessage.claimed_by) == node)
+                       .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, tries=c.tries + 1)
+                       .execution_options(synchronize_session=False))
+    done = int(result.rowcount) == 1  # type: ignore[attr-defined]
+    if done and case is not None:
+        audit.append_event(s, case, EventKind.REMINDER_SENT, actor=SENDER_ACTOR, role="system", at=now,
+                           payload={"idem_key": c.idem_key, "rung": c.rung, "recipient": c.recipient,
+                                    "message_id": c.message_id, "attempt": c.tries + 1, "node": node,
+                                    "late_by_s": c.late_by_s})
     return done
 
 
-def record_failure(settings: Settings, c: Claimed, err: TransportError, now: datetime, max_tries: int) -> str:
-    """Schedule a retry after ``backoff_delay`` or give up; returns the new status."""
+def record_failure(s: Session, c: Claimed, node: str, err: TransportError, now: datetime, max_tries: int) -> str:
+    """Schedule a retry after ``backoff_delay`` or give up; the new status ("" when the claim was lost)."""
     tries = c.tries + 1
-    status = "failed" if not err.temporary or tries >= max_tries else "queued"
-    retry_at = now + backoff_delay(tries) if status == "queued" else None
-    with db.write(settings) as s:
-        s.execute(sa.update(OutboxMessage).where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == "sending")
-                  .values(status=status, tries=tries, next_try_at=retry_at, lease_until=None,
-                          last_error=str(err)[:2000]).execution_options(synchronize_session=False))
-    if status == "queued":
+    status = OutboxStatus.FAILED if not err.temporary or tries >= max_tries else OutboxStatus.QUEUED
+    retry_at = now + backoff_delay(tries) if status == OutboxStatus.QUEUED else None
+    changed = s.execute(sa.update(OutboxMessage)
+                        .where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == OutboxStatus.SENDING,
+                               col(OutboxMessage.claimed_by) == node)
+                        .values(status=status, tries=tries, next_try_at=retry_at, lease_until=None,
+                                last_error=str(err)[:2000]).execution_options(synchronize_session=False))
+    if int(changed.rowcount) != 1:  # type: ignore[attr-defined]
+        return ""  # another node took the row over after our lease ran out: its outcome stands
+    if status == OutboxStatus.QUEUED:
         log.warning("outbox %s to %s: attempt %d failed (%s); retry at %s", c.id, c.recipient, tries, err,
                     clock.fmt_local(retry_at))
     else:
@@ -139,62 +143,24 @@ def record_failure(settings: Settings, c: Claimed, err: TransportError, now: dat
     return status
 
 
-def release(settings: Settings, node: str, ids: list[int] | None = None) -> int:
+def release(s: Session, node: str, ids: list[int] | None = None) -> int:
     """Give back rows ``node`` claimed but did not send (all of them when ``ids`` is None)."""
-    with db.write(settings) as s:
-        stmt = sa.update(OutboxMessage).where(col(OutboxMessage.status) == "sending",
-                                              col(OutboxMessage.claimed_by) == node)
-        if ids is not None:
-            stmt = stmt.where(col(OutboxMessage.id).in_(ids))
-        return int(s.execute(stmt.values(status="queued", lease_until=None, claimed_by=None)
-                             .execution_options(synchronize_session=False)).rowcount)  # type: ignore[attr-defined]
+    stmt = sa.update(OutboxMessage).where(col(OutboxMessage.status) == OutboxStatus.SENDING,
+                                          col(OutboxMessage.claimed_by) == node)
+    if ids is not None:
+        stmt = stmt.where(col(OutboxMessage.id).in_(ids))
+    return int(s.execute(stmt.values(status=OutboxStatus.QUEUED, lease_until=None, claimed_by=None)
+                         .execution_options(synchronize_session=False)).rowcount)  # type: ignore[attr-defined]
 
 
-def dispatch(settings: Settings, node: str, stop: threading.Event | None = None,
-             transport: Transport | None = None) -> dict[str, int]:
-    """Send every due message, batch by batch, until none is left or ``stop`` is set.
-
-    Stops between messages, never in the middle of one; rows claimed but not
-    sent are given back.  A server that cannot be reached ends the round (the
-    first message takes the back-off, the others wait for the next round).
-    """
-    mail = reminders.load().mail
-    transport = transport or transport_for(settings)
-    counts = {"sent": 0, "retried": 0, "failed": 0, "cancelled": 0}
-    while stop is None or not stop.is_set():
-        batch, cancelled = claim(settings, node, clock.now(), mail.batch, timedelta(seconds=mail.lease_seconds))
-        counts["cancelled"] += cancelled
-        if not batch:
-            break
-        for i, c in enumerate(batch):
-            if stop is not None and stop.is_set():
-                release(settings, node, [x.id for x in batch[i:]])
-                return counts
-            rendered = RenderedMessage(subject=c.subject, text=c.text, html=c.html)
-            headers = {"X-Agreeflow-Key": c.idem_key} | ({"X-Agreeflow-Case": c.case_ref} if c.case_ref else {})
-            try:
-                transport.send(build_email(rendered, mail.sender, c.recipient, c.message_id, headers))
-            except TransportError as err:
-                status = record_failure(settings, c, err, clock.now(), mail.max_tries)
-                counts["retried" if status == "queued" else "failed"] += 1
-                if err.temporary and err.code is None:
-                    release(settings, node, [x.id for x in batch[i + 1:]])
-                    return counts
-                continue
-            if mark_sent(settings, c, node, clock.now()):
-                counts["sent"] += 1
-    return counts
-
-
-# ------------------------------------------------------------------ commands
-def list_messages(settings: Settings, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+# ------------------------------------------------------------------ reading and retrying
+def list_messages(s: Session, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """The newest outbox rows (``agreeflow outbox list``)."""
-    with db.read(settings) as s:
-        stmt = select(OutboxMessage, Case.ref).join(Case, col(Case.id) == col(OutboxMessage.case_id), isouter=True)
-        if status:
-            stmt = stmt.where(OutboxMessage.status == status)
-        rows = s.exec(stmt.order_by(col(OutboxMessage.id).desc()).limit(limit)).all()
-        return [_view(m, ref) for m, ref in rows]
+    stmt = select(OutboxMessage, Case.ref).join(Case, col(Case.id) == col(OutboxMessage.case_id), isouter=True)
+    if status:
+        stmt = stmt.where(OutboxMessage.status == status)
+    rows = s.exec(stmt.order_by(col(OutboxMessage.id).desc()).limit(limit)).all()
+    return [_view(m, ref) for m, ref in rows]
 
 
 def _view(m: OutboxMessage, ref: str | None) -> dict[str, Any]:
@@ -205,29 +171,18 @@ def _view(m: OutboxMessage, ref: str | None) -> dict[str, Any]:
             "message_id": m.message_id, "idem_key": m.idem_key}
 
 
-def retry(settings: Settings, message_id: int) -> dict[str, Any]:
-    """Queue a ``failed`` or ``cancelled`` message again (coordinator or admin)."""
-    with db.write(settings) as s:
-        _operator(s, settings)
-        m = s.get(OutboxMessage, message_id)
-        if m is None or m.status not in ("failed", "cancelled"):
-            shown = "không có / none" if m is None else m.status
-            raise OptionValueError(option="ID", value=f"{message_id} ({shown})",
-                                   remedy_vi="Chỉ gửi lại được thư 'failed' hoặc 'cancelled'; "
-                                             "xem: agreeflow outbox list",
-                                   remedy_en="Only 'failed' or 'cancelled' messages can be retried; "
-                                             "see: agreeflow outbox list")
-        m.status, m.tries, m.next_try_at, m.lease_until = "queued", 0, clock.now(), None
-        s.add(m)
-        s.flush()
-        return _view(m, s.get(Case, m.case_id).ref if m.case_id else None)  # type: ignore[union-attr]
-
-
-def _operator(s: Session, settings: Settings) -> Person:
-    person = s.get(Person, settings.user) if settings.user else None
-    if person is None or not person.active:
-        raise UnknownPersonError(email=settings.user or "(chưa đặt / not set)")
-    if not {"coordinator", "admin"} & set(person.roles or []):
-        raise RoleRefusedError(actor=person.email, trigger="outbox retry", case="outbox",
-                               needed=["coordinator", "admin"], roles=person.roles)
-    return person
+def retry(s: Session, message_id: int, now: datetime) -> dict[str, Any]:
+    """Queue a ``failed`` or ``cancelled`` message again (the caller checks who may)."""
+    m = s.get(OutboxMessage, message_id)
+    if m is None or m.status not in (OutboxStatus.FAILED, OutboxStatus.CANCELLED):
+        shown = "không có / none" if m is None else m.status
+        raise OptionValueError(option="ID", value=f"{message_id} ({shown})",
+                               remedy_vi="Chỉ gửi lại được thư 'failed' hoặc 'cancelled'; "
+                                         "xem: agreeflow outbox list",
+                               remedy_en="Only 'failed' or 'cancelled' messages can be retried; "
+                                         "see: agreeflow outbox list")
+    m.status, m.tries, m.next_try_at, m.lease_until = OutboxStatus.QUEUED, 0, now, None
+    s.add(m)
+    s.flush()
+    case = s.get(Case, m.case_id) if m.case_id else None
+    return _view(m, case.ref if case else None)

@@ -139,7 +139,7 @@ def _as_date(value: date | datetime) -> date:
 
 def dmy(value: date | datetime) -> str:
     """The date as dd/mm/yyyy, the form used in Vietnamese documents."""
-    return _as_date(value).strftime("%d/%m/%Y")
+    return clock.fmt_day(value)
 
 
 def vn_date(value: date | datetime, lang: str = "vi") -> str:

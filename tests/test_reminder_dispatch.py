@@ -15,6 +15,7 @@ from agreeflow.engine.core import clock, db
 
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.service import worker
 from agreeflow.notifications import outbox
 from agreeflow.notifications.mailer import build_email, message_id_for
 from agreeflow.notifications.render import RenderedMessage
@@ -156,13 +157,13 @@ def test_a_message_claimed_by_a_vanished_node_is_sent_by_another_after_its_lease
     assert af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"] == 2
     t0 = clock.parse_instant(WEEK_BEFORE)
     lease = timedelta(seconds=reminders.load().mail.lease_seconds)
-    claimed, _ = outbox.claim(settings, "node-a", t0, 1, lease)  # node-a dies before sending
+    claimed, _ = worker.claim(settings, "node-a", t0, 1, lease)  # node-a dies before sending
     assert len(claimed) == 1
 
     clock.set_now(t0 + lease - timedelta(seconds=1))
-    assert outbox.dispatch(settings, "node-b")["sent"] == 1  # only the unclaimed one
+    assert worker.dispatch_outbox(settings, "node-b")["sent"] == 1  # only the unclaimed one
     clock.set_now(t0 + lease + timedelta(seconds=1))
-    assert outbox.dispatch(settings, "node-b")["sent"] == 1
+    assert worker.dispatch_outbox(settings, "node-b")["sent"] == 1
     assert [r.claimed_by for r in rows(af)] == ["node-b", "node-b"]
     assert len(smtp.received) == 2
 
@@ -173,14 +174,14 @@ def test_a_message_sent_but_not_recorded_before_a_crash_goes_again_with_the_same
     open_police_task(af)
     assert af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"] == 2
     clock.set_now(clock.parse_instant(WEEK_BEFORE))
-    [c], _ = outbox.claim(settings, "n1", clock.now(), 1, timedelta(minutes=5))
+    [c], _ = worker.claim(settings, "n1", clock.now(), 1, timedelta(minutes=5))
     mail = reminders.load().mail
     transport = outbox.transport_for(settings)
     transport.send(build_email(RenderedMessage(c.subject, c.text, c.html), mail.sender, c.recipient,
                                c.message_id))  # on the wire … and the process dies before marking it sent
 
-    assert outbox.release(settings, "n1") == 1  # n1 restarts under its name and takes its rows back
-    assert outbox.dispatch(settings, "n1")["sent"] == 2
+    assert worker.release(settings, "n1") == 1  # n1 restarts under its name and takes its rows back
+    assert worker.dispatch_outbox(settings, "n1")["sent"] == 2
 
     ids = [m.message()["Message-ID"] for m in smtp.received]
     assert len(ids) == 3 and ids.count(c.message_id) == 2

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from agreeflow.engine.core import clock
+from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import Case, Event
 
 GENESIS = "0" * 64
@@ -68,24 +68,32 @@ def head(session: Session, case_id: int) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
-def append_event(session: Session, case: Case, kind: str, *, actor: str = "", role: str = "",
+def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime, actor: str = "", role: str = "",
                  from_state: str | None = None, to_state: str | None = None, trigger: str | None = None,
-                 note: str | None = None, payload: dict[str, Any] | None = None,
-                 at: datetime | None = None) -> Event:
+                 note: str | None = None, payload: dict[str, Any] | None = None) -> Event:
     """Append one event to ``case``'s chain in the caller's transaction.
 
-    The caller holds the case row lock (service loads it FOR UPDATE), so the
-    chain stays linear; the UNIQUE(case_id, seq) constraint is the backstop.
+    ``at`` is the instant of the command that writes it (never read here from
+    the clock: one command, one instant).  The caller holds the case row lock
+    (FOR UPDATE), so the chain stays linear; the UNIQUE(case_id, seq)
+    constraint is the backstop.
     """
     assert case.id is not None
     seq, prev = head(session, case.id)
-    ev = Event(case_id=case.id, seq=seq + 1, at=at or clock.now(), actor=actor, role=role, kind=kind,
+    ev = Event(case_id=case.id, seq=seq + 1, at=at, actor=actor, role=role, kind=kind,
                from_state=from_state, to_state=to_state, trigger=trigger, note=note,
                payload=payload or {}, prev_hash=prev, hash="")
     ev.hash = event_hash(case.ref, ev)
     session.add(ev)
     session.flush()
     return ev
+
+
+def event_view(e: Event) -> dict[str, Any]:
+    """One event as users and exports read it (``--json``)."""
+    return {"seq": e.seq, "at": fmt_at(e.at), "actor": e.actor, "role": e.role, "kind": e.kind,
+            "from": e.from_state, "to": e.to_state, "trigger": e.trigger, "note": e.note,
+            "payload": e.payload, "prev_hash": e.prev_hash, "hash": e.hash}
 
 
 @dataclass

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from agreeflow.engine.core.paths import WORKFLOWS_DIR
+from agreeflow.engine.core.effects import actions as registered_actions
+from agreeflow.engine.core.guards import registered_guards
 from agreeflow.engine.core.errors import DefinitionError, UnknownWorkflowError, did_you_mean
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_checked, load_file, load_text
 
@@ -28,7 +30,6 @@ WORKFLOWS_DIR = WORKFLOWS_DIR
 FIELD_TYPES = ("text", "date", "unit", "units", "int", "bool", "choice", "case-ref")
 ROLES = ("coordinator", "officer", "approver", "auditor", "admin")
 TIMER_UNITS = ("wd", "d")
-ACTIONS = ("suspend", "resume", "close_children", "open_next_occurrence")
 ON_SILENCE = ("deemed_agreed", "overdue")
 
 TOP_KEYS = {"id", "version", "ref_prefix", "effective_from", "title", "legal_basis",
@@ -97,7 +98,7 @@ class SpawnDef:
     title: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: the machine reports which of two alike transitions fired
 class TransitionDef:
     trigger: str
     sources: tuple[str, ...]
@@ -193,14 +194,15 @@ def _unknown(kind: str, name: str, known: Any) -> str:
     return f"unknown {kind} '{name}'" + (f" — did you mean '{guess}'?" if guess else "")
 
 
-def parse(raw: Any, path: str, guards: set[str] | None = None) -> Definition:
+def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str] | None = None) -> Definition:
     """Validate one parsed YAML document; raise DefinitionError listing every problem."""
     p = _Problems(path)
     if not isinstance(raw, LineDict):
         raise DefinitionError([f"{path}:1: a workflow file must be a mapping with id, version, states, transitions"])
     if guards is None:
-        from agreeflow.engine.core.guards import registered_guards
         guards = set(registered_guards())
+    if actions is None:
+        actions = set(registered_actions())
     _check_keys(raw, TOP_KEYS, "workflow", p)
     for key in ("id", "version", "states", "transitions"):
         if key not in raw:
@@ -212,7 +214,7 @@ def parse(raw: Any, path: str, guards: set[str] | None = None) -> Definition:
         version = 0
     fields = _parse_fields(raw.get("fields") or LineDict(), p)
     states = _parse_states(raw.get("states"), fields, p)
-    transitions = _parse_transitions(raw.get("transitions"), raw, states, fields, guards, p)
+    transitions = _parse_transitions(raw.get("transitions"), raw, states, fields, guards, actions, p)
     unit_field = raw.get("unit_field")
     if unit_field is not None and fields.get(unit_field, FieldDef("", "")).type != "unit":
         p.add(raw.line_of("unit_field"), f"unit_field '{unit_field}' must name a field of type unit")
@@ -351,7 +353,7 @@ def _parse_timer(t: Any, state: str, fields: dict[str, FieldDef], p: _Problems, 
 
 
 def _parse_transitions(raw: Any, top: LineDict, states: dict[str, StateDef], fields: dict[str, FieldDef],
-                       guards: set[str], p: _Problems) -> list[TransitionDef] | None:
+                       guards: set[str], known_actions: set[str], p: _Problems) -> list[TransitionDef] | None:
     if not isinstance(raw, list):
         if raw is not None:
             p.add(top.line_of("transitions"), "transitions must be a list")
@@ -396,8 +398,8 @@ def _parse_transitions(raw: Any, top: LineDict, states: dict[str, StateDef], fie
                 p.add(tr.line_of("requires"), f"{where}: requires {_unknown('field', f, fields)}")
         actions = [str(a) for a in _as_list(tr.get("actions"))]
         for a in actions:
-            if a not in ACTIONS:
-                p.add(tr.line_of("actions"), f"{where}: {_unknown('action', a, ACTIONS)}")
+            if a not in known_actions:
+                p.add(tr.line_of("actions"), f"{where}: {_unknown('action', a, known_actions)}")
         confirmed = tr.get("confirmed", True)
         if not isinstance(confirmed, bool):
             p.add(tr.line_of("confirmed"), f"{where}: confirmed must be true or false")

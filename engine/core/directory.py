@@ -16,7 +16,6 @@ from typing import Any
 from agreeflow.engine.core.paths import DATA_DIR
 from sqlmodel import Session, select
 
-from agreeflow.engine.core import clock
 from agreeflow.engine.core.definitions import ROLES
 from agreeflow.engine.core.errors import DirectoryFileError, UnknownUnitError, did_you_mean
 from agreeflow.engine.core.store import Person, Unit
@@ -96,9 +95,9 @@ def _unknown(name: str, known: Any) -> str:
     return f"'{name}' is unknown {_hint(name, known)}".rstrip()
 
 
-def apply(session: Session, units: list[dict[str, Any]], people: list[dict[str, Any]]) -> dict[str, int]:
-    """Upsert units and people; retire what the file no longer lists. Returns counts."""
-    today = clock.local_today()
+def apply(session: Session, units: list[dict[str, Any]], people: list[dict[str, Any]], today: date
+          ) -> dict[str, int]:
+    """Upsert units and people; retire (from ``today``) what the file no longer lists. Returns counts."""
     seen_units = set()
     counts = {"units": 0, "people": 0, "units_retired": 0, "people_deactivated": 0}
     for u in units:
@@ -134,12 +133,11 @@ def is_active(unit: Unit, on: date) -> bool:
     return (unit.active_from is None or unit.active_from <= on) and (unit.active_to is None or unit.active_to >= on)
 
 
-def active_unit(session: Session, code: str) -> Unit:
-    """An addressable unit (active today); UnknownUnitError otherwise."""
+def active_unit(session: Session, code: str, on: date) -> Unit:
+    """A unit addressable on day ``on``; UnknownUnitError otherwise."""
     unit = session.get(Unit, code)
-    today = clock.local_today()
-    if unit is None or not is_active(unit, today):
-        active = [u.code for u in session.exec(select(Unit)).all() if is_active(u, today)]
+    if unit is None or not is_active(unit, on):
+        active = [u.code for u in session.exec(select(Unit)).all() if is_active(u, on)]
         raise UnknownUnitError(code, active)
     return unit
 

@@ -35,6 +35,15 @@ def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def to_text(value: Any) -> str:
+    """A stored field value as the ``--field`` text that gives it back (lists comma-joined): coerce's inverse."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def parse_date(text: str) -> date:
     """YYYY-MM-DD or dd/mm/yyyy."""
     text = text.strip()
@@ -44,8 +53,8 @@ def parse_date(text: str) -> date:
     return datetime.strptime(text, "%Y-%m-%d").date()
 
 
-def coerce(session: Session, defn: Definition, raw: dict[str, str]) -> dict[str, Any]:
-    """Check every given field against the definition; the first problem is raised."""
+def coerce(session: Session, defn: Definition, raw: dict[str, str], on: date) -> dict[str, Any]:
+    """Check every given field against the definition (units: active on day ``on``); the first problem is raised."""
     out: dict[str, Any] = {}
     for name, text in raw.items():
         fdef = defn.fields.get(name)
@@ -55,7 +64,7 @@ def coerce(session: Session, defn: Definition, raw: dict[str, str]) -> dict[str,
                 field=name, problem_vi=f"quy trình {defn.id} không có trường này" + (f" (có phải '{guess}'?)" if guess else ""),
                 problem_en=f"workflow {defn.id} has no such field" + (f" (did you mean '{guess}'?)" if guess else ""),
                 remedy_vi="Các trường: " + ", ".join(defn.fields), remedy_en="Fields: " + ", ".join(defn.fields))
-        out[name] = _one(session, fdef, text)
+        out[name] = _one(session, fdef, text, on)
     return out
 
 
@@ -64,7 +73,7 @@ def _bad(fdef: FieldDef, text: str, vi: str, en: str) -> FieldValueError:
                            remedy_vi=vi, remedy_en=en)
 
 
-def _one(session: Session, fdef: FieldDef, text: str) -> Any:
+def _one(session: Session, fdef: FieldDef, text: str, on: date) -> Any:
     t = fdef.type
     if t == "text":
         return text
@@ -89,13 +98,13 @@ def _one(session: Session, fdef: FieldDef, text: str) -> Any:
             return text
         raise _bad(fdef, text, "Chọn một trong: " + ", ".join(fdef.choices), "Choose one of: " + ", ".join(fdef.choices))
     if t == "unit":
-        return active_unit(session, text).code
+        return active_unit(session, text, on).code
     if t == "units":
         codes = [c.strip() for c in text.split(",") if c.strip()]
         if not codes:
             raise _bad(fdef, text, "Cần danh sách mã đơn vị, cách nhau bởi dấu phẩy, ví dụ SD,LG.",
                        "Give unit codes separated by commas, e.g. SD,LG.")
-        return [active_unit(session, c).code for c in codes]
+        return [active_unit(session, c, on).code for c in codes]
     if t == "case-ref":
         if session.exec(select(Case.id).where(Case.ref == text)).first() is None:
             raise UnknownCaseError(text, session.exec(select(Case.ref)).all())

@@ -4,7 +4,8 @@ A guard is a plain function ``guard(ctx: GuardContext) -> Reason | None``:
 ``None`` lets the transition pass; a ``Reason`` (Vietnamese and English text)
 refuses it and reaches the user verbatim.  Guards are registered with a plain
 function call, ``register_guard(name, fn)``; the workflow guards live in
-``workflows/guards.py`` and are imported on first use.
+``workflows/guards.py``, imported by the service layer (the core imports
+nothing above it).
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ class GuardContext:
     now: datetime
     session: Any                  # sqlmodel Session (read only)
     refusals: list[Reason] = field(default_factory=list)
+    permitted: Any = None         # the candidate transitions the actor may take (None: all, e.g. the planner)
+    fired: Any = None             # set by the machine: the TransitionDef that fired
 
 
 Guard = Callable[[GuardContext], Optional[Reason]]
 _GUARDS: dict[str, Guard] = {}
-_loaded = False
 
 
 def register_guard(name: str, fn: Guard) -> None:
@@ -47,11 +49,7 @@ def register_guard(name: str, fn: Guard) -> None:
 
 
 def registered_guards() -> dict[str, Guard]:
-    """Every registered guard, loading ``workflows/guards.py`` the first time."""
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        import agreeflow.workflows.guards  # noqa: F401  (registers the shipped guards)
+    """Every registered guard (the service layer imports ``agreeflow.workflows.guards``, which registers them)."""
     return dict(_GUARDS)
 
 

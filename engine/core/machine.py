@@ -14,7 +14,7 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
-from agreeflow.engine.core.definitions import Definition
+from agreeflow.engine.core.definitions import Definition, TransitionDef
 from agreeflow.engine.core.guards import GuardContext, run_guard
 
 
@@ -33,12 +33,27 @@ def _condition(name: str) -> Any:
     return check
 
 
+def _permitted(tdef: TransitionDef) -> Any:
+    """First condition of every transition: the acting person may take this one (decided by the caller)."""
+    def check(event: Any) -> bool:
+        ctx: GuardContext = event.kwargs["ctx"]
+        return ctx.permitted is None or tdef in ctx.permitted
+    return check
+
+
+def _record(tdef: TransitionDef) -> Any:
+    """Remember which transition fired: two candidates may share a destination."""
+    def record(event: Any) -> None:
+        event.kwargs["ctx"].fired = tdef
+    return record
+
+
 @lru_cache(maxsize=None)
 def machine_for(defn: Definition) -> Machine:
     """The shared machine of one definition version."""
     transitions = [
         {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest,
-         "conditions": [_condition(g) for g in t.guards]}
+         "conditions": [_permitted(t)] + [_condition(g) for g in t.guards], "before": [_record(t)]}
         for t in defn.transitions
     ]
     return Machine(model=None, states=list(defn.states), transitions=transitions,
@@ -46,21 +61,23 @@ def machine_for(defn: Definition) -> Machine:
                    ignore_invalid_triggers=False)
 
 
-def advance(defn: Definition, state: str, trigger: str, ctx: GuardContext) -> str | None:
-    """Run ``trigger`` from ``state``; the new state, or None when guards refused.
+def advance(defn: Definition, state: str, trigger: str, ctx: GuardContext) -> TransitionDef | None:
+    """Run ``trigger`` from ``state``; the transition that fired, or None when every candidate was refused.
 
-    Raises KeyError when the trigger is not possible from ``state``.
+    Guards of the candidates the caller did not permit (``ctx.permitted``) are
+    not run.  Raises KeyError when the trigger is not possible from ``state``.
     """
     machine = machine_for(defn)
     model = _CaseModel(state)
     machine.add_model(model, initial=state)
+    ctx.fired = None
     try:
         ok = model.trigger(trigger, ctx=ctx)  # type: ignore[attr-defined]
     except (MachineError, AttributeError) as exc:
         raise KeyError(trigger) from exc
     finally:
         machine.remove_model(model)
-    return model.state if ok else None
+    return ctx.fired if ok else None
 
 
 def mermaid(defn: Definition, lang: str = "vi", current: str | None = None) -> str:

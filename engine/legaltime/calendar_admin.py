@@ -1,9 +1,9 @@
-"""The calendar commands: read the working-day calendar in force, and change its data.
+"""Changing the working-day calendar, and the calendar as the commands show it.
 
-Reading (:func:`holidays`, :func:`day`, :func:`add`, :func:`due`) uses the
-calendar the engine counts with: shipped data plus the operator's overrides in
-``calendar_days``.  Changing a day (:func:`set_day`) is an admin act logged on
-the system chain (``calendar_changed``).  In the same transaction every open
+The calendar the engine counts with is the shipped data plus the operator's
+overrides in ``calendar_days``.  Changing a day (:func:`set_day`) is an admin
+act (engine.service.calendar checks it) logged on the system chain
+(``calendar_changed``).  In the same transaction every open
 deadline the change touches is re-projected from its stored source
 (``deadlines.reprojected``) and each move is logged on its own case's chain
 (``deadline_moved``, with the day, the reason and the deciding document): a
@@ -18,15 +18,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from agreeflow.engine.core import audit, clock, db
-
-from agreeflow.engine.legaltime import deadlines
-
-from agreeflow.engine import service
-from agreeflow.engine.legaltime.calendar import Due, DayInfo, parse_phrase, weekday_name
+from agreeflow.engine.core.kinds import EventKind
+from agreeflow.engine.core import audit, cases
+from agreeflow.engine.legaltime import deadlines, reminders
+from agreeflow.engine.legaltime.calendar import Due, DayInfo, weekday_name
 from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
-from agreeflow.engine.core.errors import DateValueError, MissingFieldsError, RefusedError
-from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.errors import DateValueError
 from agreeflow.engine.core.store import CalendarDay, Case, Deadline
 
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -44,7 +41,7 @@ def parse_day(text: str) -> date:
     try:
         day = date(int(dmy[3]), int(dmy[2]), int(dmy[1])) if dmy else date.fromisoformat(raw)
     except ValueError:
-        raise _bad_date(text, "không đúng dạng hoặc không có ngày này", "malformed, or no such day") from None
+        raise bad_date(text, "không đúng dạng hoặc không có ngày này", "malformed, or no such day") from None
     check_year(day.year, text)
     return day
 
@@ -52,20 +49,15 @@ def parse_day(text: str) -> date:
 def check_year(year: int, shown: str | None = None) -> None:
     """Raise DateValueError when ``year`` is outside the calendar's years."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise _bad_date(shown or str(year), "ngoài phạm vi của lịch", "outside the calendar's years")
+        raise bad_date(shown or str(year), "ngoài phạm vi của lịch", "outside the calendar's years")
 
 
-def _bad_date(value: str, problem_vi: str, problem_en: str) -> DateValueError:
+def bad_date(value: str, problem_vi: str, problem_en: str) -> DateValueError:
     return DateValueError(value=value, problem_vi=problem_vi, problem_en=problem_en,
                           first=FIRST_YEAR, last=LAST_YEAR)
 
 
 # ------------------------------------------------------------------ reading
-def _calendar(settings: Settings) -> Any:
-    with db.read(settings) as s:
-        return deadlines.calendar_for(s)
-
-
 def day_json(info: DayInfo, lang: str) -> dict[str, Any]:
     """One day's status as users read it (and as ``--json`` prints it)."""
     return {"date": info.day.isoformat(), "weekday": weekday_name(info.day, lang), "working": info.working,
@@ -82,73 +74,17 @@ def due_json(due: Due, lang: str) -> dict[str, Any]:
     return out
 
 
-def holidays(settings: Settings, year: int) -> dict[str, Any]:
-    """Every weekday off and every weekend day worked in ``year``, with reason and source."""
-    check_year(year)
-    cal = _calendar(settings)
-    return {"year": year, "days": [day_json(i, settings.lang) for i in cal.holidays(year)]}
-
-
-def day(settings: Settings, text: str) -> dict[str, Any]:
-    """Whether the day ``text`` is a working day, why, and on whose decision."""
-    return day_json(_calendar(settings).day_info(parse_day(text)), settings.lang)
-
-
-def add(settings: Settings, start_text: str, n: int, unit: str = "wd") -> dict[str, Any]:
-    """``n`` working (``wd``) or calendar (``d``) days from a start day, with the explanation."""
-    start = parse_day(start_text)
-    cal = _calendar(settings)
-    try:
-        due = cal.add(start, n, unit)
-    except ValueError:  # the count runs off the calendar's years
-        raise _bad_date(f"{start_text} + {n}", "kết quả ngoài phạm vi của lịch",
-                        "the result falls outside the calendar's years") from None
-    return {"start": start.isoformat(), "n": n, "unit": unit, **due_json(due, settings.lang)}
-
-
-def due(settings: Settings, phrase: str, from_text: str | None = None) -> dict[str, Any]:
-    """The due date a deadline phrase gives, read on ``from_text`` (default: today).
-
-    Raises:
-        PhraseError: nothing reads the phrase; the error lists the accepted forms.
-    """
-    ref = parse_day(from_text) if from_text else clock.local_today()
-    result = parse_phrase(phrase, ref, _calendar(settings))
-    return {"from": ref.isoformat(), **due_json(result, settings.lang)}
-
-
 # ------------------------------------------------------------------ changing
-def set_day(settings: Settings, day_text: str, kind: str, reason: str, source: str) -> dict[str, Any]:
-    """Make a day a day off (``kind="off"``) or a working day, and re-project the deadlines it touches.
+def set_day(s: Session, actor: str, when: date, kind: str, reason: str, source: str, now: datetime
+            ) -> dict[str, Any]:
+    """Make ``when`` a day off (``kind="off"``) or a working day, and re-project the deadlines it touches.
 
-    One transaction: the ``calendar_days`` row, a ``deadline_moved`` event per
-    moved deadline on its case's chain, and ``calendar_changed`` on the system
-    chain.  Setting a day to what it already is in the database writes nothing.
-
-    Raises:
-        DateValueError, MissingFieldsError: bad input; nothing is written.
-        RoleRefusedError, ReadOnlyError: the actor is not an admin; the refusal
-            is logged on the system chain and nothing else is written.
+    In the caller's transaction: the ``calendar_days`` row, a ``deadline_moved``
+    event per moved deadline on its case's chain, and ``calendar_changed`` on
+    the system chain.  Setting a day to what it already is writes nothing.
     """
-    command = f"calendar set-{kind}"
-    when = parse_day(day_text)
-    reason, source = reason.strip(), source.strip()
-    missing = [name for name, value in (("--reason", reason), ("--source", source)) if not value]
-    if missing:
-        raise MissingFieldsError(trigger=command, missing=missing)
-    try:
-        with db.write(settings) as s:
-            actor = service._write_actor(s, settings, admin=True, trigger=command).email
-            return _set_day_in(s, actor, when, kind, reason, source)
-    except RefusedError as err:
-        service._refuse(settings, service.SYSTEM_REF, err, getattr(err, "actor", ""), "", command)
-        raise
-
-
-def _set_day_in(s: Session, actor: str, when: date, kind: str, reason: str, source: str) -> dict[str, Any]:
     # Lock order: the system chain, then cases by id (as any other multi-case write must).
-    syscase = service._lock(s, service.system_case(s).id)
-    now = clock.now()
+    syscase = cases.lock(s, cases.system_case(s, now).id)
     row = s.get(CalendarDay, when)
     result: dict[str, Any] = {"date": when.isoformat(), "kind": kind, "reason": reason, "source": source,
                               "changed": False, "moved": [], "not_reprojected": []}
@@ -161,12 +97,12 @@ def _set_day_in(s: Session, actor: str, when: date, kind: str, reason: str, sour
     row.kind, row.reason, row.source, row.created_by, row.created_at = kind, reason, source, actor, now
     s.add(row)
     s.flush()
-    new_cal = deadlines.calendar_for(s)
+    new_cal = deadlines.calendar_for(s, fresh=True)
     change = {"date": when.isoformat(), "kind": kind, "reason": reason, "source": source}
     moved, unknown = _reproject(s, old_cal, new_cal, change, actor, now)
     result.update(changed=True, moved=moved, not_reprojected=unknown,
                   before={"kind": before.kind, "reason": before.describe("vi"), "source": before.source})
-    audit.append_event(s, syscase, "calendar_changed", actor=actor, role="admin", note=reason, at=now,
+    audit.append_event(s, syscase, EventKind.CALENDAR_CHANGED, actor=actor, role="admin", note=reason, at=now,
                        payload={**change, "before": result["before"], "moved": moved,
                                 "not_reprojected": unknown})
     return result
@@ -180,13 +116,12 @@ def _reproject(s: Session, old_cal: Any, new_cal: Any, change: dict[str, Any], a
     recompute from).  Rows are read again after their case is locked, so a
     transition committed meanwhile (closing a deadline) is respected.
     """
-    from agreeflow.engine.legaltime import reminders
     day = date.fromisoformat(change["date"])
     case_ids = s.exec(select(Deadline.case_id).where(Deadline.status == "open").distinct()).all()
     moved: list[dict[str, Any]] = []
     unknown: list[dict[str, Any]] = []
     for case_id in sorted(case_ids):
-        case = service._lock(s, case_id)
+        case = cases.lock(s, case_id)
         rows = s.exec(select(Deadline).where(Deadline.case_id == case_id, Deadline.status == "open")
                       .order_by(Deadline.id)).all()  # type: ignore[arg-type]
         for d in rows:
@@ -215,7 +150,7 @@ def _move(s: Session, case: Case, d: Deadline, new: Due, cal: Any, change: dict[
     payload = {"deadline": d.key, "label": d.label_vi, "before": before.isoformat(), "after": after.isoformat(),
                "working_days": wd, "why": "calendar", "calendar_day": change["date"],
                "calendar_kind": change["kind"], "reason": change["reason"], "source": change["source"]}
-    audit.append_event(s, case, "deadline_moved", actor=actor, role="admin", note=change["reason"],
+    audit.append_event(s, case, EventKind.DEADLINE_MOVED, actor=actor, role="admin", note=change["reason"],
                        payload=payload, at=now)
     return {"case": case.ref, **payload}
 

@@ -15,22 +15,35 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from agreeflow.engine.core.kinds import OPEN_DEADLINE, DeadlineStatus, EventKind
 from agreeflow.engine.legaltime import calendar as legal_calendar
-from agreeflow.engine.core import clock
+from agreeflow.engine.core import clock, effects
+from agreeflow.engine.core.effects import Moved, Opened
+from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.core.audit import append_event
 from agreeflow.engine.core.definitions import Definition, TimerDef
 from agreeflow.engine.core.errors import PhraseError
 from agreeflow.engine.core.store import CalendarDay, Case, Deadline
 
-OPEN = ("open", "pending")
+OPEN = OPEN_DEADLINE
 
 
-def calendar_for(session: Session) -> Any:
-    """The working-day calendar: shipped data + the operator's overrides in the DB."""
+_CALENDAR = "agreeflow.calendar"
+
+
+def calendar_for(session: Session, fresh: bool = False) -> Any:
+    """The working-day calendar: shipped data + the operator's overrides in the DB.
+
+    Read once per transaction (kept in ``session.info``); ``fresh=True`` reads
+    the overrides again, after the caller changed them.
+    """
+    if not fresh and _CALENDAR in session.info:
+        return session.info[_CALENDAR]
     rows = session.exec(select(CalendarDay)).all()
-    overrides = tuple((r.day, r.kind, r.reason, r.source) for r in rows)
-    return legal_calendar.load(overrides=[{"day": d, "kind": k, "reason": r, "source": s}
-                                          for d, k, r, s in overrides])
+    cal = legal_calendar.load(overrides=[{"day": r.day, "kind": r.kind, "reason": r.reason, "source": r.source}
+                                         for r in rows])
+    session.info[_CALENDAR] = cal
+    return cal
 
 
 def _responsible(case: Case, timer: TimerDef) -> str | None:
@@ -95,15 +108,15 @@ def open_timers(session: Session, case: Case, defn: Definition, state: str, cal:
                      label_vi=timer.label.get("vi", timer.id), label_en=timer.label.get("en", timer.id),
                      unit=_responsible(case, timer), start_at=now, citation=timer.citation,
                      confirmed=timer.confirmed, policy=timer.policy or defn.reminder_policy)
-        apply_due(d, due, source)
+        apply_due(d, due, now, source)
         session.add(d)
         session.flush()
-        append_event(session, case, "deadline_set", actor=actor, payload=deadline_payload(d), at=now)
+        append_event(session, case, EventKind.DEADLINE_SET, actor=actor, payload=deadline_payload(d), at=now)
         made.append(d)
     return made
 
 
-def apply_due(d: Deadline, due: Any, source: dict[str, Any] | None = None) -> None:
+def apply_due(d: Deadline, due: Any, now: datetime, source: dict[str, Any] | None = None) -> None:
     """Copy a calendar Due onto a deadline row and schedule its first reminder.
 
     ``source`` is what the Due was computed from (:func:`timer_source`); rows
@@ -125,8 +138,7 @@ def apply_due(d: Deadline, due: Any, source: dict[str, Any] | None = None) -> No
     d.explanation = list(due.steps)
     d.extra = {**(d.extra or {}), **_due_extra(due)}
     d.rung = 0
-    from agreeflow.engine.legaltime import reminders
-    d.next_action_at = reminders.first_action(d)
+    d.next_action_at = reminders.next_action(d, now)
 
 
 def _due_extra(due: Any) -> dict[str, Any]:
@@ -185,13 +197,13 @@ def close(session: Session, case: Case, d: Deadline, cal: Any, actor: str, now: 
     """Close one deadline: met / missed (with the margin in working days) or cancelled."""
     today = clock.to_local(now).date()
     if cancel or d.status == "pending" or d.due_date is None:
-        d.status = "cancelled"
-        kind = "deadline_cancelled"
+        d.status = DeadlineStatus.CANCELLED
+        kind = EventKind.DEADLINE_CANCELLED
     else:
         d.margin_wd = cal.working_days_between(today, d.due_date) if today <= d.due_date \
             else -cal.working_days_between(d.due_date, today)
-        d.status = "met" if now <= d.due_at else "missed"
-        kind = "deadline_met" if d.status == "met" else "deadline_missed"
+        d.status = DeadlineStatus.MET if now <= d.due_at else DeadlineStatus.MISSED
+        kind = EventKind.DEADLINE_MET if d.status == DeadlineStatus.MET else EventKind.DEADLINE_MISSED
     d.closed_at, d.next_action_at = now, None
     session.add(d)
     payload = deadline_payload(d) | {"margin_wd": d.margin_wd}
@@ -240,3 +252,25 @@ def view(d: Deadline, cal: Any, now: datetime, lang: str) -> dict[str, Any]:
             "citation": d.citation, "confirmed": d.confirmed,
             "explanation": [s.get(lang, s.get("vi")) for s in d.explanation or []],
             "pending_event": (d.extra or {}).get("pending_event")}
+
+
+# ------------------------------------------------------------------ effects (engine.core.effects)
+def _close_met(m: Moved) -> None:
+    on_transition(m.session, m.case, m.definition, m.old_state, m.new_state, calendar_for(m.session), m.actor, m.now)
+
+
+def _open_or_cancel(m: Moved) -> None:
+    cal = calendar_for(m.session)
+    if m.definition.states[m.new_state].terminal:
+        cancel_all(m.session, m.case, cal, m.actor, m.now)
+    elif m.new_state != m.old_state:
+        open_timers(m.session, m.case, m.definition, m.new_state, cal, m.actor, m.now)
+
+
+def _open_initial(o: Opened) -> None:
+    open_timers(o.session, o.case, o.definition, o.definition.initial, calendar_for(o.session), o.actor, o.now)
+
+
+effects.on_move("deadlines.close", 10, _close_met)
+effects.on_move("deadlines.open", 30, _open_or_cancel)
+effects.on_open("deadlines.open", 10, _open_initial)

@@ -11,7 +11,7 @@ already handled.  Rungs before the deadline's ``start_at`` are never sent (a
 task assigned two days before its due date gets no "7 days before" mail).
 Rungs are chosen by "due and not done", not by a time window, so neither
 downtime nor a calendar edit that moves a rung earlier can lose one: it goes
-out late, once.  ``first_action`` (called where no session is at hand) places
+out late, once.  ``next_action`` (called where no session is at hand) places
 rungs on the shipped calendar; the sweep re-places them on the calendar with
 the operator's overrides each time it looks.  All functions here are pure
 except ``mark_done``.
@@ -237,14 +237,6 @@ def _floor(d: Deadline) -> datetime | None:
 def _pending(d: Deadline, cal: Any, policies: Policies | None) -> list[Rung]:
     floor, done = _floor(d), set((d.extra or {}).get("rungs_done") or [])
     return [r for r in ladder(d, cal, policies) if r.id not in done and (floor is None or r.at >= floor)]
-
-
-def first_action(d: Deadline, cal: Any = None) -> datetime | None:
-    """When the sweep should first look at ``d`` (a deadline just opened, or its case resumed).
-
-    The first rung not handled yet that falls after the deadline started.
-    """
-    return next_action(d, clock.now(), cal)
 
 
 def next_action(d: Deadline, after: datetime, cal: Any = None, policies: Policies | None = None) -> datetime | None:

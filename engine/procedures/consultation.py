@@ -12,23 +12,22 @@ fan-out (engine/fanout.py); this module reads and drives one round:
 * :func:`follow_up` — open (and optionally send) the next round, addressed only
   to the units that did not actually answer.
 
-Each function is one transaction, like engine.service.
+Each function works in the caller's session; engine.service.rounds opens the transaction.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, clock, db
-
+from agreeflow.engine.core import audit, cases, definitions
+from agreeflow.engine.core.errors import UserInputError
+from agreeflow.engine.core.kinds import EventKind
+from agreeflow.engine.core.store import Case, Event, Person, Unit
 from agreeflow.engine.legaltime import deadlines
-
 from agreeflow.engine.procedures import fanout
-from agreeflow.engine.core.errors import RoleRefusedError, UserInputError
-from agreeflow.engine.core.settings import Settings
-from agreeflow.engine.core.store import Case, Event, Unit
 
 ANSWERED = ("agreed", "commented", "disagreed")   # states of a child that hold a real reply
 WORKFLOW = "consultation"
@@ -49,8 +48,7 @@ class NobodyToFollowUpError(UserInputError):
 
 
 def _round(s: Session, ref: str) -> tuple[Case, list[Case]]:
-    from agreeflow.engine import service
-    case = service._find(s, ref)
+    case = cases.find(s, ref)
     children = fanout.round_of(s, case)
     if not children:
         raise NotARoundError(case=ref)
@@ -58,8 +56,7 @@ def _round(s: Session, ref: str) -> tuple[Case, list[Case]]:
 
 
 def _reply_view(s: Session, child: Case, now: Any, cal: Any, lang: str) -> dict[str, Any]:
-    from agreeflow.engine import service
-    defn = service.definition_of(s, child.workflow, child.version)
+    defn = cases.definition_of(s, child.workflow, child.version)
     unit = s.get(Unit, child.unit) if child.unit else None
     last = s.exec(select(Event).where(Event.case_id == child.id, Event.kind == "transition")
                   .order_by(col(Event.seq).desc())).first()
@@ -85,66 +82,53 @@ def _reply_view(s: Session, child: Case, now: Any, cal: Any, lang: str) -> dict[
     }
 
 
-def summary(settings: Settings, ref: str) -> dict[str, Any]:
+def summary(s: Session, ref: str, now: datetime, lang: str) -> dict[str, Any]:
     """The round's replies, per addressee, with counts by status."""
-    with db.read(settings) as s:
-        case, children = _round(s, ref)
-        now, cal = clock.now(), deadlines.calendar_for(s)
-        replies = [_reply_view(s, c, now, cal, settings.lang) for c in children]
-        counts: dict[str, int] = {}
-        for r in replies:
-            counts[r["status"]] = counts.get(r["status"], 0) + 1
-        return {"id": case.ref, "title": case.title, "state": case.state, "round": case.fields.get("round", 1),
-                "document": case.fields.get("document"), "letter_no": case.fields.get("letter_no"),
-                "reply_by": case.fields.get("reply_by"), "on_silence": case.fields.get("on_silence"),
-                "previous_round": case.fields.get("previous_round"), "counts": counts, "replies": replies,
-                "non_responders": [r["unit"] for r in replies if not r["answered"]]}
+    case, children = _round(s, ref)
+    cal = deadlines.calendar_for(s)
+    replies = [_reply_view(s, c, now, cal, lang) for c in children]
+    counts: dict[str, int] = {}
+    for r in replies:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return {"id": case.ref, "title": case.title, "state": case.state, "round": case.fields.get("round", 1),
+            "document": case.fields.get("document"), "letter_no": case.fields.get("letter_no"),
+            "reply_by": case.fields.get("reply_by"), "on_silence": case.fields.get("on_silence"),
+            "previous_round": case.fields.get("previous_round"), "counts": counts, "replies": replies,
+            "non_responders": [r["unit"] for r in replies if not r["answered"]]}
 
 
-def _coordinator(s: Session, settings: Settings, ref: str, what: str) -> str:
-    from agreeflow.engine import service
-    person = service._write_actor(s, settings)
-    if not {"coordinator", "admin"} & set(person.roles):
-        raise RoleRefusedError(actor=person.email, trigger=what, case=ref, needed=["coordinator"], roles=person.roles)
-    return person.email
-
-
-def close_round(settings: Settings, ref: str) -> dict[str, Any]:
+def close_round(s: Session, ref: str, actor: Person, role: str, now: datetime) -> list[dict[str, Any]]:
     """At or after the deadline: apply the consequence of silence to every addressee of the round."""
-    with db.write(settings) as s:
-        case, _ = _round(s, ref)
-        actor = _coordinator(s, settings, ref, "close-round")
-        results = fanout.apply_silence(s, case, clock.now())
-        audit.append_event(s, case, "round_checked", actor=actor, role="coordinator",
-                           payload={"results": [{k: r[k] for k in ("case", "unit", "result")} for r in results]})
-    return {"id": ref, "results": results, "summary": summary(settings, ref)}
+    case, _ = _round(s, ref)
+    case = cases.lock(s, case.id)
+    results = fanout.apply_silence(s, case, now)
+    audit.append_event(s, case, EventKind.ROUND_CHECKED, actor=actor.email, role=role, at=now,
+                       payload={"results": [{k: r[k] for k in ("case", "unit", "result")} for r in results]})
+    return results
 
 
-def follow_up(settings: Settings, ref: str, reply_by: str, sent_on: str | None = None,
-              on_silence: str | None = None, letter_no: str | None = None, send: bool = False) -> dict[str, Any]:
+def follow_up(s: Session, ref: str, person: Person, now: datetime, reply_by: str, sent_on: str | None = None,
+              on_silence: str | None = None, letter_no: str | None = None, send: bool = False) -> Case:
     """Open the next round of ``ref`` addressed to its non-responders (and send it with ``send``)."""
-    from agreeflow.engine.core import definitions
-    from agreeflow.engine import service
     defn = definitions.get(WORKFLOW)
-    with db.write(settings) as s:
-        case, children = _round(s, ref)
-        person = service._write_actor(s, settings)
-        units = [c.unit for c in children if c.state not in ANSWERED and c.unit]
-        if not units:
-            raise NobodyToFollowUpError(case=ref)
-        n = int(case.fields.get("round") or 1) + 1
-        keep = ("lead_unit", "document", "silence_rule", "subject_case")
-        raw = {k: str(case.fields[k]) for k in keep if case.fields.get(k)}
-        raw |= {"units": ",".join(units), "reply_by": reply_by, "round": str(n), "previous_round": ref,
-                "on_silence": on_silence or str(case.fields.get("on_silence") or "overdue")}
-        raw |= {k: v for k, v in (("sent_on", sent_on), ("letter_no", letter_no)) if v}
-        title = f"{case.title.split(' — đợt ')[0]} — đợt {n}"
-        new = service._open_in(s, defn, title, raw, person, note=f"Đợt tiếp theo của {ref}: {', '.join(units)}")
-        audit.append_event(s, case, "follow_up_opened", actor=person.email, payload={"next": new.ref, "units": units})
-        if send:
-            try:
-                service._fire_in(s, new, person, "send", {}, None, [], None)
-            except service._Refusal as r:  # nothing is kept: the new round and its sending are one transaction
-                raise r.err from None
-        new_ref = new.ref
-    return service.show_case(settings, new_ref)
+    case, children = _round(s, ref)
+    case = cases.lock(s, case.id)
+    units = [c.unit for c in children if c.state not in ANSWERED and c.unit]
+    if not units:
+        raise NobodyToFollowUpError(case=ref)
+    n = int(case.fields.get("round") or 1) + 1
+    keep = ("lead_unit", "document", "silence_rule", "subject_case")
+    raw = {k: str(case.fields[k]) for k in keep if case.fields.get(k)}
+    raw |= {"units": ",".join(units), "reply_by": reply_by, "round": str(n), "previous_round": ref,
+            "on_silence": on_silence or str(case.fields.get("on_silence") or "overdue")}
+    raw |= {k: v for k, v in (("sent_on", sent_on), ("letter_no", letter_no)) if v}
+    title = f"{case.title.split(' — đợt ')[0]} — đợt {n}"
+    new = cases.open_case(s, defn, title, raw, person, now, note=f"Đợt tiếp theo của {ref}: {', '.join(units)}")
+    audit.append_event(s, case, EventKind.FOLLOW_UP_OPENED, actor=person.email, at=now,
+                       payload={"next": new.ref, "units": units})
+    if send:
+        try:
+            cases.fire(s, new, person, "send", {}, now)
+        except cases.Refusal as r:  # nothing is kept: the new round and its sending are one transaction
+            raise r.err from None
+    return new

@@ -16,13 +16,12 @@ from it.  The sweep calls this function; ``agreeflow case flags`` runs it too.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, clock, db
+from agreeflow.engine.core import audit, cases, clock
+from agreeflow.engine.core.kinds import SYSTEM_ACTOR, EventKind
 from agreeflow.engine.core.definitions import Definition
-from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case
 
 RULES: tuple[tuple[str, str, str], ...] = (   # (workflow, start-date field, approval trigger)
@@ -47,29 +46,25 @@ def before(defn: Definition, trigger: str) -> set[str]:
     return found
 
 
-def flag_unapproved_delegations(session: Session, now: datetime | None = None) -> list[str]:
+def flag_unapproved_delegations(session: Session, now: datetime) -> list[str]:
     """Flag every delegation whose start date has arrived without approval; the refs newly flagged."""
-    from agreeflow.engine import service
-    now = now or clock.now()
     today = clock.to_local(now).date()
     flagged = []
     for workflow, date_field, trigger in RULES:
-        cases = session.exec(select(Case).where(Case.workflow == workflow, col(Case.closed_at).is_(None))
+        found = session.exec(select(Case).where(Case.workflow == workflow, col(Case.closed_at).is_(None))
                              .order_by(col(Case.id))).all()
-        for case in cases:
+        for case in found:
             start = case.fields.get(date_field)
             if not start or FLAG in (case.fields.get("_flags") or []) or date.fromisoformat(start) > today:
                 continue
-            defn = service.definition_of(session, case.workflow, case.version)
+            defn = cases.definition_of(session, case.workflow, case.version)
             if case.state not in before(defn, trigger):
                 continue
-            locked = service._lock(session, case.id)
+            locked = cases.lock(session, case.id)
             locked.fields = {**locked.fields, "_flags": [*(locked.fields.get("_flags") or []), FLAG]}
-            locked.lock_version += 1
-            locked.updated_at = now
-            session.add(locked)
+            cases.touch(session, locked, now)
             audit.append_event(
-                session, locked, "flagged", actor="system", role="system", at=now,
+                session, locked, EventKind.FLAGGED, actor=SYSTEM_ACTOR, role=SYSTEM_ACTOR, at=now,
                 note=(f"Ngày bắt đầu {date.fromisoformat(start):%d/%m/%Y} đã đến nhưng đoàn chưa được phê duyệt "
                       f"(bước '{defn.label(case.state, 'vi')}') — hoạt động khi chưa được phép"),
                 payload={"flag": FLAG, "start_date": start, "state": case.state,
@@ -77,13 +72,3 @@ def flag_unapproved_delegations(session: Session, now: datetime | None = None) -
             flagged.append(case.ref)
     session.flush()
     return flagged
-
-
-def check(settings: Settings) -> dict[str, Any]:
-    """``agreeflow case flags``: run the check (one transaction), then list every flagged case."""
-    from agreeflow.engine import service
-    with db.write(settings) as s:
-        service._write_actor(s, settings)
-        new = flag_unapproved_delegations(s, clock.now())
-    flagged = [c for c in service.list_cases(settings) if c["flags"]]
-    return {"newly_flagged": new, "flagged": flagged}

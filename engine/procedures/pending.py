@@ -4,7 +4,7 @@ A task due "Sau khi MOU được ký kết" (seed 000) has no date until the MOU
 signed.  Its deadline row is ``pending`` (engine.deadlines.apply_due); the task
 names the agreement case in ``related_case`` and the state that is the event
 in ``related_state`` (default ``signed``).  When that case enters that state,
-``service._apply`` calls :func:`on_state_entered`, which opens the pending rows
+the effect :func:`on_state_entered` (engine.core.effects) opens the pending rows
 of every task linked to it, counted from the event's date:
 
 * the event's date is the related case's date field for that state
@@ -27,10 +27,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, clock
+from agreeflow.engine.core import audit, clock, effects
+from agreeflow.engine.core.errors import AgreeflowError
+from agreeflow.engine.core.kinds import EventKind
 
 from agreeflow.engine.legaltime import deadlines
-from agreeflow.engine.legaltime.calendar.due import fmt_day, step
+from agreeflow.engine.core.clock import fmt_day
+from agreeflow.engine.legaltime.calendar.due import step
 from agreeflow.engine.core.store import Case, Deadline, Event
 
 DEFAULT_EVENT_STATE = "signed"
@@ -48,9 +51,26 @@ def on_state_entered(s: Session, case: Case, state: str, cal: Any, actor: str, n
             continue
         if (linked.fields.get("related_state") or DEFAULT_EVENT_STATE) != state:
             continue
-        start(s, linked, d, case, state, _event_day(case, state, now), cal, actor, now)
+        try:
+            with s.begin_nested():
+                start(s, linked, d, case, state, _event_day(case, state, now), cal, actor, now)
+        except (AgreeflowError, ValueError, OverflowError) as exc:
+            # A link must never block the linked case: the failure is the linking case's to fix.
+            _log_failure(s, linked, d, case, exc, actor, now)
+            continue
         started.append(linked.ref)
     return started
+
+
+def _log_failure(s: Session, linked: Case, d: Deadline, related: Case, exc: Exception, actor: str,
+                 now: datetime) -> None:
+    """Record on ``linked`` that its deadline could not start from ``related``'s event, and why."""
+    problem = exc.render("en") if isinstance(exc, AgreeflowError) else str(exc)
+    locked = s.exec(select(Case).where(Case.id == linked.id).with_for_update()).one()
+    audit.append_event(s, locked, EventKind.EFFECT_FAILED, actor=actor, at=now,
+                       note=f"Không bắt đầu được thời hạn '{d.label_vi}' từ sự kiện của {related.ref}",
+                       payload={"effect": "pending", "deadline": d.key, "event_case": related.ref,
+                                "problem": problem[:500]})
 
 
 def on_case_opened(s: Session, case: Case, cal: Any, actor: str, now: datetime) -> None:
@@ -95,10 +115,23 @@ def start(s: Session, linked: Case, d: Deadline, related: Case, state: str, day:
         steps = [head] + list(due.steps)
     locked = s.exec(select(Case).where(Case.id == linked.id).with_for_update()).one()
     d.start_at = now
-    deadlines.apply_due(d, replace(due, steps=steps))
+    deadlines.apply_due(d, replace(due, steps=steps), now)
     d.extra = {**(d.extra or {}), "started_by": related.ref}
     s.add(d)
     s.flush()
-    audit.append_event(s, locked, "deadline_set", actor=actor, at=now,
+    audit.append_event(s, locked, EventKind.DEADLINE_SET, actor=actor, at=now,
                        payload=deadlines.deadline_payload(d) | {"started_by": related.ref, "event": event,
                                                                 "event_date": day.isoformat()})
+
+
+def _entered(m: effects.Moved) -> None:
+    if m.new_state != m.old_state:
+        on_state_entered(m.session, m.case, m.new_state, deadlines.calendar_for(m.session), m.actor, m.now)
+
+
+def _opened(o: effects.Opened) -> None:
+    on_case_opened(o.session, o.case, deadlines.calendar_for(o.session), o.actor, o.now)
+
+
+effects.on_move("pending", 50, _entered)
+effects.on_open("pending", 20, _opened)

@@ -35,7 +35,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from agreeflow.engine.core import clock
-from agreeflow.engine.legaltime.calendar.due import fmt_day
+from agreeflow.engine.core.clock import fmt_day
 from agreeflow.engine.core.definitions import Definition, StateDef, TransitionDef
 from agreeflow.engine.core.errors import FieldValueError, UserInputError, did_you_mean
 from agreeflow.engine.core.fields import FALSE, TRUE, parse_date
@@ -228,22 +228,3 @@ def parse_day(text: str, option: str) -> date:
     except ValueError:
         raise FieldValueError(field=option, problem_vi=f"'{text}' không phải ngày", problem_en=f"'{text}' is not a date",
                               remedy_vi="Ví dụ: 2017-05-02 hoặc 02/05/2017", remedy_en="E.g. 2017-05-02 or 02/05/2017") from None
-
-
-def run(settings: Any, workflow: str, start: str, by: str | None = None, goal: str | None = None,
-        field_args: list[str] | None = None) -> dict[str, Any]:
-    """``agreeflow plan``: read-only; the calendar includes the database's overrides when there is one."""
-    from agreeflow.engine.legaltime import calendar as legal_calendar
-    from agreeflow.engine.core import db, definitions
-    from agreeflow.engine.legaltime import deadlines
-    from agreeflow.engine.core.errors import AgreeflowError
-    from agreeflow.engine.core.fields import parse_pairs
-    defn = definitions.get(workflow)
-    raw = parse_pairs(field_args or [])
-    start_day, by_day = parse_day(start, "--start"), parse_day(by, "--by") if by else None
-    try:
-        with db.read(settings) as s:
-            cal = deadlines.calendar_for(s)
-    except AgreeflowError:  # no database yet: the shipped calendar
-        cal = legal_calendar.load()
-    return plan(defn, start_day, cal, raw, goal, by_day, settings.lang)

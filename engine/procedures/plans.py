@@ -217,9 +217,8 @@ def _day(value: Any) -> date:
     return parse_date(str(value))
 
 
-def prepare(s: Session, rows: list[PlanRow], cal: Any) -> list[PlanItem]:
+def prepare(s: Session, rows: list[PlanRow], cal: Any, today: date) -> list[PlanItem]:
     """Check every row; PlanFileError lists each bad one.  Returns the tasks to open, in file order."""
-    today = clock.local_today()
     units = _Units(s, today)
     problems: list[str] = []
     items: list[PlanItem] = []

@@ -23,7 +23,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit
+from agreeflow.engine.core import audit, authority, cases, definitions, effects
+from agreeflow.engine.core.fields import to_text
+from agreeflow.engine.core.kinds import SYSTEM_ACTOR, EventKind
 
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.legaltime.calendar import Due, DueKind, next_occurrence
@@ -36,9 +38,10 @@ def latest_recurring(s: Session, case: Case) -> Deadline | None:
     return next((d for d in rows if (d.extra or {}).get("recurring") and d.status != "cancelled"), None)
 
 
-def open_next_occurrence(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any,
-                         now: datetime) -> None:
+def open_next_occurrence(m: effects.Moved) -> None:
     """Action: open the next occurrence of the case's recurring deadline (see module docstring)."""
+    s, case, defn, actor, now = m.session, m.case, m.definition, m.actor, m.now
+    cal = deadlines.calendar_for(s)
     row = latest_recurring(s, case)
     if row is None or row.due_date is None:
         return
@@ -54,9 +57,6 @@ def _opened_fields(s: Session, case: Case) -> dict[str, Any]:
 
 
 def _next_case(s: Session, case: Case, defn: Any, row: Deadline, actor: str, now: datetime) -> None:
-    from agreeflow.engine.core import definitions
-    from agreeflow.engine.procedures import fanout
-    from agreeflow.engine import service
     newest = definitions.get(defn.id)
     fields = _opened_fields(s, case)
     timer_id = row.key.rsplit(":", 1)[-1]
@@ -67,10 +67,10 @@ def _next_case(s: Session, case: Case, defn: Any, row: Deadline, actor: str, now
         fields[ref_field] = (row.due_date + timedelta(days=1)).isoformat()
     if "previous_occurrence" in newest.fields:
         fields["previous_occurrence"] = case.ref
-    raw = {k: fanout.as_text(v) for k, v in fields.items() if k in newest.fields and v not in (None, "", [])}
-    nxt = service._open_in(s, newest, case.title, raw, fanout.person_for(s, actor), role=fanout.SYSTEM_ACTOR,
-                           note=f"Kỳ tiếp theo của {case.ref} / next occurrence of {case.ref}")
-    audit.append_event(s, case, "occurrence_opened", actor=actor, at=now,
+    raw = {k: to_text(v) for k, v in fields.items() if k in newest.fields and v not in (None, "", [])}
+    nxt = cases.open_case(s, newest, case.title, raw, authority.person_or_system(s, actor), now,
+                          role=SYSTEM_ACTOR, note=f"Kỳ tiếp theo của {case.ref} / next occurrence of {case.ref}")
+    audit.append_event(s, case, EventKind.OCCURRENCE_OPENED, actor=actor, at=now,
                        payload={"next": nxt.ref, "after": row.due_date.isoformat(),
                                 "recurring": (row.extra or {}).get("recurring")})
 
@@ -87,9 +87,12 @@ def _next_row(s: Session, case: Case, row: Deadline, cal: Any, actor: str, now: 
     new = Deadline(case_id=row.case_id, key=row.key, kind=row.kind, label_vi=row.label_vi, label_en=row.label_en,
                    unit=row.unit, start_at=now, citation=row.citation, confirmed=row.confirmed,
                    policy=row.policy, extra={k: v for k, v in extra.items() if k == "recurring"})
-    deadlines.apply_due(new, following)
+    deadlines.apply_due(new, following, now)
     s.add(new)
     s.flush()
-    audit.append_event(s, case, "deadline_set", actor=actor, at=now,
+    audit.append_event(s, case, EventKind.DEADLINE_SET, actor=actor, at=now,
                        payload=deadlines.deadline_payload(new) | {"occurrence_after": row.due_date.isoformat()
                                                                   if row.due_date else None})
+
+
+effects.register_action("open_next_occurrence", open_next_occurrence)

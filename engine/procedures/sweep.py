@@ -22,23 +22,21 @@ nothing.  Then the weekly digest per unit (key ``w<ISO week>:<unit>:<recipient>`
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
-import threading
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, clock, db
-
-from agreeflow.engine.legaltime import reminders
-from agreeflow.engine.legaltime.deadlines import calendar_for, deadline_payload
-from agreeflow.engine.legaltime.reminders import Policies, Rung
-from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core import audit, cases
+from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Unit
+from agreeflow.engine.legaltime import reminders
+from agreeflow.engine.legaltime.deadlines import deadline_payload
+from agreeflow.engine.legaltime.reminders import Policies, Rung
+from agreeflow.engine.procedures import fanout
 from agreeflow.notifications import compose
 
 log = logging.getLogger("agreeflow.sweep")
@@ -46,41 +44,14 @@ ACTOR = "agreeflow"
 ROLE = "system"
 
 
-def tick(settings: Settings, node: str | None = None, dispatch: bool = True,
-         stop: threading.Event | None = None) -> dict[str, Any]:
-    """One sweep at ``clock.now()`` and (unless ``dispatch`` is False) one dispatch; returns counts."""
-    counts = sweep(settings, clock.now(), stop)
-    if dispatch:
-        from agreeflow.notifications import outbox
-        counts.update(outbox.dispatch(settings, node or outbox.default_node_name(), stop=stop))
-    return counts
+def due_ids(s: Session, now: datetime) -> list[int]:
+    """Ids of the open deadlines whose next action is due at ``now``, oldest first (one indexed query)."""
+    due = select(Deadline.id).where(Deadline.status == "open", col(Deadline.next_action_at) <= now)
+    return [i for i in s.exec(due.order_by(col(Deadline.next_action_at), col(Deadline.id))).all() if i is not None]
 
 
-def sweep(settings: Settings, now: datetime, stop: threading.Event | None = None) -> dict[str, Any]:
-    """Queue every reminder, escalation and digest due at ``now``; returns counts."""
-    policies = reminders.load()
-    counts: Counter[str] = Counter()
-    with db.read(settings) as s:
-        cal = calendar_for(s)
-        due = select(Deadline.id).where(Deadline.status == "open", col(Deadline.next_action_at) <= now)
-        ids = [i for i in s.exec(due.order_by(col(Deadline.next_action_at), col(Deadline.id))).all() if i is not None]
-    counts["due"] = len(ids)
-    for deadline_id in ids:
-        if stop is not None and stop.is_set():
-            break
-        try:
-            with db.write(settings) as s:
-                counts.update(_handle(s, deadline_id, now, cal, policies))
-        except Exception:  # isolate: one broken deadline must not stop the reminders of all others
-            log.exception("deadline %s: sweep failed; it stays due for the next sweep", deadline_id)
-            counts["errors"] += 1
-    if stop is None or not stop.is_set():
-        counts.update(digests(settings, now, cal, policies))
-    return {k: counts.get(k, 0) for k in ("due", "queued", "reminders", "escalations", "missed",
-                                          "digests", "late", "errors")}
-
-
-def _handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Policies) -> Counter[str]:
+def handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Policies) -> Counter[str]:
+    """Handle one due deadline in the caller's transaction: its due rungs, then its next action."""
     counts: Counter[str] = Counter()
     d = s.get(Deadline, deadline_id)
     if d is None:
@@ -91,8 +62,7 @@ def _handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Pol
     s.refresh(d)
     if d.status != "open" or d.next_action_at is None or d.next_action_at > now or case.suspended_at:
         return counts
-    from agreeflow.engine.service import definition_of
-    defn = definition_of(s, case.workflow, case.version)
+    defn = cases.definition_of(s, case.workflow, case.version)
     for rung in reminders.due_rungs(d, now, cal, policies):
         if rung.rung.event:
             _missed(s, case, d, rung, now)
@@ -108,24 +78,15 @@ def _handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Pol
 
 
 def _missed(s: Session, case: Case, d: Deadline, rung: Rung, now: datetime) -> None:
-    audit.append_event(s, case, "deadline_missed", actor=ACTOR, role=ROLE, at=now,
+    audit.append_event(s, case, EventKind.DEADLINE_MISSED, actor=ACTOR, role=ROLE, at=now,
                        payload=deadline_payload(d) | {"final": False, "rung": rung.id,
                                                       "due_at": audit.fmt_at(rung.at - timedelta(seconds=1))})
     # A reply deadline of a fanned-out child (e.g. timer:awaiting:reply): the round's letter
     # decides what silence means; apply_silence checks the rule and is idempotent.
     if d.key.startswith("reply:") or case.parent_id is not None:
-        apply_silence = _silence_rule()
-        if apply_silence is not None:
-            apply_silence(s, case, now)
-            s.flush()
-            s.refresh(d)
-
-
-def _silence_rule() -> Callable[[Session, Case, datetime], Any] | None:
-    """``engine.fanout.apply_silence`` when the consultation module is installed."""
-    if importlib.util.find_spec("agreeflow.engine.procedures.fanout") is None:
-        return None
-    return getattr(importlib.import_module("agreeflow.engine.procedures.fanout"), "apply_silence", None)
+        fanout.apply_silence(s, case, now)
+        s.flush()
+        s.refresh(d)
 
 
 def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: datetime, cal: Any,
@@ -143,7 +104,7 @@ def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: 
             "due_date": d.due_date.isoformat() if d.due_date else None,
             "scheduled_at": audit.fmt_at(rung.at), "late_by_s": late}
     if queued:
-        audit.append_event(s, case, "reminder_queued", actor=ACTOR, role=ROLE, at=now,
+        audit.append_event(s, case, EventKind.REMINDER_QUEUED, actor=ACTOR, role=ROLE, at=now,
                            payload=base | {"recipients": [k.split(":", 2)[2] for k in queued]})
         counts["reminders"] += 1
     counts["queued"] += len(queued)
@@ -158,7 +119,7 @@ def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: 
                                   rung=rung.id, case_id=case.id, deadline_id=d.id, late_by_s=late) for who in up]
         queued_up = compose.queue(s, esc)
         if queued_up:
-            audit.append_event(s, case, "escalated", actor=ACTOR, role=ROLE, at=now,
+            audit.append_event(s, case, EventKind.ESCALATED, actor=ACTOR, role=ROLE, at=now,
                                payload=base | {"kind": "escalation", "reminders_sent": sent_before,
                                                "recipients": [k.split(":", 2)[2] for k in queued_up]})
             counts["escalations"] += 1
@@ -172,44 +133,48 @@ def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: 
 
 
 # ------------------------------------------------------------------ weekly digest
-def digests(settings: Settings, now: datetime, cal: Any, policies: Policies) -> Counter[str]:
-    """Queue this week's overdue digest for every unit that has not had it yet."""
-    counts: Counter[str] = Counter()
+@dataclass(frozen=True)
+class DigestWeek:
+    """The weekly digest due at a sweep: its tag (idempotency) and the instant it is scheduled."""
+
+    tag: str
+    at: datetime
+
+
+def digest_week(now: datetime, cal: Any, policies: Policies) -> DigestWeek | None:
+    """This week's digest when its day and hour have come, else None."""
     today = compose.local_day(now)
     monday = today - timedelta(days=today.weekday())
     day = policies.digest_day(monday, cal)
     if day is None or now < policies.local_at(day):
-        return counts
-    at = policies.local_at(day)
+        return None
     year, week, _ = monday.isocalendar()
-    tag = f"w{year}-W{week:02d}"
-    with db.read(settings) as s:
-        rows = s.exec(select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
-                      .where(Deadline.status == "open", col(Deadline.due_at) < at, col(Case.suspended_at).is_(None))
-                      .order_by(col(Deadline.unit), col(Deadline.due_date), col(Deadline.id))).all()
-        done = {k.split(":")[1] for k in s.exec(select(OutboxMessage.idem_key).where(
-            col(OutboxMessage.idem_key).like(f"{tag}:%"))).all()}
+    return DigestWeek(f"w{year}-W{week:02d}", policies.local_at(day))
+
+
+def digest_items(s: Session, week: DigestWeek, cal: Any, policies: Policies
+                 ) -> dict[str, list[tuple[Deadline, Case]]]:
+    """Per unit that has not had this week's digest: its overdue deadlines whose ladder has ended."""
+    rows = s.exec(select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
+                  .where(Deadline.status == "open", col(Deadline.due_at) < week.at, col(Case.suspended_at).is_(None))
+                  .order_by(col(Deadline.unit), col(Deadline.due_date), col(Deadline.id))).all()
+    done = {k.split(":")[1] for k in s.exec(select(OutboxMessage.idem_key).where(
+        col(OutboxMessage.idem_key).like(f"{week.tag}:%"))).all()}
     per_unit: dict[str, list[tuple[Deadline, Case]]] = {}
     for d, case in rows:
         if d.unit and d.unit not in done and policies.get(d.policy).digest \
-                and reminders.ladder_finished_before(d, at, cal, policies):
+                and reminders.ladder_finished_before(d, week.at, cal, policies):
             per_unit.setdefault(d.unit, []).append((d, case))
-    for unit, items in per_unit.items():
-        try:
-            with db.write(settings) as s:
-                counts.update(_digest(s, unit, items, tag, at, now, cal, policies))
-        except Exception:
-            log.exception("digest for %s failed; the next sweep tries again", unit)
-            counts["errors"] += 1
-    return counts
+    return per_unit
 
 
-def _digest(s: Session, unit: str, items: list[tuple[Deadline, Case]], tag: str, at: datetime, now: datetime,
-            cal: Any, policies: Policies) -> Counter[str]:
-    from agreeflow.engine.service import definition_of
+def digest(s: Session, unit: str, items: list[tuple[Deadline, Case]], week: DigestWeek, now: datetime,
+           cal: Any, policies: Policies) -> Counter[str]:
+    """Queue one unit's weekly digest in the caller's transaction."""
+    tag, at = week.tag, week.at
     counts: Counter[str] = Counter()
-    cases = {c.id or 0: c for _, c in items}
-    for case_id in sorted(cases):  # one lock order for every multi-case transaction
+    by_id = {c.id or 0: c for _, c in items}
+    for case_id in sorted(by_id):  # one lock order for every multi-case transaction
         s.exec(select(Case).where(Case.id == case_id).with_for_update()).one()
     today, late = compose.local_day(now), compose.late_by(now, at, policies)
     unit_row = s.get(Unit, unit)
@@ -218,7 +183,7 @@ def _digest(s: Session, unit: str, items: list[tuple[Deadline, Case]], tag: str,
         listed = [{"case_ref": c.ref, "case_title": c.title,
                    "deadline_label": (d.label_en if who.lang == "en" else d.label_vi) or d.key, "due_date": d.due_date,
                    "working_days_left": compose.signed_working_days(cal, today, d.due_date or today),
-                   "action_command": compose.action_command(c, definition_of(s, c.workflow, c.version), d, who.lang)}
+                   "action_command": compose.action_command(c, cases.definition_of(s, c.workflow, c.version), d, who.lang)}
                   for d, c in items]
         ctx = {"recipient_name": who.name, "unit_name": compose.unit_name(unit_row, unit, who.lang),
                "as_of": today, "items": listed}
@@ -226,9 +191,9 @@ def _digest(s: Session, unit: str, items: list[tuple[Deadline, Case]], tag: str,
                                        rung="digest", late_by_s=late))
     queued = compose.queue(s, rows)
     if queued:
-        for case_id, case in sorted(cases.items()):
+        for case_id, case in sorted(by_id.items()):
             keys = [d.key for d, c in items if c.id == case_id]
-            audit.append_event(s, case, "reminder_queued", actor=ACTOR, role=ROLE, at=now,
+            audit.append_event(s, case, EventKind.REMINDER_QUEUED, actor=ACTOR, role=ROLE, at=now,
                                payload={"rung": "digest", "kind": "digest", "week": tag[1:], "unit": unit,
                                         "deadlines": keys, "scheduled_at": audit.fmt_at(at), "late_by_s": late,
                                         "recipients": [k.split(":", 2)[2] for k in queued]})

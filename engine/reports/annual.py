@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
-from agreeflow.engine.core import audit, clock
+from agreeflow.engine.core import audit
 
 from agreeflow.engine.reports import compliance
 
@@ -95,22 +96,22 @@ def _consultations(s: Session, m: ReportMap, w: Window) -> dict[str, Any]:
             "cases": listed}
 
 
-def _tasks(s: Session, m: ReportMap, w: Window, lang: str) -> dict[str, Any]:
-    rows = compliance.task_rows(s, m, w, deadlines.calendar_for(s), clock.now(), lang)
+def _tasks(s: Session, m: ReportMap, w: Window, lang: str, now: datetime) -> dict[str, Any]:
+    rows = compliance.task_rows(s, m, w, deadlines.calendar_for(s), now, lang)
     counts = Counter(r["outcome"] for r in rows)
     return {"counts": {o: counts[o] for o in compliance.OUTCOMES}, "total": len(rows), "rows": rows}
 
 
-def report(s: Session, m: ReportMap, year: int, lang: str, log_checkpoint: dict[str, Any] | None = None
-           ) -> dict[str, Any]:
+def report(s: Session, m: ReportMap, year: int, lang: str, now: datetime,
+           log_checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report for calendar ``year`` (local time), with the lists behind every number."""
     w = year_window(year)
     issuer = s.get(Unit, m.issuer) if m.issuer else None
     return {"year": year, "lang": lang, "province": province_name(s),
             "issuer": (issuer.name_en if lang == "en" and issuer.name_en else issuer.name_vi) if issuer else "",
-            "generated_at": audit.fmt_at(clock.now()), "warnings": map_warnings(m),
+            "generated_at": audit.fmt_at(now), "warnings": map_warnings(m),
             "agreements": _agreements(s, m, w), "delegations": _delegations(s, m, w),
-            "consultations": _consultations(s, m, w), "tasks": _tasks(s, m, w, lang),
+            "consultations": _consultations(s, m, w), "tasks": _tasks(s, m, w, lang, now),
             "reply_workflows": list(m.replies.workflows),
             "log_checkpoint": log_checkpoint}
 

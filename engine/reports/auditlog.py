@@ -14,7 +14,8 @@ from typing import Any, Iterator, TextIO
 
 from sqlmodel import Session, select
 
-from agreeflow.engine.core import audit
+from agreeflow.engine.core import audit, authority, cases
+from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError, did_you_mean
 from agreeflow.engine.reports.common import Window
 from agreeflow.engine.core.store import Case, Event, Unit
@@ -25,16 +26,12 @@ FIELDS = ("case", "seq", "at", "actor", "role", "kind", "from", "to", "trigger",
 NULL = r"\N"
 """How CSV writes a null (``from``/``to``/``trigger``/``note``); an empty cell is an empty text."""
 
-KINDS = ("opened", "transition", "field_changed", "attached", "refused", "suspended", "resumed",
-         "deadline_set", "deadline_met", "deadline_missed", "deadline_moved", "deadline_cancelled",
-         "reminder_queued", "escalated", "reminder_sent", "calendar_changed", "directory_loaded",
-         "child_opened", "reply_recorded", "deemed_agreed")
+KINDS = tuple(EventKind)
 
 
 def record(ref: str, ev: Event) -> dict[str, Any]:
     """One event as exported: exactly the canonical fields plus ``hash``."""
-    from agreeflow.engine.service import event_view
-    return {"case": ref, **event_view(ev)}
+    return {"case": ref, **audit.event_view(ev)}
 
 
 def _check_kind(s: Session, kind: str) -> None:
@@ -48,13 +45,12 @@ def _check_kind(s: Session, kind: str) -> None:
 
 def _cases_of_unit(s: Session, unit: str) -> list[int]:
     """Ids of the cases a unit takes part in (the case's unit or a unit/units field)."""
-    from agreeflow.engine import service
     if s.get(Unit, unit) is None:
         raise UnknownUnitError(unit, s.exec(select(Unit.code)).all())
     ids: list[int] = []
-    for case in s.exec(select(Case).where(Case.workflow != service.SYSTEM_WORKFLOW)).all():
-        if case.id is not None and (case.unit == unit or unit in service._case_units(
-                case, service.definition_of(s, case.workflow, case.version))):
+    for case in s.exec(select(Case).where(Case.workflow != cases.SYSTEM_WORKFLOW)).all():
+        if case.id is not None and (case.unit == unit or unit in authority.case_units(
+                case, cases.definition_of(s, case.workflow, case.version))):
             ids.append(case.id)
     return ids
 
@@ -64,8 +60,7 @@ def query(s: Session, w: Window, case: str | None = None, actor: str | None = No
     """Events matching every given filter, oldest first (all cases, including the system chain)."""
     stmt = select(Case.ref, Event).join(Case, Case.id == Event.case_id)
     if case:
-        from agreeflow.engine import service
-        stmt = stmt.where(Event.case_id == service._find(s, case).id)
+        stmt = stmt.where(Event.case_id == cases.find(s, case).id)
     if unit:
         stmt = stmt.where(Event.case_id.in_(_cases_of_unit(s, unit)))  # type: ignore[attr-defined]
     if kind:

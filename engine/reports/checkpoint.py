@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
-from agreeflow.engine.core import audit, clock
+from agreeflow.engine.core import audit
 from agreeflow.engine.core.errors import InputFileError, TamperingError
 from agreeflow.engine.core.store import Case, Event
 
@@ -56,7 +57,7 @@ def root_of(heads: list[dict[str, Any]]) -> str:
     return merkle_root([leaf_bytes(h["case"], h["seq"], h["hash"]) for h in ordered])
 
 
-def take(s: Session) -> dict[str, Any]:
+def take(s: Session, now: datetime) -> dict[str, Any]:
     """The checkpoint of the log as it is now; refuses (exit 4) to pin a log that is already broken."""
     n_events, n_cases, breaks = audit.verify_log(s)
     if breaks:
@@ -64,7 +65,7 @@ def take(s: Session) -> dict[str, Any]:
                              broken=[b.to_json() for b in breaks], events=n_events, cases=n_cases)
     heads: list[dict[str, Any]] = sorted(({"case": r, "seq": q, "hash": h} for r, q, h in audit.heads(s)),
                                          key=lambda h: str(h["case"]))
-    return {"format": FORMAT, "taken_at": audit.fmt_at(clock.now()), "events": n_events, "cases": len(heads),
+    return {"format": FORMAT, "taken_at": audit.fmt_at(now), "events": n_events, "cases": len(heads),
             "root": root_of(heads), "heads": heads}
 
 

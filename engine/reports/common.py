@@ -316,6 +316,3 @@ class Table:
                 "rows": [[c.isoformat() if isinstance(c, date) else c for c in r] for r in self.rows]}
 
 
-def fmt_day(d: date | None) -> str:
-    """dd/mm/yyyy, the form Vietnamese documents use ('' for none)."""
-    return d.strftime("%d/%m/%Y") if d else ""

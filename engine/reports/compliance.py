@@ -23,6 +23,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from agreeflow.engine.core import clock
+from agreeflow.engine.core.cases import SYSTEM_WORKFLOW
 
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.core.i18n import t
@@ -51,7 +52,6 @@ def _done_outcome(due: date | None, done: date, cal: Any) -> tuple[str, int | No
 
 def step_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang: str) -> list[dict[str, Any]]:
     """Deadline rows of every workflow except the task workflows (cancelled ones left out)."""
-    from agreeflow.engine.service import SYSTEM_WORKFLOW
     skip = set(m.tasks.workflows) | {SYSTEM_WORKFLOW}
     stmt = (select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
             .where(Deadline.status != "cancelled", Case.workflow.not_in(skip))  # type: ignore[attr-defined]
@@ -116,12 +116,12 @@ def summarise(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
              "citation": citations[k]} for k, c in sorted(groups.items())]
 
 
-def report(s: Session, m: ReportMap, w: Window, unit: str | None, lang: str) -> dict[str, Any]:
+def report(s: Session, m: ReportMap, w: Window, unit: str | None, lang: str, now: datetime) -> dict[str, Any]:
     """The compliance report for period ``w`` (optionally one unit's rows only)."""
     if unit and s.get(Unit, unit) is None:
         from agreeflow.engine.core.errors import UnknownUnitError
         raise UnknownUnitError(unit, s.exec(select(Unit.code)).all())
-    cal, now = deadlines.calendar_for(s), clock.now()
+    cal = deadlines.calendar_for(s)
     rows = step_rows(s, m, w, cal, now, lang) + task_rows(s, m, w, cal, now, lang)
     if unit:
         rows = [r for r in rows if r["unit"] == unit]

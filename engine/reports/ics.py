@@ -64,7 +64,7 @@ def open_deadlines(s: Session, unit: str | None = None, person: str | None = Non
     return list(s.exec(stmt.order_by(Deadline.due_date, Deadline.id)).all())  # type: ignore[call-overload]
 
 
-def build(s: Session, unit: str | None, person: str | None, lang: str) -> tuple[bytes, int]:
+def build(s: Session, unit: str | None, person: str | None, lang: str, now: datetime) -> tuple[bytes, int]:
     """The iCalendar text and the number of to-dos in it."""
     from icalendar import Alarm, Calendar, Todo
 
@@ -90,7 +90,7 @@ def build(s: Session, unit: str | None, person: str | None, lang: str) -> tuple[
         todo.add("categories", [case.workflow])
         if d.unit:
             todo.add("x-agreeflow-unit", d.unit)
-        for at in _alarm_times(d):
+        for at in _alarm_times(d, now):
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("description", f"{case.ref}: {label}")
@@ -100,11 +100,11 @@ def build(s: Session, unit: str | None, person: str | None, lang: str) -> tuple[
     return cal.to_ical(), len(rows)
 
 
-def _alarm_times(d: Deadline) -> list[datetime]:
+def _alarm_times(d: Deadline, now: datetime) -> list[datetime]:
     """08:00 local a week before (the reminder ladder's first rung) and 08:00 on the due day."""
     assert d.due_date is not None
     on_the_day = clock.local_at(d.due_date, 8)
-    first = reminders.first_action(d) or on_the_day - timedelta(days=7)
+    first = reminders.next_action(d, now) or on_the_day - timedelta(days=7)
     return sorted({first, on_the_day})
 
 

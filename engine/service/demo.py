@@ -124,11 +124,8 @@ def _callable(dotted: str) -> Callable[..., Any]:
 
 def _sweep(settings: Settings) -> int:
     """One scheduler sweep at the simulated now; returns messages queued (0 if no sweep module)."""
-    try:
-        from agreeflow.engine.procedures import sweep
-    except ImportError:
-        return 0
-    counts = sweep.tick(settings)
+    from agreeflow.engine.service import worker
+    counts = worker.tick(settings)
     return int(counts.get("queued", 0)) if isinstance(counts, dict) else 0
 
 
@@ -187,15 +184,13 @@ def summarise(result: DemoResult) -> dict[str, Any]:
     import sqlalchemy as sa
     from sqlmodel import select
 
-    from agreeflow.engine.core import db
-
     from agreeflow.engine import service
     from agreeflow.engine.core.store import Case, Deadline, Event, OutboxMessage
 
     settings = Settings(data_dir=result.data_dir, lang="vi")
     keep_kinds = ("opened", "transition", "escalated", "deadline_missed", "deemed_agreed", "suspended", "resumed",
                   "flagged", "refused")
-    with db.read(settings) as s:
+    with service.reading(settings) as s:
         rows = s.exec(select(Event.at, Case.ref, Event.kind, Event.from_state, Event.to_state, Event.trigger,
                              Event.actor).join(Case, Case.id == Event.case_id)
                       .where(Event.kind.in_(keep_kinds)).order_by(Event.at, Event.id)).all()  # type: ignore[attr-defined]

@@ -30,7 +30,8 @@ from importlib.metadata import version
 from typing import Iterable, Literal
 
 from agreeflow.engine.legaltime.calendar import package_cache
-from agreeflow.engine.legaltime.calendar.due import Due, DueKind, add_months, fmt_day, step
+from agreeflow.engine.core.clock import fmt_day
+from agreeflow.engine.legaltime.calendar.due import Due, DueKind, add_months, step
 
 Unit = Literal["wd", "d", "m"]
 FIRST_YEAR, LAST_YEAR = 1995, 2200  # the package's VN rules start in 1995

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from agreeflow.engine.core.clock import end_of_local_day
+from agreeflow.engine.core.clock import end_of_local_day, fmt_day
 
 if TYPE_CHECKING:
     from agreeflow.engine.legaltime.calendar.days import Calendar
@@ -40,11 +40,6 @@ class DueKind(StrEnum):
     RECURRING = "recurring"
     ONGOING = "ongoing"
     EVENT_RELATIVE = "event_relative"
-
-
-def fmt_day(d: date) -> str:
-    """dd/mm/yyyy, the form Vietnamese documents use."""
-    return f"{d.day:02d}/{d.month:02d}/{d.year}"  # not strftime: 5x slower, and this runs per step
 
 
 def step(vi: str, en: str, d: date | None = None) -> dict[str, str]:

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
+
+from agreeflow.engine.core.files import atomic_write
 
 FORMAT = 1
 """Bumped when the file's layout changes."""
@@ -83,13 +84,8 @@ def _read(path: Path) -> dict[str, list[list[str]]]:
 
 def _write(path: Path, years: dict[str, list[list[str]]]) -> None:
     """Replace the file atomically; processes racing to write it write the same content."""
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump({"format": FORMAT, "package": PACKAGE_VERSION, "years": years}, out, ensure_ascii=False)
-        os.replace(tmp, path)
+        atomic_write(path, lambda out: json.dump({"format": FORMAT, "package": PACKAGE_VERSION, "years": years},
+                                                 out, ensure_ascii=False), sync=False)
     except OSError:  # a read-only home: the next process asks the package again
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+        pass

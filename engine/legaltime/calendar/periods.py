@@ -17,7 +17,8 @@ from datetime import date, timedelta
 from typing import Callable
 
 from agreeflow.engine.legaltime.calendar.days import Calendar, Unit
-from agreeflow.engine.legaltime.calendar.due import (Due, DueKind, fixed_end_steps, fmt_day, month_end,
+from agreeflow.engine.core.clock import fmt_day
+from agreeflow.engine.legaltime.calendar.due import (Due, DueKind, fixed_end_steps, month_end,
                                  period_end_steps, quarter_end, recurring_end, recurring_steps,
                                  step)
 

@@ -21,7 +21,7 @@ from typing import Callable
 
 from agreeflow.engine.legaltime.calendar import periods as p
 from agreeflow.engine.legaltime.calendar.days import Calendar
-from agreeflow.engine.legaltime.calendar.due import Due, DueKind
+from agreeflow.engine.legaltime.calendar.due import Due
 
 _MONTHS = ("january february march april may june july august september october "
            "november december").split()

@@ -1,4 +1,4 @@
-"""Actions a transition may carry (``actions:`` in a workflow file).
+"""The suspension ledger of the legal clock; the actions ``suspend`` and ``resume``.
 
 ``suspend`` / ``resume`` keep the suspension ledger of the legal clock: while a
 case is suspended (e.g. "dossier incomplete — completion requested") its open
@@ -9,15 +9,17 @@ working days that elapsed, and each move is logged with before and after.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlmodel import Session, select
 
-from agreeflow.engine.core import clock
+from agreeflow.engine.core.kinds import EventKind
+from agreeflow.engine.core import clock, effects
 from agreeflow.engine.core.audit import append_event
-from agreeflow.engine.legaltime.deadlines import open_for_case, suspension_step
+from agreeflow.engine.legaltime.deadlines import calendar_for, open_for_case, suspension_step
 from agreeflow.engine.core.errors import StateRefusedError
 from agreeflow.engine.core.store import Case, Event
+from agreeflow.engine.legaltime import reminders
 
 
 def suspend(s: Session, case: Case, actor: str, reason: str | None, cal: Any, now: datetime) -> None:
@@ -32,7 +34,7 @@ def suspend(s: Session, case: Case, actor: str, reason: str | None, cal: Any, no
         s.add(d)
         paused.append(d.key)
     s.add(case)
-    append_event(s, case, "suspended", actor=actor, note=reason,
+    append_event(s, case, EventKind.SUSPENDED, actor=actor, note=reason,
                  payload={"reason": reason, "since": clock.to_local(now).date().isoformat(), "deadlines": paused}, at=now)
 
 
@@ -46,7 +48,6 @@ def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: 
     reason = suspension_reason(s, case)
     moved: list[str] = []
     new_dates: list[dict[str, Any]] = []
-    from agreeflow.engine.legaltime import reminders
     for d in open_for_case(s, case.id or 0):
         extra = dict(d.extra or {})
         extra.pop("paused_next_action_at", None)
@@ -59,7 +60,7 @@ def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: 
             due = cal.add(before, k, "wd")
             d.due_date, d.due_at = due.due_date, due.due_at
             d.explanation = list(d.explanation or []) + [suspension_step(k, since, today, before, d.due_date)]
-            append_event(s, case, "deadline_moved", actor=actor, at=now,
+            append_event(s, case, EventKind.DEADLINE_MOVED, actor=actor, at=now,
                          payload={"deadline": d.key, "label": d.label_vi, "before": before.isoformat(),
                                   "after": d.due_date.isoformat(), "working_days": k, "why": "suspension",
                                   "reason": reason})
@@ -68,11 +69,11 @@ def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: 
                               "after": d.due_date.isoformat()})
         d.extra = extra
         d.rung = 0
-        d.next_action_at = reminders.first_action(d)
+        d.next_action_at = reminders.next_action(d, now)
         s.add(d)
     case.suspended_at = None
     s.add(case)
-    append_event(s, case, "resumed", actor=actor, note=note, at=now,
+    append_event(s, case, EventKind.RESUMED, actor=actor, note=note, at=now,
                  payload={"since": since.isoformat(), "until": today.isoformat(), "working_days": k, "moved": moved,
                           "reason": reason, "deadlines": new_dates})
 
@@ -83,36 +84,13 @@ def suspension_reason(s: Session, case: Case) -> str | None:
                   .order_by(Event.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
 
 
-def _suspend(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:
-    suspend(s, case, actor, note, cal, now)
+def _suspend_action(m: effects.Moved) -> None:
+    suspend(m.session, m.case, m.actor, m.note, calendar_for(m.session), m.now)
 
 
-def _resume(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:
-    resume(s, case, actor, note, cal, now)
+def _resume_action(m: effects.Moved) -> None:
+    resume(m.session, m.case, m.actor, m.note, calendar_for(m.session), m.now)
 
 
-def _close_children(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:
-    from agreeflow.engine.procedures import fanout
-    fanout.close_children(s, case, defn, actor, note, cal, now)
-
-
-def _open_next_occurrence(s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any,
-                          now: datetime) -> None:
-    from agreeflow.engine.procedures import recurrence
-    recurrence.open_next_occurrence(s, case, defn, actor, note, cal, now)
-
-
-_ACTIONS: dict[str, Callable[..., None]] = {"suspend": _suspend, "resume": _resume}
-
-
-def register_action(name: str, fn: Callable[..., None]) -> None:
-    """Make an action available to workflow files (``actions: [name]``)."""
-    _ACTIONS[name] = fn
-
-
-register_action("close_children", _close_children)              # engine/fanout.py
-register_action("open_next_occurrence", _open_next_occurrence)  # engine/recurrence.py
-
-
-def run(name: str, s: Session, case: Case, defn: Any, actor: str, note: str | None, cal: Any, now: datetime) -> None:
-    _ACTIONS[name](s, case, defn, actor, note, cal, now)
+effects.register_action("suspend", _suspend_action)
+effects.register_action("resume", _resume_action)

@@ -1,0 +1,296 @@
+"""The case core: find, lock, open, fire, apply, the triggers available, and refusals.
+
+Every function works in the caller's session (one transaction, opened by the
+service layer) and takes an explicit ``now``: nothing here reads the clock,
+opens a transaction, or imports a feature.  What else a transition does —
+deadlines, actions, child cases, pending deadlines, recurrence — is an effect
+registered in :mod:`agreeflow.engine.core.effects` by the layers above and
+run here, in order, in the same transaction.
+
+Order of :func:`fire`: the trigger exists (UserInputError, exit 2) → the
+values are typed (exit 2) → stale or read-only (Refusal) → the state allows
+the trigger (Refusal) → the person may take one of the candidate transitions
+(Refusal) → required fields and documents (exit 2) → the guards, through the
+machine, which names the transition that fired (Refusal) → :func:`apply`.
+A :class:`Refusal` carries the error and who was refused; the service layer
+rolls back, logs the refusal on the case in a transaction of its own
+(:func:`log_refusal`), and raises the error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col, select
+
+from agreeflow.engine.core import audit, authority, definitions, effects, machine
+from agreeflow.engine.core.clock import to_local
+from agreeflow.engine.core.definitions import Definition, TransitionDef
+from agreeflow.engine.core.errors import (
+    GuardRefusedError, MissingFieldsError, ReadOnlyError, RefusedError, RoleRefusedError, StaleCaseError,
+    StateRefusedError, UnknownCaseError, UnknownTriggerError,
+)
+from agreeflow.engine.core.fields import coerce
+from agreeflow.engine.core.guards import GuardContext
+from agreeflow.engine.core.kinds import EventKind, Role
+from agreeflow.engine.core.store import Case, Person, WorkflowVersion
+
+SYSTEM_REF = "HE-THONG"
+SYSTEM_WORKFLOW = "_system"
+DOCUMENTS = "_documents"   # the case field that lists attached documents by kind
+
+
+class Refusal(Exception):
+    """A rule refused the command: roll back, log it on the case, then raise ``err``."""
+
+    def __init__(self, err: RefusedError, actor: str, role: str) -> None:
+        super().__init__(err.render("en"))
+        self.err, self.actor, self.role = err, actor, role
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What one accepted trigger did."""
+
+    case: Case
+    transition: TransitionDef
+    old_state: str
+    new_state: str
+    role: str
+
+
+# ------------------------------------------------------------------ finding and locking
+def find(s: Session, ref: str, lock: bool = False) -> Case:
+    """The case ``ref`` (locked FOR UPDATE when asked); UnknownCaseError with a "did you mean"."""
+    stmt = select(Case).where(Case.ref == ref)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    case = s.exec(stmt).first()
+    if case is None or case.workflow == SYSTEM_WORKFLOW and ref != SYSTEM_REF:
+        raise UnknownCaseError(ref, s.exec(select(Case.ref).where(Case.workflow != SYSTEM_WORKFLOW)).all())
+    return case
+
+
+def lock(s: Session, case_id: int | None) -> Case:
+    """Lock a case row and read it afresh (a copy loaded before the lock is refreshed, not trusted)."""
+    return s.exec(select(Case).where(Case.id == case_id).with_for_update()
+                  .execution_options(populate_existing=True)).one()
+
+
+def system_case(s: Session, now: datetime) -> Case:
+    """The chain that records administrative events (directory, calendar)."""
+    case = s.exec(select(Case).where(Case.ref == SYSTEM_REF)).first()
+    if case is None:
+        case = Case(ref=SYSTEM_REF, workflow=SYSTEM_WORKFLOW, version=1, state="active",
+                    title="Nhật ký hệ thống / System log", opened_at=now, updated_at=now)
+        s.add(case)
+        s.flush()
+    return case
+
+
+def is_terminal(s: Session, case: Case) -> bool:
+    """True when the case is in a terminal state of its own definition version."""
+    return definition_of(s, case.workflow, case.version).states[case.state].terminal
+
+
+# ------------------------------------------------------------------ definitions of cases
+_SNAPSHOTS: dict[str, Definition] = {}
+
+
+def definition_of(s: Session, workflow: str, version: int) -> Definition:
+    """The definition a case runs on: from the files, else from the copy stored when it was opened."""
+    reg = definitions.registry()
+    if (workflow, version) in reg:
+        return reg[(workflow, version)]
+    snap = s.get(WorkflowVersion, (workflow, version))
+    if snap is None:
+        return definitions.get(workflow, version)  # raises UnknownWorkflowError
+    if snap.sha256 not in _SNAPSHOTS:
+        _SNAPSHOTS[snap.sha256] = definitions.from_source(snap.source, f"{snap.path} (stored copy)")
+    return _SNAPSHOTS[snap.sha256]
+
+
+def keep_snapshot(s: Session, defn: Definition, now: datetime) -> None:
+    """Store the YAML of ``defn`` once, so cases opened on it keep their rules after the file changes."""
+    if s.get(WorkflowVersion, (defn.id, defn.version)) is None:
+        text = Path(defn.path).read_text(encoding="utf-8")
+        s.add(WorkflowVersion(workflow=defn.id, version=defn.version, source=text, path=defn.path,
+                              sha256=hashlib.sha256(text.encode()).hexdigest(), stored_at=now))
+
+
+# ------------------------------------------------------------------ opening
+def next_ref(s: Session, prefix: str, year: int) -> str:
+    """``<prefix>-<year>-<NNNN>``, one more than the highest of that prefix and year."""
+    like = f"{prefix}-{year}-%"
+    refs = s.exec(select(Case.ref).where(col(Case.ref).like(like))).all()
+    n = max((int(r.rsplit("-", 1)[1]) for r in refs if r.rsplit("-", 1)[1].isdigit()), default=0)
+    return f"{prefix}-{year}-{n + 1:04d}"
+
+
+def open_case(s: Session, defn: Definition, title: str, raw: dict[str, str], actor: Person, now: datetime, *,
+              parent_ref: str | None = None, note: str | None = None, role: str | None = None,
+              year: int | None = None) -> Case:
+    """Open a case of ``defn`` with typed fields, log ``opened`` and run the open effects.
+
+    ``role`` is given by the engine when it opens a case itself (a child, the
+    next occurrence); a person opens under their own coordinator, officer or
+    admin role.  ``year`` (default: the year of ``now`` in UTC+7) numbers the ref.
+    """
+    values = coerce(s, defn, raw, to_local(now).date())
+    for name, f in defn.fields.items():
+        if name not in values and f.default is not None:
+            values[name] = f.default
+    missing = [n for n, f in defn.fields.items() if f.required and values.get(n) in (None, "", [])]
+    if missing:
+        raise MissingFieldsError(trigger="open", missing=missing)
+    if role is None:
+        role = authority.require_any(actor, (Role.COORDINATOR, Role.OFFICER, Role.ADMIN), "open", defn.id)
+    parent_case = find(s, parent_ref) if parent_ref else None
+    unit = values.get(defn.unit_field) if defn.unit_field else actor.unit
+    keep_snapshot(s, defn, now)
+    number_year = year or to_local(now).year
+    for attempt in range(5):
+        case = Case(ref=next_ref(s, defn.ref_prefix, number_year), workflow=defn.id, version=defn.version,
+                    state=defn.initial, title=title.strip(), unit=unit, fields=values,
+                    parent_id=parent_case.id if parent_case else None, opened_at=now, updated_at=now,
+                    created_by=actor.email)
+        try:
+            with s.begin_nested():
+                s.add(case)
+                s.flush()
+            break
+        except sa.exc.IntegrityError:
+            if attempt == 4:
+                raise
+    audit.append_event(s, case, EventKind.OPENED, actor=actor.email, role=role, to_state=defn.initial, note=note,
+                       payload={"workflow": defn.id, "version": defn.version, "title": case.title,
+                                "fields": values, "parent": parent_ref}, at=now)
+    effects.run_opened(effects.Opened(s, case, defn, actor.email, now))
+    return case
+
+
+# ------------------------------------------------------------------ firing
+def candidates(defn: Definition, state: str, trigger: str) -> list[TransitionDef]:
+    """The transitions named ``trigger`` that leave ``state``, in file order."""
+    return [t for t in defn.transitions if t.trigger == trigger and state in t.sources]
+
+
+def _missing(tdef: TransitionDef, merged: dict[str, Any], docs: dict[str, Any]) -> list[str]:
+    missing = [f for f in tdef.requires if merged.get(f) in (None, "", [])]
+    return missing + [f"--attach {d}=TỆP" for d in tdef.documents if d not in docs]
+
+
+def fire(s: Session, case: Case, person: Person, trigger: str, raw: dict[str, str], now: datetime, *,
+         note: str | None = None, files: Iterable[dict[str, Any]] = (), expect_version: int | None = None,
+         role_override: str | None = None) -> Fired:
+    """Fire ``trigger`` on the locked ``case`` as ``person``; see the module docstring for the order of checks.
+
+    ``role_override`` is the engine acting as itself (fan-in, silence rules):
+    role and unit checks do not apply to it; guards do.
+    """
+    defn = definition_of(s, case.workflow, case.version)
+    if trigger not in defn.triggers:
+        raise UnknownTriggerError(trigger, defn.triggers, case=case.ref)
+    values = coerce(s, defn, raw, to_local(now).date())
+    if expect_version is not None and expect_version != case.lock_version:
+        raise Refusal(StaleCaseError(case=case.ref, expected=expect_version, actual=case.lock_version),
+                      person.email, "")
+    if role_override is None and authority.is_read_only(person):
+        raise Refusal(ReadOnlyError(actor=person.email), person.email, Role.AUDITOR)
+    found = candidates(defn, case.state, trigger)
+    if not found:
+        allowed = [t.trigger for t in available(defn, case, person)]
+        raise Refusal(StateRefusedError(case=case.ref, state=defn.label(case.state, "vi"), trigger=trigger,
+                                        allowed=allowed), person.email, "")
+    if role_override is not None:
+        roles = {t: role_override for t in found}
+    else:
+        roles = {t: r for t in found if (r := authority.role_for(person, t.roles, case, defn))}
+    if not roles:
+        needed = sorted({r for t in found for r in t.roles})
+        raise Refusal(RoleRefusedError(actor=person.email, trigger=trigger, case=case.ref, needed=needed,
+                                       roles=person.roles), person.email, "")
+    merged = {**case.fields, **values}
+    files = list(files)
+    docs = dict(merged.get(DOCUMENTS) or {})
+    for f in files:
+        docs.setdefault(f["kind"], []).append({k: f[k] for k in ("name", "size", "sha256")})
+    if docs:
+        merged[DOCUMENTS] = docs
+    permitted = [t for t in found if t in roles]
+    if len(permitted) == 1 and (missing := _missing(permitted[0], merged, docs)):
+        raise MissingFieldsError(trigger=trigger, missing=missing)
+    ctx = GuardContext(case=case, definition=defn, trigger=trigger, fields=merged, actor=person, now=now,
+                       session=s, permitted=set(permitted))
+    tdef = machine.advance(defn, case.state, trigger, ctx)
+    role = roles[tdef] if tdef is not None else next(iter(roles.values()))
+    if tdef is None:
+        raise Refusal(GuardRefusedError(case=case.ref, trigger=trigger,
+                                        reason_vi="; ".join(r.vi for r in ctx.refusals),
+                                        reason_en="; ".join(r.en for r in ctx.refusals)), person.email, role)
+    if missing := _missing(tdef, merged, docs):
+        raise MissingFieldsError(trigger=trigger, missing=missing)
+    old_state = case.state
+    apply(s, case, defn, tdef, person.email, role, values, merged, files, note, now)
+    return Fired(case, tdef, old_state, tdef.dest, role)
+
+
+def apply(s: Session, case: Case, defn: Definition, tdef: TransitionDef, actor: str, role: str,
+          values: dict[str, Any], merged: dict[str, Any], files: list[dict[str, Any]], note: str | None,
+          now: datetime) -> None:
+    """Write one accepted transition — events, fields, state — then run the effects (caller's transaction)."""
+    old_state, new_state = case.state, tdef.dest
+    for name, value in values.items():
+        if case.fields.get(name) != value:
+            audit.append_event(s, case, EventKind.FIELD_CHANGED, actor=actor, role=role, trigger=tdef.trigger,
+                               payload={"field": name, "before": case.fields.get(name), "after": value}, at=now)
+    for f in files:
+        audit.append_event(s, case, EventKind.ATTACHED, actor=actor, role=role, trigger=tdef.trigger, payload=f,
+                           at=now)
+    audit.append_event(s, case, EventKind.TRANSITION, actor=actor, role=role, from_state=old_state,
+                       to_state=new_state, trigger=tdef.trigger, note=note,
+                       payload={"citation": tdef.citation, "confirmed": tdef.confirmed}, at=now)
+    expected = case.lock_version
+    result = s.execute(sa.update(Case).where(col(Case.id) == case.id, col(Case.lock_version) == expected)
+                       .values(state=new_state, fields=merged, lock_version=expected + 1, updated_at=now,
+                               closed_at=now if defn.states[new_state].terminal else None)
+                       .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Refusal(StaleCaseError(case=case.ref, expected=expected, actual="?"), actor, role)
+    # The row is written; the object takes the new values without being marked dirty (no second UPDATE).
+    for name, value in (("state", new_state), ("fields", merged), ("lock_version", expected + 1),
+                        ("updated_at", now), ("closed_at", now if defn.states[new_state].terminal else None)):
+        set_committed_value(case, name, value)
+    effects.run_moved(effects.Moved(s, case, defn, tdef, old_state, new_state, actor, role, note, now, values))
+
+
+def touch(s: Session, case: Case, now: datetime) -> None:
+    """Record a change made outside a transition (suspension, flags): bump the lock version."""
+    case.lock_version += 1
+    case.updated_at = now
+    s.add(case)
+
+
+def available(defn: Definition, case: Case, person: Person | None) -> list[TransitionDef]:
+    """Transitions the person's roles allow from the case's state (all of them when no person)."""
+    out, seen = [], set()
+    for t in defn.from_state(case.state):
+        if t.trigger in seen:
+            continue
+        if person is None or authority.role_for(person, t.roles, case, defn):
+            out.append(t)
+            seen.add(t.trigger)
+    return out
+
+
+def log_refusal(s: Session, case: Case, err: RefusedError, actor: str, role: str, trigger: str | None,
+                now: datetime) -> None:
+    """Append a ``refused`` event to the (locked) case."""
+    audit.append_event(s, case, EventKind.REFUSED, actor=actor, role=role, trigger=trigger, from_state=case.state,
+                       payload={"error": type(err).__name__, "message": err.render("en")}, at=now)

@@ -1,0 +1,59 @@
+"""Files agreeflow writes: one atomic write, and the content-addressed store of attachments.
+
+:func:`atomic_write` writes to a temporary file in the target's folder, syncs
+it and renames it over the target: a reader sees the old file or the new
+one, never half of one, and a failed command leaves no partial file behind.
+Every file agreeflow writes for a user (exports, reports, checkpoints, mail
+in the ``.eml`` folder, caches) goes through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Callable, TypeVar
+
+T = TypeVar("T")
+
+
+def atomic_write(path: Path, write: Callable[[IO[Any]], T], *, binary: bool = False, sync: bool = True) -> T:
+    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    Returns what ``write`` returned.  Raises OSError (the folder cannot be
+    written, ``path`` is a directory, …) with nothing left behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            result = write(out)
+            out.flush()
+            if sync:
+                os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return result
+
+
+def write_bytes(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    atomic_write(path, lambda out: out.write(data), binary=True, sync=sync)
+
+
+def blob_path(store: Path, sha256: str) -> Path:
+    """Where the store keeps the content whose SHA-256 is ``sha256``."""
+    return Path(store) / sha256[:2] / sha256
+
+
+def put_blob(store: Path, data: bytes) -> str:
+    """Keep ``data`` in the content-addressed store (once); returns its SHA-256."""
+    sha = hashlib.sha256(data).hexdigest()
+    target = blob_path(store, sha)
+    if not target.exists():
+        write_bytes(target, data)
+    return sha

@@ -1,0 +1,79 @@
+"""The closed vocabularies of the engine: event kinds and statuses, as string enums.
+
+They are ``str`` subclasses, so a stored ``'deadline_set'`` equals
+``EventKind.DEADLINE_SET``, JSON writes them as their text and the hash chain's
+canonical form is unchanged.  A kind or status that is not listed here cannot
+be written (mypy sees the parameter type; a typo fails at import).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """What one event of the log records."""
+
+    OPENED = "opened"
+    TRANSITION = "transition"
+    FIELD_CHANGED = "field_changed"
+    ATTACHED = "attached"
+    REFUSED = "refused"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+    DEADLINE_SET = "deadline_set"
+    DEADLINE_MET = "deadline_met"
+    DEADLINE_MISSED = "deadline_missed"
+    DEADLINE_CANCELLED = "deadline_cancelled"
+    DEADLINE_MOVED = "deadline_moved"
+    REMINDER_QUEUED = "reminder_queued"
+    ESCALATED = "escalated"
+    REMINDER_SENT = "reminder_sent"
+    CALENDAR_CHANGED = "calendar_changed"
+    DIRECTORY_LOADED = "directory_loaded"
+    CHILD_OPENED = "child_opened"
+    REPLY_RECORDED = "reply_recorded"
+    DEEMED_AGREED = "deemed_agreed"
+    FLAGGED = "flagged"
+    OCCURRENCE_OPENED = "occurrence_opened"
+    FOLLOW_UP_OPENED = "follow_up_opened"
+    ROUND_CHECKED = "round_checked"
+    EFFECT_FAILED = "effect_failed"        # an effect on a linked case could not run; logged on its cause
+
+
+class DeadlineStatus(StrEnum):
+    """Where a deadline row stands."""
+
+    PENDING = "pending"      # waits for an event (no date yet)
+    OPEN = "open"            # running; reminders and escalation follow its ladder
+    MET = "met"
+    MISSED = "missed"
+    CANCELLED = "cancelled"  # its case ended or its step was abandoned
+
+
+OPEN_DEADLINE = (DeadlineStatus.OPEN, DeadlineStatus.PENDING)
+"""Statuses of a deadline that is not closed yet."""
+
+
+class OutboxStatus(StrEnum):
+    """Where one message of the outbox stands."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # its deadline closed before it left
+
+
+class Role(StrEnum):
+    """Roles a person holds in the directory."""
+
+    COORDINATOR = "coordinator"
+    OFFICER = "officer"
+    APPROVER = "approver"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+SYSTEM_ACTOR = "system"
+"""The engine itself as an actor (fan-in, silence rules, sweeps): never a directory person."""

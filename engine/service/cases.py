@@ -1,0 +1,190 @@
+"""Cases as the command line and the web use them: open, fire, show, list, history, suspend, resume, flags.
+
+Each function is one command in one transaction (engine.service.base).  A
+refusal on an existing case is rolled back, logged on the case as
+``refused`` in a transaction of its own, and raised (exit 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from agreeflow.engine.core import audit, authority, cases, clock, definitions, files
+from agreeflow.engine.core.errors import InputFileError, MissingFieldsError, RoleRefusedError
+from agreeflow.engine.core.fields import parse_pairs
+from agreeflow.engine.core.kinds import Role
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import Case, Deadline, Event, Person
+from agreeflow.engine.legaltime import deadlines, suspension
+from agreeflow.engine.procedures import flags
+from agreeflow.engine.service.base import now, on_case, reading, writing
+
+
+# ------------------------------------------------------------------ opening
+def open_case(settings: Settings, workflow: str, title: str, field_args: list[str] | dict[str, str],
+              parent: str | None = None, note: str | None = None) -> dict[str, Any]:
+    """Open a case on the newest version of ``workflow``; returns the case view."""
+    defn = definitions.get(workflow)
+    raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args)
+    if not title.strip():
+        raise MissingFieldsError(trigger="open", missing=["--title"])
+    with writing(settings) as s:
+        actor = authority.writer(s, settings.user)
+        ref = cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note).ref
+    return show_case(settings, ref)
+
+
+# ------------------------------------------------------------------ firing
+def read_attachments(paths: list[Path]) -> list[tuple[dict[str, Any], bytes]]:
+    """``[KIND=]FILE`` arguments → (metadata, bytes); a missing file is exit 2 before anything is written."""
+    out = []
+    for p in paths:
+        text = str(p)
+        kind, _, name = text.partition("=") if "=" in text and not Path(text).exists() else ("document", "", text)
+        path = Path(name)
+        if not path.is_file():
+            raise InputFileError(path=str(path), problem="không tìm thấy tệp / file not found")
+        data = path.read_bytes()
+        meta = {"kind": kind, "name": path.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        out.append((meta, data))
+    return out
+
+
+def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dict[str, str] = (),
+         note: str | None = None, attach: list[Path] = (), expect_version: int | None = None) -> dict[str, Any]:
+    """Fire ``trigger`` on case ``ref`` as the acting person; returns the new case view.
+
+    Attachments are read and checked first, and stored in the content store
+    only once the engine has accepted the step: a refused or unknown person
+    cannot fill the disk.
+    """
+    raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args)
+    attached = read_attachments(list(attach))
+
+    def work(s: Session) -> None:
+        case = cases.find(s, ref, lock=True)
+        person = authority.person(s, settings.user)
+        cases.fire(s, case, person, trigger, raw, now(), note=note, files=[m for m, _ in attached],
+                   expect_version=expect_version)
+        for _, data in attached:
+            files.put_blob(settings.files_dir, data)
+    on_case(settings, ref, trigger, work)
+    return show_case(settings, ref)
+
+
+# ------------------------------------------------------------------ the legal clock
+def _clock_action(settings: Settings, ref: str, note: str | None, which: str) -> dict[str, Any]:
+    def work(s: Session) -> None:
+        case = cases.find(s, ref, lock=True)
+        person = authority.writer(s, settings.user)
+        defn = cases.definition_of(s, case.workflow, case.version)
+        if not ({Role.COORDINATOR, Role.ADMIN} & set(person.roles)
+                or authority.role_for(person, (Role.OFFICER,), case, defn)):
+            raise RoleRefusedError(actor=person.email, trigger=which, case=ref,
+                                   needed=[Role.COORDINATOR, Role.OFFICER], roles=person.roles)
+        at = now()
+        action = suspension.suspend if which == "suspend" else suspension.resume
+        action(s, case, person.email, note, deadlines.calendar_for(s), at)
+        cases.touch(s, case, at)
+    on_case(settings, ref, which, work)
+    return show_case(settings, ref)
+
+
+def suspend(settings: Settings, ref: str, reason: str) -> dict[str, Any]:
+    """Stop the legal clock of a case (logged with the reason)."""
+    return _clock_action(settings, ref, reason, "suspend")
+
+
+def resume(settings: Settings, ref: str, note: str | None = None) -> dict[str, Any]:
+    """Restart the legal clock; open deadlines move by the working days that elapsed."""
+    return _clock_action(settings, ref, note, "resume")
+
+
+# ------------------------------------------------------------------ reading
+def show_case(settings: Settings, ref: str) -> dict[str, Any]:
+    """Everything about one case: state, fields, what the reader may do next, deadlines."""
+    with reading(settings) as s:
+        case = cases.find(s, ref)
+        defn = cases.definition_of(s, case.workflow, case.version)
+        person = s.get(Person, settings.user) if settings.user else None
+        cal = deadlines.calendar_for(s)
+        at = now()
+        lang = settings.lang
+        rows = s.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))).all()
+        children = s.exec(select(Case.ref, Case.state, Case.unit).where(Case.parent_id == case.id)
+                          .order_by(col(Case.id))).all()
+        parent = s.get(Case, case.parent_id) if case.parent_id else None
+        return {
+            "id": case.ref, "workflow": case.workflow, "version": case.version, "title": case.title,
+            "workflow_title": defn.title.get(lang, defn.id),
+            "state": case.state, "state_label": defn.label(case.state, lang),
+            "terminal": defn.states[case.state].terminal, "unit": case.unit,
+            "lock_version": case.lock_version,
+            "fields": {k: v for k, v in case.fields.items() if k != cases.DOCUMENTS},
+            "documents": case.fields.get(cases.DOCUMENTS, {}),
+            "opened_at": audit.fmt_at(case.opened_at), "updated_at": audit.fmt_at(case.updated_at),
+            "suspended_since": audit.fmt_at(case.suspended_at) if case.suspended_at else None,
+            "suspension": _suspension_view(s, case, cal, at),
+            "parent": parent.ref if parent else None,
+            "children": [{"id": r, "state": st, "unit": u} for r, st, u in children],
+            "available_triggers": [
+                {"trigger": t.trigger, "label": t.label.get(lang, t.trigger), "to": t.dest,
+                 "citation": t.citation, "confirmed": t.confirmed, "requires": list(t.requires),
+                 "documents": list(t.documents)}
+                for t in cases.available(defn, case, person)] if not defn.states[case.state].terminal else [],
+            "deadlines": [deadlines.view(d, cal, at, lang) for d in rows],
+            "unconfirmed": defn.unconfirmed(),
+        }
+
+
+def _suspension_view(s: Session, case: Case, cal: Any, at: datetime) -> dict[str, Any] | None:
+    """Since when, why, and for how many working days so far the case's legal clock is stopped."""
+    if case.suspended_at is None:
+        return None
+    since = clock.to_local(case.suspended_at).date()
+    return {"since": since.isoformat(), "since_at": audit.fmt_at(case.suspended_at),
+            "reason": suspension.suspension_reason(s, case),
+            "working_days_so_far": max(cal.working_days_between(since, clock.to_local(at).date()), 0)}
+
+
+def list_cases(settings: Settings, workflow: str | None = None, state: str | None = None,
+               unit: str | None = None) -> list[dict[str, Any]]:
+    """Cases (oldest first), optionally of one workflow, in one state, or concerning one unit."""
+    with reading(settings) as s:
+        stmt = select(Case).where(Case.workflow != cases.SYSTEM_WORKFLOW)
+        if workflow:
+            stmt = stmt.where(Case.workflow == workflow)
+        if state:
+            stmt = stmt.where(Case.state == state)
+        out = []
+        for c in s.exec(stmt.order_by(col(Case.id))).all():
+            defn = cases.definition_of(s, c.workflow, c.version)
+            if unit and unit not in authority.case_units(c, defn):
+                continue
+            out.append({"id": c.ref, "workflow": c.workflow, "version": c.version, "state": c.state,
+                        "state_label": defn.label(c.state, settings.lang), "title": c.title, "unit": c.unit,
+                        "flags": list(c.fields.get("_flags", [])),
+                        "updated_at": audit.fmt_at(c.updated_at)})
+    return out
+
+
+def history(settings: Settings, ref: str) -> list[dict[str, Any]]:
+    """The case's events in order."""
+    with reading(settings) as s:
+        case = cases.find(s, ref)
+        events = s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.seq))).all()
+        return [audit.event_view(e) for e in events]
+
+
+# ------------------------------------------------------------------ engine checks
+def check_flags(settings: Settings) -> dict[str, Any]:
+    """``agreeflow case flags``: run the check (one transaction), then list every flagged case."""
+    with writing(settings) as s:
+        authority.writer(s, settings.user)
+        new = flags.flag_unapproved_delegations(s, now())
+    return {"newly_flagged": new, "flagged": [c for c in list_cases(settings) if c["flags"]]}

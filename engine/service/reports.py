@@ -1,0 +1,59 @@
+"""Reports computed from the log: compliance, the annual report (XLSX, DOCX), calendar to-dos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agreeflow.engine.core.files import atomic_write
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.reports import annual, checkpoint, compliance, ics, office
+from agreeflow.engine.reports import common as reports
+from agreeflow.engine.reports.common import Table
+from agreeflow.engine.service.base import now, reading
+
+
+def report_compliance(settings: Settings, start: str | None = None, end: str | None = None,
+                      unit: str | None = None, map_file: Path | None = None) -> dict[str, Any]:
+    """Every statutory step and assigned task of the period: on time, late by N working days, or overdue."""
+    w, m = reports.window(start, end), reports.load_map(map_file)
+    with reading(settings) as s:
+        return compliance.report(s, m, w, unit, settings.lang, now())
+
+
+def compliance_tables(rep: dict[str, Any], lang: str) -> list[Table]:
+    """The compliance report as titled tables."""
+    return compliance.tables(rep, lang)
+
+
+def report_annual(settings: Settings, year: int, map_file: Path | None = None,
+                  checkpoint_file: Path | None = None, xlsx: Path | None = None,
+                  docx: Path | None = None) -> dict[str, Any]:
+    """The annual report; a checkpoint file's root is printed in it; optionally written as XLSX and DOCX."""
+    m = reports.load_map(map_file)
+    cp = checkpoint.read(checkpoint_file) if checkpoint_file else None
+    pinned = {k: cp[k] for k in ("root", "taken_at", "events", "cases")} if cp else None
+    with reading(settings) as s:
+        rep = annual.report(s, m, year, settings.lang, now(), pinned)
+    parts = annual.sections(rep, settings.lang)
+    if xlsx:
+        atomic_write(xlsx, lambda fh: office.write_xlsx(fh, rep, parts, settings.lang), binary=True)
+    if docx:
+        atomic_write(docx, lambda fh: office.write_docx(fh, rep, parts, settings.lang), binary=True)
+    return rep
+
+
+def annual_title(rep: dict[str, Any], lang: str) -> str:
+    """The annual report's title line."""
+    return annual.title_of(rep, lang)
+
+
+def annual_sections(rep: dict[str, Any], lang: str) -> list[annual.Section]:
+    """The annual report as titled sections of tables."""
+    return annual.sections(rep, lang)
+
+
+def export_ics(settings: Settings, unit: str | None = None, person: str | None = None) -> tuple[bytes, int]:
+    """Open deadlines as calendar to-dos (stable UIDs) and how many."""
+    with reading(settings) as s:
+        return ics.build(s, unit, person, settings.lang, now())

@@ -1,0 +1,48 @@
+"""Consultation rounds (xin ý kiến): the summary, closing at the deadline, the follow-up round."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from agreeflow.engine.core import authority, cases
+from agreeflow.engine.core.kinds import Role
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import Person
+from agreeflow.engine.procedures import consultation
+from agreeflow.engine.service.base import now, on_case, reading
+from agreeflow.engine.service.cases import show_case
+
+LEADS = (Role.COORDINATOR, Role.ADMIN)
+"""Who may close a round or send its follow-up: the coordinating office (an addressee may not)."""
+
+
+def _leader(s: Session, settings: Settings, ref: str, action: str) -> tuple[Person, str]:
+    person = authority.writer(s, settings.user)
+    cases.find(s, ref)
+    return person, authority.require_any(person, LEADS, action, ref)
+
+
+def summary(settings: Settings, ref: str) -> dict[str, Any]:
+    """Who agreed, who commented what, who was deemed to agree, who has not answered."""
+    with reading(settings) as s:
+        return consultation.summary(s, ref, now(), settings.lang)
+
+
+def close_round(settings: Settings, ref: str) -> dict[str, Any]:
+    """At or after the deadline: apply what silence means to every addressee that has not answered."""
+    def work(s: Session) -> list[dict[str, Any]]:
+        person, role = _leader(s, settings, ref, "close-round")
+        return consultation.close_round(s, ref, person, role, now())
+    results = on_case(settings, ref, "close-round", work)
+    return {"id": ref, "results": results, "summary": summary(settings, ref)}
+
+
+def follow_up(settings: Settings, ref: str, reply_by: str, sent_on: str | None = None,
+              on_silence: str | None = None, letter_no: str | None = None, send: bool = False) -> dict[str, Any]:
+    """Open the next round, addressed only to the units that did not answer (and send it with ``send``)."""
+    def work(s: Session) -> str:
+        person, _ = _leader(s, settings, ref, "follow-up")
+        return consultation.follow_up(s, ref, person, now(), reply_by, sent_on, on_silence, letter_no, send).ref
+    return show_case(settings, on_case(settings, ref, "follow-up", work))

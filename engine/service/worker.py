@@ -1,0 +1,311 @@
+"""The worker: sweeps of due deadlines and the mail dispatcher (``tick``, ``serve``), and the outbox commands.
+
+The deadlines table is the truth; this module only decides *when* to look
+(engine.procedures.sweep decides what is due, notifications.outbox how a
+message is claimed and recorded).  Each deadline is handled in its own
+transaction, so one failure does not stop the others, and each message is
+claimed, sent and recorded in transactions of its own, so a crash loses
+nothing (see the docstrings of those modules).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from agreeflow.engine.core import authority, clock
+from agreeflow.engine.core.errors import OptionValueError
+from agreeflow.engine.core.store import Node, OutboxMessage
+from agreeflow.engine.core.kinds import OutboxStatus, Role
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.legaltime import reminders
+from agreeflow.engine.legaltime.deadlines import calendar_for
+from agreeflow.engine.procedures import sweep as sweeping
+from agreeflow.engine.service.base import now, reading, writing
+from agreeflow.notifications import outbox
+from agreeflow.notifications.mailer import Transport, TransportError, build_email
+from agreeflow.notifications.render import RenderedMessage
+
+log = logging.getLogger("agreeflow.sweep")
+COUNTS = ("due", "queued", "reminders", "escalations", "missed", "digests", "late", "errors")
+
+
+def tick(settings: Settings, node: str | None = None, dispatch: bool = True,
+         stop: threading.Event | None = None) -> dict[str, Any]:
+    """One sweep at now and (unless ``dispatch`` is False) one dispatch; returns counts."""
+    transport = outbox.transport_for(settings) if dispatch else None  # a bad mail URL fails before the sweep writes
+    counts = sweep(settings, now(), stop)
+    if transport is not None:
+        counts.update(dispatch_outbox(settings, node or outbox.default_node_name(), stop=stop, transport=transport))
+    return counts
+
+
+def sweep(settings: Settings, at: datetime, stop: threading.Event | None = None) -> dict[str, Any]:
+    """Queue every reminder, escalation and digest due at ``at``; returns counts.
+
+    Every event the sweep writes carries ``at``: one sweep, one instant.
+    """
+    policies = reminders.load()
+    counts: Counter[str] = Counter()
+    with reading(settings) as s:
+        cal = calendar_for(s)
+        ids = sweeping.due_ids(s, at)
+    counts["due"] = len(ids)
+    for deadline_id in ids:
+        if stop is not None and stop.is_set():
+            break
+        try:
+            with writing(settings) as s:
+                counts.update(sweeping.handle(s, deadline_id, at, cal, policies))
+        except Exception:  # isolate: one broken deadline must not stop the reminders of all others
+            log.exception("deadline %s: sweep failed; it stays due for the next sweep", deadline_id)
+            counts["errors"] += 1
+    if stop is None or not stop.is_set():
+        counts.update(_digests(settings, at, cal, policies))
+    return {k: counts.get(k, 0) for k in COUNTS}
+
+
+def _digests(settings: Settings, at: datetime, cal: Any, policies: reminders.Policies) -> Counter[str]:
+    """Queue this week's overdue digest for every unit that has not had it yet (one transaction per unit)."""
+    counts: Counter[str] = Counter()
+    week = sweeping.digest_week(at, cal, policies)
+    if week is None:
+        return counts
+    with reading(settings) as s:
+        per_unit = sweeping.digest_items(s, week, cal, policies)
+    for unit, items in per_unit.items():
+        try:
+            with writing(settings) as s:
+                counts.update(sweeping.digest(s, unit, items, week, at, cal, policies))
+        except Exception:
+            log.exception("digest for %s failed; the next sweep tries again", unit)
+            counts["errors"] += 1
+    return counts
+
+
+def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None = None,
+                    transport: Transport | None = None) -> dict[str, int]:
+    """Send every due message, batch by batch, until none is left or ``stop`` is set.
+
+    Stops between messages, never in the middle of one; rows claimed but not
+    sent are given back.  A server that cannot be reached ends the round (the
+    first message takes the back-off, the others wait for the next round).
+    """
+    mail = reminders.load().mail
+    transport = transport or outbox.transport_for(settings)
+    counts = {"sent": 0, "retried": 0, "failed": 0, "cancelled": 0}
+    while stop is None or not stop.is_set():
+        batch, cancelled = claim(settings, node, now(), mail.batch, timedelta(seconds=mail.lease_seconds))
+        counts["cancelled"] += cancelled
+        if not batch:
+            break
+        for i, c in enumerate(batch):
+            if stop is not None and stop.is_set():
+                release(settings, node, [x.id for x in batch[i:]])
+                return counts
+            rendered = RenderedMessage(subject=c.subject, text=c.text, html=c.html)
+            headers = {"X-Agreeflow-Key": c.idem_key} | ({"X-Agreeflow-Case": c.case_ref} if c.case_ref else {})
+            try:
+                transport.send(build_email(rendered, mail.sender, c.recipient, c.message_id, headers, now()))
+            except TransportError as err:
+                with writing(settings) as s:
+                    status = outbox.record_failure(s, c, node, err, now(), mail.max_tries)
+                if status:
+                    counts["retried" if status == OutboxStatus.QUEUED else "failed"] += 1
+                if err.temporary and err.code is None:
+                    release(settings, node, [x.id for x in batch[i + 1:]])
+                    return counts
+                continue
+            with writing(settings) as s:
+                if outbox.mark_sent(s, c, node, now()):
+                    counts["sent"] += 1
+    return counts
+
+
+def claim(settings: Settings, node: str, at: datetime, limit: int, lease: timedelta
+          ) -> tuple[list[outbox.Claimed], int]:
+    """Claim up to ``limit`` due messages for ``node`` and commit the claim (before any is sent)."""
+    with writing(settings) as s:
+        return outbox.claim(s, node, at, limit, lease)
+
+
+def release(settings: Settings, node: str, ids: list[int] | None = None) -> int:
+    """Give back rows ``node`` claimed but did not send (all of them when ``ids`` is None)."""
+    with writing(settings) as s:
+        return outbox.release(s, node, ids)
+
+
+def default_node_name() -> str:
+    """``host:pid`` — this process's name in ``nodes`` and on the mail it claims."""
+    return outbox.default_node_name()
+
+
+# ------------------------------------------------------------------ outbox commands
+def outbox_list(settings: Settings, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest outbox messages."""
+    with reading(settings) as s:
+        return outbox.list_messages(s, status, limit)
+
+
+def outbox_retry(settings: Settings, message_id: int) -> dict[str, Any]:
+    """Queue a failed or cancelled message again (coordinator or admin)."""
+    with writing(settings) as s:
+        who = authority.writer(s, settings.user)
+        authority.require_any(who, (Role.COORDINATOR, Role.ADMIN), "outbox retry", "outbox")
+        return outbox.retry(s, message_id, now())
+
+
+# ------------------------------------------------------------------ serve: APScheduler wakes the sweep and the dispatcher
+serve_log = logging.getLogger("agreeflow.serve")
+HEARTBEAT_S = 15
+ALIVE_S = 60
+"""A node not seen for this long is not alive (``agreeflow nodes``)."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def register(settings: Settings, name: str) -> None:
+    """Enter ``name`` in ``nodes``; refuse a name a live process elsewhere is using."""
+    at, host, pid = now(), socket.gethostname(), os.getpid()
+    with writing(settings) as s:
+        row = s.get(Node, name)
+        if row is not None and row.pid != pid and row.last_seen >= at - timedelta(seconds=ALIVE_S):
+            if row.host != host or _pid_alive(row.pid):
+                raise OptionValueError(option="--node-name", value=name,
+                                       remedy_vi=f"Tiến trình {row.pid} trên {row.host} đang dùng tên này; "
+                                                 "chọn tên khác.",
+                                       remedy_en=f"Process {row.pid} on {row.host} is using this name; "
+                                                 "choose another.")
+        row = row or Node(name=name, started_at=at, last_seen=at)
+        row.started_at, row.last_seen, row.pid, row.host = at, at, pid, host
+        s.add(row)
+
+
+def heartbeat(settings: Settings, name: str) -> None:
+    """This node is alive now."""
+    with writing(settings) as s:
+        s.execute(sa.update(Node).where(col(Node.name) == name).values(last_seen=now())
+                  .execution_options(synchronize_session=False))
+
+
+def unregister(settings: Settings, name: str) -> None:
+    """This node leaves ``nodes``."""
+    with writing(settings) as s:
+        s.execute(sa.delete(Node).where(col(Node.name) == name).execution_options(synchronize_session=False))
+
+
+def nodes(settings: Settings) -> list[dict[str, Any]]:
+    """Alive nodes and how many messages each sent in the last hour."""
+    at = now()
+    with reading(settings) as s:
+        rows = s.exec(select(Node).where(col(Node.last_seen) >= at - timedelta(seconds=ALIVE_S))
+                      .order_by(col(Node.name))).all()
+        sent = dict(s.exec(select(OutboxMessage.claimed_by, sa.func.count()).where(
+            col(OutboxMessage.status) == "sent", col(OutboxMessage.sent_at) >= at - timedelta(hours=1))
+            .group_by(col(OutboxMessage.claimed_by))).all())
+    return [{"name": n.name, "host": n.host, "pid": n.pid, "started_at": clock.fmt_local(n.started_at),
+             "last_seen": clock.fmt_local(n.last_seen), "sent_last_hour": int(sent.get(n.name, 0))} for n in rows]
+
+
+class _Once:
+    """Run ``fn`` unless it is already running (the timer job and an explicit wake-up share it)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn, self.lock = fn, threading.Lock()
+
+    def __call__(self) -> None:
+        if not self.lock.acquire(blocking=False):
+            return
+        try:
+            self.fn()
+        except Exception:  # a failing round must not kill the scheduler; the next round retries
+            serve_log.exception("scheduled round failed")
+        finally:
+            self.lock.release()
+
+
+def serve(settings: Settings, node_name: str | None = None, interval: float = 60.0,
+          dispatch_interval: float = 10.0, stop: threading.Event | None = None) -> dict[str, Any]:
+    """Run until SIGTERM/SIGINT (or ``stop``); returns what the node did."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    if interval <= 0 or dispatch_interval <= 0:
+        raise ValueError("intervals are seconds above 0")  # the CLI's FloatRange says it to users
+    name = node_name or outbox.default_node_name()
+    stop = stop or threading.Event()
+    transport = outbox.transport_for(settings)
+    register(settings, name)
+    reclaimed = release(settings, name)  # our own rows left 'sending' by a killed predecessor
+    totals: dict[str, int] = {"reclaimed": reclaimed}
+    lock = threading.Lock()
+
+    def add(counts: dict[str, Any]) -> None:
+        with lock:
+            for k, v in counts.items():
+                totals[k] = totals.get(k, 0) + int(v)
+
+    def do_dispatch() -> None:
+        counts = dispatch_outbox(settings, name, stop=stop, transport=transport)
+        if any(counts.values()):
+            serve_log.info("dispatch: %s", counts)
+        add(counts)
+
+    def do_sweep() -> None:
+        counts = sweep(settings, now(), stop)
+        if counts.get("queued") or counts.get("errors"):
+            serve_log.info("sweep: %s", counts)
+        add(counts)
+        if counts.get("queued") and not stop.is_set():
+            scheduler.add_job(dispatch_now, id="dispatch-now", replace_existing=True)  # run it now
+
+    sweep_job, dispatch_now = _Once(do_sweep), _Once(do_dispatch)
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(4)}, timezone="UTC",
+        job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
+    scheduler.add_job(sweep_job, "interval", seconds=interval, id="sweep")
+    scheduler.add_job(dispatch_now, "interval", seconds=dispatch_interval, id="dispatch")
+    scheduler.add_job(_Once(lambda: heartbeat(settings, name)), "interval", seconds=HEARTBEAT_S, id="heartbeat")
+    scheduler.add_job(sweep_job, id="sweep-at-start")  # no trigger: now — catch up on what fell due meanwhile
+    previous = _on_signals(stop)
+    serve_log.info("node %s: sweep every %ss, dispatch every %ss (reclaimed %d message(s))", name, interval,
+             dispatch_interval, reclaimed)
+    scheduler.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        scheduler.shutdown(wait=True)
+        release(settings, name)
+        unregister(settings, name)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    serve_log.info("node %s stopped: %s", name, totals)
+    return {"node": name, **totals}
+
+
+def _on_signals(stop: threading.Event) -> dict[int, Any]:
+    """SIGTERM/SIGINT set ``stop`` (only the main thread may install handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    return previous
