@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -58,8 +59,15 @@ def settings() -> Any:
         try:
             service.set_clock(o["now"])
         except ValueError:
-            raise click.BadParameter(f"'{o['now']}' is not ISO-8601, e.g. 2024-07-01T08:00", param_hint="--now")
+            raise click.BadParameter(f"'{o['now']}' is not ISO-8601, e.g. 2024-07-01T08:00",
+                                     param_hint="--now") from None
     return service.Settings.from_env(db_url=o.get("db"), lang=o.get("lang"), user=o.get("user"))
+
+
+def lang_of(ctx: click.Context) -> str:
+    """The language asked for in ``ctx`` (``--lang``), else ``AGREEFLOW_LANG``, else Vietnamese."""
+    import os
+    return ctx.meta.get("agreeflow", {}).get("lang") or os.environ.get("AGREEFLOW_LANG") or "vi"
 
 
 def lang() -> str:
@@ -108,7 +116,7 @@ class AgreeflowGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AgreeflowError as err:
-            language = (ctx.meta.get("agreeflow", {}).get("lang") or __import__("os").environ.get("AGREEFLOW_LANG") or "vi")
+            language = lang_of(ctx)
             if ctx.meta.get("agreeflow", {}).get("json_out"):
                 click.echo(json.dumps(err.to_json(language), ensure_ascii=False, indent=2, default=str))
             else:
@@ -131,7 +139,8 @@ def main() -> None:
 # ----------------------------------------------------------------- init / directory
 @main.command()
 @common
-@click.option("--directory", "directory_file", type=click.Path(path_type=Path), help="Directory YAML to load (default: the shipped Bắc Giang 2024 sample when the directory is empty).")
+@click.option("--directory", "directory_file", type=click.Path(path_type=Path),
+              help="Directory YAML to load (default: the shipped Bắc Giang 2024 sample when the directory is empty).")
 def init(directory_file: Path | None) -> None:
     """Create or upgrade the database and load the directory."""
     from agreeflow.engine import service
@@ -313,10 +322,13 @@ def _print_case(r: dict[str, Any]) -> None:
     c = console()
     c.print(f"[bold]{r['id']}[/bold] — {r['title']}")
     c.print(f"{t('workflow')}: {r['workflow']} v{r['version']} ({r['workflow_title']})")
-    c.print(f"{t('state')}: [bold]{r['state_label']}[/bold] ({r['state']})   {t('unit')}: {r['unit'] or ''}   lock_version: {r['lock_version']}")
+    c.print(f"{t('state')}: [bold]{r['state_label']}[/bold] ({r['state']})   {t('unit')}: {r['unit'] or ''}   "
+            f"lock_version: {r['lock_version']}")
     if r.get("suspension"):
         sus = r["suspension"]
-        c.print(f"[yellow]{t('suspension_detail', since=_dmy(sus['since']), reason=sus['reason'] or '', n=sus['working_days_so_far'])}[/yellow]")
+        detail = t("suspension_detail", since=_dmy(sus["since"]), reason=sus["reason"] or "",
+                   n=sus["working_days_so_far"])
+        c.print(f"[yellow]{detail}[/yellow]")
     if r["fields"]:
         c.print(f"{t('fields')}:")
         for k, v in r["fields"].items():
@@ -326,7 +338,8 @@ def _print_case(r: dict[str, Any]) -> None:
             c.print(f"  📎 {kind}: {d['name']} ({d['size']} B, sha256 {d['sha256'][:12]}…)")
     if r["deadlines"]:
         table(t("deadlines"), [t("deadlines"), t("unit"), t("due"), t("status"), t("citation")],
-              [[d["label"], d["unit"], _due_text(d), d["status"], (d["citation"] or "") + ("" if d["confirmed"] else " ⚠")]
+              [[d["label"], d["unit"], _due_text(d), d["status"],
+                (d["citation"] or "") + ("" if d["confirmed"] else " ⚠")]
                for d in r["deadlines"]])
         for d in r["deadlines"]:
             if d["status"] in ("open", "pending") and d["explanation"]:
@@ -337,7 +350,8 @@ def _print_case(r: dict[str, Any]) -> None:
         c.print(f"{t('next_steps')}:")
         for tr in r["available_triggers"]:
             flag = "" if tr["confirmed"] else " ⚠"
-            c.print(f"  agreeflow case fire {r['id']} {tr['trigger']}  — {tr['label']} → {tr['to']}  [{tr['citation']}{flag}]")
+            c.print(f"  agreeflow case fire {r['id']} {tr['trigger']}  — {tr['label']} → {tr['to']}  "
+                    f"[{tr['citation']}{flag}]")
     if r["unconfirmed"]:
         c.print(f"[yellow]⚠ {t('unconfirmed')}[/yellow]")
 
@@ -545,7 +559,8 @@ def _dmy(iso: str | None) -> str:
 
 
 # ----------------------------------------------------------------- deadlines, tick, serve, outbox
-_NODE = click.option("--node-name", metavar="NAME", help="This process's name in `nodes` and on claimed mail (default host:pid).")
+_NODE = click.option("--node-name", metavar="NAME",
+                     help="This process's name in `nodes` and on claimed mail (default host:pid).")
 
 
 @main.command()
@@ -562,12 +577,14 @@ def tick(node_name: str | None, no_dispatch: bool) -> None:
 @main.command()
 @common
 @_NODE
-@click.option("--interval", type=click.FloatRange(min=0.1), default=60.0, show_default=True, help="Seconds between sweeps.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Seconds between sweeps.")
 @click.option("--dispatch-interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Seconds between outbox rounds.")
 def serve(node_name: str | None, interval: float, dispatch_interval: float) -> None:
     """Run the sweep and the mail dispatcher until SIGTERM/SIGINT (APScheduler only wakes them)."""
     import logging
+
     from agreeflow.engine.service import worker
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is by design
@@ -610,7 +627,8 @@ def outbox_list(status: str | None, limit: int) -> None:
 def outbox_retry(message_id: int) -> None:
     """Queue a failed or cancelled message again (coordinator or admin)."""
     from agreeflow.engine.service import worker
-    emit(worker.outbox_retry(settings(), message_id), lambda m: click.echo(f"{m['id']}: {m['status']} → {m['recipient']}"))
+    emit(worker.outbox_retry(settings(), message_id),
+         lambda m: click.echo(f"{m['id']}: {m['status']} → {m['recipient']}"))
 
 
 # ----------------------------------------------------------------- reports, export, import
@@ -769,8 +787,9 @@ def tasks_import(file: Path, dry_run: bool) -> None:
 @click.option("--keep", is_flag=True, help="Keep the demo database to explore with the other commands.")
 def demo(until: Any, keep: bool) -> None:
     """Run the whole job on a simulated clock (21/06/2024 → 31/12/2024), fresh database, local mail sink."""
-    from agreeflow.engine.service import demo as demo_mod
     from rich.progress import Progress
+
+    from agreeflow.engine.service import demo as demo_mod
 
     quiet = as_json()
     with Progress(disable=quiet, transient=True) as bar:
@@ -798,7 +817,8 @@ def _print_demo(r: dict[str, Any]) -> None:
         counts[d["status"]] = counts.get(d["status"], 0) + 1
     table("Deadlines" if en else "Thời hạn", ["case", "deadline", "unit", "due", "status", "margin (wd)"],
           [[d["case"], d["deadline"], d["unit"], d["due_date"], d["status"], d["margin_wd"]] for d in r["compliance"]])
-    click.echo(("Deadline outcomes: " if en else "Kết quả thời hạn: ") + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    outcomes = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+    click.echo(("Deadline outcomes: " if en else "Kết quả thời hạn: ") + outcomes)
     click.echo(t("verify_ok", **r["audit"]))
     click.echo(("E-mails (.eml): " if en else "Thư điện tử (.eml): ") + f"{r['eml_files']} — {r['mail_dir']}")
     if r["kept"]:
@@ -810,7 +830,7 @@ def _print_demo(r: dict[str, Any]) -> None:
 
 
 
-# ----------------------------------------------------------------- plan, consultation rounds, flags (engine/planner, consultation, flags)
+# ----------------------------------------------------------------- plan, consultation rounds, flags
 @main.command()
 @common
 @click.argument("workflow")
@@ -896,7 +916,8 @@ def consultation_close_round(case_ref: str) -> None:
 @click.option("--reply-by", required=True, help="Reply deadline of the new round (a date or a phrase).")
 @click.option("--sent-on", metavar="DATE", help="Date of the new letter.")
 @click.option("--letter-no", help="Number of the new letter.")
-@click.option("--on-silence", type=click.Choice(["overdue", "deemed_agreed"]), help="What no reply means (default: as before).")
+@click.option("--on-silence", type=click.Choice(["overdue", "deemed_agreed"]),
+              help="What no reply means (default: as before).")
 @click.option("--send", is_flag=True, help="Send the new round at once.")
 def consultation_follow_up(case_ref: str, reply_by: str, sent_on: str | None, letter_no: str | None,
                            on_silence: str | None, send: bool) -> None:

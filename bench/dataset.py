@@ -13,9 +13,9 @@ import hashlib
 import json
 import random
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 BATCH = 50_000
 TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -32,13 +32,13 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def ts(at: datetime) -> str:
-    return at.astimezone(timezone.utc).replace(tzinfo=None).strftime(TS_FORMAT)
+    return at.astimezone(UTC).replace(tzinfo=None).strftime(TS_FORMAT)
 
 
 def add_cases(conn: sqlite3.Connection, n: int, prefix: str = "PD", workflow: str = "approval",
               state: str = "opinions") -> list[tuple[int, str]]:
     """Insert ``n`` cases of ``workflow`` in ``state``; returns (id, ref) of each."""
-    now = ts(datetime.now(timezone.utc))
+    now = ts(datetime.now(UTC))
     rows = [(f"{prefix}-2024-{i + 1:07d}", workflow, 1, state, f"Thỏa thuận hợp tác số {i}", UNITS[i % len(UNITS)],
              json.dumps({"lead_unit": UNITS[i % len(UNITS)], "due_phrase": "trong Quý III năm 2030"}), 3, now, now,
              "dieuphoi@bacgiang.example") for i in range(n)]

@@ -18,7 +18,7 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import common
@@ -87,7 +87,7 @@ class BareFire:
 
     def fire(self, ref: str, step: BareStep) -> None:
         c = self.conn
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         c.execute("BEGIN IMMEDIATE")
         case_id, state, version, unit = c.execute(
             "SELECT id, state, lock_version, unit FROM cases WHERE ref = ?", (ref,)).fetchone()
@@ -133,8 +133,8 @@ def open_cases(settings: Any, n: int) -> list[str]:
 def run(quick: bool) -> list[common.Figure]:
     n_cases = 15 if quick else 100
     common.use_bench_workflows()
-    from agreeflow.engine.core import db
     from agreeflow.engine import service
+    from agreeflow.engine.core import db
 
     home_a, home_b = common.fresh_dir("fire/agreeflow"), common.fresh_dir("fire/bare")
     common.say(f"opening {n_cases} cases in each of two fresh databases")

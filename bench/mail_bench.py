@@ -13,12 +13,11 @@ same run.
 
 from __future__ import annotations
 
-import importlib.util
 import smtplib
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import common
@@ -94,7 +93,7 @@ def agreeflow_send(n: int, url: str, send: bool = True) -> float:
 
 
 def dispatcher_send(n: int, url: str) -> float | None:
-    """Seconds for the outbox dispatcher (engine.service.worker) to send ``n`` queued reminders (None: no dispatcher yet).
+    """Seconds for the outbox dispatcher (engine.service.worker) to send ``n`` queued reminders.
 
     The rows are queued the way the sweep leaves them (rendered subject and
     bodies, idempotency key, Message-ID) with bulk SQL; the dispatcher then
@@ -102,6 +101,7 @@ def dispatcher_send(n: int, url: str) -> float | None:
     ``sent`` with a ``reminder_sent`` event in the case's chain.
     """
     import dataset
+
     from agreeflow.engine.service import worker
     from agreeflow.notifications.mailer import SmtpTransport, message_id_for
     from agreeflow.notifications.render import render_message
@@ -109,7 +109,7 @@ def dispatcher_send(n: int, url: str) -> float | None:
     settings = common.init_database(common.fresh_dir("mail"))
     conn = dataset.connect(common.sqlite_path(settings))
     cases = dataset.add_cases(conn, 50)
-    queued_at = dataset.ts(datetime.now(timezone.utc) - timedelta(minutes=1))
+    queued_at = dataset.ts(datetime.now(UTC) - timedelta(minutes=1))
     rows = []
     for i in range(n):
         lang = "vi" if i % 4 else "en"

@@ -17,7 +17,7 @@ import signal
 import sqlite3
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import common
@@ -34,8 +34,8 @@ def serve_available(env: dict[str, str]) -> bool:
 
 def prepare(name: str, deadlines: int) -> dict[str, str]:
     """A database with 1,000 task cases and ``deadlines`` open deadlines; the env to reach it."""
-    from agreeflow.engine.core import db
     from agreeflow.engine import service
+    from agreeflow.engine.core import db
     from agreeflow.engine.core.settings import Settings
 
     home = common.fresh_dir(name)
@@ -46,7 +46,7 @@ def prepare(name: str, deadlines: int) -> dict[str, str]:
     conn = dataset.connect(common.sqlite_path(settings))
     case_ids = [case_id for case_id, _ in dataset.add_cases(conn, 1000, prefix="NV", workflow="task",
                                                             state="in_progress")]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if deadlines:
         key = "timer:in_progress:due"
         dataset.add_open_deadlines(conn, case_ids, DUE_NOW, now, seed=1, key=key,

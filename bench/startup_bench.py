@@ -18,11 +18,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import common
-
 
 WHY_MISSED = (
     "most of the time is importing engine.service (its cumulative figure in the import list): SQLAlchemy, "
@@ -37,7 +36,7 @@ WHY_MISSED = (
 
 def agreeflow_command() -> list[str]:
     script = Path(sys.executable).parent / "agreeflow"
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from agreeflow import cli; import sys; sys.exit(cli.main())"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "agreeflow.cli"]
 
 
 class Command:

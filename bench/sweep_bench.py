@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.util
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import common
 import dataset
@@ -25,7 +25,7 @@ import dataset
 LIMIT = 100
 QUERY = ("SELECT id, case_id, key, unit, due_date, due_at, next_action_at, rung, policy FROM deadlines {hint}"
          "WHERE status = 'open' AND next_action_at <= ? ORDER BY next_action_at LIMIT ?")
-NOW = datetime(2024, 7, 1, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 7, 1, 1, 0, tzinfo=UTC)
 
 
 def _median_ms(conn: sqlite3.Connection, sql: str, repeat: int) -> tuple[float, int]:

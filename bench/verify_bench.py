@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import common
 import dataset
@@ -74,15 +74,15 @@ def run(quick: bool) -> list[common.Figure]:
     n_events = 100_000 if quick else 1_000_000
     n_cases = n_events // PER_CASE
     settings = common.init_database(common.fresh_dir("verify"))
-    from agreeflow.engine.core import db
     from agreeflow.engine import service
+    from agreeflow.engine.core import db
 
     common.say(f"writing {n_events:,} chained events ({n_cases:,} cases × {PER_CASE})")
     conn = dataset.connect(common.sqlite_path(settings))
     cases = dataset.add_cases(conn, n_cases)
     blobs: list[bytes] = []
     start = time.perf_counter()
-    dataset.add_events(conn, dataset.chained_events(cases, PER_CASE, datetime(2024, 1, 2, tzinfo=timezone.utc),
+    dataset.add_events(conn, dataset.chained_events(cases, PER_CASE, datetime(2024, 1, 2, tzinfo=UTC),
                                                     keep_canonical=blobs))
     build_s = time.perf_counter() - start
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

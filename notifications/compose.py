@@ -24,8 +24,8 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.definitions import Definition
-from agreeflow.engine.legaltime.reminders import Policies
 from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Person, Unit
+from agreeflow.engine.legaltime.reminders import Policies
 from agreeflow.notifications.mailer import message_id_for
 from agreeflow.notifications.render import render_message
 

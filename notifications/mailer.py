@@ -24,20 +24,19 @@ import re
 import smtplib
 import ssl
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from email import policy
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Callable, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import did_you_mean
 from agreeflow.engine.core.files import write_bytes
 from agreeflow.notifications.render import RenderedMessage
-
 
 MAIL_POLICY = policy.SMTP.clone(cte_type="7bit")
 """CRLF lines and 7-bit transfer encodings: Vietnamese text goes as base64 or

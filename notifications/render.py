@@ -59,10 +59,11 @@ working-day count) and ``localized(lang)`` (picks ``lang`` from a dict).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jinja2
 

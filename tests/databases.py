@@ -17,16 +17,16 @@ import shutil
 import sqlite3
 import tempfile
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from agreeflow.engine.core import db
-
 from agreeflow.engine import service
+from agreeflow.engine.core import db
 from agreeflow.engine.core.settings import Settings
 
 TEST_PG_URL_ENV = "AGREEFLOW_TEST_PG_URL"
@@ -58,7 +58,7 @@ class PostgresCluster:
         self._strategy: str | None = None
 
     @classmethod
-    def start(cls) -> "PostgresCluster":
+    def start(cls) -> PostgresCluster:
         """Use ``AGREEFLOW_TEST_PG_URL`` if set, else start pgserver in a fresh temporary directory."""
         url = os.environ.get(TEST_PG_URL_ENV)
         if url:

@@ -10,8 +10,9 @@ import csv
 import hashlib
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 ZEROS = "0" * 64
 
@@ -58,7 +59,7 @@ def verify(events: Iterable[dict[str, Any]], partial: bool = False) -> dict[str,
 
 
 def merkle_root(heads: list[dict[str, Any]]) -> str:
-    leaves = [f"{h['case']}|{h['seq']}|{h['hash']}".encode("utf-8") for h in sorted(heads, key=lambda h: h["case"])]
+    leaves = [f"{h['case']}|{h['seq']}|{h['hash']}".encode() for h in sorted(heads, key=lambda h: h["case"])]
 
     def mth(d: list[bytes]) -> bytes:
         if not d:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from agreeflow.engine.core import directory
-
 from tests.conftest import ADMIN, APPROVER, COORD
 from tests.test_agreement_province import doc
 

@@ -39,7 +39,7 @@ def replies(af, ref: str) -> dict[str, str]:
 
 
 def all_agree(af, ref: str, now: str) -> None:
-    for unit, child in replies(af, ref).items():
+    for child in replies(af, ref).values():
         af("case", "fire", child, "agree", now=now, ok=True)
 
 

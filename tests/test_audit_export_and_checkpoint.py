@@ -6,10 +6,17 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 from tests.conftest import APPROVER, AUDITOR, COORD, OFFICER_SNGV, ROOT
-from tests.standalone_verifier import Broken, canonical_hash, check_checkpoint, merkle_root, read_csv, read_jsonl, verify
+from tests.standalone_verifier import (
+    Broken,
+    canonical_hash,
+    check_checkpoint,
+    merkle_root,
+    read_csv,
+    read_jsonl,
+    verify,
+)
 
 NOW = "2024-06-21T09:00:00+07:00"
 DROP_TRIGGER = {"sqlite": "DROP TRIGGER events_no_update",

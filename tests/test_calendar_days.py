@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import holidays
 import pytest
 
+from agreeflow.engine.core.errors import InputFileError
 from agreeflow.engine.legaltime.calendar import Calendar, Due, load, next_occurrence
 from agreeflow.engine.legaltime.calendar.sources import DATA_PATH, read_data_file
-from agreeflow.engine.core.errors import InputFileError
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +189,7 @@ def test_due_json_has_iso_dates_and_utc_end_of_local_day(cal: Calendar) -> None:
     data = due.to_json()
     assert data["due_date"] == "2024-07-05"
     assert data["due_at"] == "2024-07-05T17:00:00Z"
-    assert due.due_at == datetime(2024, 7, 5, 17, 0, tzinfo=timezone.utc)
+    assert due.due_at == datetime(2024, 7, 5, 17, 0, tzinfo=UTC)
     assert set(data) == {"phrase", "kind", "due_date", "due_at", "recurring", "pending_event",
                          "offset_n", "offset_unit", "steps"}
     assert Due.from_json(data) == due

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
+from agreeflow.engine.core.errors import PhraseError, UserInputError
 from agreeflow.engine.legaltime.calendar import Calendar, load, parse_phrase
 from agreeflow.engine.legaltime.calendar.phrases import accepted_forms, fold
-from agreeflow.engine.core.errors import PhraseError, UserInputError
 
 SEED_000 = date(2021, 8, 16)   # Decision + Scheme, August 2021
 SEED_001 = date(2021, 8, 2)    # request for comments, round 2

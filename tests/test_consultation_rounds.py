@@ -3,15 +3,13 @@ deadline recorded with the rule that made it so, the summary, and a follow-up ro
 
 from __future__ import annotations
 
-from agreeflow.engine.core import clock
-
-from agreeflow.engine.procedures import fanout
-
-from agreeflow.engine import service
-from agreeflow.engine.core.settings import Settings
-from agreeflow.engine.core.store import Case
 from sqlmodel import select
 
+from agreeflow.engine import service
+from agreeflow.engine.core import clock
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import Case
+from agreeflow.engine.procedures import fanout
 from tests.conftest import APPROVER, COORD
 
 DISTRICTS = ["TPBG", "VY", "YD", "LG", "LN", "LNG", "SD", "YT", "TY", "HH"]

@@ -7,7 +7,7 @@ Regenerate the golden files after a deliberate wording change with
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -245,7 +245,7 @@ def test_vn_date_names_the_weekday(day: date, vi: str, en: str) -> None:
 
 def test_vn_date_reads_an_instant_in_vietnam_time() -> None:
     # 18:00 UTC on Sunday is 01:00 on Monday in Hanoi.
-    assert vn_date(datetime(2024, 9, 29, 18, 0, tzinfo=timezone.utc), "vi") == "thứ Hai, 30/09/2024"
+    assert vn_date(datetime(2024, 9, 29, 18, 0, tzinfo=UTC), "vi") == "thứ Hai, 30/09/2024"
 
 
 @pytest.mark.parametrize(("n", "vi", "en"), [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from smtp_server import SmtpSink, TlsFiles  # pytest puts tests/ on sys.path: it has no __init__.py
 
 from agreeflow.engine.core import clock
 from agreeflow.notifications.mailer import (
@@ -28,14 +29,13 @@ from agreeflow.notifications.mailer import (
     transport_from_url,
 )
 from agreeflow.notifications.render import RenderedMessage
-from smtp_server import SmtpSink, TlsFiles  # pytest puts tests/ on sys.path: it has no __init__.py
 
 SUBJECT = "[Nhắc hạn] TTQT-2024-0003: Kế hoạch triển khai thỏa thuận — hạn 30/09/2024"
 TEXT = "Kính gửi: Sở Ngoại vụ\n\nHạn: thứ Hai, 30/09/2024 (còn 3 ngày làm việc).\n"
 HTML = "<p>Kính gửi: <strong>Sở Ngoại vụ</strong></p><p>thứ Hai, 30/09/2024</p>\n"
 SENDER = "Hệ thống agreeflow <agreeflow@songoaivu.example.vn>"
 RECIPIENT = "Phòng Hợp tác quốc tế <htqt@songoaivu.example.vn>"
-NOW = datetime(2024, 9, 25, 2, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 9, 25, 2, 30, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from agreeflow import cli
 import agreeflow.engine as engine
+from agreeflow import cli
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from smtp_server import SmtpSink  # pytest puts tests/ on sys.path: it has no __init__.py
 
 from agreeflow.engine.core import clock, db
-
-from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.service import worker
 from agreeflow.notifications import outbox
 from agreeflow.notifications.mailer import build_email, message_id_for
 from agreeflow.notifications.render import RenderedMessage
-from smtp_server import SmtpSink  # pytest puts tests/ on sys.path: it has no __init__.py
 from tests.conftest import APPROVER, OFFICER_CA
 
 OPENED = "2024-06-21T09:00:00+07:00"

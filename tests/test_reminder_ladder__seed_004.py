@@ -17,9 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
-from agreeflow.engine.legaltime import calendar
-
 from agreeflow.engine.core import clock, db
+from agreeflow.engine.legaltime import calendar
 from tests.conftest import APPROVER, OFFICER_SNGV
 
 DATA = Path(__file__).resolve().parent.parent / "engine" / "data"

@@ -6,18 +6,18 @@ import json
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from smtp_server import SmtpSink  # pytest puts tests/ on sys.path: it has no __init__.py
 
 from agreeflow.engine.core import clock, db
-
-from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.core.store import Deadline
+from agreeflow.engine.legaltime import reminders
 from agreeflow.notifications.mailer import message_id_for
-from smtp_server import SmtpSink  # pytest puts tests/ on sys.path: it has no __init__.py
 
 SERVE = ("serve", "--interval", "1", "--dispatch-interval", "0.5")
 

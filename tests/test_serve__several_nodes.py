@@ -10,7 +10,6 @@ arrive twice — with the same Message-ID.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -18,17 +17,17 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from agreeflow.engine.core import clock, db
-
-from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.core.store import Deadline, OutboxMessage
+from agreeflow.engine.legaltime import reminders
 from agreeflow.notifications.mailer import message_id_for
 from tests.conftest import ROOT, Agreeflow
 from tests.smtp_server import SmtpSink

@@ -6,16 +6,15 @@ import re
 import tempfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agreeflow.engine.legaltime import calendar as legal_calendar
-from agreeflow.engine.core import clock, db
 from agreeflow.engine import service
+from agreeflow.engine.core import clock, db
 from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.legaltime import calendar as legal_calendar
 from tests.conftest import COORD
 
 WORKFLOWS = Path(__file__).parent / "fixtures" / "calendar-workflows"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import APPROVER, COORD, OFFICER_SNGV
-from tests.test_agreement_province import doc, open_agreement, to_opinions, all_agree
+from tests.test_agreement_province import all_agree, doc, open_agreement, to_opinions
 
 NOTICE = "2024-06-21T09:00:00+07:00"   # steering committees' meeting, seed 004
 

@@ -51,7 +51,8 @@ def proposer_kind_allowed(ctx: GuardContext) -> Reason | None:
         kind = ctx.fields.get("proposer_kind")
         if kind and kind not in allowed:
             return Reason(f"loại đơn vị '{kind}' không được đề xuất theo quy trình này (được: {', '.join(allowed)})",
-                          f"a unit of kind '{kind}' may not propose under this workflow (allowed: {', '.join(allowed)})")
+                          f"a unit of kind '{kind}' may not propose under this workflow "
+                          f"(allowed: {', '.join(allowed)})")
         return None
     unit = ctx.session.get(Unit, code) if code else None
     if unit is None:
@@ -152,8 +153,10 @@ def term_ended(ctx: GuardContext) -> Reason | None:
     if end is not None and end < _today(ctx):
         return None
     if end is None:
-        return Reason("chưa có ngày hết hạn: ghi --field term_end=YYYY-MM-DD.", "no end of term: give --field term_end=YYYY-MM-DD.")
-    return Reason(f"thỏa thuận còn hiệu lực đến hết ngày {end:%d/%m/%Y}.", f"the agreement is in force until {end:%d/%m/%Y}.")
+        return Reason("chưa có ngày hết hạn: ghi --field term_end=YYYY-MM-DD.",
+                      "no end of term: give --field term_end=YYYY-MM-DD.")
+    return Reason(f"thỏa thuận còn hiệu lực đến hết ngày {end:%d/%m/%Y}.",
+                  f"the agreement is in force until {end:%d/%m/%Y}.")
 
 
 AMENDMENTS = ("amend", "supplement", "extend")   # Law 70/2020 art. 33
@@ -272,7 +275,8 @@ def no_district_opinion_needed(ctx: GuardContext) -> Reason | None:
     """Units other than border communes under a district go to consultation directly."""
     if not _needs_district(ctx):
         return None
-    return Reason("UBND xã biên giới phải xin ý kiến UBND huyện trước (Nghị định 64/2021): dùng 'ask_district_opinion'.",
+    return Reason("UBND xã biên giới phải xin ý kiến UBND huyện trước (Nghị định 64/2021): "
+                  "dùng 'ask_district_opinion'.",
                   "a border commune asks its district first (Decree 64/2021): use 'ask_district_opinion'.")
 
 
@@ -281,7 +285,8 @@ for _name, _fn in {
     "party_policy_not_required": party_policy_not_required, "has_disagreement": has_disagreement,
     "no_disagreement": no_disagreement, "deadline_passed": deadline_passed, "term_not_ended": term_not_ended,
     "term_ended": term_ended, "change_is_amendment": change_is_amendment,
-    "change_is_ending": change_is_ending, "end_is_suspension": end_is_suspension, "end_is_termination": end_is_termination,
+    "change_is_ending": change_is_ending, "end_is_suspension": end_is_suspension,
+    "end_is_termination": end_is_termination,
     "silence_means_agreement": silence_means_agreement, "lead_time_respected": lead_time_respected,
     "criteria_met": criteria_met, "needs_district_opinion": needs_district_opinion,
     "no_district_opinion_needed": no_district_opinion_needed,

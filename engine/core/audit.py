@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -32,7 +33,7 @@ GENESIS = "0" * 64
 
 def fmt_at(at: datetime) -> str:
     """The canonical UTC text of an event time."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # One encoder for every event: json.dumps with these options builds a new one per call.
@@ -152,7 +153,7 @@ def _stored_at_text(value: Any) -> str:
             return f"{value[:10]}T{value[11:]}Z"
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return fmt_at(value)
 
 
@@ -193,8 +194,7 @@ def chain_rows(session: Session, case_id: int | None = None, batch: int = 5000) 
     if case_id is not None:
         stmt = stmt.where(Event.case_id == case_id)
     stmt = stmt.order_by(Event.case_id, Event.seq).execution_options(yield_per=batch)
-    for ref, ev in session.exec(stmt):  # type: ignore[call-overload]
-        yield ref, ev
+    yield from session.exec(stmt)  # type: ignore[call-overload]
 
 
 def heads(session: Session) -> list[tuple[str, int, str]]:

@@ -8,7 +8,7 @@ whether somebody may do something to a case goes through this module.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlmodel import Session
 

@@ -20,10 +20,11 @@ rolls back, logs the refusal on the case in a transaction of its own
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -33,8 +34,15 @@ from agreeflow.engine.core import audit, authority, definitions, effects, machin
 from agreeflow.engine.core.clock import to_local
 from agreeflow.engine.core.definitions import Definition, TransitionDef
 from agreeflow.engine.core.errors import (
-    GuardRefusedError, MissingFieldsError, ReadOnlyError, RefusedError, RoleRefusedError, StaleCaseError,
-    StateRefusedError, UnknownCaseError, UnknownTriggerError,
+    GuardRefusedError,
+    MissingFieldsError,
+    ReadOnlyError,
+    RefusedError,
+    RoleRefusedError,
+    StaleCaseError,
+    StateRefusedError,
+    UnknownCaseError,
+    UnknownTriggerError,
 )
 from agreeflow.engine.core.fields import coerce
 from agreeflow.engine.core.guards import GuardContext

@@ -10,17 +10,18 @@ is locked with ``SELECT … FOR UPDATE`` before events are appended.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from agreeflow.engine.core.paths import MIGRATIONS_DIR
 from sqlmodel import Session
 
 from agreeflow.engine.core.errors import NotInitialisedError
+from agreeflow.engine.core.paths import MIGRATIONS_DIR
 from agreeflow.engine.core.settings import Settings
 
 _engines: dict[str, Engine] = {}

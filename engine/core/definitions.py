@@ -15,14 +15,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from agreeflow.engine.core.paths import WORKFLOWS_DIR
 from agreeflow.engine.core.effects import actions as registered_actions
-from agreeflow.engine.core.guards import registered_guards
 from agreeflow.engine.core.errors import DefinitionError, UnknownWorkflowError, did_you_mean
+from agreeflow.engine.core.guards import registered_guards
+from agreeflow.engine.core.paths import WORKFLOWS_DIR
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_checked, load_file, load_text
 
 WORKFLOWS_DIR = WORKFLOWS_DIR
@@ -264,7 +264,8 @@ def _parse_fields(raw: Any, p: _Problems) -> dict[str, FieldDef]:
             continue
         ftype = spec_d.get("type", "text")
         if ftype not in FIELD_TYPES:
-            p.add(line, f"field '{name}': {_unknown('type', str(ftype), FIELD_TYPES)} (types: {', '.join(FIELD_TYPES)})")
+            p.add(line, f"field '{name}': {_unknown('type', str(ftype), FIELD_TYPES)} "
+                        f"(types: {', '.join(FIELD_TYPES)})")
             continue
         choices = tuple(str(c) for c in _as_list(spec_d.get("choices")))
         if ftype == "choice" and not choices:
@@ -278,7 +279,8 @@ def _parse_states(raw: Any, fields: dict[str, FieldDef], p: _Problems) -> dict[s
     out: dict[str, StateDef] = {}
     if not isinstance(raw, LineDict) or not raw:
         if raw is not None:
-            p.add(getattr(raw, "line", 0), "states must be a non-empty mapping of state name → {label, initial, terminal, timers}")
+            p.add(getattr(raw, "line", 0),
+                  "states must be a non-empty mapping of state name → {label, initial, terminal, timers}")
         return out
     for name, spec in raw.items():
         line = raw.line_of(str(name))
@@ -460,7 +462,8 @@ def _check_graph(raw: LineDict, states: dict[str, StateDef], transitions: list[T
         for timer in st.timers:
             for target in timer.closes_on:
                 if target not in states:
-                    p.add(st_line(name), f"timer '{timer.id}' in state '{name}': closes_on {_unknown('state', target, states)}")
+                    p.add(st_line(name), f"timer '{timer.id}' in state '{name}': "
+                                         f"closes_on {_unknown('state', target, states)}")
     terminals = {s for s, d in states.items() if d.terminal}
     if not terminals:
         p.add(raw.line_of("states"), "no terminal state: every case must be able to end")
@@ -527,7 +530,7 @@ def registry(path: str | None = None) -> dict[tuple[str, int], Definition]:
     return _registry(path or folder())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registry(path: str) -> dict[tuple[str, int], Definition]:
     good, problems = lint([Path(path)])
     if problems:

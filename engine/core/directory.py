@@ -13,11 +13,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from agreeflow.engine.core.paths import DATA_DIR
 from sqlmodel import Session, select
 
 from agreeflow.engine.core.definitions import ROLES
 from agreeflow.engine.core.errors import DirectoryFileError, UnknownUnitError, did_you_mean
+from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Person, Unit
 from agreeflow.engine.core.yamlio import LineDict, load_checked, load_file
 
@@ -68,7 +68,8 @@ def read_file(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             problems.append(f"{where}: person '{email}': unit {_unknown(str(p.get('unit')), codes)}")
         for r in p.get("roles") or []:
             if r not in ROLES:
-                problems.append(f"{where}: person '{email}': role {_unknown(str(r), ROLES)} (roles: {', '.join(ROLES)})")
+                problems.append(f"{where}: person '{email}': role {_unknown(str(r), ROLES)} "
+                                f"(roles: {', '.join(ROLES)})")
     if problems:
         raise DirectoryFileError(problems)
     return [dict(u) for u in units], [dict(p) for p in people]
@@ -83,7 +84,8 @@ def province_of(path: Path) -> str:
 def _keys(node: LineDict, allowed: set[str], where: str, problems: list[str]) -> None:
     for k in node:
         if k not in allowed:
-            problems.append(f"{where}: unknown key '{k}' {_hint(str(k), allowed)}(allowed: {', '.join(sorted(allowed))})")
+            problems.append(f"{where}: unknown key '{k}' {_hint(str(k), allowed)}"
+                            f"(allowed: {', '.join(sorted(allowed))})")
 
 
 def _hint(name: str, known: Any) -> str:

@@ -32,8 +32,9 @@ so the CLI can print them as JSON as well as text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from difflib import get_close_matches
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:

@@ -7,8 +7,9 @@ directory), ``units`` as a list of codes, case references as case refs.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -61,7 +62,8 @@ def coerce(session: Session, defn: Definition, raw: dict[str, str], on: date) ->
         if fdef is None:
             guess = did_you_mean(name, defn.fields)
             raise FieldValueError(
-                field=name, problem_vi=f"quy trình {defn.id} không có trường này" + (f" (có phải '{guess}'?)" if guess else ""),
+                field=name,
+                problem_vi=f"quy trình {defn.id} không có trường này" + (f" (có phải '{guess}'?)" if guess else ""),
                 problem_en=f"workflow {defn.id} has no such field" + (f" (did you mean '{guess}'?)" if guess else ""),
                 remedy_vi="Các trường: " + ", ".join(defn.fields), remedy_en="Fields: " + ", ".join(defn.fields))
         out[name] = _one(session, fdef, text, on)
@@ -69,7 +71,8 @@ def coerce(session: Session, defn: Definition, raw: dict[str, str], on: date) ->
 
 
 def _bad(fdef: FieldDef, text: str, vi: str, en: str) -> FieldValueError:
-    return FieldValueError(field=fdef.name, problem_vi=f"giá trị '{text}' không hợp lệ", problem_en=f"'{text}' is not valid",
+    return FieldValueError(field=fdef.name, problem_vi=f"giá trị '{text}' không hợp lệ",
+                           problem_en=f"'{text}' is not valid",
                            remedy_vi=vi, remedy_en=en)
 
 
@@ -96,7 +99,8 @@ def _one(session: Session, fdef: FieldDef, text: str, on: date) -> Any:
     if t == "choice":
         if text in fdef.choices:
             return text
-        raise _bad(fdef, text, "Chọn một trong: " + ", ".join(fdef.choices), "Choose one of: " + ", ".join(fdef.choices))
+        choices = ", ".join(fdef.choices)
+        raise _bad(fdef, text, f"Chọn một trong: {choices}", f"Choose one of: {choices}")
     if t == "unit":
         return active_unit(session, text, on).code
     if t == "units":

@@ -10,9 +10,10 @@ nothing above it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class GuardContext:
     fired: Any = None             # set by the machine: the TransitionDef that fired
 
 
-Guard = Callable[[GuardContext], Optional[Reason]]
+Guard = Callable[[GuardContext], Reason | None]
 _GUARDS: dict[str, Guard] = {}
 
 

@@ -9,7 +9,7 @@ refusal reasons in the GuardContext.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from transitions import Machine, MachineError
@@ -48,7 +48,7 @@ def _record(tdef: TransitionDef) -> Any:
     return record
 
 
-@lru_cache(maxsize=None)
+@cache
 def machine_for(defn: Definition) -> Machine:
     """The shared machine of one definition version."""
     transitions = [
@@ -86,7 +86,7 @@ def mermaid(defn: Definition, lang: str = "vi", current: str | None = None) -> s
         return name.replace("-", "_")
 
     lines = ["stateDiagram-v2", f"    %% {defn.id} v{defn.version}: {defn.title.get(lang, defn.id)}"]
-    for name, st in defn.states.items():
+    for name in defn.states:
         lines.append(f'    state "{defn.label(name, lang)}" as {sid(name)}')
     lines.append(f"    [*] --> {sid(defn.initial)}")
     for t in defn.transitions:

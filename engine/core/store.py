@@ -7,8 +7,8 @@ payloads and explanations.  See docs/architecture.md for what each table means.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -26,12 +26,12 @@ class UTCDateTime(TypeDecorator):  # type: ignore[type-arg]
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 def _utc(nullable: bool = True, index: bool = False) -> Any:
@@ -48,10 +48,10 @@ class Unit(SQLModel, table=True):
     name_vi: str
     name_en: str = ""
     email: str = ""
-    parent: Optional[str] = Field(default=None, max_length=64)
+    parent: str | None = Field(default=None, max_length=64)
     kind: str = Field(default="", max_length=32)
-    active_from: Optional[date] = None
-    active_to: Optional[date] = None
+    active_from: date | None = None
+    active_to: date | None = None
 
 
 class Person(SQLModel, table=True):
@@ -66,37 +66,37 @@ class Person(SQLModel, table=True):
 
 class Case(SQLModel, table=True):
     __tablename__ = "cases"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     workflow: str = Field(max_length=64, index=True)
     version: int
     state: str = Field(max_length=64, index=True)
     title: str
-    unit: Optional[str] = Field(default=None, max_length=64, index=True)
+    unit: str | None = Field(default=None, max_length=64, index=True)
     fields: dict[str, Any] = _json(dict)
     lock_version: int = 1
-    parent_id: Optional[int] = Field(default=None, foreign_key="cases.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     opened_at: datetime = _utc(nullable=False)
     updated_at: datetime = _utc(nullable=False)
-    closed_at: Optional[datetime] = _utc()
-    suspended_at: Optional[datetime] = _utc()
+    closed_at: datetime | None = _utc()
+    suspended_at: datetime | None = _utc()
     created_by: str = ""
 
 
 class Event(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     seq: int
     at: datetime = _utc(nullable=False, index=True)
     actor: str = ""
     role: str = ""
     kind: str = Field(max_length=32, index=True)
-    from_state: Optional[str] = None
-    to_state: Optional[str] = None
-    trigger: Optional[str] = None
-    note: Optional[str] = None
+    from_state: str | None = None
+    to_state: str | None = None
+    trigger: str | None = None
+    note: str | None = None
     payload: dict[str, Any] = _json(dict)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
@@ -105,41 +105,41 @@ class Event(SQLModel, table=True):
 class Deadline(SQLModel, table=True):
     __tablename__ = "deadlines"
     __table_args__ = (sa.Index("ix_deadlines_due_sweep", "status", "next_action_at"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     key: str = Field(max_length=128)
     kind: str = Field(default="", max_length=32)
     label_vi: str = ""
     label_en: str = ""
-    unit: Optional[str] = Field(default=None, max_length=64, index=True)
-    start_at: Optional[datetime] = _utc()
-    due_date: Optional[date] = None
-    due_at: Optional[datetime] = _utc()
-    phrase: Optional[str] = None
+    unit: str | None = Field(default=None, max_length=64, index=True)
+    start_at: datetime | None = _utc()
+    due_date: date | None = None
+    due_at: datetime | None = _utc()
+    phrase: str | None = None
     explanation: list[dict[str, Any]] = _json(list)
     citation: str = ""
     confirmed: bool = True
     status: str = Field(default="open", max_length=16)
     policy: str = Field(default="default", max_length=64)
-    next_action_at: Optional[datetime] = _utc()
+    next_action_at: datetime | None = _utc()
     rung: int = 0
-    closed_at: Optional[datetime] = _utc()
-    margin_wd: Optional[int] = None
-    lock_until: Optional[datetime] = _utc()
-    locked_by: Optional[str] = None
+    closed_at: datetime | None = _utc()
+    margin_wd: int | None = None
+    lock_until: datetime | None = _utc()
+    locked_by: str | None = None
     extra: dict[str, Any] = _json(dict)
 
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (sa.Index("ix_outbox_dispatch", "status", "next_try_at"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     idem_key: str = Field(max_length=255, sa_column_kwargs={"unique": True})
-    case_id: Optional[int] = Field(default=None, foreign_key="cases.id", index=True)
-    deadline_id: Optional[int] = Field(default=None, foreign_key="deadlines.id")
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    deadline_id: int | None = Field(default=None, foreign_key="deadlines.id")
     rung: str = Field(default="", max_length=32)
     recipient: str = Field(max_length=255)
-    unit: Optional[str] = Field(default=None, max_length=64)
+    unit: str | None = Field(default=None, max_length=64)
     lang: str = Field(default="vi", max_length=8)
     subject: str
     body_text: str = Field(sa_column=Column(sa.Text(), nullable=False))
@@ -147,13 +147,13 @@ class OutboxMessage(SQLModel, table=True):
     message_id: str = Field(max_length=255)
     status: str = Field(default="queued", max_length=16)
     tries: int = 0
-    next_try_at: Optional[datetime] = _utc()
-    lease_until: Optional[datetime] = _utc()
-    claimed_by: Optional[str] = None
-    last_error: Optional[str] = None
-    late_by_s: Optional[int] = None
+    next_try_at: datetime | None = _utc()
+    lease_until: datetime | None = _utc()
+    claimed_by: str | None = None
+    last_error: str | None = None
+    late_by_s: int | None = None
     created_at: datetime = _utc(nullable=False)
-    sent_at: Optional[datetime] = _utc()
+    sent_at: datetime | None = _utc()
 
 
 class CalendarDay(SQLModel, table=True):

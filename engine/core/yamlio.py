@@ -9,8 +9,9 @@ every mapping key so validation can say "file.yaml:42".
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 

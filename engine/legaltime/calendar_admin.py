@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core import audit, cases
-from agreeflow.engine.legaltime import deadlines, reminders
-from agreeflow.engine.legaltime.calendar import Due, DayInfo, weekday_name
-from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
 from agreeflow.engine.core.errors import DateValueError
+from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import CalendarDay, Case, Deadline
+from agreeflow.engine.legaltime import deadlines, reminders
+from agreeflow.engine.legaltime.calendar import DayInfo, Due, weekday_name
+from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
 
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 

@@ -15,15 +15,15 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from agreeflow.engine.core.kinds import OPEN_DEADLINE, DeadlineStatus, EventKind
-from agreeflow.engine.legaltime import calendar as legal_calendar
 from agreeflow.engine.core import clock, effects
-from agreeflow.engine.core.effects import Moved, Opened
-from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.core.audit import append_event
 from agreeflow.engine.core.definitions import Definition, TimerDef
+from agreeflow.engine.core.effects import Moved, Opened
 from agreeflow.engine.core.errors import PhraseError
+from agreeflow.engine.core.kinds import OPEN_DEADLINE, DeadlineStatus, EventKind
 from agreeflow.engine.core.store import CalendarDay, Case, Deadline
+from agreeflow.engine.legaltime import calendar as legal_calendar
+from agreeflow.engine.legaltime import reminders
 
 OPEN = OPEN_DEADLINE
 

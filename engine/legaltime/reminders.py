@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import InputFileError
+from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Deadline
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_file
 

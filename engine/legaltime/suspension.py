@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core import clock, effects
 from agreeflow.engine.core.audit import append_event
-from agreeflow.engine.legaltime.deadlines import calendar_for, open_for_case, suspension_step
 from agreeflow.engine.core.errors import StateRefusedError
+from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import Case, Event
 from agreeflow.engine.legaltime import reminders
+from agreeflow.engine.legaltime.deadlines import calendar_for, open_for_case, suspension_step
 
 
 def suspend(s: Session, case: Case, actor: str, reason: str | None, cal: Any, now: datetime) -> None:
@@ -29,13 +29,15 @@ def suspend(s: Session, case: Case, actor: str, reason: str | None, cal: Any, no
     case.suspended_at = now
     paused = []
     for d in open_for_case(s, case.id or 0):
-        d.extra = {**(d.extra or {}), "paused_next_action_at": d.next_action_at.isoformat() if d.next_action_at else None}
+        paused_at = d.next_action_at.isoformat() if d.next_action_at else None
+        d.extra = {**(d.extra or {}), "paused_next_action_at": paused_at}
         d.next_action_at = None
         s.add(d)
         paused.append(d.key)
     s.add(case)
     append_event(s, case, EventKind.SUSPENDED, actor=actor, note=reason,
-                 payload={"reason": reason, "since": clock.to_local(now).date().isoformat(), "deadlines": paused}, at=now)
+                 payload={"reason": reason, "since": clock.to_local(now).date().isoformat(), "deadlines": paused},
+                 at=now)
 
 
 def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: datetime) -> None:

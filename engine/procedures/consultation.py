@@ -36,7 +36,8 @@ WORKFLOW = "consultation"
 class NotARoundError(UserInputError):
     messages = {
         "vi": "Hồ sơ {case} không phải một đợt xin ý kiến đã gửi (không có hồ sơ con). Xem: agreeflow case show {case}",
-        "en": "Case {case} is not a consultation round that was sent (it has no child cases). See: agreeflow case show {case}",
+        "en": "Case {case} is not a consultation round that was sent (it has no child cases). "
+              "See: agreeflow case show {case}",
     }
 
 

@@ -36,8 +36,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, definitions, effects
-from agreeflow.engine.core.fields import to_text
 from agreeflow.engine.core.definitions import SpawnDef
+from agreeflow.engine.core.fields import to_text
 from agreeflow.engine.core.kinds import SYSTEM_ACTOR, EventKind
 from agreeflow.engine.core.store import Case, Deadline, Event
 from agreeflow.engine.legaltime import deadlines

@@ -20,8 +20,8 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, cases, clock
-from agreeflow.engine.core.kinds import SYSTEM_ACTOR, EventKind
 from agreeflow.engine.core.definitions import Definition
+from agreeflow.engine.core.kinds import SYSTEM_ACTOR, EventKind
 from agreeflow.engine.core.store import Case
 
 RULES: tuple[tuple[str, str, str], ...] = (   # (workflow, start-date field, approval trigger)

@@ -28,13 +28,12 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, clock, effects
+from agreeflow.engine.core.clock import fmt_day
 from agreeflow.engine.core.errors import AgreeflowError
 from agreeflow.engine.core.kinds import EventKind
-
-from agreeflow.engine.legaltime import deadlines
-from agreeflow.engine.core.clock import fmt_day
-from agreeflow.engine.legaltime.calendar.due import step
 from agreeflow.engine.core.store import Case, Deadline, Event
+from agreeflow.engine.legaltime import deadlines
+from agreeflow.engine.legaltime.calendar.due import step
 
 DEFAULT_EVENT_STATE = "signed"
 DEFAULT_AFTER_EVENT_DAYS = 30

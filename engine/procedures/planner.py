@@ -100,8 +100,10 @@ def planned_fields(defn: Definition, raw: dict[str, str]) -> dict[str, Any]:
             guess = did_you_mean(name, defn.fields)
             raise FieldValueError(field=name, problem_vi=f"quy trình {defn.id} không có trường này",
                                   problem_en=f"workflow {defn.id} has no such field",
-                                  remedy_vi="Các trường: " + ", ".join(defn.fields) + (f" (có phải '{guess}'?)" if guess else ""),
-                                  remedy_en="Fields: " + ", ".join(defn.fields) + (f" (did you mean '{guess}'?)" if guess else ""))
+                                  remedy_vi="Các trường: " + ", ".join(defn.fields)
+                                  + (f" (có phải '{guess}'?)" if guess else ""),
+                                  remedy_en="Fields: " + ", ".join(defn.fields)
+                                  + (f" (did you mean '{guess}'?)" if guess else ""))
         kind = f.type if f else "text"
         if kind == "bool":
             out[name] = text.lower() in TRUE if text.lower() in TRUE | FALSE else text
@@ -170,7 +172,7 @@ def plan(defn: Definition, start: date, cal: Any, raw_fields: dict[str, str] | N
                                        node.path + [(t, t.dest, leave_late, leave_early)]))
     if best is None:
         raise NoPathError(workflow=defn.id, start=defn.initial, goal=target,
-                          why=f" ({', '.join(f'{k}={v}' for k, v in (raw_fields or {}).items())})" if raw_fields else "")
+                          why=f" ({', '.join(f'{k}={v}' for k, v in raw_fields.items())})" if raw_fields else "")
     return _report(defn, best, start, cal, by, target, lang)
 
 
@@ -226,5 +228,6 @@ def parse_day(text: str, option: str) -> date:
     try:
         return parse_date(text)
     except ValueError:
-        raise FieldValueError(field=option, problem_vi=f"'{text}' không phải ngày", problem_en=f"'{text}' is not a date",
-                              remedy_vi="Ví dụ: 2017-05-02 hoặc 02/05/2017", remedy_en="E.g. 2017-05-02 or 02/05/2017") from None
+        raise FieldValueError(field=option, problem_vi=f"'{text}' không phải ngày",
+                              problem_en=f"'{text}' is not a date", remedy_vi="Ví dụ: 2017-05-02 hoặc 02/05/2017",
+                              remedy_en="E.g. 2017-05-02 or 02/05/2017") from None

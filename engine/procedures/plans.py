@@ -25,13 +25,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from agreeflow.engine.core import clock, directory
-from agreeflow.engine.legaltime import calendar as legal_calendar
-from agreeflow.engine.legaltime.calendar.phrases import accepted_forms, fold
+from agreeflow.engine.core import directory
 from agreeflow.engine.core.errors import InputFileError, PhraseError, PlanFileError, did_you_mean
 from agreeflow.engine.core.fields import parse_date
 from agreeflow.engine.core.store import Case, Unit
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_file
+from agreeflow.engine.legaltime import calendar as legal_calendar
+from agreeflow.engine.legaltime.calendar.phrases import accepted_forms, fold
 
 WORKFLOW = "task"
 COLUMNS: dict[str, tuple[str, ...]] = {

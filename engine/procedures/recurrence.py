@@ -26,10 +26,9 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, authority, cases, definitions, effects
 from agreeflow.engine.core.fields import to_text
 from agreeflow.engine.core.kinds import SYSTEM_ACTOR, EventKind
-
+from agreeflow.engine.core.store import Case, Deadline, Event
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.legaltime.calendar import Due, DueKind, next_occurrence
-from agreeflow.engine.core.store import Case, Deadline, Event
 
 
 def latest_recurring(s: Session, case: Case) -> Deadline | None:

@@ -183,7 +183,8 @@ def digest(s: Session, unit: str, items: list[tuple[Deadline, Case]], week: Dige
         listed = [{"case_ref": c.ref, "case_title": c.title,
                    "deadline_label": (d.label_en if who.lang == "en" else d.label_vi) or d.key, "due_date": d.due_date,
                    "working_days_left": compose.signed_working_days(cal, today, d.due_date or today),
-                   "action_command": compose.action_command(c, cases.definition_of(s, c.workflow, c.version), d, who.lang)}
+                   "action_command": compose.action_command(c, cases.definition_of(s, c.workflow, c.version), d,
+                                                            who.lang)}
                   for d, c in items]
         ctx = {"recipient_name": who.name, "unit_name": compose.unit_name(unit_row, unit, who.lang),
                "as_of": today, "items": listed}

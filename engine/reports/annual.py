@@ -17,16 +17,26 @@ from typing import Any
 from sqlmodel import Session
 
 from agreeflow.engine.core import audit
-
-from agreeflow.engine.reports import compliance
-
-from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.core.i18n import t
-from agreeflow.engine.reports.common import (
-    AGREEMENT_MEASURES, ReportMap, Table, Window, cases_of, first_hit, flags, local_day, map_warnings, moves,
-    province_name, state_at, state_label, year_window,
-)
 from agreeflow.engine.core.store import Unit
+from agreeflow.engine.legaltime import deadlines
+from agreeflow.engine.reports import compliance
+from agreeflow.engine.reports.common import (
+    AGREEMENT_MEASURES,
+    ReportMap,
+    Table,
+    Window,
+    cases_of,
+    first_hit,
+    flags,
+    local_day,
+    map_warnings,
+    moves,
+    province_name,
+    state_at,
+    state_label,
+    year_window,
+)
 
 
 def _agreements(s: Session, m: ReportMap, w: Window) -> dict[str, Any]:

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import Any, Iterator, TextIO
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from sqlmodel import Session, select
 
 from agreeflow.engine.core import audit, authority, cases
-from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError, did_you_mean
-from agreeflow.engine.reports.common import Window
+from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import Case, Event, Unit
+from agreeflow.engine.reports.common import Window
 
 # The canonical fields (engine/audit.py) in reading order, then the hash.
 FIELDS = ("case", "seq", "at", "actor", "role", "kind", "from", "to", "trigger", "note", "payload",
@@ -38,9 +39,10 @@ def _check_kind(s: Session, kind: str) -> None:
     known = set(KINDS) | set(s.exec(select(Event.kind).distinct()).all())
     if kind not in known:
         guess = did_you_mean(kind, known)
+        listed = ", ".join(sorted(known))
         raise OptionValueError(option="--kind", value=kind,
-                               remedy_vi=(f"Có phải '{guess}'? " if guess else "") + "Các loại: " + ", ".join(sorted(known)),
-                               remedy_en=(f"Did you mean '{guess}'? " if guess else "") + "Kinds: " + ", ".join(sorted(known)))
+                               remedy_vi=(f"Có phải '{guess}'? " if guess else "") + "Các loại: " + listed,
+                               remedy_en=(f"Did you mean '{guess}'? " if guess else "") + "Kinds: " + listed)
 
 
 def _cases_of_unit(s: Session, unit: str) -> list[int]:

@@ -35,7 +35,7 @@ FORMAT = "agreeflow-checkpoint/1"
 
 
 def leaf_bytes(ref: str, seq: int, head_hash: str) -> bytes:
-    return f"{ref}|{seq}|{head_hash}".encode("utf-8")
+    return f"{ref}|{seq}|{head_hash}".encode()
 
 
 def merkle_root(leaves: list[bytes]) -> str:

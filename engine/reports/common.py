@@ -11,16 +11,17 @@ gives the same numbers next year.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from agreeflow.engine.core.paths import DATA_DIR
 from sqlmodel import Session, select
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import OptionValueError, ReportMapError
+from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Case, Event
 from agreeflow.engine.core.yamlio import load_checked
 
@@ -46,7 +47,7 @@ class Window:
         return d is not None and self.holds(clock.local_at(d, 0))
 
     @classmethod
-    def year(cls, year: int) -> "Window":
+    def year(cls, year: int) -> Window:
         return cls(clock.local_at(date(year, 1, 1), 0), clock.local_at(date(year + 1, 1, 1), 0))
 
 
@@ -60,7 +61,8 @@ def window(start: str | None, end: str | None) -> Window:
         except ValueError:
             raise OptionValueError(option=option, value=text,
                                    remedy_vi="Cần ngày dạng YYYY-MM-DD hoặc thời điểm ISO-8601, ví dụ 2024-07-31.",
-                                   remedy_en="Give a date YYYY-MM-DD or an ISO-8601 instant, e.g. 2024-07-31.") from None
+                                   remedy_en="Give a date YYYY-MM-DD or an ISO-8601 instant, e.g. 2024-07-31."
+                                   ) from None
         if is_end and len(text.strip()) <= 10:
             return clock.end_of_local_day(clock.to_local(at).date())
         return at

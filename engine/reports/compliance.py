@@ -24,11 +24,10 @@ from sqlmodel import Session, select
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.cases import SYSTEM_WORKFLOW
-
-from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.core.i18n import t
-from agreeflow.engine.reports.common import ReportMap, Table, Window, cases_of, done_at, local_day, moves
 from agreeflow.engine.core.store import Case, Deadline, Unit
+from agreeflow.engine.legaltime import deadlines
+from agreeflow.engine.reports.common import ReportMap, Table, Window, cases_of, done_at, local_day, moves
 
 OUTCOMES = ("on_time", "late", "overdue", "open", "no_due_date")
 
@@ -142,7 +141,8 @@ def tables(rep: dict[str, Any], lang: str) -> list[Table]:
     counts = [t(f"outcome.{o}", lang) for o in OUTCOMES] + [t("total", lang)]
     by_unit = Table(t("compliance_by_unit", lang), [t("unit", lang)] + counts,
                     [[g["unit"]] + [g[o] for o in OUTCOMES] + [g["total"]] for g in rep["by_unit"]])
-    by_step = Table(t("compliance_by_step", lang), [t("workflow", lang), t("step", lang)] + counts + [t("citation", lang)],
+    by_step = Table(t("compliance_by_step", lang),
+                    [t("workflow", lang), t("step", lang)] + counts + [t("citation", lang)],
                     [[g["workflow"], g["step"]] + [g[o] for o in OUTCOMES] + [g["total"], g["citation"]]
                      for g in rep["by_step"]])
     detail = Table(t("compliance_detail", lang),

@@ -12,13 +12,13 @@ exports of an unchanged log are byte-identical.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+
 from sqlmodel import Session, select
 
 from agreeflow.engine.core import clock
-
-from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError
 from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
+from agreeflow.engine.legaltime import reminders
 
 PRODID = "-//agreeflow//open deadlines//VI"
 

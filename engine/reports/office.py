@@ -14,9 +14,9 @@ from datetime import date, datetime
 from typing import Any, BinaryIO
 
 from agreeflow.engine.core import clock
-from agreeflow.engine.reports.annual import Section, title_of
-from agreeflow.engine.core.i18n import t
 from agreeflow.engine.core.clock import fmt_day
+from agreeflow.engine.core.i18n import t
+from agreeflow.engine.reports.annual import Section, title_of
 
 MOTTO = {"vi": ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"),
          "en": ("SOCIALIST REPUBLIC OF VIET NAM", "Independence - Freedom - Happiness")}
@@ -108,7 +108,8 @@ def write_docx(out: BinaryIO, rep: dict[str, Any], sections: list[Section], lang
     para(left, (rep.get("issuer") or "").upper(), bold=True, center=True, size=12)
     para(right, MOTTO[lang][0], bold=True, center=True, size=12, first=True)
     para(right, MOTTO[lang][1], bold=True, center=True, size=13)
-    para(doc, place_and_date(province, clock.to_local(clock.parse_instant(rep["generated_at"])).date(), lang), italic=True, right=True)
+    issued = clock.to_local(clock.parse_instant(rep["generated_at"])).date()
+    para(doc, place_and_date(province, issued, lang), italic=True, right=True)
     para(doc, "BÁO CÁO" if lang == "vi" else "REPORT", bold=True, center=True, size=14)
     para(doc, title_of(rep, lang), bold=True, center=True)
     for i, sec in enumerate(sections):

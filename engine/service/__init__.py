@@ -12,7 +12,8 @@ an explicit instant.
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlmodel import Session
 
@@ -25,14 +26,34 @@ from agreeflow.engine.service.calendar import due as calendar_due
 from agreeflow.engine.service.calendar import holidays as calendar_holidays
 from agreeflow.engine.service.calendar import set_day as calendar_set_day
 from agreeflow.engine.service.cases import (
-    check_flags, fire, history, list_cases, open_case, resume, show_case, suspend,
+    check_flags,
+    fire,
+    history,
+    list_cases,
+    open_case,
+    resume,
+    show_case,
+    suspend,
 )
 from agreeflow.engine.service.planning import plan
 from agreeflow.engine.service.present import (
-    DefinitionError, Settings, fmt_at_local, fmt_day, fmt_local, parse_instant, set_clock, text, write_file,
+    DefinitionError,
+    Settings,
+    fmt_at_local,
+    fmt_day,
+    fmt_local,
+    parse_instant,
+    set_clock,
+    text,
+    write_file,
 )
 from agreeflow.engine.service.reports import (
-    annual_sections, annual_title, compliance_tables, export_ics, report_annual, report_compliance,
+    annual_sections,
+    annual_title,
+    compliance_tables,
+    export_ics,
+    report_annual,
+    report_compliance,
 )
 from agreeflow.engine.service.rounds import close_round, follow_up
 from agreeflow.engine.service.rounds import summary as round_summary
@@ -48,7 +69,8 @@ __all__ = [
     "checkpoint_text", "close_round", "compliance_tables", "directory_show", "export_ics", "fire", "follow_up",
     "history", "import_tasks", "init", "lint", "list_cases", "load_directory", "now", "open_case", "open_cases",
     "plan", "reading", "report_annual", "report_compliance", "resume", "round_summary", "show_case", "suspend",
-    "verify", "with_session", "DefinitionError", "write_file", "Settings", "fmt_at_local", "fmt_day", "fmt_local", "parse_instant", "set_clock",
+    "verify", "with_session", "DefinitionError", "write_file", "Settings", "fmt_at_local", "fmt_day", "fmt_local",
+    "parse_instant", "set_clock",
     "text", "workflow_graph", "workflow_show", "workflows_list", "writing",
 ]
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import AgreeflowError
+from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.yamlio import load_file
 

@@ -16,17 +16,18 @@ import signal
 import socket
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from agreeflow.engine.core import authority, clock
 from agreeflow.engine.core.errors import OptionValueError
-from agreeflow.engine.core.store import Node, OutboxMessage
 from agreeflow.engine.core.kinds import OutboxStatus, Role
 from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import Node, OutboxMessage
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.deadlines import calendar_for
 from agreeflow.engine.procedures import sweep as sweeping
@@ -164,7 +165,7 @@ def outbox_retry(settings: Settings, message_id: int) -> dict[str, Any]:
         return outbox.retry(s, message_id, now())
 
 
-# ------------------------------------------------------------------ serve: APScheduler wakes the sweep and the dispatcher
+# ------------------------------------------------------------------ serve: APScheduler wakes sweep and dispatcher
 serve_log = logging.getLogger("agreeflow.serve")
 HEARTBEAT_S = 15
 ALIVE_S = 60

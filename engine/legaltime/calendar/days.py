@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from importlib.metadata import version
-from typing import Iterable, Literal
+from typing import Literal
 
-from agreeflow.engine.legaltime.calendar import package_cache
 from agreeflow.engine.core.clock import fmt_day
+from agreeflow.engine.legaltime.calendar import package_cache
 from agreeflow.engine.legaltime.calendar.due import Due, DueKind, add_months, step
 
 Unit = Literal["wd", "d", "m"]

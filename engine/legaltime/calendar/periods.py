@@ -13,14 +13,22 @@ a year without a number means the nearest period that has not ended yet.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Callable
 
-from agreeflow.engine.legaltime.calendar.days import Calendar, Unit
 from agreeflow.engine.core.clock import fmt_day
-from agreeflow.engine.legaltime.calendar.due import (Due, DueKind, fixed_end_steps, month_end,
-                                 period_end_steps, quarter_end, recurring_end, recurring_steps,
-                                 step)
+from agreeflow.engine.legaltime.calendar.days import Calendar, Unit
+from agreeflow.engine.legaltime.calendar.due import (
+    Due,
+    DueKind,
+    fixed_end_steps,
+    month_end,
+    period_end_steps,
+    quarter_end,
+    recurring_end,
+    recurring_steps,
+    step,
+)
 
 _ROMAN = ("", "I", "II", "III", "IV")
 _MONTH_EN = ("", "January", "February", "March", "April", "May", "June", "July", "August",

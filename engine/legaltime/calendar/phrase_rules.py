@@ -15,9 +15,9 @@ in the phrase wins, so specific rows come before general ones.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
 
 from agreeflow.engine.legaltime.calendar import periods as p
 from agreeflow.engine.legaltime.calendar.days import Calendar

@@ -15,10 +15,10 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
+from agreeflow.engine.core.errors import PhraseError
 from agreeflow.engine.legaltime.calendar.days import Calendar
 from agreeflow.engine.legaltime.calendar.due import Due
 from agreeflow.engine.legaltime.calendar.phrase_rules import RULES, Context
-from agreeflow.engine.core.errors import PhraseError
 
 _DASHES = str.maketrans({"–": "-", "—": "-", "−": "-", "\u00a0": " ", "\u2009": " "})
 

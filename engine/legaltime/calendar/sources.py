@@ -14,16 +14,17 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from agreeflow.engine.core.paths import DATA_DIR
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
-from agreeflow.engine.legaltime.calendar.days import Calendar, DayCategory, DayInfo
 from agreeflow.engine.core.errors import InputFileError
+from agreeflow.engine.core.paths import DATA_DIR
+from agreeflow.engine.legaltime.calendar.days import Calendar, DayCategory, DayInfo
 
 DATA_PATH = DATA_DIR / "calendar-vn.yaml"
 ENTRY_KEYS = ("date", "kind", "reason_vi", "reason_en", "source", "confirmed")
