@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.definitions import Definition
+from agreeflow.engine.core.directory import supervisor
 from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Person, Unit
 from agreeflow.engine.legaltime.reminders import Policies
 from agreeflow.notifications.mailer import message_id_for
@@ -68,7 +69,6 @@ def unit_recipients(s: Session, code: str | None) -> list[Recipient]:
 
 def escalation_recipients(s: Session, code: str | None, policies: Policies) -> list[Recipient]:
     """The supervising unit's mailbox and the coordinators."""
-    from agreeflow.engine.core.directory import supervisor
     return _unique(mailbox(supervisor(s, code)) +
                    people(s, policies.coordinator_unit, policies.coordinator_role))
 

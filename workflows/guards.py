@@ -13,6 +13,8 @@ from sqlmodel import col, select
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.guards import GuardContext, Reason, register_guard
 from agreeflow.engine.core.store import Case, Unit
+from agreeflow.engine.legaltime import deadlines
+from agreeflow.engine.procedures import fanout
 
 
 def has_attachment(ctx: GuardContext) -> Reason | None:
@@ -123,7 +125,6 @@ def deadline_passed(ctx: GuardContext) -> Reason | None:
     """A time limit of the current state has run out (24:00 of its last day)."""
     if ctx.session is None:
         return None
-    from agreeflow.engine.legaltime import deadlines
     rows = [(d.due_at, d) for d in deadlines.open_for_case(ctx.session, ctx.case.id, f"timer:{ctx.case.state}:")
             if d.due_at is not None]
     if any(at <= ctx.now for at, _ in rows):
@@ -201,7 +202,6 @@ def silence_means_agreement(ctx: GuardContext) -> Reason | None:
     """The request letter said that no reply counts as agreement (on_silence=deemed_agreed)."""
     rule = ctx.fields.get("on_silence")
     if ctx.session is not None and not rule:
-        from agreeflow.engine.procedures import fanout
         rule = fanout.on_silence_rule(ctx.session, ctx.case)
     if rule == "deemed_agreed":
         return None
@@ -215,7 +215,6 @@ def lead_time_respected(ctx: GuardContext) -> Reason | None:
     """Submitted no later than the lead time before the start date (timers counted back from a date field)."""
     if ctx.session is None:
         return None
-    from agreeflow.engine.legaltime import deadlines
     cal = deadlines.calendar_for(ctx.session)
     for timer in ctx.definition.states[ctx.case.state].timers:
         start = _date(ctx.fields.get(timer.start[6:])) if timer.start.startswith("field:") else None

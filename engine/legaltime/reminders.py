@@ -31,6 +31,7 @@ from agreeflow.engine.core.errors import InputFileError
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Deadline
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_file
+from agreeflow.engine.legaltime import calendar
 
 POLICY_FILE = DATA_DIR / "reminder-policies.yaml"
 MAIL_KINDS = ("reminder", "due_today", "overdue")
@@ -196,7 +197,6 @@ def _policy(name: str, body: Any, problems: list[str]) -> Policy:
 # ------------------------------------------------------------------ the ladder of one deadline
 @lru_cache(maxsize=1)
 def _shipped_calendar() -> Any:
-    from agreeflow.engine.legaltime import calendar
     return calendar.load()
 
 

@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from agreeflow.engine.core import clock
+from agreeflow.engine.core import clock, definitions
 from agreeflow.engine.core.errors import OptionValueError, ReportMapError
 from agreeflow.engine.core.paths import DATA_DIR
-from agreeflow.engine.core.store import Case, Event
+from agreeflow.engine.core.store import Case, Event, Meta
 from agreeflow.engine.core.yamlio import load_checked
 
 MAP_FILE = DATA_DIR / "report-map.yaml"
@@ -197,7 +197,6 @@ def load_map(path: Path | None = None) -> ReportMap:
 
 def map_warnings(m: ReportMap) -> list[str]:
     """Workflow ids and states the map names that no workflow file defines (the map has drifted)."""
-    from agreeflow.engine.core import definitions
     known: dict[str, set[str]] = {}
     for (wid, _), d in definitions.registry().items():
         known.setdefault(wid, set()).update(d.states)
@@ -280,7 +279,6 @@ def done_at(history: list[Move], done: tuple[str, ...]) -> datetime | None:
 
 def state_label(workflows: Iterable[str], state: str, lang: str) -> str:
     """A state's label from the newest definition that has it (the state id when none does)."""
-    from agreeflow.engine.core import definitions
     for d in definitions.newest():
         if d.id in workflows and state in d.states:
             return d.label(state, lang)
@@ -299,7 +297,6 @@ def local_day(at: datetime | None) -> date | None:
 
 def province_name(s: Session) -> str:
     """The province named by the directory file last loaded (``province:``), or ''."""
-    from agreeflow.engine.core.store import Meta
     row = s.get(Meta, "province")
     return row.value if row else ""
 

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.cases import SYSTEM_WORKFLOW
+from agreeflow.engine.core.errors import UnknownUnitError
 from agreeflow.engine.core.i18n import t
 from agreeflow.engine.core.store import Case, Deadline, Unit
 from agreeflow.engine.legaltime import deadlines
@@ -118,7 +119,6 @@ def summarise(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
 def report(s: Session, m: ReportMap, w: Window, unit: str | None, lang: str, now: datetime) -> dict[str, Any]:
     """The compliance report for period ``w`` (optionally one unit's rows only)."""
     if unit and s.get(Unit, unit) is None:
-        from agreeflow.engine.core.errors import UnknownUnitError
         raise UnknownUnitError(unit, s.exec(select(Unit.code)).all())
     cal = deadlines.calendar_for(s)
     rows = step_rows(s, m, w, cal, now, lang) + task_rows(s, m, w, cal, now, lang)

@@ -20,11 +20,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from agreeflow.engine.core import clock
+from agreeflow.engine import service
+from agreeflow.engine.core import clock, db
 from agreeflow.engine.core.errors import AgreeflowError
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import Case, Deadline, Event, OutboxMessage
 from agreeflow.engine.core.yamlio import load_file
+from agreeflow.engine.service import worker
 
 SCRIPT = DATA_DIR / "demo-script.yaml"
 VAR = re.compile(r"\$(\w+)")
@@ -68,7 +71,6 @@ def load_script(path: Path = SCRIPT) -> dict[str, Any]:
 
 
 def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> StepResult:
-    from agreeflow.engine import service
 
     step = _subst(dict(step), refs)
     if "reply_of" in step:  # a consultation reply: the child case of round `reply_of` for `unit`
@@ -105,7 +107,6 @@ def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> Ste
 
 
 def _child(base: Settings, parent: str, unit: str) -> str:
-    from agreeflow.engine import service
     children = service.show_case(base, parent)["children"]
     return next((c["id"] for c in children if c["unit"] == unit), f"{parent}/{unit}")
 
@@ -125,7 +126,6 @@ def _callable(dotted: str) -> Callable[..., Any]:
 
 def _sweep(settings: Settings) -> int:
     """One scheduler sweep at the simulated now; returns messages queued (0 if no sweep module)."""
-    from agreeflow.engine.service import worker
     counts = worker.tick(settings)
     return int(counts.get("queued", 0)) if isinstance(counts, dict) else 0
 
@@ -133,7 +133,6 @@ def _sweep(settings: Settings) -> int:
 def run(until: date | None = None, lang: str = "vi", keep: bool = False, data_dir: Path | None = None,
         progress: Callable[[date, int], None] | None = None, script: Path = SCRIPT) -> DemoResult:
     """Run the demo; returns what happened.  The clock is restored afterwards."""
-    from agreeflow.engine import service
 
     spec = load_script(script)
     start: date = spec["start"]
@@ -172,7 +171,6 @@ def run(until: date | None = None, lang: str = "vi", keep: bool = False, data_di
 
 def discard_database(result: DemoResult) -> None:
     """Without ``--keep``: remove the demo database, keep the ``.eml`` files to read."""
-    from agreeflow.engine.core import db
     db.dispose_all()
     for suffix in ("", "-wal", "-shm"):
         p = result.data_dir / f"agreeflow.db{suffix}"
@@ -185,8 +183,6 @@ def summarise(result: DemoResult) -> dict[str, Any]:
     import sqlalchemy as sa
     from sqlmodel import select
 
-    from agreeflow.engine import service
-    from agreeflow.engine.core.store import Case, Deadline, Event, OutboxMessage
 
     settings = Settings(data_dir=result.data_dir, lang="vi")
     keep_kinds = ("opened", "transition", "escalated", "deadline_missed", "deemed_agreed", "suspended", "resumed",
