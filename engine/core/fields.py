@@ -54,8 +54,14 @@ def parse_date(text: str) -> date:
     return datetime.strptime(text, "%Y-%m-%d").date()
 
 
-def coerce(session: Session, defn: Definition, raw: dict[str, str], on: date) -> dict[str, Any]:
-    """Check every given field against the definition (units: active on day ``on``); the first problem is raised."""
+def coerce(session: Session | None, defn: Definition, raw: dict[str, str], on: date) -> dict[str, Any]:
+    """``--field`` text → typed values, checked against the definition; the first problem is raised.
+
+    The one converter of field values: cases, imports and the planner use it.
+    Units must be active on day ``on`` in the directory; without a session
+    (the planner, which has no case and may have no database) unit codes and
+    case references are taken as written.
+    """
     out: dict[str, Any] = {}
     for name, text in raw.items():
         fdef = defn.fields.get(name)
@@ -76,7 +82,7 @@ def _bad(fdef: FieldDef, text: str, vi: str, en: str) -> FieldValueError:
                            remedy_vi=vi, remedy_en=en)
 
 
-def _one(session: Session, fdef: FieldDef, text: str, on: date) -> Any:
+def _one(session: Session | None, fdef: FieldDef, text: str, on: date) -> Any:
     t = fdef.type
     if t == "text":
         return text
@@ -102,15 +108,15 @@ def _one(session: Session, fdef: FieldDef, text: str, on: date) -> Any:
         choices = ", ".join(fdef.choices)
         raise _bad(fdef, text, f"Chọn một trong: {choices}", f"Choose one of: {choices}")
     if t == "unit":
-        return active_unit(session, text, on).code
+        return active_unit(session, text, on).code if session is not None else text
     if t == "units":
         codes = [c.strip() for c in text.split(",") if c.strip()]
         if not codes:
             raise _bad(fdef, text, "Cần danh sách mã đơn vị, cách nhau bởi dấu phẩy, ví dụ SD,LG.",
                        "Give unit codes separated by commas, e.g. SD,LG.")
-        return [active_unit(session, c, on).code for c in codes]
+        return [active_unit(session, c, on).code for c in codes] if session is not None else codes
     if t == "case-ref":
-        if session.exec(select(Case.id).where(Case.ref == text)).first() is None:
+        if session is not None and session.exec(select(Case.id).where(Case.ref == text)).first() is None:
             raise UnknownCaseError(text, session.exec(select(Case.ref)).all())
         return text
     raise AssertionError(f"unhandled field type {t}")

@@ -31,14 +31,13 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 from datetime import date
-from types import SimpleNamespace
 from typing import Any
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.clock import fmt_day
 from agreeflow.engine.core.definitions import Definition, StateDef, TransitionDef
 from agreeflow.engine.core.errors import FieldValueError, UserInputError, did_you_mean
-from agreeflow.engine.core.fields import FALSE, TRUE, parse_date
+from agreeflow.engine.core.fields import coerce, parse_date
 from agreeflow.engine.core.guards import GuardContext, registered_guards
 
 
@@ -91,46 +90,40 @@ def wait_of(st: StateDef) -> Wait:
                 bool(plan.get("confirmed", False)), f"plan:{st.name}", str(plan.get("note", "")))
 
 
-def planned_fields(defn: Definition, raw: dict[str, str]) -> dict[str, Any]:
-    """``--field`` text → values by field type, without a database (units stay codes)."""
-    out: dict[str, Any] = {}
-    for name, text in raw.items():
-        f = defn.fields.get(name)
-        if f is None and name != "proposer_kind":
-            guess = did_you_mean(name, defn.fields)
-            raise FieldValueError(field=name, problem_vi=f"quy trình {defn.id} không có trường này",
-                                  problem_en=f"workflow {defn.id} has no such field",
-                                  remedy_vi="Các trường: " + ", ".join(defn.fields)
-                                  + (f" (có phải '{guess}'?)" if guess else ""),
-                                  remedy_en="Fields: " + ", ".join(defn.fields)
-                                  + (f" (did you mean '{guess}'?)" if guess else ""))
-        kind = f.type if f else "text"
-        if kind == "bool":
-            out[name] = text.lower() in TRUE if text.lower() in TRUE | FALSE else text
-        elif kind == "int":
-            out[name] = int(text) if text.lstrip("-").isdigit() else text
-        elif kind == "date":
-            out[name] = parse_date(text).isoformat()
-        elif kind == "units":
-            out[name] = [c.strip() for c in text.split(",") if c.strip()]
-        else:
-            out[name] = text
-    return out
+PLAN_ONLY = ("proposer_kind",)
+"""Fields a plan may give that no case has: the kind of the proposing unit (for proposer_kind_allowed)."""
+
+
+def planned_fields(defn: Definition, raw: dict[str, str], on: date) -> dict[str, Any]:
+    """``--field`` text → typed values (engine.core.fields.coerce, without a database)."""
+    extra = {k: v for k, v in raw.items() if k in PLAN_ONLY and k not in defn.fields}
+    return coerce(None, defn, {k: v for k, v in raw.items() if k not in extra}, on) | extra
+
+
+@dataclass(frozen=True)
+class PlannedCase:
+    """The case a plan is about, before it exists: what a guard may read of it while planning.
+
+    Guards see ``ctx.session is None`` and judge only what the plan states
+    (engine.core.guards); this object has no id, no events, no deadlines.
+    """
+
+    state: str
+    fields: dict[str, Any]
+    unit: str | None
+    workflow: str
+    version: int
+    ref: str = "(kế hoạch / plan)"
+    id: None = None
 
 
 def _passes(defn: Definition, t: TransitionDef, state: str, fields: dict[str, Any], when: date) -> bool:
+    """True when no guard of ``t`` refuses the planned case on day ``when``."""
     guards = registered_guards()
-    case = SimpleNamespace(id=None, ref="(kế hoạch / plan)", state=state, unit=fields.get(defn.unit_field or ""),
-                           workflow=defn.id, version=defn.version, fields=fields)
+    case = PlannedCase(state, fields, fields.get(defn.unit_field or ""), defn.id, defn.version)
     ctx = GuardContext(case=case, definition=defn, trigger=t.trigger, fields=fields, actor=None,
                        now=clock.end_of_local_day(when), session=None)
-    for g in t.guards:
-        try:
-            if guards[g](ctx) is not None:
-                return False
-        except Exception:  # noqa: BLE001 — a guard that needs a real case cannot judge a plan: let it pass
-            continue
-    return True
+    return all(guards[g](ctx) is None for g in t.guards)
 
 
 def goal_of(defn: Definition, goal: str | None) -> str:
@@ -148,7 +141,7 @@ def goal_of(defn: Definition, goal: str | None) -> str:
 def plan(defn: Definition, start: date, cal: Any, raw_fields: dict[str, str] | None = None,
          goal: str | None = None, by: date | None = None, lang: str = "vi") -> dict[str, Any]:
     """The fastest legal path from the initial state to ``goal``, dated; feasibility against ``by``."""
-    fields = planned_fields(defn, raw_fields or {})
+    fields = planned_fields(defn, raw_fields or {}, start)
     fields.setdefault("_documents", {"(planned)": []})
     target = goal_of(defn, goal)
     heap = [_Node(start, start, 0, defn.initial, [(None, defn.initial, start, start)])]
