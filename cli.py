@@ -22,7 +22,7 @@ _OPTS = ("json_out", "lang", "user", "db", "now", "home")
 
 
 def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    if value not in (None, False):
+    if value is not None and value is not False:
         ctx.find_root().meta.setdefault("agreeflow", {})[param.name] = value
     return value
 
@@ -51,16 +51,14 @@ def _opts() -> dict[str, Any]:
 
 
 def settings() -> Any:
+    import os
+
     from agreeflow.engine import service
 
     o = _opts()
-    service.set_clock(None)  # each invocation reads --now/AGREEFLOW_NOW afresh (matters in-process)
-    if o.get("now"):
-        try:
-            service.set_clock(o["now"])
-        except ValueError:
-            raise click.BadParameter(f"'{o['now']}' is not ISO-8601, e.g. 2024-07-01T08:00",
-                                     param_hint="--now") from None
+    given = o.get("now")
+    service.set_clock(given if given is not None else os.environ.get("AGREEFLOW_NOW") or None,
+                      option="--now" if given is not None else "AGREEFLOW_NOW")
     return service.Settings.from_env(db_url=o.get("db"), lang=o.get("lang"), user=o.get("user"))
 
 
@@ -140,11 +138,14 @@ def main() -> None:
 @main.command()
 @common
 @click.option("--directory", "directory_file", type=click.Path(path_type=Path),
-              help="Directory YAML to load (default: the shipped Bắc Giang 2024 sample when the directory is empty).")
-def init(directory_file: Path | None) -> None:
-    """Create or upgrade the database and load the directory."""
+              help="Directory YAML for a new database (default: the shipped Bắc Giang 2024 sample); "
+                   "on an existing one, an admin reloads it.")
+@click.option("--simulation", is_flag=True,
+              help="Make a NEW database a simulation: --now and --as are allowed (demo, tests, training).")
+def init(directory_file: Path | None, simulation: bool) -> None:
+    """Create or upgrade the database; a new one gets the directory."""
     from agreeflow.engine import service
-    res = service.init(settings(), directory_file)
+    res = service.init(settings(), directory_file, simulation=simulation)
 
     def human(r: Any) -> None:
         click.echo(t("init_ok", db=r["database"], rev=r["revision"]))

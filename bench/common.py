@@ -123,7 +123,7 @@ def init_database(home: Path, user: str = COORDINATOR) -> Any:
     from agreeflow.engine.core.settings import Settings
 
     settings = Settings(data_dir=home, user=user)
-    service.init(settings)
+    service.init(settings, simulation=True)
     return settings
 
 

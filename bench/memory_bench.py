@@ -41,7 +41,7 @@ def prepare(name: str, deadlines: int) -> dict[str, str]:
     home = common.fresh_dir(name)
     os.environ.pop("AGREEFLOW_WORKFLOWS", None)
     settings = Settings(data_dir=home, user=common.COORDINATOR)
-    service.init(settings)
+    service.init(settings, simulation=True)
     db.dispose_all()
     conn = dataset.connect(common.sqlite_path(settings))
     case_ids = [case_id for case_id, _ in dataset.add_cases(conn, 1000, prefix="NV", workflow="task",

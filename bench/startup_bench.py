@@ -92,7 +92,7 @@ def prepare() -> tuple[dict[str, str], str]:
     home = common.fresh_dir("startup")
     os.environ.pop("AGREEFLOW_WORKFLOWS", None)
     settings = Settings(data_dir=home, user=common.COORDINATOR)
-    service.init(settings)
+    service.init(settings, simulation=True)
     ref = service.open_case(settings, "task", "Ban hành hướng dẫn ký kết thỏa thuận quốc tế",
                             {"lead_unit": "SNGV", "due_phrase": "hoàn thành trong tháng 7/2030"})["id"]
     env = common.agreeflow_env(home)

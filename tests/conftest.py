@@ -149,7 +149,7 @@ def af(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monke
     else:
         url = request.getfixturevalue("pg_url")
     runner = Agreeflow(home=home, url=url)
-    runner("init", ok=True, user=None)
+    runner("init", "--simulation", ok=True, user=None)
     return runner
 
 

@@ -105,7 +105,7 @@ class PostgresCluster:
             self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             self.execute(f'CREATE DATABASE "{name}"')
             # migrations, system chain and sample directory: what `agreeflow init` leaves behind
-            service.init(Settings(db_url=self.url(name)))
+            service.init(Settings(db_url=self.url(name)), simulation=True)
             db.dispose_all()  # CREATE DATABASE … TEMPLATE needs the template free of connections
             self.template = name
         return self.template

@@ -46,7 +46,7 @@ def test_export_verifies_with_an_independent_script_in_both_formats(af, tmp_path
     jsonl, rows = read_jsonl(tmp_path / "log.jsonl"), read_csv(tmp_path / "log.csv")
     assert jsonl == rows  # the same events, every chain field, in both formats
     assert set(jsonl[0]) == {"case", "seq", "at", "actor", "role", "kind", "from", "to", "trigger", "note",
-                             "payload", "prev_hash", "hash"}
+                             "payload", "prev_hash", "hash", "recorded_at", "recorded_by", "origin"}
     chains = verify(jsonl)
     assert len(chains) == 3 and sum(seq for seq, _ in chains.values()) == len(jsonl)
     assert {e["kind"] for e in jsonl} >= {"opened", "transition", "refused", "deadline_set", "directory_loaded"}

@@ -86,7 +86,7 @@ def roles(pg_cluster: PostgresCluster, tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_documented_roles_let_the_app_append_to_events_but_never_rewrite_them(roles: Roles, tmp_path: Path) -> None:
-    Agreeflow(home=tmp_path / "owner", url=roles.url("owner"))("init", user=None, ok=True)
+    Agreeflow(home=tmp_path / "owner", url=roles.url("owner"))("init", "--simulation", user=None, ok=True)
     with roles.connect("owner") as con:
         for stmt in statements(roles.rename(doc_sql("grants"))):
             con.execute(stmt)
@@ -138,7 +138,7 @@ def test_migrations_go_down_to_nothing_and_up_again(af: Agreeflow) -> None:
                    if af.dialect == "sqlite" else
                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         assert [r[0] for r in con.execute(catalog).fetchall()] == ["alembic_version"]
-    af("init", user=None, ok=True)
+    af("init", "--simulation", user=None, ok=True)
     assert af("case", "list", ok=True).exit_code == 0
     with af.raw_connection() as con:
         with pytest.raises(Exception, match="append-only"):

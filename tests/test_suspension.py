@@ -81,7 +81,7 @@ def test_suspending_for_k_working_days_moves_every_open_deadline_by_exactly_k(
         cfg = Settings(data_dir=Path(home), user=COORD)
         try:
             clock.set_now(_at(opened))
-            service.init(cfg)
+            service.init(cfg, simulation=True)
             ref = service.open_case(cfg, "timers", "Thuộc tính tạm dừng", {
                 "lead_unit": "SNGV", "signed_on": opened.isoformat(), "assigned_on": opened.isoformat(),
                 "due_phrase": "hoàn thành trong tháng 12/2026"})["id"]

@@ -43,10 +43,8 @@ def is_read_only(who: Person) -> bool:
     return set(who.roles or []) == {Role.AUDITOR}
 
 
-def writer(s: Session, email: str | None, *, admin: bool = False, action: str = "admin",
-           target: str = "HE-THONG") -> Person:
-    """The person who may write: not read-only, and an admin when ``admin`` is asked."""
-    who = person(s, email)
+def check_writer(who: Person, *, admin: bool = False, action: str = "admin", target: str = "HE-THONG") -> Person:
+    """``who`` if they may write: not read-only, and an admin when ``admin`` is asked."""
     if is_read_only(who):
         raise ReadOnlyError(actor=who.email)
     if admin and Role.ADMIN not in who.roles:

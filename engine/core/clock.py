@@ -7,7 +7,6 @@ aware UTC.  Nothing else may call ``datetime.now()`` or ``date.today()``.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -51,12 +50,24 @@ def advance(delta: timedelta) -> datetime:
 
 
 def now() -> datetime:
-    """The current instant, aware, in UTC (fixed clock, AGREEFLOW_NOW, or the system)."""
+    """The current instant, aware, in UTC: the simulated clock when one is set, else the system's.
+
+    A simulated clock (``set_now``; the command line's ``--now`` /
+    ``AGREEFLOW_NOW``) is accepted only on a database declared a simulation
+    (engine.service checks it before any transaction).
+    """
     if _fixed is not None:
         return _fixed
-    env = os.environ.get("AGREEFLOW_NOW")
-    if env:
-        return parse_instant(env)
+    return datetime.now(UTC)
+
+
+def is_simulated() -> bool:
+    """True while a simulated time is set."""
+    return _fixed is not None
+
+
+def real_now() -> datetime:
+    """The system clock, whatever the simulated time: when a record is really written (``recorded_at``)."""
     return datetime.now(UTC)
 
 

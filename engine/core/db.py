@@ -2,10 +2,14 @@
 
 One command = one transaction: ``with db.write(settings) as s: ...`` commits on
 success and rolls back on any exception, so a refused or malformed command
-leaves the database as it was.  On SQLite every transaction begins
+leaves the database as it was.  On SQLite a write transaction begins
 ``BEGIN IMMEDIATE`` (writers queue on the file lock instead of failing late
-with SQLITE_BUSY_SNAPSHOT) and the journal is WAL; on PostgreSQL the case row
-is locked with ``SELECT … FOR UPDATE`` before events are appended.
+with SQLITE_BUSY_SNAPSHOT), a read transaction a plain deferred ``BEGIN``
+(readers never wait for the write lock, WAL gives them a snapshot); on
+PostgreSQL the case row is locked with ``SELECT … FOR UPDATE`` before events
+are appended.  A URL that is malformed, names a driver we do not have, or
+cannot be reached is a DatabaseUrlError (exit 2) naming the URL without its
+password — never a driver's traceback.
 """
 
 from __future__ import annotations
@@ -20,45 +24,78 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from agreeflow.engine.core.errors import NotInitialisedError
+from agreeflow.engine.core.errors import DatabaseUrlError, NotInitialisedError
 from agreeflow.engine.core.paths import MIGRATIONS_DIR
 from agreeflow.engine.core.settings import Settings
 
 _engines: dict[str, Engine] = {}
 MIGRATIONS = MIGRATIONS_DIR
+_READ_ONLY = "agreeflow_read_only"  # execution option: begin a deferred (read) transaction on SQLite
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def safe_url(url: str) -> str:
+    """The URL as it may be shown: no password (and the text itself when it is no URL at all)."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
+def _bad_url(url: str, vi: str, en: str) -> DatabaseUrlError:
+    return DatabaseUrlError(db=safe_url(url), problem_vi=vi, problem_en=en)
+
+
 def get_engine(url: str) -> Engine:
-    """One engine per URL per process; SQLite gets WAL, a busy timeout and IMMEDIATE."""
+    """One engine per URL per process; SQLite gets WAL, a busy timeout, and IMMEDIATE for writes."""
     eng = _engines.get(url)
     if eng is not None:
         return eng
-    if is_sqlite(url):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        eng = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(eng, "connect")
-        def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        @event.listens_for(eng, "begin")
-        def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        eng = sa.create_engine(url, pool_pre_ping=True)
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise _bad_url(url, "không phải một địa chỉ cơ sở dữ liệu", "it is not a database URL") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise _bad_url(url, f"agreeflow chỉ dùng SQLite hoặc PostgreSQL, không dùng '{parsed.get_backend_name()}'",
+                       f"agreeflow runs on SQLite or PostgreSQL, not '{parsed.get_backend_name()}'")
+    try:
+        eng = _sqlite_engine(url, parsed) if is_sqlite(url) else sa.create_engine(url, pool_pre_ping=True)
+    except (sa.exc.NoSuchModuleError, ModuleNotFoundError):
+        raise _bad_url(url, "không có trình điều khiển cho địa chỉ này (dùng postgresql+psycopg://…)",
+                       "no driver for this URL (use postgresql+psycopg://…)") from None
     _engines[url] = eng
+    return eng
+
+
+def _sqlite_engine(url: str, parsed: sa.engine.URL) -> Engine:
+    path = parsed.database or ""
+    if path and path != ":memory:":
+        if Path(path).is_dir():
+            raise _bad_url(url, f"'{path}' là một thư mục, không phải tệp cơ sở dữ liệu",
+                           f"'{path}' is a folder, not a database file")
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _bad_url(url, f"không tạo được thư mục chứa tệp ({exc.strerror})",
+                           f"cannot create the file's folder ({exc.strerror})") from None
+    eng = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(eng, "connect")
+    def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(eng, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
     return eng
 
 
@@ -78,31 +115,52 @@ def _check_initialised(eng: Engine, url: str) -> None:
     # round trip in every transaction of a busy scheduler node.
     if url in _initialised:
         return
-    insp = sa.inspect(eng)
-    if not insp.has_table("cases"):
-        raise NotInitialisedError(db=_safe_url(url))
+    try:
+        has_cases = sa.inspect(eng).has_table("cases")
+    except sa.exc.DBAPIError as exc:
+        raise _unreachable(url, exc) from None
+    if not has_cases:
+        raise NotInitialisedError(db=safe_url(url))
     _initialised.add(url)
 
 
-def _safe_url(url: str) -> str:
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+def _unreachable(url: str, exc: sa.exc.DBAPIError) -> DatabaseUrlError:
+    detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    return _bad_url(url, f"không kết nối hoặc không đọc được ({detail})", f"cannot connect to or read it ({detail})")
+
+
+@contextmanager
+def _session(settings: Settings, read_only: bool) -> Iterator[Session]:
+    eng = get_engine(settings.url)
+    _check_initialised(eng, settings.url)
+    try:
+        conn = eng.connect()
+    except sa.exc.DBAPIError as exc:
+        raise _unreachable(settings.url, exc) from None
+    with conn:
+        if read_only:
+            conn = conn.execution_options(**{_READ_ONLY: True})
+        with Session(bind=conn, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
 
 @contextmanager
 def write(settings: Settings) -> Iterator[Session]:
-    """A session in one transaction: commit on success, roll back on any error."""
-    eng = get_engine(settings.url)
-    _check_initialised(eng, settings.url)
-    with Session(eng, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """A session in one write transaction: commit on success, roll back on any error."""
+    with _session(settings, read_only=False) as session:
+        yield session
 
 
-read = write  # reads run in a transaction too, so they see one consistent snapshot
+@contextmanager
+def read(settings: Settings) -> Iterator[Session]:
+    """A session in one read transaction (a consistent snapshot; on SQLite, no write lock)."""
+    with _session(settings, read_only=True) as session:
+        yield session
 
 
 def alembic_config(url: str) -> Any:
@@ -121,11 +179,18 @@ def upgrade(settings: Settings) -> str:
 
     eng = get_engine(settings.url)
     cfg = alembic_config(settings.url)
-    with eng.connect() as conn:
+    try:
+        conn = eng.connect()
+    except sa.exc.DBAPIError as exc:
+        raise _unreachable(settings.url, exc) from None
+    with conn:
         if is_sqlite(settings.url):
             conn.commit()  # leave the listener's IMMEDIATE transaction; alembic runs its own
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        try:
+            command.upgrade(cfg, "head")
+        except sa.exc.DBAPIError as exc:
+            raise _unreachable(settings.url, exc) from None
         conn.commit()
         rev = MigrationContext.configure(conn).get_current_revision()
     return rev or ""

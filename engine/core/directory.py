@@ -98,14 +98,30 @@ def _unknown(name: str, known: Any) -> str:
 
 
 def apply(session: Session, units: list[dict[str, Any]], people: list[dict[str, Any]], today: date
-          ) -> dict[str, int]:
-    """Upsert units and people; retire (from ``today``) what the file no longer lists. Returns counts."""
+          ) -> dict[str, Any]:
+    """Upsert units and people; retire (from ``today``) what the file no longer lists.
+
+    Returns the counts and the difference made, field by field: what an
+    auditor needs to see who changed whom from what to what.
+    """
     seen_units = set()
     counts = {"units": 0, "people": 0, "units_retired": 0, "people_deactivated": 0}
+    diff: dict[str, dict[str, Any]] = {"units": {"added": [], "changed": {}, "retired": []},
+                                       "people": {"added": [], "changed": {}, "deactivated": []}}
     for u in units:
-        row = session.get(Unit, u["code"]) or Unit(code=u["code"], name_vi=u["name_vi"])
-        for key in UNIT_KEYS - {"code"}:
-            setattr(row, key, u.get(key, "" if key in ("name_en", "email", "kind") else None))
+        row = session.get(Unit, u["code"])
+        if row is None:
+            row = Unit(code=u["code"], name_vi=u["name_vi"])
+            diff["units"]["added"].append(u["code"])
+        changed = {}
+        for key in sorted(UNIT_KEYS - {"code"}):
+            value = u.get(key, "" if key in ("name_en", "email", "kind") else None)
+            before = getattr(row, key, None)
+            if before != value and u["code"] not in diff["units"]["added"]:
+                changed[key] = [_plain(before), _plain(value)]
+            setattr(row, key, value)
+        if changed:
+            diff["units"]["changed"][u["code"]] = changed
         session.add(row)
         seen_units.add(u["code"])
         counts["units"] += 1
@@ -114,21 +130,37 @@ def apply(session: Session, units: list[dict[str, Any]], people: list[dict[str, 
             row.active_to = today - timedelta(days=1)
             session.add(row)
             counts["units_retired"] += 1
+            diff["units"]["retired"].append(row.code)
     seen_people = set()
     for p in people:
-        row = session.get(Person, p["email"]) or Person(email=p["email"], name=p["name"], unit=p["unit"])
-        row.name, row.unit, row.roles = p["name"], p["unit"], list(p.get("roles") or [])
-        row.lang, row.active = p.get("lang", "vi"), True
-        session.add(row)
+        person = session.get(Person, p["email"])
+        new = {"name": p["name"], "unit": p["unit"], "roles": list(p.get("roles") or []),
+               "lang": p.get("lang", "vi"), "active": True}
+        if person is None:
+            person = Person(email=p["email"], name=p["name"], unit=p["unit"])
+            diff["people"]["added"].append(p["email"])
+        else:
+            changed = {k: [_plain(getattr(person, k)), _plain(v)] for k, v in new.items() if getattr(person, k) != v}
+            if changed:
+                diff["people"]["changed"][p["email"]] = changed
+        for key, value in new.items():
+            setattr(person, key, value)
+        session.add(person)
         seen_people.add(p["email"])
         counts["people"] += 1
-    for row in session.exec(select(Person)).all():
-        if row.email not in seen_people and row.active:
-            row.active = False
-            session.add(row)
+    for person in session.exec(select(Person)).all():
+        if person.email not in seen_people and person.active:
+            person.active = False
+            session.add(person)
             counts["people_deactivated"] += 1
+            diff["people"]["deactivated"].append(person.email)
     session.flush()
-    return counts
+    return {**counts, "diff": diff}
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON keeps it (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def is_active(unit: Unit, on: date) -> bool:

@@ -17,13 +17,20 @@
     │   ├── InputFileError            a file that cannot be read / imported
     │   ├── PlanFileError             a plan (task table) with bad rows (all listed)
     │   ├── ReportMapError            report-map.yaml has problems (all listed)
+    │   ├── SimulationOnlyError       --now on a database that is not a simulation
+    │   ├── NotSignedInError          a write on a real database with nobody signed in
+    │   ├── DatabaseUrlError          a database URL that is malformed or cannot be reached
+    │   ├── OutputPathError           an output path that is a folder or cannot be written
     │   └── OptionValueError          a malformed option value (--from, --year, ...)
     ├── RefusedError          exit 3  a rule refused it; the refusal is logged
     │   ├── RoleRefusedError
     │   ├── StateRefusedError
     │   ├── GuardRefusedError
     │   ├── StaleCaseError            the case changed since it was read
-    │   └── ReadOnlyError             auditors change nothing
+    │   ├── ReadOnlyError             auditors change nothing
+    │   ├── SignInRefusedError        wrong password, no password, or locked for now
+    │   ├── OnBehalfRefusedError      --as another person without the admin role
+    │   └── TimeOrderRefusedError     an effective time before the case's last event or after now
     └── TamperingError        exit 4  audit verify found a broken chain
 
 Subclasses keep their details as attributes (case, state, trigger, allowed...)
@@ -241,6 +248,40 @@ class ReportMapError(DefinitionError):
     }
 
 
+class SimulationOnlyError(UserInputError):
+    messages = {
+        "vi": "{what} chỉ dùng được trên cơ sở dữ liệu mô phỏng (tạo bằng: agreeflow init --simulation). "
+              "Cơ sở dữ liệu {db} là cơ sở dữ liệu thật: thời gian lấy theo đồng hồ hệ thống. "
+              "Để ghi một việc đã xảy ra trước đây, dùng --effective NGÀY --reason \"lý do\".",
+        "en": "{what} works only on a simulation database (made with: agreeflow init --simulation). "
+              "The database {db} is a real one: time comes from the system clock. "
+              "To record something that happened earlier, use --effective DATE --reason \"why\".",
+    }
+
+
+class NotSignedInError(UserInputError):
+    messages = {
+        "vi": "Chưa đăng nhập. Đăng nhập bằng: agreeflow login EMAIL (hoặc đặt AGREEFLOW_TOKEN).",
+        "en": "Not signed in. Sign in with: agreeflow login EMAIL (or set AGREEFLOW_TOKEN).",
+    }
+
+
+class DatabaseUrlError(UserInputError):
+    messages = {
+        "vi": "Không mở được cơ sở dữ liệu {db}: {problem_vi}. Kiểm tra --db / AGREEFLOW_DB "
+              "(ví dụ sqlite:////duong/dan/agreeflow.db hoặc postgresql+psycopg://nguoidung@may/agreeflow).",
+        "en": "Cannot open the database {db}: {problem_en}. Check --db / AGREEFLOW_DB "
+              "(e.g. sqlite:////path/to/agreeflow.db or postgresql+psycopg://user@host/agreeflow).",
+    }
+
+
+class OutputPathError(UserInputError):
+    messages = {
+        "vi": "Không ghi được tệp '{path}': {problem_vi}. Chọn một đường dẫn tệp trong một thư mục có quyền ghi.",
+        "en": "Cannot write the file '{path}': {problem_en}. Choose a file path in a folder you may write to.",
+    }
+
+
 class OptionValueError(UserInputError):
     messages = {
         "vi": "Tùy chọn {option}: '{value}' không hợp lệ. {remedy_vi}",
@@ -287,6 +328,27 @@ class ReadOnlyError(RefusedError):
     messages = {
         "vi": "{actor} có vai trò kiểm tra (auditor): chỉ được xem, không được thay đổi dữ liệu.",
         "en": "{actor} is an auditor: auditors read everything and change nothing.",
+    }
+
+
+class SignInRefusedError(RefusedError):
+    messages = {
+        "vi": "Đăng nhập không thành công cho {email}: sai mật khẩu, tài khoản chưa có mật khẩu hoặc đang tạm khóa{wait_vi}.",
+        "en": "Sign-in failed for {email}: wrong password, no password set, or the account is locked for now{wait_en}.",
+    }
+
+
+class OnBehalfRefusedError(RefusedError):
+    messages = {
+        "vi": "{recorder} không được ghi thay cho {actor}: chỉ quản trị viên (admin) được thao tác thay người khác (--as).",
+        "en": "{recorder} may not act on behalf of {actor}: only an admin may act for someone else (--as).",
+    }
+
+
+class TimeOrderRefusedError(RefusedError):
+    messages = {
+        "vi": "Thời điểm có hiệu lực {effective} của hồ sơ {case} không hợp lệ: {problem_vi}.",
+        "en": "The effective time {effective} on case {case} is not allowed: {problem_en}.",
     }
 
 

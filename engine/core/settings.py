@@ -25,6 +25,17 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("agreeflow", appauthor=False))
 
 
+def cli_origin() -> str:
+    """``cli:<operating-system account>@<host>`` of this process."""
+    import getpass
+    import socket
+    try:
+        account = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container): the number still tells who
+        account = str(os.getuid())
+    return f"cli:{account}@{socket.gethostname()}"
+
+
 @dataclass
 class Settings:
     """What one invocation runs against."""
@@ -39,6 +50,10 @@ class Settings:
     """E-mail of the acting person (from the directory)."""
     smtp_url: str | None = None
     """``smtp://…``/``smtps://…``; None → ``.eml`` files in ``data_dir/mail``."""
+    token: str | None = None
+    """A sign-in token (``AGREEFLOW_TOKEN``; the command line also reads the one ``agreeflow login`` saved)."""
+    origin: str = field(default_factory=lambda: cli_origin())
+    """Where the writes come from, recorded on every event: ``cli:<os account>@<host>`` by default."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -48,6 +63,7 @@ class Settings:
             lang=os.environ.get("AGREEFLOW_LANG") or "vi",
             user=os.environ.get("AGREEFLOW_USER") or None,
             smtp_url=os.environ.get("AGREEFLOW_SMTP") or None,
+            token=os.environ.get("AGREEFLOW_TOKEN") or None,
         )
         for key, value in overrides.items():
             if value is not None:

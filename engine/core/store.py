@@ -100,6 +100,12 @@ class Event(SQLModel, table=True):
     payload: dict[str, Any] = _json(dict)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    recorded_at: datetime | None = _utc()
+    """When it was written, from the real clock (``at`` is when it took effect); NULL before 0002."""
+    recorded_by: str = ""
+    """Who typed it when that was not the actor (an admin acting on behalf of the actor)."""
+    origin: str = ""
+    """Where it was written from: ``cli:<os account>@<host>``, ``web:<address>``, ``worker:<node>``."""
 
 
 class Deadline(SQLModel, table=True):
@@ -197,3 +203,46 @@ class WorkflowVersion(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     path: str = ""
     stored_at: datetime = _utc(nullable=False)
+
+
+class SecurityEvent(SQLModel, table=True):
+    """The security log: sign-ins, sign-outs, failures, refusals with no case, reads (when kept).
+
+    Hash-chained like a case's log (one chain), append-only.
+    """
+
+    __tablename__ = "security_log"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(sa_column_kwargs={"unique": True})
+    recorded_at: datetime = _utc(nullable=False, index=True)
+    actor: str = ""
+    kind: str = Field(max_length=32, index=True)
+    origin: str = ""
+    detail: dict[str, Any] = _json(dict)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Account(SQLModel, table=True):
+    """A person's sign-in secret (argon2 hash) and failure count; the person is in ``people``."""
+
+    __tablename__ = "accounts"
+    email: str = Field(primary_key=True, max_length=255)
+    password_hash: str = ""
+    failures: int = 0
+    locked_until: datetime | None = _utc()
+    changed_at: datetime = _utc(nullable=False)
+
+
+class SignIn(SQLModel, table=True):
+    """A signed-in session (web or command line) or a one-time sign-in link; only the token's hash is kept."""
+
+    __tablename__ = "sign_ins"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    email: str = Field(max_length=255, index=True)
+    kind: str = Field(max_length=16)          # web | cli | link
+    created_at: datetime = _utc(nullable=False)
+    expires_at: datetime = _utc(nullable=False)
+    used_at: datetime | None = _utc()
+    revoked_at: datetime | None = _utc()
+    origin: str = ""

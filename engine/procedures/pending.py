@@ -55,6 +55,7 @@ def on_state_entered(s: Session, case: Case, state: str, cal: Any, actor: str, n
                 start(s, linked, d, case, state, _event_day(case, state, now), cal, actor, now)
         except (AgreeflowError, ValueError, OverflowError) as exc:
             # A link must never block the linked case: the failure is the linking case's to fix.
+            audit.forget_heads(s)  # the savepoint took back what it appended
             _log_failure(s, linked, d, case, exc, actor, now)
             continue
         started.append(linked.ref)

@@ -23,7 +23,9 @@ from agreeflow.engine.reports.common import Window
 
 # The canonical fields (engine/audit.py) in reading order, then the hash.
 FIELDS = ("case", "seq", "at", "actor", "role", "kind", "from", "to", "trigger", "note", "payload",
-          "prev_hash", "hash")
+          "prev_hash", "hash", "recorded_at", "recorded_by", "origin")
+"""Export columns.  The last three exist for events recorded since migration 0002; in CSV an older
+event has ``\\N`` there, and a verifier leaves the three out of the object it hashes (docs/audit.md)."""
 NULL = r"\N"
 """How CSV writes a null (``from``/``to``/``trigger``/``note``); an empty cell is an empty text."""
 
@@ -32,7 +34,7 @@ KINDS = tuple(EventKind)
 
 def record(ref: str, ev: Event) -> dict[str, Any]:
     """One event as exported: exactly the canonical fields plus ``hash``."""
-    return {"case": ref, **audit.event_view(ev)}
+    return audit.export_record(ref, ev)
 
 
 def _check_kind(s: Session, kind: str) -> None:
@@ -96,7 +98,7 @@ def write(rows: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> dict[str, in
     events, chains = 0, set()
     for row in rows:
         if writer:
-            writer.writerow([_csv_cell(row[k]) for k in FIELDS])
+            writer.writerow([_csv_cell(row.get(k)) for k in FIELDS])
         else:
             out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
         events += 1

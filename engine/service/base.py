@@ -1,9 +1,19 @@
-"""What every service function shares: the transaction, the acting person, refusals logged on the case.
+"""What every service function shares: the transaction, the clock, who acts, refusals logged.
 
-The service layer is the only one that opens transactions (``db.write`` /
-``db.read``) and the only one that reads the clock for a command: it reads
-``clock.now()`` once and hands that instant down, so every event a command
-writes carries one time.
+The service layer is the only one that opens transactions and the only one
+that reads the clock for a command: it reads ``now()`` once and hands that
+instant down, so every event a command writes carries one time.  Each write
+transaction declares its :class:`audit.Recording` — the real time of
+writing, where from, and (when an admin acts for someone) by whom — before
+anything is appended.
+
+Who acts.  On a database declared a simulation (``agreeflow init
+--simulation``: the demo, the tests) the acting person is the one named
+(``--as`` / ``AGREEFLOW_USER``) and the simulated clock (``--now``) is
+allowed.  On a real database the acting person is the one signed in
+(``agreeflow login``, the web's session); naming another person needs the
+admin role and is recorded as "recorded by X on behalf of Y"; ``--now`` is
+refused.
 """
 
 from __future__ import annotations
@@ -15,61 +25,167 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session
 
-from agreeflow.engine.core import cases, clock, db
-from agreeflow.engine.core.errors import RefusedError, UnknownCaseError
+from agreeflow.engine.core import audit, authority, cases, clock, db, identity, seclog
+from agreeflow.engine.core.errors import (
+    NotSignedInError,
+    OnBehalfRefusedError,
+    RefusedError,
+    SimulationOnlyError,
+    UnknownCaseError,
+    UnknownPersonError,
+)
+from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import Meta, Person
 
 T = TypeVar("T")
+SIMULATION_KEY = "simulation"
+ACCESS_LOG_KEY = "access_log"
+_FLAGS: dict[tuple[str, str], bool] = {}
 
 
 def now() -> datetime:
-    """The instant of the command being served."""
+    """The instant of the command being served (simulated only on a simulation database)."""
     return clock.now()
+
+
+def flag(s: Session, settings: Settings, key: str) -> bool:
+    """A yes/no fact about the database kept in ``meta`` (read once per process: it never changes)."""
+    if (settings.url, key) not in _FLAGS:
+        row = s.get(Meta, key)
+        _FLAGS[(settings.url, key)] = row is not None and row.value == "true"
+    return _FLAGS[(settings.url, key)]
+
+
+def is_simulation(s: Session, settings: Settings) -> bool:
+    """True for a database made with ``agreeflow init --simulation``."""
+    return flag(s, settings, SIMULATION_KEY)
+
+
+def _check_clock(s: Session, settings: Settings) -> None:
+    if clock.is_simulated() and not is_simulation(s, settings):
+        raise SimulationOnlyError(what="--now / AGREEFLOW_NOW", db=db.safe_url(settings.url))
 
 
 @contextmanager
 def reading(settings: Settings) -> Iterator[Session]:
-    """A read-only transaction (one consistent snapshot)."""
+    """A read-only transaction (one consistent snapshot; on SQLite it takes no write lock)."""
     with db.read(settings) as s:
+        _check_clock(s, settings)
         yield s
 
 
 @contextmanager
 def writing(settings: Settings) -> Iterator[Session]:
-    """One write transaction: commit on success, roll back on any error."""
+    """One write transaction: commit on success, roll back on any error; its events share one recording."""
     with db.write(settings) as s:
+        _check_clock(s, settings)
+        audit.start_recording(s, audit.Recording(at=clock.real_now(), origin=settings.origin))
         yield s
 
 
+# ------------------------------------------------------------------ who acts
+def signed_in(s: Session, settings: Settings) -> Person | None:
+    """The person whose sign-in token this command carries (None: nobody signed in)."""
+    return identity.session_person(s, settings.token, clock.real_now())
+
+
+def actor(s: Session, settings: Settings) -> Person:
+    """The person this command acts as, decided as the module docstring says.
+
+    Raises:
+        UnknownPersonError (exit 2): the person named is not in the directory.
+        NotSignedInError (exit 2): a real database, and nobody signed in.
+        OnBehalfRefusedError (exit 3): a person who is not an admin named somebody else.
+    """
+    if is_simulation(s, settings):
+        return authority.person(s, settings.user)
+    who = signed_in(s, settings)
+    if who is None:
+        raise NotSignedInError()
+    if not settings.user or settings.user == who.email:
+        return who
+    if Role.ADMIN not in (who.roles or []):
+        raise OnBehalfRefusedError(recorder=who.email, actor=settings.user)
+    acted_for = authority.person(s, settings.user)
+    if audit.is_recording(s):
+        audit.recording(s).recorded_by = who.email
+    return acted_for
+
+
+def viewer(s: Session, settings: Settings) -> Person | None:
+    """The person reading (to offer the actions they may take), or None when nobody is known."""
+    try:
+        return actor(s, settings)
+    except (NotSignedInError, OnBehalfRefusedError, UnknownPersonError):
+        return None  # the page shows no actions rather than failing the read
+
+
+def writer(s: Session, settings: Settings, *, admin: bool = False, action: str = "admin",
+           target: str = cases.SYSTEM_REF) -> Person:
+    """The acting person, who must be allowed to write (and be an admin when ``admin``)."""
+    return authority.check_writer(actor(s, settings), admin=admin, action=action, target=target)
+
+
+# ------------------------------------------------------------------ refusals
 def on_case(settings: Settings, ref: str, action: str | None, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in one write transaction; a refusal is rolled back, logged on case ``ref``, then raised.
+    """Run ``work`` in one write transaction; a refusal is rolled back, logged, then raised.
 
     Catches both a :class:`cases.Refusal` (which knows who was refused and
-    under which role) and any other :class:`RefusedError` (a role check done
-    before the case moved): every refusal on an existing case leaves a
-    ``refused`` event, written in a transaction of its own.
+    under which role) and any other :class:`RefusedError` (who may act,
+    checked before the case moved): every refusal leaves a ``refused`` event
+    on the case — or, when there is no such case, an entry in the security
+    log — written in a transaction of its own.
     """
     try:
-        with db.write(settings) as s:
+        with writing(settings) as s:
             return work(s)
     except cases.Refusal as r:
-        err, actor, role = r.err, r.actor, r.role
+        err, who, role = r.err, r.actor, r.role
     except RefusedError as e:
-        err, actor, role = e, str(e.fields.get("actor") or settings.user or ""), ""
-    log_refusal(settings, ref, err, actor, role, action)
+        err, who, role = e, str(e.fields.get("recorder") or e.fields.get("actor") or settings.user or ""), ""
+    log_refusal(settings, ref, err, who, role, action)
     raise err
 
 
-def log_refusal(settings: Settings, ref: str, err: RefusedError, actor: str, role: str, action: str | None) -> None:
-    """Append ``refused`` to case ``ref`` in its own transaction (nothing when the case does not exist)."""
-    with db.write(settings) as s:
+def refused(settings: Settings, action: str, work: Callable[[Session], T]) -> T:
+    """Like :func:`on_case` for commands that concern no case: a refusal goes to the security log."""
+    try:
+        with writing(settings) as s:
+            return work(s)
+    except RefusedError as err:
+        security(settings, seclog.SecurityKind.REFUSED,
+                 str(err.fields.get("recorder") or err.fields.get("actor") or settings.user or ""),
+                 {"action": action, "error": type(err).__name__, "message": err.render("en")})
+        raise
+
+
+def log_refusal(settings: Settings, ref: str, err: RefusedError, who: str, role: str, action: str | None) -> None:
+    """Append ``refused`` to case ``ref`` in its own transaction (the security log when there is no such case)."""
+    with writing(settings) as s:
         try:
             case = cases.find(s, ref, lock=True)
-        except UnknownCaseError:  # no case, no chain to log on
+        except UnknownCaseError:
+            seclog.append(s, seclog.SecurityKind.REFUSED, actor=who, origin=settings.origin,
+                          at=clock.real_now(), detail={"case": ref, "action": action, "error": type(err).__name__,
+                                                       "message": err.render("en")})
             return
-        cases.log_refusal(s, case, err, actor, role, action, now())
+        cases.log_refusal(s, case, err, who, role, action, now())
+
+
+def security(settings: Settings, kind: seclog.SecurityKind, who: str, detail: dict[str, Any]) -> None:
+    """One entry in the security log, in a transaction of its own."""
+    with writing(settings) as s:
+        seclog.append(s, kind, actor=who, origin=settings.origin, at=clock.real_now(), detail=detail)
 
 
 def iso(value: Any) -> str | None:
     """A date or datetime as ISO text (None stays None)."""
     return value.isoformat() if value is not None else None
+
+
+def set_meta(s: Session, key: str, value: str) -> None:
+    """Write one fact about the database."""
+    s.merge(Meta(key=key, value=value))
+    s.flush()
+

@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from agreeflow.engine.core import authority, cases, clock
+from agreeflow.engine.core import cases, clock
 from agreeflow.engine.core.errors import MissingFieldsError
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime import calendar_admin, deadlines
 from agreeflow.engine.legaltime.calendar import parse_phrase
+from agreeflow.engine.service import base
 from agreeflow.engine.service.base import now, on_case, reading
 
 
@@ -70,6 +71,6 @@ def set_day(settings: Settings, day_text: str, kind: str, reason: str, source: s
         raise MissingFieldsError(trigger=command, missing=missing)
 
     def work(s: Session) -> dict[str, Any]:
-        actor = authority.writer(s, settings.user, admin=True, action=command).email
+        actor = base.writer(s, settings, admin=True, action=command).email
         return calendar_admin.set_day(s, actor, when, kind, reason, source, now())
     return on_case(settings, cases.SYSTEM_REF, command, work)

@@ -19,9 +19,10 @@ from agreeflow.engine.core.errors import InputFileError, MissingFieldsError, Rol
 from agreeflow.engine.core.fields import parse_pairs
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
-from agreeflow.engine.core.store import Case, Deadline, Event, Person
+from agreeflow.engine.core.store import Case, Deadline, Event
 from agreeflow.engine.legaltime import deadlines, suspension
 from agreeflow.engine.procedures import flags
+from agreeflow.engine.service import base
 from agreeflow.engine.service.base import now, on_case, reading, writing
 
 
@@ -34,7 +35,7 @@ def open_case(settings: Settings, workflow: str, title: str, field_args: list[st
     if not title.strip():
         raise MissingFieldsError(trigger="open", missing=["--title"])
     with writing(settings) as s:
-        actor = authority.writer(s, settings.user)
+        actor = base.writer(s, settings)
         ref = cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note).ref
     return show_case(settings, ref)
 
@@ -68,7 +69,7 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
 
     def work(s: Session) -> None:
         case = cases.find(s, ref, lock=True)
-        person = authority.person(s, settings.user)
+        person = base.actor(s, settings)
         cases.fire(s, case, person, trigger, raw, now(), note=note, files=[m for m, _ in attached],
                    expect_version=expect_version)
         for _, data in attached:
@@ -81,7 +82,7 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
 def _clock_action(settings: Settings, ref: str, note: str | None, which: str) -> dict[str, Any]:
     def work(s: Session) -> None:
         case = cases.find(s, ref, lock=True)
-        person = authority.writer(s, settings.user)
+        person = base.writer(s, settings)
         defn = cases.definition_of(s, case.workflow, case.version)
         if not ({Role.COORDINATOR, Role.ADMIN} & set(person.roles)
                 or authority.role_for(person, (Role.OFFICER,), case, defn)):
@@ -111,7 +112,7 @@ def show_case(settings: Settings, ref: str) -> dict[str, Any]:
     with reading(settings) as s:
         case = cases.find(s, ref)
         defn = cases.definition_of(s, case.workflow, case.version)
-        person = s.get(Person, settings.user) if settings.user else None
+        person = base.viewer(s, settings)
         cal = deadlines.calendar_for(s)
         at = now()
         lang = settings.lang
@@ -185,6 +186,6 @@ def history(settings: Settings, ref: str) -> list[dict[str, Any]]:
 def check_flags(settings: Settings) -> dict[str, Any]:
     """``agreeflow case flags``: run the check (one transaction), then list every flagged case."""
     with writing(settings) as s:
-        authority.writer(s, settings.user)
+        base.writer(s, settings)
         new = flags.flag_unapproved_delegations(s, now())
     return {"newly_flagged": new, "flagged": [c for c in list_cases(settings) if c["flags"]]}

@@ -146,7 +146,7 @@ def run(until: date | None = None, lang: str = "vi", keep: bool = False, data_di
     try:
         first = steps[0]["date"] if steps and steps[0]["date"] < start else start
         clock.set_now(clock.local_at(first, sweep_hour))
-        service.init(settings)
+        service.init(settings, simulation=True)
         history = [s for s in steps if s["date"] < start]
         for s in history:  # the past: cases already under way when the simulation starts
             clock.set_now(clock.local_at(s["date"], hour))

@@ -7,17 +7,41 @@ from typing import Any
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.clock import fmt_day, fmt_local, parse_instant
-from agreeflow.engine.core.errors import DefinitionError
+from agreeflow.engine.core.errors import DateValueError, DefinitionError
 from agreeflow.engine.core.files import atomic_write as write_file
 from agreeflow.engine.core.i18n import t as _translate
 from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
 
 __all__ = ["DefinitionError", "Settings", "write_file", "fmt_day", "fmt_local", "fmt_at_local", "parse_instant",
            "set_clock", "text"]
 
 
-def set_clock(value: str | datetime | None) -> None:
-    """Run as if at ``value`` (``--now``); None frees the clock.  ValueError for text that is not ISO-8601."""
+def set_clock(value: str | datetime | None, option: str = "--now") -> None:
+    """Run as if at ``value`` (``--now``); None frees the clock.
+
+    Raises:
+        DateValueError (exit 2): empty text, not ISO-8601, or outside the calendar's years.  Whether a
+            simulated time is allowed at all is decided per database (engine.service.base).
+    """
+    if value is None:
+        clock.set_now(None)
+        return
+    if isinstance(value, str):
+        try:
+            value = clock.parse_instant(value) if value.strip() else None
+        except ValueError:
+            value = None
+        if value is None:
+            clock.set_now(None)
+            raise DateValueError(value=f"{option} {value!s}".strip(), first=FIRST_YEAR, last=LAST_YEAR,
+                                 problem_vi="không phải thời điểm ISO-8601 (ví dụ 2024-07-01T08:00)",
+                                 problem_en="not an ISO-8601 time (e.g. 2024-07-01T08:00)")
+    local_year = clock.to_local(value).year if value.tzinfo else value.year
+    if not FIRST_YEAR <= local_year <= LAST_YEAR:
+        clock.set_now(None)
+        raise DateValueError(value=f"{option} {value.isoformat()}", first=FIRST_YEAR, last=LAST_YEAR,
+                             problem_vi="ngoài phạm vi của lịch", problem_en="outside the calendar's years")
     clock.set_now(value)
 
 

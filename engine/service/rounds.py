@@ -11,6 +11,7 @@ from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Person
 from agreeflow.engine.procedures import consultation
+from agreeflow.engine.service import base
 from agreeflow.engine.service.base import now, on_case, reading
 from agreeflow.engine.service.cases import show_case
 
@@ -19,7 +20,7 @@ LEADS = (Role.COORDINATOR, Role.ADMIN)
 
 
 def _leader(s: Session, settings: Settings, ref: str, action: str) -> tuple[Person, str]:
-    person = authority.writer(s, settings.user)
+    person = base.writer(s, settings)
     cases.find(s, ref)
     return person, authority.require_any(person, LEADS, action, ref)
 

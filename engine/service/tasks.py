@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from agreeflow.engine.core import authority, cases, clock, definitions
+from agreeflow.engine.core import cases, clock, definitions
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.procedures import plans
+from agreeflow.engine.service import base
 from agreeflow.engine.service.base import now, reading, writing
 
 Items = Callable[[Session], list[tuple[str, dict[str, str], str | None]]]
@@ -26,7 +27,7 @@ def open_cases(settings: Settings, workflow: str, items: Items) -> list[str]:
     defn = definitions.get(workflow)
     at = now()
     with writing(settings) as s:
-        actor = authority.writer(s, settings.user)
+        actor = base.writer(s, settings)
         return [cases.open_case(s, defn, title, raw, actor, at, note=note).ref for title, raw, note in items(s)]
 
 

@@ -31,6 +31,7 @@ from agreeflow.engine.core.store import Node, OutboxMessage
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.deadlines import calendar_for
 from agreeflow.engine.procedures import sweep as sweeping
+from agreeflow.engine.service import base
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.notifications import outbox
 from agreeflow.notifications.mailer import Transport, TransportError, build_email
@@ -160,7 +161,7 @@ def outbox_list(settings: Settings, status: str | None = None, limit: int = 100)
 def outbox_retry(settings: Settings, message_id: int) -> dict[str, Any]:
     """Queue a failed or cancelled message again (coordinator or admin)."""
     with writing(settings) as s:
-        who = authority.writer(s, settings.user)
+        who = base.writer(s, settings)
         authority.require_any(who, (Role.COORDINATOR, Role.ADMIN), "outbox retry", "outbox")
         return outbox.retry(s, message_id, now())
 
@@ -252,8 +253,14 @@ def serve(settings: Settings, node_name: str | None = None, interval: float = 60
         raise ValueError("intervals are seconds above 0")  # the CLI's FloatRange says it to users
     name = node_name or outbox.default_node_name()
     stop = stop or threading.Event()
-    transport = outbox.transport_for(settings)
-    register(settings, name)
+    # Signals first: a SIGTERM that arrives while the node registers must stop it cleanly, not kill it.
+    previous = _on_signals(stop)
+    try:
+        transport = outbox.transport_for(settings)
+        register(settings, name)
+    except BaseException:
+        _restore(previous)
+        raise
     reclaimed = release(settings, name)  # our own rows left 'sending' by a killed predecessor
     totals: dict[str, int] = {"reclaimed": reclaimed}
     lock = threading.Lock()
@@ -285,21 +292,26 @@ def serve(settings: Settings, node_name: str | None = None, interval: float = 60
     scheduler.add_job(dispatch_now, "interval", seconds=dispatch_interval, id="dispatch")
     scheduler.add_job(_Once(lambda: heartbeat(settings, name)), "interval", seconds=HEARTBEAT_S, id="heartbeat")
     scheduler.add_job(sweep_job, id="sweep-at-start")  # no trigger: now — catch up on what fell due meanwhile
-    previous = _on_signals(stop)
     serve_log.info("node %s: sweep every %ss, dispatch every %ss (reclaimed %d message(s))", name, interval,
-             dispatch_interval, reclaimed)
-    scheduler.start()
+                   dispatch_interval, reclaimed)
+    if not stop.is_set():
+        scheduler.start()
     try:
         while not stop.wait(0.5):
             pass
     finally:
-        scheduler.shutdown(wait=True)
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
         release(settings, name)
         unregister(settings, name)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        _restore(previous)
     serve_log.info("node %s stopped: %s", name, totals)
     return {"node": name, **totals}
+
+
+def _restore(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 def _on_signals(stop: threading.Event) -> dict[int, Any]:
