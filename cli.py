@@ -59,7 +59,10 @@ def settings() -> Any:
     given = o.get("now")
     service.set_clock(given if given is not None else os.environ.get("AGREEFLOW_NOW") or None,
                       option="--now" if given is not None else "AGREEFLOW_NOW")
-    return service.Settings.from_env(db_url=o.get("db"), lang=o.get("lang"), user=o.get("user"))
+    s = service.Settings.from_env(db_url=o.get("db"), lang=o.get("lang"), user=o.get("user"))
+    if s.token is None:
+        s.token = service.saved_token(s)
+    return s
 
 
 def lang_of(ctx: click.Context) -> str:
@@ -152,6 +155,54 @@ def init(directory_file: Path | None, simulation: bool) -> None:
         if r["directory"]:
             click.echo(t("directory_ok", **r["directory"]))
     emit(res, human)
+
+
+@main.command()
+@common
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (scripts).")
+@click.option("--hours", type=click.FloatRange(min=0.1, max=24 * 366), help="How long the sign-in lasts "
+              "(default 12 hours; a worker's service account may need longer).")
+def login(email: str, password_stdin: bool, hours: float | None) -> None:
+    """Sign in on this database; later commands act as you (a real database needs it)."""
+    from agreeflow.engine import service
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
+        t("password_prompt"), hide_input=True)
+    res = service.login(settings(), email, password, hours=hours)
+    emit({k: v for k, v in res.items() if k != "token"}, lambda r: click.echo(t("login_ok", email=r["email"])))
+
+
+@main.command()
+@common
+def logout() -> None:
+    """End this command line's sign-in on this database."""
+    from agreeflow.engine import service
+    emit(service.logout(settings()), lambda r: click.echo(t("logout_ok")))
+
+
+@main.command()
+@common
+def whoami() -> None:
+    """Who the next command acts as, and on what kind of database."""
+    from agreeflow.engine import service
+    emit(service.whoami(settings()), lambda r: click.echo(t("whoami", **r)))
+
+
+@main.group()
+def user() -> None:
+    """Sign-in accounts of the people in the directory."""
+
+
+@user.command("set-password")
+@common
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (scripts).")
+def user_set_password(email: str, password_stdin: bool) -> None:
+    """Set a person's password (an admin for anyone, a person for themself)."""
+    from agreeflow.engine import service
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
+        t("password_new"), hide_input=True, confirmation_prompt=True)
+    emit(service.set_password(settings(), email, password), lambda r: click.echo(t("password_set", **r)))
 
 
 @main.group()
@@ -281,12 +332,18 @@ def case_open(workflow: str, title: str, fields: tuple[str, ...], parent: str | 
 @click.option("--note", help="A note recorded in the log.")
 @click.option("--attach", multiple=True, type=click.Path(path_type=Path), metavar="[KIND=]FILE",
               help="Attach a document (stored content-addressed).")
-@click.option("--expect-version", type=int, help="Refuse if the case changed since this lock_version.")
+@click.option("--expect-version", type=click.IntRange(min=0, max=2**62),
+              help="Refuse if the case changed since this lock_version.")
+@click.option("--effective", metavar="DATE", help="The step took effect earlier (e.g. a paper reply received on "
+                                                  "that day); needs --reason. Shown as recorded late.")
+@click.option("--reason", help="Why the step is recorded late (with --effective).")
 def case_fire(case_ref: str, trigger: str, fields: tuple[str, ...], note: str | None,
-              attach: tuple[Path, ...], expect_version: int | None) -> None:
+              attach: tuple[Path, ...], expect_version: int | None, effective: str | None,
+              reason: str | None) -> None:
     """Advance a case by a trigger."""
     from agreeflow.engine import service
-    res = service.fire(settings(), case_ref, trigger, list(fields), note, list(attach), expect_version)
+    res = service.fire(settings(), case_ref, trigger, list(fields), note, list(attach), expect_version,
+                       effective=effective, reason=reason)
     emit(res, lambda r: click.echo(f"{r['id']}: {r['state_label']} ({r['state']})"))
 
 

@@ -58,9 +58,13 @@ class Recording:
     """``cli:<os account>@<host>``, ``web:<address>``, ``worker:<node>``."""
     recorded_by: str = ""
     """The person who typed it when that is not the actor (an admin acting on behalf of someone)."""
+    late: dict[str, str] | None = None
+    """``{"effective", "reason"}`` when the command records what took effect earlier ("ghi nhận muộn")."""
 
 
 _RECORDING = "agreeflow.recording"
+LATE_ENTRY = "late_entry"
+"""Payload key of an event recorded after it took effect: ``{"effective", "reason"}``."""
 
 
 def start_recording(session: Session, rec: Recording) -> Recording:
@@ -152,9 +156,12 @@ def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime,
     assert case.id is not None
     rec = recording(session)
     seq, prev, _ = head(session, case.id)
+    body = payload or {}
+    if rec.late is not None:
+        body = {**body, LATE_ENTRY: rec.late}
     ev = Event(case_id=case.id, seq=seq + 1, at=at, actor=actor, role=role, kind=kind,
                from_state=from_state, to_state=to_state, trigger=trigger, note=note,
-               payload=payload or {}, prev_hash=prev, hash="", recorded_at=rec.at,
+               payload=body, prev_hash=prev, hash="", recorded_at=rec.at,
                recorded_by=rec.recorded_by, origin=rec.origin)
     ev.hash = event_hash(case.ref, ev)
     session.add(ev)

@@ -31,7 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, definitions, effects, machine
-from agreeflow.engine.core.clock import to_local
+from agreeflow.engine.core.clock import fmt_local, to_local
 from agreeflow.engine.core.definitions import Definition, TransitionDef
 from agreeflow.engine.core.errors import (
     GuardRefusedError,
@@ -41,6 +41,7 @@ from agreeflow.engine.core.errors import (
     RoleRefusedError,
     StaleCaseError,
     StateRefusedError,
+    TimeOrderRefusedError,
     UnknownCaseError,
     UnknownTriggerError,
 )
@@ -211,6 +212,7 @@ def fire(s: Session, case: Case, person: Person, trigger: str, raw: dict[str, st
                       person.email, "")
     if role_override is None and authority.is_read_only(person):
         raise Refusal(ReadOnlyError(actor=person.email), person.email, Role.AUDITOR)
+    check_time_order(s, case, now, person.email)
     found = candidates(defn, case.state, trigger)
     if not found:
         allowed = [t.trigger for t in available(defn, case, person)]
@@ -283,6 +285,16 @@ def touch(s: Session, case: Case, now: datetime) -> None:
     case.lock_version += 1
     case.updated_at = now
     s.add(case)
+
+
+def check_time_order(s: Session, case: Case, now: datetime, actor: str) -> None:
+    """A step cannot take effect before the case's last event (nor, the service checks, after now)."""
+    last = audit.last_effective(s, case.id or 0)
+    if last is not None and now < last:
+        raise Refusal(TimeOrderRefusedError(effective=fmt_local(now), case=case.ref,
+                                            problem_vi=f"sớm hơn sự kiện cuối cùng của hồ sơ ({fmt_local(last)})",
+                                            problem_en=f"earlier than the case's last event ({fmt_local(last)})"),
+                      actor, "")
 
 
 def available(defn: Definition, case: Case, person: Person | None) -> list[TransitionDef]:

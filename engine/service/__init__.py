@@ -35,6 +35,7 @@ from agreeflow.engine.service.cases import (
     show_case,
     suspend,
 )
+from agreeflow.engine.service.identity import login, logout, saved_token, set_password, whoami
 from agreeflow.engine.service.planning import plan
 from agreeflow.engine.service.present import (
     DefinitionError,
@@ -64,6 +65,7 @@ from agreeflow.engine.service.workflows import lint, workflow_graph, workflow_sh
 T = TypeVar("T")
 
 __all__ = [
+    "login", "logout", "saved_token", "set_password", "whoami",
     "annual_sections", "annual_title", "audit_checkpoint", "audit_export", "audit_log",
     "calendar_add", "calendar_day", "calendar_due", "calendar_holidays", "calendar_set_day", "check_flags",
     "checkpoint_text", "close_round", "compliance_tables", "directory_show", "export_ics", "fire", "follow_up",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -31,12 +32,13 @@ from agreeflow.engine.core.errors import (
     OnBehalfRefusedError,
     RefusedError,
     SimulationOnlyError,
+    TimeOrderRefusedError,
     UnknownCaseError,
     UnknownPersonError,
 )
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
-from agreeflow.engine.core.store import Meta, Person
+from agreeflow.engine.core.store import Case, Meta, Person
 
 T = TypeVar("T")
 SIMULATION_KEY = "simulation"
@@ -44,8 +46,19 @@ ACCESS_LOG_KEY = "access_log"
 _FLAGS: dict[tuple[str, str], bool] = {}
 
 
+_WRITING: ContextVar[audit.Recording | None] = ContextVar("agreeflow_writing", default=None)
+
+
 def now() -> datetime:
-    """The instant of the command being served (simulated only on a simulation database)."""
+    """The instant of the command being served.
+
+    Inside a write transaction on a real database it is the transaction's
+    recording time, so a step takes effect exactly when it is recorded; on a
+    simulation database it is the simulated clock.
+    """
+    rec = _WRITING.get()
+    if rec is not None and not clock.is_simulated():
+        return rec.at
     return clock.now()
 
 
@@ -80,8 +93,12 @@ def writing(settings: Settings) -> Iterator[Session]:
     """One write transaction: commit on success, roll back on any error; its events share one recording."""
     with db.write(settings) as s:
         _check_clock(s, settings)
-        audit.start_recording(s, audit.Recording(at=clock.real_now(), origin=settings.origin))
-        yield s
+        rec = audit.start_recording(s, audit.Recording(at=clock.real_now(), origin=settings.origin))
+        token = _WRITING.set(rec)
+        try:
+            yield s
+        finally:
+            _WRITING.reset(token)
 
 
 # ------------------------------------------------------------------ who acts
@@ -177,6 +194,21 @@ def security(settings: Settings, kind: seclog.SecurityKind, who: str, detail: di
     """One entry in the security log, in a transaction of its own."""
     with writing(settings) as s:
         seclog.append(s, kind, actor=who, origin=settings.origin, at=clock.real_now(), detail=detail)
+
+
+def late_entry(s: Session, case: Case, effective: datetime, reason: str, at: datetime, who: str) -> datetime:
+    """Mark this transaction's events as recorded late and return the instant they take effect.
+
+    Refused (exit 3) when ``effective`` is later than now, or earlier than
+    the case's last event (the core checks the latter for every step).
+    """
+    if effective > at:
+        raise cases.Refusal(TimeOrderRefusedError(effective=clock.fmt_local(effective), case=case.ref,
+                                                  problem_vi=f"muộn hơn thời điểm ghi nhận ({clock.fmt_local(at)})",
+                                                  problem_en=f"later than the time of recording "
+                                                             f"({clock.fmt_local(at)})"), who, "")
+    audit.recording(s).late = {"effective": audit.fmt_at(effective), "reason": reason.strip()}
+    return min(effective, at)
 
 
 def iso(value: Any) -> str | None:

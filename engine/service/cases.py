@@ -8,14 +8,14 @@ refusal on an existing case is rolled back, logged on the case as
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, clock, definitions, files
-from agreeflow.engine.core.errors import InputFileError, MissingFieldsError, RoleRefusedError
+from agreeflow.engine.core.errors import InputFileError, MissingFieldsError, OptionValueError, RoleRefusedError
 from agreeflow.engine.core.fields import parse_pairs
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
@@ -56,26 +56,54 @@ def read_attachments(paths: list[Path]) -> list[tuple[dict[str, Any], bytes]]:
     return out
 
 
-def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dict[str, str] = (),
-         note: str | None = None, attach: list[Path] = (), expect_version: int | None = None) -> dict[str, Any]:
+def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dict[str, str] | None = None,
+         note: str | None = None, attach: list[Path] | None = None, expect_version: int | None = None,
+         effective: str | None = None, reason: str | None = None) -> dict[str, Any]:
     """Fire ``trigger`` on case ``ref`` as the acting person; returns the new case view.
 
+    ``effective`` records a step that took effect earlier than now (a paper
+    reply received on 30/07 and entered on 05/08); it needs a ``reason``, may
+    not be later than now nor earlier than the case's last event, and every
+    event of the step is marked "ghi nhận muộn" (recorded late).
     Attachments are read and checked first, and stored in the content store
     only once the engine has accepted the step: a refused or unknown person
     cannot fill the disk.
     """
-    raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args)
-    attached = read_attachments(list(attach))
+    raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args or [])
+    attached = read_attachments(list(attach or []))
+    when = effective_time(effective, reason)
 
     def work(s: Session) -> None:
         case = cases.find(s, ref, lock=True)
         person = base.actor(s, settings)
-        cases.fire(s, case, person, trigger, raw, now(), note=note, files=[m for m, _ in attached],
+        at = now()
+        if when is not None:
+            at = base.late_entry(s, case, when, reason or "", at, person.email)
+        cases.fire(s, case, person, trigger, raw, at, note=note, files=[m for m, _ in attached],
                    expect_version=expect_version)
         for _, data in attached:
             files.put_blob(settings.files_dir, data)
     on_case(settings, ref, trigger, work)
     return show_case(settings, ref)
+
+
+def effective_time(text: str | None, reason: str | None) -> datetime | None:
+    """``--effective`` as an instant (a bare date: the end of that day), checked with its reason (exit 2)."""
+    if text is None:
+        if reason:
+            raise MissingFieldsError(trigger="--reason", missing=["--effective"])
+        return None
+    if not (reason or "").strip():
+        raise MissingFieldsError(trigger="--effective", missing=["--reason"])
+    try:
+        when = clock.parse_instant(text)
+    except ValueError:
+        raise OptionValueError(option="--effective", value=text,
+                               remedy_vi="Viết ngày YYYY-MM-DD hoặc thời điểm ISO-8601, ví dụ 2024-07-30.",
+                               remedy_en="Give a date YYYY-MM-DD or an ISO-8601 time, e.g. 2024-07-30.") from None
+    if len(text.strip()) <= 10:  # a day alone: the step took effect during that day — its end
+        when = clock.end_of_local_day(clock.to_local(when).date()) - timedelta(microseconds=1)
+    return when
 
 
 # ------------------------------------------------------------------ the legal clock

@@ -1,0 +1,134 @@
+"""Signing in: passwords, sessions of the command line and the web, sign-in links; all in the security log.
+
+The command line keeps its token in a file of the user's own (mode 0600,
+one per database) written by ``agreeflow login``; ``AGREEFLOW_TOKEN``
+overrides it.  Who may set a password: an admin for anyone, a person for
+themself, and — once, to start a new real database — anybody for an admin
+when no admin has a password yet (logged as ``bootstrap``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from agreeflow.engine.core import authority, clock, identity, seclog
+from agreeflow.engine.core.errors import OptionValueError, RoleRefusedError, SignInRefusedError
+from agreeflow.engine.core.kinds import Role
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import Account, Person
+from agreeflow.engine.service import base
+
+
+def token_file(settings: Settings) -> Path:
+    """Where ``agreeflow login`` keeps this user's token for this database."""
+    from platformdirs import user_config_dir
+    key = hashlib.sha256(settings.url.encode()).hexdigest()[:16]
+    return Path(os.environ.get("AGREEFLOW_CONFIG") or user_config_dir("agreeflow", appauthor=False)) / "sessions" / key
+
+
+def saved_token(settings: Settings) -> str | None:
+    """The token ``agreeflow login`` saved for this database, if any."""
+    path = token_file(settings)
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def _check_password_rules(password: str) -> None:
+    if len(password) < identity.MIN_PASSWORD:
+        raise OptionValueError(option="password", value="…",
+                               remedy_vi=f"Mật khẩu cần ít nhất {identity.MIN_PASSWORD} ký tự.",
+                               remedy_en=f"A password needs at least {identity.MIN_PASSWORD} characters.")
+
+
+def _no_admin_has_a_password(s: Session) -> bool:
+    admins = [p.email for p in s.exec(select(Person).where(col(Person.active))).all() if Role.ADMIN in p.roles]
+    return not any(identity.has_password(s, email) for email in admins)
+
+
+def set_password(settings: Settings, email: str, password: str) -> dict[str, Any]:
+    """Set ``email``'s password (argon2id); ends that person's other sessions."""
+    _check_password_rules(password)
+
+    def work(s: Session) -> dict[str, Any]:
+        target = authority.person(s, email)
+        if base.is_simulation(s, settings):
+            how = "simulation"
+        elif (who := base.signed_in(s, settings)) is not None and (who.email == email or Role.ADMIN in who.roles):
+            how = "self" if who.email == email else f"admin {who.email}"
+        elif Role.ADMIN in target.roles and _no_admin_has_a_password(s):
+            how = "bootstrap"
+        else:
+            raise RoleRefusedError(actor=who.email if who else settings.origin, trigger="user set-password",
+                                   case=email, needed=[Role.ADMIN], roles=who.roles if who else [])
+        identity.set_password(s, email, password, clock.real_now())
+        seclog.append(s, seclog.SecurityKind.PASSWORD_SET, actor=email, origin=settings.origin,
+                      at=clock.real_now(), detail={"by": how})
+        return {"email": email, "by": how}
+    return base.refused(settings, "user set-password", work)
+
+
+def login(settings: Settings, email: str, password: str, kind: str = "cli", hours: float | None = None,
+          save: bool = True) -> dict[str, Any]:
+    """Check the password and open a session; the command line saves the token for the next commands.
+
+    A failure is counted (the account locks for a growing while after
+    repeated failures), logged in the security log, and is exit 3.
+    """
+    at = clock.real_now()
+    with base.writing(settings) as s:
+        person = s.get(Person, email)
+        attempt = identity.check_password(s, email, password, at) if person is not None and person.active \
+            else identity.Attempt(False)
+        if attempt.ok:
+            token = identity.open_session(s, email, kind, at, settings.origin, hours)
+            seclog.append(s, seclog.SecurityKind.SIGN_IN, actor=email, origin=settings.origin, at=at,
+                          detail={"kind": kind})
+        else:
+            seclog.append(s, seclog.SecurityKind.SIGN_IN_FAILED, actor=email, origin=settings.origin, at=at,
+                          detail={"kind": kind, "failures": attempt.failures,
+                                  "locked_until": base.iso(attempt.locked_until)})
+    if not attempt.ok:
+        until = clock.fmt_local(attempt.locked_until) if attempt.locked_until else ""
+        raise SignInRefusedError(email=email, wait_vi=f" (thử lại sau {until})" if until else "",
+                                 wait_en=f" (try again after {until})" if until else "")
+    if save and kind == "cli":
+        path = token_file(settings)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(token)
+    return {"email": email, "kind": kind, "token": token}
+
+
+def logout(settings: Settings) -> dict[str, Any]:
+    """End this command line's (or this token's) session."""
+    token = settings.token or saved_token(settings)
+    email = None
+    if token:
+        with base.writing(settings) as s:
+            email = identity.close_session(s, token, clock.real_now())
+            if email:
+                seclog.append(s, seclog.SecurityKind.SIGN_OUT, actor=email, origin=settings.origin,
+                              at=clock.real_now(), detail={})
+    token_file(settings).unlink(missing_ok=True)
+    return {"email": email}
+
+
+def whoami(settings: Settings) -> dict[str, Any]:
+    """Who this command acts as, on what kind of database."""
+    with base.reading(settings) as s:
+        simulation = base.is_simulation(s, settings)
+        who = base.viewer(s, settings)
+        signed = base.signed_in(s, settings)
+        account = s.get(Account, who.email) if who else None
+        return {"email": who.email if who else None, "name": who.name if who else None,
+                "unit": who.unit if who else None, "roles": list(who.roles) if who else [],
+                "signed_in_as": signed.email if signed else None, "simulation": simulation,
+                "has_password": bool(account and account.password_hash), "origin": settings.origin}
