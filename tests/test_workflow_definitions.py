@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agreeflow.engine.core import definitions
+from agreeflow.engine.core.errors import DefinitionError
 from agreeflow.engine.core.yamlio import load_text
 
 FIXTURE = Path(__file__).parent / "fixtures" / "broken-workflow.yaml"
+TRAP = FIXTURE.with_name("trap-workflow.yaml")
 
 EXPECTED = [
     ":5: field 'partner': unknown key 'requird' — did you mean 'required'?",
@@ -48,3 +52,18 @@ def test_graph_draws_mermaid_with_the_current_state_highlighted(af):
     out = af("workflows", "graph", "task", "--lang", "en", ok=True).stdout
     assert out.startswith("stateDiagram-v2")
     assert 'state "Assigned" as assigned' in out and "assigned --> in_progress: start" in out
+
+
+def test_states_that_only_lead_to_each_other_are_traps_listed_with_their_lines_and_the_other_problems():
+    with pytest.raises(DefinitionError) as caught:
+        definitions.read(TRAP)
+    assert caught.value.problems == [
+        f"{TRAP}:21: transition 'ask': unknown role 'coordinater' — did you mean 'coordinator'?",
+        f"{TRAP}:11: state 'stuck' is a dead end: not terminal and no transition leaves it",
+        f"{TRAP}:9: state 'waiting' is a trap: no terminal state can be reached from it (it only leads to "
+        "'chasing', 'stuck') — add a transition from it, or from a state it leads to, towards a terminal state "
+        "('done')",
+        f"{TRAP}:10: state 'chasing' is a trap: no terminal state can be reached from it (it only leads to "
+        "'waiting', 'stuck') — add a transition from it, or from a state it leads to, towards a terminal state "
+        "('done')",
+    ]

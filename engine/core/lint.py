@@ -5,6 +5,10 @@
 it finds through ``report(line, text)`` (the parser adds the file name), so a
 file's problems are listed together, each at the line of its state or
 transition.
+
+A transition to an unknown state is the parser's to report; here it counts as
+a way out to somewhere unknown, so that one misspelt ``to:`` does not also
+report every state before it as a trap.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ def check_graph(states: dict[str, StateDef], transitions: list[TransitionDef], r
     check_closes_on(states, report)
     check_has_terminal(states, states_line, report)
     check_children_done(states, transitions, report)
+    check_traps(states, transitions, graph, report)
 
 
 def successors(states: dict[str, StateDef], transitions: Iterable[TransitionDef]) -> Graph:
@@ -101,3 +106,41 @@ def check_children_done(states: dict[str, StateDef], transitions: list[Transitio
             guess = did_you_mean(st.on_children_done, here)
             report(st.line, f"state '{name}': on_children_done names '{st.on_children_done}', which is not a "
                             f"trigger from this state" + (f" — did you mean '{guess}'?" if guess else ""))
+
+
+def check_traps(states: dict[str, StateDef], transitions: list[TransitionDef], graph: Graph,
+                report: Report) -> None:
+    """A state from which no terminal state can be reached: a case that enters it can never end.
+
+    One problem per such state, e.g. both states of a pair that only lead to
+    each other.  Dead ends are trapped too but check_dead_ends already names
+    them; without any terminal state check_has_terminal has said it all.
+    """
+    terminals = [name for name, st in states.items() if st.terminal]
+    if not terminals:
+        return
+    can_end = set(terminals) | {s for t in transitions if t.dest not in states for s in t.sources if s in states}
+    before: Graph = {s: set() for s in states}
+    for source, dests in graph.items():
+        for dest in dests:
+            before[dest].add(source)
+    todo = list(can_end)
+    while todo:
+        for prev in before[todo.pop()]:
+            if prev not in can_end:
+                can_end.add(prev)
+                todo.append(prev)
+    for name, st in states.items():
+        if name in can_end or not graph[name]:
+            continue
+        reached = reach(graph, name) - {name}
+        ahead = [s for s in states if s in reached]
+        goes = f"it only leads to {_names(ahead)}" if ahead else "it only leads back to itself"
+        report(st.line, f"state '{name}' is a trap: no terminal state can be reached from it ({goes}) — add a "
+                        f"transition from it, or from a state it leads to, towards a terminal state "
+                        f"({_names(terminals)})")
+
+
+def _names(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
