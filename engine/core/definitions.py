@@ -22,7 +22,7 @@ from typing import Any
 
 from agreeflow.engine.core.effects import actions as registered_actions
 from agreeflow.engine.core.errors import DefinitionError, UnknownWorkflowError, did_you_mean, unknown_name
-from agreeflow.engine.core.guards import registered_guards
+from agreeflow.engine.core.guards import exclusive_pairs, registered_guards
 from agreeflow.engine.core.lint import check_graph
 from agreeflow.engine.core.paths import WORKFLOWS_DIR
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_checked, load_file, load_text
@@ -193,8 +193,13 @@ def _check_keys(node: LineDict, allowed: set[str], where: str, p: _Problems) -> 
                   f"(allowed: {', '.join(sorted(allowed))})")
 
 
-def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str] | None = None) -> Definition:
-    """Validate one parsed YAML document; raise DefinitionError listing every problem."""
+def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str] | None = None,
+          exclusive: set[frozenset[str]] | None = None) -> Definition:
+    """Validate one parsed YAML document; raise DefinitionError listing every problem.
+
+    ``guards``, ``actions`` and ``exclusive`` (pairs of guards that never both
+    pass) default to what is registered (engine.core.guards, engine.core.effects).
+    """
     p = _Problems(path)
     if not isinstance(raw, LineDict):
         raise DefinitionError([f"{path}:1: a workflow file must be a mapping with id, version, states, transitions"])
@@ -202,6 +207,8 @@ def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str]
         guards = set(registered_guards())
     if actions is None:
         actions = set(registered_actions())
+    if exclusive is None:
+        exclusive = exclusive_pairs()
     _check_keys(raw, TOP_KEYS, "workflow", p)
     for key in ("id", "version", "states", "transitions"):
         if key not in raw:
@@ -223,7 +230,7 @@ def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str]
         if fanout.get("on_silence", "overdue") not in ON_SILENCE:
             p.add(fanout.line_of("on_silence"), f"fanout.on_silence must be one of {', '.join(ON_SILENCE)}")
     if states and transitions is not None:
-        check_graph(states, transitions, p.add, states_line=raw.line_of("states"))
+        check_graph(states, transitions, p.add, states_line=raw.line_of("states"), exclusive=exclusive)
     eff = raw.get("effective_from")
     if eff is not None and not isinstance(eff, date):
         p.add(raw.line_of("effective_from"), "effective_from must be a date YYYY-MM-DD")

@@ -4,7 +4,8 @@
 ``check_graph``.  Each check looks at the whole graph and reports every problem
 it finds through ``report(line, text)`` (the parser adds the file name), so a
 file's problems are listed together, each at the line of its state or
-transition.
+transition.  No check runs a guard: whether two guards can both pass is read
+from the pairs declared with ``guards.register_exclusive``.
 
 A transition to an unknown state is the parser's to report; here it counts as
 a way out to somewhere unknown, so that one misspelt ``to:`` does not also
@@ -13,7 +14,8 @@ report every state before it as a trap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
+from itertools import combinations
 from typing import TYPE_CHECKING
 
 from agreeflow.engine.core.errors import did_you_mean, unknown_name
@@ -26,11 +28,11 @@ Graph = dict[str, set[str]]  # state → the known states its transitions lead t
 
 
 def check_graph(states: dict[str, StateDef], transitions: list[TransitionDef], report: Report, *,
-                states_line: int) -> None:
+                states_line: int, exclusive: Collection[frozenset[str]]) -> None:
     """Run every check below; each reports all it finds, none stops the others.
 
     ``states_line`` is the line of the ``states:`` key (for problems of the
-    file as a whole).
+    file as a whole); ``exclusive`` the declared pairs of exclusive guards.
     """
     graph = successors(states, transitions)
     check_dead_ends(states, graph, report)
@@ -39,6 +41,7 @@ def check_graph(states: dict[str, StateDef], transitions: list[TransitionDef], r
     check_has_terminal(states, states_line, report)
     check_children_done(states, transitions, report)
     check_traps(states, transitions, graph, report)
+    check_overlaps(transitions, exclusive, report)
 
 
 def successors(states: dict[str, StateDef], transitions: Iterable[TransitionDef]) -> Graph:
@@ -139,6 +142,43 @@ def check_traps(states: dict[str, StateDef], transitions: list[TransitionDef], g
         report(st.line, f"state '{name}' is a trap: no terminal state can be reached from it ({goes}) — add a "
                         f"transition from it, or from a state it leads to, towards a terminal state "
                         f"({_names(terminals)})")
+
+
+def check_overlaps(transitions: list[TransitionDef], exclusive: Collection[frozenset[str]],
+                   report: Report) -> None:
+    """Two transitions on one trigger from one state whose guards may both pass.
+
+    The machine fires the first candidate, in file order, whose guards pass,
+    so such a pair is decided by the order of the file, not by the case.  Two
+    candidates are apart only when a guard of one is declared exclusive with
+    a guard of the other.  Reported at the later transition, naming the line
+    of the earlier one.  Identical guards are the parser's duplicate check.
+    """
+    for first, second in combinations(transitions, 2):
+        if not first.trigger or first.trigger != second.trigger or first.guards == second.guards:
+            continue
+        shared = [s for s in first.sources if s in second.sources]
+        if not shared or any(frozenset((a, b)) in exclusive for a in first.guards for b in second.guards):
+            continue
+        report(second.line, f"transition '{second.trigger}': from {_names(shared)} it overlaps the transition "
+                            f"at line {first.line} — guards {_guards(first)} and {_guards(second)} are not "
+                            f"declared exclusive, so whichever comes first in the file fires when both pass; "
+                            f"if they never both pass, declare them with register_exclusive() in "
+                            f"workflows/guards.py{_exclusive_hint(first, second, exclusive)}")
+
+
+def _exclusive_hint(first: TransitionDef, second: TransitionDef, exclusive: Collection[frozenset[str]]) -> str:
+    """"did you mean" a guard declared exclusive with one the other transition already has."""
+    for have, where in ((first, "this transition"), (second, f"the one at line {first.line}")):
+        for guard in have.guards:
+            partners = sorted(p for pair in exclusive if guard in pair for p in pair if p != guard)
+            if partners:
+                return f" — did you mean to guard {where} with '{partners[0]}' (exclusive with '{guard}')?"
+    return ""
+
+
+def _guards(t: TransitionDef) -> str:
+    return f"[{', '.join(t.guards)}]" if t.guards else "(none)"
 
 
 def _names(names: list[str], most: int = 5) -> str:
