@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from itertools import product
 from pathlib import Path
 
+import pytest
+
 from agreeflow.engine.core import definitions
-from agreeflow.engine.core.yamlio import load_text
+from agreeflow.engine.core.errors import DefinitionError
+from agreeflow.engine.core.guards import GuardContext, exclusive_pairs, register_exclusive, registered_guards
+from agreeflow.engine.core.yamlio import load_checked, load_text
+from agreeflow.workflows import guards as workflow_guards
 
 FIXTURE = Path(__file__).parent / "fixtures" / "broken-workflow.yaml"
+TRAP = FIXTURE.with_name("trap-workflow.yaml")
+OVERLAP = FIXTURE.with_name("overlap-workflow.yaml")
+EXCLUSIVE = FIXTURE.with_name("exclusive-workflow.yaml")
 
 EXPECTED = [
     ":5: field 'partner': unknown key 'requird' — did you mean 'required'?",
@@ -48,3 +58,69 @@ def test_graph_draws_mermaid_with_the_current_state_highlighted(af):
     out = af("workflows", "graph", "task", "--lang", "en", ok=True).stdout
     assert out.startswith("stateDiagram-v2")
     assert 'state "Assigned" as assigned' in out and "assigned --> in_progress: start" in out
+
+
+def test_states_that_only_lead_to_each_other_are_traps_listed_with_their_lines_and_the_other_problems():
+    with pytest.raises(DefinitionError) as caught:
+        definitions.read(TRAP)
+    assert caught.value.problems == [
+        f"{TRAP}:21: transition 'ask': unknown role 'coordinater' — did you mean 'coordinator'?",
+        f"{TRAP}:11: state 'stuck' is a dead end: not terminal and no transition leaves it",
+        f"{TRAP}:9: state 'waiting' is a trap: no terminal state can be reached from it (it only leads to "
+        "'chasing', 'stuck') — add a transition from it, or from a state it leads to, towards a terminal state "
+        "('done')",
+        f"{TRAP}:10: state 'chasing' is a trap: no terminal state can be reached from it (it only leads to "
+        "'waiting', 'stuck') — add a transition from it, or from a state it leads to, towards a terminal state "
+        "('done')",
+    ]
+
+
+def test_two_transitions_on_one_trigger_whose_guards_may_both_pass_are_reported_with_both_lines():
+    with pytest.raises(DefinitionError) as caught:
+        definitions.read(OVERLAP)
+    assert caught.value.problems == [  # the two 'close' transitions (term_ended / term_not_ended) are not here
+        f"{OVERLAP}:18: transition 'decide': from 'review' it overlaps the transition at line 13 — guards "
+        "[no_disagreement] and [term_ended] are not declared exclusive, so whichever comes first in the file fires "
+        "when both pass; if they never both pass, declare them with register_exclusive() in workflows/guards.py "
+        "— did you mean to guard this transition with 'has_disagreement' (exclusive with 'no_disagreement')?",
+    ]
+
+
+def test_one_trigger_from_one_state_passes_lint_when_the_guards_are_declared_exclusive():
+    good, problems = definitions.lint([EXCLUSIVE])
+    assert problems == [] and [d.id for d in good] == ["exclusive"]
+    with pytest.raises(DefinitionError) as caught:  # the declaration, not the guard names, is what lets it pass
+        definitions.parse(load_checked(EXCLUSIVE, DefinitionError), str(EXCLUSIVE), exclusive=set())
+    assert [p.split(": ", 1)[0] for p in caught.value.problems] == [f"{EXCLUSIVE}:16"]
+    assert "overlaps the transition at line 11" in caught.value.problems[0]
+
+
+def test_a_declared_exclusive_pair_must_name_registered_guards():
+    with pytest.raises(ValueError) as caught:
+        register_exclusive("term_ended", "term_not_endd")
+    assert "term_not_endd" in str(caught.value)
+    assert frozenset(("term_ended", "term_not_endd")) not in exclusive_pairs()
+
+
+# A guard whose decision needs the directory (a real case) cannot be judged from fields alone; the district pair
+# is exercised on real cases in test_agreement_local.py (a border commune must ask its district, others submit).
+NEEDS_A_CASE = {frozenset(("needs_district_opinion", "no_district_opinion_needed"))}
+SAMPLE_FIELDS = {
+    "party_policy_required": (True, False, "true", None),
+    "disagreement": (True, False, None),
+    "term_end": ("2024-12-31", "2025-03-01", "2025-03-02", None),  # before, on and after the day of NOW
+    "change_kind": (*workflow_guards.AMENDMENTS, *workflow_guards.ENDINGS, "other", None),
+}
+NOW = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
+
+
+def test_guards_declared_exclusive_never_both_pass_on_the_same_fields():
+    guards = registered_guards()
+    checked = exclusive_pairs() - NEEDS_A_CASE
+    assert len(checked) >= 7  # the shipped declarations are loaded: this test is not vacuous
+    for values in product(*SAMPLE_FIELDS.values()):
+        fields = dict(zip(SAMPLE_FIELDS, values, strict=True))
+        ctx = GuardContext(case=None, definition=None, trigger="t", fields=fields, actor=None, now=NOW,
+                           session=None)
+        passing = {name for pair in checked for name in pair if guards[name](ctx) is None}
+        assert [sorted(pair) for pair in checked if pair <= passing] == [], fields

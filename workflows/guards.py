@@ -11,7 +11,7 @@ from datetime import date
 from sqlmodel import col, select
 
 from agreeflow.engine.core import clock
-from agreeflow.engine.core.guards import GuardContext, Reason, register_guard
+from agreeflow.engine.core.guards import GuardContext, Reason, register_exclusive, register_guard
 from agreeflow.engine.core.store import Case, Unit
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.procedures import fanout
@@ -291,3 +291,20 @@ for _name, _fn in {
     "no_district_opinion_needed": no_district_opinion_needed,
 }.items():
     register_guard(_name, _fn)
+
+# Pairs that never both pass when a case fires, so two transitions on one trigger from one state may use them to
+# choose the way (``workflows lint`` trusts these declarations and runs no guard).  Each pair reads one condition:
+# complementary (one passes exactly when the other does not) or disjoint values of change_kind (AMENDMENTS and
+# ENDINGS share none).  The district pair holds on a real case; the planner, which cannot judge without one, lets
+# both paths through, which is fine because it explores paths instead of firing one.
+for _first, _second in (
+    ("party_policy_required", "party_policy_not_required"),   # field party_policy_required true / not true
+    ("has_disagreement", "no_disagreement"),                   # _disagreement() / not
+    ("term_ended", "term_not_ended"),                          # term_end before today / missing or not before
+    ("change_is_amendment", "change_is_ending"),               # change_kind in AMENDMENTS / in ENDINGS
+    ("change_is_amendment", "end_is_suspension"),              # ... / == "suspend"
+    ("change_is_amendment", "end_is_termination"),             # ... / in ("terminate", "withdraw")
+    ("end_is_suspension", "end_is_termination"),
+    ("needs_district_opinion", "no_district_opinion_needed"),  # _needs_district() / not (on a real case)
+):
+    register_exclusive(_first, _second)

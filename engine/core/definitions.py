@@ -1,9 +1,10 @@
 """Workflow definitions: ``workflows/*.yaml`` → validated, immutable models.
 
 Pipeline: read YAML (engine.yamlio, line numbers kept) → check keys and
-types → build dataclasses → graph checks → cache per (id, version).  Every
-problem in a file is collected and reported at once, each with file:line and a
-"did you mean" where a name is misspelt (DefinitionError, exit 2).
+types → build dataclasses → graph checks (engine.core.lint) → cache per
+(id, version).  Every problem in a file is collected and reported at once,
+each with file:line and a "did you mean" where a name is misspelt
+(DefinitionError, exit 2).
 
 Versions: every file is one (id, version).  Bumping ``version`` in a copy of a
 file (e.g. ``task.v2.yaml``) keeps the old version loadable, so running cases
@@ -20,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from agreeflow.engine.core.effects import actions as registered_actions
-from agreeflow.engine.core.errors import DefinitionError, UnknownWorkflowError, did_you_mean
-from agreeflow.engine.core.guards import registered_guards
+from agreeflow.engine.core.errors import DefinitionError, UnknownWorkflowError, did_you_mean, unknown_name
+from agreeflow.engine.core.guards import exclusive_pairs, registered_guards
+from agreeflow.engine.core.lint import check_graph
 from agreeflow.engine.core.paths import WORKFLOWS_DIR
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_checked, load_file, load_text
 
@@ -88,6 +90,7 @@ class StateDef:
     timers: tuple[TimerDef, ...] = ()
     on_children_done: str | None = None
     plan: dict[str, Any] = field(default_factory=dict)
+    line: int = field(default=0, compare=False)  # in its file, for lint messages
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class TransitionDef:
     label: dict[str, str] = field(default_factory=dict)
     actions: tuple[str, ...] = ()
     spawn: SpawnDef | None = None
+    line: int = 0  # in its file, for lint messages
 
 
 @dataclass(frozen=True, eq=False)  # identity hash: one cached machine per loaded version
@@ -189,13 +193,13 @@ def _check_keys(node: LineDict, allowed: set[str], where: str, p: _Problems) -> 
                   f"(allowed: {', '.join(sorted(allowed))})")
 
 
-def _unknown(kind: str, name: str, known: Any) -> str:
-    guess = did_you_mean(name, known)
-    return f"unknown {kind} '{name}'" + (f" — did you mean '{guess}'?" if guess else "")
+def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str] | None = None,
+          exclusive: set[frozenset[str]] | None = None) -> Definition:
+    """Validate one parsed YAML document; raise DefinitionError listing every problem.
 
-
-def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str] | None = None) -> Definition:
-    """Validate one parsed YAML document; raise DefinitionError listing every problem."""
+    ``guards``, ``actions`` and ``exclusive`` (pairs of guards that never both
+    pass) default to what is registered (engine.core.guards, engine.core.effects).
+    """
     p = _Problems(path)
     if not isinstance(raw, LineDict):
         raise DefinitionError([f"{path}:1: a workflow file must be a mapping with id, version, states, transitions"])
@@ -203,6 +207,8 @@ def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str]
         guards = set(registered_guards())
     if actions is None:
         actions = set(registered_actions())
+    if exclusive is None:
+        exclusive = exclusive_pairs()
     _check_keys(raw, TOP_KEYS, "workflow", p)
     for key in ("id", "version", "states", "transitions"):
         if key not in raw:
@@ -224,12 +230,7 @@ def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str]
         if fanout.get("on_silence", "overdue") not in ON_SILENCE:
             p.add(fanout.line_of("on_silence"), f"fanout.on_silence must be one of {', '.join(ON_SILENCE)}")
     if states and transitions is not None:
-        _check_graph(raw, states, transitions, p)
-        for st in states.values():
-            if st.on_children_done and not any(t.trigger == st.on_children_done and st.name in t.sources
-                                               for t in transitions):
-                p.add(raw["states"].line_of(st.name), f"state '{st.name}': on_children_done names "
-                      f"'{st.on_children_done}', which is not a trigger from this state")
+        check_graph(states, transitions, p.add, states_line=raw.line_of("states"), exclusive=exclusive)
     eff = raw.get("effective_from")
     if eff is not None and not isinstance(eff, date):
         p.add(raw.line_of("effective_from"), "effective_from must be a date YYYY-MM-DD")
@@ -264,7 +265,7 @@ def _parse_fields(raw: Any, p: _Problems) -> dict[str, FieldDef]:
             continue
         ftype = spec_d.get("type", "text")
         if ftype not in FIELD_TYPES:
-            p.add(line, f"field '{name}': {_unknown('type', str(ftype), FIELD_TYPES)} "
+            p.add(line, f"field '{name}': {unknown_name('type', str(ftype), FIELD_TYPES)} "
                         f"(types: {', '.join(FIELD_TYPES)})")
             continue
         choices = tuple(str(c) for c in _as_list(spec_d.get("choices")))
@@ -294,7 +295,7 @@ def _parse_states(raw: Any, fields: dict[str, FieldDef], p: _Problems) -> dict[s
         out[str(name)] = StateDef(str(name), _label(spec.get("label"), str(name)),
                                   bool(spec.get("initial", False)), bool(spec.get("terminal", False)),
                                   tuple(timers), spec.get("on_children_done"),
-                                  _parse_plan(spec.get("plan"), str(name), timers, p))
+                                  _parse_plan(spec.get("plan"), str(name), timers, p), line)
     initials = [s for s in out.values() if s.initial]
     if len(initials) != 1:
         p.add(raw.line, f"exactly one state must have 'initial: true' (found {len(initials)})")
@@ -310,8 +311,9 @@ def _parse_plan(raw: Any, state: str, timers: list[TimerDef], p: _Problems) -> d
     _check_keys(raw, PLAN_KEYS, f"plan of state '{state}'", p)
     wait = raw.get("wait")
     if wait is not None and not any(t.id == wait and t.limit is not None and t.start == "entered" for t in timers):
+        known = [t.id for t in timers]
         p.add(raw.line_of("wait"), f"state '{state}': plan.wait must name a timer of this state with a limit "
-                                   f"counted from entering it ({_unknown('timer', str(wait), [t.id for t in timers])})")
+                                   f"counted from entering it ({unknown_name('timer', str(wait), known)})")
     for key in ("min", "max"):
         if raw.get(key) is not None and (not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 0):
             p.add(raw.line_of(key), f"state '{state}': plan.{key} must be a whole number of days ≥ 0")
@@ -339,10 +341,10 @@ def _parse_timer(t: Any, state: str, fields: dict[str, FieldDef], p: _Problems, 
     start = str(t.get("start", "entered"))
     for key, value in (("start", start), ("responsible", str(t.get("responsible", "case")))):
         if value.startswith("field:") and value[6:] not in fields:
-            p.add(t.line_of(key), f"timer '{tid}': {key}: {_unknown('field', value[6:], fields)}")
+            p.add(t.line_of(key), f"timer '{tid}': {key}: {unknown_name('field', value[6:], fields)}")
     for key in ("phrase_field", "ref_field"):
         if t.get(key) is not None and t[key] not in fields:
-            p.add(t.line_of(key), f"timer '{tid}': {key}: {_unknown('field', str(t[key]), fields)}")
+            p.add(t.line_of(key), f"timer '{tid}': {key}: {unknown_name('field', str(t[key]), fields)}")
     if start != "entered" and not start.startswith("field:"):
         p.add(t.line_of("start"), f"timer '{tid}': start must be 'entered' or 'field:<date field>'")
     confirmed = t.get("confirmed", True)
@@ -379,7 +381,7 @@ def _parse_transitions(raw: Any, top: LineDict, states: dict[str, StateDef], fie
         dest = str(tr.get("to") or "")
         for s in sources + ([dest] if dest else []):
             if states and s not in states:
-                p.add(tr.line_of("to" if s == dest else "from"), f"{where}: {_unknown('state', s, states)}")
+                p.add(tr.line_of("to" if s == dest else "from"), f"{where}: {unknown_name('state', s, states)}")
         if not dest:
             p.add(tr.line, f"{where}: needs 'to'")
         roles = [str(r) for r in _as_list(tr.get("roles"))]
@@ -387,21 +389,21 @@ def _parse_transitions(raw: Any, top: LineDict, states: dict[str, StateDef], fie
             p.add(tr.line, f"{where}: no roles — every transition must say who may fire it (roles: {', '.join(ROLES)})")
         for r in roles:
             if r not in ROLES:
-                p.add(tr.line_of("roles"), f"{where}: {_unknown('role', r, ROLES)}")
+                p.add(tr.line_of("roles"), f"{where}: {unknown_name('role', r, ROLES)}")
         if "auditor" in roles:
             p.add(tr.line_of("roles"), f"{where}: auditors read only and cannot fire transitions")
         tguards = [str(g) for g in _as_list(tr.get("guards"))]
         for g in tguards:
             if g not in guards:
-                p.add(tr.line_of("guards"), f"{where}: {_unknown('guard', g, guards)}")
+                p.add(tr.line_of("guards"), f"{where}: {unknown_name('guard', g, guards)}")
         requires = [str(f) for f in _as_list(tr.get("requires"))]
         for f in requires:
             if f not in fields:
-                p.add(tr.line_of("requires"), f"{where}: requires {_unknown('field', f, fields)}")
+                p.add(tr.line_of("requires"), f"{where}: requires {unknown_name('field', f, fields)}")
         actions = [str(a) for a in _as_list(tr.get("actions"))]
         for a in actions:
             if a not in known_actions:
-                p.add(tr.line_of("actions"), f"{where}: {_unknown('action', a, known_actions)}")
+                p.add(tr.line_of("actions"), f"{where}: {unknown_name('action', a, known_actions)}")
         confirmed = tr.get("confirmed", True)
         if not isinstance(confirmed, bool):
             p.add(tr.line_of("confirmed"), f"{where}: confirmed must be true or false")
@@ -416,7 +418,7 @@ def _parse_transitions(raw: Any, top: LineDict, states: dict[str, StateDef], fie
         out.append(TransitionDef(trig, tuple(sources), dest, tuple(roles), tuple(tguards), tuple(requires),
                                  tuple(str(d) for d in _as_list(tr.get("documents"))),
                                  str(tr.get("citation", "")), bool(confirmed),
-                                 _label(tr.get("label"), trig), tuple(actions), spawn))
+                                 _label(tr.get("label"), trig), tuple(actions), spawn, tr.line))
     return out
 
 
@@ -434,39 +436,6 @@ def _parse_spawn(raw: Any, where: str, fields: dict[str, FieldDef], p: _Problems
         p.add(raw.line, f"{where}: spawn needs 'workflow'")
     return SpawnDef(str(raw.get("workflow", "")), for_each,
                     {str(k): str(v) for k, v in (raw.get("fields") or {}).items()}, str(raw.get("title", "")))
-
-
-def _check_graph(raw: LineDict, states: dict[str, StateDef], transitions: list[TransitionDef], p: _Problems) -> None:
-    st_line = raw["states"].line_of if isinstance(raw.get("states"), LineDict) else (lambda k: 0)
-    out_edges: dict[str, set[str]] = {s: set() for s in states}
-    for t in transitions:
-        for s in t.sources:
-            if s in out_edges and t.dest in states:
-                out_edges[s].add(t.dest)
-    for name, st in states.items():
-        if not st.terminal and not out_edges[name]:
-            p.add(st_line(name), f"state '{name}' is a dead end: not terminal and no transition leaves it")
-    initial = [s for s in states.values() if s.initial]
-    if len(initial) == 1:
-        seen = {initial[0].name}
-        todo = [initial[0].name]
-        while todo:
-            for nxt in out_edges[todo.pop()]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        for name in states:
-            if name not in seen:
-                p.add(st_line(name), f"state '{name}' cannot be reached from the initial state '{initial[0].name}'")
-    for name, st in states.items():
-        for timer in st.timers:
-            for target in timer.closes_on:
-                if target not in states:
-                    p.add(st_line(name), f"timer '{timer.id}' in state '{name}': "
-                                         f"closes_on {_unknown('state', target, states)}")
-    terminals = {s for s, d in states.items() if d.terminal}
-    if not terminals:
-        p.add(raw.line_of("states"), "no terminal state: every case must be able to end")
 
 
 # ------------------------------------------------------------------ loading
@@ -496,7 +465,7 @@ def lint(paths: list[Path]) -> tuple[list[Definition], list[str]]:
             if t.spawn and t.spawn.workflow not in known and t.spawn.workflow not in beside.setdefault(
                     Path(d.path).parent, _ids_beside(Path(d.path))):
                 problems.append(f"{d.path}: transition '{t.trigger}': spawn.workflow "
-                                f"{_unknown('workflow', t.spawn.workflow, known)}")
+                                f"{unknown_name('workflow', t.spawn.workflow, known)}")
     return good, problems
 
 

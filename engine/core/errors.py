@@ -50,6 +50,12 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     return found[0] if found else ""
 
 
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
+    """"unknown <kind> '<name>'", with "did you mean" when a known name is close (workflow lint)."""
+    guess = did_you_mean(name, known)
+    return f"unknown {kind} '{name}'" + (f" — did you mean '{guess}'?" if guess else "")
+
+
 class AgreeflowError(Exception):
     """Base of every error agreeflow shows to a user."""
 

@@ -6,6 +6,12 @@ refuses it and reaches the user verbatim.  Guards are registered with a plain
 function call, ``register_guard(name, fn)``; the workflow guards live in
 ``workflows/guards.py``, imported by the service layer (the core imports
 nothing above it).
+
+Two transitions on one trigger from one state are told apart by their guards
+alone, and the machine fires the first candidate whose guards pass.  So that
+``workflows lint`` can tell a deliberate choice from an accident without
+running any guard, guards that never both pass are declared exclusive next to
+them: ``register_exclusive("has_disagreement", "no_disagreement")``.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class GuardContext:
 
 Guard = Callable[[GuardContext], Reason | None]
 _GUARDS: dict[str, Guard] = {}
+_EXCLUSIVE: set[frozenset[str]] = set()
 
 
 def register_guard(name: str, fn: Guard) -> None:
@@ -52,6 +59,27 @@ def register_guard(name: str, fn: Guard) -> None:
 def registered_guards() -> dict[str, Guard]:
     """Every registered guard (the service layer imports ``agreeflow.workflows.guards``, which registers them)."""
     return dict(_GUARDS)
+
+
+def register_exclusive(first: str, second: str) -> None:
+    """Declare that guards ``first`` and ``second`` never both pass on one case at one moment.
+
+    A promise about the two functions, which lint takes on trust (it runs no
+    guard), so declare a pair only when their conditions are complementary or
+    disjoint.  Raises ValueError for a name not registered yet (register the
+    guards first) or a guard paired with itself — a misspelt declaration would
+    otherwise silently declare nothing.
+    """
+    unknown = [name for name in (first, second) if name not in _GUARDS]
+    if unknown or first == second:
+        raise ValueError(f"register_exclusive({first!r}, {second!r}): " + (
+            f"not registered guard(s): {', '.join(unknown)}" if unknown else "a guard cannot exclude itself"))
+    _EXCLUSIVE.add(frozenset((first, second)))
+
+
+def exclusive_pairs() -> set[frozenset[str]]:
+    """Every declared pair of mutually exclusive guards (what ``workflows lint`` trusts)."""
+    return set(_EXCLUSIVE)
 
 
 def run_guard(name: str, ctx: GuardContext) -> bool:
