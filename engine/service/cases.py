@@ -79,6 +79,8 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
         at = now()
         if when is not None:
             at = base.late_entry(s, case, when, reason or "", at, person.email)
+        if when is not None or clock.is_simulated():
+            cases.check_time_order(s, case, at, person.email)
         cases.fire(s, case, person, trigger, raw, at, note=note, files=[m for m, _ in attached],
                    expect_version=expect_version)
         for _, data in attached:
