@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import Case, Event
@@ -65,7 +65,7 @@ def event_hash(case_ref: str, ev: Event) -> str:
 def head(session: Session, case_id: int) -> tuple[int, str]:
     """(last seq, last hash) of a case's chain; (0, GENESIS) for a new case."""
     row = session.exec(select(Event.seq, Event.hash).where(Event.case_id == case_id)
-                       .order_by(Event.seq.desc()).limit(1)).first()  # type: ignore[union-attr]
+                       .order_by(col(Event.seq).desc()).limit(1)).first()
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
@@ -190,16 +190,16 @@ def _check_chains(rows: Iterable[Any], content_hash: Callable[[Any], str]) -> tu
 
 def chain_rows(session: Session, case_id: int | None = None, batch: int = 5000) -> Iterable[tuple[str, Event]]:
     """Stream (ref, event) ordered by case, seq — in batches, for large logs."""
-    stmt = select(Case.ref, Event).join(Case, Case.id == Event.case_id)
+    stmt = select(Case.ref, Event).join(Case, col(Case.id) == col(Event.case_id))
     if case_id is not None:
         stmt = stmt.where(Event.case_id == case_id)
-    stmt = stmt.order_by(Event.case_id, Event.seq).execution_options(yield_per=batch)
-    yield from session.exec(stmt)  # type: ignore[call-overload]
+    stmt = stmt.order_by(col(Event.case_id), col(Event.seq)).execution_options(yield_per=batch)
+    yield from session.exec(stmt)
 
 
 def heads(session: Session) -> list[tuple[str, int, str]]:
     """(case ref, last seq, last hash) of every chain, ordered by ref."""
-    sub = select(Event.case_id, sa.func.max(Event.seq).label("mx")).group_by(Event.case_id).subquery()
-    stmt = (select(Case.ref, Event.seq, Event.hash).join(Case, Case.id == Event.case_id)
+    sub = select(Event.case_id, sa.func.max(Event.seq).label("mx")).group_by(col(Event.case_id)).subquery()
+    stmt = (select(Case.ref, Event.seq, Event.hash).join(Case, col(Case.id) == col(Event.case_id))
             .join(sub, sa.and_(sub.c.case_id == Event.case_id, sub.c.mx == Event.seq)).order_by(Case.ref))
-    return [(r, s, h) for r, s, h in session.exec(stmt)]  # type: ignore[call-overload]
+    return [(r, s, h) for r, s, h in session.exec(stmt)]

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock, effects
 from agreeflow.engine.core.audit import append_event
@@ -212,7 +212,7 @@ def close(session: Session, case: Case, d: Deadline, cal: Any, actor: str, now: 
 
 def open_for_case(session: Session, case_id: int, prefix: str = "") -> list[Deadline]:
     rows = session.exec(select(Deadline).where(Deadline.case_id == case_id,
-                                               Deadline.status.in_(OPEN))).all()  # type: ignore[attr-defined]
+                                               col(Deadline.status).in_(OPEN))).all()
     return [d for d in rows if d.key.startswith(prefix)]
 
 
