@@ -116,16 +116,16 @@ def apply(session: Session, units: list[dict[str, Any]], people: list[dict[str, 
             counts["units_retired"] += 1
     seen_people = set()
     for p in people:
-        row = session.get(Person, p["email"]) or Person(email=p["email"], name=p["name"], unit=p["unit"])
-        row.name, row.unit, row.roles = p["name"], p["unit"], list(p.get("roles") or [])
-        row.lang, row.active = p.get("lang", "vi"), True
-        session.add(row)
+        person = session.get(Person, p["email"]) or Person(email=p["email"], name=p["name"], unit=p["unit"])
+        person.name, person.unit, person.roles = p["name"], p["unit"], list(p.get("roles") or [])
+        person.lang, person.active = p.get("lang", "vi"), True
+        session.add(person)
         seen_people.add(p["email"])
         counts["people"] += 1
-    for row in session.exec(select(Person)).all():
-        if row.email not in seen_people and row.active:
-            row.active = False
-            session.add(row)
+    for person in session.exec(select(Person)).all():
+        if person.email not in seen_people and person.active:
+            person.active = False
+            session.add(person)
             counts["people_deactivated"] += 1
     session.flush()
     return counts

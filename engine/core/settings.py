@@ -41,7 +41,7 @@ class Settings:
     """``smtp://…``/``smtps://…``; None → ``.eml`` files in ``data_dir/mail``."""
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, **overrides: str | Path | None) -> Settings:
         """Settings from the environment, with non-None overrides applied."""
         s = cls(
             db_url=os.environ.get("AGREEFLOW_DB") or None,

@@ -8,6 +8,7 @@ refusal on an existing case is rolled back, logged on the case as
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,8 @@ def read_attachments(paths: list[Path]) -> list[tuple[dict[str, Any], bytes]]:
     return out
 
 
-def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dict[str, str] = (),
-         note: str | None = None, attach: list[Path] = (), expect_version: int | None = None) -> dict[str, Any]:
+def fire(settings: Settings, ref: str, trigger: str, field_args: Sequence[str] | dict[str, str] = (),
+         note: str | None = None, attach: Sequence[Path] = (), expect_version: int | None = None) -> dict[str, Any]:
     """Fire ``trigger`` on case ``ref`` as the acting person; returns the new case view.
 
     Attachments are read and checked first, and stored in the content store

@@ -67,7 +67,8 @@ def _subst(value: Any, refs: dict[str, str]) -> Any:
 
 
 def load_script(path: Path = SCRIPT) -> dict[str, Any]:
-    return load_file(path)
+    script: dict[str, Any] = load_file(path)
+    return script
 
 
 def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> StepResult:
@@ -121,7 +122,8 @@ def _document(spec: str) -> Path:
 def _callable(dotted: str) -> Callable[..., Any]:
     import importlib
     module, _, name = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    fn: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return fn
 
 
 def _sweep(settings: Settings) -> int:
