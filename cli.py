@@ -47,7 +47,8 @@ def common(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _opts() -> dict[str, Any]:
-    return click.get_current_context().find_root().meta.get("agreeflow", {})
+    opts: dict[str, Any] = click.get_current_context().find_root().meta.get("agreeflow", {})
+    return opts
 
 
 def settings() -> Any:
@@ -478,7 +479,8 @@ def _event_note(e: dict[str, Any]) -> str:
     if e["kind"] == "reminder_sent":
         return f"{p.get('rung')} → {p.get('recipient')} ({p.get('node')})"
     if e["kind"] == "refused":
-        return p.get("message", "")
+        message: str = p.get("message", "")
+        return message
     if e["kind"] == "field_changed":
         return f"{p.get('field')} = {p.get('after')}"
     if e["kind"] in ("suspended", "resumed"):

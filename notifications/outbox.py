@@ -88,10 +88,10 @@ def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta) ->
     The caller commits at once, before a word is spoken to the mail server.
     """
     closed = select(Deadline.id).where(Deadline.status != "open")
-    cancelled = s.execute(sa.update(OutboxMessage)
-                          .where(_busy(now), col(OutboxMessage.deadline_id).in_(closed))
-                          .values(status=OutboxStatus.CANCELLED, lease_until=None, last_error=CANCELLED_NOTE)
-                          .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    cancelled = s.exec(sa.update(OutboxMessage)
+                       .where(_busy(now), col(OutboxMessage.deadline_id).in_(closed))
+                       .values(status=OutboxStatus.CANCELLED, lease_until=None, last_error=CANCELLED_NOTE)
+                       .execution_options(synchronize_session=False)).rowcount
     rows = s.exec(select(OutboxMessage).where(_busy(now))
                   .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
                   .limit(limit).with_for_update(skip_locked=True)).all()
@@ -109,12 +109,12 @@ def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta) ->
 def mark_sent(s: Session, c: Claimed, node: str, now: datetime) -> bool:
     """Record a delivered message (and log ``reminder_sent``); False when the claim is no longer ``node``'s."""
     case = s.exec(select(Case).where(Case.id == c.case_id).with_for_update()).first() if c.case_id else None
-    result = s.execute(sa.update(OutboxMessage)
-                       .where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == OutboxStatus.SENDING,
-                              col(OutboxMessage.claimed_by) == node)
-                       .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, tries=c.tries + 1)
-                       .execution_options(synchronize_session=False))
-    done = int(result.rowcount) == 1  # type: ignore[attr-defined]
+    result = s.exec(sa.update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == OutboxStatus.SENDING,
+                           col(OutboxMessage.claimed_by) == node)
+                    .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, tries=c.tries + 1)
+                    .execution_options(synchronize_session=False))
+    done = int(result.rowcount) == 1
     if done and case is not None:
         audit.append_event(s, case, EventKind.REMINDER_SENT, actor=SENDER_ACTOR, role="system", at=now,
                            payload={"idem_key": c.idem_key, "rung": c.rung, "recipient": c.recipient,
@@ -128,12 +128,12 @@ def record_failure(s: Session, c: Claimed, node: str, err: TransportError, now: 
     tries = c.tries + 1
     status = OutboxStatus.FAILED if not err.temporary or tries >= max_tries else OutboxStatus.QUEUED
     retry_at = now + backoff_delay(tries) if status == OutboxStatus.QUEUED else None
-    changed = s.execute(sa.update(OutboxMessage)
-                        .where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == OutboxStatus.SENDING,
-                               col(OutboxMessage.claimed_by) == node)
-                        .values(status=status, tries=tries, next_try_at=retry_at, lease_until=None,
-                                last_error=str(err)[:2000]).execution_options(synchronize_session=False))
-    if int(changed.rowcount) != 1:  # type: ignore[attr-defined]
+    changed = s.exec(sa.update(OutboxMessage)
+                     .where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == OutboxStatus.SENDING,
+                            col(OutboxMessage.claimed_by) == node)
+                     .values(status=status, tries=tries, next_try_at=retry_at, lease_until=None,
+                             last_error=str(err)[:2000]).execution_options(synchronize_session=False))
+    if int(changed.rowcount) != 1:
         return ""  # another node took the row over after our lease ran out: its outcome stands
     if status == OutboxStatus.QUEUED:
         log.warning("outbox %s to %s: attempt %d failed (%s); retry at %s", c.id, c.recipient, tries, err,
@@ -149,8 +149,8 @@ def release(s: Session, node: str, ids: list[int] | None = None) -> int:
                                           col(OutboxMessage.claimed_by) == node)
     if ids is not None:
         stmt = stmt.where(col(OutboxMessage.id).in_(ids))
-    return int(s.execute(stmt.values(status=OutboxStatus.QUEUED, lease_until=None, claimed_by=None)
-                         .execution_options(synchronize_session=False)).rowcount)  # type: ignore[attr-defined]
+    return int(s.exec(stmt.values(status=OutboxStatus.QUEUED, lease_until=None, claimed_by=None)
+                      .execution_options(synchronize_session=False)).rowcount)
 
 
 # ------------------------------------------------------------------ reading and retrying

@@ -291,16 +291,16 @@ def _check_chains(rows: Iterable[Any], content_hash: Callable[[Any], str]) -> tu
 
 def chain_rows(session: Session, case_id: int | None = None, batch: int = 5000) -> Iterable[tuple[str, Event]]:
     """Stream (ref, event) ordered by case, seq — in batches, for large logs."""
-    stmt = select(Case.ref, Event).join(Case, Case.id == Event.case_id)
+    stmt = select(Case.ref, Event).join(Case, col(Case.id) == col(Event.case_id))
     if case_id is not None:
         stmt = stmt.where(Event.case_id == case_id)
-    stmt = stmt.order_by(Event.case_id, Event.seq).execution_options(yield_per=batch)
-    yield from session.exec(stmt)  # type: ignore[call-overload]
+    stmt = stmt.order_by(col(Event.case_id), col(Event.seq)).execution_options(yield_per=batch)
+    yield from session.exec(stmt)
 
 
 def heads(session: Session) -> list[tuple[str, int, str]]:
     """(case ref, last seq, last hash) of every chain, ordered by ref."""
-    sub = select(Event.case_id, sa.func.max(Event.seq).label("mx")).group_by(Event.case_id).subquery()
-    stmt = (select(Case.ref, Event.seq, Event.hash).join(Case, Case.id == Event.case_id)
+    sub = select(Event.case_id, sa.func.max(Event.seq).label("mx")).group_by(col(Event.case_id)).subquery()
+    stmt = (select(Case.ref, Event.seq, Event.hash).join(Case, col(Case.id) == col(Event.case_id))
             .join(sub, sa.and_(sub.c.case_id == Event.case_id, sub.c.mx == Event.seq)).order_by(Case.ref))
-    return [(r, s, h) for r, s, h in session.exec(stmt)]  # type: ignore[call-overload]
+    return [(r, s, h) for r, s, h in session.exec(stmt)]

@@ -266,11 +266,11 @@ def apply(s: Session, case: Case, defn: Definition, tdef: TransitionDef, actor: 
                        to_state=new_state, trigger=tdef.trigger, note=note,
                        payload={"citation": tdef.citation, "confirmed": tdef.confirmed}, at=now)
     expected = case.lock_version
-    result = s.execute(sa.update(Case).where(col(Case.id) == case.id, col(Case.lock_version) == expected)
-                       .values(state=new_state, fields=merged, lock_version=expected + 1, updated_at=now,
-                               closed_at=now if defn.states[new_state].terminal else None)
-                       .execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    result = s.exec(sa.update(Case).where(col(Case.id) == case.id, col(Case.lock_version) == expected)
+                    .values(state=new_state, fields=merged, lock_version=expected + 1, updated_at=now,
+                            closed_at=now if defn.states[new_state].terminal else None)
+                    .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
         raise Refusal(StaleCaseError(case=case.ref, expected=expected, actual="?"), actor, role)
     # The row is written; the object takes the new values without being marked dirty (no second UPDATE).
     for name, value in (("state", new_state), ("fields", merged), ("lock_version", expected + 1),

@@ -7,11 +7,11 @@ aware UTC.  Nothing else may call ``datetime.now()`` or ``date.today()``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC as UTC  # re-exported: callers use clock.UTC
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-UTC = UTC
 
 _fixed: datetime | None = None
 

@@ -81,7 +81,7 @@ class AgreeflowError(Exception):
                 "details": {k: v for k, v in self.fields.items() if _jsonable(v)}}
 
 
-class _Blank(dict):  # type: ignore[type-arg]
+class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
 
@@ -196,6 +196,7 @@ class MissingFieldsError(UserInputError):
 
 
 class DefinitionError(UserInputError):
+    problems: list[str]  # set by AgreeflowError.__init__ from the fields
     messages = {
         "vi": "Tệp quy trình có {count} lỗi:\n{listing}",
         "en": "The workflow file has {count} problem(s):\n{listing}",

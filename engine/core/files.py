@@ -14,16 +14,23 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, BinaryIO, Literal, TextIO, TypeVar, overload
 
 T = TypeVar("T")
 
 
-def atomic_write(path: Path, write: Callable[[IO[Any]], T], *, binary: bool = False, sync: bool = True) -> T:
+@overload
+def atomic_write(path: Path, write: Callable[[TextIO], T], *, binary: Literal[False] = False,
+                 sync: bool = True) -> T: ...
+@overload
+def atomic_write(path: Path, write: Callable[[BinaryIO], T], *, binary: Literal[True], sync: bool = True) -> T: ...
+def atomic_write(path: Path, write: Callable[[Any], T], *, binary: bool = False, sync: bool = True) -> T:
     """Call ``write(handle)`` on a temporary file beside ``path``, then rename it to ``path``.
 
-    Returns what ``write`` returned.  Raises OSError (the folder cannot be
-    written, ``path`` is a directory, …) with nothing left behind.
+    ``write`` gets a text handle (UTF-8, newlines as written), or a binary one
+    with ``binary=True``.  Returns what ``write`` returned.  Raises OSError
+    (the folder cannot be written, ``path`` is a directory, …) with nothing
+    left behind.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

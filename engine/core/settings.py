@@ -56,7 +56,7 @@ class Settings:
     """Where the writes come from, recorded on every event: ``cli:<os account>@<host>`` by default."""
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, **overrides: str | Path | None) -> Settings:
         """Settings from the environment, with non-None overrides applied."""
         s = cls(
             db_url=os.environ.get("AGREEFLOW_DB") or None,

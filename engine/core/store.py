@@ -15,7 +15,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Column, Field, SQLModel
 
 
-class UTCDateTime(TypeDecorator):  # type: ignore[type-arg]
+class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC in Python, naive UTC in the database (portable across dialects)."""
 
     impl = sa.DateTime

@@ -16,7 +16,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, cases
 from agreeflow.engine.core.errors import DateValueError
@@ -123,7 +123,7 @@ def _reproject(s: Session, old_cal: Any, new_cal: Any, change: dict[str, Any], a
     for case_id in sorted(case_ids):
         case = cases.lock(s, case_id)
         rows = s.exec(select(Deadline).where(Deadline.case_id == case_id, Deadline.status == "open")
-                      .order_by(Deadline.id)).all()  # type: ignore[arg-type]
+                      .order_by(col(Deadline.id))).all()
         for d in rows:
             old, new = deadlines.reprojected(d, old_cal), deadlines.reprojected(d, new_cal)
             if old is None or new is None:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock, effects
 from agreeflow.engine.core.audit import append_event
@@ -51,7 +51,9 @@ def _responsible(case: Case, timer: TimerDef) -> str | None:
         return case.unit
     if timer.responsible.startswith("field:"):
         value = case.fields.get(timer.responsible[6:])
-        return value[0] if isinstance(value, list) and value else value
+        if isinstance(value, list):  # a ``units`` field: the first unit answers (coerce never stores [])
+            return value[0] if value else None
+        return value
     return timer.responsible
 
 
@@ -104,6 +106,7 @@ def open_timers(session: Session, case: Case, defn: Definition, state: str, cal:
     for timer in defn.states[state].timers:
         source = timer_source(case, timer, now)
         due = due_from_source(source, cal)
+        assert case.id is not None
         d = Deadline(case_id=case.id, key=f"timer:{state}:{timer.id}", kind=getattr(due, "kind", "") or timer.unit,
                      label_vi=timer.label.get("vi", timer.id), label_en=timer.label.get("en", timer.id),
                      unit=_responsible(case, timer), start_at=now, citation=timer.citation,
@@ -196,7 +199,7 @@ def close(session: Session, case: Case, d: Deadline, cal: Any, actor: str, now: 
           cancel: bool = False) -> None:
     """Close one deadline: met / missed (with the margin in working days) or cancelled."""
     today = clock.to_local(now).date()
-    if cancel or d.status == "pending" or d.due_date is None:
+    if cancel or d.status == "pending" or d.due_date is None or d.due_at is None:  # both set together
         d.status = DeadlineStatus.CANCELLED
         kind = EventKind.DEADLINE_CANCELLED
     else:
@@ -212,7 +215,7 @@ def close(session: Session, case: Case, d: Deadline, cal: Any, actor: str, now: 
 
 def open_for_case(session: Session, case_id: int, prefix: str = "") -> list[Deadline]:
     rows = session.exec(select(Deadline).where(Deadline.case_id == case_id,
-                                               Deadline.status.in_(OPEN))).all()  # type: ignore[attr-defined]
+                                               col(Deadline.status).in_(OPEN))).all()
     return [d for d in rows if d.key.startswith(prefix)]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock, effects
 from agreeflow.engine.core.audit import append_event
@@ -83,7 +83,7 @@ def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: 
 def suspension_reason(s: Session, case: Case) -> str | None:
     """The reason given when ``case`` was last suspended (its ``suspended`` event)."""
     return s.exec(select(Event.note).where(Event.case_id == case.id, Event.kind == "suspended")
-                  .order_by(Event.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
+                  .order_by(col(Event.seq).desc()).limit(1)).first()
 
 
 def _suspend_action(m: effects.Moved) -> None:

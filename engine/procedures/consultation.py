@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, cases, definitions
 from agreeflow.engine.core.errors import UserInputError
 from agreeflow.engine.core.kinds import EventKind
-from agreeflow.engine.core.store import Case, Event, Person, Unit
+from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.procedures import fanout
 
@@ -62,8 +62,8 @@ def _reply_view(s: Session, child: Case, now: Any, cal: Any, lang: str) -> dict[
     last = s.exec(select(Event).where(Event.case_id == child.id, Event.kind == "transition")
                   .order_by(col(Event.seq).desc())).first()
     rule = fanout.rule_events(s, child)
-    rows = s.exec(select(deadlines.Deadline).where(deadlines.Deadline.case_id == child.id)
-                  .order_by(col(deadlines.Deadline.id))).all()
+    rows = s.exec(select(Deadline).where(Deadline.case_id == child.id)
+                  .order_by(col(Deadline.id))).all()
     due = rows[-1] if rows else None
     status = child.state
     if child.state == "awaiting":

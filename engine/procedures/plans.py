@@ -23,7 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import directory
 from agreeflow.engine.core.errors import InputFileError, PhraseError, PlanFileError, did_you_mean
@@ -283,8 +283,8 @@ def _already_imported(s: Session, items: list[PlanItem]) -> list[str]:
     titles = {i.title for i in items}
     if not titles:
         return []
-    existing = s.exec(select(Case).where(Case.workflow == WORKFLOW, Case.title.in_(titles),  # type: ignore[attr-defined]
-                                         Case.closed_at.is_(None))).all()  # type: ignore[union-attr]
+    existing = s.exec(select(Case).where(Case.workflow == WORKFLOW, col(Case.title).in_(titles),
+                                         col(Case.closed_at).is_(None))).all()
     seen = {(c.title, c.unit, c.fields.get("source_document")): c.ref for c in existing}
     return [f"{i.where}: already imported as {seen[k]} (same task, lead unit and source document)"
             for i in items if (k := (i.title, i.lead_unit, i.fields.get("source_document"))) in seen]

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError, did_you_mean
@@ -62,11 +62,11 @@ def _cases_of_unit(s: Session, unit: str) -> list[int]:
 def query(s: Session, w: Window, case: str | None = None, actor: str | None = None, unit: str | None = None,
           kind: str | None = None) -> list[dict[str, Any]]:
     """Events matching every given filter, oldest first (all cases, including the system chain)."""
-    stmt = select(Case.ref, Event).join(Case, Case.id == Event.case_id)
+    stmt = select(Case.ref, Event).join(Case, col(Case.id) == col(Event.case_id))
     if case:
         stmt = stmt.where(Event.case_id == cases.find(s, case).id)
     if unit:
-        stmt = stmt.where(Event.case_id.in_(_cases_of_unit(s, unit)))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Event.case_id).in_(_cases_of_unit(s, unit)))
     if kind:
         _check_kind(s, kind)
         stmt = stmt.where(Event.kind == kind)
@@ -76,7 +76,7 @@ def query(s: Session, w: Window, case: str | None = None, actor: str | None = No
         stmt = stmt.where(Event.at >= w.start)
     if w.end:
         stmt = stmt.where(Event.at < w.end)
-    rows = s.exec(stmt.order_by(Event.at, Event.id)).all()  # type: ignore[call-overload]
+    rows = s.exec(stmt.order_by(col(Event.at), col(Event.id))).all()
     return [record(ref, ev) for ref, ev in rows]
 
 

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock, definitions
 from agreeflow.engine.core.errors import OptionValueError, ReportMapError
@@ -235,7 +235,7 @@ def cases_of(s: Session, workflows: Iterable[str]) -> list[Case]:
     ids = tuple(workflows)
     if not ids:
         return []
-    return list(s.exec(select(Case).where(Case.workflow.in_(ids)).order_by(Case.id)).all())  # type: ignore[attr-defined]
+    return list(s.exec(select(Case).where(col(Case.workflow).in_(ids)).order_by(col(Case.id))).all())
 
 
 def moves(s: Session, cases: list[Case]) -> dict[int, list[Move]]:
@@ -243,10 +243,11 @@ def moves(s: Session, cases: list[Case]) -> dict[int, list[Move]]:
     out: dict[int, list[Move]] = {c.id: [] for c in cases if c.id is not None}
     if not out:
         return out
-    stmt = (select(Event.case_id, Event.at, Event.from_state, Event.to_state, Event.trigger)
-            .where(Event.case_id.in_(list(out)), Event.kind.in_(("opened", "transition")))  # type: ignore[attr-defined]
-            .order_by(Event.case_id, Event.seq))
-    for case_id, at, frm, to, trig in s.exec(stmt):  # type: ignore[call-overload]
+    # sqlmodel types select() for at most four columns (fastapi/sqlmodel#271); it takes any number.
+    stmt = (select(Event.case_id, Event.at, Event.from_state, Event.to_state, Event.trigger)  # type: ignore[call-overload]
+            .where(col(Event.case_id).in_(list(out)), col(Event.kind).in_(("opened", "transition")))
+            .order_by(col(Event.case_id), col(Event.seq)))
+    for case_id, at, frm, to, trig in s.exec(stmt):
         out[case_id].append(Move(at, frm, to, trig))
     return out
 

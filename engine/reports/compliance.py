@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.cases import SYSTEM_WORKFLOW
@@ -53,11 +53,11 @@ def _done_outcome(due: date | None, done: date, cal: Any) -> tuple[str, int | No
 def step_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang: str) -> list[dict[str, Any]]:
     """Deadline rows of every workflow except the task workflows (cancelled ones left out)."""
     skip = set(m.tasks.workflows) | {SYSTEM_WORKFLOW}
-    stmt = (select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
-            .where(Deadline.status != "cancelled", Case.workflow.not_in(skip))  # type: ignore[attr-defined]
-            .order_by(Deadline.due_date, Deadline.id))
+    stmt = (select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
+            .where(Deadline.status != "cancelled", col(Case.workflow).not_in(skip))
+            .order_by(col(Deadline.due_date), col(Deadline.id)))
     out = []
-    for d, case in s.exec(stmt):  # type: ignore[call-overload]
+    for d, case in s.exec(stmt):
         if not (w.holds_day(d.due_date) if d.due_date else w.holds(d.start_at)):
             continue
         if d.status == "met":
@@ -78,8 +78,8 @@ def task_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang
     history = moves(s, cases)
     due_rows: dict[int, Deadline] = {}
     if cases:
-        for newer in s.exec(select(Deadline).where(Deadline.case_id.in_([c.id for c in cases]),  # type: ignore[attr-defined]
-                                                   Deadline.status != "cancelled").order_by(Deadline.id)):
+        for newer in s.exec(select(Deadline).where(col(Deadline.case_id).in_([c.id for c in cases]),
+                                                   Deadline.status != "cancelled").order_by(col(Deadline.id))):
             due_rows[newer.case_id] = newer  # the newest row: after a move or a return it is the one in force
     out = []
     for case in cases:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError
@@ -43,8 +43,8 @@ def _unit_of(s: Session, unit: str | None, person: str | None) -> str | None:
 def _revisions(s: Session, rows: list[tuple[Deadline, Case]]) -> dict[int, tuple[int, datetime | None]]:
     """Per deadline id: (times moved, when last moved) from the cases' ``deadline_moved`` events."""
     case_ids = sorted({c.id or 0 for _, c in rows})
-    moved = s.exec(select(Event).where(Event.case_id.in_(case_ids), Event.kind == "deadline_moved")  # type: ignore[attr-defined]
-                   .order_by(Event.case_id, Event.seq)).all() if case_ids else []
+    moved = s.exec(select(Event).where(col(Event.case_id).in_(case_ids), Event.kind == "deadline_moved")
+                   .order_by(col(Event.case_id), col(Event.seq))).all() if case_ids else []
     out: dict[int, tuple[int, datetime | None]] = {}
     for d, _ in rows:
         # Keys repeat when a case re-enters a state; only moves after this row was set count.
@@ -57,11 +57,11 @@ def _revisions(s: Session, rows: list[tuple[Deadline, Case]]) -> dict[int, tuple
 def open_deadlines(s: Session, unit: str | None = None, person: str | None = None) -> list[tuple[Deadline, Case]]:
     """Open deadlines with a due date, of one unit (or a person's unit) or of everyone."""
     code = _unit_of(s, unit, person)
-    stmt = (select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
-            .where(Deadline.status == "open", Deadline.due_date.is_not(None)))  # type: ignore[union-attr]
+    stmt = (select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
+            .where(Deadline.status == "open", col(Deadline.due_date).is_not(None)))
     if code:
         stmt = stmt.where(Deadline.unit == code)
-    return list(s.exec(stmt.order_by(Deadline.due_date, Deadline.id)).all())  # type: ignore[call-overload]
+    return list(s.exec(stmt.order_by(col(Deadline.due_date), col(Deadline.id))).all())
 
 
 def build(s: Session, unit: str | None, person: str | None, lang: str, now: datetime) -> tuple[bytes, int]:

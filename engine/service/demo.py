@@ -67,7 +67,8 @@ def _subst(value: Any, refs: dict[str, str]) -> Any:
 
 
 def load_script(path: Path = SCRIPT) -> dict[str, Any]:
-    return load_file(path)
+    script: dict[str, Any] = load_file(path)
+    return script
 
 
 def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> StepResult:
@@ -121,7 +122,8 @@ def _document(spec: str) -> Path:
 def _callable(dotted: str) -> Callable[..., Any]:
     import importlib
     module, _, name = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    fn: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return fn
 
 
 def _sweep(settings: Settings) -> int:
@@ -181,16 +183,17 @@ def discard_database(result: DemoResult) -> None:
 def summarise(result: DemoResult) -> dict[str, Any]:
     """Timeline, mail per unit, deadline compliance and the audit verdict of a finished run."""
     import sqlalchemy as sa
-    from sqlmodel import select
+    from sqlmodel import col, select
 
 
     settings = Settings(data_dir=result.data_dir, lang="vi")
     keep_kinds = ("opened", "transition", "escalated", "deadline_missed", "deemed_agreed", "suspended", "resumed",
                   "flagged", "refused")
     with service.reading(settings) as s:
-        rows = s.exec(select(Event.at, Case.ref, Event.kind, Event.from_state, Event.to_state, Event.trigger,
-                             Event.actor).join(Case, Case.id == Event.case_id)
-                      .where(Event.kind.in_(keep_kinds)).order_by(Event.at, Event.id)).all()  # type: ignore[attr-defined]
+        # sqlmodel types select() for at most four columns (fastapi/sqlmodel#271); it takes any number.
+        rows = s.exec(select(Event.at, Case.ref, Event.kind, Event.from_state, Event.to_state, Event.trigger,  # type: ignore[call-overload]
+                             Event.actor).join(Case, col(Case.id) == col(Event.case_id))
+                      .where(col(Event.kind).in_(keep_kinds)).order_by(col(Event.at), col(Event.id))).all()
         timeline = [{"at": audit_at(at), "case": ref, "kind": kind, "from": f, "to": t, "trigger": trig, "actor": actor}
                     for at, ref, kind, f, t, trig, actor in rows]
         mail = s.exec(select(OutboxMessage.unit, OutboxMessage.rung, OutboxMessage.status, sa.func.count())
@@ -200,9 +203,10 @@ def summarise(result: DemoResult) -> dict[str, Any]:
             per_unit.setdefault(unit or "-", {}).setdefault(f"{rung}:{status}", 0)
             per_unit[unit or "-"][f"{rung}:{status}"] += n
         label = Deadline.label_en if result.lang == "en" else Deadline.label_vi
-        deadlines = s.exec(select(Case.ref, label, Deadline.unit, Deadline.due_date, Deadline.status,
-                                  Deadline.margin_wd).join(Case, Case.id == Deadline.case_id)
-                           .order_by(Case.ref, Deadline.id)).all()
+        # Six columns: the same sqlmodel limit as above.
+        deadlines = s.exec(select(Case.ref, label, Deadline.unit, Deadline.due_date, Deadline.status,  # type: ignore[call-overload]
+                                  Deadline.margin_wd).join(Case, col(Case.id) == col(Deadline.case_id))
+                           .order_by(col(Case.ref), col(Deadline.id))).all()
         compliance = [{"case": r, "deadline": lbl, "unit": u, "due_date": d.isoformat() if d else None,
                        "status": st, "margin_wd": m} for r, lbl, u, d, st, m in deadlines]
     verdict = service.verify(settings)

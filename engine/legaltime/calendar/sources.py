@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped, unused-ignore]
+import yaml
 
 from agreeflow.engine.core.errors import InputFileError
 from agreeflow.engine.core.paths import DATA_DIR
@@ -32,7 +32,7 @@ TOP_KEYS = ("version", "unconfirmed_package_holidays", "years")
 _CACHE_SIZE = 16
 
 
-class _WordsLoader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]
+class _WordsLoader(yaml.SafeLoader):
     """SafeLoader where only true/false are booleans."""
 
 
