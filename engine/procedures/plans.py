@@ -126,7 +126,7 @@ def _read_yaml(path: Path) -> list[PlanRow]:
     try:
         raw = load_file(path)
     except YamlSyntaxError as exc:
-        raise InputFileError(path=str(path), problem=f"line {exc.line}: YAML syntax: {exc.problem}") from None
+        raise InputFileError(path=str(path), problem=f"line {exc.line}: {exc.detail}") from None
     if isinstance(raw, list):
         raw = LineDict(tasks=raw)
     if not isinstance(raw, dict) or not isinstance(raw.get("tasks"), list):
