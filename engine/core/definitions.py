@@ -491,7 +491,7 @@ def from_source(text: str, path: str) -> Definition:
     try:
         return parse(load_text(text, path), path)
     except YamlSyntaxError as exc:
-        raise DefinitionError([f"{exc.path}:{exc.line}: YAML syntax: {exc.problem}"]) from None
+        raise DefinitionError([f"{exc.path}:{exc.line}: {exc.detail}"]) from None
 
 
 def registry(path: str | None = None) -> dict[tuple[str, int], Definition]:

@@ -215,10 +215,20 @@ class DirectoryFileError(DefinitionError):
 
 
 class PhraseError(UserInputError):
+    """A phrase nothing reads, or one that reads but names what cannot be (``problem_vi``/``problem_en``).
+
+    "Quý V", "năm 0", "trong vòng -5 ngày": the problem is said, then the accepted forms — never another date.
+    """
+
     messages = {
-        "vi": "Không hiểu thời hạn '{phrase}'. Các dạng được chấp nhận:\n{forms}",
-        "en": "Cannot read the time phrase '{phrase}'. Accepted forms:\n{forms}",
+        "vi": "Không hiểu thời hạn '{phrase}'{problem_vi}. Các dạng được chấp nhận:\n{forms}",
+        "en": "Cannot read the time phrase '{phrase}'{problem_en}. Accepted forms:\n{forms}",
     }
+
+    def render(self, lang: str = "vi") -> str:
+        problem = {k: f": {self.fields[k]}" for k in ("problem_vi", "problem_en") if self.fields.get(k)}
+        template = self.messages.get(lang) or self.messages["en"]
+        return template.format_map(_Blank({k: _show(v, lang) for k, v in self.fields.items()} | problem))
 
 
 class DateValueError(UserInputError):

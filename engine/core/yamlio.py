@@ -1,9 +1,49 @@
-"""Safe YAML reading that keeps line numbers and keeps ``on``/``off``/``yes``/``no`` as text.
+"""Safe YAML reading that keeps line numbers, keeps ``on``/``off``/``yes``/``no`` as text, and has limits.
 
 PyYAML's SafeLoader follows YAML 1.1, where ``on`` or ``no`` become booleans —
 a state named ``on`` or a field value ``no`` would silently change type.  Our
 loader only accepts ``true``/``false`` as booleans, and records the line of
 every mapping key so validation can say "file.yaml:42".
+
+Every YAML file agreeflow reads (workflows, directory, plans, report map,
+calendar data, reminder policies, the demo script) comes through here, so the
+limits below hold for all of them.  A file beyond a limit raises
+``YamlLimitError`` (a ``YamlSyntaxError``: path, line, problem), which each
+reader turns into its own exit-2 error; nothing is constructed past the check.
+
+- **Size** (``MAX_BYTES``, 512 KiB).  Parsing is linear but not cheap: a
+  composed node costs ~200 bytes and the densest document (``[1,1,1,…]``,
+  one node per two bytes) is the worst case — measured at 512 KiB: ~1 s and
+  ~100 MB; a realistic 512 KiB file (a directory of 5 800 people) ~0.4 s and
+  ~35 MB.  The biggest shipped file is 27 KiB and a whole province's directory
+  (every commune, a thousand people) about 200 KiB, so the cap leaves room
+  while keeping the worst case to a second.  A bigger 2 MiB cap would allow
+  ~4 s and 400 MB of nodes.  The size is checked before a byte is parsed
+  (files are read up to ``MAX_BYTES + 1`` bytes, never whole).
+- **Bytes**.  A NUL byte or bytes that are not UTF-8 are named by byte offset
+  and line, instead of a decoder traceback (libyaml refuses other control
+  characters itself; they are reported with their line the same way).
+- **Aliases** (``MAX_ALIAS_EXPANSION``).  An alias is a reference: PyYAML
+  shares one object between all uses, so *loading* a "billion laughs" file is
+  cheap — the blow-up comes later, in whatever walks the result as a tree
+  (validation, ``dict()`` copies, messages, JSON).  So the bound is on what a
+  tree walk would see: after composing and before constructing, one pass over
+  the node graph computes, per node, its *expanded size* (nodes, plus the
+  characters of scalars, with every alias replaced by what it names),
+  memoised so the pass is linear in the graph.  The document is refused when
+  its expanded size exceeds its written size by more than
+  ``MAX_ALIAS_EXPANSION``.  Why this and not "an anchor may be used at most N
+  times": nesting multiplies uses — nine levels of nine aliases each is 9⁹
+  nodes with no anchor used more than nine times — so a per-anchor count is
+  only sound at N = 1, which would already forbid the shipped ``spawn: *ask``
+  (used twice in agreement-local.yaml).  The expanded size bounds the work of any consumer
+  directly: at most the written document plus ``MAX_ALIAS_EXPANSION``.
+  Expansion only grows up the tree, so the pass stops at the first node over
+  the bound (a 400-byte bomb is refused in microseconds) and names its line.
+  A recursive alias (``&a [*a]``) is refused: no file of ours has one, and a
+  validator walking it would never end.
+- **Depth** (``MAX_DEPTH``, counted through aliases): the constructor and our
+  validators recurse, and a thousand nested mappings exhaust Python's stack.
 """
 
 from __future__ import annotations
@@ -14,6 +54,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+MAX_BYTES = 512 * 1024
+"""Largest YAML document read, in bytes (512 KiB); see the module docstring for why."""
+
+MAX_ALIAS_EXPANSION = 100_000
+"""How much aliases may add to a document (nodes plus scalar characters); shipped workflows use at most 669."""
+
+MAX_DEPTH = 100
+"""Deepest nesting of collections, aliases expanded; shipped files nest fewer than 10 levels."""
 
 
 class LineDict(dict[Any, Any]):
@@ -50,42 +99,199 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a single value, not a list or a mapping", key_node.start_mark) from None
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[str(key)] = key_node.start_mark.line + 1
     return result
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    # "2024-02-30" matches the timestamp pattern; the stock constructor then raises a bare ValueError.
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"'{node.value}' is not a real date ({exc})", node.start_mark) from None
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 class YamlSyntaxError(Exception):
+    """A file that is not valid YAML, at ``path:line``."""
+
+    label = "YAML syntax: "
+
     def __init__(self, path: str, line: int, problem: str) -> None:
         super().__init__(f"{path}:{line}: {problem}")
         self.path, self.line, self.problem = path, line, problem
 
+    @property
+    def detail(self) -> str:
+        """The problem with its kind, for a reader's "path:line: …" listing."""
+        return self.label + self.problem
+
+
+class YamlLimitError(YamlSyntaxError):
+    """A file refused before it is built: too big, not UTF-8, a NUL byte, aliases expanding too far, too deep."""
+
+    label = ""
+
 
 def load_text(text: str, path: str = "<text>") -> Any:
-    """Parse YAML text; syntax errors become YamlSyntaxError with a line number."""
+    """Parse YAML text within the limits.
+
+    Raises:
+        YamlSyntaxError: not YAML, with the line.
+        YamlLimitError: over a limit (size, NUL, aliases, depth), with the line.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        raise _too_big(path, size)
+    nul = text.find("\0")
+    if nul >= 0:
+        raise _bad_byte(path, text.encode("utf-8", "surrogatepass"), len(text[:nul].encode("utf-8", "surrogatepass")))
+    loader = _Loader(text)
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_shape(node, path)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark else 0
-        raise YamlSyntaxError(path, line, str(exc.problem or exc)) from None
+        mark = exc.problem_mark or exc.context_mark
+        raise YamlSyntaxError(path, mark.line + 1 if mark else 0, str(exc.problem or exc)) from None
+    except yaml.reader.ReaderError as exc:  # a control character libyaml refuses
+        # Its position is a byte offset in libyaml, a character index in pure Python: find the character instead.
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+        at = text.find(char)
+        raise YamlLimitError(path, text.count("\n", 0, max(at, 0)) + 1,
+                             f"ký tự điều khiển U+{ord(char):04X} không được phép / "
+                             f"control character U+{ord(char):04X} is not allowed in YAML") from None
+    except RecursionError:  # the pure-Python loader, where libyaml's depth check is missing
+        raise YamlLimitError(path, 1, _DEPTH_PROBLEM) from None
+    finally:
+        loader.dispose()
 
 
 def load_file(path: Path) -> Any:
-    return load_text(path.read_text(encoding="utf-8"), str(path))
+    """``load_text`` of a file's bytes: too big, not UTF-8 or NUL raise YamlLimitError; OSError passes."""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise _too_big(str(path), max(len(data), path.stat().st_size if path.is_file() else 0))
+    if b"\0" in data:
+        raise _bad_byte(str(path), data, data.index(b"\0"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _bad_byte(str(path), data, exc.start) from None
+    return load_text(text, str(path))
 
 
 def load_checked(path: Path, error: Callable[[list[str]], Exception]) -> Any:
-    """``load_file``, with a syntax error or an unreadable file raised as ``error([problem])``.
+    """``load_file``, with a syntax error, a limit or an unreadable file raised as ``error([problem])``.
 
     For files whose problems are listed together (workflows, directory, report map).
     """
     try:
         return load_file(path)
     except YamlSyntaxError as exc:
-        raise error([f"{exc.path}:{exc.line}: YAML syntax: {exc.problem}"]) from None
+        raise error([f"{exc.path}:{exc.line}: {exc.detail}"]) from None
     except OSError as exc:
         raise error([f"{path}: cannot read: {exc.strerror}"]) from None
+
+
+# ------------------------------------------------------------------ limits
+def _n(number: int) -> str:
+    return f"{number:,}".replace(",", " ")  # 1 048 576: neither the Vietnamese "." nor the English ","
+
+
+_DEPTH_PROBLEM = (f"lồng sâu quá {MAX_DEPTH} cấp / nested deeper than {MAX_DEPTH} levels "
+                  "(aliases counted as written out)")
+
+
+def _too_big(path: str, size: int) -> YamlLimitError:
+    return YamlLimitError(path, 1, f"tệp {_n(size)} byte, quá giới hạn {_n(MAX_BYTES)} byte / the file is "
+                                   f"{_n(size)} bytes, over the {_n(MAX_BYTES)}-byte limit for YAML files")
+
+
+def _bad_byte(path: str, data: bytes, offset: int) -> YamlLimitError:
+    line = data.count(b"\n", 0, offset) + 1
+    byte = data[offset]
+    if byte == 0:
+        problem = (f"byte NUL ở vị trí {offset} — tệp YAML phải là văn bản / a NUL byte at byte offset {offset} "
+                   "— YAML files must be text")
+    else:
+        problem = (f"byte 0x{byte:02x} ở vị trí {offset} không phải UTF-8 — lưu tệp dạng UTF-8 / byte 0x{byte:02x} "
+                   f"at byte offset {offset} is not UTF-8 — save the file as UTF-8")
+    return YamlLimitError(path, line, problem)
+
+
+def _check_shape(root: yaml.Node, path: str) -> None:
+    """Refuse a recursive alias, nesting beyond MAX_DEPTH, or aliases expanding beyond MAX_ALIAS_EXPANSION.
+
+    An iterative depth-first walk of the composed node graph (an alias is the
+    same node object met again), each collection finished once and its
+    expanded size and depth memoised.  A collection is finished when it is met
+    on top of the stack a second time: by then every child pushed above it is
+    finished.  ``entered`` holds the collections on the current path, so
+    meeting one of them as a child is a cycle.  Scalars are sized inline (most
+    nodes are scalars); ``seen`` counts an aliased scalar's text once as written.
+    """
+    if not isinstance(root, (yaml.MappingNode, yaml.SequenceNode)):
+        return
+    scalar = yaml.ScalarNode
+    size: dict[int, int] = {}    # id(collection) → expanded size (nodes + scalar characters)
+    depth: dict[int, int] = {}
+    entered: set[int] = set()
+    seen: set[int] = set()
+    written = 0                  # size of the distinct nodes finished so far
+    stack: list[Any] = [root]
+    while stack:
+        node = stack[-1]
+        key = id(node)
+        if key in size:
+            stack.pop()
+            continue
+        kids = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else node.value
+        if key not in entered:
+            entered.add(key)
+            for kid in kids:
+                if kid.__class__ is not scalar:
+                    if id(kid) in entered:
+                        raise YamlLimitError(path, kid.start_mark.line + 1,
+                                             "bí danh đệ quy (một &neo chứa chính *nó) / a recursive alias "
+                                             "(an &anchor that contains its own *alias)")
+                    stack.append(kid)
+            continue
+        stack.pop()
+        entered.discard(key)
+        total, deepest = 1, 0
+        written += 1
+        for kid in kids:
+            if kid.__class__ is scalar:
+                weight = 1 + len(kid.value)
+                total += weight
+                if id(kid) not in seen:
+                    seen.add(id(kid))
+                    written += weight
+            else:
+                total += size[id(kid)]
+                deepest = max(deepest, depth[id(kid)])
+        size[key], depth[key] = total, deepest + 1
+        if deepest + 1 > MAX_DEPTH:
+            raise YamlLimitError(path, node.start_mark.line + 1, _DEPTH_PROBLEM)
+        # ``written`` covers every node under this one and maybe more, so this undercounts the expansion;
+        # expansion never shrinks going up the tree, so the first node over the bound already dooms the document.
+        if total - written > MAX_ALIAS_EXPANSION:
+            raise YamlLimitError(
+                path, node.start_mark.line + 1,
+                f"các bí danh (*tên) làm tài liệu lớn thêm hơn {_n(MAX_ALIAS_EXPANSION)} nút/ký tự — viết "
+                f"thẳng giá trị hoặc dùng ít bí danh hơn / aliases (*name) expand the document by more than "
+                f"{_n(MAX_ALIAS_EXPANSION)} nodes and characters — write the values out or use fewer aliases")

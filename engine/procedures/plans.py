@@ -126,7 +126,7 @@ def _read_yaml(path: Path) -> list[PlanRow]:
     try:
         raw = load_file(path)
     except YamlSyntaxError as exc:
-        raise InputFileError(path=str(path), problem=f"line {exc.line}: YAML syntax: {exc.problem}") from None
+        raise InputFileError(path=str(path), problem=f"line {exc.line}: {exc.detail}") from None
     if isinstance(raw, list):
         raw = LineDict(tasks=raw)
     if not isinstance(raw, dict) or not isinstance(raw.get("tasks"), list):
@@ -248,8 +248,9 @@ def prepare(s: Session, rows: list[PlanRow], cal: Any, today: date) -> list[Plan
         else:
             try:
                 due = legal_calendar.parse_phrase(phrase, assigned or today, cal)
-            except PhraseError:
-                bad.append(f"the time phrase '{phrase}' cannot be read")
+            except PhraseError as exc:  # with what is wrong in it when the phrase says it ("Quý V", "năm 0")
+                problem = exc.fields.get("problem_en")
+                bad.append(f"the time phrase '{phrase}' cannot be read" + (f": {problem}" if problem else ""))
         related = str(v.get("related_case") or "").strip()
         if related and s.exec(select(Case.id).where(Case.ref == related)).first() is None:
             bad.append(f"related case '{related}' does not exist")

@@ -22,11 +22,11 @@ from typing import Any
 
 from agreeflow.engine import service
 from agreeflow.engine.core import clock, db
-from agreeflow.engine.core.errors import AgreeflowError
+from agreeflow.engine.core.errors import AgreeflowError, InputFileError
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, OutboxMessage
-from agreeflow.engine.core.yamlio import load_file
+from agreeflow.engine.core.yamlio import YamlSyntaxError, load_file
 from agreeflow.engine.service import worker
 
 SCRIPT = DATA_DIR / "demo-script.yaml"
@@ -67,7 +67,11 @@ def _subst(value: Any, refs: dict[str, str]) -> Any:
 
 
 def load_script(path: Path = SCRIPT) -> dict[str, Any]:
-    script: dict[str, Any] = load_file(path)
+    """The demo script; InputFileError when it is not readable YAML or over a limit."""
+    try:
+        script: dict[str, Any] = load_file(path)
+    except (YamlSyntaxError, OSError) as exc:
+        raise InputFileError(path=str(path), problem=str(exc)) from None
     return script
 
 

@@ -9,6 +9,11 @@ Rules applied (legal-basis.md §9): a period phrase ends on the last day of the
 period and is not moved; "trước ngày X" ends at the end of X-1; a count runs
 from the reference day under Civil Code arts. 147-148 (``Calendar.add``);
 a year without a number means the nearest period that has not ended yet.
+
+Every value is checked here, so a caller without text gets the same refusals:
+a month outside 1–12, a quarter outside I–IV, a year outside the calendar
+(``FIRST_YEAR``–``LAST_YEAR``), a negative count or one that runs off the
+calendar raise ``PeriodValueError`` — in both languages, never another date.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from agreeflow.engine.core.clock import fmt_day
-from agreeflow.engine.legaltime.calendar.days import Calendar, Unit
+from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR, Calendar, Unit
 from agreeflow.engine.legaltime.calendar.due import (
     Due,
     DueKind,
@@ -31,6 +36,48 @@ from agreeflow.engine.legaltime.calendar.due import (
 )
 
 _ROMAN = ("", "I", "II", "III", "IV")
+_SPAN = f"{FIRST_YEAR}–{LAST_YEAR}"
+MAX_COUNT: dict[str, int] = {"d": (LAST_YEAR - FIRST_YEAR + 1) * 366, "wd": (LAST_YEAR - FIRST_YEAR + 1) * 366,
+                             "m": (LAST_YEAR - FIRST_YEAR + 1) * 12}
+"""The largest count a phrase may give, per unit: the whole calendar; more can only run off it."""
+
+
+class PeriodValueError(ValueError):
+    """A value a phrase names that cannot be: what is wrong and what is accepted, in Vietnamese and English."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(en)
+        self.vi, self.en = vi, en
+
+
+def check_year(y: int) -> int:
+    """``y`` when the calendar has it; PeriodValueError otherwise ("năm 0", "năm 9999")."""
+    if not FIRST_YEAR <= y <= LAST_YEAR:
+        raise PeriodValueError(f"năm {y} nằm ngoài phạm vi của lịch (lịch có các năm {_SPAN})",
+                               f"the year {y} is outside the calendar (it covers {_SPAN})")
+    return y
+
+
+def check_month(m: int) -> int:
+    if not 1 <= m <= 12:
+        raise bad_month(str(m))
+    return m
+
+
+def check_quarter(q: int) -> int:
+    if not 1 <= q <= 4:
+        raise bad_quarter(str(q))
+    return q
+
+
+def bad_month(shown: str) -> PeriodValueError:
+    return PeriodValueError(f"không có tháng {shown} — tháng từ 1 đến 12",
+                            f"there is no month {shown} — months are 1 to 12")
+
+
+def bad_quarter(shown: str) -> PeriodValueError:
+    return PeriodValueError(f"không có quý “{shown}” — quý là I, II, III, IV (hoặc 1–4)",
+                            f"there is no quarter “{shown}” — quarters are I, II, III, IV (or 1–4)")
 _MONTH_EN = ("", "January", "February", "March", "April", "May", "June", "July", "August",
              "September", "October", "November", "December")
 
@@ -38,7 +85,7 @@ _MONTH_EN = ("", "January", "February", "March", "April", "May", "June", "July",
 def _year_of(year: str | None, ref: date, end_of: Callable[[int], date]) -> tuple[int, list[dict[str, str]]]:
     """The given year, or the nearest one whose period has not ended by ``ref``."""
     if year is not None:
-        return int(year), []
+        return check_year(int(year)), []
     chosen = ref.year if end_of(ref.year) >= ref else ref.year + 1
     return chosen, [step(f"Không ghi năm: lấy kỳ gần nhất chưa kết thúc (năm {chosen})",
                          f"No year given: the nearest period not yet ended ({chosen})")]
@@ -52,6 +99,7 @@ def _period(kind: DueKind, phrase: str, end: date, cal: Calendar, vi: str, en: s
 
 def month(cal: Calendar, phrase: str, ref: date, year: str | None, m: int) -> Due:
     """"trong tháng 7/2024" → 31/07/2024."""
+    check_month(m)
     y, notes = _year_of(year, ref, lambda yy: month_end(yy, m))
     return _period(DueKind.MONTH, phrase, month_end(y, m), cal, f"tháng {m}/{y}",
                    f"{_MONTH_EN[m]} {y}", notes)
@@ -59,6 +107,9 @@ def month(cal: Calendar, phrase: str, ref: date, year: str | None, m: int) -> Du
 
 def months(cal: Calendar, phrase: str, listed: list[tuple[int, int]], span: bool) -> Due:
     """A list ("Tháng 3,4/2017") or range ("Tháng 6-8/2017") of months: due at the end of the last."""
+    for y, m in listed:
+        check_year(y)
+        check_month(m)
     (y1, m1), (y2, m2) = listed[0], listed[-1]
     if (y1, m1) > (y2, m2):
         raise ValueError(f"the range starts after it ends: {m1}/{y1} – {m2}/{y2}")
@@ -76,6 +127,7 @@ def months(cal: Calendar, phrase: str, listed: list[tuple[int, int]], span: bool
 
 def quarter(cal: Calendar, phrase: str, ref: date, year: str | None, q: int) -> Due:
     """"Quý III năm 2024" → 30/09/2024."""
+    check_quarter(q)
     y, notes = _year_of(year, ref, lambda yy: quarter_end(yy, q))
     return _period(DueKind.QUARTER, phrase, quarter_end(y, q), cal, f"Quý {_ROMAN[q]}/{y}",
                    f"Q{q} {y}", notes)
@@ -92,8 +144,10 @@ def half_year(cal: Calendar, phrase: str, ref: date, year: str | None, first: bo
 
 def year(cal: Calendar, phrase: str, y: int, first: int | None = None) -> Due:
     """"Năm 2021" → 31/12/2021 (art. 146: end of year); "2021-2025" → 31/12/2025."""
+    check_year(y)
     notes = []
     if first is not None:
+        check_year(first)
         if first > y:
             raise ValueError(f"the range starts after it ends: {first}–{y}")
         notes = [step(f"Giai đoạn {first}–{y}: hạn theo năm cuối", f"Period {first}–{y}: due with the last year")]
@@ -102,6 +156,7 @@ def year(cal: Calendar, phrase: str, y: int, first: int | None = None) -> Due:
 
 def fixed_day(cal: Calendar, phrase: str, day: date, before: bool = False) -> Due:
     """An explicit day; "trước ngày X" (``before``) is due at the end of X-1. Not moved."""
+    check_year(day.year)
     if not before:
         return Due(kind=DueKind.DATE, phrase=phrase, due_date=day, steps=fixed_end_steps(
             day, cal, f"Hạn là hết ngày {fmt_day(day)}", f"Due at the end of {fmt_day(day)}"))
@@ -172,17 +227,38 @@ _UNIT_WORDS: tuple[tuple[tuple[str, ...], Unit, int], ...] = (
 )
 
 
+_COUNT_WORDS = {"wd": ("ngày làm việc", "working days"), "d": ("ngày", "days"), "m": ("tháng", "months")}
+
+
 def count_unit(n: int, words: str) -> tuple[int, Unit]:
-    """("10", "ngay lam viec") → (10, "wd"); weeks become 7 days each."""
+    """(10, "ngay lam viec") → (10, "wd"); weeks become 7 days each.
+
+    Raises:
+        PeriodValueError: ``n`` is negative ("trong vòng -5 ngày"), or larger than the calendar.
+    """
+    if n < 0:
+        raise PeriodValueError(f"số lượng không thể âm ({n}) — viết số dương, ví dụ trong vòng 5 ngày làm việc; "
+                               "đếm lùi thì viết “5 ngày làm việc trước ngày …”",
+                               f"a count cannot be negative ({n}) — write a positive number, e.g. within 5 working "
+                               "days; to count back write “5 working days before …”")
     for prefixes, unit, factor in _UNIT_WORDS:
         if any(words.startswith(prefix) for prefix in prefixes):
+            if n * factor > MAX_COUNT[unit]:
+                vi, en = _COUNT_WORDS[unit]
+                raise PeriodValueError(f"{n * factor} {vi} vượt quá phạm vi của lịch ({_SPAN})",
+                                       f"{n * factor} {en} run past the calendar ({_SPAN})")
             return n * factor, unit
     raise ValueError(f"unknown unit {words!r}")
 
 
 def counted(cal: Calendar, start: date, n: int, unit: Unit, phrase: str, anchor: str | None = None) -> Due:
     """A count from ``start`` (the reference day, or a day named in the phrase)."""
-    due = cal.add(start, n, unit, phrase=phrase)
+    check_year(start.year)
+    try:
+        due = cal.add(start, n, unit, phrase=phrase)
+    except (ValueError, OverflowError):  # the count lands outside the calendar's years
+        raise PeriodValueError(f"hạn rơi ra ngoài phạm vi của lịch ({_SPAN})",
+                               f"the due date falls outside the calendar ({_SPAN})") from None
     if anchor is None:
         return due
     note = step(f"Mốc tính: {anchor}", f"Counted from: {anchor}", start)

@@ -10,6 +10,14 @@ diacritics removed (đ → d), dashes as "-".  Folding keeps one character per
 character, so a match's span also locates the words in the original phrase
 (``pending_event`` is quoted verbatim).  The first row that matches anywhere
 in the phrase wins, so specific rows come before general ones.
+
+A phrase that names what cannot be is refused, never read as something else:
+"trong vòng -5 ngày" is not 5 days, "Quý IV năm 9999" is not this year's
+fourth quarter, "Quý V năm 2024" is not the year 2024.  So years are matched
+as any four digits (or any number after a word like "năm") and checked
+against the calendar in ``periods``; a minus sign before a count is seen; and
+the ``refuse_*`` rows, placed just before the rows that would misread their
+phrase, catch a quarter, a month or a year that does not exist.
 """
 
 from __future__ import annotations
@@ -29,7 +37,8 @@ MONTH_NUMBERS = {name: i + 1 for i, name in enumerate(_MONTHS)}
 MONTH_NUMBERS.update({name[:3]: i + 1 for i, name in enumerate(_MONTHS)})
 MONTH_NUMBERS["sept"] = 9
 MON = r"(?:" + "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True)) + r")\b\.?"
-Y = r"(?:19|20)\d\d"
+Y = r"\d{4}"                  # any year; periods.check_year says when the calendar lacks it
+Y_BARE = r"(?:19|2\d)\d\d"     # a number standing alone is a year only when it looks like one
 DMY = "|".join(rf"\d{{1,2}}\s*{sep}\s*\d{{1,2}}\s*{sep}\s*\d{{4}}" for sep in ("/", r"\.", "-"))
 DATE = (rf"(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|{DMY}"
         rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MON},?\s+\d{{4}}|{MON}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
@@ -78,6 +87,40 @@ def _g(match: re.Match[str], name: str) -> str | None:
     return match.groupdict().get(name)
 
 
+# A year the row's optional year group could not take: "Quý I năm 0", "tháng 7/2250" ("năm" is also "five",
+# so a number followed by a unit is a count, not a year).
+_LEFT_YEAR = re.compile(r"\s*(?:[/.,\-]|nam\b|of\b|in\b)?\s*(\d+)\b(?![/.\-]\d)"
+                        r"(?!\s*(?:ngay|tuan|thang|nam|lan|days?|weeks?|months?|years?|times|wd)\b)")
+
+
+def _year(match: re.Match[str], group: str = "y") -> str | None:
+    """The year of an optional year group, or the year-like number it left right after the match."""
+    year = _g(match, group)
+    rest = match.string[match.end():]
+    if year is None:
+        left = _LEFT_YEAR.match(rest)
+        return left[1] if left else None
+    more = re.match(r"\d+", rest)  # "2024" taken from "20245"
+    return year + more[0] if more else year
+
+
+def _count(match: re.Match[str]) -> int:
+    """The count of group ``n``, negative when a minus sign stands before it ("-5", not the "10-15" of a range)."""
+    before = match.string[:match.start("n")].rstrip()
+    negative = before.endswith("-") and re.search(r"\d\s*-$", before) is None
+    return -int(match["n"]) if negative else int(match["n"])
+
+
+def _date(year: int, month: int, day: int) -> date:
+    p.check_year(year)
+    p.check_month(month)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise p.PeriodValueError(f"không có ngày {day:02d}/{month:02d}/{year}",
+                                 f"there is no day {day:02d}/{month:02d}/{year}") from None
+
+
 def to_date(text: str) -> date:
     """A folded date in any DATE form → date; ValueError when it does not exist."""
     words = re.findall(r"[a-z]+", text)
@@ -85,10 +128,10 @@ def to_date(text: str) -> date:
     numbers = [int(n) for n in re.findall(r"\d+", text)]
     if month_name is not None:
         day, year = (numbers[0], numbers[1])
-        return date(year, month_name, day)
+        return _date(year, month_name, day)
     if numbers[0] > 31:  # ISO: year first
-        return date(numbers[0], numbers[1], numbers[2])
-    return date(numbers[2], numbers[1], numbers[0])
+        return _date(numbers[0], numbers[1], numbers[2])
+    return _date(numbers[2], numbers[1], numbers[0])
 
 
 def _day_month(text: str) -> tuple[int, int]:
@@ -112,7 +155,7 @@ def read_ongoing(match: re.Match[str], ctx: Context) -> Due:
 
 
 def read_event_offset(match: re.Match[str], ctx: Context) -> Due:
-    n, unit = p.count_unit(int(match["n"]), match["unit"])
+    n, unit = p.count_unit(_count(match), match["unit"])
     if _g(match, "back"):
         n = -n
     event = ctx.raw(match, "event")
@@ -136,7 +179,7 @@ def read_recurring(match: re.Match[str], ctx: Context) -> Due:
     spec = ("quarterly" if "quy" in word or "quarter" in word
             else "monthly" if "thang" in word or "month" in word else "yearly")
     start = _g(match, "y")
-    ref = max(ctx.ref, date(int(start), 1, 1)) if start else ctx.ref
+    ref = max(ctx.ref, date(p.check_year(int(start)), 1, 1)) if start else ctx.ref
     return p.recurring(ctx.cal, ctx.phrase, spec, ref)
 
 
@@ -151,7 +194,7 @@ def read_day_month(match: re.Match[str], ctx: Context) -> Due:
 
 def read_half(match: re.Match[str], ctx: Context) -> Due:
     first = match["h"] in ("dau", "first", "1st", "h1")
-    return p.half_year(ctx.cal, ctx.phrase, ctx.ref, _g(match, "y"), first)
+    return p.half_year(ctx.cal, ctx.phrase, ctx.ref, _year(match), first)
 
 
 _QUARTERS = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "first": 1, "second": 2, "third": 3, "fourth": 4,
@@ -160,11 +203,23 @@ _QUARTERS = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "first": 1, "second": 2, "third
 
 def read_quarter(match: re.Match[str], ctx: Context) -> Due:
     q = match["q"]
-    return p.quarter(ctx.cal, ctx.phrase, ctx.ref, _g(match, "y"), int(_QUARTERS.get(q, q)))
+    return p.quarter(ctx.cal, ctx.phrase, ctx.ref, _year(match), int(_QUARTERS.get(q, q)))
+
+
+def refuse_quarter(match: re.Match[str], ctx: Context) -> Due:
+    raise p.bad_quarter(ctx.raw(match, "q"))
+
+
+def refuse_month(match: re.Match[str], ctx: Context) -> Due:
+    raise p.bad_month(match["m"])
+
+
+def refuse_year(match: re.Match[str], ctx: Context) -> Due:
+    return p.year(ctx.cal, ctx.phrase, int(match["y"]))  # "năm 0", "năm 24": periods.year refuses them
 
 
 def read_count(match: re.Match[str], ctx: Context) -> Due:
-    n, unit = p.count_unit(int(match["n"]), match["unit"])
+    n, unit = p.count_unit(_count(match), match["unit"])
     return p.counted(ctx.cal, ctx.ref, n, unit, ctx.phrase)
 
 
@@ -184,7 +239,7 @@ def read_month_list(match: re.Match[str], ctx: Context) -> Due:
 
 
 def read_month(match: re.Match[str], ctx: Context) -> Due:
-    return p.month(ctx.cal, ctx.phrase, ctx.ref, _g(match, "y"), _month(match))
+    return p.month(ctx.cal, ctx.phrase, ctx.ref, _year(match), _month(match))
 
 
 def read_year_range(match: re.Match[str], ctx: Context) -> Due:
@@ -217,7 +272,8 @@ RULES: tuple[Rule, ...] = (
           read_recurring_day, "ngày hằng năm / a day every year: hằng năm, trước ngày 15/12; every year by 15 December"),
     _rule("recurring",
           r"\b(?P<per>(?:hang|moi)\s+(?:nam|quy|thang)|annually|yearly|every year|each year|quarterly"
-          rf"|every quarter|monthly|every month)\b(?:.*?\b(?:ke tu|tu|from|starting)\s+(?:nam\s+|in\s+)?(?P<y>{Y}))?",
+          r"|every quarter|monthly|every month)\b"
+          r"(?:.*?\b(?:ke tu|tu|from|starting)\s+(?:nam\s+|in\s+)?(?P<y>\d+)\b(?![/.\-]\d))?",
           read_recurring, "định kỳ / recurring: Hàng năm; hàng quý; hàng tháng; annually; quarterly; monthly"),
     _rule("before_date", rf"\b(?P<before>truoc ngay|truoc|before|prior to)\s+(?:ngay\s+)?(?P<when>{DATE})",
           read_date, "trước ngày / before a day: trước ngày 09/08/2021; before 9 August 2021"),
@@ -236,6 +292,12 @@ RULES: tuple[Rule, ...] = (
     _rule("quarter_q", rf"\bq(?P<q>[1-4])\b\s*[/\-]?\s*(?P<y>{Y})?", read_quarter, "quý / quarter: Q3 2024"),
     _rule("quarter_en", rf"\b(?P<q>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\s+(?:of\s+)?(?P<y>{Y})?",
           read_quarter, "quý / quarter: third quarter of 2024"),
+    # Before the rows below, which would read "Quý V năm 2024" as the year 2024.
+    _rule("refuse_quarter", r"\bquy\s+(?P<q>(?!(?:iv|iii|ii|i|[1-4])\b)(?:[ivxlc]+|\d+))\b(?=\s*(?:$|[/.,\-]|nam\b|\d))",
+          refuse_quarter, ""),
+    _rule("refuse_quarter_q", r"\bq(?P<q>(?![1-4]\b)\d+)\b(?=\s*(?:$|[/\-]|\d))", refuse_quarter, ""),
+    _rule("refuse_quarter_en", r"\b(?P<q>zeroth|fifth|sixth|seventh|eighth|ninth|tenth"
+          r"|(?![1-4](?:st|nd|rd|th))\d+(?:st|nd|rd|th))\s+quarter\b", refuse_quarter, ""),
     _rule("count", rf"(?<!ngay\s)\b{COUNT_PREFIX}(?P<n>\d+)\s*(?P<unit>{UNITS})(?!\w)", read_count,
           "số ngày kể từ hôm nay / a count from today: trong vòng 10 ngày làm việc; trong thời hạn 15 ngày; "
           "within 30 days; 10 working days; trong vòng 3 tháng"),
@@ -252,11 +314,15 @@ RULES: tuple[Rule, ...] = (
           "nhiều tháng / several months: March and April 2017"),
     _rule("month", rf"\bthang\s+(?P<m>{M})\b(?:{MY_SEP}(?P<y>{Y}))?", read_month,
           "tháng / month: trong tháng 7/2024; tháng 7 năm 2024; Tháng 2/2017"),
+    _rule("refuse_month", rf"\bthang\s+(?P<m>(?!{M}\b)\d+)\b(?=\s*(?:$|[/.,\-]|nam\b))", refuse_month, ""),
     _rule("month_bare", rf"(?<![\d/.\-])(?P<m>{M})\s*[/.\-]\s*(?P<y>{Y})\b", read_month, "tháng / month: 5/2018"),
+    _rule("refuse_month_bare", rf"(?<![\d/.\-])(?P<m>(?!{M}\b)\d{{1,2}})\s*[/.\-]\s*{Y}\b", refuse_month, ""),
     _rule("month_iso", rf"(?<![\d/.\-])(?P<y>{Y})-(?P<m>0[1-9]|1[0-2])\b(?!-\d)", read_month, "tháng / month: 2024-07"),
     _rule("month_en", rf"\b(?P<mon>{MON}),?\s*(?:of\s+)?(?P<y>{Y})\b", read_month, "tháng / month: July 2024; in July 2024"),
-    _rule("year_range", rf"(?<![\d/])(?P<y1>{Y})\s*-\s*(?P<y2>{Y})\b", read_year_range, "giai đoạn / years: 2021-2025"),
-    _rule("year", rf"(?<![\d/.\-])(?P<y>{Y})\b(?![/.\-]\d)", read_year,
+    _rule("year_range", rf"(?<![\d/])(?P<y1>{Y_BARE})\s*-\s*(?P<y2>{Y_BARE})\b", read_year_range,
+          "giai đoạn / years: 2021-2025"),
+    _rule("year", rf"(?<![\d/.\-])(?P<y>{Y_BARE})\b(?![/.\-]\d)", read_year,
           "năm / year: Năm 2021; trong năm 2022; 2022; in 2022"),
+    _rule("refuse_year", r"\b(?:nam|year)\s+(?P<y>\d+)\b(?![/.\-]\d)(?!\s*(?:ngay|tuan|thang|nam|lan)\b)",
+          refuse_year, ""),
 )
-

@@ -18,6 +18,7 @@ from datetime import date
 from agreeflow.engine.core.errors import PhraseError
 from agreeflow.engine.legaltime.calendar.days import Calendar
 from agreeflow.engine.legaltime.calendar.due import Due
+from agreeflow.engine.legaltime.calendar.periods import PeriodValueError
 from agreeflow.engine.legaltime.calendar.phrase_rules import RULES, Context
 
 _DASHES = str.maketrans({"–": "-", "—": "-", "−": "-", "\u00a0": " ", "\u2009": " "})
@@ -39,23 +40,27 @@ def accepted_forms() -> list[str]:
     """One line per accepted form, ``label: example; example``, merged by label, in rule order."""
     merged: dict[str, list[str]] = {}
     for rule in RULES:
+        if not rule.form:  # a row that only refuses (a quarter V, a month 13)
+            continue
         label, examples = rule.form.split(": ", 1)
         merged.setdefault(label, []).extend(examples.split("; "))
     return [f"{label}: {'; '.join(examples)}" for label, examples in merged.items()]
 
 
-def _phrase_error(phrase: str) -> PhraseError:
+def _phrase_error(phrase: str, problem_vi: str = "", problem_en: str = "") -> PhraseError:
     forms = accepted_forms()
     # ``forms`` is shown as a bulleted block; ``accepted`` keeps the list for --json.
-    return PhraseError(phrase=phrase, forms="\n".join(f"  - {f}" for f in forms), accepted=forms)
+    return PhraseError(phrase=phrase, problem_vi=problem_vi, problem_en=problem_en,
+                       forms="\n".join(f"  - {f}" for f in forms), accepted=forms)
 
 
 def parse_phrase(text: str, ref: date, cal: Calendar) -> Due:
     """The Due described by ``text``, read on day ``ref``.
 
     Raises:
-        PhraseError: no rule reads the phrase, or it names a day that does not
-            exist (31/02/2024); the error lists the accepted forms.
+        PhraseError: no rule reads the phrase, or it names what does not exist
+            (31/02/2024, Quý V, tháng 13, năm 0, a year off the calendar, a
+            negative count); the error says which, then lists the accepted forms.
     """
     phrase = unicodedata.normalize("NFC", " ".join(text.split()))
     folded = fold(phrase)
@@ -66,6 +71,8 @@ def parse_phrase(text: str, ref: date, cal: Calendar) -> Due:
             continue
         try:
             return rule.read(match, context)
-        except ValueError as exc:  # e.g. day 31 of a 30-day month
-            raise _phrase_error(f"{phrase} ({exc})") from exc
+        except PeriodValueError as exc:
+            raise _phrase_error(phrase, exc.vi, exc.en) from exc
+        except ValueError as exc:  # e.g. a range that ends before it starts
+            raise _phrase_error(phrase, str(exc), str(exc)) from exc
     raise _phrase_error(phrase)

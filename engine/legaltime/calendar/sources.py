@@ -5,13 +5,14 @@ database), and ``load`` is the one place that reads the operator's file and
 caches the result.  The caller (engine.service) reads the ``calendar_days``
 rows and passes them in as plain dicts, so this package never imports the store.
 
-The YAML loader keeps ``off``/``on``/``yes``/``no`` as words: in YAML 1.1 they
-are booleans, and ``kind: off`` would silently become ``False``.
+The file is read through engine.core.yamlio like every YAML file: it keeps
+``off``/``on``/``yes``/``no`` as words (in YAML 1.1 they are booleans, and
+``kind: off`` would silently become ``False``) and refuses oversized files,
+NUL bytes, bad UTF-8 and alias bombs with the line.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -20,29 +21,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agreeflow.engine.core.errors import InputFileError
 from agreeflow.engine.core.paths import DATA_DIR
+from agreeflow.engine.core.yamlio import YamlSyntaxError, load_file
 from agreeflow.engine.legaltime.calendar.days import Calendar, DayCategory, DayInfo
 
 DATA_PATH = DATA_DIR / "calendar-vn.yaml"
 ENTRY_KEYS = ("date", "kind", "reason_vi", "reason_en", "source", "confirmed")
 TOP_KEYS = ("version", "unconfirmed_package_holidays", "years")
 _CACHE_SIZE = 16
-
-
-class _WordsLoader(yaml.SafeLoader):
-    """SafeLoader where only true/false are booleans."""
-
-
-_WordsLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_WordsLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"))
 
 
 @dataclass(frozen=True)
@@ -98,8 +85,10 @@ def read_data_file(path: Path = DATA_PATH) -> CalendarData:
         InputFileError: the file is missing, not YAML, or has bad entries.
     """
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_WordsLoader)  # noqa: S506
-    except (OSError, yaml.YAMLError) as exc:
+        doc = load_file(path)
+    except YamlSyntaxError as exc:
+        raise InputFileError(path=str(path), problem=f"line {exc.line}: {exc.detail}") from None
+    except OSError as exc:
         raise InputFileError(path=str(path), problem=str(exc)) from exc
     if not isinstance(doc, dict):
         raise InputFileError(path=str(path), problem="expected a mapping with keys " + ", ".join(TOP_KEYS))
