@@ -1,155 +1,185 @@
-"""User-facing words outside error messages, in Vietnamese (default) and English.
+"""Every word users read, through one gettext catalogue (Vietnamese first, English available).
 
-``t(key, lang, **values)``; a missing key falls back to English, then to the key
-itself, so a forgotten translation shows up in review rather than crashing.
+The catalogue is data an operator can correct: ``engine/locale/<lang>/
+LC_MESSAGES/agreeflow.po`` (gettext ``.po`` files, read with Babel — no
+compile step; an edit takes effect at the next command), or a folder of the
+operator's own named by ``AGREEFLOW_LOCALE_DIR``.  Messages are written in
+English in the code (the ``msgid``) and translated in ``vi.po``; ``en.po``
+may override the English.  ``t(message, lang, **values)`` translates, then
+fills ``{placeholders}``.  A message missing from a catalogue shows its
+English text, so a forgotten translation is visible in review, never a crash.
+
+``KEYS`` names the phrases the command line's tables use by a short key
+(``t("init_ok", lang)``); each is an ordinary message of the catalogue.
 """
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-CATALOG: dict[str, dict[str, str]] = {
-    "case": {"vi": "Hồ sơ", "en": "Case"},
-    "workflow": {"vi": "Quy trình", "en": "Workflow"},
-    "version": {"vi": "Phiên bản", "en": "Version"},
-    "state": {"vi": "Bước hiện tại", "en": "State"},
-    "title": {"vi": "Tiêu đề", "en": "Title"},
-    "unit": {"vi": "Đơn vị", "en": "Unit"},
-    "fields": {"vi": "Thông tin", "en": "Fields"},
-    "documents": {"vi": "Văn bản đính kèm", "en": "Documents"},
-    "next_steps": {"vi": "Thao tác bạn có thể thực hiện", "en": "What you can do next"},
-    "deadlines": {"vi": "Thời hạn", "en": "Deadlines"},
-    "due": {"vi": "Hạn", "en": "Due"},
-    "status": {"vi": "Trạng thái", "en": "Status"},
-    "citation": {"vi": "Căn cứ", "en": "Legal basis"},
-    "unconfirmed": {"vi": "CHƯA XÁC NHẬN (cần cán bộ kiểm tra lại căn cứ)", "en": "UNCONFIRMED (to be checked by an officer)"},
-    "opened": {"vi": "Đã mở hồ sơ {ref}", "en": "Opened case {ref}"},
-    "fired": {"vi": "Hồ sơ {ref}: {from_} → {to}", "en": "Case {ref}: {from_} → {to}"},
-    "verify_ok": {"vi": "Nhật ký toàn vẹn: {events} sự kiện trong {cases} chuỗi hồ sơ đã được kiểm tra.",
-                  "en": "Log intact: {events} events in {cases} case chains verified."},
-    "init_ok": {"vi": "Đã khởi tạo cơ sở dữ liệu {db} (phiên bản lược đồ {rev}).",
-                "en": "Database {db} initialised (schema revision {rev})."},
-    "password_prompt": {"vi": "Mật khẩu", "en": "Password"},
-    "password_new": {"vi": "Mật khẩu mới", "en": "New password"},
-    "login_ok": {"vi": "Đã đăng nhập: {email}.", "en": "Signed in: {email}."},
-    "logout_ok": {"vi": "Đã đăng xuất.", "en": "Signed out."},
-    "password_set": {"vi": "Đã đặt mật khẩu cho {email}.", "en": "Password set for {email}."},
-    "whoami": {"vi": "Người thực hiện: {email} ({name}, {unit}; vai trò: {roles}). Đăng nhập: {signed_in_as}. Cơ sở dữ liệu mô phỏng: {simulation}. Nguồn: {origin}",
-               "en": "Acting as: {email} ({name}, {unit}; roles: {roles}). Signed in: {signed_in_as}. Simulation database: {simulation}. Origin: {origin}"},
-    "directory_ok": {"vi": "Đã nạp danh bạ: {units} đơn vị, {people} người ({units_retired} đơn vị thôi hoạt động, {people_deactivated} người ngừng).",
-                     "en": "Directory loaded: {units} units, {people} people ({units_retired} units retired, {people_deactivated} people deactivated)."},
-    "lint_ok": {"vi": "Hợp lệ: {ok}", "en": "Valid: {ok}"},
-    "lint_unconfirmed": {"vi": "Cảnh báo — mục chưa xác nhận trong {wf}:", "en": "Warning — unconfirmed items in {wf}:"},
-    "none": {"vi": "(không có)", "en": "(none)"},
-    "seq": {"vi": "STT", "en": "Seq"},
-    "at": {"vi": "Thời điểm", "en": "At"},
-    "actor": {"vi": "Người thực hiện", "en": "Actor"},
-    "kind": {"vi": "Loại", "en": "Kind"},
-    "note": {"vi": "Ghi chú", "en": "Note"},
-    "open_cases": {"vi": "Hồ sơ đang mở", "en": "Open cases"},
-    "left": {"vi": "còn {n} ngày làm việc", "en": "{n} working days left"},
-    "overdue_by": {"vi": "quá hạn {n} ngày làm việc", "en": "overdue by {n} working days"},
-    "suspended_since": {"vi": "Đang tạm dừng tính hạn từ {since}", "en": "Legal clock suspended since {since}"},
-    # calendar (cli.py calendar commands, case show/history of suspensions and moves)
-    "suspension_detail": {"vi": "Đang tạm dừng tính hạn từ {since} — lý do: {reason}; đã tạm dừng {n} ngày làm việc",
-                          "en": "Legal clock suspended since {since} — reason: {reason}; {n} working days so far"},
-    "cal_holidays": {"vi": "Ngày nghỉ trong tuần và ngày làm bù năm {year}",
-                     "en": "Weekdays off and weekend days worked in {year}"},
-    "cal_date": {"vi": "Ngày", "en": "Date"},
-    "cal_weekday": {"vi": "Thứ", "en": "Weekday"},
-    "cal_kind": {"vi": "Loại", "en": "Kind"},
-    "cal_reason": {"vi": "Lý do", "en": "Reason"},
-    "cal_source": {"vi": "Căn cứ", "en": "Source"},
-    "cal_off": {"vi": "nghỉ", "en": "off"},
-    "cal_working": {"vi": "làm việc", "en": "working"},
-    "cal_is_working": {"vi": "{date} ({weekday}) là ngày làm việc — {reason}. Căn cứ: {source}",
-                       "en": "{date} ({weekday}) is a working day — {reason}. Source: {source}"},
-    "cal_is_off": {"vi": "{date} ({weekday}) là ngày nghỉ — {reason}. Căn cứ: {source}",
-                   "en": "{date} ({weekday}) is a day off — {reason}. Source: {source}"},
-    "cal_due": {"vi": "Hạn: {date} ({weekday}), hết ngày — {at} UTC",
-                "en": "Due: {date} ({weekday}), end of day — {at} UTC"},
-    "cal_no_due": {"vi": "Chưa có ngày hạn cụ thể ({kind}){event}",
-                   "en": "No fixed due date ({kind}){event}"},
-    "cal_phrase": {"vi": "Thời hạn (nguyên văn): «{phrase}» — loại: {kind}; tính từ {ref}",
-                   "en": "Time phrase (verbatim): «{phrase}» — kind: {kind}; read on {ref}"},
-    "cal_explanation": {"vi": "Cách tính:", "en": "How it was counted:"},
-    "cal_set": {"vi": "Đã ghi {date} là {kind} — {reason} (căn cứ: {source}).",
-                "en": "Recorded {date} as {kind} — {reason} (source: {source})."},
-    "cal_unchanged": {"vi": "{date} đã được ghi như vậy; không thay đổi gì.",
-                      "en": "{date} is already recorded so; nothing changed."},
-    "cal_moved": {"vi": "Đã tính lại {n} thời hạn (ghi nhật ký từng hồ sơ):", "en": "Re-projected {n} deadline(s) (logged on each case):"},
-    "cal_not_reprojected": {"vi": "Không tự tính lại được (không lưu căn cứ tính) — cần kiểm tra tay:",
-                            "en": "Could not re-project (no stored source) — check by hand:"},
-    "ev_suspended": {"vi": "Tạm dừng từ {since}: {reason}", "en": "Suspended from {since}: {reason}"},
-    "ev_resumed": {"vi": "Tiếp tục: đã tạm dừng {since} – {until} ({n} ngày làm việc; lý do: {reason}){dates}",
-                   "en": "Resumed: suspended {since} – {until} ({n} working days; reason: {reason}){dates}"},
-    "ev_moved_suspension": {"vi": "{deadline}: {before} → {after} (+{n} ngày làm việc do tạm dừng)",
-                            "en": "{deadline}: {before} → {after} (+{n} working days, suspension)"},
-    "ev_moved_calendar": {"vi": "{deadline}: {before} → {after} (lịch thay đổi: {day} {reason}; căn cứ {source})",
-                          "en": "{deadline}: {before} → {after} (calendar change: {day} {reason}; source {source})"},
-    "ev_calendar_changed": {"vi": "{day} → {kind}: {reason} (căn cứ {source}); {n} thời hạn được tính lại",
-                            "en": "{day} → {kind}: {reason} (source {source}); {n} deadline(s) re-projected"},
-    # audit, reports, exports, imports
-    "audit_log": {"vi": "Nhật ký ({n} sự kiện)", "en": "Log ({n} events)"},
-    "export_ok": {"vi": "Đã xuất {events} sự kiện của {cases} chuỗi hồ sơ ({format}) vào {file}.",
-                  "en": "Exported {events} events of {cases} case chains ({format}) to {file}."},
-    "checkpoint_ok": {"vi": "Đã lập mốc kiểm tra {file}: gốc Merkle {root} ({cases} chuỗi, {events} sự kiện). "
-                            "Gửi tệp này cho cơ quan thanh tra và ghi gốc vào báo cáo năm.",
-                      "en": "Checkpoint written to {file}: Merkle root {root} ({cases} chains, {events} events). "
-                            "Send the file to the inspectorate and print the root in the annual report."},
-    "checkpoint_holds": {"vi": "Mốc kiểm tra {root} (lập lúc {taken_at}): cả {heads} đầu chuỗi vẫn nguyên vẹn.",
-                         "en": "Checkpoint {root} (taken {taken_at}): all {heads} chain heads still stand."},
-    "ics_ok": {"vi": "Đã xuất {todos} thời hạn đang mở vào {file}.", "en": "Wrote {todos} open deadlines to {file}."},
-    "import_ok": {"vi": "Đã mở {n} nhiệm vụ từ {file}", "en": "Opened {n} tasks from {file}"},
-    "import_dry": {"vi": "Kiểm tra {file}: {n} nhiệm vụ hợp lệ (chưa ghi gì)",
-                   "en": "Checked {file}: {n} tasks are valid (nothing written)"},
-    # reports (engine/compliance.py, engine/annual.py)
-    "outcome.on_time": {"vi": "Đúng hạn", "en": "On time"},
-    "outcome.late": {"vi": "Trễ hạn", "en": "Done late"},
-    "outcome.overdue": {"vi": "Quá hạn, chưa xong", "en": "Open, overdue"},
-    "outcome.open": {"vi": "Đang thực hiện, còn hạn", "en": "Open, not yet due"},
-    "outcome.no_due_date": {"vi": "Chưa có hạn (thường xuyên / chờ sự kiện)", "en": "No due date (ongoing / awaiting an event)"},
-    "compliance_by_unit": {"vi": "Chấp hành thời hạn theo đơn vị", "en": "Deadlines kept, by unit"},
-    "compliance_by_step": {"vi": "Chấp hành thời hạn theo bước", "en": "Deadlines kept, by step"},
-    "compliance_detail": {"vi": "Từng thời hạn", "en": "Every deadline"},
-    "total": {"vi": "Tổng", "en": "Total"},
-    "step": {"vi": "Bước / nhiệm vụ", "en": "Step / task"},
-    "done_on": {"vi": "Ngày hoàn thành", "en": "Done on"},
-    "outcome": {"vi": "Kết quả", "en": "Outcome"},
-    "wd": {"vi": "Ngày làm việc", "en": "Working days"},
-    "annual_title": {"vi": "Báo cáo kết quả công tác đối ngoại năm {year}", "en": "Foreign affairs report for {year}"},
-    "section.agreements": {"vi": "Thỏa thuận quốc tế", "en": "International agreements"},
-    "section.delegations": {"vi": "Đoàn ra, đoàn vào", "en": "Delegations"},
-    "section.consultations": {"vi": "Lấy ý kiến", "en": "Consultations"},
-    "section.tasks": {"vi": "Nhiệm vụ được giao", "en": "Assigned tasks"},
-    "indicator": {"vi": "Chỉ tiêu", "en": "Indicator"},
-    "summary": {"vi": "Tổng hợp", "en": "Summary"},
-    "case_list": {"vi": "Danh sách hồ sơ", "en": "Cases behind the numbers"},
-    "level": {"vi": "Nhân danh", "en": "Signed in the name of"},
-    "count": {"vi": "Số lượng", "en": "Count"},
-    "measure.signed": {"vi": "Ký kết trong năm", "en": "Signed during the year"},
-    "measure.in_force": {"vi": "Còn hiệu lực đến 31/12", "en": "In force on 31 December"},
-    "measure.amended": {"vi": "Sửa đổi, bổ sung", "en": "Amended"},
-    "measure.expired": {"vi": "Hết hiệu lực", "en": "Expired"},
-    "measure.terminated": {"vi": "Chấm dứt", "en": "Terminated"},
-    "level.province": {"vi": "Nhân danh tỉnh", "en": "In the name of the province"},
-    "level.local": {"vi": "Nhân danh cơ quan, địa phương", "en": "In the name of agencies and localities"},
-    "direction.outbound": {"vi": "Đoàn ra được phê duyệt", "en": "Outbound delegations approved"},
-    "direction.inbound": {"vi": "Đoàn vào được phê duyệt", "en": "Inbound delegations approved"},
-    "unapproved": {"vi": "Đoàn hoạt động không xin phép", "en": "Delegations without the required permission"},
-    "direction": {"vi": "Loại đoàn", "en": "Direction"},
-    "country": {"vi": "Quốc gia", "en": "Country"},
-    "purpose": {"vi": "Mục đích", "en": "Purpose"},
-    "partner": {"vi": "Đối tác", "en": "Partner"},
-    "date": {"vi": "Ngày", "en": "Date"},
-    "rounds_opened": {"vi": "Đợt lấy ý kiến mở trong năm", "en": "Consultation rounds opened"},
-    "rounds_closed": {"vi": "Đợt lấy ý kiến kết thúc trong năm", "en": "Consultation rounds closed"},
-    "answer": {"vi": "Ý kiến trả lời: {state}", "en": "Answers: {state}"},
+from babel.messages.pofile import read_po
+
+from agreeflow.engine.core.paths import ENGINE_DIR
+
+DOMAIN = "agreeflow"
+LANGS = ("vi", "en")
+DEFAULT_LANG = "vi"
+LOCALE_DIR = ENGINE_DIR / "locale"
+"""The shipped catalogues (AGREEFLOW_LOCALE_DIR points at an operator's own copy)."""
+
+KEYS: dict[str, str] = {
+    "case": "Case",
+    "workflow": "Workflow",
+    "version": "Version",
+    "state": "State",
+    "title": "Title",
+    "unit": "Unit",
+    "fields": "Fields",
+    "documents": "Documents",
+    "next_steps": "What you can do next",
+    "deadlines": "Deadlines",
+    "due": "Due",
+    "status": "Status",
+    "citation": "Legal basis",
+    "unconfirmed": "UNCONFIRMED (to be checked by an officer)",
+    "opened": "Opened case {ref}",
+    "fired": "Case {ref}: {from_} → {to}",
+    "verify_ok": "Log intact: {events} events in {cases} case chains verified.",
+    "init_ok": "Database {db} initialised (schema revision {rev}).",
+    "password_prompt": "Password",
+    "password_new": "New password",
+    "login_ok": "Signed in: {email}.",
+    "logout_ok": "Signed out.",
+    "password_set": "Password set for {email}.",
+    "whoami": "Acting as: {email} ({name}, {unit}; roles: {roles}). Signed in: {signed_in_as}. Simulation database: {simulation}. Origin: {origin}",
+    "directory_ok": "Directory loaded: {units} units, {people} people ({units_retired} units retired, {people_deactivated} people deactivated).",
+    "lint_ok": "Valid: {ok}",
+    "lint_unconfirmed": "Warning — unconfirmed items in {wf}:",
+    "none": "(none)",
+    "seq": "Seq",
+    "at": "At",
+    "actor": "Actor",
+    "kind": "Kind",
+    "note": "Note",
+    "open_cases": "Open cases",
+    "left": "{n} working days left",
+    "overdue_by": "overdue by {n} working days",
+    "suspended_since": "Legal clock suspended since {since}",
+    "suspension_detail": "Legal clock suspended since {since} — reason: {reason}; {n} working days so far",
+    "cal_holidays": "Weekdays off and weekend days worked in {year}",
+    "cal_date": "Date",
+    "cal_weekday": "Weekday",
+    "cal_kind": "Kind",
+    "cal_reason": "Reason",
+    "cal_source": "Source",
+    "cal_off": "off",
+    "cal_working": "working",
+    "cal_is_working": "{date} ({weekday}) is a working day — {reason}. Source: {source}",
+    "cal_is_off": "{date} ({weekday}) is a day off — {reason}. Source: {source}",
+    "cal_due": "Due: {date} ({weekday}), end of day — {at} UTC",
+    "cal_no_due": "No fixed due date ({kind}){event}",
+    "cal_phrase": "Time phrase (verbatim): «{phrase}» — kind: {kind}; read on {ref}",
+    "cal_explanation": "How it was counted:",
+    "cal_set": "Recorded {date} as {kind} — {reason} (source: {source}).",
+    "cal_unchanged": "{date} is already recorded so; nothing changed.",
+    "cal_moved": "Re-projected {n} deadline(s) (logged on each case):",
+    "cal_not_reprojected": "Could not re-project (no stored source) — check by hand:",
+    "ev_suspended": "Suspended from {since}: {reason}",
+    "ev_resumed": "Resumed: suspended {since} – {until} ({n} working days; reason: {reason}){dates}",
+    "ev_moved_suspension": "{deadline}: {before} → {after} (+{n} working days, suspension)",
+    "ev_moved_calendar": "{deadline}: {before} → {after} (calendar change: {day} {reason}; source {source})",
+    "ev_calendar_changed": "{day} → {kind}: {reason} (source {source}); {n} deadline(s) re-projected",
+    "audit_log": "Log ({n} events)",
+    "export_ok": "Exported {events} events of {cases} case chains ({format}) to {file}.",
+    "checkpoint_ok": "Checkpoint written to {file}: Merkle root {root} ({cases} chains, {events} events). Send the file to the inspectorate and print the root in the annual report.",
+    "checkpoint_holds": "Checkpoint {root} (taken {taken_at}): all {heads} chain heads still stand.",
+    "ics_ok": "Wrote {todos} open deadlines to {file}.",
+    "import_ok": "Opened {n} tasks from {file}",
+    "import_dry": "Checked {file}: {n} tasks are valid (nothing written)",
+    "outcome.on_time": "On time",
+    "outcome.late": "Done late",
+    "outcome.overdue": "Open, overdue",
+    "outcome.open": "Open, not yet due",
+    "outcome.no_due_date": "No due date (ongoing / awaiting an event)",
+    "compliance_by_unit": "Deadlines kept, by unit",
+    "compliance_by_step": "Deadlines kept, by step",
+    "compliance_detail": "Every deadline",
+    "total": "Total",
+    "step": "Step / task",
+    "done_on": "Done on",
+    "outcome": "Outcome",
+    "wd": "Working days",
+    "annual_title": "Foreign affairs report for {year}",
+    "section.agreements": "International agreements",
+    "section.delegations": "Delegations",
+    "section.consultations": "Consultations",
+    "section.tasks": "Assigned tasks",
+    "indicator": "Indicator",
+    "summary": "Summary",
+    "case_list": "Cases behind the numbers",
+    "level": "Signed in the name of",
+    "count": "Count",
+    "measure.signed": "Signed during the year",
+    "measure.in_force": "In force on 31 December",
+    "measure.amended": "Amended",
+    "measure.expired": "Expired",
+    "measure.terminated": "Terminated",
+    "level.province": "In the name of the province",
+    "level.local": "In the name of agencies and localities",
+    "direction.outbound": "Outbound delegations approved",
+    "direction.inbound": "Inbound delegations approved",
+    "unapproved": "Delegations without the required permission",
+    "direction": "Direction",
+    "country": "Country",
+    "purpose": "Purpose",
+    "partner": "Partner",
+    "date": "Date",
+    "rounds_opened": "Consultation rounds opened",
+    "rounds_closed": "Consultation rounds closed",
+    "answer": "Answers: {state}",
 }
 
 
-def t(key: str, lang: str = "vi", **values: Any) -> str:
-    entry = CATALOG.get(key)
-    if entry is None:
-        return key
-    return (entry.get(lang) or entry.get("en") or key).format(**values)
+def locale_dir() -> Path:
+    """The folder of catalogues in force."""
+    return Path(os.environ.get("AGREEFLOW_LOCALE_DIR") or LOCALE_DIR)
+
+
+def _po_path(lang: str) -> Path:
+    return locale_dir() / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@lru_cache(maxsize=8)
+def _catalogue(path: Path, mtime: int) -> dict[str, str]:
+    with path.open("rb") as fh:
+        cat = read_po(fh, domain=DOMAIN)
+    return {str(m.id): str(m.string) for m in cat if m.id and isinstance(m.id, str) and m.string}
+
+
+def translations(lang: str) -> dict[str, str]:
+    """msgid → translation for ``lang`` (cached until the file changes; empty when there is no file)."""
+    path = _po_path(lang if lang in LANGS else DEFAULT_LANG)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _catalogue(path, mtime)
+
+
+def gettext(message: str, lang: str = DEFAULT_LANG) -> str:
+    """``message`` (English, as written in the code) in ``lang``."""
+    return translations(lang).get(message, message)
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
+    """A message (or a ``KEYS`` key) in ``lang``, with ``{placeholders}`` filled."""
+    text = gettext(KEYS.get(key, key), lang)
+    return text.format(**values) if values else text
+
+
+def N_(message: str) -> str:  # noqa: N802 — the gettext convention for "mark for extraction, translate later"
+    """Mark ``message`` for the catalogue without translating it yet."""
+    return message
