@@ -75,5 +75,17 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class Position(StrEnum):
+    """A person's position in a unit (directory ``positions``): who may decide, not only what role they hold."""
+
+    CHAIRMAN = "chairman"                  # Chủ tịch
+    VICE_CHAIRMAN = "vice_chairman"        # Phó Chủ tịch
+    DIRECTOR = "director"                  # Giám đốc (Sở), Thủ trưởng
+    DEPUTY_DIRECTOR = "deputy_director"    # Phó Giám đốc
+    HEAD = "head"                          # Trưởng phòng / Chánh Văn phòng
+    DEPUTY_HEAD = "deputy_head"            # Phó Trưởng phòng
+    OFFICER = "officer"                    # Chuyên viên
+
+
 SYSTEM_ACTOR = "system"
 """The engine itself as an actor (fan-in, silence rules, sweeps): never a directory person."""

@@ -62,6 +62,26 @@ class Person(SQLModel, table=True):
     roles: list[str] = _json(list)
     lang: str = Field(default="vi", max_length=8)
     active: bool = True
+    positions: list[dict[str, Any]] = _json(list)
+    """``[{"unit": "UBND", "position": "chairman"}, …]`` — positions held (engine.core.kinds.Position)."""
+    title: str = ""
+    """How the person is addressed: "Ông", "Bà" (mail and letters)."""
+    phone: str = ""
+
+
+class Delegation(SQLModel, table=True):
+    """A delegation of authority (ủy quyền): ``delegate`` may act for ``principal`` in ``scope``, from … to …."""
+
+    __tablename__ = "delegations"
+    id: int | None = Field(default=None, primary_key=True)
+    principal: str = Field(max_length=255, index=True)
+    delegate: str = Field(max_length=255, index=True)
+    scope: list[str] = _json(list)
+    """The triggers (e.g. ``approve``) or ``*`` for every step the principal may take."""
+    valid_from: date
+    valid_to: date | None = None
+    document: str = ""
+    """The deciding document (số, ngày), e.g. "Quyết định 123/QĐ-UBND ngày 02/01/2024"."""
 
 
 class Case(SQLModel, table=True):
