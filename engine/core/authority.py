@@ -1,21 +1,44 @@
 """Who may act: one decision, from the directory, for the command line and the web alike.
 
-A person acts under a role they hold (``people.roles``).  An officer acts
-only on cases of their own unit: the case's unit, or a unit named in one of
-its unit fields.  Auditors read and never write.  Every check that decides
-whether somebody may do something to a case goes through this module.
+A step is open to the roles its workflow names (``roles:``) and, when it
+says so, only to certain positions (``who:``: "the Chairman of UBND, or a
+vice-chairman acting under a recorded delegation").  The decision, in order:
+
+* **role** — the person holds one of the step's roles;
+* **unit scope** — an officer acts only for the case's own unit (the
+  proposing body, the addressee of a reply, the lead unit of a task) or a
+  unit above their own (a division acts for its department, MOFA's
+  Department of External Relations for MOFA);
+* **position** — when the step names positions, the person holds one of
+  them in the named unit, or holds a delegation of authority (ủy quyền)
+  recorded in the directory from the holder of that position, valid that day,
+  for that step.
+
+Auditors read and never write.  :func:`decide` gives the rule that refused,
+so a refusal says which rule and who may; every check that decides whether
+somebody may do something to a case goes through this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from agreeflow.engine.core.definitions import Definition
-from agreeflow.engine.core.errors import ReadOnlyError, RoleRefusedError, UnknownPersonError
-from agreeflow.engine.core.kinds import SYSTEM_ACTOR, Role
-from agreeflow.engine.core.store import Case, Person
+from agreeflow.engine.core.definitions import Definition, TransitionDef
+from agreeflow.engine.core.errors import (
+    PositionRefusedError,
+    ReadOnlyError,
+    RefusedError,
+    RoleRefusedError,
+    ScopeRefusedError,
+    UnknownPersonError,
+)
+from agreeflow.engine.core.i18n import N_, t
+from agreeflow.engine.core.kinds import SYSTEM_ACTOR, Position, Role
+from agreeflow.engine.core.store import Case, Delegation, Person, Unit
 
 NOT_SET = "(chưa đặt / not set)"
 
@@ -62,7 +85,7 @@ def require_any(who: Person, roles: Iterable[str], action: str, target: str) -> 
 
 
 def case_units(case: Case, defn: Definition) -> set[str]:
-    """Every unit a case concerns: its own unit and each unit named in a unit field."""
+    """Every unit a case concerns (who may see it): its own unit and each unit named in a unit field."""
     units = {case.unit} if case.unit else set()
     for name, f in defn.fields.items():
         value = case.fields.get(name)
@@ -73,12 +96,138 @@ def case_units(case: Case, defn: Definition) -> set[str]:
     return units
 
 
-def role_for(who: Person, roles: Iterable[str], case: Case, defn: Definition) -> str | None:
-    """The role under which ``who`` may take a step open to ``roles`` on ``case``, or None."""
+def in_scope(s: Session | None, who: Person, case: Case) -> bool:
+    """True when ``who``'s unit is the case's own unit or one of its sub-units (a division of the department)."""
+    if not case.unit:
+        return False
+    unit: str | None = who.unit
+    seen: set[str] = set()
+    while unit and unit not in seen:
+        if unit == case.unit:
+            return True
+        seen.add(unit)
+        row = s.get(Unit, unit) if s is not None else None
+        unit = row.parent if row is not None else None
+    return False
+
+
+def role_for(who: Person, roles: Iterable[str], case: Case, defn: Definition, s: Session | None = None) -> str | None:
+    """The role under which ``who`` may take a step open to ``roles`` on ``case``, or None (positions aside)."""
     for role in roles:
         if role not in (who.roles or []):
             continue
-        if role == Role.OFFICER and who.unit not in case_units(case, defn):
+        if role == Role.OFFICER and not in_scope(s, who, case):
             continue
         return role
     return None
+
+
+@dataclass(frozen=True)
+class Permit:
+    """Whether a person may take one step, and if not, which rule refused."""
+
+    role: str | None
+    rule: str | None = None
+    """None when allowed; else ``role``, ``unit`` or ``position``."""
+    delegation: dict[str, str] | None = None
+    """``{"principal", "document"}`` when the person acts under a delegation of authority."""
+
+    @property
+    def allowed(self) -> bool:
+        return self.rule is None
+
+
+def holds(who: Person, position: str, unit: str) -> bool:
+    """True when ``who`` holds ``position`` in ``unit``."""
+    return any(p.get("position") == position and p.get("unit") == unit for p in who.positions or [])
+
+
+def _unit_of(spec: str, case: Case) -> str | None:
+    if spec == "case":
+        return case.unit
+    if spec.startswith("field:"):
+        value = case.fields.get(spec[6:])
+        return str(value) if value else None
+    return spec
+
+
+def delegation_for(s: Session, who: Person, position: str, unit: str, trigger: str, on: date) -> Delegation | None:
+    """A delegation, valid on ``on`` for ``trigger``, to ``who`` from a person holding ``position`` in ``unit``."""
+    rows = s.exec(select(Delegation).where(Delegation.delegate == who.email)).all()
+    for d in rows:
+        if d.valid_from > on or (d.valid_to is not None and d.valid_to < on):
+            continue
+        if "*" not in d.scope and trigger not in d.scope:
+            continue
+        principal = s.get(Person, d.principal)
+        if principal is not None and principal.active and holds(principal, position, unit):
+            return d
+    return None
+
+
+def decide(s: Session, who: Person, tdef: TransitionDef, case: Case, defn: Definition, on: date) -> Permit:
+    """May ``who`` take ``tdef`` on ``case`` on day ``on``: role, then unit scope, then position."""
+    held = [r for r in tdef.roles if r in (who.roles or [])]
+    if not held:
+        return Permit(None, "role")
+    role = role_for(who, tdef.roles, case, defn, s)
+    if role is None:
+        return Permit(held[0], "unit")
+    if not tdef.who:
+        return Permit(role)
+    for w in tdef.who:
+        unit = _unit_of(w.unit, case)
+        if unit is None:
+            continue
+        if holds(who, w.position, unit):
+            return Permit(role)
+        if w.delegated and (w.delegate_position is None or any(p.get("position") == w.delegate_position
+                                                                 for p in who.positions or [])):
+            d = delegation_for(s, who, w.position, unit, tdef.trigger, on)
+            if d is not None:
+                return Permit(role, delegation={"principal": d.principal, "document": d.document})
+    return Permit(role, "position")
+
+
+POSITION_LABELS = {
+    Position.CHAIRMAN: N_("Chairman"), Position.VICE_CHAIRMAN: N_("Vice-chairman"),
+    Position.DIRECTOR: N_("Director"), Position.DEPUTY_DIRECTOR: N_("Deputy director"),
+    Position.HEAD: N_("Head"), Position.DEPUTY_HEAD: N_("Deputy head"), Position.OFFICER: N_("Officer"),
+}
+
+
+def _unit_name(s: Session, code: str | None, lang: str) -> str:
+    row = s.get(Unit, code) if code else None
+    if row is None:
+        return code or ""
+    return (row.name_en or row.name_vi) if lang == "en" else row.name_vi
+
+
+def describe_who(s: Session, tdef: TransitionDef, case: Case, lang: str) -> str:
+    """Who may take ``tdef`` on ``case``, in words ("Chủ tịch Ủy ban nhân dân tỉnh …; …")."""
+    parts = []
+    for w in tdef.who:
+        unit = _unit_name(s, _unit_of(w.unit, case), lang)
+        position = t(POSITION_LABELS.get(Position(w.position), w.position), lang)
+        if w.delegated:
+            parts.append(t("{position} of {unit}, or a person the {position} delegated this step to "
+                           "(recorded delegation of authority)", lang, position=position, unit=unit))
+        else:
+            parts.append(t("{position} of {unit}", lang, position=position, unit=unit))
+    if not parts:
+        parts.append(t("an officer or coordinator of {unit}", lang, unit=_unit_name(s, case.unit, lang)))
+    return "; ".join(parts)
+
+
+def refusal(s: Session, permit: Permit, who: Person, tdef: TransitionDef, case: Case, needed_roles: list[str]
+            ) -> RefusedError:
+    """The error that names the rule which refused ``who`` (role, unit scope or position) and who may."""
+    if permit.rule == "unit":
+        return ScopeRefusedError(actor=who.email, unit=who.unit, trigger=tdef.trigger, case=case.ref,
+                                 case_unit=case.unit or "", who=describe_who(s, tdef, case, "vi"))
+    if permit.rule == "position":
+        return PositionRefusedError(actor=who.email, trigger=tdef.trigger, case=case.ref,
+                                    who_vi=describe_who(s, tdef, case, "vi"), who_en=describe_who(s, tdef, case, "en"),
+                                    citation=tdef.citation)
+    return RoleRefusedError(actor=who.email, trigger=tdef.trigger, case=case.ref, needed=needed_roles,
+                            roles=who.roles)

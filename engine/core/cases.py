@@ -38,7 +38,6 @@ from agreeflow.engine.core.errors import (
     MissingFieldsError,
     ReadOnlyError,
     RefusedError,
-    RoleRefusedError,
     StaleCaseError,
     StateRefusedError,
     TimeOrderRefusedError,
@@ -46,7 +45,7 @@ from agreeflow.engine.core.errors import (
     UnknownTriggerError,
 )
 from agreeflow.engine.core.fields import coerce
-from agreeflow.engine.core.guards import GuardContext
+from agreeflow.engine.core.guards import GuardContext, Reason, registered_guards
 from agreeflow.engine.core.kinds import EventKind, Role
 from agreeflow.engine.core.store import Case, Person, WorkflowVersion
 
@@ -214,17 +213,23 @@ def fire(s: Session, case: Case, person: Person, trigger: str, raw: dict[str, st
         raise Refusal(ReadOnlyError(actor=person.email), person.email, Role.AUDITOR)
     found = candidates(defn, case.state, trigger)
     if not found:
-        allowed = [t.trigger for t in available(defn, case, person)]
+        allowed = [t.trigger for t in available(s, defn, case, person, now)]
         raise Refusal(StateRefusedError(case=case.ref, state=defn.label(case.state, "vi"), trigger=trigger,
                                         allowed=allowed), person.email, "")
+    delegations: dict[TransitionDef, dict[str, str]] = {}
     if role_override is not None:
         roles = {t: role_override for t in found}
     else:
-        roles = {t: r for t in found if (r := authority.role_for(person, t.roles, case, defn))}
-    if not roles:
-        needed = sorted({r for t in found for r in t.roles})
-        raise Refusal(RoleRefusedError(actor=person.email, trigger=trigger, case=case.ref, needed=needed,
-                                       roles=person.roles), person.email, "")
+        permits = {t: authority.decide(s, person, t, case, defn, to_local(now).date()) for t in found}
+        roles = {t: p.role for t, p in permits.items() if p.allowed and p.role}
+        delegations = {t: p.delegation for t, p in permits.items() if p.allowed and p.delegation}
+        if not roles:
+            # Name the rule that refused the candidate that came closest (position, then unit, then role).
+            order = {"position": 0, "unit": 1, "role": 2}
+            first, permit = min(permits.items(), key=lambda kv: order.get(kv[1].rule or "", 3))
+            needed = sorted({r for t in found for r in t.roles})
+            raise Refusal(authority.refusal(s, permit, person, first, case, needed), person.email,
+                          permit.role or "")
     merged = {**case.fields, **values}
     files = list(files)
     docs = dict(merged.get(DOCUMENTS) or {})
@@ -246,13 +251,13 @@ def fire(s: Session, case: Case, person: Person, trigger: str, raw: dict[str, st
     if missing := _missing(tdef, merged, docs):
         raise MissingFieldsError(trigger=trigger, missing=missing)
     old_state = case.state
-    apply(s, case, defn, tdef, person.email, role, values, merged, files, note, now)
+    apply(s, case, defn, tdef, person.email, role, values, merged, files, note, now, delegations.get(tdef))
     return Fired(case, tdef, old_state, tdef.dest, role)
 
 
 def apply(s: Session, case: Case, defn: Definition, tdef: TransitionDef, actor: str, role: str,
           values: dict[str, Any], merged: dict[str, Any], files: list[dict[str, Any]], note: str | None,
-          now: datetime) -> None:
+          now: datetime, delegation: dict[str, str] | None = None) -> None:
     """Write one accepted transition — events, fields, state — then run the effects (caller's transaction)."""
     old_state, new_state = case.state, tdef.dest
     for name, value in values.items():
@@ -264,7 +269,8 @@ def apply(s: Session, case: Case, defn: Definition, tdef: TransitionDef, actor: 
                            at=now)
     audit.append_event(s, case, EventKind.TRANSITION, actor=actor, role=role, from_state=old_state,
                        to_state=new_state, trigger=tdef.trigger, note=note,
-                       payload={"citation": tdef.citation, "confirmed": tdef.confirmed}, at=now)
+                       payload={"citation": tdef.citation, "confirmed": tdef.confirmed}
+                       | ({"delegation": delegation} if delegation else {}), at=now)
     expected = case.lock_version
     result = s.exec(sa.update(Case).where(col(Case.id) == case.id, col(Case.lock_version) == expected)
                     .values(state=new_state, fields=merged, lock_version=expected + 1, updated_at=now,
@@ -301,16 +307,72 @@ def check_time_order(s: Session, case: Case, now: datetime, actor: str) -> None:
                       actor, "")
 
 
-def available(defn: Definition, case: Case, person: Person | None) -> list[TransitionDef]:
-    """Transitions the person's roles allow from the case's state (all of them when no person)."""
+def available(s: Session, defn: Definition, case: Case, person: Person | None, now: datetime
+              ) -> list[TransitionDef]:
+    """Transitions from the case's state the person's role, unit and position allow (all, for no person)."""
     out, seen = [], set()
     for t in defn.from_state(case.state):
         if t.trigger in seen:
             continue
-        if person is None or authority.role_for(person, t.roles, case, defn):
+        if person is None or authority.decide(s, person, t, case, defn, to_local(now).date()).allowed:
             out.append(t)
             seen.add(t.trigger)
     return out
+
+
+@dataclass(frozen=True)
+class Option:
+    """One step the reader could try from the case's state, and whether it would be refused, and why."""
+
+    transition: TransitionDef
+    allowed: bool
+    rule: str | None = None
+    """Why not: ``role``, ``unit``, ``position`` or ``guard`` (None when allowed)."""
+    reason_vi: str = ""
+    reason_en: str = ""
+
+
+def options(s: Session, defn: Definition, case: Case, person: Person | None, now: datetime) -> list[Option]:
+    """Every step from the case's state (one per trigger) with the rule that would refuse it now, if any.
+
+    Honest actions: a page or ``case show`` offers the allowed ones and shows
+    the others greyed out with their reason.  Guards are judged on the case as
+    it is; a step whose guard waits for a value the form asks for says so.
+    """
+    out: list[Option] = []
+    by_trigger: dict[str, list[TransitionDef]] = {}
+    for t in defn.from_state(case.state):
+        by_trigger.setdefault(t.trigger, []).append(t)
+    if defn.states[case.state].terminal:
+        return out
+    for found in by_trigger.values():
+        out.append(_option(s, defn, case, person, now, found))
+    return out
+
+
+def _option(s: Session, defn: Definition, case: Case, person: Person | None, now: datetime,
+            found: list[TransitionDef]) -> Option:
+    if person is None:
+        return Option(found[0], False, "role", "chưa đăng nhập", "not signed in")
+    if authority.is_read_only(person):
+        return Option(found[0], False, "role", "người kiểm tra chỉ được xem", "auditors read only")
+    permits = {t: authority.decide(s, person, t, case, defn, to_local(now).date()) for t in found}
+    allowed = [t for t, p in permits.items() if p.allowed]
+    if not allowed:
+        order = {"position": 0, "unit": 1, "role": 2}
+        first, permit = min(permits.items(), key=lambda kv: order.get(kv[1].rule or "", 3))
+        err = authority.refusal(s, permit, person, first, case, sorted({r for t in found for r in t.roles}))
+        return Option(first, False, permit.rule, err.render("vi"), err.render("en"))
+    guards = registered_guards()
+    reasons: list[Reason] = []
+    for t in allowed:
+        ctx = GuardContext(case=case, definition=defn, trigger=t.trigger, fields=dict(case.fields), actor=person,
+                           now=now, session=s)
+        refused = [r for g in t.guards if (r := guards[g](ctx)) is not None]
+        if not refused:
+            return Option(t, True)
+        reasons.extend(refused)
+    return Option(allowed[0], False, "guard", "; ".join(r.vi for r in reasons), "; ".join(r.en for r in reasons))
 
 
 def log_refusal(s: Session, case: Case, err: RefusedError, actor: str, role: str, trigger: str | None,

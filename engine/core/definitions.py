@@ -23,6 +23,7 @@ from typing import Any
 from agreeflow.engine.core.effects import actions as registered_actions
 from agreeflow.engine.core.errors import DefinitionError, UnknownWorkflowError, did_you_mean, unknown_name
 from agreeflow.engine.core.guards import exclusive_pairs, registered_guards
+from agreeflow.engine.core.kinds import Position
 from agreeflow.engine.core.lint import check_graph
 from agreeflow.engine.core.paths import WORKFLOWS_DIR
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_checked, load_file, load_text
@@ -49,7 +50,7 @@ PLAN_KEYS = {"wait", "min", "max", "unit", "confirmed", "note", "goal"}
 TIMER_KEYS = {"id", "label", "limit", "unit", "start", "phrase_field", "ref_field",
               "citation", "confirmed", "responsible", "policy", "note", "closes_on"}
 TRANSITION_KEYS = {"trigger", "from", "to", "roles", "guards", "requires", "documents",
-                   "citation", "confirmed", "label", "actions", "note", "spawn"}
+                   "citation", "confirmed", "label", "actions", "note", "spawn", "who"}
 SPAWN_KEYS = {"workflow", "for_each", "fields", "title"}
 FANOUT_KEYS = {"on_silence", "reply_trigger"}
 
@@ -101,6 +102,22 @@ class SpawnDef:
     title: str = ""
 
 
+@dataclass(frozen=True)
+class WhoDef:
+    """One kind of person who may take a step: a position in a unit, or its recorded delegate.
+
+    ``unit`` is a unit code, ``field:<unit field>`` (e.g. the director of the
+    proposing unit) or ``case`` (the case's own unit).  ``delegated`` accepts
+    a person holding ``delegate_position`` (default: any) to whom the holder of
+    ``position`` delegated the step under a recorded delegation of authority.
+    """
+
+    position: str
+    unit: str
+    delegated: bool = False
+    delegate_position: str | None = None
+
+
 @dataclass(frozen=True, eq=False)  # identity: the machine reports which of two alike transitions fired
 class TransitionDef:
     trigger: str
@@ -116,6 +133,8 @@ class TransitionDef:
     actions: tuple[str, ...] = ()
     spawn: SpawnDef | None = None
     line: int = 0  # in its file, for lint messages
+    who: tuple[WhoDef, ...] = ()
+    """Besides a role: the positions that may take it (empty: the role is enough)."""
 
 
 @dataclass(frozen=True, eq=False)  # identity hash: one cached machine per loaded version
@@ -415,11 +434,40 @@ def _parse_transitions(raw: Any, top: LineDict, states: dict[str, StateDef], fie
                 p.add(tr.line, f"{where}: duplicates the transition at line {seen[key]} from '{s}'")
             seen[key] = tr.line
         spawn = _parse_spawn(tr.get("spawn"), where, fields, p)
+        who = _parse_who(tr.get("who"), where, fields, p, tr)
         out.append(TransitionDef(trig, tuple(sources), dest, tuple(roles), tuple(tguards), tuple(requires),
                                  tuple(str(d) for d in _as_list(tr.get("documents"))),
                                  str(tr.get("citation", "")), bool(confirmed),
-                                 _label(tr.get("label"), trig), tuple(actions), spawn, tr.line))
+                                 _label(tr.get("label"), trig), tuple(actions), spawn, tr.line, who))
     return out
+
+
+WHO_KEYS = {"position", "unit", "delegated", "delegate_position"}
+POSITIONS = tuple(Position)
+
+
+def _parse_who(raw: Any, where: str, fields: dict[str, FieldDef], p: _Problems, tr: LineDict) -> tuple[WhoDef, ...]:
+    out = []
+    for entry in _as_list(raw):
+        if not isinstance(entry, LineDict):
+            p.add(tr.line_of("who"), f"{where}: each 'who' entry is a mapping {{position, unit, delegated}}")
+            continue
+        _check_keys(entry, WHO_KEYS, f"{where} who", p)
+        position, unit = str(entry.get("position", "")), str(entry.get("unit", ""))
+        for key, value in (("position", position), ("delegate_position", entry.get("delegate_position"))):
+            if value is not None and str(value) not in POSITIONS:
+                p.add(entry.line_of(key), f"{where}: who: {unknown_name('position', str(value), POSITIONS)} "
+                                          f"(positions: {', '.join(POSITIONS)})")
+        if not unit:
+            p.add(entry.line, f"{where}: who needs 'unit' (a unit code, field:<unit field> or case)")
+        elif unit.startswith("field:") and fields.get(unit[6:], FieldDef("", "")).type != "unit":
+            p.add(entry.line_of("unit"), f"{where}: who: unit {unit} must name a field of type unit")
+        delegated = entry.get("delegated", False)
+        if not isinstance(delegated, bool):
+            p.add(entry.line_of("delegated"), f"{where}: who: delegated must be true or false")
+        dpos = entry.get("delegate_position")
+        out.append(WhoDef(position, unit, bool(delegated), str(dpos) if dpos is not None else None))
+    return tuple(out)
 
 
 def _parse_spawn(raw: Any, where: str, fields: dict[str, FieldDef], p: _Problems) -> SpawnDef | None:

@@ -23,7 +23,9 @@
     │   ├── OutputPathError           an output path that is a folder or cannot be written
     │   └── OptionValueError          a malformed option value (--from, --year, ...)
     ├── RefusedError          exit 3  a rule refused it; the refusal is logged
-    │   ├── RoleRefusedError
+    │   ├── RoleRefusedError          the person holds none of the step's roles
+    │   ├── ScopeRefusedError         an officer outside the case's unit
+    │   ├── PositionRefusedError      the step needs a position (the Chairman…) the person does not hold
     │   ├── StateRefusedError
     │   ├── GuardRefusedError
     │   ├── StaleCaseError            the case changed since it was read
@@ -317,6 +319,24 @@ class RoleRefusedError(RefusedError):
     messages = {
         "vi": "{actor} không có quyền thực hiện '{trigger}' trên hồ sơ {case} (cần vai trò: {needed}; vai trò của bạn: {roles}).",
         "en": "{actor} may not do '{trigger}' on case {case} (needs role: {needed}; your roles: {roles}).",
+    }
+
+
+class ScopeRefusedError(RefusedError):
+    messages = {
+        "vi": "{actor} (đơn vị {unit}) không được '{trigger}' hồ sơ {case}: hồ sơ thuộc đơn vị {case_unit}; "
+              "cán bộ chỉ thao tác trên hồ sơ của đơn vị mình (quy tắc phạm vi đơn vị). Người được làm: {who}.",
+        "en": "{actor} (unit {unit}) may not do '{trigger}' on case {case}: the case belongs to {case_unit}; "
+              "officers act only on their own unit's cases (the unit-scope rule). Who may: {who}.",
+    }
+
+
+class PositionRefusedError(RefusedError):
+    messages = {
+        "vi": "{actor} không giữ chức vụ có thẩm quyền '{trigger}' hồ sơ {case} (quy tắc chức vụ). "
+              "Người có thẩm quyền: {who_vi}. Căn cứ: {citation}",
+        "en": "{actor} does not hold a position that may do '{trigger}' on case {case} (the position rule). "
+              "Who may: {who_en}. Basis: {citation}",
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, clock, definitions, files
+from agreeflow.engine.core.definitions import TransitionDef
 from agreeflow.engine.core.errors import InputFileError, MissingFieldsError, OptionValueError, RoleRefusedError
 from agreeflow.engine.core.fields import parse_pairs
 from agreeflow.engine.core.kinds import Role
@@ -150,6 +151,7 @@ def show_case(settings: Settings, ref: str) -> dict[str, Any]:
         children = s.exec(select(Case.ref, Case.state, Case.unit).where(Case.parent_id == case.id)
                           .order_by(col(Case.id))).all()
         parent = s.get(Case, case.parent_id) if case.parent_id else None
+        offered = cases.options(s, defn, case, person, at)
         return {
             "id": case.ref, "workflow": case.workflow, "version": case.version, "title": case.title,
             "workflow_title": defn.title.get(lang, defn.id),
@@ -163,14 +165,19 @@ def show_case(settings: Settings, ref: str) -> dict[str, Any]:
             "suspension": _suspension_view(s, case, cal, at),
             "parent": parent.ref if parent else None,
             "children": [{"id": r, "state": st, "unit": u} for r, st, u in children],
-            "available_triggers": [
-                {"trigger": t.trigger, "label": t.label.get(lang, t.trigger), "to": t.dest,
-                 "citation": t.citation, "confirmed": t.confirmed, "requires": list(t.requires),
-                 "documents": list(t.documents)}
-                for t in cases.available(defn, case, person)] if not defn.states[case.state].terminal else [],
+            "available_triggers": [_action_view(o.transition, lang) for o in offered if o.allowed],
+            "actions": [_action_view(o.transition, lang) | {"allowed": o.allowed, "rule": o.rule,
+                                                             "reason": (o.reason_en if lang == "en" else o.reason_vi)
+                                                             or None}
+                        for o in offered],
             "deadlines": [deadlines.view(d, cal, at, lang) for d in rows],
             "unconfirmed": defn.unconfirmed(),
         }
+
+
+def _action_view(t: TransitionDef, lang: str) -> dict[str, Any]:
+    return {"trigger": t.trigger, "label": t.label.get(lang, t.trigger), "to": t.dest, "citation": t.citation,
+            "confirmed": t.confirmed, "requires": list(t.requires), "documents": list(t.documents)}
 
 
 def _suspension_view(s: Session, case: Case, cal: Any, at: datetime) -> dict[str, Any] | None:
