@@ -121,6 +121,25 @@ def no_disagreement(ctx: GuardContext) -> Reason | None:
                   "— use 'ask_pm'.")
 
 
+ANSWERED = ("agreed", "commented", "disagreed")
+"""States of a consultation reply that hold a real answer (not silence, not closed unanswered)."""
+
+
+def all_replied(ctx: GuardContext) -> Reason | None:
+    """Every body consulted in the current round has answered in writing (Law 70/2020 art. 19(2)–(3))."""
+    if ctx.session is None:
+        return None  # planning: the plan assumes the replies come
+    children = fanout.round_of(ctx.session, ctx.case)
+    silent = [c.unit or c.ref for c in children if c.state not in ANSWERED]
+    if children and not silent:
+        return None
+    names = ", ".join(silent) if silent else "(chưa gửi / not sent)"
+    return Reason(f"chưa nhận đủ ý kiến: {names} chưa trả lời. Khi quá hạn: báo cáo lãnh đạo ('escalate'), rồi trình "
+                  "trên cơ sở ý kiến đã nhận ('proceed_on_record', ghi lý do) — Luật 70/2020/QH14, Điều 19(2)–(3).",
+                  f"not every opinion is in: {names} has not replied. When overdue: escalate ('escalate'), then "
+                  "proceed on the opinions received ('proceed_on_record', with a reason) — Law 70/2020 art. 19(2)–(3).")
+
+
 def deadline_passed(ctx: GuardContext) -> Reason | None:
     """A time limit of the current state has run out (24:00 of its last day)."""
     if ctx.session is None:
@@ -280,7 +299,8 @@ def no_district_opinion_needed(ctx: GuardContext) -> Reason | None:
 
 
 for _name, _fn in {
-    "proposer_kind_allowed": proposer_kind_allowed, "party_policy_required": party_policy_required,
+    "proposer_kind_allowed": proposer_kind_allowed, "all_replied": all_replied,
+    "party_policy_required": party_policy_required,
     "party_policy_not_required": party_policy_not_required, "has_disagreement": has_disagreement,
     "no_disagreement": no_disagreement, "deadline_passed": deadline_passed, "term_not_ended": term_not_ended,
     "term_ended": term_ended, "change_is_amendment": change_is_amendment,

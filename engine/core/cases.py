@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +44,10 @@ from agreeflow.engine.core.errors import (
     UnknownCaseError,
     UnknownTriggerError,
 )
-from agreeflow.engine.core.fields import coerce
+from agreeflow.engine.core.fields import check_rules, coerce
 from agreeflow.engine.core.guards import GuardContext, Reason, registered_guards
 from agreeflow.engine.core.kinds import EventKind, Role
-from agreeflow.engine.core.store import Case, Person, WorkflowVersion
+from agreeflow.engine.core.store import Case, Event, Person, WorkflowVersion
 
 SYSTEM_REF = "HE-THONG"
 SYSTEM_WORKFLOW = "_system"
@@ -157,6 +157,7 @@ def open_case(s: Session, defn: Definition, title: str, raw: dict[str, str], act
     missing = [n for n, f in defn.fields.items() if f.required and values.get(n) in (None, "", [])]
     if missing:
         raise MissingFieldsError(trigger="open", missing=missing)
+    check_rules(defn, values, values, to_local(now).date(), lambda trigger: None)
     if role is None:
         role = authority.require_any(actor, (Role.COORDINATOR, Role.OFFICER, Role.ADMIN), "open", defn.id)
     parent_case = find(s, parent_ref) if parent_ref else None
@@ -250,6 +251,7 @@ def fire(s: Session, case: Case, person: Person, trigger: str, raw: dict[str, st
                                         reason_en="; ".join(r.en for r in ctx.refusals)), person.email, role)
     if missing := _missing(tdef, merged, docs):
         raise MissingFieldsError(trigger=trigger, missing=missing)
+    check_rules(defn, set(values) | set(tdef.requires), merged, to_local(now).date(), lambda tr: day_of(s, case, tr))
     old_state = case.state
     apply(s, case, defn, tdef, person.email, role, values, merged, files, note, now, delegations.get(tdef))
     return Fired(case, tdef, old_state, tdef.dest, role)
@@ -290,6 +292,13 @@ def touch(s: Session, case: Case, now: datetime) -> None:
     case.lock_version += 1
     case.updated_at = now
     s.add(case)
+
+
+def day_of(s: Session, case: Case, trigger: str) -> date | None:
+    """The day (in Vietnam) the case last took step ``trigger``; None when it never did."""
+    at = s.exec(select(Event.at).where(Event.case_id == case.id, Event.kind == EventKind.TRANSITION,
+                                       Event.trigger == trigger).order_by(col(Event.seq).desc()).limit(1)).first()
+    return to_local(at).date() if at is not None else None
 
 
 def check_time_order(s: Session, case: Case, now: datetime, actor: str) -> None:

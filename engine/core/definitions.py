@@ -38,7 +38,10 @@ ON_SILENCE = ("deemed_agreed", "overdue")
 TOP_KEYS = {"id", "version", "ref_prefix", "effective_from", "title", "legal_basis",
             "description", "fields", "states", "transitions", "reminder_policy",
             "unit_field", "fanout", "proposer_kinds"}
-FIELD_KEYS = {"type", "required", "label", "choices", "help", "default"}
+FIELD_KEYS = {"type", "required", "label", "choices", "help", "default", "min", "max", "must_include",
+              "not_future", "not_before", "after", "rule_citation"}
+INT_BOUND = 10**9
+"""Whole numbers beyond this are refused unless a field says otherwise (``min:``/``max:``)."""
 STATE_KEYS = {"label", "initial", "terminal", "timers", "description", "on_children_done", "plan"}
 # ``plan`` (engine/planner.py): how long a case may legally wait in a state.
 # ``wait: <timer id>`` takes the limit of that timer (its citation, its confirmed
@@ -63,6 +66,20 @@ class FieldDef:
     label: dict[str, str] = field(default_factory=dict)
     choices: tuple[str, ...] = ()
     default: Any = None
+    minimum: int | None = None
+    """``int``: the smallest value accepted (``min:``)."""
+    maximum: int | None = None
+    """``int``: the largest value accepted (``max:``)."""
+    must_include: tuple[str, ...] = ()
+    """``units``: at least one of these unit codes must be among the values (e.g. MOFA, Law 70/2020 art. 19(1))."""
+    not_future: bool = False
+    """``date``: a fact that has happened — never later than the day the step takes effect."""
+    not_before: tuple[str, ...] = ()
+    """``date``: on or after each of these: ``field:<date field>`` or ``transition:<trigger>`` (its day)."""
+    after: tuple[str, ...] = ()
+    """``date``: strictly after each of these (same forms)."""
+    rule_citation: str = ""
+    """The legal basis of the rules above, named in the refusal."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +265,12 @@ def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str]
         _check_keys(fanout, FANOUT_KEYS, "fanout", p)
         if fanout.get("on_silence", "overdue") not in ON_SILENCE:
             p.add(fanout.line_of("on_silence"), f"fanout.on_silence must be one of {', '.join(ON_SILENCE)}")
+    known_triggers = {tr.trigger for tr in transitions or []}
+    for f in fields.values():
+        for ref in f.not_before + f.after:
+            if ref.startswith("transition:") and transitions is not None and ref[11:] not in known_triggers:
+                where_line = raw["fields"].line_of(f.name) if isinstance(raw.get("fields"), LineDict) else 0
+                p.add(where_line, f"field '{f.name}': {ref}: {unknown_name('trigger', ref[11:], known_triggers)}")
     if states and transitions is not None:
         check_graph(states, transitions, p.add, states_line=raw.line_of("states"), exclusive=exclusive)
     eff = raw.get("effective_from")
@@ -290,8 +313,32 @@ def _parse_fields(raw: Any, p: _Problems) -> dict[str, FieldDef]:
         choices = tuple(str(c) for c in _as_list(spec_d.get("choices")))
         if ftype == "choice" and not choices:
             p.add(line, f"field '{name}' of type choice needs 'choices'")
+        bounds = {}
+        for key in ("min", "max"):
+            value = spec_d.get(key)
+            if value is not None and (ftype != "int" or not isinstance(value, int) or isinstance(value, bool)):
+                p.add(line, f"field '{name}': {key} is a whole number, for fields of type int")
+                value = None
+            bounds[key] = value
+        rules = {key: [str(x) for x in _as_list(spec_d.get(key))] for key in ("must_include", "not_before", "after")}
+        if rules["must_include"] and ftype != "units":
+            p.add(line, f"field '{name}': must_include is for fields of type units")
+        for key in ("not_before", "after"):
+            for ref in rules[key]:
+                if ftype != "date" or not (ref.startswith("field:") or ref.startswith("transition:")):
+                    p.add(line, f"field '{name}': {key} takes field:<date field> or transition:<trigger> "
+                                f"(fields of type date)")
+        if spec_d.get("not_future") is not None and (ftype != "date" or not isinstance(spec_d["not_future"], bool)):
+            p.add(line, f"field '{name}': not_future is true or false, for fields of type date")
         out[str(name)] = FieldDef(str(name), ftype, bool(spec_d.get("required", False)),
-                                  _label(spec_d.get("label"), str(name)), choices, spec_d.get("default"))
+                                  _label(spec_d.get("label"), str(name)), choices, spec_d.get("default"),
+                                  bounds["min"], bounds["max"], tuple(rules["must_include"]),
+                                  bool(spec_d.get("not_future", False)), tuple(rules["not_before"]),
+                                  tuple(rules["after"]), str(spec_d.get("rule_citation", "")))
+    for f in out.values():  # references between fields, now that every field is known
+        for ref in f.not_before + f.after:
+            if ref.startswith("field:") and out.get(ref[6:], FieldDef("", "")).type != "date":
+                p.add(raw.line_of(f.name), f"field '{f.name}': {ref} must name a field of type date")
     return out
 
 

@@ -7,13 +7,13 @@ directory), ``units`` as a list of codes, case references as case refs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
-from agreeflow.engine.core.definitions import Definition, FieldDef
+from agreeflow.engine.core.definitions import INT_BOUND, Definition, FieldDef
 from agreeflow.engine.core.directory import active_unit
 from agreeflow.engine.core.errors import FieldValueError, UnknownCaseError, did_you_mean
 from agreeflow.engine.core.store import Case
@@ -93,10 +93,16 @@ def _one(session: Session | None, fdef: FieldDef, text: str, on: date) -> Any:
             raise _bad(fdef, text, "Cần một ngày dạng YYYY-MM-DD hoặc dd/mm/yyyy, ví dụ 2024-07-31.",
                        "Give a date as YYYY-MM-DD or dd/mm/yyyy, e.g. 2024-07-31.") from None
     if t == "int":
+        least = fdef.minimum if fdef.minimum is not None else -INT_BOUND
+        most = fdef.maximum if fdef.maximum is not None else INT_BOUND
         try:
-            return int(text)
+            number = int(text) if len(text) <= 30 else None
         except ValueError:
-            raise _bad(fdef, text, "Cần một số nguyên, ví dụ 5.", "Give a whole number, e.g. 5.") from None
+            number = None
+        if number is None or not least <= number <= most:
+            raise _bad(fdef, text, f"Cần một số nguyên từ {least} đến {most}, ví dụ 5.",
+                       f"Give a whole number from {least} to {most}, e.g. 5.")
+        return number
     if t == "bool":
         low = text.lower()
         if low in TRUE | FALSE:
@@ -120,3 +126,62 @@ def _one(session: Session | None, fdef: FieldDef, text: str, on: date) -> Any:
             raise UnknownCaseError(text, session.exec(select(Case.ref)).all())
         return text
     raise AssertionError(f"unhandled field type {t}")
+
+
+DayOf = Callable[[str], date | None]
+"""``transition:<trigger>`` → the day that step was taken on this case (None: not yet)."""
+
+
+def check_rules(defn: Definition, names: Iterable[str], merged: dict[str, Any], on: date, day_of: DayOf) -> None:
+    """The workflow's rules on the values of ``names`` (given or required now), read with ``merged``.
+
+    ``must_include`` (units), ``not_future``, ``not_before``, ``after`` (dates):
+    each failure is a FieldValueError (exit 2) naming the rule, the other date
+    and its basis — checked before anything is written.
+    """
+    for name in names:
+        fdef = defn.fields.get(name)
+        value = merged.get(name)
+        if fdef is None or value in (None, "", []):
+            continue
+        if fdef.must_include and not set(fdef.must_include) & set(value):
+            raise FieldValueError(
+                field=name, problem_vi=f"thiếu {' hoặc '.join(fdef.must_include)} trong danh sách",
+                problem_en=f"{' or '.join(fdef.must_include)} is missing from the list",
+                remedy_vi=f"Thêm {fdef.must_include[0]}. Căn cứ: {fdef.rule_citation}",
+                remedy_en=f"Add {fdef.must_include[0]}. Basis: {fdef.rule_citation}")
+        if fdef.type != "date":
+            continue
+        day = date.fromisoformat(str(value))
+        if fdef.not_future and day > on:
+            raise _rule(fdef, day, f"muộn hơn ngày ghi nhận {on:%d/%m/%Y} (một việc đã xảy ra không thể ở tương lai)",
+                        f"later than the day it is recorded, {on:%d/%m/%Y} (a fact that happened cannot be in the "
+                        f"future)")
+        for refs, strict in ((fdef.not_before, False), (fdef.after, True)):
+            for ref in refs:
+                other, what_vi, what_en = _reference(defn, ref, merged, day_of)
+                if other is None or day > other or (day == other and not strict):
+                    continue
+                rel_vi, rel_en = ("không sau", "not after") if strict else ("sớm hơn", "earlier than")
+                raise _rule(fdef, day, f"{rel_vi} {what_vi} ({other:%d/%m/%Y})",
+                            f"{rel_en} {what_en} ({other:%d/%m/%Y})")
+
+
+def _reference(defn: Definition, ref: str, merged: dict[str, Any], day_of: DayOf) -> tuple[date | None, str, str]:
+    if ref.startswith("field:"):
+        name = ref[6:]
+        label = defn.fields[name].label if name in defn.fields else {}
+        text = merged.get(name)
+        return (date.fromisoformat(str(text)) if text else None,
+                f"ngày {label.get('vi', name).lower()}", f"the {label.get('en', name).lower()} date")
+    trigger = ref[11:]
+    label = next((t.label for t in defn.transitions if t.trigger == trigger), {})
+    return day_of(trigger), f"ngày \"{label.get('vi', trigger)}\"", f"the day of \"{label.get('en', trigger)}\""
+
+
+def _rule(fdef: FieldDef, day: date, vi: str, en: str) -> FieldValueError:
+    basis_vi = f" Căn cứ: {fdef.rule_citation}" if fdef.rule_citation else ""
+    basis_en = f" Basis: {fdef.rule_citation}" if fdef.rule_citation else ""
+    return FieldValueError(field=fdef.name, problem_vi=f"ngày {day:%d/%m/%Y} {vi}",
+                           problem_en=f"{day:%d/%m/%Y} is {en}",
+                           remedy_vi=f"Kiểm tra lại ngày.{basis_vi}", remedy_en=f"Check the date.{basis_en}")
