@@ -50,7 +50,7 @@ STATE_KEYS = {"label", "initial", "terminal", "timers", "description", "on_child
 # marks the state the planner aims for.  A state without ``plan`` costs nothing:
 # it waits only for the province's own action, which the law does not time.
 PLAN_KEYS = {"wait", "min", "max", "unit", "confirmed", "note", "goal"}
-TIMER_KEYS = {"id", "label", "limit", "unit", "start", "phrase_field", "ref_field",
+TIMER_KEYS = {"outcomes", "id", "label", "limit", "unit", "start", "phrase_field", "ref_field",
               "citation", "confirmed", "responsible", "policy", "note", "closes_on"}
 TRANSITION_KEYS = {"trigger", "from", "to", "roles", "guards", "requires", "documents",
                    "citation", "confirmed", "label", "actions", "note", "spawn", "who"}
@@ -97,6 +97,9 @@ class TimerDef:
     policy: str = "default"
     note: str = ""
     closes_on: tuple[str, ...] = ()  # states that meet the deadline; empty = leaving its own state does
+    outcomes: dict[str, str] = field(default_factory=dict)
+    """Destination state → how the deadline ends there when that is not met/missed (no_reply, deemed_agreed,
+    cancelled): a body that never answered is "no reply", never "late"."""
 
 
 @dataclass(frozen=True)
@@ -419,7 +422,27 @@ def _parse_timer(t: Any, state: str, fields: dict[str, FieldDef], p: _Problems, 
     return TimerDef(tid, _label(t.get("label"), tid), limit if isinstance(limit, int) else None, unit,
                     start, phrase_field, t.get("ref_field"), str(t.get("citation", "")),
                     bool(confirmed), str(t.get("responsible", "case")), str(t.get("policy", "default")),
-                    str(t.get("note", "")), tuple(str(x) for x in _as_list(t.get("closes_on"))))
+                    str(t.get("note", "")), tuple(str(x) for x in _as_list(t.get("closes_on"))),
+                    _parse_outcomes(t, tid, p))
+
+
+TIMER_OUTCOMES = ("no_reply", "deemed_agreed", "cancelled")
+
+
+def _parse_outcomes(t: LineDict, tid: str, p: _Problems) -> dict[str, str]:
+    raw = t.get("outcomes")
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineDict):
+        p.add(t.line_of("outcomes"), f"timer '{tid}': outcomes maps a state to one of {', '.join(TIMER_OUTCOMES)}")
+        return {}
+    out = {}
+    for state, outcome in raw.items():
+        if str(outcome) not in TIMER_OUTCOMES:
+            p.add(raw.line_of(str(state)),
+                  f"timer '{tid}': outcome {unknown_name('outcome', str(outcome), TIMER_OUTCOMES)}")
+        out[str(state)] = str(outcome)
+    return out
 
 
 def _parse_transitions(raw: Any, top: LineDict, states: dict[str, StateDef], fields: dict[str, FieldDef],

@@ -104,6 +104,8 @@ KEYS: dict[str, str] = {
     "outcome.overdue": "Open, overdue",
     "outcome.open": "Open, not yet due",
     "outcome.no_due_date": "No due date (ongoing / awaiting an event)",
+    "outcome.no_reply": "No reply",
+    "outcome.deemed_agreed": "Deemed agreed (per the request letter)",
     "compliance_by_unit": "Deadlines kept, by unit",
     "compliance_by_step": "Deadlines kept, by step",
     "compliance_detail": "Every deadline",

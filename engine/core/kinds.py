@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     DEADLINE_MET = "deadline_met"
     DEADLINE_MISSED = "deadline_missed"
     DEADLINE_CANCELLED = "deadline_cancelled"
+    DEADLINE_CLOSED = "deadline_closed"      # ended without a judgement of time: no reply, deemed agreed
     DEADLINE_MOVED = "deadline_moved"
     REMINDER_QUEUED = "reminder_queued"
     ESCALATED = "escalated"
@@ -48,7 +49,9 @@ class DeadlineStatus(StrEnum):
     OPEN = "open"            # running; reminders and escalation follow its ladder
     MET = "met"
     MISSED = "missed"
-    CANCELLED = "cancelled"  # its case ended or its step was abandoned
+    CANCELLED = "cancelled"  # its case ended or its step was abandoned / superseded
+    NO_REPLY = "no_reply"    # a consulted body never answered (statutory silence is not consent)
+    DEEMED_AGREED = "deemed_agreed"  # no answer, and the request letter said silence means agreement
 
 
 OPEN_DEADLINE = (DeadlineStatus.OPEN, DeadlineStatus.PENDING)

@@ -196,10 +196,19 @@ def deadline_payload(d: Deadline) -> dict[str, Any]:
 
 
 def close(session: Session, case: Case, d: Deadline, cal: Any, actor: str, now: datetime,
-          cancel: bool = False) -> None:
-    """Close one deadline: met / missed (with the margin in working days) or cancelled."""
+          cancel: bool = False, outcome: str | None = None) -> None:
+    """Close one deadline: met / missed (with the margin in working days), cancelled, or an ``outcome``.
+
+    ``outcome`` (a timer's ``outcomes:``) ends it without judging time: a
+    body that never answered ("no_reply"), silence the letter made agreement
+    ("deemed_agreed"), or a request overtaken by events ("cancelled").
+    """
     today = clock.to_local(now).date()
-    if cancel or d.status == "pending" or d.due_date is None or d.due_at is None:  # both set together
+    if outcome in (DeadlineStatus.NO_REPLY, DeadlineStatus.DEEMED_AGREED):
+        d.status = DeadlineStatus(outcome)
+        kind = EventKind.DEADLINE_CLOSED
+    elif cancel or outcome == DeadlineStatus.CANCELLED or d.status == "pending" or d.due_date is None \
+            or d.due_at is None:  # both set together
         d.status = DeadlineStatus.CANCELLED
         kind = EventKind.DEADLINE_CANCELLED
     else:
@@ -230,9 +239,9 @@ def on_transition(session: Session, case: Case, defn: Definition, old: str, new:
             continue
         if timer.closes_on:
             if new in timer.closes_on:
-                close(session, case, d, cal, actor, now)
+                close(session, case, d, cal, actor, now, outcome=timer.outcomes.get(new))
         elif d.key.startswith(f"timer:{old}:") and new != old:
-            close(session, case, d, cal, actor, now)
+            close(session, case, d, cal, actor, now, outcome=timer.outcomes.get(new))
 
 
 def cancel_all(session: Session, case: Case, cal: Any, actor: str, now: datetime) -> None:

@@ -127,6 +127,13 @@ def follow_up(s: Session, ref: str, person: Person, now: datetime, reply_by: str
     new = cases.open_case(s, defn, title, raw, person, now, note=f"Đợt tiếp theo của {ref}: {', '.join(units)}")
     audit.append_event(s, case, EventKind.FOLLOW_UP_OPENED, actor=person.email, at=now,
                        payload={"next": new.ref, "units": units})
+    if not cases.is_terminal(s, case):
+        # The earlier round ends here: its silent addressees are asked again in the new round, and in
+        # this one they did not reply.
+        try:
+            cases.fire(s, case, person, "close", {}, now, note=f"Đợt tiếp theo / next round: {new.ref}")
+        except cases.Refusal as r:
+            raise r.err from None
     if send:
         try:
             cases.fire(s, new, person, "send", {}, now)

@@ -43,7 +43,8 @@ from agreeflow.engine.core.store import Case, Deadline, Event
 from agreeflow.engine.legaltime import deadlines
 
 DEEM_TRIGGER = "deem_agreed"           # the child's trigger for "no reply = agreement"
-CLOSE_TRIGGER = "close_unanswered"     # the child's trigger used by the close_children action
+CLOSE_TRIGGER = "close_unanswered"     # the child's trigger used by the close_children action (no reply)
+SUPERSEDE_TRIGGER = "supersede"        # the child's trigger when the request is no longer needed
 DEFAULT_ON_SILENCE = "overdue"
 
 
@@ -125,11 +126,39 @@ def fire_as_system(s: Session, case: Case, trigger: str, now: datetime, raw: dic
 
 # ------------------------------------------------------------------ actions
 def close_children(m: effects.Moved) -> None:
-    """Action ``close_children``: end every child of the round still open (``close_unanswered``)."""
+    """Action ``close_children``: every child of the round still open ends as "no reply" (``close_unanswered``)."""
+    _end_open_children(m, CLOSE_TRIGGER, m.note or f"{m.case.ref}: đợt xin ý kiến kết thúc / round closed")
+
+
+def supersede_children(m: effects.Moved) -> None:
+    """Action ``supersede_children``: every child still open ends as no longer needed (``supersede``)."""
+    _end_open_children(m, SUPERSEDE_TRIGGER, f"{m.case.ref}: {m.transition.label.get('vi', m.transition.trigger)}"
+                                             f" — không còn cần trả lời / no longer needed")
+
+
+def _end_open_children(m: effects.Moved, trigger: str, note: str) -> list[str]:
+    ended = []
     for child in round_of(m.session, m.case):
         if not cases.is_terminal(m.session, child):
-            fire_as_system(m.session, cases.lock(m.session, child.id), CLOSE_TRIGGER, m.now,
-                           note=m.note or f"{m.case.ref}: đợt xin ý kiến kết thúc / round closed")
+            if fire_as_system(m.session, cases.lock(m.session, child.id), trigger, m.now, note=note) is not None:
+                ended.append(child.ref)
+    return ended
+
+
+def children_left_behind(m: effects.Moved) -> None:
+    """The effect that ends a round its parent has left: no child waits for a step that will never come.
+
+    When the parent moves from a state that waits for its children
+    (``on_children_done``) to one that does not, and children are still
+    open, each ends as superseded — unless the transition's own actions
+    already ended them (``close_children``: no reply).
+    """
+    states = m.definition.states
+    if m.new_state == m.old_state or not states[m.old_state].on_children_done \
+            or states[m.new_state].on_children_done:
+        return
+    _end_open_children(m, SUPERSEDE_TRIGGER, f"{m.case.ref}: hồ sơ đã sang bước "
+                                             f"'{m.definition.label(m.new_state, 'vi')}' — không còn cần trả lời")
 
 
 # ------------------------------------------------------------------ silence
@@ -200,4 +229,6 @@ def rule_events(s: Session, case: Case) -> list[Event]:
 
 
 effects.on_move("fanout", 40, after_transition)
+effects.on_move("fanout.left_behind", 45, children_left_behind)
 effects.register_action("close_children", close_children)
+effects.register_action("supersede_children", supersede_children)

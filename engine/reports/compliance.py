@@ -30,7 +30,9 @@ from agreeflow.engine.core.store import Case, Deadline, Unit
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.reports.common import ReportMap, Table, Window, cases_of, done_at, local_day, moves
 
-OUTCOMES = ("on_time", "late", "overdue", "open", "no_due_date")
+OUTCOMES = ("on_time", "late", "overdue", "open", "no_due_date", "no_reply", "deemed_agreed")
+"""How one step or task stands.  ``no_reply``: a consulted body never answered (statutory silence is not
+consent, and it is not "late" either); ``deemed_agreed``: no answer, and the request letter said so."""
 
 
 def _open_outcome(due: date | None, due_at: datetime | None, cal: Any, now: datetime) -> tuple[str, int | None]:
@@ -64,11 +66,16 @@ def step_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang
             outcome, wd = "on_time", d.margin_wd
         elif d.status == "missed":
             outcome, wd = "late", -d.margin_wd if d.margin_wd is not None else None
+        elif d.status in ("no_reply", "deemed_agreed"):
+            outcome, wd = str(d.status), None
         else:
             outcome, wd = _open_outcome(d.due_date, d.due_at, cal, now)
-        out.append(_row("step", case, d.label_en if lang == "en" else d.label_vi, d.unit, d.due_date,
-                        local_day(d.closed_at) if d.status in ("met", "missed") else None, outcome, wd,
-                        d.citation, d.confirmed))
+        row = _row("step", case, d.label_en if lang == "en" else d.label_vi, d.unit, d.due_date,
+                   local_day(d.closed_at) if d.status in ("met", "missed") else None, outcome, wd,
+                   d.citation, d.confirmed)
+        if outcome == "deemed_agreed":
+            row["letter_no"] = case.fields.get("letter_no")
+        out.append(row)
     return out
 
 
@@ -133,6 +140,8 @@ def outcome_text(row: dict[str, Any], lang: str) -> str:
     wd = row["working_days"]
     if wd is not None and row["outcome"] in ("late", "overdue", "open"):
         text += f" ({wd} {'ngày làm việc' if lang == 'vi' else 'working days'})"
+    if row["outcome"] == "deemed_agreed" and row.get("letter_no"):
+        text = t("Deemed agreed (per letter no. {letter})", lang, letter=row["letter_no"])
     return text
 
 
