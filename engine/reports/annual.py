@@ -109,7 +109,7 @@ def _consultations(s: Session, m: ReportMap, w: Window) -> dict[str, Any]:
 def _tasks(s: Session, m: ReportMap, w: Window, lang: str, now: datetime) -> dict[str, Any]:
     rows = compliance.task_rows(s, m, w, deadlines.calendar_for(s), now, lang)
     counts = Counter(r["outcome"] for r in rows)
-    return {"counts": {o: counts[o] for o in compliance.OUTCOMES}, "total": len(rows), "rows": rows}
+    return {"counts": {o: counts[o] for o in compliance.TASK_OUTCOMES}, "total": len(rows), "rows": rows}
 
 
 def report(s: Session, m: ReportMap, year: int, lang: str, now: datetime,

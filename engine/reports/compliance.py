@@ -33,6 +33,8 @@ from agreeflow.engine.reports.common import ReportMap, Table, Window, cases_of, 
 OUTCOMES = ("on_time", "late", "overdue", "open", "no_due_date", "no_reply", "deemed_agreed")
 """How one step or task stands.  ``no_reply``: a consulted body never answered (statutory silence is not
 consent, and it is not "late" either); ``deemed_agreed``: no answer, and the request letter said so."""
+TASK_OUTCOMES = OUTCOMES[:5]
+"""A task is done or not, on time or not: replies' outcomes do not apply to it."""
 
 
 def _open_outcome(due: date | None, due_at: datetime | None, cal: Any, now: datetime) -> tuple[str, int | None]:
