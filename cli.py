@@ -114,6 +114,8 @@ class AgreeflowGroup(click.Group):
     """Maps engine errors to exit codes and clear messages in the user's language."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        import os
+
         from agreeflow.engine import AgreeflowError
         try:
             return super().invoke(ctx)
@@ -124,6 +126,15 @@ class AgreeflowGroup(click.Group):
             else:
                 click.echo(err.render(language), err=True)
             ctx.exit(err.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a genuine bug: a short report for the official, the traceback in a file
+            if os.environ.get("AGREEFLOW_DEBUG"):
+                raise
+            from agreeflow.engine.service import present
+            path = present.crash_report(exc, sys.argv)
+            click.echo(present.text("crash", lang_of(ctx), path=path), err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=AgreeflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -683,7 +694,7 @@ def outbox_list(status: str | None, limit: int) -> None:
 
 @outbox.command("retry")
 @common
-@click.argument("message_id", metavar="ID", type=int)
+@click.argument("message_id", metavar="ID", type=click.IntRange(min=1, max=2**62))
 def outbox_retry(message_id: int) -> None:
     """Queue a failed or cancelled message again (coordinator or admin)."""
     from agreeflow.engine.service import worker
@@ -735,7 +746,7 @@ def audit_export(fmt: str, start: str | None, end: str | None, output: Path | No
     if output is None:
         service.audit_export(settings(), fmt, sys.stdout, start, end)
         return
-    res = service.write_file(output, lambda fh: service.audit_export(settings(), fmt, fh, start, end))
+    res = service.output_file(output, lambda fh: service.audit_export(settings(), fmt, fh, start, end))
     emit(res | {"file": str(output)}, lambda r: click.echo(t("export_ok", **r)))
 
 
@@ -749,7 +760,7 @@ def audit_checkpoint(output: Path | None) -> None:
     if output is None:
         click.echo(service.checkpoint_text(cp), nl=False)
         return
-    service.write_file(output, lambda fh: fh.write(service.checkpoint_text(cp)))
+    service.output_file(output, lambda fh: fh.write(service.checkpoint_text(cp)))
     emit({k: v for k, v in cp.items() if k != "heads"} | {"file": str(output)},
          lambda r: click.echo(t("checkpoint_ok", **r)))
 
@@ -816,7 +827,7 @@ def export_ics(unit: str | None, person: str | None, output: Path | None) -> Non
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         return
-    service.write_file(output, lambda fh: fh.write(data), binary=True)
+    service.output_file(output, lambda fh: fh.write(data), binary=True)
     emit({"file": str(output), "todos": n}, lambda r: click.echo(t("ics_ok", **r)))
 
 

@@ -50,6 +50,8 @@ KEYS: dict[str, str] = {
     "verify_ok": "Log intact: {events} events in {cases} case chains verified.",
     "init_ok": "Database {db} initialised (schema revision {rev}).",
     "password_prompt": "Password",
+    "crash": "Unexpected error (a fault in agreeflow, not in what you typed). Nothing was changed. "
+             "Send this report to the administrator: {path}",
     "password_new": "New password",
     "login_ok": "Signed in: {email}.",
     "logout_ok": "Signed out.",

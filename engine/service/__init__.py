@@ -40,9 +40,11 @@ from agreeflow.engine.service.planning import plan
 from agreeflow.engine.service.present import (
     DefinitionError,
     Settings,
+    check_output,
     fmt_at_local,
     fmt_day,
     fmt_local,
+    output_file,
     parse_instant,
     set_clock,
     text,
@@ -65,15 +67,14 @@ from agreeflow.engine.service.workflows import lint, workflow_graph, workflow_sh
 T = TypeVar("T")
 
 __all__ = [
-    "login", "logout", "saved_token", "set_password", "whoami",
-    "annual_sections", "annual_title", "audit_checkpoint", "audit_export", "audit_log",
-    "calendar_add", "calendar_day", "calendar_due", "calendar_holidays", "calendar_set_day", "check_flags",
-    "checkpoint_text", "close_round", "compliance_tables", "directory_show", "export_ics", "fire", "follow_up",
-    "history", "import_tasks", "init", "lint", "list_cases", "load_directory", "now", "open_case", "open_cases",
-    "plan", "reading", "report_annual", "report_compliance", "resume", "round_summary", "show_case", "suspend",
-    "verify", "with_session", "DefinitionError", "write_file", "Settings", "fmt_at_local", "fmt_day", "fmt_local",
-    "parse_instant", "set_clock",
-    "text", "workflow_graph", "workflow_show", "workflows_list", "writing",
+    "DefinitionError", "Settings", "annual_sections", "annual_title", "audit_checkpoint", "audit_export",
+    "audit_log", "calendar_add", "calendar_day", "calendar_due", "calendar_holidays", "calendar_set_day",
+    "check_flags", "check_output", "checkpoint_text", "close_round", "compliance_tables", "directory_show",
+    "export_ics", "fire", "fmt_at_local", "fmt_day", "fmt_local", "follow_up", "history", "import_tasks",
+    "init", "lint", "list_cases", "load_directory", "login", "logout", "now", "open_case", "open_cases",
+    "output_file", "parse_instant", "plan", "reading", "report_annual", "report_compliance", "resume",
+    "round_summary", "saved_token", "set_clock", "set_password", "show_case", "suspend", "text", "verify",
+    "whoami", "with_session", "workflow_graph", "workflow_show", "workflows_list", "write_file", "writing",
 ]
 
 

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.clock import fmt_day, fmt_local, parse_instant
-from agreeflow.engine.core.errors import DateValueError, DefinitionError
+from agreeflow.engine.core.errors import DateValueError, DefinitionError, OutputPathError
 from agreeflow.engine.core.files import atomic_write as write_file
 from agreeflow.engine.core.i18n import t as _translate
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
 
-__all__ = ["DefinitionError", "Settings", "write_file", "fmt_day", "fmt_local", "fmt_at_local", "parse_instant",
-           "set_clock", "text"]
+T = TypeVar("T")
+
+__all__ = [
+    "crash_report", "output_file", "check_output", "DefinitionError", "Settings", "write_file", "fmt_day",
+    "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text",
+]
 
 
 def set_clock(value: str | datetime | None, option: str = "--now") -> None:
@@ -27,20 +34,27 @@ def set_clock(value: str | datetime | None, option: str = "--now") -> None:
     if value is None:
         clock.set_now(None)
         return
+    shown = value if isinstance(value, str) else value.isoformat()
     if isinstance(value, str):
+        text = value
         try:
-            value = clock.parse_instant(value) if value.strip() else None
+            value = clock.parse_instant(text) if text.strip() else None
+        except OverflowError:  # year 1 in Vietnam is before year 1 in UTC: off the calendar in any case
+            clock.set_now(None)
+            raise DateValueError(value=f"{option} {text}", first=FIRST_YEAR, last=LAST_YEAR,
+                                 problem_vi="ngoài phạm vi của lịch",
+                                 problem_en="outside the calendar's years") from None
         except ValueError:
             value = None
         if value is None:
             clock.set_now(None)
-            raise DateValueError(value=f"{option} {value!s}".strip(), first=FIRST_YEAR, last=LAST_YEAR,
+            raise DateValueError(value=f"{option} {text}".strip(), first=FIRST_YEAR, last=LAST_YEAR,
                                  problem_vi="không phải thời điểm ISO-8601 (ví dụ 2024-07-01T08:00)",
                                  problem_en="not an ISO-8601 time (e.g. 2024-07-01T08:00)")
     local_year = clock.to_local(value).year if value.tzinfo else value.year
     if not FIRST_YEAR <= local_year <= LAST_YEAR:
         clock.set_now(None)
-        raise DateValueError(value=f"{option} {value.isoformat()}", first=FIRST_YEAR, last=LAST_YEAR,
+        raise DateValueError(value=f"{option} {shown}", first=FIRST_YEAR, last=LAST_YEAR,
                              problem_vi="ngoài phạm vi của lịch", problem_en="outside the calendar's years")
     clock.set_now(value)
 
@@ -53,3 +67,45 @@ def text(key: str, lang: str, **values: Any) -> str:
 def fmt_at_local(at: str | None) -> str:
     """A stored UTC instant (canonical text) as dd/mm/yyyy HH:MM in Vietnam."""
     return fmt_local(parse_instant(at)) if at else ""
+
+
+def crash_report(exc: BaseException, argv: list[str]) -> str:
+    """Write the traceback of an unexpected error to a report file; its path (for the administrator)."""
+    import os
+    import tempfile
+    import traceback
+
+    body = "".join(traceback.format_exception(exc))
+    stamp = clock.real_now().strftime("%Y%m%dT%H%M%SZ")
+    header = f"agreeflow crash report {stamp}\ncommand: {' '.join(argv)}\n\n"
+    for folder in (Settings.from_env().data_dir / "crash-reports", Path(tempfile.gettempdir())):
+        try:
+            path = folder / f"agreeflow-crash-{stamp}-{os.getpid()}.txt"
+            write_file(path, lambda out: out.write(header + body))
+            return str(path)
+        except OSError:
+            continue
+    return "(không ghi được báo cáo / no report could be written)"
+
+
+def output_file(path: Path, write: Callable[[Any], T], *, binary: bool = False) -> T:
+    """Write a file the user asked for (``-o``, ``--xlsx`` …); a path that cannot be written is exit 2."""
+    check_output(path)
+    try:
+        return write_file(path, write, binary=binary)  # type: ignore[call-overload, no-any-return]
+    except OSError as exc:
+        raise OutputPathError(path=str(path), problem_vi=exc.strerror or str(exc),
+                              problem_en=exc.strerror or str(exc)) from None
+
+
+def check_output(path: Path) -> None:
+    """Refuse, before any work, an output path that is a folder or lies in a folder that cannot be written."""
+    if path.is_dir():
+        raise OutputPathError(path=str(path), problem_vi="đó là một thư mục", problem_en="it is a folder")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputPathError(path=str(path), problem_vi=f"không có thư mục {folder}",
+                              problem_en=f"there is no folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise OutputPathError(path=str(path), problem_vi=f"không có quyền ghi vào {folder}",
+                              problem_en=f"no permission to write in {folder}")

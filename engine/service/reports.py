@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agreeflow.engine.core.files import atomic_write
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.reports import annual, checkpoint, compliance, ics, office
 from agreeflow.engine.reports import common as reports
 from agreeflow.engine.reports.common import Table
 from agreeflow.engine.service.base import now, reading
+from agreeflow.engine.service.present import check_output, output_file
 
 
 def report_compliance(settings: Settings, start: str | None = None, end: str | None = None,
@@ -30,6 +30,9 @@ def report_annual(settings: Settings, year: int, map_file: Path | None = None,
                   checkpoint_file: Path | None = None, xlsx: Path | None = None,
                   docx: Path | None = None) -> dict[str, Any]:
     """The annual report; a checkpoint file's root is printed in it; optionally written as XLSX and DOCX."""
+    for target in (xlsx, docx):
+        if target is not None:
+            check_output(target)
     m = reports.load_map(map_file)
     cp = checkpoint.read(checkpoint_file) if checkpoint_file else None
     pinned = {k: cp[k] for k in ("root", "taken_at", "events", "cases")} if cp else None
@@ -37,9 +40,9 @@ def report_annual(settings: Settings, year: int, map_file: Path | None = None,
         rep = annual.report(s, m, year, settings.lang, now(), pinned)
     parts = annual.sections(rep, settings.lang)
     if xlsx:
-        atomic_write(xlsx, lambda fh: office.write_xlsx(fh, rep, parts, settings.lang), binary=True)
+        output_file(xlsx, lambda fh: office.write_xlsx(fh, rep, parts, settings.lang), binary=True)
     if docx:
-        atomic_write(docx, lambda fh: office.write_docx(fh, rep, parts, settings.lang), binary=True)
+        output_file(docx, lambda fh: office.write_docx(fh, rep, parts, settings.lang), binary=True)
     return rep
 
 
