@@ -87,15 +87,16 @@ class Agreeflow:
         """``sqlite`` or ``postgresql``."""
         return "sqlite" if self.url.startswith("sqlite") else "postgresql"
 
-    def snapshot(self) -> bytes:
+    def snapshot(self, but: tuple[str, ...] = ()) -> bytes:
         """The whole database as bytes, equal exactly when nothing was written.
 
         SQLite: the checkpointed file.  PostgreSQL: every table's rows ordered
-        by primary key plus the sequences' last values.
+        by primary key plus the sequences' last values.  ``but`` leaves tables
+        out (``("security_log",)``: a refusal with no case is logged there).
         """
         if self.dialect == "sqlite":
-            return sqlite_snapshot(self.sqlite_path)
-        return postgres_snapshot(self.url)
+            return sqlite_snapshot(self.sqlite_path, but)
+        return postgres_snapshot(self.url, but)
 
     def raw_connection(self) -> Any:
         """Context manager: a DB-API connection (sqlite3 or psycopg) in autocommit."""

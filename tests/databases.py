@@ -134,16 +134,27 @@ class PostgresCluster:
         self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def sqlite_snapshot(path: Path) -> bytes:
-    """The database file's bytes after folding the WAL into it."""
+def sqlite_snapshot(path: Path, but: tuple[str, ...] = ()) -> bytes:
+    """The database file's bytes after folding the WAL into it — or, when tables are left out (``but``),
+    every other table's rows in order (a refusal may append to the security log and nothing else)."""
     db.dispose_all()
     con = sqlite3.connect(path)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if not but:
+        con.close()
+        return path.read_bytes()
+    lines: list[str] = []
+    for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall():
+        if table in but:
+            continue
+        rows = con.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
+        lines.append(table)
+        lines.extend(repr(r) for r in rows if table != "sqlite_sequence" or r[0] not in but)
     con.close()
-    return path.read_bytes()
+    return "\n".join(lines).encode("utf-8")
 
 
-def postgres_snapshot(url: str) -> bytes:
+def postgres_snapshot(url: str, but: tuple[str, ...] = ()) -> bytes:
     """Every table's rows ordered by primary key, then each sequence's last value.
 
     Deterministic for equal contents, so ``before == after`` says "nothing
@@ -156,6 +167,8 @@ def postgres_snapshot(url: str) -> bytes:
         with eng.connect() as conn:
             insp = sa.inspect(conn)
             for table in sorted(insp.get_table_names()):
+                if table in but:
+                    continue
                 columns = [c["name"] for c in insp.get_columns(table)]
                 order = insp.get_pk_constraint(table)["constrained_columns"] or columns
                 quoted = ", ".join(f'"{c}"' for c in order)
@@ -164,7 +177,8 @@ def postgres_snapshot(url: str) -> bytes:
                 lines.extend(repr(tuple(r)) for r in rows)
             seqs = conn.exec_driver_sql("SELECT sequencename, last_value FROM pg_sequences "
                                         "WHERE schemaname = current_schema() ORDER BY sequencename").all()
-            lines.extend(f"sequence {name} {value}" for name, value in seqs)
+            lines.extend(f"sequence {name} {value}" for name, value in seqs
+                         if not any(name.startswith(f"{table}_") for table in but))
     finally:
         eng.dispose()
     return "\n".join(lines).encode("utf-8")

@@ -98,11 +98,15 @@ def test_auditor_reads_everything_and_changes_nothing(af):
     af("audit", "verify", user=AUDITOR, ok=True)
     res = af("case", "fire", ref, "start", user=AUDITOR, now=NOW)
     assert res.exit_code == 3 and "chỉ được xem" in res.stderr
-    before = af.snapshot()
+    cases_before = len(af.json("case", "list", user=AUDITOR))
     res = af("case", "open", "task", "--title", "x", "--field", "lead_unit=SNGV", "--field", "due_phrase=Năm 2024",
              user=AUDITOR, now=NOW)
     assert res.exit_code == 3
-    assert af.snapshot() == before
+    # Nothing is opened; the refusal itself is the one thing written — to the security log (no case holds it).
+    assert len(af.json("case", "list", user=AUDITOR)) == cases_before
+    with af.raw_connection() as con:
+        kinds = [r[0] for r in con.execute("SELECT kind FROM security_log ORDER BY seq").fetchall()]
+    assert kinds[-1] == "refused"
     res = af("directory", "load", "engine/data/directory-bac-giang-2024.yaml", user=AUDITOR)
     assert res.exit_code == 3
     assert af.json("case", "show", ref)["state"] == "assigned"

@@ -98,12 +98,17 @@ def case_units(case: Case, defn: Definition) -> set[str]:
 
 def in_scope(s: Session | None, who: Person, case: Case) -> bool:
     """True when ``who``'s unit is the case's own unit or one of its sub-units (a division of the department)."""
-    if not case.unit:
+    return unit_in_scope(s, who, case.unit)
+
+
+def unit_in_scope(s: Session | None, who: Person, target: str | None) -> bool:
+    """True when ``who``'s unit is ``target`` or one of its sub-units."""
+    if not target:
         return False
     unit: str | None = who.unit
     seen: set[str] = set()
     while unit and unit not in seen:
-        if unit == case.unit:
+        if unit == target:
             return True
         seen.add(unit)
         row = s.get(Unit, unit) if s is not None else None

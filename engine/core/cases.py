@@ -38,6 +38,7 @@ from agreeflow.engine.core.errors import (
     MissingFieldsError,
     ReadOnlyError,
     RefusedError,
+    ScopeRefusedError,
     StaleCaseError,
     StateRefusedError,
     TimeOrderRefusedError,
@@ -158,10 +159,15 @@ def open_case(s: Session, defn: Definition, title: str, raw: dict[str, str], act
     if missing:
         raise MissingFieldsError(trigger="open", missing=missing)
     check_rules(defn, values, values, to_local(now).date(), lambda trigger: None)
-    if role is None:
-        role = authority.require_any(actor, (Role.COORDINATOR, Role.OFFICER, Role.ADMIN), "open", defn.id)
-    parent_case = find(s, parent_ref) if parent_ref else None
     unit = values.get(defn.unit_field) if defn.unit_field else actor.unit
+    if role is None:
+        role = authority.require_any(actor, (Role.COORDINATOR, Role.ADMIN, Role.OFFICER), "open", defn.id)
+        if role == Role.OFFICER and not authority.unit_in_scope(s, actor, unit):
+            # The same rule as for a step: an officer works for their own unit only.
+            raise ScopeRefusedError(actor=actor.email, unit=actor.unit, trigger="open", case=f"{defn.id} ({unit})",
+                                    case_unit=unit or "", who=f"cán bộ của {unit} hoặc điều phối viên / "
+                                                                f"an officer of {unit} or a coordinator")
+    parent_case = find(s, parent_ref) if parent_ref else None
     keep_snapshot(s, defn, now)
     number_year = year or to_local(now).year
     for attempt in range(5):

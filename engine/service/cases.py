@@ -35,10 +35,10 @@ def open_case(settings: Settings, workflow: str, title: str, field_args: list[st
     raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args)
     if not title.strip():
         raise MissingFieldsError(trigger="open", missing=["--title"])
-    with writing(settings) as s:
+    def work(s: Session) -> str:
         actor = base.writer(s, settings)
-        ref = cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note).ref
-    return show_case(settings, ref)
+        return cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note).ref
+    return show_case(settings, base.refused(settings, f"open {workflow}", work))
 
 
 # ------------------------------------------------------------------ firing

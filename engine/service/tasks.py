@@ -13,7 +13,7 @@ from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.procedures import plans
 from agreeflow.engine.service import base
-from agreeflow.engine.service.base import now, reading, writing
+from agreeflow.engine.service.base import now, reading
 
 Items = Callable[[Session], list[tuple[str, dict[str, str], str | None]]]
 
@@ -26,9 +26,10 @@ def open_cases(settings: Settings, workflow: str, items: Items) -> list[str]:
     """
     defn = definitions.get(workflow)
     at = now()
-    with writing(settings) as s:
+    def work(s: Session) -> list[str]:
         actor = base.writer(s, settings)
         return [cases.open_case(s, defn, title, raw, actor, at, note=note).ref for title, raw, note in items(s)]
+    return base.refused(settings, f"open {workflow}", work)
 
 
 def import_tasks(settings: Settings, path: Path, dry_run: bool = False) -> dict[str, Any]:
