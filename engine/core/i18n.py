@@ -147,7 +147,7 @@ KEYS: dict[str, str] = {
     "scope": "Scope",
     "valid": "Valid",
     "document": "Deciding document",
-    "directory_check_ok": "{file}: valid — {units} units, {people} people, {delegations} delegations of authority.",
+    "directory_check_ok": "{file}: valid — {units} units, {people} people, {delegations} delegation(s) of authority.",
     "transfer_ok": "Moved the open work of {old} to {new} from {since}: {cases} case(s), {deadlines} open deadline(s); each move is logged on its case.",
     "transfer_dry": "Dry run — nothing written. From {since}, {cases} case(s) and {deadlines} open deadline(s) of {old} would move to {new}.",
     "transfer_moves": "What moves",
