@@ -168,3 +168,18 @@ def test_only_an_admin_loads_a_directory_and_a_refusal_is_logged(af):
     assert res.exit_code == 3
     last = af.json("case", "history", "HE-THONG", user=AUDITOR)[-1]
     assert last["kind"] == "refused" and last["actor"] == AUDITOR
+
+
+def test_a_misspelt_address_in_a_delegation_is_suggested_but_a_stranger_is_not(af, tmp_path):
+    text = SAMPLE_2024.read_text(encoding="utf-8").replace("principal: chutich@bacgiang.example",
+                                                           "principal: chutch@bacgiang.example")
+    path = tmp_path / "typo.yaml"
+    path.write_text(text.replace("delegations:\n", "delegations:\n  - {principal: chutich@bacgiang.example, delegate: "
+                                                   "ai@bacgiang.example, scope: [sign], from: 2024-01-02, "
+                                                   "document: \"QĐ 7\"}\n"), encoding="utf-8")
+    res = af("directory", "check", str(path), "--lang", "en", user=None)
+    assert res.exit_code == 2 and "The directory file has 2 problem(s)" in res.stderr
+    assert ("delegation to 'ai@bacgiang.example': delegate 'ai@bacgiang.example' is not a person of this file\n"
+            in res.stderr)
+    assert ("delegation to 'phochutich1@bacgiang.example': principal 'chutch@bacgiang.example' is not a person of "
+            "this file — did you mean 'chutich@bacgiang.example'?") in res.stderr

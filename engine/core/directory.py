@@ -144,15 +144,24 @@ def _cross_check(raw: LineDict) -> list[tuple[int, str]]:
         for key in ("principal", "delegate"):
             who = _text(d, key)
             if who is not None and who not in emails:
-                close = get_close_matches(who, list(emails), n=1, cutoff=0.85)  # addresses share their domain
                 problems.append((_line(d, key, raw.line), f"delegation to '{_text(d, 'delegate')}': {key} '{who}' "
-                                                          f"is not a person of this file{_hint(who, close)}"))
+                                                          f"is not a person of this file{_close_address(who, emails)}"))
     return problems
 
 
 def _hint(name: str, known: Any) -> str:
     g = did_you_mean(name, known)
     return f" — did you mean '{g}'?" if g and g != name else ""
+
+
+def _close_address(who: str, emails: Any) -> str:
+    """ " — did you mean '…'?" for an address a letter or two off (compared by the part before the @:
+    addresses of one province share their domain, which would make every address look close)."""
+    local, _, domain = who.partition("@")
+    same = {e.partition("@")[0]: e for e in emails if e.partition("@")[2] == domain}
+    close = get_close_matches(local, list(same), n=1, cutoff=0.8) if len(local) > 3 else []
+    found = same[close[0]] if close else next((e for e in emails if e.partition("@")[0] == local), "")
+    return f" — did you mean '{found}'?" if found else ""
 
 
 def _unknown(name: str, known: Any) -> str:
