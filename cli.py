@@ -234,7 +234,7 @@ def directory_load(file: Path) -> None:
 @directory.command("show")
 @common
 def directory_show() -> None:
-    """List units and people."""
+    """List units, people (with positions) and delegations of authority."""
     from agreeflow.engine import service
     res = service.directory_show(settings())
     en = lang() == "en"
@@ -243,9 +243,59 @@ def directory_show() -> None:
         table(t("unit"), ["code", "name", "email", "parent", "kind", "active"],
               [[u["code"], u["name_en"] if en else u["name_vi"], u["email"], u["parent"], u["kind"],
                 "✓" if u["active"] else f"✗ {u['active_to']}"] for u in r["units"]])
-        table("People" if en else "Người dùng", ["email", "name", "unit", "roles"],
-              [[p["email"], p["name"], p["unit"], ", ".join(p["roles"])] for p in r["people"] if p["active"]])
+        table("People" if en else "Người dùng", ["email", "name", "unit", "roles", t("positions")],
+              [[p["email"], " ".join(x for x in (p["title"], p["name"]) if x), p["unit"], ", ".join(p["roles"]),
+                ", ".join(f"{x['position']} {x['unit']}" for x in p["positions"])]
+               for p in r["people"] if p["active"]])
+        if r["delegations"]:
+            table(t("delegations"), [t("principal"), t("delegate"), t("scope"), t("valid"), t("document")],
+                  [[d["principal"], d["delegate"], ", ".join(d["scope"]),
+                    f"{service.fmt_day(d['from'])} – {service.fmt_day(d['to'])}", d["document"]]
+                   for d in r["delegations"]])
     emit(res, human)
+
+
+@directory.command("check")
+@common
+@click.argument("file", type=click.Path(path_type=Path))
+def directory_check(file: Path) -> None:
+    """Check a directory file without loading it (no database needed)."""
+    from agreeflow.engine import service
+
+    def human(r: Any) -> None:
+        click.echo(t("directory_check_ok", **r))
+        for w in r["warnings"]:
+            click.echo(f"  ! {w}")
+    emit(service.directory_check(file), human)
+
+
+@directory.command("transfer")
+@common
+@click.argument("old")
+@click.argument("new")
+@click.option("--from", "since", required=True, metavar="DATE",
+              help="The day the successor takes over (YYYY-MM-DD or dd/mm/yyyy), e.g. 2025-07-01.")
+@click.option("--dry-run", is_flag=True, help="List what would move; write nothing.")
+@click.option("--note", help="A note recorded in each case's log (e.g. the deciding document).")
+def directory_transfer(old: str, new: str, since: str, dry_run: bool, note: str | None) -> None:
+    """Move the open cases and deadlines of a retired unit OLD to its successor NEW (admin role)."""
+    from agreeflow.engine import service
+
+    def human(r: Any) -> None:
+        click.echo(t("transfer_dry" if r["dry_run"] else "transfer_ok", old=r["from_unit"], new=r["to_unit"],
+                     since=service.fmt_day(r["effective_from"]), cases=len(r["cases"]), deadlines=r["deadlines"]))
+        if r["cases"]:
+            table(t("transfer_moves"), [t("case"), t("title"), t("fields"), t("deadlines")],
+                  [[c["id"], c["title"],
+                    "; ".join([f"{k}: {_text(v['before'])} → {_text(v['after'])}" for k, v in c["fields"].items()]
+                              or ([f"unit: {c['unit'][0]} → {c['unit'][1]}"] if c["unit"] else [])),
+                    "; ".join(f"{d['label'] if lang() == 'vi' else d['label_en']} ({service.fmt_day(d['due_date'])})"
+                              for d in c["deadlines"])] for c in r["cases"]])
+    emit(service.directory_transfer(settings(), old, new, since, dry_run=dry_run, note=note), human)
+
+
+def _text(value: Any) -> str:
+    return ",".join(value) if isinstance(value, list) else str(value)
 
 
 # ----------------------------------------------------------------- workflows
@@ -494,6 +544,16 @@ def _event_note(e: dict[str, Any]) -> str:
         return message
     if e["kind"] == "field_changed":
         return f"{p.get('field')} = {p.get('after')}"
+    if e["kind"] == "unit_transferred":
+        if "cases" in p:  # the summary on the system chain
+            what = [", ".join(p["cases"]) or t("none")]
+        else:
+            what = [f"{k}: {_text(v.get('before'))} → {_text(v.get('after'))}" for k, v in p.get("fields", {}).items()]
+            what += [f"unit: {p['unit'][0]} → {p['unit'][1]}"] if p.get("unit") and not what else []
+            label = "label_en" if lang() == "en" else "label"
+            what += [str(d.get(label) or d.get("key")) for d in p.get("deadlines", [])]
+        return t("ev_unit_transferred", old=p.get("from_unit"), new=p.get("to_unit"),
+                 since=_dmy(p.get("effective_from")), what="; ".join(what)) + (f" — {e['note']}" if e["note"] else "")
     if e["kind"] in ("suspended", "resumed"):
         return (e["note"] or "") + (f" ({p.get('working_days')} wd)" if "working_days" in p else "")
     return e["note"] or ""

@@ -6,9 +6,10 @@ vice-chairman acting under a recorded delegation").  The decision, in order:
 
 * **role** — the person holds one of the step's roles;
 * **unit scope** — an officer acts only for the case's own unit (the
-  proposing body, the addressee of a reply, the lead unit of a task) or a
-  unit above their own (a division acts for its department, MOFA's
-  Department of External Relations for MOFA);
+  proposing body, the addressee of a reply, the lead unit of a task), or a
+  unit their own is part of (a division acts for its department, MOFA's
+  Department of External Relations for MOFA — not a district for the
+  Provincial People's Committee that supervises it);
 * **position** — when the step names positions, the person holds one of
   them in the named unit, or holds a delegation of authority (ủy quyền)
   recorded in the directory from the holder of that position, valid that day,
@@ -102,7 +103,13 @@ def in_scope(s: Session | None, who: Person, case: Case) -> bool:
 
 
 def unit_in_scope(s: Session | None, who: Person, target: str | None) -> bool:
-    """True when ``who``'s unit is ``target`` or one of its sub-units."""
+    """True when ``who``'s unit is ``target`` or a part of it.
+
+    A part is a division (kind ``division``) or a unit of the same kind as its
+    parent (MOFA's Department of External Relations within MOFA).  A
+    department or a district is not a part of the Provincial People's
+    Committee that supervises it: its officers do not act for the Committee.
+    """
     if not target:
         return False
     unit: str | None = who.unit
@@ -112,7 +119,10 @@ def unit_in_scope(s: Session | None, who: Person, target: str | None) -> bool:
             return True
         seen.add(unit)
         row = s.get(Unit, unit) if s is not None else None
-        unit = row.parent if row is not None else None
+        parent = s.get(Unit, row.parent) if s is not None and row is not None and row.parent else None
+        if row is None or parent is None or not (row.kind == "division" or row.kind == parent.kind):
+            return False
+        unit = parent.code
     return False
 
 

@@ -7,6 +7,7 @@
     │   ├── UnknownWorkflowError
     │   ├── UnknownTriggerError
     │   ├── UnknownUnitError
+    │   ├── InactiveUnitError         a unit that exists but is retired (or not yet active) on the day
     │   ├── UnknownPersonError
     │   ├── FieldValueError           malformed ``--field k=v`` or wrong type
     │   ├── MissingFieldsError        required fields/documents not supplied
@@ -174,6 +175,33 @@ class UnknownUnitError(_Suggesting):
         "vi": "Không có đơn vị '{name}' đang hoạt động trong danh bạ.{hint} Xem: agreeflow directory show",
         "en": "No active unit '{name}' in the directory.{hint} See: agreeflow directory show",
     }
+
+
+class InactiveUnitError(UserInputError):
+    """A unit code that the directory knows but that is not active on the day in question.
+
+    Never answered with "did you mean" another code: a retired district is not a
+    misspelt ministry.  ``retired`` tells which side of its life the day falls on.
+    """
+
+    messages = {
+        "vi": "Không có đơn vị '{name}' đang hoạt động ngày {on}: {unit_vi} ({name}) {status_vi}. {remedy_vi}",
+        "en": "No active unit '{name}' on {on}: {unit_en} ({name}) {status_en}. {remedy_en}",
+    }
+
+    def __init__(self, name: str, unit_vi: str, unit_en: str, since: str, on: str, retired: bool) -> None:
+        if retired:
+            status_vi, status_en = f"thôi hoạt động từ {since}", f"is no longer active from {since}"
+            remedy_vi = ("Ghi đơn vị kế thừa công việc của đơn vị này (xem: agreeflow directory show); việc còn mở "
+                         f"của đơn vị chuyển sang đơn vị kế thừa bằng: agreeflow directory transfer {name} MỚI "
+                         f"--from {since}")
+            remedy_en = ("Name the unit that took over its work (see: agreeflow directory show); its open work "
+                         f"moves to that unit with: agreeflow directory transfer {name} NEW --from {since}")
+        else:
+            status_vi, status_en = f"chỉ hoạt động từ {since}", f"is active only from {since}"
+            remedy_vi, remedy_en = "Xem: agreeflow directory show", "See: agreeflow directory show"
+        super().__init__(name=name, unit_vi=unit_vi, unit_en=unit_en, since=since, on=on, retired=retired,
+                         status_vi=status_vi, status_en=status_en, remedy_vi=remedy_vi, remedy_en=remedy_en)
 
 
 class UnknownPersonError(UserInputError):

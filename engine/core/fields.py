@@ -2,6 +2,13 @@
 
 Dates are stored as ISO text, units as codes (checked against the active
 directory), ``units`` as a list of codes, case references as case refs.
+
+A unit is checked on the day the case's facts are dated: the date field its
+timers count from (``ref_field``: a task's ``assigned_on``, a letter's
+``sent_on``) when it is given, else the day of the command.  A task assigned
+on 21/06/2024 to a district names a unit that existed then, even when it is
+entered in 2026; a unit that had ceased on that day is named as retired, with
+its date (``directory.active_unit``).
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ def coerce(session: Session | None, defn: Definition, raw: dict[str, str], on: d
     case references are taken as written.
     """
     out: dict[str, Any] = {}
+    units_on = reference_day(defn, raw, on)
     for name, text in raw.items():
         fdef = defn.fields.get(name)
         if fdef is None:
@@ -72,8 +80,25 @@ def coerce(session: Session | None, defn: Definition, raw: dict[str, str], on: d
                 problem_vi=f"quy trình {defn.id} không có trường này" + (f" (có phải '{guess}'?)" if guess else ""),
                 problem_en=f"workflow {defn.id} has no such field" + (f" (did you mean '{guess}'?)" if guess else ""),
                 remedy_vi="Các trường: " + ", ".join(defn.fields), remedy_en="Fields: " + ", ".join(defn.fields))
-        out[name] = _one(session, fdef, text, on)
+        out[name] = _one(session, fdef, text, units_on if fdef.type in ("unit", "units") else on)
     return out
+
+
+def reference_day(defn: Definition, raw: dict[str, str], on: date) -> date:
+    """The day unit values are checked on: the first ``ref_field`` date given in ``raw``, else ``on``.
+
+    A malformed date is left to its own field's check (which reports it) and ``on`` is used.
+    """
+    for state in defn.states.values():
+        for timer in state.timers:
+            name = timer.ref_field
+            if name and raw.get(name) and defn.fields.get(name, None) is not None \
+                    and defn.fields[name].type == "date":
+                try:
+                    return parse_date(raw[name])
+                except ValueError:
+                    continue
+    return on
 
 
 def _bad(fdef: FieldDef, text: str, vi: str, en: str) -> FieldValueError:

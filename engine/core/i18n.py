@@ -144,6 +144,18 @@ KEYS: dict[str, str] = {
     "rounds_opened": "Consultation rounds opened",
     "rounds_closed": "Consultation rounds closed",
     "answer": "Answers: {state}",
+    "positions": "Positions",
+    "delegations": "Delegations of authority",
+    "principal": "Principal",
+    "delegate": "Delegate",
+    "scope": "Scope",
+    "valid": "Valid",
+    "document": "Deciding document",
+    "directory_check_ok": "{file}: valid — {units} units, {people} people, {delegations} delegation(s) of authority.",
+    "transfer_ok": "Moved the open work of {old} to {new} from {since}: {cases} case(s), {deadlines} open deadline(s); each move is logged on its case.",
+    "transfer_dry": "Dry run — nothing written. From {since}, {cases} case(s) and {deadlines} open deadline(s) of {old} would move to {new}.",
+    "transfer_moves": "What moves",
+    "ev_unit_transferred": "{old} → {new} from {since}: {what}",
 }
 
 

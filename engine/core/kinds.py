@@ -40,6 +40,7 @@ class EventKind(StrEnum):
     FOLLOW_UP_OPENED = "follow_up_opened"
     ROUND_CHECKED = "round_checked"
     EFFECT_FAILED = "effect_failed"        # an effect on a linked case could not run; logged on its cause
+    UNIT_TRANSFERRED = "unit_transferred"  # a retired unit's open work passed to its successor (directory transfer)
 
 
 class DeadlineStatus(StrEnum):

@@ -7,8 +7,11 @@ checked before anything is written and EVERY bad row is reported
 
 Units may be given by code (``SNGV``), by their name in the directory
 ("Sở Ngoại vụ"), or as a group ``kind:<kind>`` — every unit of that kind active
-on the day of import ("Các sở, ngành" = ``kind:department``, "UBND các huyện,
-thành phố" = ``kind:district``).  A row with several lead units becomes one
+on the day the task is assigned ("Các sở, ngành" = ``kind:department``, "UBND
+các huyện, thành phố" = ``kind:district``).  That day is the row's (or the
+file's) ``assigned_on``, else the day of import: a 2024 plan naming a district
+imports in 2026, and a unit that had ceased by the day of assignment is named
+as retired, with its date.  A row with several lead units becomes one
 task per lead unit (each district issues its own plan).
 """
 
@@ -165,44 +168,60 @@ def read_rows(path: Path) -> list[PlanRow]:
 
 # ------------------------------------------------------------------ checking
 class _Units:
-    """Resolves unit codes, names and ``kind:`` groups against the units active on one day."""
+    """Resolves unit codes, names and ``kind:`` groups against the units active on a row's day.
 
-    def __init__(self, s: Session, on: date) -> None:
-        self.active = [u for u in s.exec(select(Unit).order_by(Unit.code)).all() if directory.is_active(u, on)]
-        self.codes = {u.code: u for u in self.active}
-        self.names = {_norm(n): u for u in self.active for n in (u.name_vi, u.name_en) if n}
-        self.on = on
+    A code or name of a unit that exists but is not active that day (a district
+    after 30/06/2025) is named as such, with its date — never answered with a
+    similar code of another unit; suggestions come from the units active that day.
+    """
 
-    def one(self, token: str) -> list[Unit] | str:
-        """The units ``token`` names, or a problem text."""
+    def __init__(self, s: Session) -> None:
+        self.all = list(s.exec(select(Unit).order_by(Unit.code)).all())
+        self.codes = {u.code: u for u in self.all}
+        self.names = {_norm(n): u for u in self.all for n in (u.name_vi, u.name_en) if n}
+
+    def active(self, on: date) -> list[Unit]:
+        return [u for u in self.all if directory.is_active(u, on)]
+
+    def one(self, token: str, on: date) -> list[Unit] | str:
+        """The units ``token`` names on day ``on``, or a problem text."""
+        active = self.active(on)
         if token.startswith("kind:"):
-            found = [u for u in self.active if u.kind == token[5:].strip()]
-            kinds = sorted({u.kind for u in self.active if u.kind})
-            return found or f"no active unit of kind '{token[5:]}' (kinds: {', '.join(kinds)})"
+            found = [u for u in active if u.kind == token[5:].strip()]
+            kinds = sorted({u.kind for u in active if u.kind})
+            return found or f"no active unit of kind '{token[5:]}' on {on:%d/%m/%Y} (kinds: {', '.join(kinds)})"
         unit = self.codes.get(token) or self.codes.get(token.upper()) or self.names.get(_norm(token))
         if unit:
-            return [unit]
-        guess = did_you_mean(token, list(self.codes) + [u.name_vi for u in self.active])
+            why = directory.inactive(unit, on)
+            if why is None:
+                return [unit]
+            return (f"{unit.name_vi} ({unit.code}) {why.fields['status_vi']} / {unit.code} {why.fields['status_en']}"
+                    f" — {_task_day(on)}")
+        guess = did_you_mean(token, [u.code for u in active] + [u.name_vi for u in active])
         return (f"unknown unit '{token}'" + (f" — did you mean '{guess}'?" if guess else "")
-                + f" (no unit with this code or name is active on {self.on:%d/%m/%Y}; see: agreeflow directory show)")
+                + f" (no unit with this code or name is active on {on:%d/%m/%Y}; see: agreeflow directory show)")
 
-    def many(self, value: Any) -> tuple[list[str], list[str]]:
+    def many(self, value: Any, on: date) -> tuple[list[str], list[str]]:
         """Codes for a cell or list (``;``/newline separated; ``,`` too when the whole text is no name)."""
         tokens: list[str] = []
         for part in value if isinstance(value, list) else re.split(r"[;\n]", str(value)):
             part = str(part).strip()
-            if part and isinstance(self.one(part), str) and "," in part:
+            if part and isinstance(self.one(part, on), str) and "," in part and _norm(part) not in self.names:
                 tokens += [p.strip() for p in part.split(",") if p.strip()]
             elif part:
                 tokens.append(part)
         codes, problems = [], []
         for token in tokens:
-            found = self.one(token)
+            found = self.one(token, on)
             if isinstance(found, str):
                 problems.append(found)
             else:
                 codes += [u.code for u in found if u.code not in codes]
         return codes, problems
+
+
+def _task_day(on: date) -> str:
+    return f"the task is assigned on {on:%d/%m/%Y} (assigned_on, else the day of import)"
 
 
 def _norm(text: str) -> str:
@@ -219,7 +238,7 @@ def _day(value: Any) -> date:
 
 def prepare(s: Session, rows: list[PlanRow], cal: Any, today: date) -> list[PlanItem]:
     """Check every row; PlanFileError lists each bad one.  Returns the tasks to open, in file order."""
-    units = _Units(s, today)
+    units = _Units(s)
     problems: list[str] = []
     items: list[PlanItem] = []
     for row in rows:
@@ -229,18 +248,19 @@ def prepare(s: Session, rows: list[PlanRow], cal: Any, today: date) -> list[Plan
         title = str(v.get("title") or "").strip()
         if not title:
             bad.append("no title (task)")
-        leads, lead_problems = units.many(v.get("lead_unit") or "")
-        bad += lead_problems
-        if not leads and not lead_problems:
-            bad.append("no lead unit")
-        coop, coop_problems = units.many(v.get("cooperating_units") or "")
-        bad += coop_problems
         assigned = None
         if v.get("assigned_on") not in (None, ""):
             try:
                 assigned = _day(v["assigned_on"])
             except ValueError:
                 bad.append(f"assigned_on '{v['assigned_on']}' is not a date (YYYY-MM-DD or dd/mm/yyyy)")
+        on = assigned or today  # units are checked on the day the task was assigned, not the day of import
+        leads, lead_problems = units.many(v.get("lead_unit") or "", on)
+        bad += lead_problems
+        if not leads and not lead_problems:
+            bad.append("no lead unit")
+        coop, coop_problems = units.many(v.get("cooperating_units") or "", on)
+        bad += coop_problems
         phrase = str(v.get("due_phrase") or "").strip()
         due = None
         if not phrase:

@@ -35,6 +35,9 @@ from agreeflow.engine.service.cases import (
     show_case,
     suspend,
 )
+from agreeflow.engine.service.directory import check_directory as directory_check
+from agreeflow.engine.service.directory import directory_show, load_directory
+from agreeflow.engine.service.directory import transfer as directory_transfer
 from agreeflow.engine.service.identity import login, logout, saved_token, set_password, whoami
 from agreeflow.engine.service.planning import plan
 from agreeflow.engine.service.present import (
@@ -60,7 +63,7 @@ from agreeflow.engine.service.reports import (
 )
 from agreeflow.engine.service.rounds import close_round, follow_up
 from agreeflow.engine.service.rounds import summary as round_summary
-from agreeflow.engine.service.setup import directory_show, init, load_directory
+from agreeflow.engine.service.setup import init
 from agreeflow.engine.service.tasks import import_tasks, open_cases
 from agreeflow.engine.service.workflows import lint, workflow_graph, workflow_show, workflows_list
 
@@ -69,12 +72,13 @@ T = TypeVar("T")
 __all__ = [
     "DefinitionError", "Settings", "annual_sections", "annual_title", "audit_checkpoint", "audit_export",
     "audit_log", "calendar_add", "calendar_day", "calendar_due", "calendar_holidays", "calendar_set_day",
-    "check_flags", "check_output", "checkpoint_text", "close_round", "compliance_tables", "directory_show",
-    "export_ics", "fire", "fmt_at_local", "fmt_day", "fmt_local", "follow_up", "history", "import_tasks",
-    "init", "lint", "list_cases", "load_directory", "login", "logout", "now", "open_case", "open_cases",
-    "output_file", "parse_instant", "plan", "reading", "report_annual", "report_compliance", "resume",
-    "round_summary", "saved_token", "set_clock", "set_password", "show_case", "suspend", "text", "verify",
-    "whoami", "with_session", "workflow_graph", "workflow_show", "workflows_list", "write_file", "writing",
+    "check_flags", "check_output", "checkpoint_text", "close_round", "compliance_tables", "directory_check",
+    "directory_show", "directory_transfer", "export_ics", "fire", "fmt_at_local", "fmt_day", "fmt_local",
+    "follow_up", "history", "import_tasks", "init", "lint", "list_cases", "load_directory", "login", "logout",
+    "now", "open_case", "open_cases", "output_file", "parse_instant", "plan", "reading", "report_annual",
+    "report_compliance", "resume", "round_summary", "saved_token", "set_clock", "set_password", "show_case",
+    "suspend", "text", "verify", "whoami", "with_session", "workflow_graph", "workflow_show",
+    "workflows_list", "write_file", "writing",
 ]
 
 
