@@ -26,6 +26,11 @@ from agreeflow.engine.legaltime import calendar as legal_calendar
 from agreeflow.engine.legaltime import reminders
 
 OPEN = OPEN_DEADLINE
+PERIOD_END = "period_end"
+"""``extra`` key of a recurring period closed as missed at its end: no report by its due date
+(engine.procedures.recurrence; reports read it)."""
+LATE_REPORT = "late_report"
+"""``extra`` key of such a period's late report: ``{"at": <UTC text>, "margin_wd": -N}``."""
 
 
 _CALENDAR = "agreeflow.calendar"
