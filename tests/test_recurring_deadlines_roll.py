@@ -47,6 +47,12 @@ def test_years_of_silence_leave_one_missed_period_per_year_and_the_current_one_o
     assert af.json("tick", "--no-dispatch", now="2027-06-01T08:00:00+07:00")["missed"] == 0  # a second sweep: nothing
     assert len(af.json("case", "history", ref)) == len(history)
 
+    rep = af.json("report", "compliance", "--from", "2024-12-01", "--to", "2027-12-31", now="2027-06-01T09:00")
+    rows = [(r["due_date"], r["outcome"], r["working_days"], r["done_on"]) for r in rep["rows"] if r["case"] == ref
+            and r["step"] == "Báo cáo định kỳ kết quả thực hiện"]
+    assert rows == [("2024-12-15", "not_done", None, None), ("2025-12-15", "not_done", None, None),
+                    ("2026-12-15", "not_done", None, None), ("2027-12-15", "open", 138, None)]
+    # 138: the 141 weekdays from 02/06 to 15/12/2027 less 2 and 3 September and 24 November (Culture Day)
     af("audit", "verify", ok=True)
 
 
@@ -72,6 +78,10 @@ def test_a_report_closes_the_period_it_reports_and_a_late_one_stays_missed(af, t
     report(af, late, "2026-12-15T16:00")  # the last day: on time
     assert periods(af, late, "2026-12-15T17:00")[2:] == [("met", "2026-12-15", 0), ("open", "2027-12-15", None)]
 
+    rep = af.json("report", "compliance", "--from", "2025-01-01", "--to", "2025-12-31", now="2026-12-16T09:00")
+    rows = {r["case"]: (r["outcome"], r["working_days"], r["done_on"]) for r in rep["rows"] if r["case"] in (on_time, late)
+            and r["due_date"] == "2025-12-15"}
+    assert rows == {on_time: ("not_done", None, None), late: ("late", 4, "2025-12-19")}
     af("audit", "verify", ok=True)
 
 
