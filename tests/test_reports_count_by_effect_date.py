@@ -104,3 +104,19 @@ def test_a_late_entry_that_made_a_step_on_time_is_listed_on_its_own(af, workflow
     screen = af("report", "compliance", "--map", mapping, now="2024-08-06T09:00", ok=True).stdout
     assert "Ghi nhận muộn: đúng hạn theo ngày có hiệu lực, ghi nhận sau hạn" in screen
     assert "Ban hành 30/07" in screen  # the reason, in the section's last column
+
+
+def test_a_body_that_never_replied_is_no_reply_not_late(af):
+    ref = af("case", "open", "consultation", "--title", "Xin ý kiến về đoàn vào", "--field", "lead_unit=SNGV",
+             "--field", "document=Kế hoạch đón đoàn", "--field", "units=CA,STP",
+             "--field", "reply_by=trước ngày 12/07/2024", now="2024-07-01T09:00", ok=True).stdout.strip()
+    af("case", "fire", ref, "send", now="2024-07-01T09:30", ok=True)
+    kids = {c["unit"]: c["id"] for c in af.json("case", "show", ref)["children"]}
+    af("case", "fire", kids["CA"], "agree", now="2024-07-08T09:00", ok=True)
+    af("case", "fire", ref, "close", now="2024-07-17T09:00", ok=True)  # the Justice Department never answered
+    assert af.json("case", "show", kids["STP"])["state"] == "no_reply"
+    rep = af.json("report", "compliance", now="2024-07-18T09:00")
+    rows = {r["unit"]: (r["outcome"], r["working_days"], r["done_on"]) for r in rep["rows"] if r["case"] in kids.values()}
+    assert rows == {"CA": ("on_time", 3, "2024-07-08"),   # 9, 10, 11 July to spare (due 11/07)
+                    "STP": ("no_reply", None, None)}      # no completion date, never "late"
+    assert "Không trả lời" in af("report", "compliance", now="2024-07-18T09:00", ok=True).stdout

@@ -105,6 +105,7 @@ KEYS: dict[str, str] = {
     "outcome.open": "Open, not yet due",
     "outcome.no_due_date": "No due date (ongoing / awaiting an event)",
     "outcome.not_done": "Not done (the period ended)",
+    "outcome.no_reply": "No reply",
     "outcome.deemed_agreed": "Deemed agreed (under the request letter)",
     "outcome.deemed_by_letter": "Deemed agreed (under {letter})",
     "outcome.deemed_by_letter_no": "Deemed agreed (under letter no. {letter})",

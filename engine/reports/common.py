@@ -139,6 +139,7 @@ class ReportMap:
     replies: Group                      # the per-addressee answer cases
     reply_states: Selector              # the answers, e.g. agreed / commented / deemed agreed
     letter_field: str                   # the request letter's number on a reply case (silence deemed under it)
+    unanswered: tuple[str, ...]         # reply states that mean the body never answered (its round ended)
     tasks: Group
     task_done: tuple[str, ...]
     task_cancelled: tuple[str, ...]
@@ -194,7 +195,7 @@ def load_map(path: Path | None = None) -> ReportMap:
         unapproved_flag=str(de.get("unapproved_flag") or "unapproved"),
         consultations=group(co), consultation_closed=selector(co.get("closed"), "consultations.closed"),
         replies=group(co.get("replies")), reply_states=selector(co.get("replies"), "consultations.replies"),
-        letter_field=str(co.get("letter_field") or "letter_no"),
+        letter_field=str(co.get("letter_field") or "letter_no"), unanswered=strs(co, "unanswered"),
         tasks=group(ta), task_done=strs(ta, "done"), task_cancelled=strs(ta, "cancelled"), path=where)
     for name, g in (("agreements", result.agreements), ("delegations.outbound", result.outbound),
                     ("delegations.inbound", result.inbound), ("consultations", result.consultations),
@@ -228,7 +229,7 @@ def map_warnings(m: ReportMap) -> list[str]:
     check(m.outbound, m.approved.states, "delegations.outbound")
     check(m.inbound, m.approved.states, "delegations.inbound")
     check(m.consultations, m.consultation_closed.states, "consultations")
-    check(m.replies, m.reply_states.states, "consultations.replies")
+    check(m.replies, m.reply_states.states + m.unanswered, "consultations.replies")
     check(m.tasks, m.task_done + m.task_cancelled, "tasks")
     return sorted(set(out))
 

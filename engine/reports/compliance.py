@@ -8,7 +8,9 @@ Two sources, one vocabulary of outcomes (``OUTCOMES``):
   reply the engine deemed agreed at its deadline is "deemed agreed", never
   late, and a step recorded late but effective in time is on time;
 * a recurring period (a yearly report) closed at its end without its report
-  is "not done"; a late report of it, "done late";
+  is "not done"; a late report of it, "done late"; a consulted body whose
+  reply case ended with its round unanswered (the map's
+  ``consultations.unanswered``) is "no reply" — never a completion date;
 * assigned tasks (the report map's ``tasks``) are judged on the task itself:
   when it reached a done state against its due date.  Their own timer rows
   are not used as steps — starting a task closes the "assigned" timer as met
@@ -52,9 +54,10 @@ from agreeflow.engine.reports.common import (
 )
 
 TASK_OUTCOMES = ("on_time", "late", "overdue", "open", "no_due_date")
-OUTCOMES = TASK_OUTCOMES + ("not_done", "deemed_agreed")
-"""``not_done``: a recurring period ended without its report; ``deemed_agreed``: no reply by the
-deadline, which the request letter makes an agreement."""
+OUTCOMES = TASK_OUTCOMES + ("not_done", "no_reply", "deemed_agreed")
+"""``not_done``: a recurring period ended without its report; ``no_reply``: a consulted body never
+answered (its reply case ended with the round); ``deemed_agreed``: no reply by the deadline, which the
+request letter makes an agreement."""
 
 
 def _open_outcome(due: date | None, due_at: datetime | None, cal: Any, now: datetime) -> tuple[str, int | None]:
@@ -88,6 +91,9 @@ def step_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang
         if d.status in ("met", "missed"):
             closed = closing(d, history[case.id or 0])
             outcome, wd, done = _closed_outcome(d, closed, cal)
+            if closed.move is not None and closed.move.to_state in m.unanswered \
+                    and case.workflow in m.replies.workflows:
+                outcome, wd, done = "no_reply", None, None
         else:
             closed, done = None, None
             outcome, wd = _open_outcome(d.due_date, d.due_at, cal, now)
