@@ -50,7 +50,7 @@ def sweep_selection(settings: object) -> tuple[float, int]:
     from agreeflow.engine.core import db
     from agreeflow.engine.core.store import Deadline
 
-    stmt = (select(Deadline.id).where(Deadline.status == "open", col(Deadline.next_action_at) <= NOW)
+    stmt = (select(Deadline.id).where(col(Deadline.status).in_(("open", "missed")), col(Deadline.next_action_at) <= NOW)
             .order_by(col(Deadline.next_action_at), col(Deadline.id)))
     with db.read(settings) as s:  # type: ignore[arg-type]
         rows = s.exec(stmt).all()

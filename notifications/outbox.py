@@ -4,7 +4,8 @@ Statuses: ``queued`` → ``sending`` → ``sent``, or back to ``queued`` with a
 later ``next_try_at`` after a temporary failure (``backoff_delay``), or
 ``failed`` after a permanent refusal or ``max_tries`` attempts (policy file;
 ``agreeflow outbox retry ID`` queues it again).  ``cancelled``: the deadline
-was closed before its mail left.
+was closed before its mail left (``deadlines.mail_moot``: a recurring period
+that ended without its report keeps its "overdue" mail).
 
 Every function works in the caller's session; engine.service.worker runs
 the dispatcher's loop and opens one transaction per step.
@@ -38,6 +39,7 @@ from agreeflow.engine.core.errors import OptionValueError
 from agreeflow.engine.core.kinds import EventKind, OutboxStatus
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, OutboxMessage
+from agreeflow.engine.legaltime import deadlines
 from agreeflow.notifications.mailer import MailUrlError, Transport, TransportError, backoff_delay, transport_from_url
 
 log = logging.getLogger("agreeflow.outbox")
@@ -87,7 +89,7 @@ def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta) ->
 
     The caller commits at once, before a word is spoken to the mail server.
     """
-    closed = select(Deadline.id).where(Deadline.status != "open")
+    closed = select(Deadline.id).where(deadlines.mail_moot())
     cancelled = s.exec(sa.update(OutboxMessage)
                        .where(_busy(now), col(OutboxMessage.deadline_id).in_(closed))
                        .values(status=OutboxStatus.CANCELLED, lease_until=None, last_error=CANCELLED_NOTE)

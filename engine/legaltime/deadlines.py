@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock, effects
@@ -26,6 +27,11 @@ from agreeflow.engine.legaltime import calendar as legal_calendar
 from agreeflow.engine.legaltime import reminders
 
 OPEN = OPEN_DEADLINE
+PERIOD_END = "period_end"
+"""``extra`` key of a recurring period closed as missed at its end: no report by its due date
+(engine.procedures.recurrence; reports read it)."""
+LATE_REPORT = "late_report"
+"""``extra`` key of such a period's late report: ``{"at": <UTC text>, "margin_wd": -N}``."""
 
 
 _CALENDAR = "agreeflow.calendar"
@@ -220,6 +226,18 @@ def close(session: Session, case: Case, d: Deadline, cal: Any, actor: str, now: 
     session.add(d)
     payload = deadline_payload(d) | {"margin_wd": d.margin_wd}
     append_event(session, case, kind, actor=actor, payload=payload, at=now)
+
+
+def mail_moot() -> Any:
+    """SQL condition on ``Deadline``: its queued mail is moot (the dispatcher cancels it).
+
+    A closed deadline's — except a recurring period that ended without its
+    report (``missed`` with no margin: not done, see
+    engine.procedures.recurrence), whose "overdue" mail still asks for the
+    late report; the report gives it a margin and makes the rest moot.
+    """
+    return sa.and_(col(Deadline.status) != DeadlineStatus.OPEN,
+                   sa.not_(sa.and_(col(Deadline.status) == DeadlineStatus.MISSED, col(Deadline.margin_wd).is_(None))))
 
 
 def open_for_case(session: Session, case_id: int, prefix: str = "") -> list[Deadline]:

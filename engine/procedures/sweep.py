@@ -13,7 +13,10 @@ handled in its own transaction, so one failure does not stop the others:
    and log ``reminder_queued`` / ``escalated`` in the case's chain — or, for
    the missed marker, log ``deadline_missed`` once (the deadline stays
    ``open``; ``met``/``missed`` is decided when the case leaves the state) and
-   let consultation replies deemed agreed settle (``engine.fanout``);
+   let consultation replies deemed agreed settle (``engine.fanout``).  A
+   recurring deadline's marker ends its period instead: missed for good, the
+   next period opened (engine.procedures.recurrence); the missed period's
+   later rungs (the "overdue" mail) still go out;
 3. advance ``next_action_at``; commit.
 
 A second sweep at the same instant therefore finds nothing and queues
@@ -36,7 +39,7 @@ from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Unit
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.deadlines import deadline_payload
 from agreeflow.engine.legaltime.reminders import Policies, Rung
-from agreeflow.engine.procedures import fanout
+from agreeflow.engine.procedures import fanout, recurrence
 from agreeflow.notifications import compose
 
 log = logging.getLogger("agreeflow.sweep")
@@ -46,7 +49,8 @@ ROLE = "system"
 
 def due_ids(s: Session, now: datetime) -> list[int]:
     """Ids of the open deadlines whose next action is due at ``now``, oldest first (one indexed query)."""
-    due = select(Deadline.id).where(Deadline.status == "open", col(Deadline.next_action_at) <= now)
+    # A recurring period closed as missed keeps its later rungs: "missed" rows with a next action.
+    due = select(Deadline.id).where(col(Deadline.status).in_(("open", "missed")), col(Deadline.next_action_at) <= now)
     return [i for i in s.exec(due.order_by(col(Deadline.next_action_at), col(Deadline.id))).all() if i is not None]
 
 
@@ -60,14 +64,15 @@ def handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Poli
     if case is None:
         return counts  # another node or a user holds the case: next sweep
     s.refresh(d)
-    if d.status != "open" or d.next_action_at is None or d.next_action_at > now or case.suspended_at:
+    live = d.status == "open" or (recurrence.ladder_goes_on(d) and case.closed_at is None)
+    if not live or d.next_action_at is None or d.next_action_at > now or case.suspended_at:
         return counts
     defn = cases.definition_of(s, case.workflow, case.version)
     for rung in reminders.due_rungs(d, now, cal, policies):
         if rung.rung.event:
-            _missed(s, case, d, rung, now)
+            _missed(s, case, d, rung, now, cal)
             counts["missed"] += 1
-            if d.status != "open":
+            if d.status != "open" and not recurrence.ladder_goes_on(d):
                 return counts  # settled by the silence rule: its ladder ends here
         else:
             counts.update(_mail_rung(s, case, defn, d, rung, now, cal, policies))
@@ -77,7 +82,10 @@ def handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Poli
     return counts
 
 
-def _missed(s: Session, case: Case, d: Deadline, rung: Rung, now: datetime) -> None:
+def _missed(s: Session, case: Case, d: Deadline, rung: Rung, now: datetime, cal: Any) -> None:
+    if recurrence.is_recurring(d):  # the period ends: missed for good, the next one opens
+        recurrence.period_missed(s, case, d, cal, ACTOR, now)
+        return
     audit.append_event(s, case, EventKind.DEADLINE_MISSED, actor=ACTOR, role=ROLE, at=now,
                        payload=deadline_payload(d) | {"final": False, "rung": rung.id,
                                                       "due_at": audit.fmt_at(rung.at - timedelta(seconds=1))})

@@ -41,7 +41,7 @@ from agreeflow.engine.reports.common import (
 
 def _agreements(s: Session, m: ReportMap, w: Window) -> dict[str, Any]:
     cases = [c for c in cases_of(s, m.agreements.workflows) if m.agreements.matches(c)]
-    history = moves(s, cases)
+    history = moves(s, cases, dated=m.agreement.values())
     assert w.end is not None  # a year
     counts = {measure: {level: 0 for level in m.levels} for measure in AGREEMENT_MEASURES}
     listed = []
@@ -70,7 +70,7 @@ def _delegations(s: Session, m: ReportMap, w: Window) -> dict[str, Any]:
     approved, unapproved = [], []
     for direction, group in (("outbound", m.outbound), ("inbound", m.inbound)):
         cases = [c for c in cases_of(s, group.workflows) if group.matches(c)]
-        history = moves(s, cases)
+        history = moves(s, cases, dated=[m.approved])
         for case in cases:
             row = {"direction": direction, "case": case.ref, "title": case.title,
                    "country": str(case.fields.get(m.country_field) or ""),
@@ -90,11 +90,17 @@ def _delegations(s: Session, m: ReportMap, w: Window) -> dict[str, Any]:
 
 
 def _consultations(s: Session, m: ReportMap, w: Window) -> dict[str, Any]:
+    """Rounds opened and closed in the year, and the replies given in it — each when it took effect.
+
+    A round the engine closed once its last reply was in ended with that
+    reply, and a reply deemed agreed took effect at its deadline: a 2021 round
+    whose silent addressees a 2024 sweep settled belongs to 2021.
+    """
     cases = [c for c in cases_of(s, m.consultations.workflows) if m.consultations.matches(c)]
-    history = moves(s, cases)
+    history = moves(s, cases, dated=[m.consultation_closed])
     closed = {c.id: at for c in cases if (at := first_hit(history[c.id or 0], m.consultation_closed, w))}
     answers = [c for c in cases_of(s, m.replies.workflows) if m.replies.matches(c)]
-    answered = moves(s, answers)
+    answered = moves(s, answers, dated=[m.reply_states])
     replies = {st: 0 for st in m.reply_states.states}
     for case in answers:
         hit = next((mv for mv in answered[case.id or 0] if w.holds(mv.at) and mv.to_state in replies), None)

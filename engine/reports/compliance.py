@@ -3,8 +3,16 @@
 Two sources, one vocabulary of outcomes (``OUTCOMES``):
 
 * statutory steps are the deadline rows the workflows' timers create
-  (``deadlines``), closed ``met``/``missed`` with their margin in working days
-  when the case leaves the step;
+  (``deadlines``), closed ``met``/``missed`` when the case leaves the step —
+  judged here by when that step **took effect** (engine.reports.common), so a
+  reply the engine deemed agreed at its deadline is "deemed agreed", never
+  late, and a step recorded late but effective in time is on time;
+* a recurring period (a yearly report) closed at its end without its report
+  is "not done"; a late report of it, "done late"; a consulted body's reply
+  deadline closed with its timer's outcome (``no_reply``, ``deemed_agreed``)
+  keeps it — a deemed agreement dated at its deadline — and one closed before
+  timers had outcomes, by entering a state the map lists as
+  ``consultations.unanswered``, is "no reply" too: never a completion date;
 * assigned tasks (the report map's ``tasks``) are judged on the task itself:
   when it reached a done state against its due date.  Their own timer rows
   are not used as steps — starting a task closes the "assigned" timer as met
@@ -12,6 +20,12 @@ Two sources, one vocabulary of outcomes (``OUTCOMES``):
 
 A row belongs to the period of its due date; rows with no due date (ongoing,
 waiting for an event) to the period in which they were set.
+
+Late entries that changed an outcome: a step recorded late ("ghi nhận muộn",
+``--effective``) whose effect was in time but whose recording came after the
+due date is on time here — and listed again in a section of its own
+(``late_recorded``), with when it was recorded, by whom and why, so an
+inspector sees every outcome that rests on a date given after the fact.
 """
 
 from __future__ import annotations
@@ -28,13 +42,25 @@ from agreeflow.engine.core.errors import UnknownUnitError
 from agreeflow.engine.core.i18n import t
 from agreeflow.engine.core.store import Case, Deadline, Unit
 from agreeflow.engine.legaltime import deadlines
-from agreeflow.engine.reports.common import ReportMap, Table, Window, cases_of, done_at, local_day, moves
+from agreeflow.engine.reports.common import (
+    Closing,
+    Move,
+    ReportMap,
+    Table,
+    Window,
+    cases_of,
+    closing,
+    done_move,
+    local_day,
+    moves,
+)
 
-OUTCOMES = ("on_time", "late", "overdue", "open", "no_due_date", "no_reply", "deemed_agreed")
-"""How one step or task stands.  ``no_reply``: a consulted body never answered (statutory silence is not
-consent, and it is not "late" either); ``deemed_agreed``: no answer, and the request letter said so."""
-TASK_OUTCOMES = OUTCOMES[:5]
+TASK_OUTCOMES = ("on_time", "late", "overdue", "open", "no_due_date")
 """A task is done or not, on time or not: replies' outcomes do not apply to it."""
+OUTCOMES = TASK_OUTCOMES + ("no_reply", "deemed_agreed", "not_done")
+"""How one step or task stands.  ``no_reply``: a consulted body never answered (statutory silence is not
+consent, and it is not "late" either); ``deemed_agreed``: no answer, and the request letter said so;
+``not_done``: a recurring period (a yearly report) ended without its report."""
 
 
 def _open_outcome(due: date | None, due_at: datetime | None, cal: Any, now: datetime) -> tuple[str, int | None]:
@@ -60,25 +86,51 @@ def step_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang
     stmt = (select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
             .where(Deadline.status != "cancelled", col(Case.workflow).not_in(skip))
             .order_by(col(Deadline.due_date), col(Deadline.id)))
+    rows = [(d, case) for d, case in s.exec(stmt)
+            if (w.holds_day(d.due_date) if d.due_date else w.holds(d.start_at))]
+    history = moves(s, list({case.id: case for _, case in rows}.values()))
     out = []
-    for d, case in s.exec(stmt):
-        if not (w.holds_day(d.due_date) if d.due_date else w.holds(d.start_at)):
-            continue
-        if d.status == "met":
-            outcome, wd = "on_time", d.margin_wd
-        elif d.status == "missed":
-            outcome, wd = "late", -d.margin_wd if d.margin_wd is not None else None
-        elif d.status in ("no_reply", "deemed_agreed"):
+    for d, case in rows:
+        closed = closing(d, history[case.id or 0]) if d.status not in deadlines.OPEN else None
+        if closed is not None and d.status in ("no_reply", "deemed_agreed"):  # the timer's own outcome
             outcome, wd = str(d.status), None
+            done = local_day(closed.done) if d.status == "deemed_agreed" else None  # at its deadline
+        elif closed is not None:
+            outcome, wd, done = _closed_outcome(d, closed, cal)
+            if closed.move is not None and closed.move.to_state in m.unanswered \
+                    and case.workflow in m.replies.workflows:  # a row closed before timers had outcomes
+                outcome, wd, done = "no_reply", None, None
         else:
+            closed, done = None, None
             outcome, wd = _open_outcome(d.due_date, d.due_at, cal, now)
-        row = _row("step", case, d.label_en if lang == "en" else d.label_vi, d.unit, d.due_date,
-                   local_day(d.closed_at) if d.status in ("met", "missed") else None, outcome, wd,
+        row = _row("step", case, d.label_en if lang == "en" else d.label_vi, d.unit, d.due_date, done, outcome, wd,
                    d.citation, d.confirmed)
         if outcome == "deemed_agreed":
-            row["letter_no"] = case.fields.get("letter_no")
-        out.append(row)
+            row["letter_no"] = case.fields.get(m.letter_field) or None
+        out.append(_with_recording(row, closed.move if closed else None, d.due_at))
     return out
+
+
+def _closed_outcome(d: Deadline, closed: Closing, cal: Any) -> tuple[str, int | None, date | None]:
+    """Outcome, working days and completion day of a closed deadline row, by effect date."""
+    if closed.done is None:
+        return "not_done", None, None
+    done = local_day(closed.done)
+    assert done is not None
+    if closed.move is not None and closed.move.cause == "deemed":
+        return "deemed_agreed", None, done
+    outcome, wd = _done_outcome(d.due_date, done, cal)
+    return outcome, wd, done
+
+
+def _with_recording(row: dict[str, Any], move: Move | None, due_at: datetime | None) -> dict[str, Any]:
+    """Add when the completing step was recorded, when it was a late entry that the due date fell between."""
+    row["recorded_late"] = None
+    if move is not None and move.late and move.recorded_at is not None and due_at is not None \
+            and row["outcome"] == "on_time" and move.recorded_at > due_at:
+        row["recorded_late"] = {"recorded_on": local_day(move.recorded_at), "recorded_at": move.recorded_at,
+                                "by": move.actor, "reason": str(move.late.get("reason") or "")}
+    return row
 
 
 def task_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang: str) -> list[dict[str, Any]]:
@@ -96,13 +148,14 @@ def task_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang
         due, due_at = (d.due_date, d.due_at) if d else (None, None)
         if not (w.holds_day(due) if due else w.holds(case.opened_at)):
             continue
-        finished = local_day(done_at(history[case.id or 0], m.task_done))
+        arrived = done_move(history[case.id or 0], m.task_done)
+        finished = local_day(arrived.at) if arrived else None
         outcome, wd = _done_outcome(due, finished, cal) if finished else _open_outcome(due, due_at, cal, now)
         label = (d.label_en if lang == "en" else d.label_vi) if d else case.workflow
         citation = str(case.fields.get("source_document") or (d.citation if d else ""))
         row = _row("task", case, label, case.unit, due, finished, outcome, wd, citation, d.confirmed if d else True)
         row["phrase"] = case.fields.get("due_phrase") or (d.phrase if d else None)
-        out.append(row)
+        out.append(_with_recording(row, arrived, due_at))
     return out
 
 
@@ -134,16 +187,19 @@ def report(s: Session, m: ReportMap, w: Window, unit: str | None, lang: str, now
     if unit:
         rows = [r for r in rows if r["unit"] == unit]
     return {"from": w.start, "to": w.end, "unit": unit, "as_of": now, "rows": rows,
-            "by_unit": summarise(rows, "unit"), "by_step": summarise(rows, "workflow", "step")}
+            "by_unit": summarise(rows, "unit"), "by_step": summarise(rows, "workflow", "step"),
+            "late_recorded": [r for r in rows if r["recorded_late"]]}
 
 
 def outcome_text(row: dict[str, Any], lang: str) -> str:
+    letter = str(row.get("letter_no") or "")
+    if row["outcome"] == "deemed_agreed" and letter:  # "412/SNgV-HTQT" is a number; "Văn bản 412/…" names itself
+        return t("Deemed agreed (per letter no. {letter})" if letter[0].isdigit() else "Deemed agreed (per {letter})",
+                 lang, letter=letter)
     text = t(f"outcome.{row['outcome']}", lang)
     wd = row["working_days"]
     if wd is not None and row["outcome"] in ("late", "overdue", "open"):
         text += f" ({wd} {'ngày làm việc' if lang == 'vi' else 'working days'})"
-    if row["outcome"] == "deemed_agreed" and row.get("letter_no"):
-        text = t("Deemed agreed (per letter no. {letter})", lang, letter=row["letter_no"])
     return text
 
 
@@ -161,4 +217,9 @@ def tables(rep: dict[str, Any], lang: str) -> list[Table]:
                     t("outcome", lang), t("citation", lang)],
                    [[r["case"], r["step"], r["unit"], r["due_date"], r["done_on"], outcome_text(r, lang),
                      r["citation"] + ("" if r["confirmed"] else " ⚠")] for r in rep["rows"]])
-    return [by_unit, by_step, detail]
+    late = Table(t("compliance_late_recorded", lang),
+                 [t("case", lang), t("step", lang), t("unit", lang), t("due", lang), t("done_on", lang),
+                  t("recorded_on", lang), t("actor", lang), t("reason", lang)],
+                 [[r["case"], r["step"], r["unit"], r["due_date"], r["done_on"], r["recorded_late"]["recorded_on"],
+                   r["recorded_late"]["by"], r["recorded_late"]["reason"]] for r in rep["late_recorded"]])
+    return [by_unit, by_step, detail, late]
