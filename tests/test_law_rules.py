@@ -148,3 +148,84 @@ def test_case_show_offers_only_what_the_reader_may_do_and_greys_the_rest_with_th
     assert outsider["available_triggers"] == []
     assert {a["rule"] for a in outsider["actions"] if a["trigger"] == "submit"} == {"unit"}
     assert af.json("case", "show", ref, user=COORD)["available_triggers"]
+
+
+DIRECTOR = "giamdoc.sngv@bacgiang.example"          # Director of DOFA: role approver, not the Chairman
+PARTY_CLERK = "tinhuy.vp@bacgiang.example"          # the Party Committee office: role approver
+VICE_DELEGATED = "phochutich1@bacgiang.example"     # vice-chairman, delegation of 'approve' recorded for 2024
+VICE_PLAIN = "phochutich2@bacgiang.example"         # vice-chairman without a delegation
+
+
+def at_chairman_decision(af, tmp_path: Path) -> str:
+    ref = open_agreement(af, tmp_path)
+    to_opinions(af, tmp_path, ref, now=SENT)
+    for child in replies(af, ref).values():
+        af("case", "fire", child, "agree", now="2024-03-08T09:00:00+07:00", ok=True)
+    af("case", "fire", ref, "submit_to_chairman", "--field", "synthesis_doc=BC 15/SNgV", now="2024-03-11T09:00",
+       ok=True)
+    return ref
+
+
+def test_only_the_chairman_or_a_delegated_vice_chairman_approves(af, tmp_path):
+    ref = at_chairman_decision(af, tmp_path)
+    for who in (DIRECTOR, PARTY_CLERK, VICE_PLAIN):
+        refused = af("case", "fire", ref, "approve", "--field", "decision_no=QĐ 1", user=who, now="2024-03-12T09:00")
+        assert refused.exit_code == 3, who
+        assert "quy tắc chức vụ" in refused.stderr and "Chủ tịch Ủy ban nhân dân tỉnh Bắc Giang" in refused.stderr
+        assert "Điều 18" in refused.stderr
+    en = af("case", "fire", ref, "approve", "--field", "decision_no=QĐ 1", user=DIRECTOR, lang="en",
+            now="2024-03-12T09:00")
+    assert "position rule" in en.stderr and "Chairman of" in en.stderr
+    assert [e["kind"] for e in af.json("case", "history", ref)][-4:] == ["refused"] * 4
+    af("case", "fire", ref, "approve", "--field", "decision_no=QĐ 300/UBND", user=VICE_DELEGATED,
+       now="2024-03-12T09:00", ok=True)
+    approval = [e for e in af.json("case", "history", ref) if e["trigger"] == "approve" and e["kind"] == "transition"]
+    assert approval[0]["actor"] == VICE_DELEGATED
+    assert approval[0]["payload"]["delegation"]["principal"] == APPROVER
+    assert "05/QĐ-UBND" in approval[0]["payload"]["delegation"]["document"]
+
+
+def test_a_delegation_outside_its_dates_does_not_count(af, tmp_path):
+    ref = at_chairman_decision(af, tmp_path)
+    late = af("case", "fire", ref, "approve", "--field", "decision_no=QĐ 1", user=VICE_DELEGATED,
+              now="2025-01-05T09:00")  # the delegation ran to 31/12/2024
+    assert late.exit_code == 3 and "quy tắc chức vụ" in late.stderr
+
+
+def open_trip(af, leader: str, now: str = "2024-04-01T09:00") -> str:
+    args = ["case", "open", "delegation-outbound", "--title", "Đoàn công tác tỉnh Gifu", "--field", "host_unit=SNGV",
+            "--field", "purpose=Ký bản ghi nhớ", "--field", "partner=Tỉnh Gifu", "--field", "country=Nhật Bản",
+            "--field", "members=Lãnh đạo tỉnh và Sở Ngoại vụ", "--field", "start_date=2024-06-03",
+            "--field", "end_date=2024-06-07", "--field", "budget_source=Ngân sách tỉnh", "--field", f"leader={leader}",
+            "--field", "in_annual_plan=true"]
+    for name in ("criterion_necessity", "criterion_composition", "criterion_duration", "criterion_budget",
+                 "criterion_results"):
+        args += ["--field", f"{name}=true"]
+    ref = af(*args, user=OFFICER_SNGV, now=now, ok=True).stdout.strip()
+    af("case", "fire", ref, "submit", "--attach", f"proposal={_doc(af)}", user=OFFICER_SNGV, now=now, ok=True)
+    af("case", "fire", ref, "submit_for_approval", "--field", "appraisal_doc=TĐ 5/SNgV", now="2024-04-02T09:00",
+       ok=True)
+    return ref
+
+
+def _doc(af) -> str:
+    path = af.home / "to-trinh-doan-ra.pdf"
+    path.write_bytes(b"%PDF trip")
+    return str(path)
+
+
+def test_nobody_approves_their_own_trip_and_a_leaders_trip_is_decided_from_above(af):
+    own = open_trip(af, APPROVER)
+    refused = af("case", "fire", own, "approve", "--field", "decision_no=QĐ 7", user=APPROVER, now="2024-04-03T09:00")
+    assert refused.exit_code == 3 and "không ai tự phê duyệt" in refused.stderr
+    af("case", "fire", own, "record_central_approval", "--field", "central_approval_doc=CV 123/VPCP-QHQT",
+       now="2024-04-10T09:00", ok=True)
+    assert af.json("case", "show", own)["state"] == "approved"
+
+    vice_led = open_trip(af, VICE_PLAIN)
+    peer = af("case", "fire", vice_led, "approve", "--field", "decision_no=QĐ 8", user=VICE_DELEGATED,
+              now="2024-04-03T09:00")
+    assert peer.exit_code == 3 and "cao hơn trưởng đoàn" in peer.stderr
+    af("case", "fire", vice_led, "approve", "--field", "decision_no=QĐ 8", user=APPROVER, now="2024-04-03T09:00",
+       ok=True)
+    assert af.json("case", "show", vice_led)["state"] == "approved"

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.guards import GuardContext, Reason, register_exclusive, register_guard
-from agreeflow.engine.core.store import Case, Unit
+from agreeflow.engine.core.store import Case, Person, Unit
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.procedures import fanout
 
@@ -119,6 +119,49 @@ def no_disagreement(ctx: GuardContext) -> Reason | None:
     return Reason("có cơ quan không đồng ý: phải xin ý kiến Thủ tướng trước (Luật 70/2020, Điều 19(4)) — 'ask_pm'.",
                   "a consulted body disagreed: the Prime Minister's opinion comes first (Law 70/2020 art. 19(4)) "
                   "— use 'ask_pm'.")
+
+
+LEADER_RANK = {"chairman": 3, "vice_chairman": 2}
+"""Positions of the provincial leadership (in UBND): a trip they lead is decided from above them."""
+
+
+def _rank(person: Person | None) -> int:
+    return max((LEADER_RANK.get(str(p.get("position")), 0) for p in (person.positions or []) if p.get("unit") == "UBND")
+               if person is not None else [0], default=0)
+
+
+def approver_above_leader(ctx: GuardContext) -> Reason | None:
+    """Nobody approves their own trip; a trip led by a provincial leader is decided from above the leader."""
+    leader_email = ctx.fields.get("leader")
+    if not leader_email or ctx.session is None:
+        return None
+    if ctx.actor is not None and ctx.actor.email == leader_email:
+        return Reason("người quyết định cử đoàn không thể là trưởng đoàn: không ai tự phê duyệt chuyến đi của mình.",
+                      "the person deciding cannot be the head of the delegation: nobody approves their own trip.")
+    leader = ctx.session.get(Person, leader_email)
+    rank = _rank(leader)
+    if rank >= LEADER_RANK["chairman"]:
+        return Reason("đoàn do Chủ tịch UBND tỉnh dẫn: Thủ tướng phê duyệt (kế hoạch đoàn ra, qua Bộ Ngoại giao) — "
+                      "dùng 'record_central_approval' (Quyết định 67/2011/QĐ-TTg; điều khoản CHƯA XÁC NHẬN).",
+                      "a trip led by the Chairman is approved by the Prime Minister (outbound plan, through MOFA) — "
+                      "use 'record_central_approval' (Decision 67/2011/QD-TTg; article UNCONFIRMED).")
+    if rank and _rank(ctx.actor) <= rank:
+        return Reason("đoàn do lãnh đạo UBND tỉnh dẫn: người có chức vụ cao hơn trưởng đoàn (Chủ tịch UBND tỉnh) "
+                      "quyết định cử đoàn.",
+                      "a trip led by a provincial leader is decided by someone above the head of the delegation "
+                      "(the Chairman).")
+    return None
+
+
+def led_by_the_chairman(ctx: GuardContext) -> Reason | None:
+    """The head of the delegation is the Chairman of UBND: the approval comes from the Prime Minister."""
+    if ctx.session is None:
+        return None
+    leader = ctx.session.get(Person, ctx.fields.get("leader") or "")
+    if _rank(leader) >= LEADER_RANK["chairman"]:
+        return None
+    return Reason("chỉ đoàn do Chủ tịch UBND tỉnh dẫn mới cần phê duyệt của Thủ tướng; các đoàn khác: 'approve'.",
+                  "only a trip led by the Chairman needs the Prime Minister's approval; others: 'approve'.")
 
 
 ANSWERED = ("agreed", "commented", "disagreed")
@@ -300,6 +343,7 @@ def no_district_opinion_needed(ctx: GuardContext) -> Reason | None:
 
 for _name, _fn in {
     "proposer_kind_allowed": proposer_kind_allowed, "all_replied": all_replied,
+    "approver_above_leader": approver_above_leader, "led_by_the_chairman": led_by_the_chairman,
     "party_policy_required": party_policy_required,
     "party_policy_not_required": party_policy_not_required, "has_disagreement": has_disagreement,
     "no_disagreement": no_disagreement, "deadline_passed": deadline_passed, "term_not_ended": term_not_ended,

@@ -30,7 +30,7 @@ from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_checked
 
 WORKFLOWS_DIR = WORKFLOWS_DIR
 
-FIELD_TYPES = ("text", "date", "unit", "units", "int", "bool", "choice", "case-ref")
+FIELD_TYPES = ("text", "date", "unit", "units", "int", "bool", "choice", "case-ref", "person")
 ROLES = ("coordinator", "officer", "approver", "auditor", "admin")
 TIMER_UNITS = ("wd", "d")
 ON_SILENCE = ("deemed_agreed", "overdue")

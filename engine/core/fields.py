@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core.definitions import INT_BOUND, Definition, FieldDef
 from agreeflow.engine.core.directory import active_unit
 from agreeflow.engine.core.errors import FieldValueError, UnknownCaseError, did_you_mean
-from agreeflow.engine.core.store import Case
+from agreeflow.engine.core.store import Case, Person
 
 TRUE = {"true", "yes", "1", "có", "co", "đúng", "dung"}
 FALSE = {"false", "no", "0", "không", "khong", "sai"}
@@ -146,6 +146,18 @@ def _one(session: Session | None, fdef: FieldDef, text: str, on: date) -> Any:
             raise _bad(fdef, text, "Cần danh sách mã đơn vị, cách nhau bởi dấu phẩy, ví dụ SD,LG.",
                        "Give unit codes separated by commas, e.g. SD,LG.")
         return [active_unit(session, c, on).code for c in codes] if session is not None else codes
+    if t == "person":
+        email = text.strip().lower()
+        if session is not None:
+            found = session.get(Person, email)
+            if found is None or not found.active:
+                people = session.exec(select(Person.email).where(col(Person.active))).all()
+                guess = did_you_mean(email, people)
+                raise _bad(fdef, text, "Cần địa chỉ thư của một người trong danh bạ (agreeflow directory show)"
+                           + (f"; có phải '{guess}'?" if guess else "."),
+                           "Give the e-mail of a person in the directory (agreeflow directory show)"
+                           + (f"; did you mean '{guess}'?" if guess else "."))
+        return email
     if t == "case-ref":
         if session is not None and session.exec(select(Case.id).where(Case.ref == text)).first() is None:
             raise UnknownCaseError(text, session.exec(select(Case.ref)).all())
