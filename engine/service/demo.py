@@ -22,7 +22,7 @@ from typing import Any
 
 from agreeflow.engine import service
 from agreeflow.engine.core import clock, db
-from agreeflow.engine.core.errors import AgreeflowError, InputFileError
+from agreeflow.engine.core.errors import AgreeflowError, InputFileError, RefusedError
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, OutboxMessage
@@ -91,6 +91,10 @@ def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> Ste
             if step.get("save"):
                 refs[step["save"]] = res["id"]
             return StepResult(on, step["as"], f"open {step['open']}", res["id"], res["state_label"], True)
+        if "fire" in step and step.get("expect") == "refused":
+            service.fire(settings, step["fire"], step["trigger"], fields, step.get("note"),
+                         [_document(a) for a in step.get("attach", [])])
+            return StepResult(on, step["as"], step["trigger"], step["fire"], "not refused, as the script expected", False)
         if "fire" in step:
             res = service.fire(settings, step["fire"], step["trigger"], fields, step.get("note"),
                                [_document(a) for a in step.get("attach", [])])
@@ -107,7 +111,8 @@ def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> Ste
             return StepResult(on, step["as"], step["call"], str(step.get("args", {}).get("ref", "")), str(out), True)
     except AgreeflowError as err:
         target = step.get("fire") or step.get("open") or step.get("suspend") or step.get("resume") or ""
-        return StepResult(on, step["as"], step.get("trigger", "?"), target, err.render(base.lang), False)
+        expected = step.get("expect") == "refused" and isinstance(err, RefusedError)
+        return StepResult(on, step["as"], step.get("trigger", "?"), target, err.render(base.lang), expected)
     raise ValueError(f"demo step without an action: {step}")
 
 
