@@ -94,7 +94,8 @@ def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> Ste
         if "fire" in step and step.get("expect") == "refused":
             service.fire(settings, step["fire"], step["trigger"], fields, step.get("note"),
                          [_document(a) for a in step.get("attach", [])])
-            return StepResult(on, step["as"], step["trigger"], step["fire"], "not refused, as the script expected", False)
+            return StepResult(on, step["as"], step["trigger"], step["fire"],
+                              "not refused, as the script expected", False)
         if "fire" in step:
             res = service.fire(settings, step["fire"], step["trigger"], fields, step.get("note"),
                                [_document(a) for a in step.get("attach", [])])
