@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from agreeflow.engine.service import wiring  # noqa: F401  (registers effects, actions and guards first)
 from agreeflow.engine.service.audit import audit_checkpoint, audit_export, audit_log, checkpoint_text, verify
+from agreeflow.engine.service.audit import keygen as audit_keygen
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.engine.service.calendar import add as calendar_add
 from agreeflow.engine.service.calendar import day as calendar_day
@@ -66,7 +67,7 @@ T = TypeVar("T")
 
 __all__ = [
     "login", "logout", "saved_token", "set_password", "whoami",
-    "annual_sections", "annual_title", "audit_checkpoint", "audit_export", "audit_log",
+    "annual_sections", "annual_title", "audit_checkpoint", "audit_export", "audit_keygen", "audit_log",
     "calendar_add", "calendar_day", "calendar_due", "calendar_holidays", "calendar_set_day", "check_flags",
     "checkpoint_text", "close_round", "compliance_tables", "directory_show", "export_ics", "fire", "follow_up",
     "history", "import_tasks", "init", "lint", "list_cases", "load_directory", "now", "open_case", "open_cases",
