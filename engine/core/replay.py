@@ -51,8 +51,9 @@ STATE_KINDS = frozenset({EventKind.OPENED, EventKind.TRANSITION, EventKind.REFUS
                          EventKind.RESUMED})
 """Kinds the replay reads without their payload."""
 REPLAYED = PAYLOAD_KINDS | STATE_KINDS
-_CLOSING: dict[str, str] = {EventKind.DEADLINE_MET: DeadlineStatus.MET, EventKind.DEADLINE_MISSED: DeadlineStatus.MISSED,
-            EventKind.DEADLINE_CANCELLED: DeadlineStatus.CANCELLED}
+_CLOSING: dict[str, str] = {EventKind.DEADLINE_MET: DeadlineStatus.MET,
+                             EventKind.DEADLINE_MISSED: DeadlineStatus.MISSED,
+                             EventKind.DEADLINE_CANCELLED: DeadlineStatus.CANCELLED}
 _OPEN = (DeadlineStatus.OPEN, DeadlineStatus.PENDING)
 
 

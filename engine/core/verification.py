@@ -118,7 +118,11 @@ def scan(s: Session, lo: int, hi: int, pinned: Pinned | None = None) -> Scan:
 
 def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tuple[int, str, str, str | None]]],
           pinned: Pinned | None, out: Scan) -> set[int]:
-    """The inner loop: one row per event, ordered by case id then seq; returns the case ids met."""
+    """The inner loop: one row per event, ordered by case id then seq; returns the case ids met.
+
+    The state of the case being walked is kept in locals (this loop runs once per event of the log)
+    and handed to its ``_CaseWalk`` when the case ends.
+    """
     sha256, canonical_text, at_text_of, quote = hashlib.sha256, audit.CanonicalText(), audit.stored_at_text, \
         encode_basestring
     scan_once, encode = scan_payload, encode_payload
@@ -126,13 +130,17 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
     cache: dict[str, str] = {}
     seen: set[int] = set()
     pins = pinned.heads if pinned is not None else {}
+    n_events = 0
     current = None
-    case, case_json = _CaseWalk("", None), ""
+    case, case_json, ref = _CaseWalk("", None), "", ""
+    expected, prev, broken, last_rec, rec_seq, pin_seq = 1, GENESIS, False, "", 0, 0
+    feed = case.replay.feed
     for row in rows:
         cid = row[0]
-        out.events += 1
+        n_events += 1
         if cid != current:
             if current is not None:
+                case.expected, case.broken = expected, broken
                 _finish(case, case_rows.get(current), deadline_rows.get(current, []), pinned, out)
             current = cid
             seen.add(cid)
@@ -140,21 +148,22 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
             crow = case_rows.get(cid)
             ref = crow[1] if crow is not None else f"(case id {cid})"
             case = _CaseWalk(ref, pins.get(ref))
-            case_json = quote(ref)
+            case_json, feed, pin_seq = quote(ref), case.replay.feed, case.pin_seq
+            expected, prev, broken, last_rec, rec_seq = 1, GENESIS, False, "", 0
             if crow is None:
                 out.refs.add(ref)
                 out.breaks.append(Break(ref, None, "events of a case that the cases table does not hold",
                                         "sự kiện của một hồ sơ không có trong bảng cases"))
-        if case.broken:
+        if broken:
             continue
         seq = row[1]
-        if seq != case.expected:
-            out.breaks.append(audit.bad_seq(case.ref, case.expected, seq))
-            case.broken = True
+        if seq != expected:
+            out.breaks.append(audit.bad_seq(ref, expected, seq))
+            broken = True
             continue
-        if row[2] != case.prev:
-            out.breaks.append(Break(case.ref, seq, *audit.BAD_LINK))
-            case.broken = True
+        if row[2] != prev:
+            out.breaks.append(Break(ref, seq, *audit.BAD_LINK))
+            broken = True
             continue
         at = row[4]
         at_text = f"{at[:10]}T{at[11:]}Z" if type(at) is str and len(at) == 26 and at[10] == " " \
@@ -184,38 +193,39 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
         if canon is not None:
             digest = sha256(canon.encode()).hexdigest()
         else:
-            digest, obj = _reference(case.ref, row, at_text, rec_text)
+            digest, obj = _reference(ref, row, at_text, rec_text)
         stored = row[3]
         if digest != stored:
-            out.breaks.append(Break(case.ref, seq, *audit.BAD_HASH))
-            case.broken = True
+            out.breaks.append(Break(ref, seq, *audit.BAD_HASH))
+            broken = True
             continue
         if rec_text is not None:
-            if case.last_rec is not None and rec_text < case.last_rec:
+            if rec_text < last_rec and not case.problems:
                 case.problems.append(Break(
-                    case.ref, seq, f"recorded_at {rec_text} is earlier than {case.last_rec} of seq {case.rec_seq}: "
-                                   "recorded times go backwards (an event was backdated or the log reordered)",
-                    f"recorded_at {rec_text} sớm hơn {case.last_rec} của seq {case.rec_seq}: thời điểm ghi nhận "
+                    ref, seq, f"recorded_at {rec_text} is earlier than {last_rec} of seq {rec_seq}: "
+                              "recorded times go backwards (an event was backdated or the log reordered)",
+                    f"recorded_at {rec_text} sớm hơn {last_rec} của seq {rec_seq}: thời điểm ghi nhận "
                     "đi lùi (sự kiện bị ghi lùi ngày hoặc nhật ký bị đảo thứ tự)"))
-            case.last_rec, case.rec_seq = rec_text, seq
+            last_rec, rec_seq = rec_text, seq
         if kind in replayed:
-            case.replay.feed(seq, kind, row[8], row[9], at_text, obj)
-        if seq == case.pin_seq:
+            feed(seq, kind, row[8], row[9], at_text, obj)
+        if seq == pin_seq:
             case.pin_found = stored
-        case.prev, case.expected = stored, seq + 1
+        prev, expected = stored, seq + 1
     if current is not None:
+        case.expected, case.broken = expected, broken
         _finish(case, case_rows.get(current), deadline_rows.get(current, []), pinned, out)
+    out.events += n_events
     return seen
 
 
 class _CaseWalk:
-    __slots__ = ("ref", "expected", "prev", "broken", "last_rec", "rec_seq", "replay", "problems", "pin_seq",
-                 "pin_hash", "pin_found")
+    """What the end of a case's walk needs (the loop keeps the rest in locals)."""
+
+    __slots__ = ("ref", "expected", "broken", "replay", "problems", "pin_seq", "pin_hash", "pin_found")
 
     def __init__(self, ref: str, pin: tuple[int, str] | None) -> None:
-        self.ref, self.expected, self.prev, self.broken = ref, 1, GENESIS, False
-        self.last_rec: str | None = None
-        self.rec_seq = 0
+        self.ref, self.expected, self.broken = ref, 1, False
         self.replay = replay.CaseReplay()
         self.problems: list[Break] = []
         self.pin_seq, self.pin_hash = pin if pin is not None else (0, "")
