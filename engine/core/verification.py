@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -105,8 +106,7 @@ def scan(s: Session, lo: int, hi: int, pinned: Pinned | None = None) -> Scan:
     for cid, did, key, status, due in conn.execute(sa.text(_DEADLINES_SQL), params):
         deadline_rows.setdefault(cid, []).append((did, key, status, _day(due)))
     out = Scan(refs={r[1] for r in case_rows.values()})
-    result = conn.execute(sa.text(_EVENTS_SQL), params, execution_options={"stream_results": True})
-    walked = _walk((row for part in result.partitions(5000) for row in part), case_rows, deadline_rows, pinned, out)
+    walked = _walk(_raw_rows(conn, _EVENTS_SQL, params), case_rows, deadline_rows, pinned, out)
     for cid, row in case_rows.items():
         if cid not in walked:
             out.breaks.append(Break(row[1], None, "has no event in the log: its events were removed",
@@ -114,6 +114,26 @@ def scan(s: Session, lo: int, hi: int, pinned: Pinned | None = None) -> Scan:
             if pinned is not None and row[1] in pinned.heads:
                 out.breaks.append(_missing(row[1], 0, pinned.heads[row[1]][0], pinned.taken))
     return out
+
+
+def _raw_rows(conn: sa.Connection, sql: str, params: dict[str, int]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``sql`` as the driver's own tuples, streamed, in the session's transaction.
+
+    The log is the one table read row by row: a driver cursor costs a fraction of a result row
+    object.  PostgreSQL gets a server-side cursor, so a large log never sits in memory.
+    """
+    dbapi: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        cur = dbapi.cursor(name="agreeflow_verify")
+        cur.itersize = 5000
+        cur.execute(sql.replace(":lo", "%(lo)s").replace(":hi", "%(hi)s"), params)
+    else:
+        cur = dbapi.cursor()
+        cur.execute(sql, params)
+    try:
+        yield from cur
+    finally:
+        cur.close()
 
 
 def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tuple[int, str, str, str | None]]],
