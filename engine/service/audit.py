@@ -11,6 +11,7 @@ the chains are per case, so the parts need no common snapshot.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -129,8 +130,12 @@ def _scan_all(settings: Settings, s: Session, pinned: verification.Pinned | None
     results: Any = ctx.Queue()
     procs = [ctx.Process(target=_part, args=(settings.url, chunks, pinned, counter, results), daemon=True)
              for _ in range(workers - 1)]
-    for p in procs:
-        p.start()
+    gc.freeze()  # the children would otherwise copy every page the collector touches
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        gc.unfreeze()
     total = _take(s, chunks, pinned, counter)
     got = 0
     while got < len(procs):
