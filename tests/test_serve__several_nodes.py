@@ -135,7 +135,6 @@ def due_reminders(af: Agreeflow, workflows_copy: Path) -> list[str]:
                          due_at=clock.end_of_local_day(due), phrase="", explanation=[], citation="", confirmed=True,
                          status="open", policy="bulk", next_action_at=now - timedelta(minutes=1), rung=0, extra={})
             s.add(d)
-            s.flush()
             audit.append_event(s, case, EventKind.DEADLINE_SET, actor="test", payload=deadline_payload(d), at=now)
         s.commit()
     with db.get_engine(af.url).begin() as conn:
