@@ -569,16 +569,35 @@ def audit() -> None:
 @common
 @click.option("--case", "case_ref", help="Only this case's chain.")
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(path_type=Path),
-              help="Also prove nothing recorded before this checkpoint (audit checkpoint) was changed.")
-def audit_verify(case_ref: str | None, checkpoint_file: Path | None) -> None:
-    """Recompute every hash chain; exit 4 naming the first broken event of each case."""
+              help="Hold the log against this checkpoint (default: the newest in the checkpoints folder).")
+@click.option("--public-key", type=click.Path(path_type=Path),
+              help="First check that the checkpoint is signed by this Ed25519 key (audit keygen).")
+def audit_verify(case_ref: str | None, checkpoint_file: Path | None, public_key: Path | None) -> None:
+    """Recompute every chain and replay it against the tables; exit 4 naming each case that does not hold."""
     from agreeflow.engine import service
 
     def human(r: dict[str, Any]) -> None:
         click.echo(t("verify_ok", **r))
-        if r.get("checkpoint"):
-            click.echo(t("checkpoint_holds", **r["checkpoint"]))
-    emit(service.verify(settings(), case_ref, checkpoint_file), human)
+        if r.get("security_log") is not None:
+            click.echo(t("seclog_ok", n=r["security_log"]))
+        cp = r.get("checkpoint")
+        if cp is None:
+            click.echo(t("checkpoint_none", folder=r["checkpoints_dir"]))
+        else:
+            click.echo(t("checkpoint_newest" if cp["automatic"] else "checkpoint_holds", **cp))
+            if cp["signature_checked_with"]:
+                click.echo(t("checkpoint_signed", key_id=cp["signature_checked_with"]))
+    emit(service.verify(settings(), case_ref, checkpoint_file, public_key), human)
+
+
+@audit.command("keygen")
+@common
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder for checkpoint-signing.key (mode 0600) and checkpoint-signing.pub.")
+def audit_keygen(out_dir: Path) -> None:
+    """Make the Ed25519 key pair that signs checkpoints (keep the private key outside the database)."""
+    from agreeflow.engine import service
+    emit(service.audit_keygen(out_dir), lambda r: click.echo(t("keygen_ok", **r)))
 
 
 # ----------------------------------------------------------------- calendar (engine/calendar)

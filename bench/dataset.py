@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 BATCH = 50_000
 TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -86,40 +87,131 @@ def add_open_deadlines(conn: sqlite3.Connection, case_ids: list[int], n: int, no
                           " extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows())
 
 
-def chained_events(cases: list[tuple[int, str]], per_case: int, start: datetime,
-                   keep_canonical: list[bytes] | None = None) -> Iterator[tuple[object, ...]]:
-    """Rows of a valid hash chain of ``per_case`` events for each case (the shapes the service writes).
+PER_CASE = 20
+"""Events per case of :func:`add_verifiable_log`."""
 
-    ``keep_canonical`` collects the canonical bytes of every event (for a hash-only baseline).
+
+def add_verifiable_log(conn: sqlite3.Connection, n_cases: int, start: datetime,
+                       keep_canonical: list[bytes] | None = None) -> int:
+    """Cases whose log, rows and deadlines agree, as the service leaves them; returns the events written.
+
+    Each case runs draft → submitted → opinions in 20 events of the kinds and
+    payload shapes the service writes, in about the mix of the demo's log (half
+    of it reminders queued and sent): opened, three deadlines set (one met, one
+    missed after the sweep said it was late, one open), reminders, an
+    escalation, a field changed, a document attached, two transitions.  Every
+    event has its two times and origin; every hash is ``audit.canonical`` hashed
+    with SHA-256.  The ``cases`` row holds the state and fields the log gives,
+    and the ``deadlines`` rows the status and due dates — so ``audit verify``
+    replays them and finds nothing, as on a sound database.
+    ``keep_canonical`` collects the canonical bytes of every event (for the
+    hash-only baseline).
     """
     from agreeflow.engine.core.audit import GENESIS, canonical
 
-    actor = "dieuphoi@bacgiang.example"
-    for case_id, ref in cases:
-        prev = GENESIS
-        at = start
-        for seq in range(1, per_case + 1):
-            at = at + timedelta(seconds=37, microseconds=seq * 1013)
-            if seq == 1:
-                kind, role, frm, to, trig = "opened", "coordinator", None, "draft", None
-                payload = {"workflow": "approval", "version": 1, "title": f"Thỏa thuận {ref}",
-                           "fields": {"lead_unit": "SNGV"}, "parent": None}
-            elif seq % 3 == 2:
-                kind, role, frm, to, trig = "transition", "coordinator", "draft", "submitted", "submit"
-                payload = {"citation": "Điều 21 Nghị định 64/2021/NĐ-CP", "confirmed": True}
-            else:
-                kind, role, frm, to, trig = "deadline_set", "", None, None, None
-                payload = {"deadline": "timer:submitted:ask", "label": "Hạn xin ý kiến", "unit": "SNGV",
-                           "status": "open", "due_date": "2024-07-31", "phrase": "3 ngày làm việc",
-                           "citation": "Điều 21", "confirmed": True}
-            blob = canonical(ref, seq, at, actor, role, kind, frm, to, trig, None, payload, prev)
-            if keep_canonical is not None:
-                keep_canonical.append(blob)
-            digest = hashlib.sha256(blob).hexdigest()
-            yield (case_id, seq, ts(at), actor, role, kind, frm, to, trig, None, json.dumps(payload), prev, digest)
-            prev = digest
+    refs = [f"VB-2024-{i + 1:07d}" for i in range(n_cases)]
+    now = ts(datetime.now(UTC))
+    first_deadline = (conn.execute("SELECT coalesce(max(id), 0) FROM deadlines").fetchone()[0] or 0) + 1
+    plans = [_case_plan(i, ref, start + timedelta(minutes=7 * i), first_deadline + 3 * i) for i, ref in enumerate(refs)]
+    _batched(conn, "INSERT INTO cases (ref, workflow, version, state, title, unit, fields, lock_version, opened_at,"
+                   " updated_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             ((p["ref"], "approval", 1, "opinions", p["title"], p["unit"], json.dumps(p["fields"]), 4, now, now,
+               COORDINATOR) for p in plans))
+    ids = dict(conn.execute("SELECT ref, id FROM cases WHERE ref LIKE 'VB-2024-%'").fetchall())
+    _batched(conn, "INSERT INTO deadlines (id, case_id, key, kind, label_vi, label_en, unit, start_at, due_date,"
+                   " due_at, phrase, explanation, citation, confirmed, status, policy, next_action_at, rung, extra)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             ((d["id"], ids[p["ref"]], d["key"], "working_days", d["label"], d["label"], p["unit"], now,
+               d["due_date"], ts(datetime.fromisoformat(d["due_date"] + "T10:00:00+00:00")), "5 ngày làm việc", "[]",
+               CITATION, 1, d["status"], "default", None, 0, "{}") for p in plans for d in p["deadlines"]))
+
+    def rows() -> Iterator[tuple[object, ...]]:
+        for p in plans:
+            prev = GENESIS
+            for seq, ev in enumerate(p["events"], 1):
+                at = ev["at"]
+                blob = canonical(p["ref"], seq, at, ev["actor"], ev["role"], ev["kind"], ev["from"], ev["to"],
+                                 ev["trigger"], None, ev["payload"], prev, at, "", ORIGIN)
+                if keep_canonical is not None:
+                    keep_canonical.append(blob)
+                digest = hashlib.sha256(blob).hexdigest()
+                yield (ids[p["ref"]], seq, ts(at), ev["actor"], ev["role"], ev["kind"], ev["from"], ev["to"],
+                       ev["trigger"], None, json.dumps(ev["payload"]), prev, digest, ts(at), "", ORIGIN)
+                prev = digest
+
+    return _batched(conn, "INSERT INTO events (case_id, seq, at, actor, role, kind, from_state, to_state,"
+                          " \"trigger\", note, payload, prev_hash, hash, recorded_at, recorded_by, origin)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows())
 
 
-def add_events(conn: sqlite3.Connection, rows: Iterator[tuple[object, ...]]) -> int:
-    return _batched(conn, "INSERT INTO events (case_id, seq, at, actor, role, kind, from_state, to_state, \"trigger\","
-                          " note, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+COORDINATOR = "dieuphoi@bacgiang.example"
+ORIGIN = "worker:bench"
+CITATION = "Điều 21 Nghị định 64/2021/NĐ-CP"
+
+
+def _case_plan(i: int, ref: str, start: datetime, first_id: int) -> dict[str, Any]:
+    """The 20 events, the fields and the three deadline rows of one case (see add_verifiable_log)."""
+    unit = UNITS[i % len(UNITS)]
+    unit_mail, officer = f"{unit.lower()}@bacgiang.example", f"chuyenvien.{unit.lower()}@bacgiang.example"
+    title = f"Thỏa thuận hợp tác số {i} với đối tác Hàn Quốc"
+    day = start.date()
+    dues = [(day + timedelta(days=d)).isoformat() for d in (7, 21, 40 + i % 30)]
+    keys = ["timer:draft:prepare", "timer:submitted:ask", "timer:opinions:opinions"]
+    labels = ["Hạn chuẩn bị hồ sơ", "Hạn xin ý kiến các cơ quan", "Hạn trả lời ý kiến (07 ngày làm việc)"]
+    doc = {"kind": "to_trinh", "name": f"to-trinh-{i}.pdf", "size": 20_000 + i,
+           "sha256": hashlib.sha256(ref.encode()).hexdigest()}
+    fields = {"lead_unit": unit, "due_phrase": "trong Quý III năm 2030", "partner": "Thành phố Pohang"}
+    t = [start + timedelta(hours=h, microseconds=i) for h in range(20)]
+
+    def deadline(k: int, status: str) -> dict[str, Any]:
+        return {"deadline": keys[k], "label": labels[k], "unit": unit, "status": status, "due_date": dues[k],
+                "phrase": "5 ngày làm việc", "citation": CITATION, "confirmed": True}
+
+    def queued(k: int, rung: str, at: datetime) -> dict[str, Any]:
+        return {"deadline": keys[k], "deadline_id": first_id + k, "rung": rung, "kind": "reminder",
+                "due_date": dues[k], "scheduled_at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "late_by_s": None,
+                "recipients": [unit_mail, officer]}
+
+    def sent(k: int, rung: str, to: str) -> dict[str, Any]:
+        key = f"d{first_id + k}:{rung}:{to}"
+        return {"idem_key": key, "rung": rung, "recipient": to,
+                "message_id": f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@agreeflow.bacgiang.example>",
+                "attempt": 1, "node": "vm:4242", "late_by_s": None}
+
+    def ev(n: int, kind: str, payload: dict[str, Any], actor: str = "agreeflow", role: str = "system",
+           frm: str | None = None, to: str | None = None, trigger: str | None = None) -> dict[str, Any]:
+        return {"at": t[n], "kind": kind, "payload": payload, "actor": actor, "role": role, "from": frm, "to": to,
+                "trigger": trigger}
+
+    transition = {"citation": CITATION, "confirmed": True}
+    events = [
+        ev(0, "opened", {"workflow": "approval", "version": 1, "title": title, "fields": fields, "parent": None},
+           COORDINATOR, "coordinator", to="draft"),
+        ev(0, "deadline_set", deadline(0, "open"), COORDINATOR, ""),
+        ev(1, "reminder_queued", queued(0, "before_3wd", t[1])),
+        ev(2, "reminder_sent", sent(0, "before_3wd", unit_mail)),
+        ev(2, "reminder_sent", sent(0, "before_3wd", officer)),
+        ev(3, "field_changed", {"field": "partner", "before": "Thành phố Pohang",
+                                "after": "Thành phố Pohang (Hàn Quốc)"}, COORDINATOR, "coordinator", trigger="submit"),
+        ev(3, "attached", doc, COORDINATOR, "coordinator", trigger="submit"),
+        ev(3, "transition", transition, COORDINATOR, "coordinator", "draft", "submitted", "submit"),
+        ev(3, "deadline_met", deadline(0, "met") | {"margin_wd": 2}, COORDINATOR, ""),
+        ev(3, "deadline_set", deadline(1, "open"), COORDINATOR, ""),
+        ev(4, "reminder_queued", queued(1, "before_3wd", t[4])),
+        ev(5, "reminder_sent", sent(1, "before_3wd", unit_mail)),
+        ev(5, "reminder_sent", sent(1, "before_3wd", officer)),
+        ev(6, "deadline_missed", deadline(1, "open") | {"final": False, "rung": "overdue_1wd",
+                                                        "due_at": t[6].strftime("%Y-%m-%dT%H:%M:%S.%fZ")}),
+        ev(6, "escalated", queued(1, "overdue_1wd", t[6]) | {"kind": "escalation", "reminders_sent": 2}),
+        ev(7, "reminder_sent", sent(1, "overdue_1wd", "vpubnd@bacgiang.example")),
+        ev(8, "transition", transition, COORDINATOR, "coordinator", "submitted", "opinions", "ask"),
+        ev(8, "deadline_missed", deadline(1, "missed") | {"margin_wd": -3}, COORDINATOR, ""),
+        ev(8, "deadline_set", deadline(2, "open"), COORDINATOR, ""),
+        ev(9, "reminder_queued", queued(2, "before_3wd", t[9])),
+    ]
+    assert len(events) == PER_CASE
+    fields_now = {**fields, "partner": "Thành phố Pohang (Hàn Quốc)",
+                  "_documents": {"to_trinh": [{k: doc[k] for k in ("name", "size", "sha256")}]}}
+    rows = [{"id": first_id + k, "key": keys[k], "label": labels[k], "due_date": dues[k], "status": status}
+            for k, status in enumerate(("met", "missed", "open"))]
+    return {"ref": ref, "title": title, "unit": unit, "fields": fields_now, "events": events, "deadlines": rows}

@@ -1,50 +1,54 @@
-"""``audit verify`` events per second at 1 M events.
+"""``audit verify`` events per second at 1 M events, as a ratio to hashing alone.
 
-The database is made by ``agreeflow init``; 50 k cases with 20 chained events
-each are added with ``executemany`` (every hash real, see dataset.py).  Timed:
-``engine.service.verify`` over the whole log — what ``agreeflow audit verify``
-runs — which must report every event and no break.  Baseline: ``hashlib.sha256``
-over the same canonical bytes alone, i.e. the hashing no verifier can skip.
+The database is made by ``agreeflow init``; 50 k cases with 20 events each are
+added with ``executemany`` (dataset.add_verifiable_log: every hash real, and
+the cases and deadlines rows what the log says, so the replay finds nothing).
+Timed: ``engine.service.verify`` over the whole log — what ``agreeflow audit
+verify`` runs: chains, recorded times, the replay against the tables, the
+security log — which must report every event and no finding.  Baseline:
+``hashlib.sha256`` over the same canonical bytes alone, in this process: the
+hashing no verifier can skip.  The same verify in one process is timed too.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
+import json
+import os
+import sqlite3
 import time
 from datetime import UTC, datetime
 
 import common
 import dataset
 
-PER_CASE = 20
 SAMPLE = 200_000
 WHY_MISSED = (
-    "verify now reads plain SQL rows (no ORM object per event) — the breakdown above is what is left, per "
-    "event, in one CPython process: fetching the row, parsing the stored JSON payload, encoding the canonical "
-    "JSON with sorted keys, and SHA-256 (the baseline). 200 k/s leaves 5 µs per event, less than the fetch and "
-    "the two JSON steps cost on this CPU. Getting there would take storing payloads in canonical form (so the "
-    "stored text is hashed without a parse and re-encode) and checking case ranges on both cores.")
+    "verify recomputes every event's documented canonical JSON from its columns — parse the stored payload, "
+    "encode it with sorted keys, assemble the rest — and hashes it: in CPU time, the per-event figure above against "
+    "the hash alone; the two JSON steps are half of it and already run in the json module's C code. Shared between "
+    "two cores from 150,000 events, that is short of 200,000 events/s even on an idle machine, and this one was "
+    "shared. What is left would need a compiled canonicaliser, or a canonical form that hashes the payload's stored "
+    "text — which would make verify accept rows the documented procedure rejects (docs/audit.md section 5).")
 
 
 def breakdown(path: str) -> str:
-    """Microseconds per event of each step verify cannot skip, on a sample of the log."""
-    import json
-    import sqlite3
-
-    from agreeflow.engine.core.audit import _canonical, _stored_at_text
+    """Microseconds per event of each step verify cannot skip, on a sample of the log (one process)."""
+    from agreeflow.engine.core.audit import canonical_bytes, stored_at_text
 
     conn = sqlite3.connect(path)
     start = time.perf_counter()
     rows = conn.execute("SELECT c.ref, e.seq, e.prev_hash, e.hash, e.at, e.actor, e.role, e.kind, e.from_state,"
-                        " e.to_state, e.\"trigger\", e.note, e.payload FROM events e JOIN cases c ON c.id = e.case_id"
-                        " ORDER BY e.case_id, e.seq LIMIT ?", (SAMPLE,)).fetchall()
+                        " e.to_state, e.\"trigger\", e.note, e.payload, e.recorded_at, e.recorded_by, e.origin"
+                        " FROM events e JOIN cases c ON c.id = e.case_id ORDER BY e.case_id, e.seq LIMIT ?",
+                        (SAMPLE,)).fetchall()
     fetch = time.perf_counter() - start
     start = time.perf_counter()
     payloads = [json.loads(r[12]) for r in rows]
     parse = time.perf_counter() - start
     start = time.perf_counter()
-    blobs = [_canonical(r[0], r[1], _stored_at_text(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11], p or {}, r[2])
+    blobs = [canonical_bytes(r[0], r[1], stored_at_text(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11], p or {},
+                             r[2], stored_at_text(r[13]) if r[13] else None, r[14], r[15])
              for r, p in zip(rows, payloads)]
     encode = time.perf_counter() - start
     start = time.perf_counter()
@@ -53,70 +57,86 @@ def breakdown(path: str) -> str:
     digest = time.perf_counter() - start
     conn.close()
     n = len(rows) / 1e6
-    return (f"fetch {fetch / n:.1f} µs, JSON parse {parse / n:.1f} µs, canonical encode {encode / n:.1f} µs, "
-            f"sha256 {digest / n:.1f} µs (sample of {len(rows):,} events)")
-
-
-def orm_rate(settings: object, events: int) -> float:
-    """Events/s of the path verify took before: ORM objects through ``verify_rows(chain_rows(…))``.
-
-    Over the first ``events`` events of the log (streamed, so the rate holds for the whole log).
-    """
-    from agreeflow.engine.core import audit, db
-
-    with db.read(settings) as s:  # type: ignore[arg-type]
-        start = time.perf_counter()
-        checked = audit.verify_rows(itertools.islice(audit.chain_rows(s), events))[0]
-        return common.rate(checked, time.perf_counter() - start)
+    return (f"fetch {fetch / n:.1f} µs, JSON parse {parse / n:.1f} µs, canonical encode (json.dumps) "
+            f"{encode / n:.1f} µs, sha256 {digest / n:.1f} µs (sample of {len(rows):,} events, stdlib calls)")
 
 
 def run(quick: bool) -> list[common.Figure]:
     n_events = 100_000 if quick else 1_000_000
-    n_cases = n_events // PER_CASE
+    n_cases = n_events // dataset.PER_CASE
     settings = common.init_database(common.fresh_dir("verify"))
     from agreeflow.engine import service
     from agreeflow.engine.core import db
 
-    common.say(f"writing {n_events:,} chained events ({n_cases:,} cases × {PER_CASE})")
+    common.say(f"writing {n_events:,} events ({n_cases:,} cases × {dataset.PER_CASE}) with their rows and deadlines")
     conn = dataset.connect(common.sqlite_path(settings))
-    cases = dataset.add_cases(conn, n_cases)
     blobs: list[bytes] = []
     start = time.perf_counter()
-    dataset.add_events(conn, dataset.chained_events(cases, PER_CASE, datetime(2024, 1, 2, tzinfo=UTC),
-                                                    keep_canonical=blobs))
+    dataset.add_verifiable_log(conn, n_cases, datetime(2024, 1, 2, tzinfo=UTC), keep_canonical=blobs)
     build_s = time.perf_counter() - start
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     db.dispose_all()
 
-    common.say("agreeflow audit verify (engine.service.verify)")
-    start = time.perf_counter()
-    result = service.verify(settings)
-    verify_s = time.perf_counter() - start
-    if result["broken"] or result["events"] < n_events:
-        raise RuntimeError(f"verify saw {result['events']} events and {len(result['broken'])} breaks")
+    def timed_verify(workers: int | None) -> tuple[float, dict[str, object]]:
+        start = time.perf_counter()
+        result = service.verify(settings, workers=workers)
+        seconds = time.perf_counter() - start
+        if result["broken"] or int(result["events"]) < n_events:  # type: ignore[call-overload]
+            raise RuntimeError(f"verify saw {result['events']} events and {len(result['broken'])} findings")
+        return seconds, result
 
+    def hash_only() -> float:
+        start = time.perf_counter()
+        for blob in blobs:
+            hashlib.sha256(blob).hexdigest()
+        return time.perf_counter() - start
+
+    # The machine may be shared: the baseline is taken before, between and after the verify runs, and the
+    # median used, so that the two sides of the ratio see the same load as nearly as can be.
     common.say("baseline: sha256 over the same canonical bytes")
-    start = time.perf_counter()
-    for blob in blobs:
-        hashlib.sha256(blob).hexdigest()
-    hash_s = time.perf_counter() - start
+    hash_runs = [hash_only()]
+    common.say("agreeflow audit verify (engine.service.verify)")
+    verify_s, result = timed_verify(None)
+    hash_runs.append(hash_only())
+    common.say("the same in one process")
+    cpu = time.process_time()
+    one_s, _ = timed_verify(1)
+    one_cpu = time.process_time() - cpu
+    hash_runs.append(hash_only())
+    cpu = time.process_time()
+    hash_only()
+    hash_cpu = time.process_time() - cpu
+    hash_s = sorted(hash_runs)[1]
+    n_blobs = len(blobs)
+    load = os.getloadavg()
 
     steps = breakdown(str(common.sqlite_path(settings)))
-    before = orm_rate(settings, min(SAMPLE, n_events))
-    total = result["events"]
-    ours, base = common.rate(total, verify_s), common.rate(len(blobs), hash_s)
+    total = int(result["events"])  # type: ignore[call-overload]
+    ours, base = common.rate(total, verify_s), common.rate(n_blobs, hash_s)
+    one = common.rate(total, one_s)
+    cpu_ratio = (n_blobs / hash_cpu) and (total / one_cpu) / (n_blobs / hash_cpu)
+    print(f"verify ratio: {ours / base:.3f} × hash-only ({ours:,.0f} vs {base:,.0f} events/s; "
+          f"one process {one:,.0f} events/s = {one / base:.3f} ×; CPU time {cpu_ratio:.3f} ×)", flush=True)
     return [common.Figure(
         name=f"audit verify at {total:,} events", value=ours, unit="events/s",
         baseline="hashlib sha256 over the canonical bytes alone", baseline_value=base,
         ratio=ours / base, ratio_meaning="× hash-only speed", goal="≥ 200,000 events/s",
         met=ours >= 200_000 if n_events >= 1_000_000 else None, why_missed=WHY_MISSED,
         details=[("events / cases", f"{total:,} / {result['cases']:,}"),
-                 ("verify wall time", f"{verify_s:.2f} s"),
-                 ("cost of each step per event", steps),
-                 ("the path before this optimisation (ORM objects, verify_rows(chain_rows(…)))",
-                  f"{before:,.0f} events/s on the first {min(SAMPLE, n_events):,} events: verify_log is "
-                  f"{ours / before:.1f}× faster"),
+                 ("verify wall time", f"{verify_s:.2f} s with {min(os.cpu_count() or 1, 8)} processes "
+                                      f"(load average after: {load[0]:.2f})"),
+                 ("the same verify in one process", f"{one_s:.2f} s = {one:,.0f} events/s = {one / base:.3f} × "
+                                                    "hash-only"),
+                 ("in CPU time (what the load does not change)",
+                  f"{one_cpu / total * 1e6:.2f} µs per event verified in one process, "
+                  f"{hash_cpu / n_blobs * 1e6:.2f} µs per event hashed alone: {cpu_ratio:.3f} × hash-only"),
+                 ("hash-only runs (before, between, after; the median is the baseline)",
+                  ", ".join(f"{common.rate(n_blobs, h):,.0f}/s" for h in hash_runs)),
+                 ("cost of each step per event, the stdlib way", steps),
+                 ("what verify checks besides the hashes", "chain links, recorded times, each transition's "
+                                                           "from-state, the replay of state, fields and "
+                                                           "deadlines against the tables, the security log"),
                  ("building the log (canonical JSON + sha256 + executemany)", f"{build_s:.1f} s")])]
 
 

@@ -164,6 +164,35 @@ def queue(s: Session, rows: list[dict[str, Any]]) -> list[str]:
     return [k for k in keys if k in inserted]
 
 
+INSPECTORATE_NAME = "Thanh tra tỉnh"
+
+
+def checkpoint_rows(cp: dict[str, Any], text: str, file_name: str, addresses: list[str], policies: Policies,
+                    now: datetime) -> list[dict[str, Any]]:
+    """One outbox row per address carrying a checkpoint inline (``queue`` them).
+
+    Keyed by what the checkpoint pins — its root and the security log's head —
+    so a sweep that pinned nothing new queues nothing, and queuing twice is a
+    no-op like every other outbox row.
+    """
+    pin = cp.get("security_log") or {}
+    signature = cp.get("signature") or {}
+    context = {"recipient_name": INSPECTORATE_NAME, "taken_at": clock.fmt_local(_instant(cp["taken_at"])),
+               "database": str(cp.get("database") or ""), "cases": cp["cases"], "events": cp["events"],
+               "root": cp["root"], "signed": bool(signature), "key_id": str(signature.get("key_id") or ""),
+               "file_name": file_name, "checkpoint_text": text}
+    rows = []
+    for address in addresses:
+        who = Recipient(address, INSPECTORATE_NAME, "vi", None)
+        rows.append(outbox_row(f"checkpoint:{cp['root']}:{pin.get('seq', 0)}:{address}", "checkpoint", context, who,
+                               policies, now, rung="checkpoint"))
+    return rows
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def late_by(now: datetime, scheduled: datetime, policies: Policies) -> int | None:
     """Seconds late when a mail is queued later than the policy tolerates, else None."""
     late = now - scheduled

@@ -47,6 +47,19 @@ keys plus:
                              case_ref, case_title, deadline_label, due_date,
                              working_days_left, action_command (as above)
 
+``checkpoint`` (a log checkpoint for the inspectorate, from every sweep that
+pinned something new; not one of ``KINDS``, the deadline mails):
+
+    recipient_name     str   the inspectorate, "Thanh tra tỉnh"
+    taken_at           str   when it was taken, Vietnam time "31/12/2024 17:00"
+    database           str   which database (its URL without a password)
+    cases, events      int   chains and events pinned
+    root               str   the Merkle root (hex)
+    signed             bool  signed with the Ed25519 key ``key_id`` ("" when not)
+    key_id             str
+    file_name          str   the checkpoint file's name
+    checkpoint_text    str   the file itself, inlined (an inspector keeps the mail)
+
 Templates live in ``templates/<lang>/``: ``<kind>.subject.txt``, ``<kind>.txt``
 and ``<kind>.html``; each kind extends ``<lang>/base.txt`` or ``<lang>/base.html``
 (greeting and signature), the HTML bases extend ``shared/layout.html``, and the
@@ -87,6 +100,8 @@ CONTEXT_KEYS: dict[str, frozenset[str]] = {
     "overdue": _DEADLINE_KEYS,
     "escalation": _DEADLINE_KEYS | {"reminders_sent"},
     "digest": frozenset({"recipient_name", "unit_name", "as_of", "items"}),
+    "checkpoint": frozenset({"recipient_name", "taken_at", "database", "cases", "events", "root", "signed", "key_id",
+                             "file_name", "checkpoint_text"}),
 }
 """The exact context keys each kind needs (see the module docstring)."""
 

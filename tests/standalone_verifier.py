@@ -1,7 +1,9 @@
 """An outside verifier of agreeflow exports and checkpoints, written only from docs/audit.md.
 
 It imports nothing from agreeflow on purpose: it is what an inspector would
-write.  Run it as a script: ``python standalone_verifier.py EXPORT [CHECKPOINT]``.
+write.  Run it as a script: ``python standalone_verifier.py EXPORT [CHECKPOINT [PUBLIC_KEY]]``.
+With a public key (PEM, from ``agreeflow audit keygen``) the checkpoint's
+Ed25519 signature is checked first, with the ``cryptography`` package.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
 
 
 def verify(events: Iterable[dict[str, Any]], partial: bool = False) -> dict[str, tuple[int, str]]:
-    """Steps 1–4 of docs/audit.md; returns each case's last (seq, hash).  Raises Broken."""
+    """Steps 1–4 of docs/audit.md and recorded times; returns each case's last (seq, hash).  Raises Broken."""
     last: dict[str, tuple[int, str]] = {}
+    recorded: dict[str, str] = {}
     for n, ev in enumerate(events, 1):
         if canonical_hash(ev) != ev["hash"]:
             raise Broken(f"event {n}: {ev['case']} seq {ev['seq']}: hash does not match")
@@ -57,6 +60,10 @@ def verify(events: Iterable[dict[str, Any]], partial: bool = False) -> dict[str,
                 raise Broken(f"event {n}: {ev['case']} seq {ev['seq']}: chain broken")
         elif not partial and (ev["seq"] != 1 or ev["prev_hash"] != ZEROS):
             raise Broken(f"event {n}: {ev['case']} does not start at seq 1")
+        if ev.get("recorded_at"):
+            if ev["recorded_at"] < recorded.get(ev["case"], ""):
+                raise Broken(f"event {n}: {ev['case']} seq {ev['seq']}: recorded_at goes backwards")
+            recorded[ev["case"]] = ev["recorded_at"]
         last[ev["case"]] = (ev["seq"], ev["hash"])
     return last
 
@@ -87,13 +94,39 @@ def check_checkpoint(checkpoint: dict[str, Any], events: list[dict[str, Any]]) -
             raise Broken(f"{h['case']} seq {h['seq']} differs from the checkpoint")
 
 
+def check_signature(checkpoint: dict[str, Any], public_key_pem: bytes) -> str:
+    """The checkpoint's Ed25519 signature over the canonical JSON of its other keys; returns the key id."""
+    import base64
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_public_key(public_key_pem)
+    signature = checkpoint.get("signature")
+    if not isinstance(signature, dict) or "value" not in signature:
+        raise Broken("checkpoint is not signed")
+    body = {k: v for k, v in checkpoint.items() if k != "signature"}
+    signed = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        key.verify(base64.b64decode(signature["value"]), signed)  # type: ignore[union-attr]
+    except InvalidSignature:
+        raise Broken("checkpoint signature does not match: not signed by this key, or altered") from None
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
 if __name__ == "__main__":
     export = Path(sys.argv[1])
     evs = read_csv(export) if export.suffix == ".csv" else read_jsonl(export)
+    signed_by = ""
     try:
+        if len(sys.argv) > 3:
+            cp = json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))
+            signed_by = check_signature(cp, Path(sys.argv[3]).read_bytes())
         chains = verify(evs)
         if len(sys.argv) > 2:
             check_checkpoint(json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")), evs)
     except Broken as exc:
         sys.exit(f"BROKEN: {exc}")
-    print(f"ok: {len(evs)} events in {len(chains)} chains")
+    print(f"ok: {len(evs)} events in {len(chains)} chains" + (f"; signature valid (key {signed_by})" if signed_by
+                                                               else ""))

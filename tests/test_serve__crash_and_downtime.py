@@ -68,18 +68,31 @@ def open_task(af: Any, phrase: str = "hoàn thành trong tháng 7/2024") -> str:
 
 
 def bulk_deadlines(af: Any, case_ref: str, n: int, due: date) -> None:
-    """``n`` open deadlines of the Ministry of Public Security (a mailbox, no people) on one case."""
+    """``n`` open deadlines of the Ministry of Public Security (a mailbox, no people) on one case.
+
+    Each is logged with its ``deadline_set`` event, as the engine does: a deadline row the log never set is
+    tampering to ``audit verify``.
+    """
+    from sqlmodel import Session, select
+
+    from agreeflow.engine.core import audit
+    from agreeflow.engine.core.kinds import EventKind
+    from agreeflow.engine.core.store import Case
+    from agreeflow.engine.legaltime.deadlines import deadline_payload
+
     start = clock.parse_instant("2024-07-01T09:00:00+07:00")
     first = clock.local_at(due - timedelta(days=7), 8)
-    eng = db.get_engine(af.url)
-    with eng.begin() as conn:
-        case_id = conn.execute(sa.text("SELECT id FROM cases WHERE ref = :r"), {"r": case_ref}).scalar()
-        conn.execute(sa.insert(Deadline.__table__), [  # type: ignore[attr-defined]
-            {"case_id": case_id, "key": f"timer:bulk:{i}", "kind": "d", "label_vi": f"Việc số {i}",
-             "label_en": f"Item {i}", "unit": "BCA", "start_at": start, "due_date": due,
-             "due_at": clock.end_of_local_day(due), "phrase": "", "explanation": [], "citation": "",
-             "confirmed": True, "status": "open", "policy": "task", "next_action_at": first, "rung": 0,
-             "extra": {}} for i in range(n)])
+    with Session(db.get_engine(af.url)) as s:
+        audit.start_recording(s, audit.Recording(at=clock.real_now(), origin="test:bulk"))
+        case = s.exec(select(Case).where(Case.ref == case_ref).with_for_update()).one()
+        for i in range(n):
+            d = Deadline(case_id=case.id, key=f"timer:bulk:{i}", kind="d", label_vi=f"Việc số {i}",
+                         label_en=f"Item {i}", unit="BCA", start_at=start, due_date=due,
+                         due_at=clock.end_of_local_day(due), phrase="", explanation=[], citation="", confirmed=True,
+                         status="open", policy="task", next_action_at=first, rung=0, extra={})
+            s.add(d)
+            audit.append_event(s, case, EventKind.DEADLINE_SET, actor="test", payload=deadline_payload(d), at=start)
+        s.commit()
 
 
 @pytest.mark.parametrize("af", ["sqlite"], indirect=True)

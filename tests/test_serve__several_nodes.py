@@ -117,14 +117,27 @@ def due_reminders(af: Agreeflow, workflows_copy: Path) -> list[str]:
     refs = [af("case", "open", "toggle", "--title", f"Hồ sơ {i}", ok=True).stdout.strip() for i in range(CASES)]
     now = clock.now()
     due = clock.local_today() + timedelta(days=20)  # "30 days before" fell due ten days ago
+    # Each row is logged with its deadline_set event, as the engine does (a row the log never set is tampering).
+    from sqlmodel import Session, col, select
+
+    from agreeflow.engine.core import audit
+    from agreeflow.engine.core.kinds import EventKind
+    from agreeflow.engine.core.store import Case
+    from agreeflow.engine.legaltime.deadlines import deadline_payload
+
+    with Session(db.get_engine(af.url)) as s:
+        audit.start_recording(s, audit.Recording(at=clock.real_now(), origin="test:bulk"))
+        cases = {c.ref: c for c in s.exec(select(Case).where(col(Case.ref).in_(refs)).with_for_update()).all()}
+        for i in range(REMINDERS):
+            case = cases[refs[i % CASES]]
+            d = Deadline(case_id=case.id, key=f"timer:bulk:{i}", kind="d", label_vi=f"Việc số {i}",
+                         label_en=f"Item {i}", unit="BCA", start_at=now - timedelta(days=60), due_date=due,
+                         due_at=clock.end_of_local_day(due), phrase="", explanation=[], citation="", confirmed=True,
+                         status="open", policy="bulk", next_action_at=now - timedelta(minutes=1), rung=0, extra={})
+            s.add(d)
+            audit.append_event(s, case, EventKind.DEADLINE_SET, actor="test", payload=deadline_payload(d), at=now)
+        s.commit()
     with db.get_engine(af.url).begin() as conn:
-        ids = dict(conn.execute(sa.text("SELECT ref, id FROM cases")).all())
-        conn.execute(sa.insert(Deadline.__table__), [  # type: ignore[attr-defined]
-            {"case_id": ids[refs[i % CASES]], "key": f"timer:bulk:{i}", "kind": "d", "label_vi": f"Việc số {i}",
-             "label_en": f"Item {i}", "unit": "BCA", "start_at": now - timedelta(days=60), "due_date": due,
-             "due_at": clock.end_of_local_day(due), "phrase": "", "explanation": [], "citation": "",
-             "confirmed": True, "status": "open", "policy": "bulk", "next_action_at": now - timedelta(minutes=1),
-             "rung": 0, "extra": {}} for i in range(REMINDERS)])
         first = conn.execute(sa.text("SELECT min(id) FROM deadlines WHERE key LIKE 'timer:bulk:%'")).scalar()
     return [f"d{first + i}:before_30d:{MAILBOX}" for i in range(REMINDERS)]
 

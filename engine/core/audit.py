@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 import sqlalchemy as sa
@@ -92,21 +93,22 @@ def canonical(case_ref: str, seq: int, at: datetime, actor: str, role: str, kind
               note: str | None, payload: dict[str, Any], prev_hash: str,
               recorded_at: datetime | None = None, recorded_by: str = "", origin: str = "") -> bytes:
     """The bytes that are hashed for one event."""
-    return _canonical(case_ref, seq, fmt_at(at), actor, role, kind, from_state, to_state, trigger, note,
-                      payload, prev_hash, fmt_at(recorded_at) if recorded_at else None, recorded_by, origin)
+    return canonical_bytes(case_ref, seq, fmt_at(at), actor, role, kind, from_state, to_state, trigger, note,
+                           payload, prev_hash, fmt_at(recorded_at) if recorded_at else None, recorded_by, origin)
 
 
-def _canonical(case_ref: str, seq: int, at_text: str, actor: str, role: str, kind: str,
-               from_state: str | None, to_state: str | None, trigger: str | None,
-               note: str | None, payload: dict[str, Any], prev_hash: str,
-               recorded_text: str | None = None, recorded_by: str = "", origin: str = "") -> bytes:
+def canonical_bytes(case_ref: str, seq: int, at_text: str, actor: str, role: str, kind: str,
+                    from_state: str | None, to_state: str | None, trigger: str | None,
+                    note: str | None, payload: Any, prev_hash: str,
+                    recorded_text: str | None = None, recorded_by: str = "", origin: str = "") -> bytes:
+    """The hashed bytes of an event given its times as canonical text (the reference: :func:`canonical_doc`)."""
     return _encode(canonical_doc(case_ref, seq, at_text, actor, role, kind, from_state, to_state, trigger, note,
                                  payload, prev_hash, recorded_text, recorded_by, origin)).encode("utf-8")
 
 
 def canonical_doc(case_ref: str, seq: int, at_text: str, actor: str, role: str, kind: str,
                   from_state: str | None, to_state: str | None, trigger: str | None,
-                  note: str | None, payload: dict[str, Any], prev_hash: str,
+                  note: str | None, payload: Any, prev_hash: str,
                   recorded_text: str | None = None, recorded_by: str = "", origin: str = "") -> dict[str, Any]:
     """The object whose canonical JSON is hashed (and which an export writes, plus ``hash``)."""
     doc = {"case": case_ref, "seq": seq, "at": at_text, "actor": actor, "role": role,
@@ -115,6 +117,80 @@ def canonical_doc(case_ref: str, seq: int, at_text: str, actor: str, role: str, 
     if recorded_text is not None:
         doc |= {"recorded_at": recorded_text, "recorded_by": recorded_by, "origin": origin}
     return doc
+
+
+# The canonical form assembled by hand, for the verifier's inner loop.  Keys in sorted order;
+# every string goes through the very function the JSON encoder uses (encode_basestring), so
+# the text is the one _encode(canonical_doc(...)) gives — CanonicalText returns None for any
+# value it would have to spell differently, and the caller then takes the reference path.
+_q = encode_basestring
+_FORM_LIMIT = 10_000
+
+
+class CanonicalText:
+    """The canonical text of an event whose payload is already canonical JSON, fast.
+
+    Most of an event — actor, role, kind, states, trigger, note, origin — repeats
+    from one event to the next; the encoded text of those parts is built once
+    per combination (a format with slots for the rest) and reused.  A call
+    returns what ``canonical_bytes(...).decode()`` returns, or None.
+    ``prev_hash`` must already be known to be 64 hex digits (the verifier
+    compares it with the previous hash first) and ``case_json`` is
+    ``encode_basestring(case ref)``.
+    """
+
+    def __init__(self) -> None:
+        self._forms: dict[tuple[Any, ...], str | None] = {}
+
+    def __call__(self, case_json: str, seq: Any, at_text: Any, actor: Any, role: Any, kind: Any, from_state: Any,
+                 to_state: Any, trigger: Any, note: Any, payload_json: str, prev_hash: str, recorded_text: Any,
+                 recorded_by: Any, origin: Any) -> str | None:
+        if type(seq) is not int:  # bool or float would be spelled otherwise
+            return None
+        new = recorded_text is not None
+        key = (actor, role, kind, from_state, to_state, trigger, note, recorded_by, origin, new)
+        form = self._forms.get(key, "")
+        if form == "":
+            if len(self._forms) >= _FORM_LIMIT:
+                self._forms.clear()
+            form = self._forms[key] = _form(actor, role, kind, from_state, to_state, trigger, note, recorded_by,
+                                            origin, new)
+        if form is None or type(at_text) is not str:
+            return None
+        if new:
+            if type(recorded_text) is not str:
+                return None
+            return form % (_q(at_text), case_json, payload_json, prev_hash, _q(recorded_text), seq)
+        return form % (_q(at_text), case_json, payload_json, prev_hash, seq)
+
+
+def _form(actor: Any, role: Any, kind: Any, from_state: Any, to_state: Any, trigger: Any, note: Any,
+          recorded_by: Any, origin: Any, new: bool) -> str | None:
+    """The canonical text with slots (at, case, payload, prev_hash[, recorded_at], seq); None if not all text."""
+    def j(v: Any) -> str:
+        return "null" if v is None else str(_q(v)).replace("%", "%%")
+    try:
+        head = '{"actor":' + j(actor) + ',"at":%s,"case":%s,"from":' + j(from_state) + ',"kind":' + j(kind) \
+            + ',"note":' + j(note)
+        tail = ',"role":' + j(role) + ',"seq":%d,"to":' + j(to_state) + ',"trigger":' + j(trigger) + "}"
+        if new:
+            return head + ',"origin":' + j(origin) + ',"payload":%s,"prev_hash":"%s","recorded_at":%s,"recorded_by":' \
+                + j(recorded_by) + tail
+        return head + ',"payload":%s,"prev_hash":"%s"' + tail
+    except TypeError:  # a value of another type than the columns hold: the reference spells it
+        return None
+
+
+def stored_at_text(value: Any) -> str:
+    """The canonical text of a stored event time: naive UTC text (SQLite) or a datetime."""
+    if isinstance(value, str):
+        # SQLAlchemy's SQLite format "YYYY-MM-DD HH:MM:SS.ffffff" differs from ours only in two characters.
+        if len(value) == 26 and value[10] == " " and value[19] == "." and value[0] != "0":
+            return f"{value[:10]}T{value[11:]}Z"
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return fmt_at(value)
 
 
 def event_hash(case_ref: str, ev: Event) -> str:
@@ -127,17 +203,27 @@ def event_hash(case_ref: str, ev: Event) -> str:
 _HEADS = "agreeflow.heads"
 
 
-def head(session: Session, case_id: int) -> tuple[int, str, datetime | None]:
-    """(last seq, last hash, last effective time) of a case's chain; (0, GENESIS, None) for a new case.
+@dataclass(frozen=True)
+class Head:
+    """The last event of a case's chain, as the next append needs it."""
+
+    seq: int
+    hash: str
+    at: datetime | None
+    recorded_at: datetime | None
+
+
+def head(session: Session, case_id: int) -> Head:
+    """The last event of a case's chain; ``Head(0, GENESIS, None, None)`` for a new case.
 
     Remembered for the rest of the transaction once read: the caller holds
     the case's row lock, so nobody else can append meanwhile.
     """
-    heads: dict[int, tuple[int, str, datetime | None]] = session.info.setdefault(_HEADS, {})
+    heads: dict[int, Head] = session.info.setdefault(_HEADS, {})
     if case_id not in heads:
-        row = session.exec(select(Event.seq, Event.hash, Event.at).where(Event.case_id == case_id)
-                           .order_by(col(Event.seq).desc()).limit(1)).first()
-        heads[case_id] = (row[0], row[1], row[2]) if row else (0, GENESIS, None)
+        row = session.exec(select(Event.seq, Event.hash, Event.at, Event.recorded_at)
+                           .where(Event.case_id == case_id).order_by(col(Event.seq).desc()).limit(1)).first()
+        heads[case_id] = Head(row[0], row[1], row[2], row[3]) if row else Head(0, GENESIS, None, None)
     return heads[case_id]
 
 
@@ -155,17 +241,21 @@ def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime,
     """
     assert case.id is not None
     rec = recording(session)
-    seq, prev, _ = head(session, case.id)
+    last = head(session, case.id)
+    # The transaction read the clock before it waited for this case's lock: a writer that
+    # started later but took the lock first may have recorded a later time.  The event is
+    # written after that one, so it is recorded no earlier (verify requires it, audit.md).
+    recorded = rec.at if last.recorded_at is None or last.recorded_at <= rec.at else last.recorded_at
     body = payload or {}
     if rec.late is not None:
         body = {**body, LATE_ENTRY: rec.late}
-    ev = Event(case_id=case.id, seq=seq + 1, at=at, actor=actor, role=role, kind=kind,
+    ev = Event(case_id=case.id, seq=last.seq + 1, at=at, actor=actor, role=role, kind=kind,
                from_state=from_state, to_state=to_state, trigger=trigger, note=note,
-               payload=body, prev_hash=prev, hash="", recorded_at=rec.at,
+               payload=body, prev_hash=last.hash, hash="", recorded_at=recorded,
                recorded_by=rec.recorded_by, origin=rec.origin)
     ev.hash = event_hash(case.ref, ev)
     session.add(ev)
-    session.info[_HEADS][case.id] = (ev.seq, ev.hash, at)
+    session.info[_HEADS][case.id] = Head(ev.seq, ev.hash, at, recorded)
     return ev
 
 
@@ -176,7 +266,7 @@ def forget_heads(session: Session) -> None:
 
 def last_effective(session: Session, case_id: int) -> datetime | None:
     """When the case's last event took effect (None for a case with no events)."""
-    return head(session, case_id)[2]
+    return head(session, case_id).at
 
 
 def event_view(e: Event) -> dict[str, Any]:
@@ -197,96 +287,70 @@ def export_record(ref: str, e: Event) -> dict[str, Any]:
 
 @dataclass
 class Break:
-    """The first broken event of one case's chain."""
+    """One finding of ``audit verify``: the first broken event of a chain, or a table that disagrees with it."""
 
     case: str
-    seq: int
+    seq: int | None
     problem: str
+    """In English; ``problem_vi`` in Vietnamese (the English text when none was given)."""
+    problem_vi: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"case": self.case, "seq": self.seq, "problem": self.problem}
+        return {"case": self.case, "seq": self.seq, "problem": self.problem,
+                "problem_vi": self.problem_vi or self.problem}
+
+    def line(self, lang: str) -> str:
+        """``  - CASE seq N: problem`` (no seq for a finding about the tables)."""
+        where = f"{self.case} seq {self.seq}" if self.seq is not None else self.case
+        return f"  - {where}: {self.problem_vi or self.problem if lang == 'vi' else self.problem}"
+
+
+def listing(breaks: Iterable[Break]) -> dict[str, str]:
+    """The findings as TamperingError lists them, in both languages."""
+    found = list(breaks)
+    return {lang: "\n".join(b.line(lang) for b in found) for lang in ("vi", "en")}
 
 
 def verify_rows(rows: Iterable[tuple[str, Event]]) -> tuple[int, int, list[Break]]:
-    """Check chains given (case ref, event) rows ordered by case then seq.
+    """Check chains given (case ref, event) ORM rows ordered by case then seq: the reference.
 
     Returns (events checked, cases checked, first break of each broken case).
-    """
-    return _check_chains(((ref, ev.seq, ev.prev_hash, ev.hash, ev) for ref, ev in rows),
-                         lambda row: event_hash(row[0], row[4]))
-
-
-def verify_log(session: Session, case_id: int | None = None, batch: int = 5000) -> tuple[int, int, list[Break]]:
-    """``verify_rows`` over the stored log (or one case's chain), reading plain SQL rows.
-
-    Same result as ``verify_rows(chain_rows(session, case_id))``, several times
-    faster on large logs: no ORM object per event, and the stored time text is
-    turned into the canonical one without building a datetime.
-    """
-    where = " WHERE e.case_id = :case_id" if case_id is not None else ""
-    result = session.connection().execute(sa.text(_CHAIN_SQL.format(where=where)), {"case_id": case_id},
-                                          execution_options={"stream_results": True})
-    return _check_chains((row for part in result.partitions(batch) for row in part), _stored_hash)
-
-
-_CHAIN_SQL = ('SELECT c.ref, e.seq, e.prev_hash, e.hash, e.at, e.actor, e.role, e.kind, e.from_state, e.to_state,'
-              ' e."trigger", e.note, e.payload, e.recorded_at, e.recorded_by, e.origin'
-              ' FROM events e JOIN cases c ON c.id = e.case_id{where} ORDER BY e.case_id, e.seq')
-
-
-def _stored_hash(row: Any) -> str:
-    """The hash a row of ``_CHAIN_SQL`` should carry (as ``event_hash`` computes it)."""
-    (ref, seq, prev_hash, _, at, actor, role, kind, from_state, to_state, trigger, note, payload,
-     recorded_at, recorded_by, origin) = row
-    if isinstance(payload, (str, bytes)):  # SQLite hands JSON back as text; PostgreSQL already parsed
-        payload = json.loads(payload)
-    recorded = _stored_at_text(recorded_at) if recorded_at is not None else None
-    return hashlib.sha256(_canonical(ref, seq, _stored_at_text(at), actor, role, kind, from_state, to_state,
-                                     trigger, note, payload or {}, prev_hash, recorded, recorded_by,
-                                     origin)).hexdigest()
-
-
-def _stored_at_text(value: Any) -> str:
-    """The canonical text of a stored event time: naive UTC text (SQLite) or a datetime."""
-    if isinstance(value, str):
-        # SQLAlchemy's SQLite format "YYYY-MM-DD HH:MM:SS.ffffff" differs from ours only in two characters.
-        if len(value) == 26 and value[10] == " " and value[19] == "." and value[0] != "0":
-            return f"{value[:10]}T{value[11:]}Z"
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return fmt_at(value)
-
-
-def _check_chains(rows: Iterable[Any], content_hash: Callable[[Any], str]) -> tuple[int, int, list[Break]]:
-    """Walk rows ``(ref, seq, prev_hash, hash, …)`` ordered by case then seq.
-
-    ``content_hash(row)`` recomputes a row's hash; it is called only while the
-    row's chain is still sound.
+    ``engine.core.verification`` checks the stored log far faster and finds
+    the same breaks (tests/test_audit_verify_properties.py holds them equal).
     """
     breaks: list[Break] = []
     current, expected_seq, prev, broken = None, 0, GENESIS, False
     n_events = n_cases = 0
-    for row in rows:
-        ref, seq, prev_hash, stored = row[0], row[1], row[2], row[3]
+    for ref, ev in rows:
         n_events += 1
         if ref != current:
             current, expected_seq, prev, broken = ref, 1, GENESIS, False
             n_cases += 1
         if broken:
             continue
-        problem = ""
-        if seq != expected_seq:
-            problem = f"expected seq {expected_seq}, found {seq} (event missing or reordered)"
-        elif prev_hash != prev:
-            problem = "prev_hash does not match the previous event's hash"
-        elif content_hash(row) != stored:
-            problem = "hash does not match the event's content (event edited)"
-        if problem:
-            breaks.append(Break(ref, expected_seq if seq != expected_seq else seq, problem))
+        found = None
+        if ev.seq != expected_seq:
+            found = bad_seq(ref, expected_seq, ev.seq)
+        elif ev.prev_hash != prev:
+            found = Break(ref, ev.seq, *BAD_LINK)
+        elif event_hash(ref, ev) != ev.hash:
+            found = Break(ref, ev.seq, *BAD_HASH)
+        if found is not None:
+            breaks.append(found)
             broken = True
-        prev, expected_seq = stored, expected_seq + 1
+        prev, expected_seq = ev.hash, expected_seq + 1
     return n_events, n_cases, breaks
+
+
+BAD_LINK = ("prev_hash does not match the previous event's hash", "prev_hash không khớp mã băm của sự kiện trước")
+BAD_HASH = ("hash does not match the event's content (event edited)",
+            "mã băm không khớp nội dung sự kiện (sự kiện đã bị sửa)")
+
+
+def bad_seq(ref: str, expected: int, found: int) -> Break:
+    """The break of a chain whose next event does not carry the next seq."""
+    return Break(ref, expected, f"expected seq {expected}, found {found} (event missing or reordered)",
+                 f"cần seq {expected}, gặp seq {found} (sự kiện bị xóa hoặc bị đảo thứ tự)")
 
 
 def chain_rows(session: Session, case_id: int | None = None, batch: int = 5000) -> Iterable[tuple[str, Event]]:

@@ -107,6 +107,17 @@ def dispose_all() -> None:
     _initialised.clear()
 
 
+def after_fork() -> None:
+    """In a forked child process: forget the parent's engines without closing their connections.
+
+    Those connections belong to the parent (closing a PostgreSQL one from the
+    child would end the parent's session); the child opens its own.
+    """
+    for eng in _engines.values():
+        eng.dispose(close=False)
+    _engines.clear()
+
+
 _initialised: set[str] = set()
 
 

@@ -20,6 +20,8 @@ from agreeflow.engine.core.audit import GENESIS, fmt_at
 from agreeflow.engine.core.store import SecurityEvent
 
 _PG_LOCK = 0x5EC106  # the security log's advisory lock key on PostgreSQL
+NAME = "security_log"
+"""How findings about the security log name it (where a case finding names the case)."""
 _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 

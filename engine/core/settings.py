@@ -6,6 +6,9 @@ Defaults:
     language   ``--lang`` / ``AGREEFLOW_LANG`` or ``vi``
     user       ``--as`` / ``AGREEFLOW_USER`` (no default: writes need a person)
     mail       ``AGREEFLOW_SMTP`` or the ``.eml`` sink in ``<data dir>/mail``
+    checkpoints ``AGREEFLOW_CHECKPOINTS`` or ``<data dir>/checkpoints`` (one file per sweep)
+    signing    ``AGREEFLOW_SIGNING_KEY``: the Ed25519 key that signs checkpoints (none: unsigned)
+    inspectorate ``AGREEFLOW_INSPECTORATE``: address(es) every new checkpoint is mailed to (none: not mailed)
 """
 
 from __future__ import annotations
@@ -54,6 +57,12 @@ class Settings:
     """A sign-in token (``AGREEFLOW_TOKEN``; the command line also reads the one ``agreeflow login`` saved)."""
     origin: str = field(default_factory=lambda: cli_origin())
     """Where the writes come from, recorded on every event: ``cli:<os account>@<host>`` by default."""
+    checkpoints: Path | None = None
+    """Folder of the automatic checkpoints, outside the database; default ``data_dir/checkpoints``."""
+    signing_key: Path | None = None
+    """Ed25519 private key (PEM) that signs checkpoints; None: they are written unsigned."""
+    inspectorate: str | None = None
+    """Address(es), comma-separated, that each new checkpoint is mailed to; None: not mailed."""
 
     @classmethod
     def from_env(cls, **overrides: str | Path | None) -> Settings:
@@ -64,10 +73,13 @@ class Settings:
             user=os.environ.get("AGREEFLOW_USER") or None,
             smtp_url=os.environ.get("AGREEFLOW_SMTP") or None,
             token=os.environ.get("AGREEFLOW_TOKEN") or None,
+            checkpoints=Path(os.environ["AGREEFLOW_CHECKPOINTS"]) if os.environ.get("AGREEFLOW_CHECKPOINTS") else None,
+            signing_key=Path(os.environ["AGREEFLOW_SIGNING_KEY"]) if os.environ.get("AGREEFLOW_SIGNING_KEY") else None,
+            inspectorate=os.environ.get("AGREEFLOW_INSPECTORATE") or None,
         )
         for key, value in overrides.items():
             if value is not None:
-                setattr(s, key, Path(value) if key == "data_dir" else value)
+                setattr(s, key, Path(value) if key in ("data_dir", "checkpoints", "signing_key") else value)
         return s
 
     @property
@@ -78,6 +90,10 @@ class Settings:
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.checkpoints or self.data_dir / "checkpoints"
 
     @property
     def mail_dir(self) -> Path:

@@ -85,6 +85,11 @@ def spawn(s: Session, case: Case, spec: SpawnDef, actor: str, role: str, now: da
         audit.append_event(s, case, EventKind.CHILD_OPENED, actor=actor, role=role, at=now,
                            payload={"child": child.ref, "unit": unit, "workflow": spec.workflow})
         made.append(child)
+    if not made and case.fields.get("_round") != []:
+        # No addressee: the round is empty.  Every change of a case's fields is logged (audit verify replays
+        # them); with children, their child_opened events already say who is in the round.
+        audit.append_event(s, case, EventKind.FIELD_CHANGED, actor=actor, role=role, at=now,
+                           payload={"field": "_round", "before": case.fields.get("_round"), "after": []})
     case.fields = {**case.fields, "_round": [c.ref for c in made]}
     s.add(case)
     s.flush()

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from agreeflow.engine.service import wiring  # noqa: F401  (registers effects, actions and guards first)
 from agreeflow.engine.service.audit import audit_checkpoint, audit_export, audit_log, checkpoint_text, verify
+from agreeflow.engine.service.audit import keygen as audit_keygen
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.engine.service.calendar import add as calendar_add
 from agreeflow.engine.service.calendar import day as calendar_day
@@ -71,14 +72,14 @@ T = TypeVar("T")
 
 __all__ = [
     "DefinitionError", "Settings", "annual_sections", "annual_title", "audit_checkpoint", "audit_export",
-    "audit_log", "calendar_add", "calendar_day", "calendar_due", "calendar_holidays", "calendar_set_day",
-    "check_flags", "check_output", "checkpoint_text", "close_round", "compliance_tables", "directory_check",
-    "directory_show", "directory_transfer", "export_ics", "fire", "fmt_at_local", "fmt_day", "fmt_local",
-    "follow_up", "history", "import_tasks", "init", "lint", "list_cases", "load_directory", "login", "logout",
-    "now", "open_case", "open_cases", "output_file", "parse_instant", "plan", "reading", "report_annual",
-    "report_compliance", "resume", "round_summary", "saved_token", "set_clock", "set_password", "show_case",
-    "suspend", "text", "verify", "whoami", "with_session", "workflow_graph", "workflow_show",
-    "workflows_list", "write_file", "writing",
+    "audit_keygen", "audit_log", "calendar_add", "calendar_day", "calendar_due", "calendar_holidays",
+    "calendar_set_day", "check_flags", "check_output", "checkpoint_text", "close_round", "compliance_tables",
+    "directory_check", "directory_show", "directory_transfer", "export_ics", "fire", "fmt_at_local",
+    "fmt_day", "fmt_local", "follow_up", "history", "import_tasks", "init", "lint", "list_cases",
+    "load_directory", "login", "logout", "now", "open_case", "open_cases", "output_file", "parse_instant",
+    "plan", "reading", "report_annual", "report_compliance", "resume", "round_summary", "saved_token",
+    "set_clock", "set_password", "show_case", "suspend", "text", "verify", "whoami", "with_session",
+    "workflow_graph", "workflow_show", "workflows_list", "write_file", "writing",
 ]
 
 

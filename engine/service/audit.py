@@ -1,42 +1,188 @@
-"""The log for auditors: verify the chains, query, export, checkpoint."""
+"""The log for auditors: verify the chains and the tables, query, export, checkpoints and their keys.
+
+``verify`` checks in one pass per case what engine.core.verification lists
+(chains, recorded times, the replay against the tables, a checkpoint), then
+the security log.  The checkpoint is the one given (``--checkpoint``) or the
+newest the sweeps wrote to the checkpoints folder; with ``--public-key`` its
+signature is checked before anything else.  A large log is shared between
+processes, each reading a range of case ids in a transaction of its own:
+the chains are per case, so the parts need no common snapshot.
+"""
 
 from __future__ import annotations
 
+import gc
+import logging
+import multiprocessing
+import os
+import queue
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from agreeflow.engine.core import audit, cases
-from agreeflow.engine.core.errors import TamperingError
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from agreeflow.engine.core import audit, cases, clock, db, files, seclog, verification
+from agreeflow.engine.core.errors import InputFileError, OutputPathError, TamperingError
 from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.reports import auditlog, checkpoint
 from agreeflow.engine.reports import common as reports
-from agreeflow.engine.service.base import now, reading
+from agreeflow.engine.service.base import now, reading, writing
+from agreeflow.notifications import compose
+
+log = logging.getLogger("agreeflow.checkpoint")
+PARALLEL_FROM = 150_000
+"""Events from which verify shares the log between processes (below, starting them costs more than it saves)."""
+CHUNKS_PER_WORKER = 8
 
 
-def verify(settings: Settings, case_ref: str | None = None, checkpoint_file: Path | None = None) -> dict[str, Any]:
-    """Recompute every chain; TamperingError (exit 4) names the first broken event of each case.
+# ------------------------------------------------------------------ verify
+def verify(settings: Settings, case_ref: str | None = None, checkpoint_file: Path | None = None,
+           public_key: Path | None = None, workers: int | None = None) -> dict[str, Any]:
+    """Check the log (see the module docstring); TamperingError (exit 4) lists every finding.
 
-    With a checkpoint file (``audit checkpoint``), also require every head it
-    recorded to still be there with the same hash — which catches a rewrite
-    whose author recomputed all the hashes in the database.
+    Raises:
+        InputFileError (exit 2): the checkpoint cannot be read, is not one, was
+            altered, or (with ``public_key``) is unsigned or not signed by that key.
+        TamperingError (exit 4): a broken chain, a table that disagrees with the
+            log, a time that goes backwards, or something the checkpoint pinned
+            that is gone or changed — each named with its case.
     """
-    cp = checkpoint.read(checkpoint_file) if checkpoint_file else None
+    used = _checkpoint(settings, checkpoint_file, public_key)
+    cp = used.cp if used is not None else None
+    pinned = verification.Pinned({h["case"]: (h["seq"], h["hash"]) for h in cp["heads"]}, cp["taken_at"]) \
+        if cp is not None else None
     with reading(settings) as s:
-        case_id = cases.find(s, case_ref).id if case_ref else None
-        n_events, n_cases, breaks = audit.verify_log(s, case_id)
-        if cp is not None:
-            broken = {b.case for b in breaks}
-            heads = [h for h in cp["heads"] if case_ref in (None, h["case"])]
-            breaks += [b for b in checkpoint.breaks(s, {**cp, "heads": heads}) if b.case not in broken]
-    result: dict[str, Any] = {"events": n_events, "cases": n_cases, "broken": [b.to_json() for b in breaks]}
-    if cp is not None:
-        result["checkpoint"] = {"root": cp["root"], "taken_at": cp.get("taken_at"), "heads": len(cp["heads"])}
+        if case_ref:
+            case_id = cases.find(s, case_ref).id or 0
+            if pinned is not None:
+                pinned = verification.Pinned({k: v for k, v in pinned.heads.items() if k == case_ref}, pinned.taken)
+            found = verification.scan(s, case_id, case_id, pinned)
+            n_security = None
+        else:
+            found = _scan_all(settings, s, pinned, workers)
+            n_security, problems = seclog.verify(s)
+            found.breaks += [audit.Break(seclog.NAME, None, p) for p in problems]
+            if cp is not None and not problems:
+                found.breaks += checkpoint.security_breaks(s, cp)
+    if pinned is not None:
+        found.breaks += verification.missing_cases(pinned, found.refs)
+    breaks = sorted(found.breaks, key=lambda b: (b.case, b.seq or 0))
+    result: dict[str, Any] = {"events": found.events, "cases": found.cases, "broken": [b.to_json() for b in breaks]}
+    if n_security is not None:
+        result["security_log"] = n_security
+    result["checkpoint"] = used.view() if used is not None else None
+    result["checkpoints_dir"] = str(settings.checkpoints_dir)
     if breaks:
-        raise TamperingError(listing="\n".join(f"  - {b.case} seq {b.seq}: {b.problem}" for b in breaks),
-                             broken=result["broken"], events=n_events, cases=n_cases)
+        raise TamperingError(listing=audit.listing(breaks), broken=result["broken"], events=found.events,
+                             cases=found.cases)
     return result
 
 
+@dataclass
+class _Used:
+    """The checkpoint a verify holds the log against."""
+
+    cp: dict[str, Any]
+    path: Path
+    automatic: bool
+    key_id: str | None
+
+    def view(self) -> dict[str, Any]:
+        return {"file": str(self.path), "root": self.cp["root"], "taken_at": self.cp.get("taken_at"),
+                "heads": len(self.cp["heads"]), "automatic": self.automatic,
+                "signed": "signature" in self.cp, "signature_checked_with": self.key_id}
+
+
+def _checkpoint(settings: Settings, given: Path | None, public_key: Path | None) -> _Used | None:
+    """The checkpoint given, else the newest automatic one; its signature checked first when a key is given."""
+    path = given or checkpoint.newest(settings.checkpoints_dir)
+    if path is None:
+        if public_key is not None:
+            raise InputFileError(path=str(settings.checkpoints_dir),
+                                 problem="không có mốc kiểm tra để kiểm chữ ký / no checkpoint to check the "
+                                         "signature of (give --checkpoint FILE)")
+        return None
+    raw = checkpoint.load(path)
+    key = checkpoint.check_signature(path, raw, public_key) if public_key is not None else None
+    return _Used(checkpoint.check(path, raw), path, given is None, key)
+
+
+def _scan_all(settings: Settings, s: Session, pinned: verification.Pinned | None,
+              workers: int | None) -> verification.Scan:
+    """Every case, in this process or shared with ``workers - 1`` others (default: by the log's size)."""
+    lo, hi = verification.id_range(s)
+    if workers is None:
+        size = s.connection().execute(sa.text("SELECT max(id) FROM events")).scalar() or 0
+        workers = min(os.cpu_count() or 1, 8) if size >= PARALLEL_FROM else 1
+    if workers <= 1 or hi - lo + 1 < workers:
+        return verification.scan(s, lo, hi, pinned)
+    n = workers * CHUNKS_PER_WORKER
+    step = max((hi - lo + 1 + n - 1) // n, 1)
+    chunks = [(a, min(a + step - 1, hi)) for a in range(lo, hi + 1, step)]
+    methods = multiprocessing.get_all_start_methods()
+    # fork: the children start at once with everything imported; they open connections of their own
+    # (db.after_fork).  spawn where there is no fork.
+    ctx: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    counter = ctx.Value("i", 0)
+    results: Any = ctx.Queue()
+    procs = [ctx.Process(target=_part, args=(settings.url, chunks, pinned, counter, results), daemon=True)
+             for _ in range(workers - 1)]
+    gc.freeze()  # the children would otherwise copy every page the collector touches
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        gc.unfreeze()
+    total = _take(s, chunks, pinned, counter)
+    got = 0
+    while got < len(procs):
+        try:
+            part = results.get(timeout=1.0)
+        except queue.Empty:
+            if not any(p.is_alive() for p in procs):
+                try:
+                    part = results.get(timeout=1.0)
+                except queue.Empty:
+                    raise RuntimeError("a verify process ended without its result") from None
+            else:
+                continue
+        if isinstance(part, BaseException):
+            raise part
+        total.add(part)
+        got += 1
+    for p in procs:
+        p.join()
+    return total
+
+
+def _take(s: Session, chunks: list[tuple[int, int]], pinned: verification.Pinned | None,
+          counter: Any) -> verification.Scan:
+    """Scan chunks until none is left (each process takes the next free one)."""
+    out = verification.Scan()
+    while True:
+        with counter.get_lock():
+            i = counter.value
+            counter.value += 1
+        if i >= len(chunks):
+            return out
+        out.add(verification.scan(s, chunks[i][0], chunks[i][1], pinned))
+
+
+def _part(url: str, chunks: list[tuple[int, int]], pinned: verification.Pinned | None, counter: Any,
+          results: Any) -> None:
+    """A verify process: its share of the chunks, in one read transaction of its own."""
+    try:
+        db.after_fork()
+        with db.read(Settings(db_url=url)) as s:
+            results.put(_take(s, chunks, pinned, counter))
+    except Exception as exc:  # handed to the parent, which raises it
+        results.put(RuntimeError(f"verify process: {type(exc).__name__}: {exc}"))
+
+
+# ------------------------------------------------------------------ reading and exporting
 def audit_log(settings: Settings, start: str | None = None, end: str | None = None, **filters: str | None
               ) -> list[dict[str, Any]]:
     """Events matching ``case``/``actor``/``unit``/``kind`` in the period, oldest first."""
@@ -53,12 +199,93 @@ def audit_export(settings: Settings, fmt: str, out: TextIO, start: str | None = 
         return {"format": fmt, **auditlog.write(auditlog.export_rows(s, w), out, fmt)}
 
 
+# ------------------------------------------------------------------ checkpoints
 def audit_checkpoint(settings: Settings) -> dict[str, Any]:
-    """Verify the log, then pin every chain's head and their Merkle root (exit 4 if already broken)."""
+    """Verify the log, then pin every chain's head and their Merkle root (exit 4 if already broken).
+
+    Signed when ``AGREEFLOW_SIGNING_KEY`` names a key.
+    """
+    key = checkpoint.load_private_key(settings.signing_key) if settings.signing_key else None
+    result = verify(settings)
     with reading(settings) as s:
-        return checkpoint.take(s, now())
+        cp = checkpoint.take(s, now(), recorded=clock.real_now(), database=db.safe_url(settings.url),
+                             events=result["events"])
+    return checkpoint.sign(cp, key) if key is not None else cp
 
 
 def checkpoint_text(cp: dict[str, Any]) -> str:
     """A checkpoint as the file that is kept outside the database."""
     return checkpoint.dumps(cp)
+
+
+def sweep_checkpoint(settings: Settings, at: Any) -> dict[str, Any] | None:
+    """The automatic checkpoint of a sweep: written (signed), and queued for the inspectorate.
+
+    Nothing is written when nothing was pinned since the newest checkpoint.
+    Nor when the log no longer holds the newest checkpoint — a cut or a
+    rewrite since — so that the next ``audit verify`` still holds the log
+    against that one and names what is gone; the refusal is logged as an
+    error.  Returns ``{"file", "root", "mailed"}``, ``{"problems"}`` or None.
+
+    Raises:
+        InputFileError (exit 2): the signing key cannot be read.
+        OutputPathError (exit 2): the folder cannot be written.
+    """
+    key = checkpoint.load_private_key(settings.signing_key) if settings.signing_key else None
+    folder = settings.checkpoints_dir
+    last_path = checkpoint.newest(folder)
+    last = checkpoint.read(last_path) if last_path is not None else None
+    recorded = clock.real_now()
+    with reading(settings) as s:
+        cp = checkpoint.take(s, at, recorded=recorded, database=db.safe_url(settings.url))
+        if last is not None and checkpoint.same_pins(last, cp):
+            return None
+        problems = checkpoint.still_held(s, last) if last is not None else []
+    if problems:
+        log.error("no checkpoint written: the log no longer holds %s (%s); run agreeflow audit verify",
+                  last_path, "; ".join(problems[:5]))
+        return {"problems": problems}
+    if last_path is not None and last is not None:
+        cp["previous"] = {"file": last_path.name, "root": last["root"]}
+    if key is not None:
+        cp = checkpoint.sign(cp, key)
+    path = folder / checkpoint.file_name(recorded)
+    text = checkpoint.dumps(cp)
+    try:
+        files.atomic_write(path, lambda fh: fh.write(text))
+    except OSError as exc:
+        raise OutputPathError(path=str(path), problem_vi=exc.strerror or str(exc),
+                              problem_en=exc.strerror or str(exc)) from None
+    mailed = 0
+    addresses = [a.strip() for a in (settings.inspectorate or "").split(",") if a.strip()]
+    if addresses:
+        rows = compose.checkpoint_rows(cp, text, path.name, addresses, reminders.load(), at)
+        with writing(settings) as s:
+            mailed = len(compose.queue(s, rows))
+    return {"file": str(path), "root": cp["root"], "mailed": mailed}
+
+
+def keygen(out: Path) -> dict[str, Any]:
+    """Write a new Ed25519 key pair for signing checkpoints into folder ``out`` (private key mode 0600).
+
+    Refuses (exit 2) to overwrite a key: checkpoints signed with it could no longer be checked.
+    """
+    private_path, public_path = Path(out) / checkpoint.PRIVATE_KEY, Path(out) / checkpoint.PUBLIC_KEY
+    for p in (private_path, public_path):
+        if p.exists():
+            raise OutputPathError(path=str(p), problem_vi="tệp khóa đã có; không ghi đè (chữ ký cũ sẽ không kiểm "
+                                                          "được nữa)",
+                                  problem_en="a key file is already there; it is not overwritten (checkpoints "
+                                             "signed with it could no longer be checked)")
+    private, public, key_id = checkpoint.new_key_pair()
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(private)
+        os.chmod(private_path, 0o600)
+        files.write_bytes(public_path, public)
+    except OSError as exc:
+        raise OutputPathError(path=str(out), problem_vi=exc.strerror or str(exc),
+                              problem_en=exc.strerror or str(exc)) from None
+    return {"private_key": str(private_path), "public_key": str(public_path), "key_id": key_id}

@@ -31,20 +31,22 @@ from agreeflow.engine.core.store import Node, OutboxMessage
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.deadlines import calendar_for
 from agreeflow.engine.procedures import sweep as sweeping
-from agreeflow.engine.service import base
+from agreeflow.engine.reports import checkpoint
+from agreeflow.engine.service import audit, base
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.notifications import outbox
 from agreeflow.notifications.mailer import Transport, TransportError, build_email
 from agreeflow.notifications.render import RenderedMessage
 
 log = logging.getLogger("agreeflow.sweep")
-COUNTS = ("due", "queued", "reminders", "escalations", "missed", "digests", "late", "errors")
+COUNTS = ("due", "queued", "reminders", "escalations", "missed", "digests", "late", "errors", "checkpoints")
 
 
 def tick(settings: Settings, node: str | None = None, dispatch: bool = True,
          stop: threading.Event | None = None) -> dict[str, Any]:
     """One sweep at now and (unless ``dispatch`` is False) one dispatch; returns counts."""
     transport = outbox.transport_for(settings) if dispatch else None  # a bad mail URL fails before the sweep writes
+    check_signing_key(settings)  # and so does a signing key that cannot sign
     counts = sweep(settings, now(), stop)
     if transport is not None:
         counts.update(dispatch_outbox(settings, node or outbox.default_node_name(), stop=stop, transport=transport))
@@ -73,7 +75,34 @@ def sweep(settings: Settings, at: datetime, stop: threading.Event | None = None)
             counts["errors"] += 1
     if stop is None or not stop.is_set():
         counts.update(_digests(settings, at, cal, policies))
+    counts.update(_checkpoint(settings, at))
     return {k: counts.get(k, 0) for k in COUNTS}
+
+
+def check_signing_key(settings: Settings) -> None:
+    """Raise InputFileError (exit 2) when ``AGREEFLOW_SIGNING_KEY`` names no usable key (before a sweep writes)."""
+    if settings.signing_key is not None:
+        checkpoint.load_private_key(settings.signing_key)
+
+
+def _checkpoint(settings: Settings, at: datetime) -> Counter[str]:
+    """The sweep's checkpoint (engine.service.audit.sweep_checkpoint); a failure is logged, never raised.
+
+    The sweep's work is committed by then; a checkpoint that cannot be written
+    must not stop the mail that follows.
+    """
+    counts: Counter[str] = Counter()
+    try:
+        done = audit.sweep_checkpoint(settings, at)
+    except Exception:
+        log.exception("checkpoint not written (folder %s)", settings.checkpoints_dir)
+        counts["errors"] += 1
+        return counts
+    if done is not None and "file" in done:
+        counts["checkpoints"] += 1
+    elif done is not None:
+        counts["errors"] += 1
+    return counts
 
 
 def _digests(settings: Settings, at: datetime, cal: Any, policies: reminders.Policies) -> Counter[str]:
@@ -257,6 +286,7 @@ def serve(settings: Settings, node_name: str | None = None, interval: float = 60
     previous = _on_signals(stop)
     try:
         transport = outbox.transport_for(settings)
+        check_signing_key(settings)
         register(settings, name)
     except BaseException:
         _restore(previous)

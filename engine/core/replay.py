@@ -1,0 +1,228 @@
+"""Replay one case's log and hold it against the tables: state, fields, deadlines, suspension.
+
+Commands and reports read the tables ``cases`` and ``deadlines``; inspectors
+can verify only the log.  So every change to the columns compared here is
+written with an event, in the same transaction, and replaying a case's
+events gives its row back exactly:
+
+* ``cases.state`` — the ``to`` of ``opened``, then of every ``transition``,
+  whose ``from`` must be the state the case was in (as must the ``from`` of a
+  ``refused``: the state the refusal saw);
+* ``cases.fields`` — the ``fields`` of ``opened``; ``field_changed`` sets
+  ``field`` to ``after``; ``attached`` adds ``{name, size, sha256}`` under its
+  ``kind`` in ``_documents``; ``child_opened`` events after a transition form
+  the new ``_round`` (the children's refs, in order); ``flagged`` adds its
+  ``flag`` to ``_flags``.  A key whose value is null counts as absent;
+* ``deadlines`` — each ``deadline_set`` starts a deadline of its key (one
+  carrying ``started_by`` starts the waiting, ``pending``, one of that key
+  instead); ``deadline_met`` / ``deadline_missed`` (unless ``final`` is false:
+  the sweep's "it is late", the deadline stays open) / ``deadline_cancelled``
+  close the open one of that key with that due date; ``deadline_moved`` moves
+  its due date from ``before`` to ``after``.  Rows of one key, in the order
+  they were made, must match the deadlines the log started, in order, in
+  ``status`` and ``due_date``;
+* ``cases.suspended_at`` — the time of the last ``suspended``, cleared by
+  ``resumed``.
+
+A row that disagrees is tampering (``audit verify`` exits 4 naming the case
+and the column).  This module reads no database; ``engine.core.verification``
+feeds it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from agreeflow.engine.core.kinds import DeadlineStatus, EventKind
+
+DOCUMENTS = "_documents"
+ROUND = "_round"
+FLAGS = "_flags"
+SYSTEM_WORKFLOW = "_system"   # the administrative chain (cases.SYSTEM_WORKFLOW): no state or fields to replay
+
+PAYLOAD_KINDS = frozenset({
+    EventKind.OPENED, EventKind.FIELD_CHANGED, EventKind.ATTACHED, EventKind.CHILD_OPENED, EventKind.FLAGGED,
+    EventKind.DEADLINE_SET, EventKind.DEADLINE_MET, EventKind.DEADLINE_MISSED, EventKind.DEADLINE_CANCELLED,
+    EventKind.DEADLINE_MOVED})
+"""Kinds whose payload the replay reads."""
+STATE_KINDS = frozenset({EventKind.OPENED, EventKind.TRANSITION, EventKind.REFUSED, EventKind.SUSPENDED,
+                         EventKind.RESUMED})
+"""Kinds the replay reads without their payload."""
+REPLAYED = PAYLOAD_KINDS | STATE_KINDS
+_CLOSING: dict[str, str] = {EventKind.DEADLINE_MET: DeadlineStatus.MET,
+                             EventKind.DEADLINE_MISSED: DeadlineStatus.MISSED,
+                             EventKind.DEADLINE_CANCELLED: DeadlineStatus.CANCELLED}
+_OPEN = (DeadlineStatus.OPEN, DeadlineStatus.PENDING)
+
+
+@dataclass
+class Finding:
+    """One disagreement: at an event (``seq``) or in a table column (``seq`` None)."""
+
+    seq: int | None
+    en: str
+    vi: str
+
+
+@dataclass
+class _Deadline:
+    key: str
+    status: str
+    due_date: str | None
+    seq: int
+
+
+@dataclass
+class CaseReplay:
+    """What a case's events say its rows hold; feed events in seq order, then :meth:`compare`."""
+
+    state: str | None = None
+    state_seq: int = 0
+    fields: dict[str, Any] = field(default_factory=dict)
+    deadlines: list[_Deadline] = field(default_factory=list)
+    suspended_at: str | None = None
+    opened: bool = False
+    findings: list[Finding] = field(default_factory=list)
+    _new_round: bool = True
+
+    def feed(self, seq: int, kind: str, from_state: str | None, to_state: str | None, at_text: str,
+             payload: Any) -> None:
+        """One event (``payload`` parsed, or None for the kinds of ``STATE_KINDS``)."""
+        if kind == EventKind.TRANSITION:
+            if from_state != self.state and self.opened:
+                self._wrong_from(seq, "transition", from_state)
+            self.state, self.state_seq, self._new_round = to_state, seq, True
+        elif kind == EventKind.OPENED:
+            self.state, self.state_seq, self.opened = to_state, seq, True
+            given = payload.get("fields") if isinstance(payload, dict) else None
+            self.fields = json.loads(json.dumps(given)) if isinstance(given, dict) else {}
+        elif kind == EventKind.REFUSED:
+            if from_state is not None and from_state != self.state and self.opened:
+                self._wrong_from(seq, "refusal", from_state)
+        elif kind == EventKind.SUSPENDED:
+            self.suspended_at = at_text
+        elif kind == EventKind.RESUMED:
+            self.suspended_at = None
+        elif isinstance(payload, dict):
+            self._payload(seq, kind, payload)
+
+    def _payload(self, seq: int, kind: str, p: dict[str, Any]) -> None:
+        if kind == EventKind.FIELD_CHANGED:
+            self.fields[str(p.get("field"))] = p.get("after")
+        elif kind == EventKind.ATTACHED:
+            docs = {k: list(v) for k, v in (self.fields.get(DOCUMENTS) or {}).items()}
+            docs.setdefault(str(p.get("kind")), []).append({k: p.get(k) for k in ("name", "size", "sha256")})
+            self.fields[DOCUMENTS] = docs
+        elif kind == EventKind.CHILD_OPENED:
+            children = [] if self._new_round else list(self.fields.get(ROUND) or [])
+            self.fields[ROUND] = [*children, p.get("child")]
+            self._new_round = False
+        elif kind == EventKind.FLAGGED:
+            self.fields[FLAGS] = [*(self.fields.get(FLAGS) or []), p.get("flag")]
+        elif kind == EventKind.DEADLINE_SET:
+            self._deadline_set(seq, p)
+        elif kind in _CLOSING:
+            if kind == EventKind.DEADLINE_MISSED and p.get("final") is False:
+                return  # the sweep's "it is late": the deadline stays open until the case moves
+            d = self._open_one(p.get("deadline"), p.get("due_date"))
+            if d is not None:
+                d.status, d.due_date = _CLOSING[kind], p.get("due_date")
+            else:
+                self.findings.append(Finding(seq, f"closes deadline '{p.get('deadline')}', which is not open",
+                                             f"đóng thời hạn '{p.get('deadline')}' không còn mở"))
+        elif kind == EventKind.DEADLINE_MOVED:
+            d = self._open_one(p.get("deadline"), p.get("before"))
+            if d is not None:
+                d.due_date = p.get("after")
+            else:
+                self.findings.append(Finding(seq, f"moves deadline '{p.get('deadline')}', which is not open",
+                                             f"dời thời hạn '{p.get('deadline')}' không còn mở"))
+
+    def _deadline_set(self, seq: int, p: dict[str, Any]) -> None:
+        key = str(p.get("deadline"))
+        if "started_by" in p:  # a waiting deadline whose event came (procedures.pending.start)
+            waiting = next((d for d in self.deadlines if d.key == key and d.status == DeadlineStatus.PENDING), None)
+            if waiting is not None:
+                waiting.status, waiting.due_date = str(p.get("status")), p.get("due_date")
+                return
+        self.deadlines.append(_Deadline(key, str(p.get("status")), p.get("due_date"), seq))
+
+    def _open_one(self, key: Any, due_date: Any) -> _Deadline | None:
+        """The open deadline of ``key`` due on ``due_date`` — else the first open one of ``key``."""
+        open_ = [d for d in self.deadlines if d.key == key and d.status in _OPEN]
+        return next((d for d in open_ if d.due_date == due_date), open_[0] if open_ else None)
+
+    def _wrong_from(self, seq: int, what: str, from_state: str | None) -> None:
+        what_vi = "chuyển bước" if what == "transition" else "từ chối"
+        self.findings.append(Finding(
+            seq, f"the {what} starts from '{from_state}' but the log left the case in '{self.state}' "
+                 f"(seq {self.state_seq}): its state was changed outside the log",
+            f"sự kiện {what_vi} ghi trạng thái trước là '{from_state}' nhưng theo nhật ký hồ sơ đang ở "
+            f"'{self.state}' (seq {self.state_seq}): trạng thái đã bị sửa ngoài nhật ký"))
+
+    # ------------------------------------------------------------------ against the tables
+    def compare(self, workflow: str, state: str, fields: dict[str, Any], suspended_at: str | None,
+                rows: list[tuple[int, str, str, str | None]]) -> list[Finding]:
+        """Findings so far plus every column of the case's rows that the log does not give back.
+
+        ``rows`` are the case's deadlines as (id, key, status, due_date ISO text), by id.
+        """
+        out = list(self.findings)
+        if workflow != SYSTEM_WORKFLOW:
+            if not self.opened:
+                out.append(Finding(None, "the log does not begin with 'opened'", "nhật ký không bắt đầu bằng 'opened'"))
+            elif state != self.state:
+                out.append(_column("cases.state", state, self.state))
+            if self.opened:
+                out += _fields(fields, self.fields)
+        if suspended_at != self.suspended_at:
+            out.append(_column("cases.suspended_at", suspended_at, self.suspended_at))
+        out += self._compare_deadlines(rows)
+        return out
+
+    def _compare_deadlines(self, rows: list[tuple[int, str, str, str | None]]) -> list[Finding]:
+        out = []
+        by_key: dict[str, list[_Deadline]] = {}
+        for d in self.deadlines:
+            by_key.setdefault(d.key, []).append(d)
+        table: dict[str, list[tuple[int, str, str, str | None]]] = {}
+        for row in rows:
+            table.setdefault(row[1], []).append(row)
+        for key in sorted(set(by_key) | set(table)):
+            logged, stored = by_key.get(key, []), table.get(key, [])
+            for d, (row_id, _, status, due) in zip(logged, stored):
+                name = f"deadlines '{key}' (id {row_id})"
+                if status != d.status:
+                    out.append(_column(f"{name}.status", status, d.status))
+                if due != d.due_date:
+                    out.append(_column(f"{name}.due_date", due, d.due_date))
+            for row_id, _, status, due in stored[len(logged):]:
+                out.append(Finding(None, f"deadlines '{key}' (id {row_id}, {status}, due {due}) was never set in "
+                                         "the log", f"thời hạn '{key}' (id {row_id}, {status}, hạn {due}) không "
+                                                    "có trong nhật ký"))
+            for d in logged[len(stored):]:
+                out.append(Finding(None, f"the log sets deadline '{key}' (seq {d.seq}, {d.status}, due {d.due_date}) "
+                                         "but the deadlines table has no such row",
+                                   f"nhật ký đặt thời hạn '{key}' (seq {d.seq}, {d.status}, hạn {d.due_date}) "
+                                   "nhưng bảng deadlines không có dòng đó"))
+        return out
+
+
+def _show(value: Any) -> str:
+    return "NULL" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _column(column: str, stored: Any, logged: Any) -> Finding:
+    return Finding(None, f"{column} is '{_show(stored)}' but the log says '{_show(logged)}'",
+                   f"{column} là '{_show(stored)}' nhưng nhật ký ghi '{_show(logged)}'")
+
+
+def _fields(stored: dict[str, Any], logged: dict[str, Any]) -> list[Finding]:
+    out = []
+    for name in sorted(set(stored) | set(logged), key=str):
+        a, b = stored.get(name), logged.get(name)
+        if a != b or type(a) is not type(b):
+            out.append(_column(f"cases.fields['{name}']", a, b))
+    return out

@@ -1,0 +1,315 @@
+"""One pass over the stored log: the chains, their recorded times, and the tables they must agree with.
+
+For every case, in seq order (:func:`scan`, over a range of case ids so that
+several processes can share a large log):
+
+1. the chain — seq 1, 2, 3… without a gap, each ``prev_hash`` the hash of
+   the event before (64 zeros for the first), each hash recomputed from the
+   event's content (the canonical form of :mod:`engine.core.audit`);
+2. recorded times — ``recorded_at`` never decreases along seq (events from
+   before the two times, NULL, are exempt);
+3. the replay (:mod:`engine.core.replay`) — each transition leaves from the
+   state the log left the case in, and the case's row and deadline rows are
+   what the log says;
+4. a checkpoint, when one is given — the event it pinned for the case is
+   still there with the same hash, and no event up to it is missing.
+
+Only the first break of a chain is reported (everything after it is
+suspect); the replay and the checkpoint are checked on sound chains only.
+
+Speed.  The hashed bytes are the canonical JSON of each event (docs/audit.md)
+and must be recomputed from the columns — a verifier that trusted stored
+bytes could be shown one thing while reports read another.  The payload is
+parsed and re-encoded with the C scanner and encoder made once (the json
+module builds a new encoder per call), the rest of the object is assembled
+by :func:`audit.canonical_text`, and payloads that repeat (a transition's
+citation) are encoded once.  Anything the fast path cannot spell exactly as
+the reference does goes through the reference (:func:`audit.canonical_bytes`),
+so the result is the reference's.  A large log is split between processes by
+the service (engine.service.audit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from agreeflow.engine.core import audit, replay
+from agreeflow.engine.core.audit import GENESIS, Break
+
+_EVENTS_SQL = ('SELECT e.case_id, e.seq, e.prev_hash, e.hash, e.at, e.actor, e.role, e.kind, e.from_state,'
+               ' e.to_state, e."trigger", e.note, CAST(e.payload AS TEXT), e.recorded_at, e.recorded_by, e.origin'
+               ' FROM events e WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq')
+_CASES_SQL = ('SELECT id, ref, workflow, state, CAST(fields AS TEXT), suspended_at FROM cases'
+              ' WHERE id BETWEEN :lo AND :hi')
+_DEADLINES_SQL = ('SELECT case_id, id, "key", status, due_date FROM deadlines WHERE case_id BETWEEN :lo AND :hi'
+                  ' ORDER BY case_id, id')
+_CACHE_LIMIT = 4096
+
+
+def _no_default(o: Any) -> Any:
+    raise TypeError(f"not JSON: {type(o).__name__}")
+
+
+scan_payload = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+"""``(object, end)`` of the JSON value at the start of a text: json.loads without its per-call wrapping."""
+# json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) without building an encoder per call.
+encode_payload = c_make_encoder(None, _no_default, encode_basestring, None, ":", ",", True, False, True)
+"""``encode_payload(obj, 0)`` → chunks of json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)."""
+
+
+@dataclass
+class Pinned:
+    """The heads a checkpoint pinned: ref → (seq, hash), and when it was taken (for messages)."""
+
+    heads: dict[str, tuple[int, str]]
+    taken: str
+
+
+@dataclass
+class Scan:
+    """What one pass found."""
+
+    events: int = 0
+    cases: int = 0
+    breaks: list[Break] = field(default_factory=list)
+    refs: set[str] = field(default_factory=set)
+    """Every case ref seen (in ``cases`` or in the log), to tell which pinned cases are gone."""
+
+    def add(self, other: Scan) -> None:
+        self.events += other.events
+        self.cases += other.cases
+        self.breaks += other.breaks
+        self.refs |= other.refs
+
+
+def id_range(s: Session) -> tuple[int, int]:
+    """The lowest and highest case id (0, -1 when there is none)."""
+    lo, hi = s.connection().execute(sa.text("SELECT min(id), max(id) FROM cases")).one()
+    return (int(lo), int(hi)) if lo is not None else (0, -1)
+
+
+def scan(s: Session, lo: int, hi: int, pinned: Pinned | None = None) -> Scan:
+    """Check every case whose id is in [lo, hi] (see the module docstring); one consistent read."""
+    conn = s.connection()
+    params = {"lo": lo, "hi": hi}
+    case_rows = {r[0]: r for r in conn.execute(sa.text(_CASES_SQL), params)}
+    deadline_rows: dict[int, list[tuple[int, str, str, str | None]]] = {}
+    for cid, did, key, status, due in conn.execute(sa.text(_DEADLINES_SQL), params):
+        deadline_rows.setdefault(cid, []).append((did, key, status, _day(due)))
+    out = Scan(refs={r[1] for r in case_rows.values()})
+    walked = _walk(_raw_rows(conn, _EVENTS_SQL, params), case_rows, deadline_rows, pinned, out)
+    for cid, row in case_rows.items():
+        if cid not in walked:
+            out.breaks.append(Break(row[1], None, "has no event in the log: its events were removed",
+                                    "không có sự kiện nào trong nhật ký: các sự kiện đã bị xóa"))
+            if pinned is not None and row[1] in pinned.heads:
+                out.breaks.append(_missing(row[1], 0, pinned.heads[row[1]][0], pinned.taken))
+    return out
+
+
+def _raw_rows(conn: sa.Connection, sql: str, params: dict[str, int]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``sql`` as the driver's own tuples, streamed, in the session's transaction.
+
+    The log is the one table read row by row: a driver cursor costs a fraction of a result row
+    object.  PostgreSQL gets a server-side cursor, so a large log never sits in memory.
+    """
+    dbapi: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        cur = dbapi.cursor(name="agreeflow_verify")
+        cur.itersize = 5000
+        cur.execute(sql.replace(":lo", "%(lo)s").replace(":hi", "%(hi)s"), params)
+    else:
+        cur = dbapi.cursor()
+        cur.execute(sql, params)
+    try:
+        yield from cur
+    finally:
+        cur.close()
+
+
+def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tuple[int, str, str, str | None]]],
+          pinned: Pinned | None, out: Scan) -> set[int]:
+    """The inner loop: one row per event, ordered by case id then seq; returns the case ids met.
+
+    The state of the case being walked is kept in locals (this loop runs once per event of the log)
+    and handed to its ``_CaseWalk`` when the case ends.
+    """
+    sha256, canonical_text, at_text_of, quote = hashlib.sha256, audit.CanonicalText(), audit.stored_at_text, \
+        encode_basestring
+    scan_once, encode = scan_payload, encode_payload
+    payload_kinds, replayed = replay.PAYLOAD_KINDS, replay.REPLAYED
+    cache: dict[str, str] = {}
+    seen: set[int] = set()
+    pins = pinned.heads if pinned is not None else {}
+    n_events = 0
+    current = None
+    case, case_json, ref = _CaseWalk("", None), "", ""
+    expected, prev, broken, last_rec, rec_seq, pin_seq = 1, GENESIS, False, "", 0, 0
+    feed = case.replay.feed
+    for row in rows:
+        cid = row[0]
+        n_events += 1
+        if cid != current:
+            if current is not None:
+                case.expected, case.broken = expected, broken
+                _finish(case, case_rows.get(current), deadline_rows.get(current, []), pinned, out)
+            current = cid
+            seen.add(cid)
+            out.cases += 1
+            crow = case_rows.get(cid)
+            ref = crow[1] if crow is not None else f"(case id {cid})"
+            case = _CaseWalk(ref, pins.get(ref))
+            case_json, feed, pin_seq = quote(ref), case.replay.feed, case.pin_seq
+            expected, prev, broken, last_rec, rec_seq = 1, GENESIS, False, "", 0
+            if crow is None:
+                out.refs.add(ref)
+                out.breaks.append(Break(ref, None, "events of a case that the cases table does not hold",
+                                        "sự kiện của một hồ sơ không có trong bảng cases"))
+        if broken:
+            continue
+        seq = row[1]
+        if seq != expected:
+            out.breaks.append(audit.bad_seq(ref, expected, seq))
+            broken = True
+            continue
+        if row[2] != prev:
+            out.breaks.append(Break(ref, seq, *audit.BAD_LINK))
+            broken = True
+            continue
+        at = row[4]
+        at_text = f"{at[:10]}T{at[11:]}Z" if type(at) is str and len(at) == 26 and at[10] == " " \
+            and at[19] == "." and at[0] != "0" else at_text_of(at)
+        rec = row[13]
+        rec_text = None if rec is None else f"{rec[:10]}T{rec[11:]}Z" if type(rec) is str and len(rec) == 26 \
+            and rec[10] == " " and rec[19] == "." and rec[0] != "0" else at_text_of(rec)
+        kind, text = row[7], row[12]
+        obj = None
+        pj = cache.get(text) if kind not in payload_kinds else None
+        if pj is None:
+            try:
+                obj, end = scan_once(text, 0)
+                if end != len(text):
+                    raise ValueError("extra data")
+                obj = obj or {}
+                pj = "".join(encode(obj, 0))
+            except (StopIteration, ValueError, TypeError, RecursionError):
+                pj = obj = None
+            else:
+                if kind not in payload_kinds:
+                    if len(cache) >= _CACHE_LIMIT:
+                        cache.clear()
+                    cache[text] = pj
+        canon = None if pj is None else canonical_text(case_json, seq, at_text, row[5], row[6], kind, row[8], row[9],
+                                                       row[10], row[11], pj, row[2], rec_text, row[14], row[15])
+        if canon is not None:
+            digest = sha256(canon.encode()).hexdigest()
+        else:
+            digest, obj = _reference(ref, row, at_text, rec_text)
+        stored = row[3]
+        if digest != stored:
+            out.breaks.append(Break(ref, seq, *audit.BAD_HASH))
+            broken = True
+            continue
+        if rec_text is not None:
+            if rec_text < last_rec and not case.problems:
+                case.problems.append(Break(
+                    ref, seq, f"recorded_at {rec_text} is earlier than {last_rec} of seq {rec_seq}: "
+                              "recorded times go backwards (an event was backdated or the log reordered)",
+                    f"recorded_at {rec_text} sớm hơn {last_rec} của seq {rec_seq}: thời điểm ghi nhận "
+                    "đi lùi (sự kiện bị ghi lùi ngày hoặc nhật ký bị đảo thứ tự)"))
+            last_rec, rec_seq = rec_text, seq
+        if kind in replayed:
+            feed(seq, kind, row[8], row[9], at_text, obj)
+        if seq == pin_seq:
+            case.pin_found = stored
+        prev, expected = stored, seq + 1
+    if current is not None:
+        case.expected, case.broken = expected, broken
+        _finish(case, case_rows.get(current), deadline_rows.get(current, []), pinned, out)
+    out.events += n_events
+    return seen
+
+
+class _CaseWalk:
+    """What the end of a case's walk needs (the loop keeps the rest in locals)."""
+
+    __slots__ = ("ref", "expected", "broken", "replay", "problems", "pin_seq", "pin_hash", "pin_found")
+
+    def __init__(self, ref: str, pin: tuple[int, str] | None) -> None:
+        self.ref, self.expected, self.broken = ref, 1, False
+        self.replay = replay.CaseReplay()
+        self.problems: list[Break] = []
+        self.pin_seq, self.pin_hash = pin if pin is not None else (0, "")
+        self.pin_found: str | None = None
+
+
+def _reference(ref: str, row: Any, at_text: str, rec_text: str | None) -> tuple[str, Any]:
+    """The hash the reference computes for a row the fast path declined, and the parsed payload."""
+    payload = row[12]
+    try:
+        if isinstance(payload, (str, bytes)):
+            payload = json.loads(payload)
+    except ValueError:
+        return "", None  # not JSON at all: no hash can match
+    payload = payload or {}
+    blob = audit.canonical_bytes(ref, row[1], at_text, row[5], row[6], row[7], row[8], row[9], row[10], row[11],
+                                 payload, row[2], rec_text, row[14], row[15])
+    return hashlib.sha256(blob).hexdigest(), payload
+
+
+def _finish(case: _CaseWalk, crow: Any, deadlines: list[tuple[int, str, str, str | None]], pinned: Pinned | None,
+            out: Scan) -> None:
+    """The checks that need the whole chain: recorded times, the replay against the rows, the checkpoint."""
+    out.refs.add(case.ref)
+    if case.broken:
+        return
+    out.breaks += case.problems
+    if crow is not None:
+        _, _, workflow, state, fields_text, suspended = crow
+        fields = json.loads(fields_text) if isinstance(fields_text, (str, bytes)) else fields_text or {}
+        suspended_text = audit.stored_at_text(suspended) if suspended is not None else None
+        for f in case.replay.compare(workflow, state, fields if isinstance(fields, dict) else {}, suspended_text,
+                                     deadlines):
+            out.breaks.append(Break(case.ref, f.seq, f.en, f.vi))
+    if pinned is not None and case.pin_seq:
+        last = case.expected - 1
+        if last < case.pin_seq:
+            out.breaks.append(_missing(case.ref, last, case.pin_seq, pinned.taken))
+        elif case.pin_found != case.pin_hash:
+            out.breaks.append(Break(case.ref, case.pin_seq,
+                                    f"differs from the checkpoint {pinned.taken}: an event up to here was changed, "
+                                    "removed or reordered (hashes recomputed)",
+                                    f"khác với mốc kiểm tra {pinned.taken}: một sự kiện đến đây đã bị sửa, xóa hoặc "
+                                    "đảo thứ tự (mã băm đã được tính lại)"))
+
+
+def _missing(ref: str, last: int, pinned_seq: int, taken: str) -> Break:
+    span = f"{last + 1}" if last + 1 == pinned_seq else f"{last + 1}–{pinned_seq}"
+    word_en = "event" if last + 1 == pinned_seq else "events"
+    return Break(ref, last + 1, f"{word_en} {span} recorded before checkpoint {taken} are missing"
+                 if word_en == "events" else f"event {span} recorded before checkpoint {taken} is missing",
+                 f"sự kiện {span} đã ghi trước mốc kiểm tra {taken} bị mất")
+
+
+def missing_cases(pinned: Pinned, refs: set[str], only: str | None = None) -> list[Break]:
+    """Cases the checkpoint pinned that are neither in the cases table nor in the log."""
+    return [Break(ref, None, f"is in the checkpoint {pinned.taken} (seq {seq}) but not in the database: the whole "
+                             "case was removed",
+                  f"có trong mốc kiểm tra {pinned.taken} (seq {seq}) nhưng không còn trong cơ sở dữ liệu: cả hồ sơ đã "
+                  "bị xóa")
+            for ref, (seq, _) in sorted(pinned.heads.items()) if ref not in refs and only in (None, ref)]
+
+
+def _day(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
