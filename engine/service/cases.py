@@ -20,7 +20,7 @@ from agreeflow.engine.core.errors import InputFileError, MissingFieldsError, Opt
 from agreeflow.engine.core.fields import parse_pairs
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
-from agreeflow.engine.core.store import Case, Deadline, Event
+from agreeflow.engine.core.store import Case, Deadline, Event, Person
 from agreeflow.engine.legaltime import deadlines, suspension
 from agreeflow.engine.procedures import flags
 from agreeflow.engine.service import base
@@ -35,10 +35,11 @@ def open_case(settings: Settings, workflow: str, title: str, field_args: list[st
     raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args)
     if not title.strip():
         raise MissingFieldsError(trigger="open", missing=["--title"])
-    def work(s: Session) -> str:
+    def work(s: Session) -> dict[str, Any]:
         actor = base.writer(s, settings)
-        return cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note).ref
-    return show_case(settings, base.refused(settings, f"open {workflow}", work))
+        case = cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note)
+        return case_view(s, settings, case, actor)
+    return base.refused(settings, f"open {workflow}", work)
 
 
 # ------------------------------------------------------------------ firing
@@ -74,7 +75,7 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
     attached = read_attachments(list(attach or []))
     when = effective_time(effective, reason)
 
-    def work(s: Session) -> None:
+    def work(s: Session) -> dict[str, Any]:
         case = cases.find(s, ref, lock=True)
         person = base.actor(s, settings)
         at = now()
@@ -86,8 +87,8 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
                    expect_version=expect_version)
         for _, data in attached:
             files.put_blob(settings.files_dir, data)
-    on_case(settings, ref, trigger, work)
-    return show_case(settings, ref)
+        return case_view(s, settings, case, person)
+    return on_case(settings, ref, trigger, work)
 
 
 def effective_time(text: str | None, reason: str | None) -> datetime | None:
@@ -111,7 +112,7 @@ def effective_time(text: str | None, reason: str | None) -> datetime | None:
 
 # ------------------------------------------------------------------ the legal clock
 def _clock_action(settings: Settings, ref: str, note: str | None, which: str) -> dict[str, Any]:
-    def work(s: Session) -> None:
+    def work(s: Session) -> dict[str, Any]:
         case = cases.find(s, ref, lock=True)
         person = base.writer(s, settings)
         defn = cases.definition_of(s, case.workflow, case.version)
@@ -123,8 +124,8 @@ def _clock_action(settings: Settings, ref: str, note: str | None, which: str) ->
         action = suspension.suspend if which == "suspend" else suspension.resume
         action(s, case, person.email, note, deadlines.calendar_for(s), at)
         cases.touch(s, case, at)
-    on_case(settings, ref, which, work)
-    return show_case(settings, ref)
+        return case_view(s, settings, case, person)
+    return on_case(settings, ref, which, work)
 
 
 def suspend(settings: Settings, ref: str, reason: str) -> dict[str, Any]:
@@ -142,37 +143,46 @@ def show_case(settings: Settings, ref: str) -> dict[str, Any]:
     """Everything about one case: state, fields, what the reader may do next, deadlines."""
     with reading(settings) as s:
         case = cases.find(s, ref)
-        defn = cases.definition_of(s, case.workflow, case.version)
-        person = base.viewer(s, settings)
-        cal = deadlines.calendar_for(s)
-        at = now()
-        lang = settings.lang
-        rows = s.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))).all()
-        children = s.exec(select(Case.ref, Case.state, Case.unit).where(Case.parent_id == case.id)
-                          .order_by(col(Case.id))).all()
-        parent = s.get(Case, case.parent_id) if case.parent_id else None
-        offered = cases.options(s, defn, case, person, at)
-        return {
-            "id": case.ref, "workflow": case.workflow, "version": case.version, "title": case.title,
-            "workflow_title": defn.title.get(lang, defn.id),
-            "state": case.state, "state_label": defn.label(case.state, lang),
-            "terminal": defn.states[case.state].terminal, "unit": case.unit,
-            "lock_version": case.lock_version,
-            "fields": {k: v for k, v in case.fields.items() if k != cases.DOCUMENTS},
-            "documents": case.fields.get(cases.DOCUMENTS, {}),
-            "opened_at": audit.fmt_at(case.opened_at), "updated_at": audit.fmt_at(case.updated_at),
-            "suspended_since": audit.fmt_at(case.suspended_at) if case.suspended_at else None,
-            "suspension": _suspension_view(s, case, cal, at),
-            "parent": parent.ref if parent else None,
-            "children": [{"id": r, "state": st, "unit": u} for r, st, u in children],
-            "available_triggers": [_action_view(o.transition, lang) for o in offered if o.allowed],
-            "actions": [_action_view(o.transition, lang) | {"allowed": o.allowed, "rule": o.rule,
-                                                             "reason": (o.reason_en if lang == "en" else o.reason_vi)
-                                                             or None}
-                        for o in offered],
-            "deadlines": [deadlines.view(d, cal, at, lang) for d in rows],
-            "unconfirmed": defn.unconfirmed(),
-        }
+        return case_view(s, settings, case, base.viewer(s, settings))
+
+
+def case_view(s: Session, settings: Settings, case: Case, person: Person | None) -> dict[str, Any]:
+    """The view of ``case`` as ``person`` reads it, in the caller's transaction.
+
+    A command that changed the case returns this view built in its own
+    transaction, after its writes: what it shows is what it committed, with
+    no second transaction to open.
+    """
+    defn = cases.definition_of(s, case.workflow, case.version)
+    cal = deadlines.calendar_for(s)
+    at = now()
+    lang = settings.lang
+    rows = s.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))).all()
+    children = s.exec(select(Case.ref, Case.state, Case.unit).where(Case.parent_id == case.id)
+                      .order_by(col(Case.id))).all()
+    parent = s.get(Case, case.parent_id) if case.parent_id else None
+    offered = cases.options(s, defn, case, person, at)
+    return {
+        "id": case.ref, "workflow": case.workflow, "version": case.version, "title": case.title,
+        "workflow_title": defn.title.get(lang, defn.id),
+        "state": case.state, "state_label": defn.label(case.state, lang),
+        "terminal": defn.states[case.state].terminal, "unit": case.unit,
+        "lock_version": case.lock_version,
+        "fields": {k: v for k, v in case.fields.items() if k != cases.DOCUMENTS},
+        "documents": case.fields.get(cases.DOCUMENTS, {}),
+        "opened_at": audit.fmt_at(case.opened_at), "updated_at": audit.fmt_at(case.updated_at),
+        "suspended_since": audit.fmt_at(case.suspended_at) if case.suspended_at else None,
+        "suspension": _suspension_view(s, case, cal, at),
+        "parent": parent.ref if parent else None,
+        "children": [{"id": r, "state": st, "unit": u} for r, st, u in children],
+        "available_triggers": [_action_view(o.transition, lang) for o in offered if o.allowed],
+        "actions": [_action_view(o.transition, lang) | {"allowed": o.allowed, "rule": o.rule,
+                                                         "reason": (o.reason_en if lang == "en" else o.reason_vi)
+                                                         or None}
+                    for o in offered],
+        "deadlines": [deadlines.view(d, cal, at, lang) for d in rows],
+        "unconfirmed": defn.unconfirmed(),
+    }
 
 
 def _action_view(t: TransitionDef, lang: str) -> dict[str, Any]:
