@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core.kinds import EventKind
+from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import Case, Event
 
 GENESIS = "0" * 64
@@ -221,14 +222,18 @@ def head(session: Session, case_id: int) -> Head:
     """
     heads: dict[int, Head] = session.info.setdefault(_HEADS, {})
     if case_id not in heads:
-        row = session.exec(select(Event.seq, Event.hash, Event.at, Event.recorded_at)
-                           .where(Event.case_id == case_id).order_by(col(Event.seq).desc()).limit(1)).first()
+        # Straight to the connection: events are never pending in the session (append_event inserts them).
+        row = _HEAD.run(session, {"case_id": case_id}).first()
         heads[case_id] = Head(row[0], row[1], row[2], row[3]) if row else Head(0, GENESIS, None, None)
     return heads[case_id]
 
 
-_INSERT_EVENT = sa.insert(Event)
-"""Built once: an event is a row to write, not an object the unit of work tracks (nobody updates it)."""
+_HEAD = Prepared(sa.select(col(Event.seq), col(Event.hash), col(Event.at), col(Event.recorded_at))
+                 .where(col(Event.case_id) == sa.bindparam("case_id")).order_by(col(Event.seq).desc()).limit(1))
+
+
+_INSERT_EVENT = Prepared(sa.insert(Event))
+"""An event is a row to write, not an object for the unit of work to track (nobody updates it)."""
 
 
 def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime, actor: str = "", role: str = "",
@@ -258,7 +263,7 @@ def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime,
     seq = last.seq + 1
     digest = hashlib.sha256(canonical(case.ref, seq, at, actor, role, kind, from_state, to_state, trigger, note,
                                       body, last.hash, recorded, rec.recorded_by, rec.origin)).hexdigest()
-    session.connection().execute(_INSERT_EVENT, {
+    _INSERT_EVENT.run(session, {
         "case_id": case.id, "seq": seq, "at": at, "actor": actor, "role": role, "kind": kind,
         "from_state": from_state, "to_state": to_state, "trigger": trigger, "note": note, "payload": body,
         "prev_hash": last.hash, "hash": digest, "recorded_at": recorded, "recorded_by": rec.recorded_by,

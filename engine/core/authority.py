@@ -26,7 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core.definitions import Definition, TransitionDef
 from agreeflow.engine.core.errors import (
@@ -44,9 +45,13 @@ from agreeflow.engine.core.store import Case, Delegation, Person, Unit
 NOT_SET = "(chưa đặt / not set)"
 
 
+_PERSON = select(Person).where(col(Person.email) == sa.bindparam("email"))
+"""Built once: every command asks who acts (``Session.get`` builds its statement anew each time)."""
+
+
 def person(s: Session, email: str | None) -> Person:
     """The active directory person behind ``email``; UnknownPersonError (exit 2) otherwise."""
-    found = s.get(Person, email) if email else None
+    found = s.exec(_PERSON, params={"email": email}).first() if email else None
     if found is None or not found.active:
         raise UnknownPersonError(email=email or NOT_SET)
     return found

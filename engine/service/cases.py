@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, clock, definitions, files
@@ -19,6 +20,7 @@ from agreeflow.engine.core.definitions import TransitionDef
 from agreeflow.engine.core.errors import InputFileError, MissingFieldsError, OptionValueError, RoleRefusedError
 from agreeflow.engine.core.fields import parse_pairs
 from agreeflow.engine.core.kinds import Role
+from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, Person
 from agreeflow.engine.legaltime import deadlines, suspension
@@ -146,6 +148,13 @@ def show_case(settings: Settings, ref: str) -> dict[str, Any]:
         return case_view(s, settings, case, base.viewer(s, settings))
 
 
+# Rows, not objects: the view only reads them (after a flush, so they are what the transaction wrote).
+_DEADLINES = Prepared(select(Deadline).where(col(Deadline.case_id) == sa.bindparam("case_id"))
+                      .order_by(col(Deadline.id)))
+_CHILDREN = Prepared(sa.select(col(Case.ref), col(Case.state), col(Case.unit))
+                     .where(col(Case.parent_id) == sa.bindparam("case_id")).order_by(col(Case.id)))
+
+
 def case_view(s: Session, settings: Settings, case: Case, person: Person | None) -> dict[str, Any]:
     """The view of ``case`` as ``person`` reads it, in the caller's transaction.
 
@@ -157,9 +166,9 @@ def case_view(s: Session, settings: Settings, case: Case, person: Person | None)
     cal = deadlines.calendar_for(s)
     at = now()
     lang = settings.lang
-    rows = s.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))).all()
-    children = s.exec(select(Case.ref, Case.state, Case.unit).where(Case.parent_id == case.id)
-                      .order_by(col(Case.id))).all()
+    s.flush()
+    rows = _DEADLINES.run(s, {"case_id": case.id}).all()
+    children = _CHILDREN.run(s, {"case_id": case.id}).all()
     parent = s.get(Case, case.parent_id) if case.parent_id else None
     offered = cases.options(s, defn, case, person, at)
     return {
