@@ -129,19 +129,37 @@ def definition_of(s: Session, workflow: str, version: int) -> Definition:
     return _SNAPSHOTS[snap.sha256]
 
 
+_SNAPSHOT_KEPT = Prepared(sa.select(col(WorkflowVersion.sha256)).where(
+    col(WorkflowVersion.workflow) == sa.bindparam("workflow"), col(WorkflowVersion.version) == sa.bindparam("version")))
+
+
 def keep_snapshot(s: Session, defn: Definition, now: datetime) -> None:
     """Store the YAML of ``defn`` once, so cases opened on it keep their rules after the file changes."""
-    if s.get(WorkflowVersion, (defn.id, defn.version)) is None:
+    s.flush()  # one stored earlier in this transaction counts
+    if _SNAPSHOT_KEPT.run(s, {"workflow": defn.id, "version": defn.version}).first() is None:
         text = Path(defn.path).read_text(encoding="utf-8")
         s.add(WorkflowVersion(workflow=defn.id, version=defn.version, source=text, path=defn.path,
                               sha256=hashlib.sha256(text.encode()).hexdigest(), stored_at=now))
 
 
 # ------------------------------------------------------------------ opening
+_HIGHEST_REFS = Prepared(sa.select(col(Case.ref)).where(col(Case.ref).like(sa.bindparam("like")))
+                         .order_by(sa.func.length(col(Case.ref)).desc(), col(Case.ref).desc()).limit(8))
+
+
 def next_ref(s: Session, prefix: str, year: int) -> str:
-    """``<prefix>-<year>-<NNNN>``, one more than the highest of that prefix and year."""
+    """``<prefix>-<year>-<NNNN>``, one more than the highest of that prefix and year.
+
+    The highest is looked for among the longest, then greatest refs: the
+    number is zero-padded to four digits and longer past 9999, so for every
+    ref made here the order of the text is the order of the numbers — the
+    database sorts, this reads a few rows instead of every case of the year.
+    """
     like = f"{prefix}-{year}-%"
-    refs = s.exec(select(Case.ref).where(col(Case.ref).like(like))).all()
+    s.flush()
+    refs = [r.ref for r in _HIGHEST_REFS.run(s, {"like": like}).all()]
+    if not any(r.rsplit("-", 1)[1].isdigit() for r in refs):  # none numbered among the first few: read them all
+        refs = list(s.exec(select(Case.ref).where(col(Case.ref).like(like))).all())
     n = max((int(r.rsplit("-", 1)[1]) for r in refs if r.rsplit("-", 1)[1].isdigit()), default=0)
     return f"{prefix}-{year}-{n + 1:04d}"
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock, effects
@@ -239,9 +240,11 @@ def deadline_payload(d: Deadline | NewDeadline) -> dict[str, Any]:
             "phrase": d.phrase, "citation": d.citation, "confirmed": d.confirmed}
 
 
-def close(session: Session, case: Case, d: Deadline, cal: Any, actor: str, now: datetime,
+def close(session: Session, case: Case, d: Deadline | Any, cal: Any, actor: str, now: datetime,
           cancel: bool = False, outcome: str | None = None) -> None:
     """Close one deadline: met / missed (with the margin in working days), cancelled, or an ``outcome``.
+
+    ``d`` is an ORM object or a row of the table (:func:`open_rows`).
 
     ``outcome`` (a timer's ``outcomes:``) ends it without judging time: a
     body that never answered ("no_reply"), silence the letter made agreement
@@ -262,30 +265,33 @@ def close(session: Session, case: Case, d: Deadline, cal: Any, actor: str, now: 
         status = DeadlineStatus.MET if now <= d.due_at else DeadlineStatus.MISSED
         kind = EventKind.DEADLINE_MET if status == DeadlineStatus.MET else EventKind.DEADLINE_MISSED
     update_row(session, d, status=status, margin_wd=margin, closed_at=now, next_action_at=None)
-    payload = deadline_payload(d) | {"margin_wd": d.margin_wd}
+    payload = deadline_payload(d) | {"status": status, "margin_wd": margin}
     append_event(session, case, kind, actor=actor, payload=payload, at=now)
 
 
 _UPDATE_DEADLINE = Prepared(sa.update(Deadline).where(col(Deadline.id) == sa.bindparam("_id")))
 
 
-def update_row(session: Session, d: Deadline, **values: Any) -> None:
-    """Set columns of one deadline in the caller's transaction.
+def update_row(session: Session, d: Deadline | Any, **values: Any) -> None:
+    """Set columns of one deadline — an ORM object or a row of the table — in the caller's transaction.
 
-    A row the session already holds is written at once with one Core UPDATE
-    and the object takes the values as committed (nothing left for the unit
-    of work to flush, like the case row in the case core); an object not yet
-    flushed or from elsewhere is changed and added as before.
+    A stored deadline is written at once with one UPDATE, and the object the
+    session holds for it, if any, takes the values as committed (nothing left
+    for the unit of work to flush, nothing stale for a later read — like the
+    case row in the case core); an object not yet flushed, or from another
+    session, is changed and added as before.
     """
-    state = sa.inspect(d)
-    if state.persistent and state.session is session and d.id is not None:
-        _UPDATE_DEADLINE.run(session, {"_id": d.id, **values})
+    state = sa.inspect(d, raiseerr=False)
+    if state is not None and not (state.persistent and state.session is session):
         for name, value in values.items():
-            set_committed_value(d, name, value)
+            setattr(d, name, value)
+        session.add(d)
         return
-    for name, value in values.items():
-        setattr(d, name, value)
-    session.add(d)
+    _UPDATE_DEADLINE.run(session, {"_id": d.id, **values})
+    held = d if state is not None else session.identity_map.get(identity_key(Deadline, d.id))
+    if held is not None:
+        for name, value in values.items():
+            set_committed_value(held, name, value)
 
 
 def mail_moot() -> Any:
@@ -309,12 +315,27 @@ def open_for_case(session: Session, case_id: int, prefix: str = "") -> list[Dead
     return [d for d in rows if d.key.startswith(prefix)]
 
 
+_OPEN_ROWS = Prepared(select(Deadline).where(col(Deadline.case_id) == sa.bindparam("case_id"),
+                                             sa.or_(col(Deadline.status) == DeadlineStatus.OPEN,
+                                                    col(Deadline.status) == DeadlineStatus.PENDING)))
+
+
+def open_rows(session: Session, case_id: int, prefix: str = "") -> list[Any]:
+    """The case's open and pending deadlines as rows of the table, not ORM objects: to close them.
+
+    What every move runs (:func:`on_transition`): reading rows costs a fraction
+    of building objects, and :func:`close` writes a row back itself.
+    """
+    session.flush()  # deadlines the caller changed through the ORM are read as changed
+    return [d for d in _OPEN_ROWS.run(session, {"case_id": case_id}).all() if d.key.startswith(prefix)]
+
+
 def on_transition(session: Session, case: Case, defn: Definition, old: str, new: str, cal: Any,
                   actor: str, now: datetime) -> None:
     """Close the timers this move meets: a timer closes when the case leaves its state, or —
     when it declares ``closes_on`` — when the case enters one of those states."""
     timers = {f"timer:{name}:{t.id}": t for name, st in defn.states.items() for t in st.timers}
-    for d in open_for_case(session, case.id or 0, "timer:"):
+    for d in open_rows(session, case.id or 0, "timer:"):
         timer = timers.get(d.key)
         if timer is None:
             continue
@@ -327,7 +348,7 @@ def on_transition(session: Session, case: Case, defn: Definition, old: str, new:
 
 def cancel_all(session: Session, case: Case, cal: Any, actor: str, now: datetime) -> None:
     """A case that ends cancels every deadline still open (and so its reminder ladders)."""
-    for d in open_for_case(session, case.id or 0):
+    for d in open_rows(session, case.id or 0):
         close(session, case, d, cal, actor, now, cancel=True)
 
 
