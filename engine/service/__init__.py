@@ -13,60 +13,61 @@ an explicit instant.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlmodel import Session
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
-from agreeflow.engine.service import wiring  # noqa: F401  (registers effects, actions and guards first)
-from agreeflow.engine.service.audit import audit_checkpoint, audit_export, audit_log, checkpoint_text, verify
-from agreeflow.engine.service.audit import keygen as audit_keygen
-from agreeflow.engine.service.base import now, reading, writing
-from agreeflow.engine.service.calendar import add as calendar_add
-from agreeflow.engine.service.calendar import day as calendar_day
-from agreeflow.engine.service.calendar import due as calendar_due
-from agreeflow.engine.service.calendar import holidays as calendar_holidays
-from agreeflow.engine.service.calendar import set_day as calendar_set_day
-from agreeflow.engine.service.cases import (
-    check_flags,
-    fire,
-    history,
-    list_cases,
-    open_case,
-    resume,
-    show_case,
-    suspend,
-)
-from agreeflow.engine.service.directory import check_directory as directory_check
-from agreeflow.engine.service.directory import directory_show, load_directory
-from agreeflow.engine.service.directory import transfer as directory_transfer
-from agreeflow.engine.service.identity import login, logout, saved_token, set_password, whoami
-from agreeflow.engine.service.planning import plan
-from agreeflow.engine.service.present import (
-    DefinitionError,
-    Settings,
-    check_output,
-    fmt_at_local,
-    fmt_day,
-    fmt_local,
-    output_file,
-    parse_instant,
-    set_clock,
-    text,
-    write_file,
-)
-from agreeflow.engine.service.reports import (
-    annual_sections,
-    annual_title,
-    compliance_tables,
-    export_ics,
-    report_annual,
-    report_compliance,
-)
-from agreeflow.engine.service.rounds import close_round, follow_up
-from agreeflow.engine.service.rounds import summary as round_summary
-from agreeflow.engine.service.setup import init
-from agreeflow.engine.service.tasks import import_tasks, open_cases
-from agreeflow.engine.service.workflows import lint, workflow_graph, workflow_show, workflows_list
+    from agreeflow.engine.service.audit import audit_checkpoint, audit_export, audit_log, checkpoint_text, verify
+    from agreeflow.engine.service.audit import keygen as audit_keygen
+    from agreeflow.engine.service.base import now, reading, writing
+    from agreeflow.engine.service.calendar import add as calendar_add
+    from agreeflow.engine.service.calendar import day as calendar_day
+    from agreeflow.engine.service.calendar import due as calendar_due
+    from agreeflow.engine.service.calendar import holidays as calendar_holidays
+    from agreeflow.engine.service.calendar import set_day as calendar_set_day
+    from agreeflow.engine.service.cases import (
+        check_flags,
+        fire,
+        history,
+        list_cases,
+        open_case,
+        resume,
+        show_case,
+        suspend,
+    )
+    from agreeflow.engine.service.directory import check_directory as directory_check
+    from agreeflow.engine.service.directory import directory_show, load_directory
+    from agreeflow.engine.service.directory import transfer as directory_transfer
+    from agreeflow.engine.service.identity import login, logout, saved_token, set_password, whoami
+    from agreeflow.engine.service.planning import plan
+    from agreeflow.engine.service.present import (
+        DefinitionError,
+        Settings,
+        check_output,
+        fmt_at_local,
+        fmt_day,
+        fmt_local,
+        output_file,
+        parse_instant,
+        set_clock,
+        text,
+        write_file,
+    )
+    from agreeflow.engine.service.reports import (
+        annual_sections,
+        annual_title,
+        compliance_tables,
+        export_ics,
+        report_annual,
+        report_compliance,
+    )
+    from agreeflow.engine.service.rounds import close_round, follow_up
+    from agreeflow.engine.service.rounds import summary as round_summary
+    from agreeflow.engine.service.setup import init
+    from agreeflow.engine.service.tasks import import_tasks, open_cases
+    from agreeflow.engine.service.workflows import lint, workflow_graph, workflow_show, workflows_list
 
 T = TypeVar("T")
 
@@ -82,8 +83,50 @@ __all__ = [
     "workflow_graph", "workflow_show", "workflows_list", "write_file", "writing",
 ]
 
+# Where each name of the API lives: (module of this package, its name there).  A command imports
+# only the module it calls (and what that imports) — ``case show`` does not pay for reports, mail
+# or the calendar administration (docs/performance.md, the lazy-import rule).
+_WHERE: dict[str, tuple[str, str]] = {
+    **{n: ("audit", n) for n in ("audit_checkpoint", "audit_export", "audit_log", "checkpoint_text", "verify")},
+    "audit_keygen": ("audit", "keygen"),
+    **{n: ("base", n) for n in ("now", "reading", "writing")},
+    **{f"calendar_{n}": ("calendar", n) for n in ("add", "day", "due", "holidays", "set_day")},
+    **{n: ("cases", n) for n in ("check_flags", "fire", "history", "list_cases", "open_case", "resume",
+                                  "show_case", "suspend")},
+    "directory_check": ("directory", "check_directory"), "directory_transfer": ("directory", "transfer"),
+    **{n: ("directory", n) for n in ("directory_show", "load_directory")},
+    **{n: ("identity", n) for n in ("login", "logout", "saved_token", "set_password", "whoami")},
+    "plan": ("planning", "plan"),
+    **{n: ("present", n) for n in ("DefinitionError", "Settings", "check_output", "fmt_at_local", "fmt_day",
+                                    "fmt_local", "output_file", "parse_instant", "set_clock", "text",
+                                    "write_file")},
+    **{n: ("reports", n) for n in ("annual_sections", "annual_title", "compliance_tables", "export_ics",
+                                    "report_annual", "report_compliance")},
+    "close_round": ("rounds", "close_round"), "follow_up": ("rounds", "follow_up"),
+    "round_summary": ("rounds", "summary"),
+    "init": ("setup", "init"),
+    **{n: ("tasks", n) for n in ("import_tasks", "open_cases")},
+    **{n: ("workflows", n) for n in ("lint", "workflow_graph", "workflow_show", "workflows_list")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that holds ``name`` on first use (PEP 562), then keep the name here."""
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{where[0]}"), where[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 def with_session(settings: Settings, fn: Callable[[Session], T]) -> T:
     """Run ``fn(session)`` in one write transaction (tests and tools that drive engine modules)."""
+    from agreeflow.engine.service.base import writing
+
     with writing(settings) as s:
         return fn(s)

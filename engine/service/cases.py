@@ -213,13 +213,8 @@ def list_cases(settings: Settings, workflow: str | None = None, state: str | Non
                unit: str | None = None) -> list[dict[str, Any]]:
     """Cases (oldest first), optionally of one workflow, in one state, or concerning one unit."""
     with reading(settings) as s:
-        stmt = select(Case).where(Case.workflow != cases.SYSTEM_WORKFLOW)
-        if workflow:
-            stmt = stmt.where(Case.workflow == workflow)
-        if state:
-            stmt = stmt.where(Case.state == state)
         out = []
-        for c in s.exec(stmt.order_by(col(Case.id))).all():
+        for c in _listing(bool(workflow), bool(state)).run(s, {"workflow": workflow, "state": state}).all():
             defn = cases.definition_of(s, c.workflow, c.version)
             if unit and unit not in authority.case_units(c, defn):
                 continue
@@ -228,6 +223,22 @@ def list_cases(settings: Settings, workflow: str | None = None, state: str | Non
                         "flags": list(c.fields.get("_flags", [])),
                         "updated_at": audit.fmt_at(c.updated_at)})
     return out
+
+
+_LISTINGS: dict[tuple[bool, bool], Prepared] = {}
+
+
+def _listing(by_workflow: bool, by_state: bool) -> Prepared:
+    """The cases to list, as rows (a listing reads; no ORM object is built), filtered as asked."""
+    key = (by_workflow, by_state)
+    if key not in _LISTINGS:
+        stmt = select(Case).where(col(Case.workflow) != cases.SYSTEM_WORKFLOW)
+        if by_workflow:
+            stmt = stmt.where(col(Case.workflow) == sa.bindparam("workflow"))
+        if by_state:
+            stmt = stmt.where(col(Case.state) == sa.bindparam("state"))
+        _LISTINGS[key] = Prepared(stmt.order_by(col(Case.id)))
+    return _LISTINGS[key]
 
 
 def history(settings: Settings, ref: str) -> list[dict[str, Any]]:
