@@ -166,22 +166,58 @@ def open_cases(settings: Any, n: int) -> list[str]:
 class Side:
     seconds: float
     statements: float
+    cpu: float
+    """Seconds of this process's CPU (user + system): what the machine's load moves least."""
 
 
 def _walk(fire: Callable[[str, BareStep], None], refs: list[str], steps: list[BareStep],
           counter: common.Statements) -> Side:
     counter.count, counter.on = 0, True
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for step in steps:
         for ref in refs:
             fire(ref, step)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     counter.on = False
-    return Side(seconds, counter.per(len(refs) * len(steps)))
+    return Side(seconds, counter.per(len(refs) * len(steps)), cpu)
+
+
+def parts(settings: Any, ref: str, repeat: int = 200) -> list[tuple[str, str]]:
+    """CPU of the fixed parts of a fire, each measured alone (median of batches): what no SQL trimming removes."""
+    from agreeflow.engine.core import cases
+    from agreeflow.engine.service import base
+    from agreeflow.engine.service.cases import case_view
+
+    def cpu_of(fn: Callable[[], Any]) -> float:
+        batches = []
+        for _ in range(5):
+            start = time.process_time()
+            for _ in range(repeat // 5):
+                fn()
+            batches.append((time.process_time() - start) / (repeat // 5))
+        return sorted(batches)[2] * 1000
+
+    def empty() -> None:
+        with base.writing(settings):
+            pass
+
+    def loads() -> None:
+        with base.writing(settings) as s:
+            cases.find(s, ref, lock=True)
+            base.actor(s, settings)
+
+    def view() -> None:
+        with base.writing(settings) as s:
+            case_view(s, settings, cases.find(s, ref, lock=True), base.actor(s, settings))
+
+    txn, load, whole = cpu_of(empty), cpu_of(loads), cpu_of(view)
+    return [("CPU of an empty write transaction (SQLAlchemy session, BEGIN IMMEDIATE, COMMIT)", f"{txn:.3f} ms"),
+            ("CPU of loading the locked case and the acting person through the ORM", f"{load - txn:.3f} ms"),
+            ("CPU of the case view a fire returns", f"{whole - load:.3f} ms")]
 
 
 def compare(settings_a: Any, settings_b: Any, bare_target: str, n_cases: int, counter: common.Statements
-            ) -> tuple[Side, Side, float]:
+            ) -> tuple[Side, Side, float, list[tuple[str, str]]]:
     """(agreeflow, bare, ms of the case view alone) for ``n_cases`` × 6 fires on each side's database."""
     from agreeflow.engine import service
     from agreeflow.engine.core import db
@@ -196,6 +232,9 @@ def compare(settings_a: Any, settings_b: Any, bare_target: str, n_cases: int, co
         service.show_case(settings_a, ref)
     view_ms = (time.perf_counter() - start) / n_cases * 1000
     service.verify(settings_a)  # the chains it wrote are sound
+    probe = open_cases(settings_a, 1)[0]
+    service.fire(settings_a, probe, common.STEPS[0])  # a case with steps to offer, like most of the walk's
+    fixed = parts(settings_a, probe)
     db.dispose_all()
     common.say(f"bare driver: {n_cases * len(steps)} fires")
     bare = BareFire(bare_target, common.COORDINATOR)
@@ -203,16 +242,21 @@ def compare(settings_a: Any, settings_b: Any, bare_target: str, n_cases: int, co
         counter.watch_sqlite(bare.conn)
     base = _walk(bare.fire, refs_b, steps, counter)
     bare.close()
-    return ours, base, view_ms
+    return ours, base, view_ms, fixed
 
 
-def _details(ours: Side, bare: Side, fires: int, view_ms: float, label: str = "") -> list[tuple[str, str]]:
-    return [(f"{label}fires", str(fires)),
-            (f"{label}agreeflow per fire", f"{ours.seconds / fires * 1000:.3f} ms"),
-            (f"{label}bare per fire", f"{bare.seconds / fires * 1000:.3f} ms"),
-            (f"{label}SQL statements per fire (BEGIN/COMMIT aside)",
+def _details(ours: Side, bare: Side, fires: int, view_ms: float, fixed: list[tuple[str, str]]
+             ) -> list[tuple[str, str]]:
+    return [("fires", str(fires)),
+            ("agreeflow per fire", f"{ours.seconds / fires * 1000:.3f} ms"),
+            ("bare per fire", f"{bare.seconds / fires * 1000:.3f} ms"),
+            ("SQL statements per fire (BEGIN/COMMIT aside)",
              f"agreeflow {ours.statements:.1f}, bare {bare.statements:.1f}"),
-            (f"{label}a case view alone (show_case, its own transaction)", f"{view_ms:.3f} ms")]
+            ("CPU per fire (this process; the load moves it least)",
+             f"agreeflow {ours.cpu / fires * 1000:.3f} ms, bare {bare.cpu / fires * 1000:.3f} ms: "
+             f"{bare.cpu / ours.cpu:.3g}× bare"),
+            *fixed,
+            ("a case view alone (show_case, its own transaction)", f"{view_ms:.3f} ms")]
 
 
 def _figure(name: str, ours: Side, bare: Side, fires: int, baseline: str, details: list[tuple[str, str]]
@@ -230,10 +274,10 @@ def run_sqlite(n_cases: int, counter: common.Statements) -> common.Figure:
     settings_a = common.init_database(common.fresh_dir("fire/agreeflow"))
     settings_b = common.init_database(common.fresh_dir("fire/bare"))
     path_b = str(common.sqlite_path(settings_b))
-    ours, bare, view_ms = compare(settings_a, settings_b, path_b, n_cases, counter)
+    ours, bare, view_ms, fixed = compare(settings_a, settings_b, path_b, n_cases, counter)
     fires = n_cases * len(common.STEPS)
     return _figure("durable fire (SQLite)", ours, bare, fires, "bare sqlite3, same row writes",
-                   _details(ours, bare, fires, view_ms))
+                   _details(ours, bare, fires, view_ms, fixed))
 
 
 def run_postgres(n_cases: int, counter: common.Statements) -> common.Figure:
@@ -261,9 +305,9 @@ def run_postgres(n_cases: int, counter: common.Statements) -> common.Figure:
         db.dispose_all()
         pg.stop()
     fires = n_cases * len(common.STEPS)
-    ours, bare, view_ms = results["no flush per commit"]
+    ours, bare, view_ms, fixed = results["no flush per commit"]
     durable = results["server default, a flush per commit"]
-    details = _details(ours, bare, fires, view_ms) + [
+    details = _details(ours, bare, fires, view_ms, fixed) + [
         ("PostgreSQL", f"{version} (pgserver), same server and database settings for both sides"),
         ("with the server's default durability (a flush at every commit, both sides)",
          f"agreeflow {durable[0].seconds / fires * 1000:.3f} ms per fire, bare "
@@ -278,7 +322,7 @@ def run(quick: bool) -> list[common.Figure]:
     counter = common.Statements()
     figures = [run_sqlite(n_cases, counter), run_postgres(n_cases // 2 if not quick else n_cases, counter)]
     for f in figures:
-        common.say(f"{f.name}: {f.ratio:.3g}× bare; " + "; ".join(f"{k}: {v}" for k, v in f.details[1:4]))
+        common.say(f"{f.name}: {f.ratio:.3g}× bare; " + "; ".join(f"{k}: {v}" for k, v in f.details[1:8]))
     return figures
 
 
