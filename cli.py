@@ -886,6 +886,25 @@ def report_annual(year: int, xlsx: Path | None, docx: Path | None, checkpoint_fi
     emit(res, human)
 
 
+@main.command("letter")
+@common
+@click.argument("case_ref", metavar="CASE")
+@click.argument("kind")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Write to FILE (default: CASE-KIND.docx here).")
+@click.option("--attach", is_flag=True, help="Also attach the letter to the case (logged).")
+@click.option("--number", type=click.IntRange(min=1, max=999_999),
+              help="The registry's number (Số); default: left blank for the clerk.")
+@click.option("--signer", metavar="EMAIL", help="Who signs (default: the head of the issuing body; a deputy "
+                                                "signs 'KT.' for the head).")
+def letter(case_ref: str, kind: str, out: Path | None, attach: bool, number: int | None,
+           signer: str | None) -> None:
+    """Write a case's letter as a DOCX in Decree 30/2020 form (KIND: opinions_request, submission,
+    signing_report, termination_notice; templates: docs/letters.md)."""
+    from agreeflow.engine import service
+    res = service.write_letter(settings(), case_ref, kind, out, attach=attach, number=number, signer=signer)
+    emit(res, lambda r: click.echo(t("letter_attached" if r["attached"] else "letter_ok", **r)))
+
+
 @main.group("export")
 def export_group() -> None:
     """Files for other programs."""

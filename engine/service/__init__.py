@@ -40,6 +40,7 @@ from agreeflow.engine.service.directory import check_directory as directory_chec
 from agreeflow.engine.service.directory import directory_show, load_directory
 from agreeflow.engine.service.directory import transfer as directory_transfer
 from agreeflow.engine.service.identity import login, logout, saved_token, set_password, whoami
+from agreeflow.engine.service.letters import letter_kinds, write_letter
 from agreeflow.engine.service.planning import plan
 from agreeflow.engine.service.present import (
     DefinitionError,
@@ -75,11 +76,11 @@ __all__ = [
     "audit_keygen", "audit_log", "calendar_add", "calendar_day", "calendar_due", "calendar_holidays",
     "calendar_set_day", "check_flags", "check_output", "checkpoint_text", "close_round", "compliance_tables",
     "directory_check", "directory_show", "directory_transfer", "export_ics", "fire", "fmt_at_local",
-    "fmt_day", "fmt_local", "follow_up", "history", "import_tasks", "init", "lint", "list_cases",
-    "load_directory", "login", "logout", "now", "open_case", "open_cases", "output_file", "parse_instant",
+    "fmt_day", "fmt_local", "follow_up", "history", "import_tasks", "init", "letter_kinds", "lint",
+    "list_cases", "load_directory", "login", "logout", "now", "open_case", "open_cases", "output_file", "parse_instant",
     "plan", "reading", "report_annual", "report_compliance", "resume", "round_summary", "saved_token",
     "set_clock", "set_password", "show_case", "suspend", "text", "verify", "whoami", "with_session",
-    "workflow_graph", "workflow_show", "workflows_list", "write_file", "writing",
+    "workflow_graph", "workflow_show", "workflows_list", "write_file", "write_letter", "writing",
 ]
 
 
