@@ -210,6 +210,9 @@ def test_a_bad_kind_case_signer_or_path_exits_2_and_writes_nothing(demo_af, tmp_
     for kind in ("opinions_request", "submission", "signing_report", "termination_notice"):
         assert f"  {kind} — " in res.stderr
     assert "annual_report" not in res.stderr.split("(Báo cáo năm")[0]
+    res = demo_af("letter", GIFU, "nope", "--lang", "en", now=NOW)
+    assert res.exit_code == 2 and "There is no letter kind 'nope'." in res.stderr
+    assert "  submission — Submission to the Chairman of the Provincial People's Committee" in res.stderr
     res, _ = letter(demo_af, tmp_path, "TTQT-2024-9999", "submission")
     assert res.exit_code == 2 and "Không tìm thấy hồ sơ 'TTQT-2024-9999'" in res.stderr
     res, _ = letter(demo_af, tmp_path, TASK, "submission")

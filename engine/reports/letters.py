@@ -50,7 +50,7 @@ from agreeflow.engine.reports.common import province_name
 
 SECTIONS = ("summary", "to", "body", "copies")
 HEADER_KEYS = {
-    "label": "what the letter is, in the template's language (listed by `agreeflow letter`)",
+    "label": "what the letter is: text, or {vi: …, en: …} (named in messages and listed by `agreeflow letter`)",
     "workflows": "the procedures whose cases have this letter, e.g. [agreement-province]",
     "where": "{field: [values]}: only when the case's field holds one of the values",
     "requires": "[fields] the case must have (set by the procedure's steps) before the letter can be written",
@@ -152,11 +152,12 @@ def kind(own: Path | None, name: str, lang: str) -> LetterKind:
     for language in dict.fromkeys((lang, "vi")):
         path = _find(folders, f"{language}/{name}.txt") if re.fullmatch(r"[a-z0-9_]+", name) else None
         if path is not None:
-            return _read_kind(path, name, language)
+            return _read_kind(path, name, language, lang)
     raise UnknownLetterKindError(name, kinds(own, lang))
 
 
-def _read_kind(path: Path, name: str, lang: str) -> LetterKind:
+def _read_kind(path: Path, name: str, lang: str, reader: str) -> LetterKind:
+    """The header of the template at ``path`` (written in ``lang``); its label in the ``reader``'s language."""
     header, _ = _split(path.read_text(encoding="utf-8"))
     try:
         raw = load_text(header, str(path)) if header.strip() else {}
@@ -171,8 +172,11 @@ def _read_kind(path: Path, name: str, lang: str) -> LetterKind:
     position = str(signer.get("position") or "") if isinstance(signer, dict) else ""
     if position not in DEPUTY:
         problems.append(f"signer: position must be one of {', '.join(DEPUTY)} (the head of the issuing body)")
-    for key in ("label", "symbol"):
-        if not str(raw.get(key) or "").strip():
+    label = raw.get("label")
+    if isinstance(label, dict):
+        label = label.get(reader) or label.get(lang) or label.get("vi")
+    for key, value in (("label", label), ("symbol", raw.get("symbol"))):
+        if not str(value or "").strip():
             problems.append(f"'{key}' is missing: {HEADER_KEYS[key]}")
     where = raw.get("where") or {}
     if not isinstance(where, dict):
@@ -184,7 +188,7 @@ def _read_kind(path: Path, name: str, lang: str) -> LetterKind:
     def strings(value: Any) -> tuple[str, ...]:
         return tuple(str(v) for v in (value if isinstance(value, list) else [value] if value else []))
     return LetterKind(name=name, lang=lang, template=f"{lang}/{name}.txt", file=str(path),
-                      label=str(raw["label"]), symbol=str(raw["symbol"]), signer_position=position,
+                      label=str(label), symbol=str(raw["symbol"]), signer_position=position,
                       workflows=strings(raw.get("workflows")), requires=strings(raw.get("requires")),
                       where={str(k): strings(v) for k, v in where.items()}, issuer=str(raw.get("issuer") or ""),
                       doc_type=str(raw.get("type") or ""), signer_unit=str(signer.get("unit") or ""),
