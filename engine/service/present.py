@@ -102,6 +102,9 @@ def check_output(path: Path) -> None:
     """Refuse, before any work, an output path that is a folder or lies in a folder that cannot be written."""
     if path.is_dir():
         raise OutputPathError(path=str(path), problem_vi="đó là một thư mục", problem_en="it is a folder")
+    if path.exists() and not path.is_file():  # a device such as /dev/null, a socket, a pipe: never replaced
+        raise OutputPathError(path=str(path), problem_vi="đó không phải là một tệp thông thường (thiết bị, socket…)",
+                              problem_en="it is not a regular file (a device, a socket…)")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise OutputPathError(path=str(path), problem_vi=f"không có thư mục {folder}",
