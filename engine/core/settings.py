@@ -6,6 +6,8 @@ Defaults:
     language   ``--lang`` / ``AGREEFLOW_LANG`` or ``vi``
     user       ``--as`` / ``AGREEFLOW_USER`` (no default: writes need a person)
     mail       ``AGREEFLOW_SMTP`` or the ``.eml`` sink in ``<data dir>/mail``
+    base URL   ``AGREEFLOW_BASE_URL`` (the web's address, for links in mail; none: mails name commands)
+    secret     ``AGREEFLOW_SECRET_FILE`` or ``<data dir>/secret.key`` (signs cookies and reply links)
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ class Settings:
     origin: str = field(default_factory=lambda: cli_origin())
     """Where the writes come from, recorded on every event: ``cli:<os account>@<host>`` by default."""
 
+    base_url: str | None = None
+    """The web's address as readers reach it (``https://agreeflow.example``): mails carry links to it."""
+
     @classmethod
     def from_env(cls, **overrides: str | Path | None) -> Settings:
         """Settings from the environment, with non-None overrides applied."""
@@ -64,6 +69,7 @@ class Settings:
             user=os.environ.get("AGREEFLOW_USER") or None,
             smtp_url=os.environ.get("AGREEFLOW_SMTP") or None,
             token=os.environ.get("AGREEFLOW_TOKEN") or None,
+            base_url=os.environ.get("AGREEFLOW_BASE_URL") or None,
         )
         for key, value in overrides.items():
             if value is not None:
@@ -82,3 +88,9 @@ class Settings:
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    @property
+    def secret_file(self) -> Path:
+        """The signing secret (never in the database): ``AGREEFLOW_SECRET_FILE`` or ``<data dir>/secret.key``."""
+        env = os.environ.get("AGREEFLOW_SECRET_FILE")
+        return Path(env) if env else self.data_dir / "secret.key"
