@@ -35,11 +35,40 @@ from agreeflow.engine.service.cases import (
     show_case,
     suspend,
 )
-from agreeflow.engine.service.identity import login, logout, saved_token, set_password, whoami
+from agreeflow.engine.service.identity import (
+    login,
+    logout,
+    saved_token,
+    send_sign_in_link,
+    set_password,
+    sign_in_trusted,
+    sign_in_with_link,
+    web_session,
+    web_sign_out,
+    whoami,
+)
+from agreeflow.engine.service.pages import (
+    attachment,
+    calendar_month,
+    case_form,
+    case_forms,
+    case_page,
+    case_version,
+    my_work,
+    round_page,
+)
 from agreeflow.engine.service.planning import plan
 from agreeflow.engine.service.present import (
     DefinitionError,
+    FieldValueError,
+    MissingFieldsError,
+    NotSignedInError,
+    ReadOnlyError,
     Settings,
+    SignInRefusedError,
+    StaleCaseError,
+    UnknownCaseError,
+    UnknownUnitError,
     fmt_at_local,
     fmt_day,
     fmt_local,
@@ -48,6 +77,8 @@ from agreeflow.engine.service.present import (
     text,
     write_file,
 )
+from agreeflow.engine.service.replies import reply, reply_page
+from agreeflow.engine.service.replies import secret as web_secret
 from agreeflow.engine.service.reports import (
     annual_sections,
     annual_title,
@@ -58,6 +89,7 @@ from agreeflow.engine.service.reports import (
 )
 from agreeflow.engine.service.rounds import close_round, follow_up
 from agreeflow.engine.service.rounds import summary as round_summary
+from agreeflow.engine.service.search import CaseFilter, export_cases, search_cases
 from agreeflow.engine.service.setup import directory_show, init, load_directory
 from agreeflow.engine.service.tasks import import_tasks, open_cases
 from agreeflow.engine.service.workflows import lint, workflow_graph, workflow_show, workflows_list
@@ -66,6 +98,11 @@ T = TypeVar("T")
 
 __all__ = [
     "login", "logout", "saved_token", "set_password", "whoami",
+    "web_session", "web_sign_out", "send_sign_in_link", "sign_in_with_link", "sign_in_trusted", "web_secret",
+    "my_work", "case_page", "case_version", "attachment", "case_forms", "case_form", "calendar_month", "round_page",
+    "search_cases", "export_cases", "CaseFilter", "reply", "reply_page",
+    "FieldValueError", "MissingFieldsError", "NotSignedInError", "ReadOnlyError", "SignInRefusedError",
+    "StaleCaseError", "UnknownCaseError", "UnknownUnitError",
     "annual_sections", "annual_title", "audit_checkpoint", "audit_export", "audit_log",
     "calendar_add", "calendar_day", "calendar_due", "calendar_holidays", "calendar_set_day", "check_flags",
     "checkpoint_text", "close_round", "compliance_tables", "directory_show", "export_ics", "fire", "follow_up",

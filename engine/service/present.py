@@ -7,14 +7,26 @@ from typing import Any
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.clock import fmt_day, fmt_local, parse_instant
-from agreeflow.engine.core.errors import DateValueError, DefinitionError
+from agreeflow.engine.core.errors import (
+    DateValueError,
+    DefinitionError,
+    FieldValueError,
+    MissingFieldsError,
+    NotSignedInError,
+    ReadOnlyError,
+    SignInRefusedError,
+    StaleCaseError,
+    UnknownCaseError,
+    UnknownUnitError,
+)
 from agreeflow.engine.core.files import atomic_write as write_file
 from agreeflow.engine.core.i18n import t as _translate
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
 
-__all__ = ["DefinitionError", "Settings", "write_file", "fmt_day", "fmt_local", "fmt_at_local", "parse_instant",
-           "set_clock", "text"]
+__all__ = ["DefinitionError", "FieldValueError", "MissingFieldsError", "NotSignedInError", "ReadOnlyError",
+           "SignInRefusedError", "StaleCaseError", "UnknownCaseError", "UnknownUnitError", "Settings", "write_file",
+           "fmt_day", "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text"]
 
 
 def set_clock(value: str | datetime | None, option: str = "--now") -> None:

@@ -1,0 +1,347 @@
+"""What the web's pages read: my work, a case page, a new-case form, a month of the calendar, a document.
+
+Each function is one read transaction and answers for the person reading
+(``base.viewer``: the signed-in person).  Who sees what is decided here,
+once, by :func:`agreeflow.engine.core.authority.may_see`: coordinators,
+approvers, auditors and admins see every case; an officer sees the cases of
+their unit and those addressed to it.  A case outside the reader's scope is
+answered exactly like a case that does not exist (UnknownCaseError), so a
+page cannot tell which refs exist.
+"""
+
+from __future__ import annotations
+
+import calendar as monthcal
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from agreeflow.engine.core import audit, authority, cases, clock, definitions, files, machine
+from agreeflow.engine.core.definitions import Definition
+from agreeflow.engine.core.directory import is_active
+from agreeflow.engine.core.errors import NotSignedInError, UnknownCaseError
+from agreeflow.engine.core.kinds import Role
+from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
+from agreeflow.engine.legaltime import deadlines
+from agreeflow.engine.legaltime.calendar_admin import check_year
+from agreeflow.engine.procedures import consultation, fanout
+from agreeflow.engine.service import base
+from agreeflow.engine.service.base import now, reading
+from agreeflow.engine.service.cases import case_view
+
+SOON_WD = 3
+"""A deadline this many working days away or nearer is "due soon" on my work."""
+OPENERS = (Role.COORDINATOR, Role.OFFICER, Role.ADMIN)
+"""Roles that may open a case (engine.core.cases.open_case checks the same)."""
+
+
+# ------------------------------------------------------------------ the reader
+def reader(s: Session, settings: Settings) -> Person:
+    """The signed-in person reading; NotSignedInError when there is none."""
+    who = base.viewer(s, settings)
+    if who is None:
+        raise NotSignedInError()
+    return who
+
+
+def person_view(who: Person, s: Session) -> dict[str, Any]:
+    """Who is reading, as a page shows them."""
+    unit = s.get(Unit, who.unit) if who.unit else None
+    return {"email": who.email, "name": who.name, "unit": who.unit,
+            "unit_name": unit.name_vi if unit else who.unit, "unit_name_en": unit.name_en if unit else who.unit,
+            "roles": list(who.roles or []), "read_only": authority.is_read_only(who),
+            "sees_all": bool(authority.SEE_ALL & set(who.roles or [])),
+            "may_open": bool(set(OPENERS) & set(who.roles or [])) and not authority.is_read_only(who)}
+
+
+def visible(s: Session, who: Person, ref: str) -> tuple[Case, Definition]:
+    """The case ``ref`` if ``who`` may read it; UnknownCaseError (the same as no such case) otherwise."""
+    case = cases.find(s, ref)
+    defn = cases.definition_of(s, case.workflow, case.version)
+    if not authority.may_see(who, case, defn):
+        raise UnknownCaseError(ref)
+    return case, defn
+
+
+def unit_names(s: Session, lang: str) -> dict[str, str]:
+    return {u.code: (u.name_en if lang == "en" and u.name_en else u.name_vi)
+            for u in s.exec(select(Unit).order_by(col(Unit.code))).all()}
+
+
+def _names(s: Session, emails: set[str], units: dict[str, str]) -> dict[str, str]:
+    """Display names of the actors of a log: people by name, units acting through a reply link by unit."""
+    people = s.exec(select(Person.email, Person.name).where(col(Person.email).in_(emails))).all() if emails else []
+    names = dict(people)
+    for e in emails:
+        if e.startswith(authority.UNIT_ACTOR):
+            code = e[len(authority.UNIT_ACTOR):]
+            names[e] = units.get(code, code)
+    return names
+
+
+# ------------------------------------------------------------------ my work
+def next_due_subquery() -> Any:
+    """Per case, its earliest open due date (a subquery to join and sort on)."""
+    return (select(col(Deadline.case_id).label("case_id"), sa.func.min(Deadline.due_date).label("next_due"))
+            .where(Deadline.status == "open").group_by(col(Deadline.case_id)).subquery())
+
+
+def _pairs(who: Person) -> tuple[list[Any], list[Any]]:
+    """(workflow, version, state) where ``who`` may act: by a role that sees no unit, or only as an officer."""
+    free: list[Any] = []
+    scoped: list[Any] = []
+    roles = set(who.roles or [])
+    for (wf, version), defn in definitions.registry().items():
+        free_states, scoped_states = set(), set()
+        for name, st in defn.states.items():
+            if st.terminal:
+                continue
+            held = {r for t in defn.from_state(name) for r in t.roles} & roles
+            if held - {Role.OFFICER}:
+                free_states.add(name)
+            elif held:
+                scoped_states.add(name)
+        for states, into in ((free_states, free), (scoped_states, scoped)):
+            if states:
+                into.append(sa.and_(col(Case.workflow) == wf, col(Case.version) == version,
+                                    col(Case.state).in_(sorted(states))))
+    return free, scoped
+
+
+def unit_condition(unit: str) -> Any:
+    """Cases whose unit is ``unit`` or whose fields name it (the SQL side of ``authority.case_units``;
+    unit codes are ASCII, so the JSON text holds them as written)."""
+    needle = '%"' + unit.replace("!", "!!").replace("%", "!%").replace("_", "!_") + '"%'
+    return sa.or_(col(Case.unit) == unit, sa.cast(col(Case.fields), sa.Text).like(needle, escape="!"))
+
+
+def _case_row(s: Session, c: Case, defn: Definition, who: Person, next_due: date | None, cal: Any, today: date,
+              units: dict[str, str], lang: str) -> dict[str, Any]:
+    left = None
+    if next_due is not None:
+        left = cal.working_days_between(today, next_due) if today <= next_due \
+            else -cal.working_days_between(next_due, today)
+    return {"id": c.ref, "title": c.title, "workflow": c.workflow, "workflow_title": defn.title.get(lang, defn.id),
+            "state": c.state, "state_label": defn.label(c.state, lang), "unit": c.unit,
+            "unit_name": units.get(c.unit or "", c.unit or ""), "next_due": next_due.isoformat() if next_due else None,
+            "working_days_left": left,
+            "actions": [t.label.get(lang, t.trigger) for t in cases.available(defn, c, who)]}
+
+
+def my_work(settings: Settings, limit: int = 30) -> dict[str, Any]:
+    """The cases where the reader can act now (soonest deadline first) and their unit's open deadlines
+    by urgency — overdue, due within :data:`SOON_WD` working days, later — each with its legal basis."""
+    lang = settings.lang
+    with reading(settings) as s:
+        who = reader(s, settings)
+        at, cal, units = now(), deadlines.calendar_for(s), unit_names(s, lang)
+        today = clock.to_local(at).date()
+        nd = next_due_subquery()
+        open_cases = sa.and_(col(Case.closed_at).is_(None), col(Case.workflow) != cases.SYSTEM_WORKFLOW)
+        free, scoped = _pairs(who) if not authority.is_read_only(who) else ([], [])
+        picked: list[tuple[Case, date | None]] = []
+        total = 0
+        if free:
+            where = sa.and_(open_cases, sa.or_(*free))
+            total += s.exec(select(sa.func.count()).select_from(Case).where(where)).one()
+            picked += list(s.exec(select(Case, nd.c.next_due).outerjoin(nd, nd.c.case_id == col(Case.id))
+                                  .where(where).order_by(nd.c.next_due.is_(None), nd.c.next_due, col(Case.id))
+                                  .limit(limit)).all())
+        if scoped:
+            where = sa.and_(open_cases, sa.or_(*scoped), unit_condition(who.unit))
+            if free:
+                where = sa.and_(where, sa.not_(sa.or_(*free)))
+            for c, due in s.exec(select(Case, nd.c.next_due).outerjoin(nd, nd.c.case_id == col(Case.id))
+                                 .where(where)).all():
+                if cases.available(cases.definition_of(s, c.workflow, c.version), c, who):
+                    total += 1
+                    picked.append((c, due))
+        picked.sort(key=lambda pair: (pair[1] is None, pair[1] or date.max, pair[0].id or 0))
+        rows = [_case_row(s, c, cases.definition_of(s, c.workflow, c.version), who, due, cal, today, units, lang)
+                for c, due in picked[:limit]]
+        rows = [r for r in rows if r["actions"]]
+        return {"viewer": person_view(who, s), "total": total, "cases": rows,
+                "deadlines": _unit_deadlines(s, who.unit, at, cal, today, limit, lang), "today": today.isoformat()}
+
+
+def _unit_deadlines(s: Session, unit: str, at: datetime, cal: Any, today: date, limit: int,
+                    lang: str) -> dict[str, Any]:
+    soon_until = cal.add_date(today, SOON_WD, "wd")
+    base_where = sa.and_(col(Deadline.unit) == unit, col(Deadline.status) == "open",
+                         col(Case.closed_at).is_(None))
+    groups = {"overdue": col(Deadline.due_at) <= at,
+              "soon": sa.and_(col(Deadline.due_at) > at, col(Deadline.due_date) <= soon_until),
+              "later": col(Deadline.due_date) > soon_until}
+    out: dict[str, Any] = {"unit": unit, "soon_until": soon_until.isoformat()}
+    for name, cond in groups.items():
+        where = sa.and_(base_where, cond)
+        count = s.exec(select(sa.func.count()).select_from(Deadline).join(Case, col(Case.id) == col(Deadline.case_id))
+                       .where(where)).one()
+        rows = s.exec(select(Deadline, Case.ref, Case.title).join(Case, col(Case.id) == col(Deadline.case_id))
+                      .where(where).order_by(col(Deadline.due_date), col(Deadline.id)).limit(limit)).all()
+        out[name] = {"count": count,
+                     "items": [deadlines.view(d, cal, at, lang) | {"case": ref, "case_title": title}
+                               for d, ref, title in rows]}
+    return out
+
+
+# ------------------------------------------------------------------ the case page
+def case_page(settings: Settings, ref: str) -> dict[str, Any]:
+    """Everything the case page shows, read in one transaction: the case (as ``case show``), its log,
+    the words of its workflow, its state diagram, its consultation round, and who changed it last."""
+    lang = settings.lang
+    with reading(settings) as s:
+        who = reader(s, settings)
+        case, defn = visible(s, who, ref)
+        units = unit_names(s, lang)
+        view = case_view(s, settings, case, who)
+        events = s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.seq))).all()
+        names = _names(s, {e.actor for e in events}, units)
+        parent = s.get(Case, case.parent_id) if case.parent_id else None
+        has_round = s.exec(select(Case.id).where(Case.parent_id == case.id)).first() is not None
+        last = next((e for e in reversed(events) if e.kind != "refused"), None)  # a refusal changes nothing
+        return {
+            "case": view, "viewer": person_view(who, s), "workflow": workflow_words(defn, lang),
+            "events": [audit.event_view(e) | {"actor_name": names.get(e.actor, e.actor)} for e in events],
+            "diagram": machine.mermaid(defn, lang, case.state),
+            "round": consultation.summary(s, ref, now(), lang) if has_round else None,
+            "parent": {"id": parent.ref, "title": parent.title} if parent else None,
+            "units": units, "active_units": _active_units(s, clock.to_local(now()).date(), lang),
+            "last_change": ({"by": last.actor, "by_name": names.get(last.actor, last.actor),
+                             "at": audit.fmt_at(last.at)} if last else None),
+        }
+
+
+def workflow_words(defn: Definition, lang: str) -> dict[str, Any]:
+    """The words of a workflow a page needs: its title, states, fields and transitions, in ``lang``."""
+    return {"id": defn.id, "version": defn.version, "title": defn.title.get(lang, defn.id),
+            "legal_basis": list(defn.legal_basis),
+            "states": {n: defn.label(n, lang) for n in defn.states},
+            "terminal": [n for n, st in defn.states.items() if st.terminal],
+            "triggers": {t.trigger: t.label.get(lang, t.trigger) for t in defn.transitions},
+            "fields": {n: {"name": n, "label": f.label.get(lang) or f.label.get("vi") or n, "type": f.type,
+                           "required": f.required, "choices": list(f.choices), "default": f.default}
+                       for n, f in defn.fields.items()},
+            "unit_field": defn.unit_field}
+
+
+def _active_units(s: Session, on: date, lang: str) -> list[dict[str, str]]:
+    return [{"code": u.code, "name": (u.name_en if lang == "en" and u.name_en else u.name_vi)}
+            for u in s.exec(select(Unit).order_by(col(Unit.name_vi))).all() if is_active(u, on)]
+
+
+def case_version(settings: Settings, ref: str) -> dict[str, Any]:
+    """The case's lock version and who changed it last, when (a page asks whether its form went stale)."""
+    with reading(settings) as s:
+        who = reader(s, settings)
+        case, _ = visible(s, who, ref)
+        last = s.exec(select(Event).where(Event.case_id == case.id, Event.kind != "refused")
+                      .order_by(col(Event.seq).desc())).first()  # a refusal changes nothing
+        names = _names(s, {last.actor} if last else set(), unit_names(s, settings.lang))
+        return {"id": case.ref, "lock_version": case.lock_version,
+                "by": last.actor if last else None, "by_name": names.get(last.actor, last.actor) if last else None,
+                "at": audit.fmt_at(last.at) if last else None}
+
+
+def attachment(settings: Settings, ref: str, sha256: str) -> dict[str, Any] | None:
+    """A document of a case the reader may see: its name, kind and content (None: the case has no such one)."""
+    with reading(settings) as s:
+        who = reader(s, settings)
+        case, _ = visible(s, who, ref)
+        for kind, docs in (case.fields.get(cases.DOCUMENTS) or {}).items():
+            for d in docs:
+                if d.get("sha256") == sha256:
+                    path = files.blob_path(settings.files_dir, sha256)
+                    if not path.is_file():
+                        return None
+                    return {"name": d["name"], "kind": kind, "size": d["size"], "data": path.read_bytes()}
+    return None
+
+
+# ------------------------------------------------------------------ new case
+def spawned_only() -> set[str]:
+    """Workflows that only the engine opens (a child per addressee): no form offers them."""
+    return {t.spawn.workflow for d in definitions.newest() for t in d.transitions if t.spawn is not None}
+
+
+def case_forms(settings: Settings) -> dict[str, Any]:
+    """The procedures the reader may open a case of (newest version of each)."""
+    with reading(settings) as s:
+        who = reader(s, settings)
+        viewer = person_view(who, s)
+    children = spawned_only()
+    return {"viewer": viewer,
+            "workflows": [{"id": d.id, "title": d.title.get(settings.lang, d.id), "legal_basis": list(d.legal_basis)}
+                          for d in definitions.newest() if d.id not in children] if viewer["may_open"] else []}
+
+
+def case_form(settings: Settings, workflow: str) -> dict[str, Any]:
+    """One procedure's form: its fields in order (type, label, required, choices, default) and the units."""
+    defn = definitions.get(workflow)
+    with reading(settings) as s:
+        who = reader(s, settings)
+        return {"viewer": person_view(who, s), "workflow": workflow_words(defn, settings.lang),
+                "units": _active_units(s, clock.to_local(now()).date(), settings.lang),
+                "default_unit": who.unit}
+
+
+# ------------------------------------------------------------------ calendar
+def calendar_month(settings: Settings, year: int | None = None, month: int | None = None) -> dict[str, Any]:
+    """One month (default: this one): every day with its status (working, weekly rest, holiday, make-up
+    day) and the deadlines falling due on it that the reader may see.
+
+    Raises:
+        DateValueError (exit 2): a year the calendar does not cover.
+    """
+    here = clock.to_local(now()).date()
+    year, month = year or here.year, max(1, min(12, month or here.month))
+    check_year(year)
+    lang = settings.lang
+    first, last = date(year, month, 1), date(year, month, monthcal.monthrange(year, month)[1])
+    with reading(settings) as s:
+        who = reader(s, settings)
+        cal = deadlines.calendar_for(s)
+        stmt = (select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
+                .where(col(Deadline.due_date) >= first, col(Deadline.due_date) <= last,
+                       col(Deadline.status) != "cancelled")
+                .order_by(col(Deadline.due_date), col(Deadline.id)))
+        if not authority.SEE_ALL & set(who.roles or []):
+            stmt = stmt.where(sa.or_(col(Deadline.unit) == who.unit, unit_condition(who.unit)))
+        due: dict[date, list[dict[str, Any]]] = {}
+        for d, c in s.exec(stmt).all():
+            if not authority.may_see(who, c, cases.definition_of(s, c.workflow, c.version)) \
+                    and d.unit != who.unit:
+                continue
+            assert d.due_date is not None
+            due.setdefault(d.due_date, []).append(
+                {"case": c.ref, "case_title": c.title, "label": d.label_en if lang == "en" else d.label_vi,
+                 "status": d.status, "unit": d.unit, "citation": d.citation, "confirmed": d.confirmed})
+        days = []
+        for n in range(1, last.day + 1):
+            info = cal.day_info(date(year, month, n))
+            days.append({"date": info.day.isoformat(), "day": n, "weekday": info.day.weekday(),
+                         "working": info.working, "category": str(info.category),
+                         "reason": info.describe(lang) if info.category != "workday" else "",
+                         "source": info.source, "deadlines": due.get(info.day, [])})
+        today = clock.to_local(now()).date()
+        viewer = person_view(who, s)
+    prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
+    next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return {"year": year, "month": month, "days": days, "first_weekday": first.weekday(),
+            "prev": prev_month, "next": next_month, "today": today.isoformat(), "viewer": viewer}
+
+
+def round_page(settings: Settings, ref: str) -> dict[str, Any]:
+    """A consultation round as its page shows it: each body, its status, reply and date, or the rule
+    that settled its silence; UnknownCaseError when the case has no round the reader may see."""
+    with reading(settings) as s:
+        who = reader(s, settings)
+        case, defn = visible(s, who, ref)
+        if not fanout.round_of(s, case):
+            raise UnknownCaseError(ref)
+        return {"case": {"id": case.ref, "title": case.title, "state_label": defn.label(case.state, settings.lang)},
+                "round": consultation.summary(s, ref, now(), settings.lang), "viewer": person_view(who, s),
+                "units": unit_names(s, settings.lang)}
