@@ -129,6 +129,7 @@ class WebSite:
     url: str
     config: WebConfig
     clients: list[Client] = field(default_factory=list)
+    passwords: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.app = create_app(settings_for(self.home, self.url), self.config)
@@ -137,8 +138,15 @@ class WebSite:
         c = Client(self.app)
         self.clients.append(c)
         if who:
+            self.password(who)
             c.sign_in(who)
         return c
+
+    def password(self, who: str) -> None:
+        """Give ``who`` :data:`PASSWORD` (once: argon2 is slow on purpose)."""
+        if who not in self.passwords:
+            service.set_password(settings_for(self.home, self.url), who, PASSWORD)
+            self.passwords.add(who)
 
     def settings(self, user: str | None = COORD) -> service.Settings:
         return settings_for(self.home, self.url, user, self.config.base_url)
