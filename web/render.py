@@ -35,42 +35,50 @@ class Words:
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
+        self.known = service.catalogue(lang)  # once per page: the catalogue checks its file on every lookup
 
     def __call__(self, message: str, **values: Any) -> str:
-        return words.t(message, self.lang, **values)
+        text = self.known.get(message, message)
+        return text.format(**values) if values else text
+
+    def word(self, table: dict[str, str], key: str | None) -> str:
+        """The word for ``key`` in one of the tables of agreeflow.web.words (an unknown key as it is)."""
+        if not key:
+            return ""
+        return self(table[key]) if key in table else key
 
     def role(self, key: str) -> str:
-        return words.word(words.ROLES, key, self.lang)
+        return self.word(words.ROLES, key)
 
     def roles(self, keys: list[str]) -> str:
         return ", ".join(self.role(k) for k in keys)
 
     def status(self, key: str) -> str:
-        return words.word(words.DEADLINE_STATUS, key, self.lang)
+        return self.word(words.DEADLINE_STATUS, key)
 
     def round_status(self, key: str, label: str = "") -> str:
-        return words.word(words.ROUND_STATUS, key, self.lang) if key in words.ROUND_STATUS else (label or key)
+        return self.word(words.ROUND_STATUS, key) if key in words.ROUND_STATUS else (label or key)
 
     def event(self, key: str) -> str:
-        return words.word(words.EVENTS, key, self.lang)
+        return self.word(words.EVENTS, key)
 
     def choice(self, key: str) -> str:
-        return words.word(words.CHOICES, key, self.lang)
+        return self.word(words.CHOICES, key)
 
     def doc(self, key: str) -> str:
-        return words.word(words.DOCUMENTS, key, self.lang)
+        return self.word(words.DOCUMENTS, key)
 
     def answer(self, key: str) -> str:
-        return words.word(words.ANSWERS, key, self.lang)
+        return self.word(words.ANSWERS, key)
 
     def day(self, key: str) -> str:
-        return words.word(words.DAYS, key, self.lang)
+        return self.word(words.DAYS, key)
 
     def weekday(self, n: int) -> str:
-        return words.t(words.WEEKDAYS[n], self.lang)
+        return self(words.WEEKDAYS[n])
 
     def month(self, n: int) -> str:
-        return words.t(words.MONTHS[n - 1], self.lang)
+        return self(words.MONTHS[n - 1])
 
     def wd(self, n: int | None) -> str:
         return words.working_days(n, self.lang)
@@ -78,17 +86,17 @@ class Words:
     def margin(self, n: int) -> str:
         """How early (positive) or late (negative) a closed deadline was met, in working days."""
         if n > 0:
-            return words.t("{n} working days early", self.lang, n=n)
+            return self("{n} working days early", n=n)
         if n == 0:
-            return words.t("on the due day", self.lang)
-        return words.t("{n} working days late", self.lang, n=-n)
+            return self("on the due day")
+        return self("{n} working days late", n=-n)
 
     def actor(self, email: str, name: str) -> str:
         """Who did something, as a reader recognises them."""
         if email in ("system", "agreeflow"):
-            return words.t(words.ROLES["system"], self.lang)
+            return self(words.ROLES["system"])
         if email.startswith("unit:"):
-            return words.t("{unit} (through its reply link)", self.lang, unit=name)
+            return self("{unit} (through its reply link)", unit=name)
         return name or email
 
     def value(self, field: dict[str, Any] | None, value: Any, units: dict[str, str]) -> str:
@@ -101,7 +109,7 @@ class Words:
         if kind == "units" and isinstance(value, list):
             return ", ".join(units.get(str(v), str(v)) for v in value)
         if kind == "bool" or isinstance(value, bool):
-            return words.t("Yes", self.lang) if value else words.t("No", self.lang)
+            return self("Yes") if value else self("No")
         if kind == "date":
             return service.fmt_day(str(value))
         if kind == "choice":

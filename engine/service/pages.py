@@ -131,7 +131,7 @@ def _case_row(s: Session, c: Case, defn: Definition, who: Person, next_due: date
             "actions": [t.label.get(lang, t.trigger) for t in cases.available(defn, c, who)]}
 
 
-def my_work(settings: Settings, limit: int = 30) -> dict[str, Any]:
+def my_work(settings: Settings, limit: int = 20) -> dict[str, Any]:
     """The cases where the reader can act now (soonest deadline first) and their unit's open deadlines
     by urgency — overdue, due within :data:`SOON_WD` working days, later — each with its legal basis."""
     lang = settings.lang
@@ -151,19 +151,21 @@ def my_work(settings: Settings, limit: int = 30) -> dict[str, Any]:
                                   .where(where).order_by(nd.c.next_due.is_(None), nd.c.next_due, col(Case.id))
                                   .limit(limit)).all())
         if scoped:
+            # States where only the officer role acts: an officer may act exactly when the case names their
+            # unit (authority.role_for).  The database narrows to the cases whose JSON names the unit (what
+            # it counts); the rows shown are each checked on their own fields.
             where = sa.and_(open_cases, sa.or_(*scoped), unit_condition(who.unit))
             if free:
                 where = sa.and_(where, sa.not_(sa.or_(*free)))
-            for c, due in s.exec(select(Case, nd.c.next_due).outerjoin(nd, nd.c.case_id == col(Case.id))
-                                 .where(where)).all():
-                if cases.available(cases.definition_of(s, c.workflow, c.version), c, who):
-                    total += 1
-                    picked.append((c, due))
+            total += s.exec(select(sa.func.count()).select_from(Case).where(where)).one()
+            found = s.exec(select(Case, nd.c.next_due).outerjoin(nd, nd.c.case_id == col(Case.id)).where(where)
+                           .order_by(nd.c.next_due.is_(None), nd.c.next_due, col(Case.id)).limit(2 * limit)).all()
+            picked += [(c, due) for c, due in found
+                       if who.unit in authority.case_units(c, cases.definition_of(s, c.workflow, c.version))][:limit]
         picked.sort(key=lambda pair: (pair[1] is None, pair[1] or date.max, pair[0].id or 0))
-        rows = [_case_row(s, c, cases.definition_of(s, c.workflow, c.version), who, due, cal, today, units, lang)
-                for c, due in picked[:limit]]
-        rows = [r for r in rows if r["actions"]]
-        return {"viewer": person_view(who, s), "total": total, "cases": rows,
+        shown = [_case_row(s, c, cases.definition_of(s, c.workflow, c.version), who, due, cal, today, units, lang)
+                 for c, due in picked[:limit]]
+        return {"viewer": person_view(who, s), "total": total, "cases": [r for r in shown if r["actions"]],
                 "deadlines": _unit_deadlines(s, who.unit, at, cal, today, limit, lang), "today": today.isoformat()}
 
 
@@ -175,14 +177,13 @@ def _unit_deadlines(s: Session, unit: str, at: datetime, cal: Any, today: date, 
     groups = {"overdue": col(Deadline.due_at) <= at,
               "soon": sa.and_(col(Deadline.due_at) > at, col(Deadline.due_date) <= soon_until),
               "later": col(Deadline.due_date) > soon_until}
+    counts = s.exec(select(*[sa.func.sum(sa.case((cond, 1), else_=0)) for cond in groups.values()])
+                    .select_from(Deadline).join(Case, col(Case.id) == col(Deadline.case_id)).where(base_where)).one()
     out: dict[str, Any] = {"unit": unit, "soon_until": soon_until.isoformat()}
-    for name, cond in groups.items():
-        where = sa.and_(base_where, cond)
-        count = s.exec(select(sa.func.count()).select_from(Deadline).join(Case, col(Case.id) == col(Deadline.case_id))
-                       .where(where)).one()
+    for (name, cond), count in zip(groups.items(), counts):
         rows = s.exec(select(Deadline, Case.ref, Case.title).join(Case, col(Case.id) == col(Deadline.case_id))
-                      .where(where).order_by(col(Deadline.due_date), col(Deadline.id)).limit(limit)).all()
-        out[name] = {"count": count,
+                      .where(base_where, cond).order_by(col(Deadline.due_date), col(Deadline.id)).limit(limit)).all()
+        out[name] = {"count": int(count or 0),
                      "items": [deadlines.view(d, cal, at, lang) | {"case": ref, "case_title": title}
                                for d, ref, title in rows]}
     return out
