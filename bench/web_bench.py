@@ -53,6 +53,7 @@ UNITS = ("SNGV", "STP", "CA", "STC", "SVHTTDL", "BCHQS", "UBND", "LG", "YD", "HH
 COUNTRIES = ("Nhật Bản", "Hàn Quốc", "Lào", "Trung Quốc", "Pháp", "Đức", "Hoa Kỳ", "Úc")
 STATES = (("draft", 10), ("completeness_check", 10), ("opinions", 25), ("synthesis", 10), ("chairman_decision", 10),
           ("approved", 5), ("signed", 5), ("in_force", 20), ("refused", 5))
+"""How the agreements spread over their steps (in hundredths); those out for opinions get four replies each."""
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -72,10 +73,10 @@ def build(home: Path, agreements: int, per_case: int) -> dict[str, Any]:
     conn = dataset.connect(common.sqlite_path(settings))
     rng = random.Random(16)
     now = datetime.now(UTC)
-    weights = [w for _, w in STATES]
+    cycle = [name for name, weight in STATES for _ in range(weight)]  # 100 steps: a quarter out for opinions
     rows, kinds = [], []
     for i in range(agreements):
-        state = rng.choices([s for s, _ in STATES], weights)[0]
+        state = cycle[(i * 37) % len(cycle)]
         unit = UNITS[i % len(UNITS)]
         fields = {"proposing_unit": unit, "partner": f"Tỉnh đối tác số {i}", "partner_country": COUNTRIES[i % 8],
                   "instrument": "mou", "subject": f"Hợp tác giáo dục, nông nghiệp — đề xuất {i}",

@@ -409,3 +409,18 @@ def test_on_a_real_database_the_session_decides_who_acts(tmp_path, monkeypatch):
         assert (rows[0]["actor"], rows[0]["origin"]) == (COORD, "web:127.0.0.1")
     finally:
         web.close()
+
+
+def test_my_work_follows_every_change_at_once(site):
+    ref = open_agreement(site.home, site.url)
+    other = open_agreement(site.home, site.url, title="Thỏa thuận thứ hai", send=False)
+    c = site.client(COORD)
+    count = lambda: int(re.search(r'id="act-now">[^<]*<small class="count">(\d+)', c.get("/").text).group(1))  # noqa: E731
+    before = count()
+    assert before == 6 and other in c.get("/").text  # the two agreements and the four replies
+    service.fire(site.settings(), other, "abandon", {"abandon_reason": "Đối tác rút"})
+    assert count() == before - 1 and other not in visible_text(c.get("/").text)
+    page = c.get("/").text
+    assert ref in page
+    officer = site.client(OFFICER_CA)
+    assert re.search(r'id="act-now">[^<]*<small class="count">(\d+)', officer.get("/").text).group(1) == "1"  # its reply

@@ -12,6 +12,8 @@ page cannot tell which refs exist.
 from __future__ import annotations
 
 import calendar as monthcal
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
@@ -34,6 +36,8 @@ from agreeflow.engine.service.cases import case_view
 
 SOON_WD = 3
 """A deadline this many working days away or nearer is "due soon" on my work."""
+PER_DAY = 5
+"""Deadlines a day of the calendar shows (the rest are counted)."""
 OPENERS = (Role.COORDINATOR, Role.OFFICER, Role.ADMIN)
 """Roles that may open a case (engine.core.cases.open_case checks the same)."""
 
@@ -139,53 +143,109 @@ def my_work(settings: Settings, limit: int = 20) -> dict[str, Any]:
         who = reader(s, settings)
         at, cal, units = now(), deadlines.calendar_for(s), unit_names(s, lang)
         today = clock.to_local(at).date()
-        nd = next_due_subquery()
-        open_cases = sa.and_(col(Case.closed_at).is_(None), col(Case.workflow) != cases.SYSTEM_WORKFLOW)
-        free, scoped = _pairs(who) if not authority.is_read_only(who) else ([], [])
-        picked: list[tuple[Case, date | None]] = []
-        total = 0
-        if free:
-            where = sa.and_(open_cases, sa.or_(*free))
-            total += s.exec(select(sa.func.count()).select_from(Case).where(where)).one()
-            picked += list(s.exec(select(Case, nd.c.next_due).outerjoin(nd, nd.c.case_id == col(Case.id))
-                                  .where(where).order_by(nd.c.next_due.is_(None), nd.c.next_due, col(Case.id))
-                                  .limit(limit)).all())
-        if scoped:
-            # States where only the officer role acts: an officer may act exactly when the case names their
-            # unit (authority.role_for).  The database narrows to the cases whose JSON names the unit (what
-            # it counts); the rows shown are each checked on their own fields.
-            where = sa.and_(open_cases, sa.or_(*scoped), unit_condition(who.unit))
-            if free:
-                where = sa.and_(where, sa.not_(sa.or_(*free)))
-            total += s.exec(select(sa.func.count()).select_from(Case).where(where)).one()
-            found = s.exec(select(Case, nd.c.next_due).outerjoin(nd, nd.c.case_id == col(Case.id)).where(where)
-                           .order_by(nd.c.next_due.is_(None), nd.c.next_due, col(Case.id)).limit(2 * limit)).all()
-            picked += [(c, due) for c, due in found
-                       if who.unit in authority.case_units(c, cases.definition_of(s, c.workflow, c.version))][:limit]
-        picked.sort(key=lambda pair: (pair[1] is None, pair[1] or date.max, pair[0].id or 0))
-        shown = [_case_row(s, c, cases.definition_of(s, c.workflow, c.version), who, due, cal, today, units, lang)
-                 for c, due in picked[:limit]]
+        total, chosen = _actionable(s, settings, who, limit)
+        loaded = {c.id: c for c in s.exec(select(Case).where(col(Case.id).in_([i for i, _ in chosen])))}
+        shown = [_case_row(s, loaded[i], cases.definition_of(s, loaded[i].workflow, loaded[i].version), who, due,
+                           cal, today, units, lang) for i, due in chosen if i in loaded]
         return {"viewer": person_view(who, s), "total": total, "cases": [r for r in shown if r["actions"]],
                 "deadlines": _unit_deadlines(s, who.unit, at, cal, today, limit, lang), "today": today.isoformat()}
 
 
+_ACTIONABLE: OrderedDict[tuple[Any, ...], tuple[int, int, list[tuple[int, date | None]]]] = OrderedDict()
+"""(database, roles, unit, limit) → (head of the log, total, [(case id, next due)]): see :func:`_actionable`."""
+_ACTIONABLE_LOCK = threading.Lock()
+
+
+def _actionable(s: Session, settings: Settings, who: Person, limit: int) -> tuple[int, list[tuple[int, date | None]]]:
+    """How many cases ``who`` may act on, and the first ``limit`` by next deadline (case id, due date).
+
+    Every change a case or a deadline can undergo appends to the log in the same transaction.  On SQLite
+    a writer holds the database from its first write to its commit, so event ids grow in commit order and
+    the highest one names the committed state of everything this depends on: the answer is kept per
+    process and used again until the log grows (a reader who only reads costs one index lookup, not a
+    scan).  PostgreSQL's sequences promise no such order, so there it is computed every time.
+    """
+    cacheable = s.get_bind().dialect.name == "sqlite"
+    head = (s.exec(select(sa.func.max(col(Event.id)))).one() or 0) if cacheable else -1
+    key = (settings.url, tuple(sorted(who.roles or [])), who.unit, limit)
+    with _ACTIONABLE_LOCK:
+        kept = _ACTIONABLE.get(key)
+        if cacheable and kept is not None and kept[0] == head:
+            _ACTIONABLE.move_to_end(key)
+            return kept[1], kept[2]
+    open_cases = sa.and_(col(Case.closed_at).is_(None), col(Case.workflow) != cases.SYSTEM_WORKFLOW)
+    free, scoped = _pairs(who) if not authority.is_read_only(who) else ([], [])
+    picked: list[tuple[Case, date | None]] = []
+    total = 0
+    if free:
+        where = sa.and_(open_cases, sa.or_(*free))
+        total += s.exec(select(sa.func.count()).select_from(Case).where(where)).one()
+        picked += _soonest(s, where, limit)
+    if scoped:
+        # States where only the officer role acts: an officer may act exactly when the case names their unit
+        # (authority.role_for).  The database narrows to the cases whose JSON names the unit (what it
+        # counts); the rows shown are each checked on their own fields.
+        where = sa.and_(open_cases, sa.or_(*scoped), unit_condition(who.unit))
+        if free:
+            where = sa.and_(where, sa.not_(sa.or_(*free)))
+        total += s.exec(select(sa.func.count()).select_from(Case).where(where)).one()
+        picked += [(c, due) for c, due in _soonest(s, where, 2 * limit)
+                   if who.unit in authority.case_units(c, cases.definition_of(s, c.workflow, c.version))][:limit]
+    picked.sort(key=lambda pair: (pair[1] is None, pair[1] or date.max, pair[0].id or 0))
+    chosen = [(c.id or 0, due) for c, due in picked[:limit]]
+    if cacheable:
+        with _ACTIONABLE_LOCK:
+            _ACTIONABLE[key] = (head, total, chosen)
+            while len(_ACTIONABLE) > 256:
+                _ACTIONABLE.popitem(last=False)
+    return total, chosen
+
+
+def _soonest(s: Session, where: Any, limit: int) -> list[tuple[Case, date | None]]:
+    """The first ``limit`` cases matching ``where`` by their earliest open deadline (then those with none).
+
+    Driven from the open deadlines (each joined to its case by key), so the cases without a running
+    deadline — mostly closed ones — are never sorted.
+    """
+    first_due = sa.func.min(Deadline.due_date)
+    dues = s.exec(select(Deadline.case_id, first_due).join(Case, col(Case.id) == col(Deadline.case_id))
+                  .where(col(Deadline.status) == "open", where).group_by(col(Deadline.case_id))
+                  .order_by(first_due, col(Deadline.case_id)).limit(limit)).all()
+    found = {c.id: c for c in s.exec(select(Case).where(col(Case.id).in_([i for i, _ in dues])))}
+    out: list[tuple[Case, date | None]] = [(found[i], due) for i, due in dues]
+    if len(out) < limit:
+        has_open = select(Deadline.id).where(col(Deadline.case_id) == col(Case.id), col(Deadline.status) == "open")
+        out += [(c, None) for c in s.exec(select(Case).where(where, ~has_open.exists()).order_by(col(Case.id))
+                                          .limit(limit - len(out)))]
+    return out
+
+
 def _unit_deadlines(s: Session, unit: str, at: datetime, cal: Any, today: date, limit: int,
                     lang: str) -> dict[str, Any]:
+    """The unit's open deadlines in three groups, each counted, the first ``limit`` of each shown.
+
+    An open deadline belongs to an open case (a case that ends closes its deadlines), so the unit's open
+    rows are read once, light, and grouped here; only the rows shown are read whole.
+    """
     soon_until = cal.add_date(today, SOON_WD, "wd")
-    base_where = sa.and_(col(Deadline.unit) == unit, col(Deadline.status) == "open",
-                         col(Case.closed_at).is_(None))
-    groups = {"overdue": col(Deadline.due_at) <= at,
-              "soon": sa.and_(col(Deadline.due_at) > at, col(Deadline.due_date) <= soon_until),
-              "later": col(Deadline.due_date) > soon_until}
-    counts = s.exec(select(*[sa.func.sum(sa.case((cond, 1), else_=0)) for cond in groups.values()])
-                    .select_from(Deadline).join(Case, col(Case.id) == col(Deadline.case_id)).where(base_where)).one()
+    rows = s.exec(select(col(Deadline.id), col(Deadline.due_at), col(Deadline.due_date))
+                  .where(col(Deadline.unit) == unit, col(Deadline.status) == "open")
+                  .order_by(col(Deadline.due_date), col(Deadline.id))).all()
+    groups: dict[str, list[int]] = {"overdue": [], "soon": [], "later": []}
+    for i, due_at, due_date in rows:
+        if i is None or due_at is None or due_date is None:
+            continue
+        groups["overdue" if due_at <= at else "soon" if due_date <= soon_until else "later"].append(i)
+    shown = {i for ids in groups.values() for i in ids[:limit]}
+    whole = {d.id: (d, ref, title) for d, ref, title in s.exec(
+        select(Deadline, Case.ref, Case.title).join(Case, col(Case.id) == col(Deadline.case_id))
+        .where(col(Deadline.id).in_(shown)))} if shown else {}
     out: dict[str, Any] = {"unit": unit, "soon_until": soon_until.isoformat()}
-    for (name, cond), count in zip(groups.items(), counts):
-        rows = s.exec(select(Deadline, Case.ref, Case.title).join(Case, col(Case.id) == col(Deadline.case_id))
-                      .where(base_where, cond).order_by(col(Deadline.due_date), col(Deadline.id)).limit(limit)).all()
-        out[name] = {"count": int(count or 0),
-                     "items": [deadlines.view(d, cal, at, lang) | {"case": ref, "case_title": title}
-                               for d, ref, title in rows]}
+    for name, ids in groups.items():
+        out[name] = {"count": len(ids),
+                     "items": [deadlines.view(whole[i][0], cal, at, lang) | {"case": whole[i][1],
+                                                                           "case_title": whole[i][2]}
+                               for i in ids[:limit]]}
     return out
 
 
@@ -305,16 +365,26 @@ def calendar_month(settings: Settings, year: int | None = None, month: int | Non
     with reading(settings) as s:
         who = reader(s, settings)
         cal = deadlines.calendar_for(s)
-        stmt = (select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
-                .where(col(Deadline.due_date) >= first, col(Deadline.due_date) <= last,
-                       col(Deadline.status) != "cancelled")
-                .order_by(col(Deadline.due_date), col(Deadline.id)))
+        in_month = sa.and_(col(Deadline.due_date) >= first, col(Deadline.due_date) <= last,
+                           col(Deadline.status) != "cancelled")
         if not authority.SEE_ALL & set(who.roles or []):
-            stmt = stmt.where(sa.or_(col(Deadline.unit) == who.unit, unit_condition(who.unit)))
+            # An officer: their unit's deadlines and those of the cases that name their unit (checked one by one).
+            in_month = sa.and_(in_month, sa.or_(col(Deadline.unit) == who.unit, unit_condition(who.unit)))
+        counts = dict(s.exec(select(col(Deadline.due_date), sa.func.count())
+                             .join(Case, col(Case.id) == col(Deadline.case_id))
+                             .where(in_month).group_by(col(Deadline.due_date))).all())
+        # The first few of each day, the reader's unit and running deadlines first (a window per day:
+        # a month may hold thousands of deadlines of the whole province).
+        rank = sa.func.row_number().over(partition_by=col(Deadline.due_date), order_by=(
+            col(Deadline.unit) != who.unit, col(Deadline.status) != "open", col(Deadline.id))).label("rank")
+        ranked = (select(col(Deadline.id).label("id"), rank).join(Case, col(Case.id) == col(Deadline.case_id))
+                  .where(in_month).subquery())
+        chosen = s.exec(select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
+                        .join(ranked, ranked.c.id == col(Deadline.id)).where(ranked.c.rank <= PER_DAY)
+                        .order_by(col(Deadline.due_date), ranked.c.rank)).all()
         due: dict[date, list[dict[str, Any]]] = {}
-        for d, c in s.exec(stmt).all():
-            if not authority.may_see(who, c, cases.definition_of(s, c.workflow, c.version)) \
-                    and d.unit != who.unit:
+        for d, c in chosen:
+            if d.unit != who.unit and not authority.may_see(who, c, cases.definition_of(s, c.workflow, c.version)):
                 continue
             assert d.due_date is not None
             due.setdefault(d.due_date, []).append(
@@ -326,7 +396,8 @@ def calendar_month(settings: Settings, year: int | None = None, month: int | Non
             days.append({"date": info.day.isoformat(), "day": n, "weekday": info.day.weekday(),
                          "working": info.working, "category": str(info.category),
                          "reason": info.describe(lang) if info.category != "workday" else "",
-                         "source": info.source, "deadlines": due.get(info.day, [])})
+                         "source": info.source, "deadlines": due.get(info.day, []),
+                         "more": max(int(counts.get(info.day, 0)) - len(due.get(info.day, [])), 0)})
         today = clock.to_local(now()).date()
         viewer = person_view(who, s)
     prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
