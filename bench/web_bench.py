@@ -12,8 +12,10 @@ over real sockets (httpx):
 1. **latency** — a coordinator (who may act on thousands of cases) and a
    Police officer (who sees only what concerns the Police), signed in, ask
    for random case pages and for their "my work" page one after another;
-   p50/p95 of each.  Baseline: the same server's static stylesheet (the
-   HTTP floor on this machine), p95.
+   p50/p95 of each — and my work once more right after each of 60 writes
+   (on SQLite my work keeps its answer until the log grows; this is the
+   cost when it must look again).  Baseline: the same server's static
+   stylesheet (the HTTP floor on this machine), p95.
 2. **load** — 50 simulated users (40 coordinators' sessions, 10 officers of
    five units) for 60 s: my work, the case list with random filters and
    pages, case pages, the calendar, and 1 in 20 a real write (abandoning a
@@ -207,6 +209,18 @@ def latencies(client: Any, urls: list[str]) -> list[float]:
     return out
 
 
+def cold_work(client: Any, drafts: list[str]) -> list[float]:
+    """My work asked for right after a write (a step fired through the case page's form): nothing kept."""
+    out = []
+    for ref in drafts:
+        csrf = CSRF.search(client.get(f"/cases/{ref}").text).group(1)  # type: ignore[union-attr]
+        res = client.post(f"/cases/{ref}/fire", data={"csrf": csrf, "trigger": "abandon",
+                                                     "f.abandon_reason": "Đối tác rút đề xuất"})
+        assert res.status_code == 303, res.status_code
+        out += latencies(client, ["/"])
+    return out
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
@@ -281,10 +295,11 @@ def run(quick: bool) -> list[common.Figure]:
         work_times = latencies(coordinator, ["/"] * samples)
         officer_work = latencies(officer, ["/"] * samples)
         list_times = latencies(coordinator, [f"/cases?page={rng.randint(1, 50)}" for _ in range(samples // 2)])
+        cold = cold_work(coordinator, made["drafts"][-(samples // 5):])
         coordinator.close()
         officer.close()
         common.say(f"{n_users} users for {window:.0f} s")
-        load = asyncio.run(users(server.base, n_users, window, made["drafts"], made["refs"]))
+        load = asyncio.run(users(server.base, n_users, window, made["drafts"][:-(samples // 5)], made["refs"]))
     finally:
         server.close()
     peak = max(server.samples or [server.idle])
@@ -304,7 +319,10 @@ def run(quick: bool) -> list[common.Figure]:
             name="web: my work p95", value=p95(work_times) * 1000, unit="ms", baseline="static file, same server",
             baseline_value=floor95 * 1000, ratio=p95(work_times) / floor95, ratio_meaning="× the HTTP floor",
             goal="≤ 50 ms", met=max(p95(work_times), p95(officer_work)) <= 0.050 if met_size else None,
+            notes="on SQLite my work keeps its answer until the log grows: one reader asking again (the figure) "
+                  "reads one index entry; the line 'right after a write' is the cost when it must look again",
             details=[("coordinator (may act on thousands of cases) p50 / p95 / max", _ms(work_times)),
+                     ("coordinator, each time right after a write (nothing kept) p50 / p95 / max", _ms(cold)),
                      ("Police officer (their unit's cases only) p50 / p95 / max", _ms(officer_work)),
                      ("case list page p50 / p95 / max", _ms(list_times)),
                      ("static stylesheet p50 / p95 / max", _ms(floor))]),

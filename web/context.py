@@ -22,6 +22,7 @@ their requests cause.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -66,6 +67,9 @@ class Site:
     settings: service.Settings
     secret: bytes
     env: Any
+    password_checks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    """Password checks run one at a time: argon2id takes 64 MiB for each, and fifty people signing in at
+    nine o'clock must not cost fifty times that (they wait a few tens of milliseconds each instead)."""
 
 
 def sign(secret: bytes, purpose: str, value: str) -> str:

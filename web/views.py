@@ -78,8 +78,9 @@ async def login(page: Page) -> Response:
     form = await page.form()
     email, nxt = str(form.get("email", "")).strip().lower(), _local(str(form.get("next", "/")))
     try:
-        res = await page.call(service.login, page.settings, email, str(form.get("password", "")), kind="web",
-                              save=False)
+        async with page.site.password_checks:
+            res = await page.call(service.login, page.settings, email, str(form.get("password", "")), kind="web",
+                                  save=False)
     except AgreeflowError as err:
         return page.render("login.html", status=403, next=nxt, email=email, message=words.error_text(err, page.lang))
     page.token = res["token"]
