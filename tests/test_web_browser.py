@@ -22,11 +22,6 @@ test's temporary folder).
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +33,7 @@ from agreeflow.engine.service import worker
 from agreeflow.web.app import create_app
 from agreeflow.web.config import WebConfig
 from tests.conftest import APPROVER, AUDITOR, COORD, OFFICER_CA
-from tests.web_support import PASSWORD, give_passwords, reply_links, settings_for
+from tests.web_support import PASSWORD, free_port, give_passwords, reply_links, serving, settings_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -47,30 +42,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at "
                                  "/usr/bin/chromium (.ci/run installs it: apt-get install chromium)")]
 SIGNED_TEXT = b"%PDF-1.4\n% Ban ghi nho da ky - Gifu / Bac Giang\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serving(app: Any, port: int) -> Iterator[None]:
-    """uvicorn on 127.0.0.1:``port`` in a (daemon) thread, for as long as the block runs."""
-    import uvicorn
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 class Shots:
