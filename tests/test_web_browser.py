@@ -113,10 +113,11 @@ def test_a_provincial_agreement_from_sign_in_to_the_signed_text(tmp_path: Path, 
             page.fill("#title", "Bản ghi nhớ hợp tác với tỉnh Gifu (Nhật Bản)")
             expect(page.locator("select[name='f.proposing_unit']")).to_have_value("SNGV")  # the officer's unit
             page.fill("input[name='f.partner']", "Tỉnh Gifu")
+            assert page.locator("[name='f.decision_no']").count() == 0  # asked for at its own step
+            page.click("details.more-fields > summary")
             page.fill("input[name='f.partner_country']", "Nhật Bản")
             page.select_option("select[name='f.instrument']", "mou")
             page.fill("input[name='f.subject']", "Hợp tác nông nghiệp, giáo dục")
-            page.select_option("select[name='f.consulted_units']", ["BNG", "CA", "STP", "STC"])
             shots(page, "new-case-form")
             page.click("form.case-form button[type=submit]")
             expect(page.locator(".notice.ok")).to_contain_text("Đã ghi nhận")
@@ -132,8 +133,10 @@ def test_a_provincial_agreement_from_sign_in_to_the_signed_text(tmp_path: Path, 
 
             # 2. for the opinions of MOFA and three bodies
             form = act(page, "Gửi lấy ý kiến Bộ Ngoại giao")
+            form.locator("select[name='f.consulted_units']").select_option(["BNG", "CA", "STP", "STC"])
             selected = form.locator("select[name='f.consulted_units'] option:checked").all_inner_texts()
             assert selected == ["Bộ Ngoại giao", "Công an tỉnh", "Sở Tài chính", "Sở Tư pháp"]
+            shots(page, "send-for-opinions-form")
             form.locator("button[type=submit]").click()
             expect(page.locator(".chip.state")).to_have_text("Lấy ý kiến Bộ Ngoại giao và cơ quan liên quan")
             expect(page.locator("#h-round")).to_be_visible()
@@ -267,4 +270,4 @@ def test_a_provincial_agreement_from_sign_in_to_the_signed_text(tmp_path: Path, 
         moved = next(e for e in service.history(settings_for(home, url), kids[unit]) if e["kind"] == "transition")
         assert moved["origin"].startswith("web:127.0.0.1 reply-link:")
     assert service.verify(settings_for(home, url))["events"] > 0
-    assert len(list(shots.folder.glob("*.png"))) >= 18
+    assert len(list(shots.folder.glob("*.png"))) >= 19

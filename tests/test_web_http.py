@@ -162,10 +162,10 @@ def test_bad_input_is_400_at_the_field_and_the_database_is_unchanged(site, af):
     c = site.client(COORD)
     before = af.snapshot()
     res = c.post("/new/agreement-province", data={"csrf": c.csrf("/"), "title": "Thỏa thuận thử",
-                                                   "f.proposing_unit": "SNGV", "f.signed_on": "31/02/2024"})
+                                                   "f.proposing_unit": "SNGV", "f.term_end": "31/02/2024"})
     assert res.status_code == 400
-    assert re.search(r'id="f\.signed_on"[^>]*aria-invalid="true"', res.text)
-    assert 'id="f.signed_on-error"' in res.text and "31/02/2024" in res.text
+    assert re.search(r'id="f\.term_end"[^>]*aria-invalid="true"', res.text)
+    assert 'id="f.term_end-error"' in res.text and "31/02/2024" in res.text
     res = c.post("/new/agreement-province", data={"csrf": c.csrf("/"), "title": "Thỏa thuận thử",
                                                    "f.proposing_unit": "SNGV"})
     assert res.status_code == 400 and 'id="f.partner-error"' in res.text  # the required partner

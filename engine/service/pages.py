@@ -339,12 +339,27 @@ def case_forms(settings: Settings) -> dict[str, Any]:
                           for d in definitions.newest() if d.id not in children] if viewer["may_open"] else []}
 
 
+def opening_fields(defn: Definition) -> tuple[list[str], list[str]]:
+    """The fields a new case's form asks for: (first, optional).
+
+    First: the required fields and those the first steps forward need.  Optional: the others, except those
+    a later step (or giving up) asks for — a decision number, a signing date: its own form asks for them then.
+    """
+    first_steps = {f for t in defn.from_state(defn.initial) if not defn.states[t.dest].terminal for f in t.requires}
+    later = {f for t in defn.transitions for f in t.requires} - first_steps
+    first = [n for n, f in defn.fields.items() if f.required or n in first_steps]
+    return first, [n for n in defn.fields if n not in first and n not in later]
+
+
 def case_form(settings: Settings, workflow: str) -> dict[str, Any]:
-    """One procedure's form: its fields in order (type, label, required, choices, default) and the units."""
+    """One procedure's form: its fields in order (type, label, required, choices, default), which of them
+    it asks for first and which as optional (:func:`opening_fields`), and the units to choose from."""
     defn = definitions.get(workflow)
+    first, optional = opening_fields(defn)
     with reading(settings) as s:
         who = reader(s, settings)
         return {"viewer": person_view(who, s), "workflow": workflow_words(defn, settings.lang),
+                "first": first, "optional": optional,
                 "units": _active_units(s, clock.to_local(now()).date(), settings.lang),
                 "default_unit": who.unit}
 
