@@ -424,3 +424,13 @@ def test_my_work_follows_every_change_at_once(site):
     assert ref in page
     officer = site.client(OFFICER_CA)
     assert re.search(r'id="act-now">[^<]*<small class="count">(\d+)', officer.get("/").text).group(1) == "1"  # its reply
+
+
+def test_a_request_larger_than_the_limit_is_refused_unread(site, af):
+    ref = open_agreement(site.home, site.url)
+    c = site.client(COORD)
+    before = af.snapshot()
+    res = c.post(f"/cases/{ref}/fire", content=b"x" * 16,
+                 headers={"content-type": "multipart/form-data; boundary=x", "content-length": str(61 * 2**20)})
+    assert res.status_code == 413 and "chưa ghi nhận gì" in res.text
+    assert af.snapshot() == before

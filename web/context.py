@@ -59,6 +59,14 @@ class CsrfError(Exception):
     """A POST without the page's CSRF token: refused (403) before anything is read or written."""
 
 
+class TooLargeError(Exception):
+    """A POST larger than :data:`MAX_BODY`: refused (413) before it is read."""
+
+
+MAX_BODY = 60 * 2**20
+"""Largest request accepted (bytes): a few documents of the service's 50 MiB limit at most."""
+
+
 @dataclass
 class Site:
     """What every request shares: the configuration, the engine's settings, the secret, the templates."""
@@ -147,7 +155,11 @@ class Page:
         return await run_in_threadpool(fn, *args, **kwargs)
 
     async def form(self) -> FormData:
-        """The POSTed form, after its CSRF token was checked (CsrfError otherwise)."""
+        """The POSTed form, after its CSRF token was checked (CsrfError otherwise; TooLargeError, unread,
+        when it announces more than :data:`MAX_BODY`)."""
+        length = self.request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY:
+            raise TooLargeError()
         data = await self.request.form(max_files=20, max_fields=200)
         sent = data.get("csrf")
         if not isinstance(sent, str) or not hmac.compare_digest(sent, self.csrf):

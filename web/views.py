@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, Response
 
 from agreeflow.engine import AgreeflowError, RefusedError, service
 from agreeflow.web import words
-from agreeflow.web.context import CsrfError, Page, Site
+from agreeflow.web.context import MAX_BODY, CsrfError, Page, Site, TooLargeError
 from agreeflow.web.render import diagram
 
 Handler = Callable[[Page], Awaitable[Response]]
@@ -42,6 +42,9 @@ def endpoint(handler: Handler, public: bool = False) -> Callable[[Request], Awai
         except CsrfError:
             response = error(page, 403, words.t("This form has expired or did not come from this site: nothing "
                                                 "was recorded. Reload the page and try again.", page.lang))
+        except TooLargeError:
+            response = error(page, 413, words.t("The documents sent are larger than {mb} MB together: nothing was "
+                                                "recorded.", page.lang, mb=MAX_BODY // 2**20))
         except AgreeflowError as err:
             response = failure(page, err)
         return page.finish(response)
