@@ -45,6 +45,24 @@ def open_case(settings: Settings, workflow: str, title: str, field_args: list[st
 
 
 # ------------------------------------------------------------------ firing
+MAX_UPLOAD = 50 * 2**20
+"""Largest document accepted from the web (bytes)."""
+
+
+def uploaded(files: list[tuple[str, str, bytes]]) -> list[tuple[dict[str, Any], bytes]]:
+    """Documents received by the web as (kind, file name, content) → (metadata, bytes), checked (exit 2)."""
+    out = []
+    for kind, name, data in files:
+        clean = Path(name.replace("\\", "/")).name.strip() or "tep"
+        if not data:
+            raise InputFileError(path=clean, problem="tệp rỗng / the file is empty")
+        if len(data) > MAX_UPLOAD:
+            raise InputFileError(path=clean, problem=f"lớn hơn / larger than {MAX_UPLOAD // 2**20} MiB")
+        out.append(({"kind": kind, "name": clean, "size": len(data),
+                     "sha256": hashlib.sha256(data).hexdigest()}, data))
+    return out
+
+
 def read_attachments(paths: list[Path]) -> list[tuple[dict[str, Any], bytes]]:
     """``[KIND=]FILE`` arguments → (metadata, bytes); a missing file is exit 2 before anything is written."""
     out = []
@@ -62,7 +80,8 @@ def read_attachments(paths: list[Path]) -> list[tuple[dict[str, Any], bytes]]:
 
 def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dict[str, str] | None = None,
          note: str | None = None, attach: list[Path] | None = None, expect_version: int | None = None,
-         effective: str | None = None, reason: str | None = None) -> dict[str, Any]:
+         effective: str | None = None, reason: str | None = None,
+         uploads: list[tuple[str, str, bytes]] | None = None) -> dict[str, Any]:
     """Fire ``trigger`` on case ``ref`` as the acting person; returns the new case view.
 
     ``effective`` records a step that took effect earlier than now (a paper
@@ -71,10 +90,10 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
     event of the step is marked "ghi nhận muộn" (recorded late).
     Attachments are read and checked first, and stored in the content store
     only once the engine has accepted the step: a refused or unknown person
-    cannot fill the disk.
+    cannot fill the disk.  ``uploads`` are documents the web received, as (kind, file name, content).
     """
     raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args or [])
-    attached = read_attachments(list(attach or []))
+    attached = read_attachments(list(attach or [])) + uploaded(list(uploads or []))
     when = effective_time(effective, reason)
 
     def work(s: Session) -> dict[str, Any]:
@@ -160,7 +179,8 @@ def case_view(s: Session, settings: Settings, case: Case, person: Person | None)
 
     A command that changed the case returns this view built in its own
     transaction, after its writes: what it shows is what it committed, with
-    no second transaction to open.
+    no second transaction to open.  :func:`show_case` and the web's case page
+    (which reads more in the same transaction) call it too.
     """
     defn = cases.definition_of(s, case.workflow, case.version)
     cal = deadlines.calendar_for(s)
