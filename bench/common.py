@@ -140,10 +140,14 @@ class Statements:
     def __init__(self) -> None:
         self.count = 0
         self.on = False
+        self.log: list[str] | None = None
+        """When a list, the text of every statement counted is appended to it."""
 
     def _see(self, sql: str, n: int = 1) -> None:
         if self.on and not sql.lstrip()[:8].upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
             self.count += n
+            if self.log is not None:
+                self.log.extend([sql] * n)
 
     def watch_sqlite(self, conn: Any) -> None:
         """Count what this sqlite3 connection runs."""
