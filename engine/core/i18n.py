@@ -205,6 +205,11 @@ def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+def in_both(message: str, **values: Any) -> tuple[str, str]:
+    """``message`` in Vietnamese and in English (an error's ``*_vi``/``*_en`` fields), placeholders filled."""
+    return t(message, "vi", **values), t(message, "en", **values)
+
+
 def N_(message: str) -> str:  # noqa: N802 — the gettext convention for "mark for extraction, translate later"
     """Mark ``message`` for the catalogue without translating it yet."""
     return message

@@ -16,10 +16,17 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, clock, definitions, files
 from agreeflow.engine.core.definitions import TransitionDef
-from agreeflow.engine.core.errors import InputFileError, MissingFieldsError, OptionValueError, RoleRefusedError
+from agreeflow.engine.core.errors import (
+    AttachmentTooLargeError,
+    InputFileError,
+    MissingFieldsError,
+    OptionValueError,
+    RoleRefusedError,
+)
 from agreeflow.engine.core.fields import parse_pairs
+from agreeflow.engine.core.i18n import in_both
 from agreeflow.engine.core.kinds import Role
-from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.settings import MB, Settings
 from agreeflow.engine.core.store import Case, Deadline, Event
 from agreeflow.engine.legaltime import deadlines, suspension
 from agreeflow.engine.procedures import flags
@@ -42,19 +49,64 @@ def open_case(settings: Settings, workflow: str, title: str, field_args: list[st
 
 
 # ------------------------------------------------------------------ firing
-def read_attachments(paths: list[Path]) -> list[tuple[dict[str, Any], bytes]]:
-    """``[KIND=]FILE`` arguments → (metadata, bytes); a missing file is exit 2 before anything is written."""
-    out = []
+def read_attachments(paths: list[Path], limit: int) -> list[tuple[dict[str, Any], bytes]]:
+    """``[KIND=]FILE`` arguments → (metadata, bytes), every file checked before any is read in full.
+
+    Raises (exit 2, nothing read into memory, nothing stored, nothing written):
+        InputFileError: a file that does not exist, is a folder, or cannot be read.
+        AttachmentTooLargeError: a file over ``limit`` bytes (``AGREEFLOW_MAX_ATTACHMENT_MB``).
+    """
+    found: list[tuple[str, Path]] = []
     for p in paths:
         text = str(p)
         kind, _, name = text.partition("=") if "=" in text and not Path(text).exists() else ("document", "", text)
         path = Path(name)
+        if path.is_dir():
+            raise InputFileError(path=str(path), problem=_both("it is a folder, not a file"))
         if not path.is_file():
-            raise InputFileError(path=str(path), problem="không tìm thấy tệp / file not found")
-        data = path.read_bytes()
+            raise InputFileError(path=str(path), problem=_both("file not found"))
+        _check_size(path, _size(path), limit)
+        found.append((kind, path))
+    out = []
+    for kind, path in found:
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(limit + 1)  # the file may have grown since it was measured
+        except OSError as exc:
+            raise InputFileError(path=str(path), problem=exc.strerror or type(exc).__name__) from None
+        _check_size(path, len(data), limit)
         meta = {"kind": kind, "name": path.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         out.append((meta, data))
     return out
+
+
+def _both(message: str) -> dict[str, str]:
+    vi, en = in_both(message)
+    return {"vi": vi, "en": en}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise InputFileError(path=str(path), problem=exc.strerror or type(exc).__name__) from None
+
+
+def _check_size(path: Path, size: int, limit: int) -> None:
+    if size > limit:
+        raise AttachmentTooLargeError(path=str(path), size=megabytes(size), bytes=thousands(size),
+                                      limit=megabytes(limit), limit_bytes=thousands(limit))
+
+
+def megabytes(n: int) -> dict[str, str]:
+    """``n`` bytes as MB with one decimal, in Vietnamese (25,3 MB) and English (25.3 MB)."""
+    text = f"{n / MB:.1f}".removesuffix(".0")
+    return {"vi": text.replace(".", ",") + " MB", "en": text + " MB"}
+
+
+def thousands(n: int) -> dict[str, str]:
+    """``n`` with its thousands marked: 26.532.864 (vi), 26,532,864 (en)."""
+    return {"vi": f"{n:,}".replace(",", "."), "en": f"{n:,}"}
 
 
 def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dict[str, str] | None = None,
@@ -66,12 +118,14 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
     reply received on 30/07 and entered on 05/08); it needs a ``reason``, may
     not be later than now nor earlier than the case's last event, and every
     event of the step is marked "ghi nhận muộn" (recorded late).
-    Attachments are read and checked first, and stored in the content store
-    only once the engine has accepted the step: a refused or unknown person
+    Attachments are checked first — each exists and is within the size limit
+    (``AGREEFLOW_MAX_ATTACHMENT_MB``, exit 2) before any is read — and stored
+    in the content store only once the engine has accepted the step (the
+    person, role, unit scope, state and guards): a refused or unknown person
     cannot fill the disk.
     """
     raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args or [])
-    attached = read_attachments(list(attach or []))
+    attached = read_attachments(list(attach or []), settings.max_attachment_bytes)
     when = effective_time(effective, reason)
 
     def work(s: Session) -> None:
