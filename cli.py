@@ -590,6 +590,33 @@ def audit_verify(case_ref: str | None, checkpoint_file: Path | None, public_key:
     emit(service.verify(settings(), case_ref, checkpoint_file, public_key), human)
 
 
+@audit.command("access-log")
+@common
+@click.argument("state", type=click.Choice(["on", "off"]))
+def audit_access_log(state: str) -> None:
+    """Keep (on) or stop keeping (off) an access log: every read names its reader in the security log (admin)."""
+    from agreeflow.engine import service
+
+    def human(r: dict[str, Any]) -> None:
+        click.echo(t("access_log_" + r["access_log"] if r["changed"] else "access_log_unchanged", **r))
+    emit(service.set_access_log(settings(), state == "on"), human)
+
+
+@audit.command("security-log")
+@common
+@click.option("--kind", help="Only this kind of entry (read, refused, sign_in, sign_in_failed, setting_changed, ...).")
+@click.option("--actor", metavar="EMAIL", help="Only this person's entries.")
+@click.option("--from", "start", metavar="DATE", help="From this day or ISO-8601 instant (recording time).")
+@click.option("--to", "end", metavar="DATE", help="Up to this day (inclusive) or ISO-8601 instant.")
+def audit_security_log(kind: str | None, actor: str | None, start: str | None, end: str | None) -> None:
+    """Sign-ins, refusals that concern no case, settings changed and, with the access log on, every read."""
+    from agreeflow.engine import service
+    rows = service.security_log(settings(), start, end, kind, actor)
+    emit(rows, lambda rs: table(t("security_log", n=len(rs)), [t("seq"), t("at"), t("actor"), t("kind"),
+                                                               t("origin"), t("note")],
+         [[e["seq"], service.fmt_at_local(e["at"]), e["actor"], e["kind"], e["origin"], e["summary"]] for e in rs]))
+
+
 @audit.command("keygen")
 @common
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,

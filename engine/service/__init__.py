@@ -18,7 +18,15 @@ from typing import TypeVar
 from sqlmodel import Session
 
 from agreeflow.engine.service import wiring  # noqa: F401  (registers effects, actions and guards first)
-from agreeflow.engine.service.audit import audit_checkpoint, audit_export, audit_log, checkpoint_text, verify
+from agreeflow.engine.service.audit import (
+    audit_checkpoint,
+    audit_export,
+    audit_log,
+    checkpoint_text,
+    security_log,
+    set_access_log,
+    verify,
+)
 from agreeflow.engine.service.audit import keygen as audit_keygen
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.engine.service.calendar import add as calendar_add
@@ -78,7 +86,8 @@ __all__ = [
     "fmt_day", "fmt_local", "follow_up", "history", "import_tasks", "init", "lint", "list_cases",
     "load_directory", "login", "logout", "now", "open_case", "open_cases", "output_file", "parse_instant",
     "plan", "reading", "report_annual", "report_compliance", "resume", "round_summary", "saved_token",
-    "set_clock", "set_password", "show_case", "suspend", "text", "verify", "whoami", "with_session",
+    "security_log", "set_access_log", "set_clock", "set_password", "show_case", "suspend", "text", "verify",
+    "whoami", "with_session",
     "workflow_graph", "workflow_show", "workflows_list", "write_file", "writing",
 ]
 

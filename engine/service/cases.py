@@ -31,7 +31,7 @@ from agreeflow.engine.core.store import Case, Deadline, Event
 from agreeflow.engine.legaltime import deadlines, suspension
 from agreeflow.engine.procedures import flags
 from agreeflow.engine.service import base
-from agreeflow.engine.service.base import now, on_case, reading, writing
+from agreeflow.engine.service.base import now, on_case, reading, reading_for
 
 
 # ------------------------------------------------------------------ opening
@@ -45,7 +45,7 @@ def open_case(settings: Settings, workflow: str, title: str, field_args: list[st
     def work(s: Session) -> str:
         actor = base.writer(s, settings)
         return cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note).ref
-    return show_case(settings, base.refused(settings, f"open {workflow}", work))
+    return show_case(settings, base.refused(settings, f"open {workflow}", work), logged=False)
 
 
 # ------------------------------------------------------------------ firing
@@ -141,7 +141,7 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
         for _, data in attached:
             files.put_blob(settings.files_dir, data)
     on_case(settings, ref, trigger, work)
-    return show_case(settings, ref)
+    return show_case(settings, ref, logged=False)
 
 
 def effective_time(text: str | None, reason: str | None) -> datetime | None:
@@ -178,7 +178,7 @@ def _clock_action(settings: Settings, ref: str, note: str | None, which: str) ->
         action(s, case, person.email, note, deadlines.calendar_for(s), at)
         cases.touch(s, case, at)
     on_case(settings, ref, which, work)
-    return show_case(settings, ref)
+    return show_case(settings, ref, logged=False)
 
 
 def suspend(settings: Settings, ref: str, reason: str) -> dict[str, Any]:
@@ -192,9 +192,13 @@ def resume(settings: Settings, ref: str, note: str | None = None) -> dict[str, A
 
 
 # ------------------------------------------------------------------ reading
-def show_case(settings: Settings, ref: str) -> dict[str, Any]:
-    """Everything about one case: state, fields, what the reader may do next, deadlines."""
-    with reading(settings) as s:
+def show_case(settings: Settings, ref: str, logged: bool = True) -> dict[str, Any]:
+    """Everything about one case: state, fields, what the reader may do next, deadlines.
+
+    A read in the access log (when the database keeps one), except as the answer of a command that has
+    just written the case (``logged=False``: the write is in the case's log already).
+    """
+    with reading_for(settings, "case show", case=ref) if logged else reading(settings) as s:
         case = cases.find(s, ref)
         defn = cases.definition_of(s, case.workflow, case.version)
         person = base.viewer(s, settings)
@@ -245,9 +249,10 @@ def _suspension_view(s: Session, case: Case, cal: Any, at: datetime) -> dict[str
 
 
 def list_cases(settings: Settings, workflow: str | None = None, state: str | None = None,
-               unit: str | None = None) -> list[dict[str, Any]]:
-    """Cases (oldest first), optionally of one workflow, in one state, or concerning one unit."""
-    with reading(settings) as s:
+               unit: str | None = None, logged: bool = True) -> list[dict[str, Any]]:
+    """Cases (oldest first), optionally of one workflow, in one state, or concerning one unit (a logged read)."""
+    with reading_for(settings, "case list", workflow=workflow, state=state, unit=unit) if logged \
+            else reading(settings) as s:
         stmt = select(Case).where(Case.workflow != cases.SYSTEM_WORKFLOW)
         if workflow:
             stmt = stmt.where(Case.workflow == workflow)
@@ -266,8 +271,8 @@ def list_cases(settings: Settings, workflow: str | None = None, state: str | Non
 
 
 def history(settings: Settings, ref: str) -> list[dict[str, Any]]:
-    """The case's events in order."""
-    with reading(settings) as s:
+    """The case's events in order (a logged read)."""
+    with reading_for(settings, "case history", case=ref) as s:
         case = cases.find(s, ref)
         events = s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.seq))).all()
         return [audit.event_view(e) for e in events]
@@ -276,7 +281,8 @@ def history(settings: Settings, ref: str) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ engine checks
 def check_flags(settings: Settings) -> dict[str, Any]:
     """``agreeflow case flags``: run the check (one transaction), then list every flagged case."""
-    with writing(settings) as s:
-        base.writer(s, settings)
-        new = flags.flag_unapproved_delegations(s, now())
-    return {"newly_flagged": new, "flagged": [c for c in list_cases(settings) if c["flags"]]}
+    def work(s: Session) -> list[str]:
+        base.writer(s, settings, action="case flags")
+        return flags.flag_unapproved_delegations(s, now())
+    new = base.refused(settings, "case flags", work)
+    return {"newly_flagged": new, "flagged": [c for c in list_cases(settings, logged=False) if c["flags"]]}

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import authority, clock
 from agreeflow.engine.core.errors import OptionValueError
@@ -44,7 +44,12 @@ COUNTS = ("due", "queued", "reminders", "escalations", "missed", "digests", "lat
 
 def tick(settings: Settings, node: str | None = None, dispatch: bool = True,
          stop: threading.Event | None = None) -> dict[str, Any]:
-    """One sweep at now and (unless ``dispatch`` is False) one dispatch; returns counts."""
+    """One sweep at now and (unless ``dispatch`` is False) one dispatch; returns counts.
+
+    Started only by somebody who may write (engine.service.base.worker): an auditor is refused (exit 3,
+    security log) before anything is swept or sent.
+    """
+    base.allowed(settings, "tick", lambda s: base.worker(s, settings, "tick"))
     transport = outbox.transport_for(settings) if dispatch else None  # a bad mail URL fails before the sweep writes
     check_signing_key(settings)  # and so does a signing key that cannot sign
     counts = sweep(settings, now(), stop)
@@ -182,17 +187,18 @@ def default_node_name() -> str:
 
 # ------------------------------------------------------------------ outbox commands
 def outbox_list(settings: Settings, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest outbox messages."""
-    with reading(settings) as s:
+    """The newest outbox messages (a logged read)."""
+    with base.reading_for(settings, "outbox list", status=status) as s:
         return outbox.list_messages(s, status, limit)
 
 
 def outbox_retry(settings: Settings, message_id: int) -> dict[str, Any]:
-    """Queue a failed or cancelled message again (coordinator or admin)."""
-    with writing(settings) as s:
-        who = base.writer(s, settings)
+    """Queue a failed or cancelled message again (coordinator or admin; a refusal goes to the security log)."""
+    def work(s: Session) -> dict[str, Any]:
+        who = base.writer(s, settings, action="outbox retry")
         authority.require_any(who, (Role.COORDINATOR, Role.ADMIN), "outbox retry", "outbox")
         return outbox.retry(s, message_id, now())
+    return base.refused(settings, "outbox retry", work)
 
 
 # ------------------------------------------------------------------ serve: APScheduler wakes sweep and dispatcher
@@ -285,6 +291,7 @@ def serve(settings: Settings, node_name: str | None = None, interval: float = 60
     # Signals first: a SIGTERM that arrives while the node registers must stop it cleanly, not kill it.
     previous = _on_signals(stop)
     try:
+        base.allowed(settings, "serve", lambda s: base.worker(s, settings, "serve"))  # once, at the start
         transport = outbox.transport_for(settings)
         check_signing_key(settings)
         register(settings, name)
