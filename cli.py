@@ -508,8 +508,8 @@ def case_history(case_ref: str) -> None:
     """The case's transition log (hash-chained)."""
     from agreeflow.engine import service
     emit(service.history(settings(), case_ref), lambda rows: table(
-        case_ref, [t("seq"), t("at"), t("actor"), t("kind"), "from → to", "trigger", t("note")],
-        [[e["seq"], service.fmt_at_local(e["at"]), e["actor"], e["kind"],
+        case_ref, [t("seq"), t("at"), t("recorded"), t("actor"), t("kind"), "from → to", "trigger", t("note")],
+        [[e["seq"], service.fmt_at_local(e["at"]), e["recorded"], e["actor"], e["kind"],
           f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rows]))
 
 
@@ -835,9 +835,9 @@ def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: s
     """Who did what and when, across all cases (filters combine)."""
     from agreeflow.engine import service
     rows = service.audit_log(settings(), start, end, case=case_ref, actor=actor, unit=unit, kind=kind)
-    emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), t("actor"), t("kind"),
-                                                             "from → to", "trigger", t("note")],
-         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), e["actor"], e["kind"],
+    emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), t("recorded"), t("actor"),
+                                                             t("kind"), "from → to", "trigger", t("note")],
+         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), e["recorded"], e["actor"], e["kind"],
            f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rs]))
 
 
@@ -853,7 +853,12 @@ def audit_export(fmt: str, start: str | None, end: str | None, output: Path | No
         service.audit_export(settings(), fmt, sys.stdout, start, end)
         return
     res = service.output_file(output, lambda fh: service.audit_export(settings(), fmt, fh, start, end))
-    emit(res | {"file": str(output)}, lambda r: click.echo(t("export_ok", **r)))
+
+    def human(r: dict[str, Any]) -> None:
+        click.echo(t("export_ok", **r))
+        if r["before_recorded_at"]:
+            click.echo(t("export_before_recorded_at", n=r["before_recorded_at"]))
+    emit(res | {"file": str(output)}, human)
 
 
 @audit.command("checkpoint")

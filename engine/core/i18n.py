@@ -95,6 +95,8 @@ KEYS: dict[str, str] = {
     "ev_moved_calendar": "{deadline}: {before} → {after} (calendar change: {day} {reason}; source {source})",
     "ev_calendar_changed": "{day} → {kind}: {reason} (source {source}); {n} deadline(s) re-projected",
     "audit_log": "Log ({n} events)",
+    "recorded": "Recorded",
+    "export_before_recorded_at": "{n} of them were recorded before this field existed: they have no recorded_at, recorded_by or origin, and their hashes never covered them (docs/audit.md).",
     "export_ok": "Exported {events} events of {cases} case chains ({format}) to {file}.",
     "checkpoint_ok": "Checkpoint written to {file}: Merkle root {root} ({cases} chains, {events} events). Send the file to the inspectorate and print the root in the annual report.",
     "checkpoint_holds": "Checkpoint {root} (taken {taken_at}): all {heads} chain heads still stand.",

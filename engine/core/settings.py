@@ -38,13 +38,21 @@ def default_data_dir() -> Path:
 
 def cli_origin() -> str:
     """``cli:<operating-system account>@<host>`` of this process."""
-    import getpass
     import socket
+    return f"cli:{os_account()}@{socket.gethostname()}"
+
+
+def os_account() -> str:
+    """The operating-system account this process runs as: its real user id's name, not ``$USER``/``$LOGNAME``
+    (which anybody may set), the id itself when it has no name (a container)."""
     try:
-        account = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container): the number still tells who
-        account = str(os.getuid())
-    return f"cli:{account}@{socket.gethostname()}"
+        import pwd
+        return pwd.getpwuid(os.getuid()).pw_name
+    except ImportError:  # no pwd (Windows): the login name is all there is
+        import getpass
+        return getpass.getuser()
+    except KeyError:
+        return str(os.getuid())
 
 
 @dataclass

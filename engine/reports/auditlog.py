@@ -125,22 +125,27 @@ def export_rows(s: Session, w: Window) -> Iterator[dict[str, Any]]:
 
 
 def write(rows: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> dict[str, int]:
-    """Write ``rows`` as ``jsonl`` or ``csv``; returns how many events and chains were written."""
+    """Write ``rows`` as ``jsonl`` or ``csv``; returns how many events and chains were written.
+
+    ``before_recorded_at`` counts the events recorded before migration 0002 (no ``recorded_at``,
+    ``recorded_by``, ``origin``): the file keeps exactly their hashed fields, the summary names them.
+    """
     if fmt not in ("jsonl", "csv"):
         raise OptionValueError(option="--format", value=fmt, remedy_vi="Chọn jsonl hoặc csv.",
                                remedy_en="Choose jsonl or csv.")
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer:
         writer.writerow(FIELDS)
-    events, chains = 0, set()
+    events, chains, before = 0, set(), 0
     for row in rows:
+        before += "recorded_at" not in row
         if writer:
             writer.writerow([_csv_cell(row.get(k)) for k in FIELDS])
         else:
             out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
         events += 1
         chains.add(row["case"])
-    return {"events": events, "cases": len(chains)}
+    return {"events": events, "cases": len(chains), "before_recorded_at": before}
 
 
 def _csv_cell(value: Any) -> Any:

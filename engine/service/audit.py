@@ -31,6 +31,7 @@ from agreeflow.engine.reports import auditlog, checkpoint
 from agreeflow.engine.reports import common as reports
 from agreeflow.engine.service import base
 from agreeflow.engine.service.base import now, reading, reading_for, writing
+from agreeflow.engine.service.present import recorded_text
 from agreeflow.notifications import compose
 
 log = logging.getLogger("agreeflow.checkpoint")
@@ -189,7 +190,8 @@ def audit_log(settings: Settings, start: str | None = None, end: str | None = No
     """Events matching ``case``/``actor``/``unit``/``kind`` in the period, oldest first."""
     w = reports.window(start, end)
     with reading_for(settings, "audit log", start=start, end=end, **filters) as s:
-        return auditlog.query(s, w, **filters)
+        rows = auditlog.query(s, w, **filters)
+    return [r | {"recorded": recorded_text(r, settings.lang)} for r in rows]
 
 
 def audit_export(settings: Settings, fmt: str, out: TextIO, start: str | None = None, end: str | None = None

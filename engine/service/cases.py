@@ -32,6 +32,7 @@ from agreeflow.engine.legaltime import deadlines, suspension
 from agreeflow.engine.procedures import flags
 from agreeflow.engine.service import base
 from agreeflow.engine.service.base import now, on_case, reading, reading_for
+from agreeflow.engine.service.present import recorded_text
 
 
 # ------------------------------------------------------------------ opening
@@ -275,7 +276,8 @@ def history(settings: Settings, ref: str) -> list[dict[str, Any]]:
     with reading_for(settings, "case history", case=ref) as s:
         case = cases.find(s, ref)
         events = s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.seq))).all()
-        return [audit.event_view(e) for e in events]
+        views = [audit.event_view(e) for e in events]
+    return [v | {"recorded": recorded_text(v, settings.lang)} for v in views]
 
 
 # ------------------------------------------------------------------ engine checks

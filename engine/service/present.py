@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 __all__ = [
     "crash_report", "output_file", "check_output", "DefinitionError", "Settings", "write_file", "fmt_day",
-    "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text",
+    "fmt_local", "fmt_at_local", "parse_instant", "recorded_text", "set_clock", "text",
 ]
 
 
@@ -67,6 +67,20 @@ def text(key: str, lang: str, **values: Any) -> str:
 def fmt_at_local(at: str | None) -> str:
     """A stored UTC instant (canonical text) as dd/mm/yyyy HH:MM in Vietnam."""
     return fmt_local(parse_instant(at)) if at else ""
+
+
+def recorded_text(event: dict[str, Any], lang: str) -> str:
+    """When an event was recorded, as a reader sees it beside when it took effect.
+
+    The real time of recording (dd/mm/yyyy HH:MM in Vietnam), marked "recorded late" when the step was entered
+    after it took effect (``--effective``); for an event written before migration 0002 gave events a recording
+    time, "recorded before this field existed" — its hash never covered one, and audit verify accepts it.
+    """
+    at = event.get("recorded_at")
+    if not at:
+        return _translate("recorded before this field existed", lang)
+    late = (event.get("payload") or {}).get("late_entry")
+    return fmt_at_local(at) + (" — " + _translate("recorded late", lang) if late else "")
 
 
 def crash_report(exc: BaseException, argv: list[str]) -> str:
