@@ -23,6 +23,7 @@
     │   ├── DatabaseUrlError          a database URL that is malformed or cannot be reached
     │   ├── OutputPathError           an output path that is a folder or cannot be written
     │   ├── AttachmentTooLargeError   a file given to --attach over the configured limit
+    │   └── OffCalendarError          a computation that needs days outside the calendar's years
     │   └── OptionValueError          a malformed option value (--from, --year, ...)
     ├── RefusedError          exit 3  a rule refused it; the refusal is logged
     │   ├── RoleRefusedError          the person holds none of the step's roles
@@ -344,6 +345,17 @@ class AttachmentTooLargeError(CataloguedError):
     msgid = ("The file '{path}' is {size} ({bytes} bytes), over the limit of {limit} ({limit_bytes} bytes) "
              "for an attachment; nothing was stored. Send a smaller file (compress or split it), or ask the "
              "administrator to raise AGREEFLOW_MAX_ATTACHMENT_MB.")
+
+
+class OffCalendarError(CataloguedError, ValueError):
+    """The input leads to days the calendar does not have (a start in 1994, 10⁶ working days, year 9999).
+
+    Also a ValueError, so the code that already turns "off the calendar" into a message of its own keeps
+    doing so; anywhere else it reaches the user as exit 2 with this text — never a traceback.
+    """
+
+    msgid = ("The dates this needs ({years}) are outside the calendar's years {first}–{last}: agreeflow counts "
+             "working days only there. Check the dates and numbers given (a start, a number of days, a year).")
 
 
 class OptionValueError(UserInputError):

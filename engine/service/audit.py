@@ -302,7 +302,12 @@ def keygen(out: Path) -> dict[str, Any]:
     """
     private_path, public_path = Path(out) / checkpoint.PRIVATE_KEY, Path(out) / checkpoint.PUBLIC_KEY
     for p in (private_path, public_path):
-        if p.exists():
+        try:
+            there = p.exists()
+        except OSError as exc:  # a name too long for the file system, a component that is a file, …
+            raise OutputPathError(path=str(out), problem_vi=exc.strerror or str(exc),
+                                  problem_en=exc.strerror or str(exc)) from None
+        if there:
             raise OutputPathError(path=str(p), problem_vi="tệp khóa đã có; không ghi đè (chữ ký cũ sẽ không kiểm "
                                                           "được nữa)",
                                   problem_en="a key file is already there; it is not overwritten (checkpoints "

@@ -183,7 +183,10 @@ def _clock_action(settings: Settings, ref: str, note: str | None, which: str) ->
 
 
 def suspend(settings: Settings, ref: str, reason: str) -> dict[str, Any]:
-    """Stop the legal clock of a case (logged with the reason)."""
+    """Stop the legal clock of a case (logged with the reason; a blank reason is exit 2)."""
+    if not reason.strip():
+        vi, en = in_both('Say why the legal clock stops, e.g. --reason "Hồ sơ thiếu bản dịch".')
+        raise OptionValueError(option="--reason", value=reason, remedy_vi=vi, remedy_en=en)
     return _clock_action(settings, ref, reason, "suspend")
 
 

@@ -114,6 +114,14 @@ def output_file(path: Path, write: Callable[[Any], T], *, binary: bool = False) 
 
 def check_output(path: Path) -> None:
     """Refuse, before any work, an output path that is a folder or lies in a folder that cannot be written."""
+    try:
+        _check_output(path)
+    except OSError as exc:  # a name too long for the file system, a component that is a file, …
+        raise OutputPathError(path=str(path), problem_vi=exc.strerror or str(exc),
+                              problem_en=exc.strerror or str(exc)) from None
+
+
+def _check_output(path: Path) -> None:
     if path.is_dir():
         raise OutputPathError(path=str(path), problem_vi="đó là một thư mục", problem_en="it is a folder")
     folder = path.parent if str(path.parent) else Path(".")

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import authority, clock
-from agreeflow.engine.core.errors import OptionValueError
+from agreeflow.engine.core.errors import AgreeflowError, OptionValueError
 from agreeflow.engine.core.kinds import OutboxStatus, Role
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Node, OutboxMessage
@@ -99,6 +99,11 @@ def _checkpoint(settings: Settings, at: datetime) -> Counter[str]:
     counts: Counter[str] = Counter()
     try:
         done = audit.sweep_checkpoint(settings, at)
+    except (AgreeflowError, OSError) as err:  # a folder that cannot be written: said in one line, no traceback
+        log.error("checkpoint not written (folder %s): %s", settings.checkpoints_dir,
+                  err.render("en") if isinstance(err, AgreeflowError) else err)
+        counts["errors"] += 1
+        return counts
     except Exception:
         log.exception("checkpoint not written (folder %s)", settings.checkpoints_dir)
         counts["errors"] += 1
