@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import authority, clock, tokens
-from agreeflow.engine.core.errors import OptionValueError
+from agreeflow.engine.core.errors import AgreeflowError, OptionValueError
 from agreeflow.engine.core.kinds import OutboxStatus, Role
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Node, OutboxMessage
@@ -44,7 +44,12 @@ COUNTS = ("due", "queued", "reminders", "escalations", "missed", "digests", "lat
 
 def tick(settings: Settings, node: str | None = None, dispatch: bool = True,
          stop: threading.Event | None = None) -> dict[str, Any]:
-    """One sweep at now and (unless ``dispatch`` is False) one dispatch; returns counts."""
+    """One sweep at now and (unless ``dispatch`` is False) one dispatch; returns counts.
+
+    Started only by somebody who may write (engine.service.base.worker): an auditor is refused (exit 3,
+    security log) before anything is swept or sent.
+    """
+    base.allowed(settings, "tick", lambda s: base.worker(s, settings, "tick"))
     transport = outbox.transport_for(settings) if dispatch else None  # a bad mail URL fails before the sweep writes
     check_signing_key(settings)  # and so does a signing key that cannot sign
     counts = sweep(settings, now(), stop)
@@ -104,6 +109,11 @@ def _checkpoint(settings: Settings, at: datetime) -> Counter[str]:
     counts: Counter[str] = Counter()
     try:
         done = audit.sweep_checkpoint(settings, at)
+    except (AgreeflowError, OSError) as err:  # a folder that cannot be written: said in one line, no traceback
+        log.error("checkpoint not written (folder %s): %s", settings.checkpoints_dir,
+                  err.render("en") if isinstance(err, AgreeflowError) else err)
+        counts["errors"] += 1
+        return counts
     except Exception:
         log.exception("checkpoint not written (folder %s)", settings.checkpoints_dir)
         counts["errors"] += 1
@@ -192,17 +202,18 @@ def default_node_name() -> str:
 
 # ------------------------------------------------------------------ outbox commands
 def outbox_list(settings: Settings, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest outbox messages."""
-    with reading(settings) as s:
+    """The newest outbox messages (a logged read)."""
+    with base.reading_for(settings, "outbox list", status=status) as s:
         return outbox.list_messages(s, status, limit)
 
 
 def outbox_retry(settings: Settings, message_id: int) -> dict[str, Any]:
-    """Queue a failed or cancelled message again (coordinator or admin)."""
-    with writing(settings) as s:
-        who = base.writer(s, settings)
+    """Queue a failed or cancelled message again (coordinator or admin; a refusal goes to the security log)."""
+    def work(s: Session) -> dict[str, Any]:
+        who = base.writer(s, settings, action="outbox retry")
         authority.require_any(who, (Role.COORDINATOR, Role.ADMIN), "outbox retry", "outbox")
         return outbox.retry(s, message_id, now())
+    return base.refused(settings, "outbox retry", work)
 
 
 # ------------------------------------------------------------------ serve: APScheduler wakes sweep and dispatcher
@@ -295,6 +306,7 @@ def serve(settings: Settings, node_name: str | None = None, interval: float = 60
     # Signals first: a SIGTERM that arrives while the node registers must stop it cleanly, not kill it.
     previous = _on_signals(stop)
     try:
+        base.allowed(settings, "serve", lambda s: base.worker(s, settings, "serve"))  # once, at the start
         transport = outbox.transport_for(settings)
         check_signing_key(settings)
         register(settings, name)

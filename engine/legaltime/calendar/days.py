@@ -31,6 +31,7 @@ from importlib.metadata import version
 from typing import Literal
 
 from agreeflow.engine.core.clock import fmt_day
+from agreeflow.engine.core.errors import OffCalendarError
 from agreeflow.engine.legaltime.calendar import package_cache
 from agreeflow.engine.legaltime.calendar.due import Due, DueKind, add_months, step
 
@@ -166,7 +167,7 @@ class Calendar:
         if state.covers(lo, hi):
             return state
         if lo < FIRST_YEAR or hi > LAST_YEAR:
-            raise ValueError(f"the calendar covers {FIRST_YEAR}–{LAST_YEAR}, not {lo}–{hi}")
+            raise OffCalendarError(years=f"{lo}–{hi}" if lo != hi else str(lo), first=FIRST_YEAR, last=LAST_YEAR)
         with self._lock:
             state = self._state
             if state.covers(lo, hi):
@@ -334,12 +335,14 @@ _UNIT_KINDS = {"wd": DueKind.WORKING_DAYS, "d": DueKind.CALENDAR_DAYS, "m": DueK
 
 
 def _plain_end(start: date, n: int, unit: Unit) -> date:
-    """start + n days or months, before any move to a working day."""
-    if unit == "d":
-        return start + timedelta(days=n)
-    if unit == "m":
-        return add_months(start, n)
-    raise ValueError(f"unit must be 'wd', 'd' or 'm', not {unit!r}")
+    """start + n days or months, before any move to a working day (OffCalendarError past year 9999 or 1)."""
+    if unit not in ("d", "m"):
+        raise ValueError(f"unit must be 'wd', 'd' or 'm', not {unit!r}")
+    try:
+        return start + timedelta(days=n) if unit == "d" else add_months(start, n)
+    except (OverflowError, ValueError):  # beyond what a date can hold, let alone the calendar
+        year = start.year + (n // 365 if unit == "d" else n // 12)
+        raise OffCalendarError(years=str(year), first=FIRST_YEAR, last=LAST_YEAR) from None
 
 
 def _canonical_phrase(n: int, unit: Unit) -> str:
