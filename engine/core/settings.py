@@ -9,6 +9,8 @@ Defaults:
     checkpoints ``AGREEFLOW_CHECKPOINTS`` or ``<data dir>/checkpoints`` (one file per sweep)
     signing    ``AGREEFLOW_SIGNING_KEY``: the Ed25519 key that signs checkpoints (none: unsigned)
     inspectorate ``AGREEFLOW_INSPECTORATE``: address(es) every new checkpoint is mailed to (none: not mailed)
+    base URL   ``AGREEFLOW_BASE_URL`` (the web's address, for links in mail; none: mails name commands)
+    secret     ``AGREEFLOW_SECRET_FILE`` or ``<data dir>/secret.key`` (signs cookies and reply links)
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class Settings:
     """Ed25519 private key (PEM) that signs checkpoints; None: they are written unsigned."""
     inspectorate: str | None = None
     """Address(es), comma-separated, that each new checkpoint is mailed to; None: not mailed."""
+    base_url: str | None = None
+    """The web's address as readers reach it (``https://agreeflow.example``): mails carry links to it."""
 
     @classmethod
     def from_env(cls, **overrides: str | Path | None) -> Settings:
@@ -76,6 +80,7 @@ class Settings:
             checkpoints=Path(os.environ["AGREEFLOW_CHECKPOINTS"]) if os.environ.get("AGREEFLOW_CHECKPOINTS") else None,
             signing_key=Path(os.environ["AGREEFLOW_SIGNING_KEY"]) if os.environ.get("AGREEFLOW_SIGNING_KEY") else None,
             inspectorate=os.environ.get("AGREEFLOW_INSPECTORATE") or None,
+            base_url=os.environ.get("AGREEFLOW_BASE_URL") or None,
         )
         for key, value in overrides.items():
             if value is not None:
@@ -98,3 +103,9 @@ class Settings:
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    @property
+    def secret_file(self) -> Path:
+        """The signing secret (never in the database): ``AGREEFLOW_SECRET_FILE`` or ``<data dir>/secret.key``."""
+        env = os.environ.get("AGREEFLOW_SECRET_FILE")
+        return Path(env) if env else self.data_dir / "secret.key"
