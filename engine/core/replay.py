@@ -45,7 +45,7 @@ SYSTEM_WORKFLOW = "_system"   # the administrative chain (cases.SYSTEM_WORKFLOW)
 PAYLOAD_KINDS = frozenset({
     EventKind.OPENED, EventKind.FIELD_CHANGED, EventKind.ATTACHED, EventKind.CHILD_OPENED, EventKind.FLAGGED,
     EventKind.DEADLINE_SET, EventKind.DEADLINE_MET, EventKind.DEADLINE_MISSED, EventKind.DEADLINE_CANCELLED,
-    EventKind.DEADLINE_MOVED})
+    EventKind.DEADLINE_CLOSED, EventKind.DEADLINE_MOVED})
 """Kinds whose payload the replay reads."""
 STATE_KINDS = frozenset({EventKind.OPENED, EventKind.TRANSITION, EventKind.REFUSED, EventKind.SUSPENDED,
                          EventKind.RESUMED})
@@ -123,12 +123,14 @@ class CaseReplay:
             self.fields[FLAGS] = [*(self.fields.get(FLAGS) or []), p.get("flag")]
         elif kind == EventKind.DEADLINE_SET:
             self._deadline_set(seq, p)
-        elif kind in _CLOSING:
+        elif kind in _CLOSING or kind == EventKind.DEADLINE_CLOSED:
             if kind == EventKind.DEADLINE_MISSED and p.get("final") is False:
                 return  # the sweep's "it is late": the deadline stays open until the case moves
             d = self._open_one(p.get("deadline"), p.get("due_date"))
             if d is not None:
-                d.status, d.due_date = _CLOSING[kind], p.get("due_date")
+                # deadline_closed ends a timer with its outcome (no_reply, deemed_agreed), named in the payload
+                d.status = _CLOSING.get(kind) or str(p.get("status"))
+                d.due_date = p.get("due_date")
             else:
                 self.findings.append(Finding(seq, f"closes deadline '{p.get('deadline')}', which is not open",
                                              f"đóng thời hạn '{p.get('deadline')}' không còn mở"))
