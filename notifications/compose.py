@@ -43,7 +43,8 @@ from agreeflow.engine.core.kinds import OutboxStatus
 from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Person, Unit
 from agreeflow.engine.legaltime.reminders import Policies
 from agreeflow.notifications.mailer import message_id_for
-from agreeflow.notifications.render import DEADLINE_KINDS, render_message, superior_kinds
+from agreeflow.notifications.render import render_message, superior_kinds
+
 
 @dataclass(frozen=True)
 class Links:
@@ -346,7 +347,8 @@ def held_recipients(s: Session) -> list[str]:
 def bundle(s: Session, recipient: str, now: datetime, policies: Policies) -> Bundled | None:
     """Fold every held rung of ``recipient`` into one queued message, in the caller's transaction.
 
-    One rung gives that rung's own mail; several give a ``bundle`` listing them, one line per deadline
+    One rung becomes that rung's own mail (the row itself, keeping its key and Message-ID); several give a
+    new ``bundle`` message listing them, one line per deadline
     (the most urgent of its rungs: after a short downtime a deadline may have two, the mail names it
     once).  The rungs become ``bundled`` with the message's id.  Rows another node holds are skipped
     (``FOR UPDATE SKIP LOCKED``); the message's key is made from its first rung's id, so it is unique
@@ -378,6 +380,13 @@ def bundle(s: Session, recipient: str, now: datetime, policies: Policies) -> Bun
         one_case = cases_.pop() if len(cases_) == 1 else None
         one_deadline = deadlines_.pop() if len(deadlines_) == 1 else None
         rung = "bundle"
+    if len(rows) == 1:  # one rung: it becomes its own message, keeping its key and Message-ID
+        msg = render_message(kind, first.lang, context)
+        first.subject, first.body_text, first.body_html = msg.subject, msg.text, msg.html
+        first.status, first.next_try_at, first.context = OutboxStatus.QUEUED, now, None
+        s.add(first)
+        s.flush()
+        return Bundled(first.id or 0, [])
     late = [r.late_by_s for r in rows if r.late_by_s is not None]
     row = outbox_row(f"m{rows[0].id}:{recipient}", kind, context, who, policies, now, rung=rung,
                      case_id=one_case, deadline_id=one_deadline, late_by_s=max(late) if late else None)

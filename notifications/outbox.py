@@ -159,11 +159,11 @@ def log_delivered(s: Session, now: datetime, limit: int = 1000) -> int:
         return 0
     from agreeflow.notifications.compose import rung_cases
 
-    bundles = rung_cases(s, [r.id for r in rows if r.kind == "bundle" and r.id is not None])
+    bundles = rung_cases(s, [r.id for r in rows if r.idem_key.startswith("m") and r.id is not None])
     per_case: dict[int, list[tuple[OutboxMessage, str, str]]] = {}
     for r in rows:
-        if r.kind == "bundle":
-            for case_id, rung, key in bundles.get(r.id or 0, []):
+        if r.id in bundles:
+            for case_id, rung, key in bundles[r.id]:
                 per_case.setdefault(case_id, []).append((r, rung, key))
         elif r.case_id is not None:
             per_case.setdefault(r.case_id, []).append((r, r.rung, r.idem_key))
