@@ -200,7 +200,7 @@ def build_bytes(rendered: RenderedMessage, sender: str, recipient: str, message_
     for value in (recipient, message_id):
         _one_line(value)
     boundary = "==" + hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:32] + "=="
-    lines += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"', "",
+    lines += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"', "",
               f"--{boundary}", 'Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: base64", "",
               _b64_lines(rendered.text), f"--{boundary}", 'Content-Type: text/html; charset="utf-8"',
               "Content-Transfer-Encoding: base64", "", _b64_lines(rendered.html), f"--{boundary}--", ""]
@@ -214,7 +214,11 @@ def _one_line(value: str) -> str:
 
 
 def _address(name: str, address: str) -> str:
-    return formataddr((name, address), charset="utf-8") if name else address
+    """``name <address>``, the name RFC 2047-encoded when it is not ASCII, folded before the address."""
+    if not name:
+        return address
+    shown = formataddr((name, address), charset="utf-8")
+    return shown.replace(f" <{address}>", f"\r\n <{address}>") if len(shown) > 70 else shown
 
 
 def _subject_line(subject: str) -> str:
@@ -226,6 +230,7 @@ def _subject_line(subject: str) -> str:
 
 def _b64_lines(text: str) -> str:
     body = text if text.endswith("\n") else text + "\n"
+    # CRLF inside the encoded text too, as the email package writes it under the SMTP policy
     encoded = base64.encodebytes(body.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))
     return encoded.decode("ascii").replace("\n", "\r\n").rstrip("\r\n")
 
