@@ -394,7 +394,7 @@ def bundle(s: Session, recipient: str, now: datetime, policies: Policies) -> Bun
     s.add(message)
     s.flush()
     ids = [r.id for r in rows if r.id is not None]
-    s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))  # type: ignore[call-overload]
+    s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
            .values(status=OutboxStatus.BUNDLED, bundle_id=message.id, context=None)
            .execution_options(synchronize_session=False))
     return Bundled(message.id or 0, ids)

@@ -25,7 +25,8 @@ import re
 import smtplib
 import ssl
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
@@ -364,26 +365,18 @@ class _SmtpSession(TransportSession):
             self.smtp = None
 
 
-class _smtp_errors:  # noqa: N801 — used as a context manager, like contextlib's
+@contextmanager
+def _smtp_errors(transport: SmtpTransport, on_error: Callable[[bool], None] | None = None) -> Iterator[None]:
     """Map smtplib's exceptions to ``TransportError``; ``on_error(broken)`` hears whether the connection
-    is unusable afterwards (a refused recipient leaves it usable; smtplib has sent RSET)."""
-
-    def __init__(self, transport: SmtpTransport, on_error: Callable[[bool], None] | None = None) -> None:
-        self.t, self.on_error = transport, on_error
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if exc is None:
-            return False
-        if not isinstance(exc, (smtplib.SMTPException, OSError)):
-            return False
+    is unusable afterwards (a refused recipient leaves it usable: smtplib has sent RSET)."""
+    try:
+        yield
+    except (smtplib.SMTPException, OSError) as exc:
         broken = not isinstance(exc, (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException)) or \
             isinstance(exc, (smtplib.SMTPConnectError, smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError))
-        if self.on_error is not None:
-            self.on_error(broken)
-        raise _transport_error(self.t, exc) from exc
+        if on_error is not None:
+            on_error(broken)
+        raise _transport_error(transport, exc) from exc
 
 
 def _transport_error(self: SmtpTransport, exc: BaseException) -> TransportError:

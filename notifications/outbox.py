@@ -126,7 +126,7 @@ def _cancel_moot_bundles(s: Session, now: datetime) -> int:
     live = (select(rung.id).join(Deadline, col(Deadline.id) == rung.deadline_id)
             .where(rung.bundle_id == OutboxMessage.id, sa.not_(deadlines.mail_moot())))
     some = select(rung.id).where(rung.bundle_id == OutboxMessage.id, col(rung.deadline_id).is_not(None))
-    result = s.exec(sa.update(OutboxMessage)  # type: ignore[call-overload]
+    result = s.exec(sa.update(OutboxMessage)
                     .where(_busy(now), col(OutboxMessage.kind) == "bundle", col(OutboxMessage.deadline_id).is_(None),
                            some.exists(), sa.not_(live.exists()))
                     .values(status=OutboxStatus.CANCELLED, lease_until=None, last_error=CANCELLED_NOTE)
@@ -139,7 +139,7 @@ def mark_delivered(s: Session, c: Claimed, node: str, now: datetime) -> bool:
 
     False when the claim is no longer ``node``'s (another node took it after our lease ran out).
     """
-    result = s.exec(sa.update(OutboxMessage)  # type: ignore[call-overload]
+    result = s.exec(sa.update(OutboxMessage)
                     .where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == OutboxStatus.SENDING,
                            col(OutboxMessage.claimed_by) == node)
                     .values(status=OutboxStatus.DELIVERED, sent_at=now, lease_until=None, tries=c.tries + 1)
@@ -177,7 +177,7 @@ def log_delivered(s: Session, now: datetime, limit: int = 1000) -> int:
                 payload["message"] = r.idem_key
             audit.append_event(s, case, EventKind.REMINDER_SENT, actor=SENDER_ACTOR, role="system",
                                at=now, payload=payload)
-    s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))  # type: ignore[call-overload]
+    s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))
            .values(status=OutboxStatus.SENT).execution_options(synchronize_session=False))
     return len(rows)
 

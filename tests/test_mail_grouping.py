@@ -15,7 +15,7 @@ from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.deadlines import calendar_for
 from agreeflow.engine.procedures import sweep as sweeping
-from agreeflow.engine.service import base, worker
+from agreeflow.engine.service import base
 
 OPENED = "2024-06-21T09:00:00+07:00"
 WEEK_BEFORE = "2024-07-24T08:00:00+07:00"  # 7 days before 31/07/2024
