@@ -134,16 +134,21 @@ def _cancel_moot_bundles(s: Session, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-def mark_delivered(s: Session, c: Claimed, node: str, now: datetime) -> bool:
-    """The server accepted ``c``: mark it ``delivered`` (one UPDATE; its event comes in ``log_delivered``).
+_DELIVERED = (sa.update(OutboxMessage)
+              .where(col(OutboxMessage.id) == sa.bindparam("row_id"),
+                     col(OutboxMessage.status) == OutboxStatus.SENDING,
+                     col(OutboxMessage.claimed_by) == sa.bindparam("node"))
+              .values(status=OutboxStatus.DELIVERED, sent_at=sa.bindparam("at"), lease_until=None,
+                      tries=sa.bindparam("tries")))
+
+
+def mark_delivered(conn: sa.Connection, c: Claimed, node: str, now: datetime) -> bool:
+    """The server accepted ``c``: mark it ``delivered`` (one UPDATE on a plain connection, in the caller's
+    transaction; its event comes in ``log_delivered``).
 
     False when the claim is no longer ``node``'s (another node took it after our lease ran out).
     """
-    result = s.exec(sa.update(OutboxMessage)
-                    .where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == OutboxStatus.SENDING,
-                           col(OutboxMessage.claimed_by) == node)
-                    .values(status=OutboxStatus.DELIVERED, sent_at=now, lease_until=None, tries=c.tries + 1)
-                    .execution_options(synchronize_session=False))
+    result = conn.execute(_DELIVERED, {"row_id": c.id, "node": node, "at": now, "tries": c.tries + 1})
     return int(result.rowcount) == 1
 
 
@@ -167,19 +172,26 @@ def log_delivered(s: Session, now: datetime, limit: int = 1000) -> int:
                 per_case.setdefault(case_id, []).append((r, rung, key))
         elif r.case_id is not None:
             per_case.setdefault(r.case_id, []).append((r, r.rung, r.idem_key))
-    for case_id in sorted(per_case):
-        case = s.exec(select(Case).where(Case.id == case_id).with_for_update()).one()
-        for r, rung, key in per_case[case_id]:
-            payload = {"idem_key": key, "rung": rung, "recipient": r.recipient, "message_id": r.message_id,
-                       "attempt": r.tries, "node": r.claimed_by, "late_by_s": r.late_by_s,
-                       "delivered_at": audit.fmt_at(r.sent_at) if r.sent_at else None}
-            if key != r.idem_key:
-                payload["message"] = r.idem_key
-            audit.append_event(s, case, EventKind.REMINDER_SENT, actor=SENDER_ACTOR, role="system",
-                               at=now, payload=payload)
+    ids = sorted(per_case)
+    locked = {c.id: c for c in s.exec(select(Case).where(col(Case.id).in_(ids)).order_by(col(Case.id))
+                                      .with_for_update()).all()}
+    with s.no_autoflush:  # one INSERT of all the events at commit, not a flush per case
+        for case_id in ids:
+            _log_case(s, locked[case_id], per_case[case_id], now)
     s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))
            .values(status=OutboxStatus.SENT).execution_options(synchronize_session=False))
     return len(rows)
+
+
+def _log_case(s: Session, case: Case, sent: list[tuple[OutboxMessage, str, str]], now: datetime) -> None:
+    for r, rung, key in sent:
+        payload = {"idem_key": key, "rung": rung, "recipient": r.recipient, "message_id": r.message_id,
+                   "attempt": r.tries, "node": r.claimed_by, "late_by_s": r.late_by_s,
+                   "delivered_at": audit.fmt_at(r.sent_at) if r.sent_at else None}
+        if key != r.idem_key:
+            payload["message"] = r.idem_key
+        audit.append_event(s, case, EventKind.REMINDER_SENT, actor=SENDER_ACTOR, role="system",
+                           at=now, payload=payload)
 
 
 def record_failure(s: Session, c: Claimed, node: str, err: TransportError, now: datetime, max_tries: int) -> str:

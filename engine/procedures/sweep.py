@@ -35,7 +35,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, cases, clock
 from agreeflow.engine.core.kinds import EventKind, OutboxStatus
-from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Unit
+from agreeflow.engine.core.store import Case, Deadline, OutboxMessage
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.deadlines import deadline_payload
 from agreeflow.engine.legaltime.reminders import Policies, Rung

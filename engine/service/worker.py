@@ -191,7 +191,9 @@ def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None 
 def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], transport: Transport,
                 mail: reminders.MailSettings, counts: dict[str, int], stop: threading.Event | None) -> bool:
     """Send one claimed batch over one session; False when the round must end (stop, or no server)."""
-    with transport.open() as session:
+    # The delivered marks go through one plain connection held for the batch: a statement and a commit
+    # each, no session to build per message.
+    with transport.open() as session, db.get_engine(settings.url).connect() as conn:
         for i, c in enumerate(batch):
             if stop is not None and stop.is_set():
                 release(settings, node, [x.id for x in batch[i:]])
@@ -210,8 +212,8 @@ def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], tran
                     return False
                 continue
             # The mark that keeps the message from going again: one small statement, at once.
-            with db.write(settings) as s:
-                if outbox.mark_delivered(s, c, node, now()):
+            with conn.begin():
+                if outbox.mark_delivered(conn, c, node, now()):
                     counts["sent"] += 1
     return True
 
