@@ -29,12 +29,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from email import policy
 from email.header import Header
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -239,7 +239,8 @@ def _subject_line(subject: str) -> str:
     _one_line(subject)
     if subject.isascii() and len(subject) < 990:
         return f"Subject: {subject}"
-    words, chunk = [], b""
+    words: list[bytes] = []
+    chunk = b""
     for ch in subject:
         b = ch.encode("utf-8")
         room = _WORD_BYTES - 6 if not words else _WORD_BYTES  # the first line also holds "Subject: "
