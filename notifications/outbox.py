@@ -158,14 +158,19 @@ def log_delivered(s: Session, now: datetime, limit: int = 1000) -> int:
     One transaction for many messages: the cases are locked in id order (as every multi-case
     transaction does), and rows another node is logging are skipped.
     """
-    rows = list(s.exec(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DELIVERED)
-                       .order_by(col(OutboxMessage.id)).limit(limit).with_for_update(skip_locked=True)).all())
+    # Only the columns the events need: the bodies (kilobytes each) stay in the database.
+    rows = [_Delivered(*r) for r in s.exec(
+        select(OutboxMessage.id, OutboxMessage.idem_key, OutboxMessage.case_id, OutboxMessage.rung,  # type: ignore[call-overload, misc]
+               OutboxMessage.recipient, OutboxMessage.message_id, OutboxMessage.tries, OutboxMessage.claimed_by,
+               OutboxMessage.late_by_s, OutboxMessage.sent_at)
+        .where(OutboxMessage.status == OutboxStatus.DELIVERED)
+        .order_by(col(OutboxMessage.id)).limit(limit).with_for_update(skip_locked=True)).all()]
     if not rows:
         return 0
     from agreeflow.notifications.compose import rung_cases
 
     bundles = rung_cases(s, [r.id for r in rows if r.idem_key.startswith("m") and r.id is not None])
-    per_case: dict[int, list[tuple[OutboxMessage, str, str]]] = {}
+    per_case: dict[int, list[tuple[_Delivered, str, str]]] = {}
     for r in rows:
         if r.id in bundles:
             for case_id, rung, key in bundles[r.id]:
@@ -183,7 +188,21 @@ def log_delivered(s: Session, now: datetime, limit: int = 1000) -> int:
     return len(rows)
 
 
-def _log_case(s: Session, case: Case, sent: list[tuple[OutboxMessage, str, str]], now: datetime) -> None:
+@dataclass(frozen=True)
+class _Delivered:
+    id: int
+    idem_key: str
+    case_id: int | None
+    rung: str
+    recipient: str
+    message_id: str
+    tries: int
+    claimed_by: str | None
+    late_by_s: int | None
+    sent_at: datetime | None
+
+
+def _log_case(s: Session, case: Case, sent: list[tuple[_Delivered, str, str]], now: datetime) -> None:
     for r, rung, key in sent:
         payload = {"idem_key": key, "rung": rung, "recipient": r.recipient, "message_id": r.message_id,
                    "attempt": r.tries, "node": r.claimed_by, "late_by_s": r.late_by_s,

@@ -8,9 +8,12 @@ handled in its own transaction, so one failure does not stop the others:
 1. lock the case row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: a case another
    node or a user holds is left for the next sweep), re-read the deadline and
    check it is still due;
-2. for each due rung of its ladder (engine/reminders.py): queue one outbox row
-   per recipient (idempotency key ``d<deadline>:<rung>:<recipient>``, UNIQUE)
-   and log ``reminder_queued`` / ``escalated`` in the case's chain — or, for
+2. for each due rung of its ladder (engine/legaltime/reminders.py ``plan``):
+   skip it when catch-up or its stale words say so (a ``skipped`` outbox row
+   per recipient and ``reminder_skipped`` in the chain), else write one
+   ``held`` outbox row per recipient (idempotency key
+   ``d<deadline>:<rung>:<recipient>``, UNIQUE) and log ``reminder_queued`` /
+   ``escalated`` in the case's chain — or, for
    the missed marker, log ``deadline_missed`` once (the deadline stays
    ``open``; ``met``/``missed`` is decided when the case leaves the state) and
    let consultation replies deemed agreed settle (``engine.fanout``).  A
@@ -20,7 +23,9 @@ handled in its own transaction, so one failure does not stop the others:
 3. advance ``next_action_at``; commit.
 
 A second sweep at the same instant therefore finds nothing and queues
-nothing.  Then the weekly digest per unit (key ``w<ISO week>:<unit>:<recipient>``).
+nothing.  Then the weekly digest per unit (key ``w<ISO week>:<unit>:<recipient>``),
+and the service folds each recipient's held rows into one message
+(notifications/compose.py ``bundle``; docs/mail.md).
 """
 
 from __future__ import annotations
