@@ -172,8 +172,10 @@ def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: 
         queued = queued + queued_up
     if late and queued:
         counts["late"] += len(queued)
-        log.warning("%s %s %s: %d mail(s) queued late by %s", case.ref, d.key, rung.id, len(queued),
-                    timedelta(seconds=late))
+        # Past the catch-up window the rung is the one kept of several (the rest were skipped): news, not alarm.
+        caught_up = cal.working_days_between(compose.local_day(rung.at), today) > policies.catch_up_wd
+        log.log(logging.INFO if caught_up else logging.WARNING, "%s %s %s: %d mail(s) queued late by %s",
+                case.ref, d.key, rung.id, len(queued), timedelta(seconds=late))
     return counts
 
 
