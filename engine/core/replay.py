@@ -45,7 +45,7 @@ SYSTEM_WORKFLOW = "_system"   # the administrative chain (cases.SYSTEM_WORKFLOW)
 PAYLOAD_KINDS = frozenset({
     EventKind.OPENED, EventKind.FIELD_CHANGED, EventKind.ATTACHED, EventKind.CHILD_OPENED, EventKind.FLAGGED,
     EventKind.DEADLINE_SET, EventKind.DEADLINE_MET, EventKind.DEADLINE_MISSED, EventKind.DEADLINE_CANCELLED,
-    EventKind.DEADLINE_CLOSED, EventKind.DEADLINE_MOVED})
+    EventKind.DEADLINE_CLOSED, EventKind.DEADLINE_MOVED, EventKind.UNIT_TRANSFERRED})
 """Kinds whose payload the replay reads."""
 STATE_KINDS = frozenset({EventKind.OPENED, EventKind.TRANSITION, EventKind.REFUSED, EventKind.SUSPENDED,
                          EventKind.RESUMED})
@@ -119,6 +119,11 @@ class CaseReplay:
             children = [] if self._new_round else list(self.fields.get(ROUND) or [])
             self.fields[ROUND] = [*children, p.get("child")]
             self._new_round = False
+        elif kind == EventKind.UNIT_TRANSFERRED:  # a retired unit's work passed on: its unit fields changed
+            changed = p.get("fields")
+            for name, change in (changed.items() if isinstance(changed, dict) else ()):
+                if isinstance(change, dict) and "after" in change:
+                    self.fields[str(name)] = change["after"]
         elif kind == EventKind.FLAGGED:
             self.fields[FLAGS] = [*(self.fields.get(FLAGS) or []), p.get("flag")]
         elif kind == EventKind.DEADLINE_SET:
@@ -126,6 +131,8 @@ class CaseReplay:
         elif kind in _CLOSING or kind == EventKind.DEADLINE_CLOSED:
             if kind == EventKind.DEADLINE_MISSED and p.get("final") is False:
                 return  # the sweep's "it is late": the deadline stays open until the case moves
+            if kind == EventKind.DEADLINE_MISSED and p.get("late_report"):  # legaltime.deadlines.LATE_REPORT
+                return  # the late report of a period already closed as missed: it stays missed
             d = self._open_one(p.get("deadline"), p.get("due_date"))
             if d is not None:
                 # deadline_closed ends a timer with its outcome (no_reply, deemed_agreed), named in the payload
