@@ -80,6 +80,36 @@ def links_for(case: Case, defn: Definition, links: Links | None, who: Recipient 
 
 
 @dataclass(frozen=True)
+class Links:
+    """Where the web answers (``AGREEFLOW_BASE_URL``) and the secret that signs reply links.
+
+    Without it (no base URL configured) mails name the command that settles
+    a deadline, as before the web existed.
+    """
+
+    base_url: str
+    secret: bytes
+
+    def case(self, ref: str) -> str:
+        """The case's page."""
+        return f"{self.base_url.rstrip('/')}/cases/{ref}"
+
+    def reply(self, ref: str, unit: str) -> str:
+        """The personal reply link of ``unit`` for its consultation-reply case ``ref`` (no account needed)."""
+        return f"{self.base_url.rstrip('/')}/reply/{tokens.reply_token(self.secret, ref, unit)}"
+
+
+def links_for(case: Case, defn: Definition, links: Links | None) -> dict[str, str]:
+    """The links a deadline mail of ``case`` carries: a reply link when the case awaits its addressee's
+    answer, else the case page ("" for each when no web is configured)."""
+    if links is None:
+        return {"reply_link": "", "case_link": ""}
+    if case.unit and authority.may_reply(case, defn, case.unit):
+        return {"reply_link": links.reply(case.ref, case.unit), "case_link": links.case(case.ref)}
+    return {"reply_link": "", "case_link": links.case(case.ref)}
+
+
+@dataclass(frozen=True)
 class Recipient:
     address: str
     name: str

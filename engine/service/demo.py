@@ -58,6 +58,7 @@ class DemoResult:
     sweeps: int = 0
     queued: int = 0
     refs: dict[str, str] = field(default_factory=dict)
+    base_url: str | None = None
 
 
 def _subst(value: Any, refs: dict[str, str]) -> Any:
@@ -161,7 +162,7 @@ def run(until: date | None = None, lang: str = "vi", keep: bool = False, data_di
     folder = data_dir or Path(tempfile.mkdtemp(prefix="agreeflow-demo-"))
     base_url = base_url or os.environ.get("AGREEFLOW_BASE_URL") or DEMO_BASE_URL
     settings = Settings(data_dir=folder, db_url=None, lang=lang, user=None, smtp_url=None, base_url=base_url)
-    result = DemoResult(folder, settings.url, start, end, lang)
+    result = DemoResult(folder, settings.url, start, end, lang, base_url=base_url)
     steps = sorted(spec["steps"], key=lambda s: s["date"])
     hour = int(spec.get("action_hour", 10))
     sweep_hour = int(spec.get("sweep_hour", 7))
@@ -242,3 +243,30 @@ def summarise(result: DemoResult) -> dict[str, Any]:
 
 def audit_at(at: Any) -> str:
     return clock.fmt_local(at)
+
+
+# ------------------------------------------------------------------ demo --web
+WEB_PASSWORD = "thu-nghiem-2024"
+"""The demo's password for the people below (a simulation database: printed, never a real secret)."""
+WEB_PEOPLE = ("dieuphoi@bacgiang.example", "chuyenvien.sngv@bacgiang.example", "chutich@bacgiang.example",
+              "chuyenvien.ca@bacgiang.example", "thanhtra@bacgiang.example")
+"""Who can sign in to the served demo: a coordinator, an officer of DOFA, the Chairman, an officer of the
+Police (who sees only the cases that concern the Police) and an auditor (who reads and never writes)."""
+
+
+def settings_of(result: DemoResult) -> Settings:
+    """Settings of the kept demo database; the simulated clock stays at the end of the demo (16:00)."""
+    clock.set_now(clock.local_at(result.until, 16))
+    return Settings(data_dir=result.data_dir, lang=result.lang, base_url=result.base_url)
+
+
+def web_sign_ins(result: DemoResult) -> list[dict[str, Any]]:
+    """Give the demo's people a password (through the service, as an admin would) and list them."""
+    settings = Settings(data_dir=result.data_dir, lang=result.lang)
+    people = {p["email"]: p for p in service.directory_show(settings)["people"]}
+    out = []
+    for email in WEB_PEOPLE:
+        service.set_password(settings, email, WEB_PASSWORD)
+        out.append({"email": email, "name": people[email]["name"], "roles": people[email]["roles"],
+                    "password": WEB_PASSWORD})
+    return out
