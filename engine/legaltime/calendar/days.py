@@ -32,15 +32,17 @@ from typing import Literal
 
 from agreeflow.engine.core.clock import fmt_day
 from agreeflow.engine.core.errors import OffCalendarError
-from agreeflow.engine.legaltime.calendar import package_cache
+from agreeflow.engine.legaltime.calendar import lunar, package_cache
 from agreeflow.engine.legaltime.calendar.due import Due, DueKind, add_months, step
 
 Unit = Literal["wd", "d", "m"]
 FIRST_YEAR, LAST_YEAR = 1995, 2200  # the package's VN rules start in 1995
-_WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+_WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 _WEEKDAY_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 PACKAGE_SOURCE = f"holidays {version('holidays')} (VN)"
-WEEK_SOURCE = "Tuần làm việc 40 giờ (nghỉ Thứ Bảy, Chủ Nhật)"
+PACKAGE_DAY_29 = "29 Tết"
+"""The holidays package's name for the day two before Lunar New Year; we name its real lunar date."""
+WEEK_SOURCE = "Tuần làm việc 40 giờ (nghỉ Thứ Bảy, Chủ nhật)"
 
 
 class DayCategory(StrEnum):
@@ -94,7 +96,7 @@ class DayInfo:
 
 
 def weekday_name(d: date, lang: str = "vi") -> str:
-    """The day of the week of ``d`` in ``lang``: ``Thứ Hai`` … ``Chủ Nhật`` / ``Monday`` … ``Sunday``."""
+    """The day of the week of ``d`` in ``lang``: ``Thứ Hai`` … ``Chủ nhật`` / ``Monday`` … ``Sunday``."""
     return (_WEEKDAY_EN if lang == "en" else _WEEKDAY_VI)[d.weekday()]
 
 
@@ -108,6 +110,8 @@ def _package_day(day: date, name_vi: str, name_en: str) -> DayInfo:
         name_en = name_en.replace(" (observed)", "").replace("observed, ", "")
     else:
         category = DayCategory.HOLIDAY
+    if name_vi == PACKAGE_DAY_29:  # the package's name for "two days before Tết", wrong when Chạp has 29 days
+        name_vi, name_en = lunar.chap_label(day, "vi"), lunar.chap_label(day, "en")
     return DayInfo(day, "off", name_vi, name_en, PACKAGE_SOURCE, True, category)
 
 
