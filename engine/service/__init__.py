@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from agreeflow.engine.service.audit import audit_checkpoint, audit_export, audit_log, checkpoint_text, verify
+    from agreeflow.engine.service.audit import (
+        audit_checkpoint,
+        audit_export,
+        audit_log,
+        checkpoint_text,
+        security_log,
+        set_access_log,
+        verify,
+    )
     from agreeflow.engine.service.audit import keygen as audit_keygen
     from agreeflow.engine.service.base import now, reading, writing
     from agreeflow.engine.service.calendar import add as calendar_add
@@ -116,17 +124,18 @@ __all__ = [
     "fmt_local", "follow_up", "history", "import_tasks", "init", "letter_kinds", "lint", "list_cases",
     "load_directory", "login", "logout", "my_work", "now", "open_case", "open_cases", "output_file",
     "parse_instant", "plan", "reading", "reply", "reply_page", "report_annual", "report_compliance", "resume",
-    "round_page", "round_summary", "saved_token", "search_cases", "send_sign_in_link", "set_clock",
-    "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend", "text", "verify",
-    "web_secret", "web_session", "web_sign_out", "whoami", "with_session", "workflow_graph", "workflow_show",
-    "workflows_list", "write_file", "write_letter", "writing",
+    "round_page", "round_summary", "saved_token", "search_cases", "security_log", "send_sign_in_link",
+    "set_access_log", "set_clock", "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend",
+    "text", "verify", "web_secret", "web_session", "web_sign_out", "whoami", "with_session", "workflow_graph",
+    "workflow_show", "workflows_list", "write_file", "write_letter", "writing",
 ]
 
 # Where each name of the API lives: (module of this package, its name there).  A command imports
 # only the module it calls (and what that imports) — ``case show`` does not pay for reports, mail
 # or the calendar administration (docs/performance.md, the lazy-import rule).
 _WHERE: dict[str, tuple[str, str]] = {
-    **{n: ("audit", n) for n in ("audit_checkpoint", "audit_export", "audit_log", "checkpoint_text", "verify")},
+    **{n: ("audit", n) for n in ("audit_checkpoint", "audit_export", "audit_log", "checkpoint_text",
+                                  "security_log", "set_access_log", "verify")},
     "audit_keygen": ("audit", "keygen"),
     **{n: ("base", n) for n in ("now", "reading", "writing")},
     **{f"calendar_{n}": ("calendar", n) for n in ("add", "day", "due", "holidays", "set_day")},
