@@ -101,10 +101,11 @@ def _self_times(argv: list[str], env: dict[str, str]) -> dict[str, int]:
     return out
 
 
-def imports_beyond_sqlmodel(cmd: list[str], env: dict[str, str], top: int = 8) -> str:
-    """What ``cmd`` imports that ``import sqlmodel`` does not: total self time, then by package."""
+def imports_beyond_sqlmodel(cmd: list[str], env: dict[str, str], top: int = 8,
+                            floor: str = "import sqlmodel") -> str:
+    """What ``cmd`` imports that ``python -c floor`` does not: total self time, then by package."""
     args = cmd[1:] if cmd[0] == sys.executable else cmd
-    ours, orm = _self_times(args, env), _self_times(["-c", "import sqlmodel"], env)
+    ours, orm = _self_times(args, env), _self_times(["-c", floor], env)
     extra = {name: us for name, us in ours.items() if name not in orm}
     groups: dict[str, int] = {}
     for name, us in extra.items():
@@ -113,10 +114,10 @@ def imports_beyond_sqlmodel(cmd: list[str], env: dict[str, str], top: int = 8) -
         groups[key] = groups.get(key, 0) + us
     store = extra.get("agreeflow.engine.core.store", 0)
     ranked = sorted(groups.items(), key=lambda kv: -kv[1])[:top]
-    return (f"{sum(extra.values()) / 1000:.0f} ms self time in {len(extra)} modules (sqlmodel's own: "
+    return (f"{sum(extra.values()) / 1000:.0f} ms self time in {len(extra)} modules (python -c '{floor}': "
             f"{sum(orm.values()) / 1000:.0f} ms); by package: "
             + ", ".join(f"{name} {us / 1000:.0f} ms" for name, us in ranked)
-            + f"; of which engine.core.store (the table classes) {store / 1000:.0f} ms")
+            + (f"; of which engine.core.store (the table classes) {store / 1000:.0f} ms" if store else ""))
 
 
 def prepare() -> tuple[dict[str, str], str]:
@@ -156,11 +157,16 @@ def run(quick: bool) -> list[common.Figure]:
               "list": imports_beyond_sqlmodel([*cmd, "case", "list"], env)}
     bare, orm = ms["pass"], ms["sqlmodel"]
     orm_line = ("python -c 'import sqlmodel'", f"{orm:.0f} ms ({orm - bare:.0f} ms over python -c pass)")
+    help_imports = imports_beyond_sqlmodel([*cmd, "--help"], env, floor="pass")
     figures = [common.Figure(
         name="cold start: agreeflow --help", value=ms["help"] - bare, unit="ms over python -c pass",
         baseline="python -c pass", baseline_value=bare, ratio=ms["help"] / bare,
         ratio_meaning="× bare interpreter start", goal="≤ 150 ms", met=ms["help"] - bare <= 150,
-        details=[("median wall time", f"{ms['help']:.0f} ms (python -c pass {bare:.0f} ms), {repeat} rounds")])]
+        why_missed=("--help imports no database code: click and the command tree in agreeflow.cli (its "
+                    "imports beyond python -c pass are in the details); the ratio to python -c pass is the one "
+                    "to compare between runs — on a loaded machine every interpreter start grows with it"),
+        details=[("median wall time", f"{ms['help']:.0f} ms (python -c pass {bare:.0f} ms), {repeat} rounds"),
+                 ("imports of --help beyond python -c pass (-X importtime, which slows imports)", help_imports)])]
     for name, key in (("agreeflow case show", "show"), ("agreeflow case list", "list")):
         total = ms[key]
         own = total - bare
