@@ -610,6 +610,11 @@ def audit_verify(case_ref: str | None, checkpoint_file: Path | None, public_key:
             click.echo(t("checkpoint_none", folder=r["checkpoints_dir"]))
         else:
             click.echo(t("checkpoint_newest" if cp["automatic"] else "checkpoint_holds", **cp))
+            if case_ref is None and isinstance(cp.get("events"), int) and r["events"] > cp["events"]:
+                # A checkpoint pins only what existed when it was taken: say so, rather than "all heads stand".
+                click.echo(t("{n} event(s) recorded after this checkpoint are not pinned by it: the removal of "
+                             "the last of them cannot be ruled out until the next sweep writes a checkpoint.",
+                             n=r["events"] - cp["events"]))
             if cp["signature_checked_with"]:
                 click.echo(t("checkpoint_signed", key_id=cp["signature_checked_with"]))
     emit(service.verify(settings(), case_ref, checkpoint_file, public_key), human)
