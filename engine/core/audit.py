@@ -227,9 +227,13 @@ def head(session: Session, case_id: int) -> Head:
     return heads[case_id]
 
 
+_INSERT_EVENT = sa.insert(Event)
+"""Built once: an event is a row to write, not an object the unit of work tracks (nobody updates it)."""
+
+
 def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime, actor: str = "", role: str = "",
                  from_state: str | None = None, to_state: str | None = None, trigger: str | None = None,
-                 note: str | None = None, payload: dict[str, Any] | None = None) -> Event:
+                 note: str | None = None, payload: dict[str, Any] | None = None) -> Head:
     """Append one event to ``case``'s chain in the caller's transaction.
 
     ``at`` is when it takes effect — the instant of the command, or the
@@ -237,7 +241,9 @@ def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime,
     one instant); ``recorded_at``, ``recorded_by`` and ``origin`` come from
     the transaction's :class:`Recording`.  The caller holds the case row lock
     (FOR UPDATE), so the chain stays linear; the UNIQUE(case_id, seq)
-    constraint is the backstop.
+    constraint is the backstop.  The row is inserted at once, in the
+    transaction (no ORM object: the unit of work has nothing to track); the
+    new head of the chain is returned.
     """
     assert case.id is not None
     rec = recording(session)
@@ -249,14 +255,16 @@ def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime,
     body = payload or {}
     if rec.late is not None:
         body = {**body, LATE_ENTRY: rec.late}
-    ev = Event(case_id=case.id, seq=last.seq + 1, at=at, actor=actor, role=role, kind=kind,
-               from_state=from_state, to_state=to_state, trigger=trigger, note=note,
-               payload=body, prev_hash=last.hash, hash="", recorded_at=recorded,
-               recorded_by=rec.recorded_by, origin=rec.origin)
-    ev.hash = event_hash(case.ref, ev)
-    session.add(ev)
-    session.info[_HEADS][case.id] = Head(ev.seq, ev.hash, at, recorded)
-    return ev
+    seq = last.seq + 1
+    digest = hashlib.sha256(canonical(case.ref, seq, at, actor, role, kind, from_state, to_state, trigger, note,
+                                      body, last.hash, recorded, rec.recorded_by, rec.origin)).hexdigest()
+    session.connection().execute(_INSERT_EVENT, {
+        "case_id": case.id, "seq": seq, "at": at, "actor": actor, "role": role, "kind": kind,
+        "from_state": from_state, "to_state": to_state, "trigger": trigger, "note": note, "payload": body,
+        "prev_hash": last.hash, "hash": digest, "recorded_at": recorded, "recorded_by": rec.recorded_by,
+        "origin": rec.origin})
+    new = session.info[_HEADS][case.id] = Head(seq, digest, at, recorded)
+    return new
 
 
 def forget_heads(session: Session) -> None:
