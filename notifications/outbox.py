@@ -180,9 +180,11 @@ def log_delivered(s: Session, now: datetime, limit: int = 1000) -> int:
     ids = sorted(per_case)
     locked = {c.id: c for c in s.exec(select(Case).where(col(Case.id).in_(ids)).order_by(col(Case.id))
                                       .with_for_update()).all()}
-    with s.no_autoflush:  # one INSERT of all the events at commit, not a flush per case
-        for case_id in ids:
-            _log_case(s, locked[case_id], per_case[case_id], now)
+    # Every message its own event, in its case's chain; the heads read in one query, the events written
+    # in one INSERT (audit.append_events).
+    audit.append_events(s, ((locked[case_id], _payload(r, rung, key)) for case_id in ids
+                            for r, rung, key in per_case[case_id]),
+                        EventKind.REMINDER_SENT, at=now, actor=SENDER_ACTOR, role="system")
     s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))
            .values(status=OutboxStatus.SENT).execution_options(synchronize_session=False))
     return len(rows)
@@ -202,15 +204,14 @@ class _Delivered:
     sent_at: datetime | None
 
 
-def _log_case(s: Session, case: Case, sent: list[tuple[_Delivered, str, str]], now: datetime) -> None:
-    for r, rung, key in sent:
-        payload = {"idem_key": key, "rung": rung, "recipient": r.recipient, "message_id": r.message_id,
-                   "attempt": r.tries, "node": r.claimed_by, "late_by_s": r.late_by_s,
-                   "delivered_at": audit.fmt_at(r.sent_at) if r.sent_at else None}
-        if key != r.idem_key:
-            payload["message"] = r.idem_key
-        audit.append_event(s, case, EventKind.REMINDER_SENT, actor=SENDER_ACTOR, role="system",
-                           at=now, payload=payload)
+def _payload(r: _Delivered, rung: str, key: str) -> dict[str, Any]:
+    """The ``reminder_sent`` payload of message ``r`` in the chain of the case it speaks of as ``key``."""
+    payload = {"idem_key": key, "rung": rung, "recipient": r.recipient, "message_id": r.message_id,
+               "attempt": r.tries, "node": r.claimed_by, "late_by_s": r.late_by_s,
+               "delivered_at": audit.fmt_at(r.sent_at) if r.sent_at else None}
+    if key != r.idem_key:
+        payload["message"] = r.idem_key
+    return payload
 
 
 def record_failure(s: Session, c: Claimed, node: str, err: TransportError, now: datetime, max_tries: int) -> str:
