@@ -106,7 +106,7 @@ def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta) ->
                        .execution_options(synchronize_session=False)).rowcount
     cancelled += _cancel_moot_bundles(s, now)
     # The columns the sending needs, and one UPDATE for the whole batch: no ORM object per row.
-    rows = s.exec(select(OutboxMessage.id, OutboxMessage.idem_key, OutboxMessage.case_id,  # type: ignore[call-overload, misc]
+    rows = s.exec(select(OutboxMessage.id, OutboxMessage.idem_key, OutboxMessage.case_id,  # type: ignore[call-overload]
                          OutboxMessage.rung, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.body_text,
                          OutboxMessage.body_html, OutboxMessage.message_id, OutboxMessage.tries,
                          OutboxMessage.late_by_s)

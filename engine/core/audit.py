@@ -238,9 +238,9 @@ def load_heads(session: Session, case_ids: Iterable[int]) -> None:
         return
     last = (select(Event.case_id, sa.func.max(Event.seq).label("seq"))
             .where(col(Event.case_id).in_(wanted)).group_by(col(Event.case_id)).subquery())
-    rows = session.exec(select(Event.case_id, Event.seq, Event.hash, Event.at, Event.recorded_at)
-                        .join(last, sa.and_(col(Event.case_id) == last.c.case_id, col(Event.seq) == last.c.seq))
-                        ).all()
+    rows = session.connection().execute(
+        sa.select(col(Event.case_id), col(Event.seq), col(Event.hash), col(Event.at), col(Event.recorded_at))
+        .join(last, sa.and_(col(Event.case_id) == last.c.case_id, col(Event.seq) == last.c.seq))).all()
     for case_id in wanted:
         heads[case_id] = Head(0, GENESIS, None, None)
     for case_id, seq, digest, at, recorded_at in rows:
