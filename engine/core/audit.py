@@ -232,8 +232,30 @@ _HEAD = Prepared(sa.select(col(Event.seq), col(Event.hash), col(Event.at), col(E
                  .where(col(Event.case_id) == sa.bindparam("case_id")).order_by(col(Event.seq).desc()).limit(1))
 
 
+def load_heads(session: Session, case_ids: Iterable[int]) -> None:
+    """Read the chain heads of many cases in one query (for a batch of appends); the caller holds their locks.
+
+    What :func:`head` would read one case at a time, remembered the same way.
+    """
+    heads: dict[int, Head] = session.info.setdefault(_HEADS, {})
+    wanted = sorted({i for i in case_ids if i not in heads})
+    if not wanted:
+        return
+    last = (select(Event.case_id, sa.func.max(Event.seq).label("seq"))
+            .where(col(Event.case_id).in_(wanted)).group_by(col(Event.case_id)).subquery())
+    rows = session.connection().execute(
+        sa.select(col(Event.case_id), col(Event.seq), col(Event.hash), col(Event.at), col(Event.recorded_at))
+        .join(last, sa.and_(col(Event.case_id) == last.c.case_id, col(Event.seq) == last.c.seq))).all()
+    for case_id in wanted:
+        heads[case_id] = Head(0, GENESIS, None, None)
+    for case_id, seq, digest, at, recorded_at in rows:
+        heads[case_id] = Head(seq, digest, at, recorded_at)
+
+
 _INSERT_EVENT = Prepared(sa.insert(Event))
 """An event is a row to write, not an object for the unit of work to track (nobody updates it)."""
+_INSERT_EVENTS = sa.insert(Event)
+"""The same INSERT for a batch of rows (one executemany through SQLAlchemy; Prepared runs one row)."""
 
 
 def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime, actor: str = "", role: str = "",
@@ -251,8 +273,47 @@ def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime,
     new head of the chain is returned.
     """
     assert case.id is not None
+    row, new = _next_row(recording(session), head(session, case.id), case.id, case.ref, kind, at, actor, role,
+                         from_state, to_state, trigger, note, payload)
+    _INSERT_EVENT.run(session, row)
+    session.info[_HEADS][case.id] = new
+    return new
+
+
+def append_events(session: Session, events: Iterable[tuple[Case, dict[str, Any]]], kind: EventKind, *,
+                  at: datetime, actor: str = "", role: str = "") -> int:
+    """Append one ``kind`` event per ``(case, payload)``, in that order, to each case's chain: one INSERT.
+
+    Every event is the one :func:`append_event` would write, called once per
+    pair (same hash chain, same times, same recording); only the database
+    work is shared: the heads of all the cases are read in one query
+    (:func:`load_heads`) and the rows inserted in one executemany.  The
+    caller holds every case's row lock.  Returns how many were appended.
+    """
+    todo = list(events)
+    if not todo:
+        return 0
     rec = recording(session)
-    last = head(session, case.id)
+    load_heads(session, (c.id for c, _ in todo if c.id is not None))
+    heads: dict[int, Head] = session.info[_HEADS]
+    rows = []
+    for case, payload in todo:
+        assert case.id is not None
+        row, heads[case.id] = _next_row(rec, heads[case.id], case.id, case.ref, kind, at, actor, role,
+                                        None, None, None, None, payload)
+        rows.append(row)
+    try:
+        session.connection().execute(_INSERT_EVENTS, rows)
+    except BaseException:
+        forget_heads(session)  # the heads above were not written
+        raise
+    return len(rows)
+
+
+def _next_row(rec: Recording, last: Head, case_id: int, case_ref: str, kind: str, at: datetime, actor: str,
+              role: str, from_state: str | None, to_state: str | None, trigger: str | None, note: str | None,
+              payload: dict[str, Any] | None) -> tuple[dict[str, Any], Head]:
+    """The row of the event that follows ``last`` in its chain, and the chain's new head."""
     # The transaction read the clock before it waited for this case's lock: a writer that
     # started later but took the lock first may have recorded a later time.  The event is
     # written after that one, so it is recorded no earlier (verify requires it, audit.md).
@@ -261,15 +322,13 @@ def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime,
     if rec.late is not None:
         body = {**body, LATE_ENTRY: rec.late}
     seq = last.seq + 1
-    digest = hashlib.sha256(canonical(case.ref, seq, at, actor, role, kind, from_state, to_state, trigger, note,
+    digest = hashlib.sha256(canonical(case_ref, seq, at, actor, role, kind, from_state, to_state, trigger, note,
                                       body, last.hash, recorded, rec.recorded_by, rec.origin)).hexdigest()
-    _INSERT_EVENT.run(session, {
-        "case_id": case.id, "seq": seq, "at": at, "actor": actor, "role": role, "kind": kind,
-        "from_state": from_state, "to_state": to_state, "trigger": trigger, "note": note, "payload": body,
-        "prev_hash": last.hash, "hash": digest, "recorded_at": recorded, "recorded_by": rec.recorded_by,
-        "origin": rec.origin})
-    new = session.info[_HEADS][case.id] = Head(seq, digest, at, recorded)
-    return new
+    row = {"case_id": case_id, "seq": seq, "at": at, "actor": actor, "role": role, "kind": kind,
+           "from_state": from_state, "to_state": to_state, "trigger": trigger, "note": note, "payload": body,
+           "prev_hash": last.hash, "hash": digest, "recorded_at": recorded, "recorded_by": rec.recorded_by,
+           "origin": rec.origin}
+    return row, Head(seq, digest, at, recorded)
 
 
 def forget_heads(session: Session) -> None:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from agreeflow.engine.service.directory import directory_show, load_directory
     from agreeflow.engine.service.directory import transfer as directory_transfer
     from agreeflow.engine.service.identity import (
+        is_simulation_db,
         login,
         logout,
         saved_token,
@@ -126,7 +127,8 @@ __all__ = [
     "parse_instant", "plan", "reading", "reply", "reply_page", "report_annual", "report_compliance", "resume",
     "round_page", "round_summary", "saved_token", "search_cases", "security_log", "send_sign_in_link",
     "set_access_log", "set_clock", "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend",
-    "text", "verify", "web_secret", "web_session", "web_sign_out", "whoami", "with_session", "workflow_graph",
+    "text", "verify", "web_secret", "web_session", "web_sign_out", "whoami", "is_simulation_db", "with_session",
+    "workflow_graph",
     "workflow_show", "workflows_list", "write_file", "write_letter", "writing",
 ]
 
@@ -143,9 +145,9 @@ _WHERE: dict[str, tuple[str, str]] = {
                                   "show_case", "suspend")},
     "directory_check": ("directory", "check_directory"), "directory_transfer": ("directory", "transfer"),
     **{n: ("directory", n) for n in ("directory_show", "load_directory")},
-    **{n: ("identity", n) for n in ("login", "logout", "saved_token", "send_sign_in_link", "set_password",
-                                     "sign_in_trusted", "sign_in_with_link", "web_session", "web_sign_out",
-                                     "whoami")},
+    **{n: ("identity", n) for n in ("is_simulation_db", "login", "logout", "saved_token", "send_sign_in_link",
+                                     "set_password", "sign_in_trusted", "sign_in_with_link", "web_session",
+                                     "web_sign_out", "whoami")},
     **{n: ("letters", n) for n in ("letter_kinds", "write_letter")},
     **{n: ("pages", n) for n in ("attachment", "calendar_month", "case_form", "case_forms", "case_page",
                                   "case_version", "my_work", "round_page")},
