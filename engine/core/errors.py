@@ -45,7 +45,6 @@ so the CLI can print them as JSON as well as text.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from difflib import get_close_matches
 from typing import Any, ClassVar
 
 from agreeflow.engine.core.i18n import t
@@ -53,6 +52,8 @@ from agreeflow.engine.core.i18n import t
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
     """Return the closest option to ``word`` or ''."""
+    from difflib import get_close_matches  # only when a word was not found (difflib costs every start)
+
     found = get_close_matches(word, list(options), n=1, cutoff=0.6)
     return found[0] if found else ""
 

@@ -1,7 +1,7 @@
 """Every word users read, through one gettext catalogue (Vietnamese first, English available).
 
 The catalogue is data an operator can correct: ``engine/locale/<lang>/
-LC_MESSAGES/agreeflow.po`` (gettext ``.po`` files, read with Babel — no
+LC_MESSAGES/agreeflow.po`` (gettext ``.po`` files, read as text — no
 compile step; an edit takes effect at the next command), or a folder of the
 operator's own named by ``AGREEFLOW_LOCALE_DIR``.  Messages are written in
 English in the code (the ``msgid``) and translated in ``vi.po``; ``en.po``
@@ -16,11 +16,10 @@ English text, so a forgotten translation is visible in review, never a crash.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-from babel.messages.pofile import read_po
 
 from agreeflow.engine.core.paths import ENGINE_DIR
 
@@ -188,11 +187,66 @@ def _po_path(lang: str) -> Path:
     return locale_dir() / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+_ESCAPE = re.compile(r'\\([\\trn"])')
+_ESCAPED = {"\\": "\\", "t": "\t", "r": "\r", "n": "\n", '"': '"'}
+
+
+def _unquote(text: str) -> str:
+    """One quoted .po string's content, its escapes undone (the ones gettext and Babel undo)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    return _ESCAPE.sub(lambda m: _ESCAPED[m.group(1)], text)
+
+
+def read_catalogue(text: str) -> dict[str, str]:
+    """msgid → msgstr of a .po file's text: what Babel's ``read_po`` gives for the messages, read directly.
+
+    Every command translates, so the catalogue is read at every start: Babel's
+    parser (and importing it) cost a command tens of milliseconds, this a few.
+    Same result as ``read_po``: translated singular messages (fuzzy ones
+    included, as Babel includes them), the last of a repeated msgid winning;
+    the header, plural entries, untranslated and obsolete (``#~``) ones left
+    out.  tests/test_catalogue_reader.py holds the two readers to the same answer.
+    """
+    out: dict[str, str] = {}
+    parts: dict[str, list[str]] = {}
+    field = ""
+
+    def flush() -> None:
+        if "msgid" in parts and "msgid_plural" not in parts:
+            msgid, msgstr = "".join(parts["msgid"]), "".join(parts.get("msgstr", []))
+            if msgid and msgstr:
+                out[msgid] = msgstr
+        parts.clear()
+
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            if line.startswith("#~") or "msgstr" in parts:
+                flush()  # an obsolete entry, or the comments of the next one
+            field = ""
+            continue
+        if line.startswith('"'):
+            if field:
+                parts[field].append(_unquote(line))
+            continue
+        keyword, _, rest = line.partition(" ")
+        if keyword.startswith("msgstr["):
+            keyword = "msgstr"
+        if keyword in ("msgctxt", "msgid") and ("msgstr" in parts or keyword in parts):
+            flush()
+        field = keyword
+        parts.setdefault(keyword, []).append(_unquote(rest))
+    flush()
+    return out
+
+
 @lru_cache(maxsize=8)
 def _catalogue(path: Path, mtime: int) -> dict[str, str]:
-    with path.open("rb") as fh:
-        cat = read_po(fh, domain=DOMAIN)
-    return {str(m.id): str(m.string) for m in cat if m.id and isinstance(m.id, str) and m.string}
+    return read_catalogue(path.read_bytes().decode("utf-8-sig"))
 
 
 def translations(lang: str) -> dict[str, str]:
