@@ -17,16 +17,17 @@ several processes can share a large log):
 Only the first break of a chain is reported (everything after it is
 suspect); the replay and the checkpoint are checked on sound chains only.
 
-Speed.  The hashed bytes are the canonical JSON of each event (docs/audit.md)
-and must be recomputed from the columns — a verifier that trusted stored
-bytes could be shown one thing while reports read another.  The payload is
-parsed and re-encoded with the C scanner and encoder made once (the json
-module builds a new encoder per call), the rest of the object is assembled
-by :func:`audit.canonical_text`, and payloads that repeat (a transition's
-citation) are encoded once.  Anything the fast path cannot spell exactly as
-the reference does goes through the reference (:func:`audit.canonical_bytes`),
-so the result is the reference's.  A large log is split between processes by
-the service (engine.service.audit).
+Speed.  The hashed bytes of an event are the canonical text of its columns
+with the payload's stored text in place (engine.core.audit): agreeflow stores
+every payload as its canonical text, so verify hashes that text as it is —
+parsed once, with the C scanner, because the replay reads it and because it
+must be one JSON object, but not re-encoded.  The rest of the text is
+assembled by :class:`audit.CanonicalText` from parts that repeat from event to
+event.  An event written before payloads were stored canonical (json.dumps's
+spacing gives it away) has its payload re-encoded, as the documented form
+says; anything the fast path cannot spell, or that does not match, goes to the
+reference (:func:`audit.matching_text`), so the result is the reference's.  A
+large log is split between processes by the service (engine.service.audit).
 """
 
 from __future__ import annotations
@@ -195,12 +196,13 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
         obj = None
         pj = cache.get(text) if kind not in payload_kinds else None
         if pj is None:
+            # The stored text is hashed as it is when it is one JSON object (parsed once: the replay reads it);
+            # json.dumps's spacing marks an event written before payloads were stored canonical: re-encoded.
             try:
                 obj, end = scan_once(text, 0)
-                if end != len(text):
-                    raise ValueError("extra data")
-                obj = obj or {}
-                pj = "".join(encode(obj, 0))
+                if end != len(text) or type(obj) is not dict:
+                    raise ValueError("not one JSON object")
+                pj = text if '": ' not in text else "".join(encode(obj, 0))
             except (StopIteration, ValueError, TypeError, RecursionError):
                 pj = obj = None
             else:
@@ -210,9 +212,8 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
                     cache[text] = pj
         canon = None if pj is None else canonical_text(case_json, seq, at_text, row[5], row[6], kind, row[8], row[9],
                                                        row[10], row[11], pj, row[2], rec_text, row[14], row[15])
-        if canon is not None:
-            digest = sha256(canon.encode()).hexdigest()
-        else:
+        digest = "" if canon is None else sha256(canon.encode()).hexdigest()
+        if digest != row[3]:  # odd values, an event hashed the other way, or an edit: the reference decides
             digest, obj = _reference(ref, row, at_text, rec_text)
         stored = row[3]
         if digest != stored:
@@ -253,17 +254,10 @@ class _CaseWalk:
 
 
 def _reference(ref: str, row: Any, at_text: str, rec_text: str | None) -> tuple[str, Any]:
-    """The hash the reference computes for a row the fast path declined, and the parsed payload."""
-    payload = row[12]
-    try:
-        if isinstance(payload, (str, bytes)):
-            payload = json.loads(payload)
-    except ValueError:
-        return "", None  # not JSON at all: no hash can match
-    payload = payload or {}
-    blob = audit.canonical_bytes(ref, row[1], at_text, row[5], row[6], row[7], row[8], row[9], row[10], row[11],
-                                 payload, row[2], rec_text, row[14], row[15])
-    return hashlib.sha256(blob).hexdigest(), payload
+    """(the stored hash if the reference accepts the row, else ""; the payload parsed): the fast path declined."""
+    text, payload = audit.matching_text(ref, row[1], at_text, row[5], row[6], row[7], row[8], row[9], row[10],
+                                        row[11], row[12], row[2], rec_text, row[14], row[15], row[3])
+    return (row[3] if text is not None else ""), payload
 
 
 def _finish(case: _CaseWalk, crow: Any, deadlines: list[tuple[int, str, str, str | None]], pinned: Pinned | None,
