@@ -53,3 +53,25 @@ def test_the_reused_payload_encoder_writes_what_json_dumps_writes(payload, space
     assert end == len(stored)
     reference = json.dumps(json.loads(stored) or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert "".join(verification.encode_payload(obj or {}, 0)) == reference
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.dictionaries(texts, json_values, max_size=4), spaced=st.booleans(), ascii_only=st.booleans(),
+       actor=texts, note=maybe_text, rec=st.none() | texts)
+def test_a_payload_hashed_as_stored_is_spelt_alike_by_the_fast_path_and_the_reference(payload, spaced, ascii_only,
+                                                                                        actor, note, rec) -> None:
+    """Whatever the stored text's spelling, CanonicalText splices it as hashed_text does; canonical text, same bytes."""
+    stored = json.dumps(payload, ensure_ascii=ascii_only, separators=(", ", ": ") if spaced else (",", ":"))
+    prev = "cd" * 32
+    got = audit.CanonicalText()(json.encoder.encode_basestring("NV-1"), 3, "2024-07-01T00:00:00.000000Z", actor,
+                                "officer", "transition", "a", "b", "go", note, stored, prev, rec, "", "cli:x@y")
+    reference = audit.hashed_text("NV-1", 3, "2024-07-01T00:00:00.000000Z", actor, "officer", "transition", "a", "b",
+                                  "go", note, stored, prev, rec, "", "cli:x@y")
+    assert got == reference
+    said = audit.canonical_json(json.loads(reference)["payload"])
+    assert said == audit.canonical_json(payload)  # the text says the same payload (NaN compared as text)
+    canonical = audit.canonical_json(payload)
+    assert audit.hashed_text("NV-1", 3, "2024-07-01T00:00:00.000000Z", actor, "officer", "transition", "a", "b", "go",
+                             note, canonical, prev, rec, "", "cli:x@y").encode() == audit.canonical_bytes(
+        "NV-1", 3, "2024-07-01T00:00:00.000000Z", actor, "officer", "transition", "a", "b", "go", note, payload, prev,
+        rec, "", "cli:x@y")

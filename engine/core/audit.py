@@ -192,22 +192,22 @@ def matching_text(case_ref: str, seq: int, at_text: str, actor: str, role: str, 
 
 # The canonical form assembled by hand, for the verifier's inner loop.  Keys in sorted order;
 # every string goes through the very function the JSON encoder uses (encode_basestring), so
-# the text is the one _encode(canonical_doc(...)) gives — CanonicalText returns None for any
-# value it would have to spell differently, and the caller then takes the reference path.
+# the text is the one hashed_text(...) gives — CanonicalText returns None for any value it
+# would have to spell differently, and the caller then takes the reference path.
 _q = encode_basestring
 _FORM_LIMIT = 10_000
 
 
 class CanonicalText:
-    """The canonical text of an event whose payload is already canonical JSON, fast.
+    """The hashed text of an event given its payload's text, fast.
 
     Most of an event — actor, role, kind, states, trigger, note, origin — repeats
     from one event to the next; the encoded text of those parts is built once
-    per combination (a format with slots for the rest) and reused.  A call
-    returns what ``canonical_bytes(...).decode()`` returns, or None.
-    ``prev_hash`` must already be known to be 64 hex digits (the verifier
-    compares it with the previous hash first) and ``case_json`` is
-    ``encode_basestring(case ref)``.
+    per combination (:meth:`form`, a format with slots for the rest) and reused.
+    A call returns what :func:`hashed_text` returns — ``canonical_bytes(...).decode()``
+    when the payload's text is its canonical JSON — or None.  ``prev_hash`` must
+    already be known to be 64 hex digits (the verifier compares it with the
+    previous hash first) and ``case_json`` is ``encode_basestring(case ref)``.
     """
 
     def __init__(self) -> None:
@@ -224,8 +224,7 @@ class CanonicalText:
         if form == "":
             if len(self._forms) >= _FORM_LIMIT:
                 self._forms.clear()
-            form = self._forms[key] = _form(actor, role, kind, from_state, to_state, trigger, note, recorded_by,
-                                            origin, new)
+            form = self._forms[key] = self.form(*key)
         if form is None or type(at_text) is not str:
             return None
         if new:
@@ -234,22 +233,23 @@ class CanonicalText:
             return form % (_q(at_text), case_json, payload_json, prev_hash, _q(recorded_text), seq)
         return form % (_q(at_text), case_json, payload_json, prev_hash, seq)
 
-
-def _form(actor: Any, role: Any, kind: Any, from_state: Any, to_state: Any, trigger: Any, note: Any,
-          recorded_by: Any, origin: Any, new: bool) -> str | None:
-    """The canonical text with slots (at, case, payload, prev_hash[, recorded_at], seq); None if not all text."""
-    def j(v: Any) -> str:
-        return "null" if v is None else str(_q(v)).replace("%", "%%")
-    try:
-        head = '{"actor":' + j(actor) + ',"at":%s,"case":%s,"from":' + j(from_state) + ',"kind":' + j(kind) \
-            + ',"note":' + j(note)
-        tail = ',"role":' + j(role) + ',"seq":%d,"to":' + j(to_state) + ',"trigger":' + j(trigger) + "}"
-        if new:
-            return head + ',"origin":' + j(origin) + ',"payload":%s,"prev_hash":"%s","recorded_at":%s,"recorded_by":' \
-                + j(recorded_by) + tail
-        return head + ',"payload":%s,"prev_hash":"%s"' + tail
-    except TypeError:  # a value of another type than the columns hold: the reference spells it
-        return None
+    @staticmethod
+    def form(actor: Any, role: Any, kind: Any, from_state: Any, to_state: Any, trigger: Any, note: Any,
+             recorded_by: Any, origin: Any, new: bool) -> str | None:
+        """The hashed text with %-slots: (at, case, payload, prev_hash[, recorded_at], seq) — the first, the
+        second and the recorded time quoted JSON strings, the seq an int; None if a value is not text."""
+        def j(v: Any) -> str:
+            return "null" if v is None else str(_q(v)).replace("%", "%%")
+        try:
+            head = '{"actor":' + j(actor) + ',"at":%s,"case":%s,"from":' + j(from_state) + ',"kind":' + j(kind) \
+                + ',"note":' + j(note)
+            tail = ',"role":' + j(role) + ',"seq":%d,"to":' + j(to_state) + ',"trigger":' + j(trigger) + "}"
+            if new:
+                return head + ',"origin":' + j(origin) + ',"payload":%s,"prev_hash":"%s","recorded_at":%s,' \
+                    '"recorded_by":' + j(recorded_by) + tail
+            return head + ',"payload":%s,"prev_hash":"%s"' + tail
+        except TypeError:  # a value of another type than the columns hold: the reference spells it
+            return None
 
 
 def stored_at_text(value: Any) -> str:
@@ -413,7 +413,7 @@ def chain_rows(session: Session, case_id: int | None = None, batch: int = 5000) 
     if case_id is not None:
         stmt = stmt.where(Event.case_id == case_id)
     stmt = stmt.order_by(col(Event.case_id), col(Event.seq)).execution_options(yield_per=batch)
-    yield from session.exec(stmt)  # type: ignore[misc]
+    yield from session.exec(stmt)
 
 
 def heads(session: Session) -> list[tuple[str, int, str]]:

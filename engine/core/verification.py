@@ -33,8 +33,10 @@ large log is split between processes by the service (engine.service.audit).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -46,14 +48,18 @@ from sqlmodel import Session
 from agreeflow.engine.core import audit, replay
 from agreeflow.engine.core.audit import GENESIS, Break
 
-_EVENTS_SQL = ('SELECT e.case_id, e.seq, e.prev_hash, e.hash, e.at, e.actor, e.role, e.kind, e.from_state,'
-               ' e.to_state, e."trigger", e.note, CAST(e.payload AS TEXT), e.recorded_at, e.recorded_by, e.origin'
+# The columns that repeat from event to event come last, in audit.CanonicalText.form's order: row[_HEAD:].
+_EVENTS_SQL = ('SELECT e.case_id, e.seq, e.prev_hash, e.hash, e.at, e.recorded_at, CAST(e.payload AS TEXT),'
+               ' e.actor, e.role, e.kind, e.from_state, e.to_state, e."trigger", e.note, e.recorded_by, e.origin'
                ' FROM events e WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq')
+_HEAD = 7
 _CASES_SQL = ('SELECT id, ref, workflow, state, CAST(fields AS TEXT), suspended_at FROM cases'
               ' WHERE id BETWEEN :lo AND :hi')
 _DEADLINES_SQL = ('SELECT case_id, id, "key", status, due_date FROM deadlines WHERE case_id BETWEEN :lo AND :hi'
                   ' ORDER BY case_id, id')
 _CACHE_LIMIT = 4096
+_cursor_ids = itertools.count()
+_FORM_LIMIT = 10_000
 
 
 def _no_default(o: Any) -> Any:
@@ -102,12 +108,15 @@ def scan(s: Session, lo: int, hi: int, pinned: Pinned | None = None) -> Scan:
     """Check every case whose id is in [lo, hi] (see the module docstring); one consistent read."""
     conn = s.connection()
     params = {"lo": lo, "hi": hi}
-    case_rows = {r[0]: r for r in conn.execute(sa.text(_CASES_SQL), params)}
+    with _raw_rows(conn, _CASES_SQL, params) as rows:
+        case_rows = {r[0]: r for r in rows}
     deadline_rows: dict[int, list[tuple[int, str, str, str | None]]] = {}
-    for cid, did, key, status, due in conn.execute(sa.text(_DEADLINES_SQL), params):
-        deadline_rows.setdefault(cid, []).append((did, key, status, _day(due)))
+    with _raw_rows(conn, _DEADLINES_SQL, params) as rows:
+        for cid, did, key, status, due in rows:
+            deadline_rows.setdefault(cid, []).append((did, key, status, due if type(due) is str else _day(due)))
     out = Scan(refs={r[1] for r in case_rows.values()})
-    walked = _walk(_raw_rows(conn, _EVENTS_SQL, params), case_rows, deadline_rows, pinned, out)
+    with _raw_rows(conn, _EVENTS_SQL, params) as rows:
+        walked = _walk(rows, case_rows, deadline_rows, pinned, out)
     for cid, row in case_rows.items():
         if cid not in walked:
             out.breaks.append(Break(row[1], None, "has no event in the log: its events were removed",
@@ -117,7 +126,8 @@ def scan(s: Session, lo: int, hi: int, pinned: Pinned | None = None) -> Scan:
     return out
 
 
-def _raw_rows(conn: sa.Connection, sql: str, params: dict[str, int]) -> Iterator[tuple[Any, ...]]:
+@contextmanager
+def _raw_rows(conn: sa.Connection, sql: str, params: dict[str, int]) -> Iterator[Any]:
     """The rows of ``sql`` as the driver's own tuples, streamed, in the session's transaction.
 
     The log is the one table read row by row: a driver cursor costs a fraction of a result row
@@ -125,14 +135,14 @@ def _raw_rows(conn: sa.Connection, sql: str, params: dict[str, int]) -> Iterator
     """
     dbapi: Any = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
-        cur = dbapi.cursor(name="agreeflow_verify")
+        cur = dbapi.cursor(name=f"agreeflow_verify_{next(_cursor_ids)}")
         cur.itersize = 5000
         cur.execute(sql.replace(":lo", "%(lo)s").replace(":hi", "%(hi)s"), params)
     else:
         cur = dbapi.cursor()
         cur.execute(sql, params)
     try:
-        yield from cur
+        yield cur  # iterated by the caller itself: a generator in between costs a frame per row
     finally:
         cur.close()
 
@@ -144,10 +154,11 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
     The state of the case being walked is kept in locals (this loop runs once per event of the log)
     and handed to its ``_CaseWalk`` when the case ends.
     """
-    sha256, canonical_text, at_text_of, quote = hashlib.sha256, audit.CanonicalText(), audit.stored_at_text, \
-        encode_basestring
+    sha256, at_text_of, quote = hashlib.sha256, audit.stored_at_text, encode_basestring
+    form_of = audit.CanonicalText().form
+    forms: tuple[dict[Any, str | None], dict[Any, str | None]] = ({}, {})  # events without / with recorded_at
     scan_once, encode = scan_payload, encode_payload
-    payload_kinds, replayed = replay.PAYLOAD_KINDS, replay.REPLAYED
+    steps, repeating = replay.STEPS, replay.STATE_KINDS - replay.PAYLOAD_KINDS  # kinds whose payload the replay skips
     cache: dict[str, str] = {}
     seen: set[int] = set()
     pins = pinned.heads if pinned is not None else {}
@@ -155,7 +166,7 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
     current = None
     case, case_json, ref = _CaseWalk("", None), "", ""
     expected, prev, broken, last_rec, rec_seq, pin_seq = 1, GENESIS, False, "", 0, 0
-    feed = case.replay.feed
+    replaying = case.replay
     for row in rows:
         cid = row[0]
         n_events += 1
@@ -169,7 +180,7 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
             crow = case_rows.get(cid)
             ref = crow[1] if crow is not None else f"(case id {cid})"
             case = _CaseWalk(ref, pins.get(ref))
-            case_json, feed, pin_seq = quote(ref), case.replay.feed, case.pin_seq
+            case_json, replaying, pin_seq = quote(ref), case.replay, case.pin_seq
             expected, prev, broken, last_rec, rec_seq = 1, GENESIS, False, "", 0
             if crow is None:
                 out.refs.add(ref)
@@ -182,19 +193,20 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
             out.breaks.append(audit.bad_seq(ref, expected, seq))
             broken = True
             continue
+        stored = row[3]
         if row[2] != prev:
             out.breaks.append(Break(ref, seq, *audit.BAD_LINK))
             broken = True
             continue
-        at = row[4]
+        at, rec = row[4], row[5]
         at_text = f"{at[:10]}T{at[11:]}Z" if type(at) is str and len(at) == 26 and at[10] == " " \
             and at[19] == "." and at[0] != "0" else at_text_of(at)
-        rec = row[13]
-        rec_text = None if rec is None else f"{rec[:10]}T{rec[11:]}Z" if type(rec) is str and len(rec) == 26 \
-            and rec[10] == " " and rec[19] == "." and rec[0] != "0" else at_text_of(rec)
-        kind, text = row[7], row[12]
+        rec_text = None if rec is None else at_text if rec == at else f"{rec[:10]}T{rec[11:]}Z" \
+            if type(rec) is str and len(rec) == 26 and rec[10] == " " and rec[19] == "." and rec[0] != "0" \
+            else at_text_of(rec)
+        kind, text = row[9], row[6]
         obj = None
-        pj = cache.get(text) if kind not in payload_kinds else None
+        pj = cache.get(text) if kind in repeating else None  # a transition's citation: the same text again and again
         if pj is None:
             # The stored text is hashed as it is when it is one JSON object (parsed once: the replay reads it);
             # json.dumps's spacing marks an event written before payloads were stored canonical: re-encoded.
@@ -206,20 +218,31 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
             except (StopIteration, ValueError, TypeError, RecursionError):
                 pj = obj = None
             else:
-                if kind not in payload_kinds:
+                if kind in repeating:
                     if len(cache) >= _CACHE_LIMIT:
                         cache.clear()
                     cache[text] = pj
-        canon = None if pj is None else canonical_text(case_json, seq, at_text, row[5], row[6], kind, row[8], row[9],
-                                                       row[10], row[11], pj, row[2], rec_text, row[14], row[15])
-        digest = "" if canon is None else sha256(canon.encode()).hexdigest()
-        if digest != row[3]:  # odd values, an event hashed the other way, or an edit: the reference decides
+        digest = ""
+        if pj is not None and type(seq) is int:  # a bool or a float would be spelt otherwise
+            head = row[_HEAD:]
+            known = forms[rec_text is not None]
+            form = known.get(head, "")
+            if form == "":
+                if len(known) >= _FORM_LIMIT:
+                    known.clear()
+                actor, role, kind_, frm, to, trigger, note, recorded_by, origin = head
+                form = known[head] = form_of(actor, role, kind_, frm, to, trigger, note, recorded_by, origin,
+                                             rec_text is not None)
+            if form is not None:
+                canon = form % (quote(at_text), case_json, pj, prev, quote(rec_text), seq) if rec_text is not None \
+                    else form % (quote(at_text), case_json, pj, prev, seq)
+                digest = sha256(canon.encode()).hexdigest()
+        if digest != stored:  # odd values, an event hashed the other way, or an edit: the reference decides
             digest, obj = _reference(ref, row, at_text, rec_text)
-        stored = row[3]
-        if digest != stored:
-            out.breaks.append(Break(ref, seq, *audit.BAD_HASH))
-            broken = True
-            continue
+            if digest != stored:
+                out.breaks.append(Break(ref, seq, *audit.BAD_HASH))
+                broken = True
+                continue
         if rec_text is not None:
             if rec_text < last_rec and not case.problems:
                 case.problems.append(Break(
@@ -228,8 +251,9 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
                     f"recorded_at {rec_text} sớm hơn {last_rec} của seq {rec_seq}: thời điểm ghi nhận "
                     "đi lùi (sự kiện bị ghi lùi ngày hoặc nhật ký bị đảo thứ tự)"))
             last_rec, rec_seq = rec_text, seq
-        if kind in replayed:
-            feed(seq, kind, row[8], row[9], at_text, obj)
+        step = steps.get(kind)
+        if step is not None:
+            step(replaying, seq, row[10], row[11], at_text, obj)
         if seq == pin_seq:
             case.pin_found = stored
         prev, expected = stored, seq + 1
@@ -255,8 +279,9 @@ class _CaseWalk:
 
 def _reference(ref: str, row: Any, at_text: str, rec_text: str | None) -> tuple[str, Any]:
     """(the stored hash if the reference accepts the row, else ""; the payload parsed): the fast path declined."""
-    text, payload = audit.matching_text(ref, row[1], at_text, row[5], row[6], row[7], row[8], row[9], row[10],
-                                        row[11], row[12], row[2], rec_text, row[14], row[15], row[3])
+    actor, role, kind, frm, to, trigger, note, recorded_by, origin = row[_HEAD:]
+    text, payload = audit.matching_text(ref, row[1], at_text, actor, role, kind, frm, to, trigger, note, row[6],
+                                        row[2], rec_text, recorded_by, origin, row[3])
     return (row[3] if text is not None else ""), payload
 
 
