@@ -171,10 +171,13 @@ def matching_text(case_ref: str, seq: int, at_text: str, actor: str, role: str, 
     """
     obj = stored_object(payload_text)
     if obj is not None:
-        text = hashed_text(case_ref, seq, at_text, actor, role, kind, from_state, to_state, trigger, note,
-                           payload_text, prev_hash, recorded_text, recorded_by, origin)
-        if hashlib.sha256(text.encode("utf-8")).hexdigest() == digest:
-            return text, obj
+        try:
+            text = hashed_text(case_ref, seq, at_text, actor, role, kind, from_state, to_state, trigger, note,
+                               payload_text, prev_hash, recorded_text, recorded_by, origin)
+            if hashlib.sha256(text.encode("utf-8")).hexdigest() == digest:
+                return text, obj
+        except (TypeError, ValueError, UnicodeEncodeError):
+            pass  # a column no JSON text spells (or no UTF-8 encodes): the other form cannot match either
     payload = payload_text
     if isinstance(payload, (str, bytes)):
         try:

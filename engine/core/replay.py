@@ -32,7 +32,6 @@ feeds it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,90 +89,56 @@ class CaseReplay:
 
     def feed(self, seq: int, kind: str, from_state: str | None, to_state: str | None, at_text: str,
              payload: Any) -> None:
-        """One event (``payload`` parsed, or None for the kinds of ``STATE_KINDS``); other kinds are ignored."""
-        step = STEPS.get(kind)
-        if step is not None:
-            step(self, seq, from_state, to_state, at_text, payload)
+        """One event (``payload`` parsed, or None for the kinds of ``STATE_KINDS``)."""
+        if kind == EventKind.TRANSITION:
+            if from_state != self.state and self.opened:
+                self._wrong_from(seq, "transition", from_state)
+            self.state, self.state_seq, self._new_round = to_state, seq, True
+        elif kind == EventKind.OPENED:
+            self.state, self.state_seq, self.opened = to_state, seq, True
+            given = payload.get("fields") if isinstance(payload, dict) else None
+            self.fields = json.loads(json.dumps(given)) if isinstance(given, dict) else {}
+        elif kind == EventKind.REFUSED:
+            if from_state is not None and from_state != self.state and self.opened:
+                self._wrong_from(seq, "refusal", from_state)
+        elif kind == EventKind.SUSPENDED:
+            self.suspended_at = at_text
+        elif kind == EventKind.RESUMED:
+            self.suspended_at = None
+        elif isinstance(payload, dict):
+            self._payload(seq, kind, payload)
 
-    # One method per kind (STEPS): the verifier calls them for every event it replays.
-    def _transition(self, seq: int, from_state: str | None, to_state: str | None, at_text: str, p: Any) -> None:
-        if from_state != self.state and self.opened:
-            self._wrong_from(seq, "transition", from_state)
-        self.state, self.state_seq, self._new_round = to_state, seq, True
-
-    def _opened(self, seq: int, from_state: str | None, to_state: str | None, at_text: str, p: Any) -> None:
-        self.state, self.state_seq, self.opened = to_state, seq, True
-        given = p.get("fields") if isinstance(p, dict) else None
-        self.fields = json.loads(json.dumps(given)) if isinstance(given, dict) else {}
-
-    def _refused(self, seq: int, from_state: str | None, to_state: str | None, at_text: str, p: Any) -> None:
-        if from_state is not None and from_state != self.state and self.opened:
-            self._wrong_from(seq, "refusal", from_state)
-
-    def _suspended(self, seq: int, from_state: str | None, to_state: str | None, at_text: str, p: Any) -> None:
-        self.suspended_at = at_text
-
-    def _resumed(self, seq: int, from_state: str | None, to_state: str | None, at_text: str, p: Any) -> None:
-        self.suspended_at = None
-
-    def _field_changed(self, seq: int, from_state: str | None, to_state: str | None, at_text: str, p: Any) -> None:
-        if isinstance(p, dict):
+    def _payload(self, seq: int, kind: str, p: dict[str, Any]) -> None:
+        if kind == EventKind.FIELD_CHANGED:
             self.fields[str(p.get("field"))] = p.get("after")
-
-    def _attached(self, seq: int, from_state: str | None, to_state: str | None, at_text: str, p: Any) -> None:
-        if isinstance(p, dict):
+        elif kind == EventKind.ATTACHED:
             docs = {k: list(v) for k, v in (self.fields.get(DOCUMENTS) or {}).items()}
             docs.setdefault(str(p.get("kind")), []).append({k: p.get(k) for k in ("name", "size", "sha256")})
             self.fields[DOCUMENTS] = docs
-
-    def _child_opened(self, seq: int, from_state: str | None, to_state: str | None, at_text: str, p: Any) -> None:
-        if isinstance(p, dict):
+        elif kind == EventKind.CHILD_OPENED:
             children = [] if self._new_round else list(self.fields.get(ROUND) or [])
             self.fields[ROUND] = [*children, p.get("child")]
             self._new_round = False
-
-    def _flagged(self, seq: int, from_state: str | None, to_state: str | None, at_text: str, p: Any) -> None:
-        if isinstance(p, dict):
+        elif kind == EventKind.FLAGGED:
             self.fields[FLAGS] = [*(self.fields.get(FLAGS) or []), p.get("flag")]
-
-    def _deadline_set_step(self, seq: int, from_state: str | None, to_state: str | None, at_text: str,
-                           p: Any) -> None:
-        if isinstance(p, dict):
+        elif kind == EventKind.DEADLINE_SET:
             self._deadline_set(seq, p)
-
-    def _closing(self, seq: int, kind: str, p: Any) -> None:
-        if not isinstance(p, dict):
-            return
-        if kind == EventKind.DEADLINE_MISSED and p.get("final") is False:
-            return  # the sweep's "it is late": the deadline stays open until the case moves
-        d = self._open_one(p.get("deadline"), p.get("due_date"))
-        if d is not None:
-            d.status, d.due_date = _CLOSING[kind], p.get("due_date")
-        else:
-            self.findings.append(Finding(seq, f"closes deadline '{p.get('deadline')}', which is not open",
-                                         f"đóng thời hạn '{p.get('deadline')}' không còn mở"))
-
-    def _deadline_met(self, seq: int, from_state: str | None, to_state: str | None, at_text: str, p: Any) -> None:
-        self._closing(seq, EventKind.DEADLINE_MET, p)
-
-    def _deadline_missed(self, seq: int, from_state: str | None, to_state: str | None, at_text: str,
-                         p: Any) -> None:
-        self._closing(seq, EventKind.DEADLINE_MISSED, p)
-
-    def _deadline_cancelled(self, seq: int, from_state: str | None, to_state: str | None, at_text: str,
-                            p: Any) -> None:
-        self._closing(seq, EventKind.DEADLINE_CANCELLED, p)
-
-    def _deadline_moved(self, seq: int, from_state: str | None, to_state: str | None, at_text: str,
-                        p: Any) -> None:
-        if not isinstance(p, dict):
-            return
-        d = self._open_one(p.get("deadline"), p.get("before"))
-        if d is not None:
-            d.due_date = p.get("after")
-        else:
-            self.findings.append(Finding(seq, f"moves deadline '{p.get('deadline')}', which is not open",
-                                         f"dời thời hạn '{p.get('deadline')}' không còn mở"))
+        elif kind in _CLOSING:
+            if kind == EventKind.DEADLINE_MISSED and p.get("final") is False:
+                return  # the sweep's "it is late": the deadline stays open until the case moves
+            d = self._open_one(p.get("deadline"), p.get("due_date"))
+            if d is not None:
+                d.status, d.due_date = _CLOSING[kind], p.get("due_date")
+            else:
+                self.findings.append(Finding(seq, f"closes deadline '{p.get('deadline')}', which is not open",
+                                             f"đóng thời hạn '{p.get('deadline')}' không còn mở"))
+        elif kind == EventKind.DEADLINE_MOVED:
+            d = self._open_one(p.get("deadline"), p.get("before"))
+            if d is not None:
+                d.due_date = p.get("after")
+            else:
+                self.findings.append(Finding(seq, f"moves deadline '{p.get('deadline')}', which is not open",
+                                             f"dời thời hạn '{p.get('deadline')}' không còn mở"))
 
     def _deadline_set(self, seq: int, p: dict[str, Any]) -> None:
         key = str(p.get("deadline"))
@@ -242,20 +207,6 @@ class CaseReplay:
                                    f"nhật ký đặt thời hạn '{key}' (seq {d.seq}, {d.status}, hạn {d.due_date}) "
                                    "nhưng bảng deadlines không có dòng đó"))
         return out
-
-
-Step = Callable[[CaseReplay, int, "str | None", "str | None", str, Any], None]
-STEPS: dict[str, Step] = {
-    str(EventKind.OPENED): CaseReplay._opened, str(EventKind.TRANSITION): CaseReplay._transition,
-    str(EventKind.REFUSED): CaseReplay._refused, str(EventKind.SUSPENDED): CaseReplay._suspended,
-    str(EventKind.RESUMED): CaseReplay._resumed, str(EventKind.FIELD_CHANGED): CaseReplay._field_changed,
-    str(EventKind.ATTACHED): CaseReplay._attached, str(EventKind.CHILD_OPENED): CaseReplay._child_opened,
-    str(EventKind.FLAGGED): CaseReplay._flagged, str(EventKind.DEADLINE_SET): CaseReplay._deadline_set_step,
-    str(EventKind.DEADLINE_MET): CaseReplay._deadline_met, str(EventKind.DEADLINE_MISSED): CaseReplay._deadline_missed,
-    str(EventKind.DEADLINE_CANCELLED): CaseReplay._deadline_cancelled,
-    str(EventKind.DEADLINE_MOVED): CaseReplay._deadline_moved}
-"""What each replayed kind does: ``STEPS[kind](replay, seq, from_state, to_state, at_text, payload)``."""
-assert set(STEPS) == REPLAYED
 
 
 def _show(value: Any) -> str:

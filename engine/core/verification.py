@@ -158,7 +158,7 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
     form_of = audit.CanonicalText().form
     forms: tuple[dict[Any, str | None], dict[Any, str | None]] = ({}, {})  # events without / with recorded_at
     scan_once, encode = scan_payload, encode_payload
-    steps, repeating = replay.STEPS, replay.STATE_KINDS - replay.PAYLOAD_KINDS  # kinds whose payload the replay skips
+    replayed, repeating = replay.REPLAYED, replay.STATE_KINDS - replay.PAYLOAD_KINDS  # the latter: payload unread
     cache: dict[str, str] = {}
     seen: set[int] = set()
     pins = pinned.heads if pinned is not None else {}
@@ -166,7 +166,7 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
     current = None
     case, case_json, ref = _CaseWalk("", None), "", ""
     expected, prev, broken, last_rec, rec_seq, pin_seq = 1, GENESIS, False, "", 0, 0
-    replaying = case.replay
+    feed = case.replay.feed
     for row in rows:
         cid = row[0]
         n_events += 1
@@ -180,7 +180,7 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
             crow = case_rows.get(cid)
             ref = crow[1] if crow is not None else f"(case id {cid})"
             case = _CaseWalk(ref, pins.get(ref))
-            case_json, replaying, pin_seq = quote(ref), case.replay, case.pin_seq
+            case_json, feed, pin_seq = quote(ref), case.replay.feed, case.pin_seq
             expected, prev, broken, last_rec, rec_seq = 1, GENESIS, False, "", 0
             if crow is None:
                 out.refs.add(ref)
@@ -251,9 +251,8 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
                     f"recorded_at {rec_text} sớm hơn {last_rec} của seq {rec_seq}: thời điểm ghi nhận "
                     "đi lùi (sự kiện bị ghi lùi ngày hoặc nhật ký bị đảo thứ tự)"))
             last_rec, rec_seq = rec_text, seq
-        step = steps.get(kind)
-        if step is not None:
-            step(replaying, seq, row[10], row[11], at_text, obj)
+        if kind in replayed:
+            feed(seq, kind, row[10], row[11], at_text, obj)
         if seq == pin_seq:
             case.pin_found = stored
         prev, expected = stored, seq + 1
