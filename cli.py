@@ -886,6 +886,25 @@ def report_annual(year: int, xlsx: Path | None, docx: Path | None, checkpoint_fi
     emit(res, human)
 
 
+@main.command("letter")
+@common
+@click.argument("case_ref", metavar="CASE")
+@click.argument("kind")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Write to FILE (default: CASE-KIND.docx here).")
+@click.option("--attach", is_flag=True, help="Also attach the letter to the case (logged).")
+@click.option("--number", type=click.IntRange(min=1, max=999_999),
+              help="The registry's number (Số); default: left blank for the clerk.")
+@click.option("--signer", metavar="EMAIL", help="Who signs (default: the head of the issuing body; a deputy "
+                                                "signs 'KT.' for the head).")
+def letter(case_ref: str, kind: str, out: Path | None, attach: bool, number: int | None,
+           signer: str | None) -> None:
+    """Write a case's letter as a DOCX in Decree 30/2020 form (KIND: opinions_request, submission,
+    signing_report, termination_notice; templates: docs/letters.md)."""
+    from agreeflow.engine import service
+    res = service.write_letter(settings(), case_ref, kind, out, attach=attach, number=number, signer=signer)
+    emit(res, lambda r: click.echo(t("letter_attached" if r["attached"] else "letter_ok", **r)))
+
+
 @main.group("export")
 def export_group() -> None:
     """Files for other programs."""
@@ -931,28 +950,68 @@ def tasks_import(file: Path, dry_run: bool) -> None:
 
 
 # ----------------------------------------------------------------- demo, plan
+_HOST = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+_PORT = click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
+                     help="Port to listen on.")
+
+
 @main.command()
 @common
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Stop the simulated clock at this date.")
 @click.option("--keep", is_flag=True, help="Keep the demo database to explore with the other commands.")
-def demo(until: Any, keep: bool) -> None:
+@click.option("--web", "serve_web", is_flag=True, help="Then serve the demo's database on the web (implies --keep).")
+@_HOST
+@_PORT
+def demo(until: Any, keep: bool, serve_web: bool, host: str, port: int) -> None:
     """Run the whole job on a simulated clock (21/06/2024 → 31/12/2024), fresh database, local mail sink."""
     from rich.progress import Progress
 
     from agreeflow.engine.service import demo as demo_mod
 
     quiet = as_json()
+    url = f"http://{host}:{port}" if serve_web else None
     with Progress(disable=quiet, transient=True) as bar:
         task = bar.add_task("21/06/2024 → …", total=None)
 
         def tick(day: Any, total: int) -> None:
             bar.update(task, total=total, advance=1, description=day.strftime("%d/%m/%Y"))
-        result = demo_mod.run(until=until.date() if until else None, lang=lang(), progress=tick)
+        result = demo_mod.run(until=until.date() if until else None, lang=lang(), progress=tick, base_url=url)
     summary = demo_mod.summarise(result)
+    keep = keep or serve_web
     if not keep:
         demo_mod.discard_database(result)
     summary["kept"] = keep
     emit(summary, _print_demo)
+    if serve_web:
+        sign_ins = demo_mod.web_sign_ins(result)
+        emit({"url": url, "sign_ins": sign_ins}, lambda r: _print_sign_ins(r["url"], r["sign_ins"]))
+        _serve(demo_mod.settings_of(result), host, port, scheduler=False, base_url=url)
+
+
+def _print_sign_ins(url: str, people: list[dict[str, Any]]) -> None:
+    en = lang() == "en"
+    click.echo(("Open " if en else "Mở ") + url + (" and sign in as:" if en else " và đăng nhập bằng:"))
+    table("Sign-ins" if en else "Tài khoản thử", ["email", "name" if en else "họ tên", "roles" if en else "vai trò",
+                                                  "password" if en else "mật khẩu"],
+          [[p["email"], p["name"], ", ".join(p["roles"]), p["password"]] for p in people])
+
+
+def _serve(settings_: Any, host: str, port: int, scheduler: bool, base_url: str | None = None) -> None:
+    from agreeflow.web.app import run
+    from agreeflow.web.config import WebConfig
+    run(settings_, WebConfig.from_env(host, port, base_url), scheduler=scheduler)
+
+
+@main.command()
+@common
+@_HOST
+@_PORT
+@click.option("--with-scheduler", is_flag=True, help="Also run the sweep and the mail dispatcher (as `serve`).")
+def web(host: str, port: int, with_scheduler: bool) -> None:
+    """Serve the web pages (sign-in, my work, cases, reply links) until interrupted."""
+    s = settings()
+    click.echo(f"agreeflow web: http://{host}:{port} (Ctrl+C to stop)", err=True)
+    _serve(s, host, port, with_scheduler)
 
 
 def _print_demo(r: dict[str, Any]) -> None:

@@ -27,10 +27,10 @@ from typing import Any
 
 from common import BENCH_DIR, FIGURES_MARK, ROOT, WORK
 
-BENCHMARKS = ("startup", "fire", "flow", "sweep", "mail", "verify", "memory")
+BENCHMARKS = ("startup", "fire", "flow", "sweep", "mail", "verify", "memory", "web")
 """In the order they run: the start-up timings first, while nothing else has warmed or loaded the machine."""
 PACKAGES = ("SQLAlchemy", "sqlmodel", "transitions", "holidays", "Jinja2", "aiosmtpd", "SpiffWorkflow",
-            "python-statemachine", "psutil")
+            "python-statemachine", "psutil", "starlette", "uvicorn", "httpx")
 
 
 def machine() -> list[tuple[str, str]]:

@@ -22,13 +22,43 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import clock
+from agreeflow.engine.core import authority, clock, tokens
 from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.directory import supervisor
 from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Person, Unit
 from agreeflow.engine.legaltime.reminders import Policies
 from agreeflow.notifications.mailer import message_id_for
 from agreeflow.notifications.render import render_message
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where the web answers (``AGREEFLOW_BASE_URL``) and the secret that signs reply links.
+
+    Without it (no base URL configured) mails name the command that settles
+    a deadline, as before the web existed.
+    """
+
+    base_url: str
+    secret: bytes
+
+    def case(self, ref: str) -> str:
+        """The case's page."""
+        return f"{self.base_url.rstrip('/')}/cases/{ref}"
+
+    def reply(self, ref: str, unit: str) -> str:
+        """The personal reply link of ``unit`` for its consultation-reply case ``ref`` (no account needed)."""
+        return f"{self.base_url.rstrip('/')}/reply/{tokens.reply_token(self.secret, ref, unit)}"
+
+
+def links_for(case: Case, defn: Definition, links: Links | None) -> dict[str, str]:
+    """The links a deadline mail of ``case`` carries: a reply link when the case awaits its addressee's
+    answer, else the case page ("" for each when no web is configured)."""
+    if links is None:
+        return {"reply_link": "", "case_link": ""}
+    if case.unit and authority.may_reply(case, defn, case.unit):
+        return {"reply_link": links.reply(case.ref, case.unit), "case_link": links.case(case.ref)}
+    return {"reply_link": "", "case_link": links.case(case.ref)}
 
 
 @dataclass(frozen=True)
@@ -115,7 +145,7 @@ def action_command(case: Case, defn: Definition, d: Deadline, lang: str) -> str:
 
 
 def deadline_context(s: Session, case: Case, defn: Definition, d: Deadline, who: Recipient,
-                     cal: Any, today: date) -> dict[str, Any]:
+                     cal: Any, today: date, links: Links | None = None) -> dict[str, Any]:
     """The render context of a reminder, due_today or overdue mail (see notifications/render.py)."""
     lang = who.lang
     unit = s.get(Unit, d.unit) if d.unit else None
@@ -128,7 +158,7 @@ def deadline_context(s: Session, case: Case, defn: Definition, d: Deadline, who:
         "working_days_left": signed_working_days(cal, today, d.due_date),
         "phrase": d.phrase or "", "citation": d.citation or "", "confirmed": bool(d.confirmed),
         "explanation": list(d.explanation or []), "action_command": action_command(case, defn, d, lang),
-    }
+    } | links_for(case, defn, links)
 
 
 def outbox_row(idem_key: str, kind: str, context: dict[str, Any], who: Recipient, policies: Policies,

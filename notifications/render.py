@@ -38,6 +38,13 @@ keys plus:
 
     reminders_sent     int   how many reminders the responsible unit received
 
+The deadline kinds and ``escalation`` also take, optionally (default ""):
+
+    reply_link         str   the consulted body's personal reply link (no account
+                             needed); shown instead of the command
+    case_link          str   the case's page on the web; shown instead of the
+                             command when there is no reply link
+
 ``digest`` (weekly overdue digest for one unit):
 
     recipient_name     str   as above
@@ -59,6 +66,12 @@ pinned something new; not one of ``KINDS``, the deadline mails):
     key_id             str
     file_name          str   the checkpoint file's name
     checkpoint_text    str   the file itself, inlined (an inspector keeps the mail)
+
+``sign_in_link`` (a one-time sign-in link asked for on the web):
+
+    recipient_name     str   the person's name
+    link               str   the link (good once)
+    valid_minutes      int   how long it stays good
 
 Templates live in ``templates/<lang>/``: ``<kind>.subject.txt``, ``<kind>.txt``
 and ``<kind>.html``; each kind extends ``<lang>/base.txt`` or ``<lang>/base.html``
@@ -82,7 +95,7 @@ import jinja2
 
 from agreeflow.engine.core import clock
 
-KINDS = ("reminder", "due_today", "overdue", "escalation", "digest")
+KINDS = ("reminder", "due_today", "overdue", "escalation", "digest", "sign_in_link")
 LANGS = ("vi", "en")
 SUBJECT_LIMIT = 120
 """Longest subject we produce; longer titles are shortened with "…"."""
@@ -102,8 +115,12 @@ CONTEXT_KEYS: dict[str, frozenset[str]] = {
     "digest": frozenset({"recipient_name", "unit_name", "as_of", "items"}),
     "checkpoint": frozenset({"recipient_name", "taken_at", "database", "cases", "events", "root", "signed", "key_id",
                              "file_name", "checkpoint_text"}),
+    "sign_in_link": frozenset({"recipient_name", "link", "valid_minutes"}),
 }
 """The exact context keys each kind needs (see the module docstring)."""
+_LINKS = {"reply_link": "", "case_link": ""}
+OPTIONAL_KEYS: dict[str, dict[str, str]] = {k: _LINKS for k in ("reminder", "due_today", "overdue", "escalation")}
+"""Keys a kind may be given, with the value it gets when it is not."""
 
 DIGEST_ITEM_KEYS = frozenset({
     "case_ref", "case_title", "deadline_label", "due_date", "working_days_left",
@@ -231,8 +248,9 @@ def check_context(kind: str, context: Mapping[str, Any]) -> None:
     if kind not in CONTEXT_KEYS:
         raise ValueError(f"unknown mail kind {kind!r}; use one of {', '.join(KINDS)}")
     expected = CONTEXT_KEYS[kind]
+    optional = OPTIONAL_KEYS.get(kind, {}).keys()
     missing = sorted(expected - context.keys())
-    unknown = sorted(set(context.keys()) - expected)
+    unknown = sorted(set(context.keys()) - expected - optional)
     if missing or unknown:
         raise RenderContextError(kind, missing, unknown)
     if kind == "digest":
@@ -259,7 +277,7 @@ def render_message(kind: str, lang: str, context: Mapping[str, Any]) -> Rendered
     """
     _lang(lang)
     check_context(kind, context)
-    values = dict(context, lang=lang)
+    values = dict(OPTIONAL_KEYS.get(kind, {}), **context, lang=lang)
     subject = _render_subject(kind, lang, values)
     values["subject"] = subject
     text = _ENV.get_template(f"{lang}/{kind}.txt").render(values)

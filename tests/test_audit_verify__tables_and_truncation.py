@@ -278,3 +278,9 @@ def test_a_verify_shared_between_processes_finds_exactly_what_one_process_finds(
             found.append((err.fields["events"], err.fields["cases"], err.fields["broken"]))
     assert found[0] == found[1] == found[2]
     assert {b["case"] for b in found[0][2]} == {refs[1], refs[4]}
+
+
+def test_the_replay_reads_the_late_report_mark_by_the_name_the_deadlines_write():
+    from agreeflow.engine.core import replay
+    from agreeflow.engine.legaltime import deadlines
+    assert replay.LATE_REPORT == deadlines.LATE_REPORT  # the core may not import legaltime: the name is repeated

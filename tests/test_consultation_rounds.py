@@ -11,6 +11,7 @@ from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case
 from agreeflow.engine.procedures import fanout
 from tests.conftest import APPROVER, COORD
+from tests.test_audit_verify__tables_and_truncation import sql
 
 DISTRICTS = ["TPBG", "VY", "YD", "LG", "LN", "LNG", "SD", "YT", "TY", "HH"]
 SILENT = ["VY", "YD", "LG", "SD"]            # Việt Yên, Yên Dũng, Lạng Giang, Sơn Động never answered
@@ -75,6 +76,10 @@ def test_seed_001_round_1_six_agree_four_silent_are_deemed_agreed_and_round_2_as
     due = af.json("case", "show", second["children"][0]["id"])["deadlines"][0]
     assert due["due_date"] == "2021-08-08"  # "trước ngày 09/8/2021": the end of the day before
     af("audit", "verify", ok=True)
+    # The log says who was deemed to agree: reopening one of those replies in the table is tampering.
+    sql(af, "UPDATE deadlines SET status = 'open' WHERE status = 'deemed_agreed'")
+    res = af("audit", "verify", "--lang", "en")
+    assert res.exit_code == 4 and "status is 'open' but the log says 'deemed_agreed'" in res.stderr
 
 
 def test_summary_tells_who_commented_what_and_who_is_overdue(af, tmp_path):

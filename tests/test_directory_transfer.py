@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from agreeflow.engine.core import directory
 from tests.conftest import ADMIN, AUDITOR, COORD
+from tests.test_audit_verify__tables_and_truncation import sql
 
 OFFICER_LNG = "chuyenvien.lng@bacgiang.example"
 OFFICER_UBND = "vanphong@bacgiang.example"
@@ -81,6 +82,15 @@ def test_a_district_agreement_and_task_open_on_30_06_2025_pass_to_the_provincial
     af("audit", "verify", user=AUDITOR, ok=True)
     again = af.json("directory", "transfer", "LNG", "UBND", "--from", "2025-07-01", user=ADMIN, now=JULY_1)
     assert again["cases"] == [] and again["deadlines"] == 0
+
+    # The transfer is in the log: putting the old unit back into the task's fields is tampering.
+    moved = "REPLACE(fields, '\"lead_unit\": \"UBND\"', '\"lead_unit\": \"LNG\"')" if af.dialect == "sqlite" \
+        else "REPLACE(fields::text, '\"lead_unit\": \"UBND\"', '\"lead_unit\": \"LNG\"')::json"
+    sql(af, f"UPDATE cases SET fields = {moved} WHERE ref = '{work['task']}'")
+    assert af.json("case", "show", work["task"])["fields"]["lead_unit"] == "LNG"
+    res = af("audit", "verify", "--lang", "en", user=AUDITOR)
+    assert res.exit_code == 4
+    assert f"{work['task']}: cases.fields['lead_unit'] is 'LNG' but the log says 'UBND'" in res.stderr
 
 
 def test_a_transfer_that_cannot_be_is_refused_before_anything_is_written(af):

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [p for top in ("engine", "notifications", "workflows") for p in (ROOT / top).rglob("*.py")
+SOURCES = [p for top in ("engine", "notifications", "workflows", "web") for p in (ROOT / top).rglob("*.py")
            if "migrations" not in p.parts] + [ROOT / "cli.py"]
 
 
@@ -64,16 +64,42 @@ def test_the_private_name_check_catches_both_forms() -> None:
                                                     "cases._SNAPSHOTS"]
 
 
-def test_cli_imports_only_the_service_api_and_the_worker() -> None:
-    allowed = {"agreeflow.engine", "agreeflow.engine.service", "agreeflow.engine.service.worker",
-               "agreeflow.engine.service.demo"}
-    tree = ast.parse((ROOT / "cli.py").read_text(encoding="utf-8"))
+def agreeflow_imports(path: Path, allowed: set[str]) -> set[str]:
+    """The agreeflow modules ``path`` imports (``from a.b import c`` counts as ``a.b.c`` when that is allowed)."""
     used = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agreeflow"):
             used |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in allowed else node.module
                      for a in node.names}
+        elif isinstance(node, ast.Import):
+            used |= {a.name for a in node.names if a.name.startswith("agreeflow")}
+    return used
+
+
+def test_cli_imports_only_the_service_api_and_the_worker() -> None:
+    allowed = {"agreeflow.engine", "agreeflow.engine.service", "agreeflow.engine.service.worker",
+               "agreeflow.engine.service.demo",
+               "agreeflow.web.app", "agreeflow.web.config"}  # `agreeflow web` and `demo --web` start the server
+    assert agreeflow_imports(ROOT / "cli.py", allowed) - allowed == set()
+
+
+def test_the_web_imports_only_the_service_api_and_the_worker() -> None:
+    """Like the command line: the engine's error types, the service, the worker — and its own modules."""
+    allowed = {"agreeflow.engine", "agreeflow.engine.service", "agreeflow.engine.service.worker"}
+    files = sorted((ROOT / "web").rglob("*.py"))
+    assert len(files) >= 5
+    used = {m for path in files for m in agreeflow_imports(path, allowed) if not m.startswith("agreeflow.web")}
     assert used - allowed == set()
+
+
+def test_the_web_opens_no_transaction_and_runs_no_query() -> None:
+    """No rule in the web: it neither opens a session nor builds SQL (the service does both)."""
+    offenders = []
+    for path in sorted((ROOT / "web").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        offenders += [f"{path.name}: {word}" for word in ("sqlmodel", "sqlalchemy", "select(", "reading(",
+                                                           "writing(") if word in text]
+    assert offenders == []
 
 
 def test_only_the_service_layer_opens_transactions() -> None:

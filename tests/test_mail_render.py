@@ -106,6 +106,9 @@ def context_for(kind: str, lang: str) -> dict[str, Any]:
         return escalation_context(lang)
     if kind == "digest":
         return digest_context(lang)
+    if kind == "sign_in_link":
+        return {"recipient_name": "Nguyễn Thị Lan", "link": "https://agreeflow.example/login/link/abc",
+                "valid_minutes": 60}
     return deadline_context(lang, working_days_left={"reminder": 3, "due_today": 0,
                                                      "overdue": -2}[kind])
 
@@ -258,3 +261,14 @@ def test_vn_date_reads_an_instant_in_vietnam_time() -> None:
 def test_working_days_phrase(n: int, vi: str, en: str) -> None:
     assert working_days(n, "vi") == vi
     assert working_days(n, "en") == en
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_reply_link_replaces_the_command_and_a_case_link_follows_it(lang: str) -> None:
+    link = "https://agreeflow.example/reply/eyJjIjoiWUstMjAyNC0wMDAxIn0.sig"
+    message = render_message("reminder", lang, deadline_context(lang, reply_link=link,
+                                                                case_link="https://agreeflow.example/cases/X"))
+    assert link in message.text and f'href="{link}"' in message.html
+    assert "agreeflow case fire" not in message.text and "agreeflow case fire" not in message.html
+    message = render_message("reminder", lang, deadline_context(lang, case_link="https://agreeflow.example/cases/X"))
+    assert "https://agreeflow.example/cases/X" in message.text and "agreeflow case fire" not in message.text

@@ -23,7 +23,7 @@ def _declared_packages() -> list[str]:
 def test_every_python_folder_is_declared_as_a_package() -> None:
     on_disk = {"agreeflow"} | {
         "agreeflow." + ".".join(p.parent.relative_to(ROOT).parts)
-        for top in ("engine", "workflows", "notifications") for p in (ROOT / top).rglob("__init__.py")
+        for top in ("engine", "workflows", "notifications", "web") for p in (ROOT / top).rglob("__init__.py")
     }
     assert sorted(on_disk) == sorted(_declared_packages())
 
@@ -38,7 +38,9 @@ def test_wheel_installs_nothing_at_the_top_level_but_agreeflow(tmp_path: Path) -
     assert {t for t in tops if not t.endswith(".dist-info")} == {"agreeflow"}
     for expected in ("agreeflow/cli.py", "agreeflow/engine/service/__init__.py",
                      "agreeflow/workflows/agreement-province.yaml",
-                     "agreeflow/engine/migrations/versions/0001_initial_schema.py"):
+                     "agreeflow/engine/migrations/versions/0001_initial_schema.py",
+                     "agreeflow/web/templates/case.html", "agreeflow/web/static/vendor/htmx.min.js",
+                     "agreeflow/web/static/vendor/htmx.LICENSE", "agreeflow/web/static/vendor/pico.LICENSE.md"):
         assert expected in names, expected
     assert not any(n.startswith(("agreeflow/tests/", "agreeflow/bench/")) for n in names)
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from agreeflow import cli
 from tests.conftest import APPROVER, OFFICER_SNGV
 from tests.test_agreement_province import doc, open_agreement, to_in_force
+from tests.test_audit_verify__tables_and_truncation import sql
 from tests.test_task_recurrence_and_events import open_task
 
 ANNUAL = "timer:in_force:annual_report"
@@ -85,6 +86,12 @@ def test_a_report_closes_the_period_it_reports_and_a_late_one_stays_missed(af, t
             and r["due_date"] == "2025-12-15"}
     assert rows == {on_time: ("not_done", None, None), late: ("late", 4, "2025-12-19")}
     af("audit", "verify", ok=True)
+    # The late report stays a missed period in the log: turning it into a met one in the table is tampering.
+    sql(af, f"UPDATE deadlines SET status = 'met' WHERE status = 'missed' AND due_date = '2025-12-15' "
+            f"AND case_id = (SELECT id FROM cases WHERE ref = '{late}')")
+    res = af("audit", "verify", "--lang", "en")
+    assert res.exit_code == 4 and f"{late}: deadlines 'timer:in_force:annual_report'" in res.stderr
+    assert ".status is 'met' but the log says 'missed'" in res.stderr
 
 
 def test_a_report_after_years_without_a_sweep_reports_the_current_period(af, tmp_path):

@@ -214,8 +214,9 @@ def test_xlsx_and_docx_hold_the_same_numbers(year_of_activity, tmp_path):
     head = doc.tables[0]
     assert head.cell(0, 0).text.splitlines() == ["UBND TỈNH BẮC GIANG", "SỞ NGOẠI VỤ"]
     assert head.cell(0, 1).text.splitlines() == ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"]
+    assert (head.cell(1, 0).text, head.cell(1, 1).text) == ("Số:         /BC-SNgV", "Bắc Giang, ngày 10 tháng 01 năm 2025")
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert "Bắc Giang, ngày 10 tháng 01 năm 2025" in text and "BÁO CÁO" in text
+    assert "BÁO CÁO" in text and "Kính gửi: Ủy ban nhân dân tỉnh Bắc Giang." in text
     assert "I. THỎA THUẬN QUỐC TẾ" in text and "IV. NHIỆM VỤ ĐƯỢC GIAO" in text
     assert rep["log_checkpoint"]["root"] in text
     summary = next(t for t in doc.tables[1:] if t.cell(0, 0).text == "Chỉ tiêu" and len(t.columns) == 4)

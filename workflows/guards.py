@@ -267,9 +267,9 @@ def silence_means_agreement(ctx: GuardContext) -> Reason | None:
         rule = fanout.on_silence_rule(ctx.session, ctx.case)
     if rule == "deemed_agreed":
         return None
-    return Reason("văn bản xin ý kiến không quy định 'không trả lời là nhất trí' (on_silence=overdue): quá hạn chỉ là "
+    return Reason("văn bản xin ý kiến không quy định 'không trả lời là nhất trí': quá hạn chỉ là "
                   "chậm trả lời — nhắc và báo cáo cấp trên (Luật 70/2020, Điều 19 không coi im lặng là đồng ý).",
-                  "the request letter did not say that no reply means agreement (on_silence=overdue): a late reply is "
+                  "the request letter did not say that no reply means agreement: a late reply is "
                   "only late — remind and escalate (Law 70/2020 art. 19 does not treat silence as consent).")
 
 

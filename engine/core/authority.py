@@ -42,6 +42,14 @@ from agreeflow.engine.core.kinds import SYSTEM_ACTOR, Position, Role
 from agreeflow.engine.core.store import Case, Delegation, Person, Unit
 
 NOT_SET = "(chưa đặt / not set)"
+SEE_ALL = frozenset({Role.COORDINATOR, Role.APPROVER, Role.AUDITOR, Role.ADMIN})
+"""Roles that see every case; an officer sees the cases that concern their unit."""
+REPLY_LINK = "reply-link"
+"""The role under which a consulted body acts through its reply link (no account, no directory person)."""
+REPLY_TRIGGERS = ("agree", "comment", "disagree")
+"""What a reply link may do: answer its own consultation-reply case, nothing else."""
+UNIT_ACTOR = "unit:"
+"""Prefix of the actor of an event a unit caused through its reply link (``unit:CA``)."""
 
 
 def person(s: Session, email: str | None) -> Person:
@@ -60,6 +68,11 @@ def system_person() -> Person:
 def person_or_system(s: Session, email: str) -> Person:
     """The directory person behind ``email``, or the engine when it acted itself."""
     return s.get(Person, email) or system_person()
+
+
+def unit_person(unit: Unit) -> Person:
+    """A consulted unit acting through its reply link (never stored): its events name the unit."""
+    return Person(email=f"{UNIT_ACTOR}{unit.code}", name=unit.name_vi, unit=unit.code, roles=[REPLY_LINK])
 
 
 def is_read_only(who: Person) -> bool:
@@ -246,3 +259,17 @@ def refusal(s: Session, permit: Permit, who: Person, tdef: TransitionDef, case: 
                                     citation=tdef.citation)
     return RoleRefusedError(actor=who.email, trigger=tdef.trigger, case=case.ref, needed=needed_roles,
                             roles=who.roles)
+
+
+def may_see(who: Person, case: Case, defn: Definition) -> bool:
+    """Whether ``who`` may read ``case``: every case for coordinators, approvers, auditors and admins;
+    for an officer, the cases of their unit and those addressed to it (a unit field names it)."""
+    if SEE_ALL & set(who.roles or []):
+        return True
+    return Role.OFFICER in (who.roles or []) and who.unit in case_units(case, defn)
+
+
+def may_reply(case: Case, defn: Definition, unit: str) -> bool:
+    """Whether a reply link for ``unit`` may answer ``case`` now: it is addressed to that unit and a reply
+    step leaves its current state."""
+    return case.unit == unit and any(t.trigger in REPLY_TRIGGERS for t in defn.from_state(case.state))

@@ -300,6 +300,23 @@ def touch(s: Session, case: Case, now: datetime) -> None:
     s.add(case)
 
 
+def attach_document(s: Session, case: Case, meta: dict[str, Any], actor: str, role: str, now: datetime) -> None:
+    """Add a document to ``case`` outside a step (a letter agreeflow wrote), logged as ``attached``.
+
+    ``meta`` is ``{kind, name, size, sha256}`` (more keys are kept in the event).  The document is
+    listed under its kind in the case's documents as a step's attachment is, so replaying the log
+    gives the row back; the lock version moves, so a form read before it is stale.  The caller
+    holds the case's row lock and keeps the bytes in the content store.
+    """
+    fields = dict(case.fields)
+    docs = {k: list(v) for k, v in (fields.get(DOCUMENTS) or {}).items()}
+    docs.setdefault(str(meta["kind"]), []).append({k: meta[k] for k in ("name", "size", "sha256")})
+    fields[DOCUMENTS] = docs
+    audit.append_event(s, case, EventKind.ATTACHED, actor=actor, role=role, payload=dict(meta), at=now)
+    case.fields = fields
+    touch(s, case, now)
+
+
 def day_of(s: Session, case: Case, trigger: str) -> date | None:
     """The day (in Vietnam) the case last took step ``trigger``; None when it never did."""
     at = s.exec(select(Event.at).where(Event.case_id == case.id, Event.kind == EventKind.TRANSITION,

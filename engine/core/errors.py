@@ -46,6 +46,8 @@ from collections.abc import Iterable
 from difflib import get_close_matches
 from typing import Any, ClassVar
 
+from agreeflow.engine.core.i18n import t
+
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
     """Return the closest option to ``word`` or ''."""
@@ -334,6 +336,35 @@ class OptionValueError(UserInputError):
         "vi": "Tùy chọn {option}: '{value}' không hợp lệ. {remedy_vi}",
         "en": "Option {option}: '{value}' is not valid. {remedy_en}",
     }
+
+
+class LetterError(UserInputError):
+    """A letter that cannot be written: its text is a message of the catalogue, named when raised.
+
+    ``message`` is the English msgid (marked with ``N_``), the other fields fill its placeholders.
+    """
+
+    def __init__(self, message: str, **values: Any) -> None:
+        super().__init__(message=message, **values)
+
+    def render(self, lang: str = "vi") -> str:
+        values = {k: _show(v, lang) for k, v in self.fields.items() if k != "message"}
+        return t(str(self.fields["message"]), lang, **values)
+
+
+class UnknownLetterKindError(UserInputError):
+    """A letter kind no template defines; says which kinds there are (with their names) and the closest."""
+
+    def __init__(self, name: str, kinds: dict[str, str]) -> None:
+        super().__init__(name=name, allowed=sorted(kinds), guess=did_you_mean(name, kinds), labels=kinds)
+
+    def render(self, lang: str = "vi") -> str:
+        guess = self.fields["guess"]
+        hint = t(" Did you mean '{guess}'?", lang, guess=guess) if guess else ""
+        listing = "\n".join(f"  {k} — {self.fields['labels'][k]}" for k in self.fields["allowed"])
+        return t("There is no letter kind '{name}'.{hint} The kinds are:\n{listing}\n(The annual report: "
+                 "agreeflow report annual --year YEAR --docx FILE.)", lang, name=self.fields["name"], hint=hint,
+                 listing=listing)
 
 
 # ---------------------------------------------------------------- exit 3

@@ -29,10 +29,13 @@ def atomic_write(path: Path, write: Callable[[Any], T], *, binary: bool = False,
 
     ``write`` gets a text handle (UTF-8, newlines as written), or a binary one
     with ``binary=True``.  Returns what ``write`` returned.  Raises OSError
-    (the folder cannot be written, ``path`` is a directory, …) with nothing
-    left behind.
+    (the folder cannot be written, ``path`` is a directory, a device such as
+    ``/dev/null`` or a socket, …) with nothing left behind.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # never rename over a device (/dev/null as root), socket or folder
+        raise IsADirectoryError(f"{path} exists and is not a regular file") if path.is_dir() else \
+            OSError(f"{path} exists and is not a regular file")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:

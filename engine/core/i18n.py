@@ -165,6 +165,8 @@ KEYS: dict[str, str] = {
     "transfer_dry": "Dry run — nothing written. From {since}, {cases} case(s) and {deadlines} open deadline(s) of {old} would move to {new}.",
     "transfer_moves": "What moves",
     "ev_unit_transferred": "{old} → {new} from {since}: {what}",
+    "letter_ok": "Wrote the {label} of case {case} to {file}.",
+    "letter_attached": "Wrote the {label} of case {case} to {file} and attached it to the case (logged).",
 }
 
 

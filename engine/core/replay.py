@@ -12,12 +12,16 @@ events gives its row back exactly:
   ``field`` to ``after``; ``attached`` adds ``{name, size, sha256}`` under its
   ``kind`` in ``_documents``; ``child_opened`` events after a transition form
   the new ``_round`` (the children's refs, in order); ``flagged`` adds its
-  ``flag`` to ``_flags``.  A key whose value is null counts as absent;
+  ``flag`` to ``_flags``; ``unit_transferred`` sets each of its ``fields`` to its
+  ``after``.  A key whose value is null counts as absent;
 * ``deadlines`` — each ``deadline_set`` starts a deadline of its key (one
   carrying ``started_by`` starts the waiting, ``pending``, one of that key
   instead); ``deadline_met`` / ``deadline_missed`` (unless ``final`` is false:
   the sweep's "it is late", the deadline stays open) / ``deadline_cancelled``
-  close the open one of that key with that due date; ``deadline_moved`` moves
+  close the open one of that key with that due date, as does ``deadline_closed``
+  with its payload's ``status`` (``no_reply``, ``deemed_agreed``); a ``deadline_missed``
+  carrying ``late_report`` is the late report of a period already closed and changes
+  nothing; ``deadline_moved`` moves
   its due date from ``before`` to ``after``.  Rows of one key, in the order
   they were made, must match the deadlines the log started, in order, in
   ``status`` and ``due_date``;
@@ -45,7 +49,7 @@ SYSTEM_WORKFLOW = "_system"   # the administrative chain (cases.SYSTEM_WORKFLOW)
 PAYLOAD_KINDS = frozenset({
     EventKind.OPENED, EventKind.FIELD_CHANGED, EventKind.ATTACHED, EventKind.CHILD_OPENED, EventKind.FLAGGED,
     EventKind.DEADLINE_SET, EventKind.DEADLINE_MET, EventKind.DEADLINE_MISSED, EventKind.DEADLINE_CANCELLED,
-    EventKind.DEADLINE_MOVED})
+    EventKind.DEADLINE_CLOSED, EventKind.DEADLINE_MOVED, EventKind.UNIT_TRANSFERRED})
 """Kinds whose payload the replay reads."""
 STATE_KINDS = frozenset({EventKind.OPENED, EventKind.TRANSITION, EventKind.REFUSED, EventKind.SUSPENDED,
                          EventKind.RESUMED})
@@ -53,7 +57,9 @@ STATE_KINDS = frozenset({EventKind.OPENED, EventKind.TRANSITION, EventKind.REFUS
 REPLAYED = PAYLOAD_KINDS | STATE_KINDS
 _CLOSING: dict[str, str] = {EventKind.DEADLINE_MET: DeadlineStatus.MET,
                              EventKind.DEADLINE_MISSED: DeadlineStatus.MISSED,
-                             EventKind.DEADLINE_CANCELLED: DeadlineStatus.CANCELLED}
+                             EventKind.DEADLINE_CANCELLED: DeadlineStatus.CANCELLED,
+                             EventKind.DEADLINE_CLOSED: ""}  # its payload's status: no_reply, deemed_agreed
+LATE_REPORT = "late_report"  # legaltime.deadlines.LATE_REPORT (the layer below may not import it)
 _OPEN = (DeadlineStatus.OPEN, DeadlineStatus.PENDING)
 
 
@@ -119,16 +125,22 @@ class CaseReplay:
             children = [] if self._new_round else list(self.fields.get(ROUND) or [])
             self.fields[ROUND] = [*children, p.get("child")]
             self._new_round = False
+        elif kind == EventKind.UNIT_TRANSFERRED:
+            for name, change in (p.get("fields") or {}).items():
+                self.fields[str(name)] = change.get("after") if isinstance(change, dict) else None
         elif kind == EventKind.FLAGGED:
             self.fields[FLAGS] = [*(self.fields.get(FLAGS) or []), p.get("flag")]
         elif kind == EventKind.DEADLINE_SET:
             self._deadline_set(seq, p)
         elif kind in _CLOSING:
-            if kind == EventKind.DEADLINE_MISSED and p.get("final") is False:
-                return  # the sweep's "it is late": the deadline stays open until the case moves
+            if kind == EventKind.DEADLINE_MISSED and (p.get("final") is False or p.get(LATE_REPORT)):
+                # the sweep's "it is late" (the deadline stays open until the case moves), or the late report
+                # of a recurring period already closed as missed (it stays missed; the row's extra says when)
+                return
             d = self._open_one(p.get("deadline"), p.get("due_date"))
             if d is not None:
-                d.status, d.due_date = _CLOSING[kind], p.get("due_date")
+                d.status = str(p.get("status")) if kind == EventKind.DEADLINE_CLOSED else _CLOSING[kind]
+                d.due_date = p.get("due_date")
             else:
                 self.findings.append(Finding(seq, f"closes deadline '{p.get('deadline')}', which is not open",
                                              f"đóng thời hạn '{p.get('deadline')}' không còn mở"))

@@ -30,6 +30,7 @@ class SecurityKind(StrEnum):
 
     SIGN_IN = "sign_in"
     SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_IN_LINK_SENT = "sign_in_link_sent"  # a one-time sign-in link went into the outbox
     SIGN_OUT = "sign_out"
     PASSWORD_SET = "password_set"
     REFUSED = "refused"          # a refusal that concerns no existing case

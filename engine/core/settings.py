@@ -9,6 +9,9 @@ Defaults:
     checkpoints ``AGREEFLOW_CHECKPOINTS`` or ``<data dir>/checkpoints`` (one file per sweep)
     signing    ``AGREEFLOW_SIGNING_KEY``: the Ed25519 key that signs checkpoints (none: unsigned)
     inspectorate ``AGREEFLOW_INSPECTORATE``: address(es) every new checkpoint is mailed to (none: not mailed)
+    letters    ``AGREEFLOW_LETTER_TEMPLATES``: a folder of letter templates replacing shipped ones by name
+    base URL   ``AGREEFLOW_BASE_URL`` (the web's address, for links in mail; none: mails name commands)
+    secret     ``AGREEFLOW_SECRET_FILE`` or ``<data dir>/secret.key`` (signs cookies and reply links)
 """
 
 from __future__ import annotations
@@ -57,12 +60,18 @@ class Settings:
     """A sign-in token (``AGREEFLOW_TOKEN``; the command line also reads the one ``agreeflow login`` saved)."""
     origin: str = field(default_factory=lambda: cli_origin())
     """Where the writes come from, recorded on every event: ``cli:<os account>@<host>`` by default."""
+    letter_templates: Path | None = None
+    """An operator's folder of letter templates (``<lang>/<kind>.txt``); a file there replaces the shipped one of
+    the same name (engine/templates/letters).  None: the shipped templates."""
     checkpoints: Path | None = None
     """Folder of the automatic checkpoints, outside the database; default ``data_dir/checkpoints``."""
     signing_key: Path | None = None
     """Ed25519 private key (PEM) that signs checkpoints; None: they are written unsigned."""
     inspectorate: str | None = None
     """Address(es), comma-separated, that each new checkpoint is mailed to; None: not mailed."""
+
+    base_url: str | None = None
+    """The web's address as readers reach it (``https://agreeflow.example``): mails carry links to it."""
 
     @classmethod
     def from_env(cls, **overrides: str | Path | None) -> Settings:
@@ -73,13 +82,17 @@ class Settings:
             user=os.environ.get("AGREEFLOW_USER") or None,
             smtp_url=os.environ.get("AGREEFLOW_SMTP") or None,
             token=os.environ.get("AGREEFLOW_TOKEN") or None,
+            letter_templates=(Path(os.environ["AGREEFLOW_LETTER_TEMPLATES"])
+                              if os.environ.get("AGREEFLOW_LETTER_TEMPLATES") else None),
             checkpoints=Path(os.environ["AGREEFLOW_CHECKPOINTS"]) if os.environ.get("AGREEFLOW_CHECKPOINTS") else None,
             signing_key=Path(os.environ["AGREEFLOW_SIGNING_KEY"]) if os.environ.get("AGREEFLOW_SIGNING_KEY") else None,
             inspectorate=os.environ.get("AGREEFLOW_INSPECTORATE") or None,
+            base_url=os.environ.get("AGREEFLOW_BASE_URL") or None,
         )
         for key, value in overrides.items():
             if value is not None:
-                setattr(s, key, Path(value) if key in ("data_dir", "checkpoints", "signing_key") else value)
+                setattr(s, key, Path(value) if key in ("data_dir", "checkpoints", "signing_key", "letter_templates")
+                        else value)
         return s
 
     @property
@@ -98,3 +111,9 @@ class Settings:
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    @property
+    def secret_file(self) -> Path:
+        """The signing secret (never in the database): ``AGREEFLOW_SECRET_FILE`` or ``<data dir>/secret.key``."""
+        env = os.environ.get("AGREEFLOW_SECRET_FILE")
+        return Path(env) if env else self.data_dir / "secret.key"

@@ -54,8 +54,13 @@ def due_ids(s: Session, now: datetime) -> list[int]:
     return [i for i in s.exec(due.order_by(col(Deadline.next_action_at), col(Deadline.id))).all() if i is not None]
 
 
-def handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Policies) -> Counter[str]:
-    """Handle one due deadline in the caller's transaction: its due rungs, then its next action."""
+def handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Policies,
+           links: compose.Links | None = None) -> Counter[str]:
+    """Handle one due deadline in the caller's transaction: its due rungs, then its next action.
+
+    ``links`` (the web's address and signing secret) puts the case's page — and, for a consulted body
+    that has not answered yet, its personal reply link — into the mails.
+    """
     counts: Counter[str] = Counter()
     d = s.get(Deadline, deadline_id)
     if d is None:
@@ -75,7 +80,7 @@ def handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Poli
             if d.status != "open" and not recurrence.ladder_goes_on(d):
                 return counts  # settled by the silence rule: its ladder ends here
         else:
-            counts.update(_mail_rung(s, case, defn, d, rung, now, cal, policies))
+            counts.update(_mail_rung(s, case, defn, d, rung, now, cal, policies, links))
         reminders.mark_done(d, rung)
     d.next_action_at = reminders.next_action(d, now, cal, policies)
     s.add(d)
@@ -98,14 +103,14 @@ def _missed(s: Session, case: Case, d: Deadline, rung: Rung, now: datetime, cal:
 
 
 def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: datetime, cal: Any,
-               policies: Policies) -> Counter[str]:
+               policies: Policies, links: compose.Links | None = None) -> Counter[str]:
     counts: Counter[str] = Counter()
     today = compose.local_day(now)
     late = compose.late_by(now, rung.at, policies)
     kind = rung.rung.mail or "reminder"
     own = compose.unit_recipients(s, d.unit)
     rows = [compose.outbox_row(f"d{d.id}:{rung.id}:{who.address}", kind,
-                               compose.deadline_context(s, case, defn, d, who, cal, today), who, policies, now,
+                               compose.deadline_context(s, case, defn, d, who, cal, today, links), who, policies, now,
                                rung=rung.id, case_id=case.id, deadline_id=d.id, late_by_s=late) for who in own]
     queued = compose.queue(s, rows)
     base = {"deadline": d.key, "deadline_id": d.id, "rung": rung.id, "kind": kind,
@@ -122,8 +127,9 @@ def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: 
         sent_before = len(set(s.exec(select(OutboxMessage.rung).where(
             OutboxMessage.deadline_id == d.id, OutboxMessage.rung != rung.id)).all()))
         esc = [compose.outbox_row(f"d{d.id}:{rung.id}:{who.address}", "escalation",
-                                  compose.deadline_context(s, case, defn, d, who, cal, today)
-                                  | {"reminders_sent": sent_before}, who, policies, now,
+                                  # a reply link acts for the late unit: it never goes up the ladder
+                                  compose.deadline_context(s, case, defn, d, who, cal, today, links)
+                                  | {"reminders_sent": sent_before, "reply_link": ""}, who, policies, now,
                                   rung=rung.id, case_id=case.id, deadline_id=d.id, late_by_s=late) for who in up]
         queued_up = compose.queue(s, esc)
         if queued_up:

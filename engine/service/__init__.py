@@ -39,11 +39,42 @@ from agreeflow.engine.service.cases import (
 from agreeflow.engine.service.directory import check_directory as directory_check
 from agreeflow.engine.service.directory import directory_show, load_directory
 from agreeflow.engine.service.directory import transfer as directory_transfer
-from agreeflow.engine.service.identity import login, logout, saved_token, set_password, whoami
+from agreeflow.engine.service.identity import (
+    login,
+    logout,
+    saved_token,
+    send_sign_in_link,
+    set_password,
+    sign_in_trusted,
+    sign_in_with_link,
+    web_session,
+    web_sign_out,
+    whoami,
+)
+from agreeflow.engine.service.letters import letter_kinds, write_letter
+from agreeflow.engine.service.pages import (
+    attachment,
+    calendar_month,
+    case_form,
+    case_forms,
+    case_page,
+    case_version,
+    my_work,
+    round_page,
+)
 from agreeflow.engine.service.planning import plan
 from agreeflow.engine.service.present import (
     DefinitionError,
+    FieldValueError,
+    MissingFieldsError,
+    NotSignedInError,
+    ReadOnlyError,
     Settings,
+    SignInRefusedError,
+    StaleCaseError,
+    UnknownCaseError,
+    UnknownUnitError,
+    catalogue,
     check_output,
     fmt_at_local,
     fmt_day,
@@ -54,6 +85,8 @@ from agreeflow.engine.service.present import (
     text,
     write_file,
 )
+from agreeflow.engine.service.replies import reply, reply_page
+from agreeflow.engine.service.replies import secret as web_secret
 from agreeflow.engine.service.reports import (
     annual_sections,
     annual_title,
@@ -64,6 +97,7 @@ from agreeflow.engine.service.reports import (
 )
 from agreeflow.engine.service.rounds import close_round, follow_up
 from agreeflow.engine.service.rounds import summary as round_summary
+from agreeflow.engine.service.search import CaseFilter, export_cases, search_cases
 from agreeflow.engine.service.setup import init
 from agreeflow.engine.service.tasks import import_tasks, open_cases
 from agreeflow.engine.service.workflows import lint, workflow_graph, workflow_show, workflows_list
@@ -71,15 +105,20 @@ from agreeflow.engine.service.workflows import lint, workflow_graph, workflow_sh
 T = TypeVar("T")
 
 __all__ = [
-    "DefinitionError", "Settings", "annual_sections", "annual_title", "audit_checkpoint", "audit_export",
+    "CaseFilter", "DefinitionError", "FieldValueError", "MissingFieldsError", "NotSignedInError",
+    "ReadOnlyError", "Settings", "SignInRefusedError", "StaleCaseError", "UnknownCaseError",
+    "UnknownUnitError", "annual_sections", "annual_title", "attachment", "audit_checkpoint", "audit_export",
     "audit_keygen", "audit_log", "calendar_add", "calendar_day", "calendar_due", "calendar_holidays",
-    "calendar_set_day", "check_flags", "check_output", "checkpoint_text", "close_round", "compliance_tables",
-    "directory_check", "directory_show", "directory_transfer", "export_ics", "fire", "fmt_at_local",
-    "fmt_day", "fmt_local", "follow_up", "history", "import_tasks", "init", "lint", "list_cases",
-    "load_directory", "login", "logout", "now", "open_case", "open_cases", "output_file", "parse_instant",
-    "plan", "reading", "report_annual", "report_compliance", "resume", "round_summary", "saved_token",
-    "set_clock", "set_password", "show_case", "suspend", "text", "verify", "whoami", "with_session",
-    "workflow_graph", "workflow_show", "workflows_list", "write_file", "writing",
+    "calendar_month", "calendar_set_day", "case_form", "case_forms", "case_page", "case_version", "catalogue",
+    "check_flags", "check_output", "checkpoint_text", "close_round", "compliance_tables", "directory_check",
+    "directory_show", "directory_transfer", "export_cases", "export_ics", "fire", "fmt_at_local", "fmt_day",
+    "fmt_local", "follow_up", "history", "import_tasks", "init", "letter_kinds", "lint", "list_cases",
+    "load_directory", "login", "logout", "my_work", "now", "open_case", "open_cases", "output_file",
+    "parse_instant", "plan", "reading", "reply", "reply_page", "report_annual", "report_compliance", "resume",
+    "round_page", "round_summary", "saved_token", "search_cases", "send_sign_in_link", "set_clock",
+    "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend", "text", "verify",
+    "web_secret", "web_session", "web_sign_out", "whoami", "with_session", "workflow_graph", "workflow_show",
+    "workflows_list", "write_file", "write_letter", "writing",
 ]
 
 

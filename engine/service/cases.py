@@ -20,7 +20,7 @@ from agreeflow.engine.core.errors import InputFileError, MissingFieldsError, Opt
 from agreeflow.engine.core.fields import parse_pairs
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
-from agreeflow.engine.core.store import Case, Deadline, Event
+from agreeflow.engine.core.store import Case, Deadline, Event, Person
 from agreeflow.engine.legaltime import deadlines, suspension
 from agreeflow.engine.procedures import flags
 from agreeflow.engine.service import base
@@ -42,6 +42,24 @@ def open_case(settings: Settings, workflow: str, title: str, field_args: list[st
 
 
 # ------------------------------------------------------------------ firing
+MAX_UPLOAD = 50 * 2**20
+"""Largest document accepted from the web (bytes)."""
+
+
+def uploaded(files: list[tuple[str, str, bytes]]) -> list[tuple[dict[str, Any], bytes]]:
+    """Documents received by the web as (kind, file name, content) → (metadata, bytes), checked (exit 2)."""
+    out = []
+    for kind, name, data in files:
+        clean = Path(name.replace("\\", "/")).name.strip() or "tep"
+        if not data:
+            raise InputFileError(path=clean, problem="tệp rỗng / the file is empty")
+        if len(data) > MAX_UPLOAD:
+            raise InputFileError(path=clean, problem=f"lớn hơn / larger than {MAX_UPLOAD // 2**20} MiB")
+        out.append(({"kind": kind, "name": clean, "size": len(data),
+                     "sha256": hashlib.sha256(data).hexdigest()}, data))
+    return out
+
+
 def read_attachments(paths: list[Path]) -> list[tuple[dict[str, Any], bytes]]:
     """``[KIND=]FILE`` arguments → (metadata, bytes); a missing file is exit 2 before anything is written."""
     out = []
@@ -59,7 +77,8 @@ def read_attachments(paths: list[Path]) -> list[tuple[dict[str, Any], bytes]]:
 
 def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dict[str, str] | None = None,
          note: str | None = None, attach: list[Path] | None = None, expect_version: int | None = None,
-         effective: str | None = None, reason: str | None = None) -> dict[str, Any]:
+         effective: str | None = None, reason: str | None = None,
+         uploads: list[tuple[str, str, bytes]] | None = None) -> dict[str, Any]:
     """Fire ``trigger`` on case ``ref`` as the acting person; returns the new case view.
 
     ``effective`` records a step that took effect earlier than now (a paper
@@ -68,10 +87,10 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
     event of the step is marked "ghi nhận muộn" (recorded late).
     Attachments are read and checked first, and stored in the content store
     only once the engine has accepted the step: a refused or unknown person
-    cannot fill the disk.
+    cannot fill the disk.  ``uploads`` are documents the web received, as (kind, file name, content).
     """
     raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args or [])
-    attached = read_attachments(list(attach or []))
+    attached = read_attachments(list(attach or [])) + uploaded(list(uploads or []))
     when = effective_time(effective, reason)
 
     def work(s: Session) -> None:
@@ -142,37 +161,41 @@ def show_case(settings: Settings, ref: str) -> dict[str, Any]:
     """Everything about one case: state, fields, what the reader may do next, deadlines."""
     with reading(settings) as s:
         case = cases.find(s, ref)
-        defn = cases.definition_of(s, case.workflow, case.version)
-        person = base.viewer(s, settings)
-        cal = deadlines.calendar_for(s)
-        at = now()
-        lang = settings.lang
-        rows = s.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))).all()
-        children = s.exec(select(Case.ref, Case.state, Case.unit).where(Case.parent_id == case.id)
-                          .order_by(col(Case.id))).all()
-        parent = s.get(Case, case.parent_id) if case.parent_id else None
-        offered = cases.options(s, defn, case, person, at)
-        return {
-            "id": case.ref, "workflow": case.workflow, "version": case.version, "title": case.title,
-            "workflow_title": defn.title.get(lang, defn.id),
-            "state": case.state, "state_label": defn.label(case.state, lang),
-            "terminal": defn.states[case.state].terminal, "unit": case.unit,
-            "lock_version": case.lock_version,
-            "fields": {k: v for k, v in case.fields.items() if k != cases.DOCUMENTS},
-            "documents": case.fields.get(cases.DOCUMENTS, {}),
-            "opened_at": audit.fmt_at(case.opened_at), "updated_at": audit.fmt_at(case.updated_at),
-            "suspended_since": audit.fmt_at(case.suspended_at) if case.suspended_at else None,
-            "suspension": _suspension_view(s, case, cal, at),
-            "parent": parent.ref if parent else None,
-            "children": [{"id": r, "state": st, "unit": u} for r, st, u in children],
-            "available_triggers": [_action_view(o.transition, lang) for o in offered if o.allowed],
-            "actions": [_action_view(o.transition, lang) | {"allowed": o.allowed, "rule": o.rule,
-                                                             "reason": (o.reason_en if lang == "en" else o.reason_vi)
-                                                             or None}
-                        for o in offered],
-            "deadlines": [deadlines.view(d, cal, at, lang) for d in rows],
-            "unconfirmed": defn.unconfirmed(),
-        }
+        return case_view(s, settings, case, base.viewer(s, settings))
+
+
+def case_view(s: Session, settings: Settings, case: Case, person: Person | None) -> dict[str, Any]:
+    """:func:`show_case` inside the caller's transaction (the web's case page reads more in the same one)."""
+    defn = cases.definition_of(s, case.workflow, case.version)
+    cal = deadlines.calendar_for(s)
+    at = now()
+    lang = settings.lang
+    rows = s.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))).all()
+    children = s.exec(select(Case.ref, Case.state, Case.unit).where(Case.parent_id == case.id)
+                      .order_by(col(Case.id))).all()
+    parent = s.get(Case, case.parent_id) if case.parent_id else None
+    offered = cases.options(s, defn, case, person, at)
+    return {
+        "id": case.ref, "workflow": case.workflow, "version": case.version, "title": case.title,
+        "workflow_title": defn.title.get(lang, defn.id),
+        "state": case.state, "state_label": defn.label(case.state, lang),
+        "terminal": defn.states[case.state].terminal, "unit": case.unit,
+        "lock_version": case.lock_version,
+        "fields": {k: v for k, v in case.fields.items() if k != cases.DOCUMENTS},
+        "documents": case.fields.get(cases.DOCUMENTS, {}),
+        "opened_at": audit.fmt_at(case.opened_at), "updated_at": audit.fmt_at(case.updated_at),
+        "suspended_since": audit.fmt_at(case.suspended_at) if case.suspended_at else None,
+        "suspension": _suspension_view(s, case, cal, at),
+        "parent": parent.ref if parent else None,
+        "children": [{"id": r, "state": st, "unit": u} for r, st, u in children],
+        "available_triggers": [_action_view(o.transition, lang) for o in offered if o.allowed],
+        "actions": [_action_view(o.transition, lang) | {"allowed": o.allowed, "rule": o.rule,
+                                                         "reason": (o.reason_en if lang == "en" else o.reason_vi)
+                                                         or None}
+                    for o in offered],
+        "deadlines": [deadlines.view(d, cal, at, lang) for d in rows],
+        "unconfirmed": defn.unconfirmed(),
+    }
 
 
 def _action_view(t: TransitionDef, lang: str) -> dict[str, Any]:

@@ -54,6 +54,7 @@ class DemoResult:
     sweeps: int = 0
     queued: int = 0
     refs: dict[str, str] = field(default_factory=dict)
+    base_url: str | None = None
 
 
 def _subst(value: Any, refs: dict[str, str]) -> Any:
@@ -81,7 +82,7 @@ def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> Ste
     if "reply_of" in step:  # a consultation reply: the child case of round `reply_of` for `unit`
         step["fire"] = _child(base, step["reply_of"], step["unit"])
     settings = Settings(data_dir=base.data_dir, db_url=base.db_url, lang=base.lang, user=step["as"],
-                        smtp_url=base.smtp_url)
+                        smtp_url=base.smtp_url, base_url=base.base_url)
     on = step["date"]
     fields = {k: ", ".join(v) if isinstance(v, list) else str(v) for k, v in (step.get("fields") or {}).items()}
     try:
@@ -143,15 +144,20 @@ def _sweep(settings: Settings) -> int:
 
 
 def run(until: date | None = None, lang: str = "vi", keep: bool = False, data_dir: Path | None = None,
-        progress: Callable[[date, int], None] | None = None, script: Path = SCRIPT) -> DemoResult:
-    """Run the demo; returns what happened.  The clock is restored afterwards."""
+        progress: Callable[[date, int], None] | None = None, script: Path = SCRIPT,
+        base_url: str | None = None) -> DemoResult:
+    """Run the demo; returns what happened.  The clock is restored afterwards.
+
+    ``base_url`` (``demo --web``): the mails link to the web there, and each consulted body's reminder
+    carries its reply link.
+    """
 
     spec = load_script(script)
     start: date = spec["start"]
     end: date = min(until or spec["end"], spec["end"])
     folder = data_dir or Path(tempfile.mkdtemp(prefix="agreeflow-demo-"))
-    settings = Settings(data_dir=folder, db_url=None, lang=lang, user=None, smtp_url=None)
-    result = DemoResult(folder, settings.url, start, end, lang)
+    settings = Settings(data_dir=folder, db_url=None, lang=lang, user=None, smtp_url=None, base_url=base_url)
+    result = DemoResult(folder, settings.url, start, end, lang, base_url=base_url)
     steps = sorted(spec["steps"], key=lambda s: s["date"])
     hour = int(spec.get("action_hour", 10))
     sweep_hour = int(spec.get("sweep_hour", 7))
@@ -232,3 +238,30 @@ def summarise(result: DemoResult) -> dict[str, Any]:
 
 def audit_at(at: Any) -> str:
     return clock.fmt_local(at)
+
+
+# ------------------------------------------------------------------ demo --web
+WEB_PASSWORD = "thu-nghiem-2024"
+"""The demo's password for the people below (a simulation database: printed, never a real secret)."""
+WEB_PEOPLE = ("dieuphoi@bacgiang.example", "chuyenvien.sngv@bacgiang.example", "chutich@bacgiang.example",
+              "chuyenvien.ca@bacgiang.example", "thanhtra@bacgiang.example")
+"""Who can sign in to the served demo: a coordinator, an officer of DOFA, the Chairman, an officer of the
+Police (who sees only the cases that concern the Police) and an auditor (who reads and never writes)."""
+
+
+def settings_of(result: DemoResult) -> Settings:
+    """Settings of the kept demo database; the simulated clock stays at the end of the demo (16:00)."""
+    clock.set_now(clock.local_at(result.until, 16))
+    return Settings(data_dir=result.data_dir, lang=result.lang, base_url=result.base_url)
+
+
+def web_sign_ins(result: DemoResult) -> list[dict[str, Any]]:
+    """Give the demo's people a password (through the service, as an admin would) and list them."""
+    settings = Settings(data_dir=result.data_dir, lang=result.lang)
+    people = {p["email"]: p for p in service.directory_show(settings)["people"]}
+    out = []
+    for email in WEB_PEOPLE:
+        service.set_password(settings, email, WEB_PASSWORD)
+        out.append({"email": email, "name": people[email]["name"], "roles": people[email]["roles"],
+                    "password": WEB_PASSWORD})
+    return out

@@ -21,7 +21,9 @@ from agreeflow.engine.core.errors import OptionValueError, RoleRefusedError, Sig
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Account, Person
+from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.service import base
+from agreeflow.notifications import compose
 
 
 def token_file(settings: Settings) -> Path:
@@ -132,3 +134,95 @@ def whoami(settings: Settings) -> dict[str, Any]:
                 "unit": who.unit if who else None, "roles": list(who.roles) if who else [],
                 "signed_in_as": signed.email if signed else None, "simulation": simulation,
                 "has_password": bool(account and account.password_hash), "origin": settings.origin}
+
+
+# ------------------------------------------------------------------ the web's sign-ins
+def web_session(settings: Settings, token: str | None) -> dict[str, Any] | None:
+    """Who a web session token belongs to (email, name, unit, roles), or None when it is not live."""
+    if not token:
+        return None
+    with base.reading(settings) as s:
+        who = identity.session_person(s, token, clock.real_now(), kinds=("web",))
+        if who is None:
+            return None
+        return {"email": who.email, "name": who.name, "unit": who.unit, "roles": list(who.roles or []),
+                "lang": who.lang, "read_only": authority.is_read_only(who)}
+
+
+LINK_MINUTES = 60
+"""How long a one-time sign-in link stays good."""
+
+
+def send_sign_in_link(settings: Settings, email: str, base_url: str) -> dict[str, Any]:
+    """Queue a one-time sign-in link (good once, :data:`LINK_MINUTES` minutes) to ``email`` through the outbox.
+
+    Says nothing about whether ``email`` is in the directory (the page answers the same either way); the
+    request is in the security log, and a person who is not there gets no mail.
+    """
+    at = clock.real_now()
+    email = email.strip().lower()
+    with base.writing(settings) as s:
+        person = s.get(Person, email)
+        sent = person is not None and person.active
+        if sent:
+            assert person is not None
+            token = identity.open_session(s, email, "link", at, settings.origin, LINK_MINUTES / 60)
+            who = compose.Recipient(person.email, person.name, person.lang if person.lang in ("vi", "en") else "vi",
+                            person.unit)
+            link = f"{base_url.rstrip('/')}/login/link/{token}"
+            row = compose.outbox_row(f"link:{identity.token_hash(token)}", "sign_in_link",
+                                     {"recipient_name": person.name, "link": link, "valid_minutes": LINK_MINUTES},
+                                     who, reminders.load(), base.now(), rung="sign_in_link")
+            compose.queue(s, [row])
+        seclog.append(s, seclog.SecurityKind.SIGN_IN_LINK_SENT if sent else seclog.SecurityKind.SIGN_IN_FAILED,
+                      actor=email, origin=settings.origin, at=at, detail={"kind": "link", "sent": sent})
+    return {"email": email}
+
+
+def sign_in_with_link(settings: Settings, token: str) -> dict[str, Any]:
+    """Spend a one-time sign-in link and open a web session; SignInRefusedError (exit 3) when the link
+    is unknown, used or expired (logged)."""
+    at = clock.real_now()
+    with base.writing(settings) as s:
+        who = identity.use_link(s, token, at)
+        if who is not None:
+            session = identity.open_session(s, who.email, "web", at, settings.origin)
+            seclog.append(s, seclog.SecurityKind.SIGN_IN, actor=who.email, origin=settings.origin, at=at,
+                          detail={"kind": "link"})
+        else:
+            seclog.append(s, seclog.SecurityKind.SIGN_IN_FAILED, actor="", origin=settings.origin, at=at,
+                          detail={"kind": "link", "token": identity.token_hash(token)[:12]})
+    if who is None:
+        raise SignInRefusedError(email="—", wait_vi="", wait_en="")
+    return {"email": who.email, "kind": "web", "token": session}
+
+
+def sign_in_trusted(settings: Settings, email: str, header: str) -> dict[str, Any]:
+    """Open a web session for a person a trusted reverse proxy vouches for (single sign-on).
+
+    The caller has checked that the request came from a trusted proxy address; this checks that the
+    person is in the directory and active (SignInRefusedError, exit 3, logged, otherwise).
+    """
+    at = clock.real_now()
+    email = email.strip().lower()
+    with base.writing(settings) as s:
+        person = s.get(Person, email)
+        ok = person is not None and person.active
+        if ok:
+            token = identity.open_session(s, email, "web", at, settings.origin)
+        seclog.append(s, seclog.SecurityKind.SIGN_IN if ok else seclog.SecurityKind.SIGN_IN_FAILED, actor=email,
+                      origin=settings.origin, at=at, detail={"kind": "proxy", "header": header})
+    if not ok:
+        raise SignInRefusedError(email=email, wait_vi="", wait_en="")
+    return {"email": email, "kind": "web", "token": token}
+
+
+def web_sign_out(settings: Settings, token: str) -> dict[str, Any]:
+    """End one web session (the command line's saved token is left alone); logged when it was live."""
+    at = clock.real_now()
+    with base.writing(settings) as s:
+        email = identity.close_session(s, token, at)
+        if email:
+            seclog.append(s, seclog.SecurityKind.SIGN_OUT, actor=email, origin=settings.origin, at=at,
+                          detail={"kind": "web"})
+    return {"email": email}

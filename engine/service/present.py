@@ -10,18 +10,31 @@ from typing import Any, TypeVar
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.clock import fmt_day, fmt_local, parse_instant
-from agreeflow.engine.core.errors import DateValueError, DefinitionError, OutputPathError
+from agreeflow.engine.core.errors import (
+    DateValueError,
+    DefinitionError,
+    FieldValueError,
+    MissingFieldsError,
+    NotSignedInError,
+    OutputPathError,
+    ReadOnlyError,
+    SignInRefusedError,
+    StaleCaseError,
+    UnknownCaseError,
+    UnknownUnitError,
+)
 from agreeflow.engine.core.files import atomic_write as write_file
 from agreeflow.engine.core.i18n import t as _translate
+from agreeflow.engine.core.i18n import translations
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
 
 T = TypeVar("T")
 
-__all__ = [
-    "crash_report", "output_file", "check_output", "DefinitionError", "Settings", "write_file", "fmt_day",
-    "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text",
-]
+__all__ = ["DefinitionError", "FieldValueError", "MissingFieldsError", "NotSignedInError", "ReadOnlyError",
+           "SignInRefusedError", "StaleCaseError", "UnknownCaseError", "UnknownUnitError", "Settings", "write_file",
+           "fmt_day", "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text", "catalogue",
+           "crash_report", "output_file", "check_output"]
 
 
 def set_clock(value: str | datetime | None, option: str = "--now") -> None:
@@ -64,6 +77,12 @@ def text(key: str, lang: str, **values: Any) -> str:
     return _translate(key, lang, **values)
 
 
+def catalogue(lang: str) -> dict[str, str]:
+    """Every translation of ``lang`` (msgid → text) as the catalogue reads now: a page looks up many words,
+    and asks for the catalogue once."""
+    return translations(lang)
+
+
 def fmt_at_local(at: str | None) -> str:
     """A stored UTC instant (canonical text) as dd/mm/yyyy HH:MM in Vietnam."""
     return fmt_local(parse_instant(at)) if at else ""
@@ -102,6 +121,9 @@ def check_output(path: Path) -> None:
     """Refuse, before any work, an output path that is a folder or lies in a folder that cannot be written."""
     if path.is_dir():
         raise OutputPathError(path=str(path), problem_vi="đó là một thư mục", problem_en="it is a folder")
+    if path.exists() and not path.is_file():  # a device such as /dev/null, a socket, a pipe: never replaced
+        raise OutputPathError(path=str(path), problem_vi="đó không phải là một tệp thông thường (thiết bị, socket…)",
+                              problem_en="it is not a regular file (a device, a socket…)")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise OutputPathError(path=str(path), problem_vi=f"không có thư mục {folder}",

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from agreeflow.engine.core.settings import Settings
-from agreeflow.engine.reports import annual, checkpoint, compliance, ics, office
+from agreeflow.engine.reports import annual, checkpoint, compliance, decree30, ics, letters, office
 from agreeflow.engine.reports import common as reports
 from agreeflow.engine.reports.common import Table
 from agreeflow.engine.service.base import now, reading
@@ -29,7 +29,11 @@ def compliance_tables(rep: dict[str, Any], lang: str) -> list[Table]:
 def report_annual(settings: Settings, year: int, map_file: Path | None = None,
                   checkpoint_file: Path | None = None, xlsx: Path | None = None,
                   docx: Path | None = None) -> dict[str, Any]:
-    """The annual report; a checkpoint file's root is printed in it; optionally written as XLSX and DOCX."""
+    """The annual report; a checkpoint file's root is printed in it; optionally written as XLSX and DOCX.
+
+    The DOCX is a report in Decree 30/2020 form (engine.reports.decree30), its words from the letter
+    template ``annual_report``, signed by the head of the report map's issuing body.
+    """
     for target in (xlsx, docx):
         if target is not None:
             check_output(target)
@@ -37,12 +41,15 @@ def report_annual(settings: Settings, year: int, map_file: Path | None = None,
     cp = checkpoint.read(checkpoint_file) if checkpoint_file else None
     pinned = {k: cp[k] for k in ("root", "taken_at", "events", "cases")} if cp else None
     with reading(settings) as s:
-        rep = annual.report(s, m, year, settings.lang, now(), pinned)
-    parts = annual.sections(rep, settings.lang)
+        at = now()
+        rep = annual.report(s, m, year, settings.lang, at, pinned)
+        parts = annual.sections(rep, settings.lang)
+        doc = letters.annual_document(s, rep, parts, m.issuer, at, settings.letter_templates, settings.lang) \
+            if docx else None
     if xlsx:
         output_file(xlsx, lambda fh: office.write_xlsx(fh, rep, parts, settings.lang), binary=True)
-    if docx:
-        output_file(docx, lambda fh: office.write_docx(fh, rep, parts, settings.lang), binary=True)
+    if docx and doc is not None:
+        output_file(docx, lambda fh: decree30.write_docx(fh, doc), binary=True)
     return rep
 
 

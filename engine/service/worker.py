@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from agreeflow.engine.core import authority, clock
+from agreeflow.engine.core import authority, clock, tokens
 from agreeflow.engine.core.errors import OptionValueError
 from agreeflow.engine.core.kinds import OutboxStatus, Role
 from agreeflow.engine.core.settings import Settings
@@ -34,7 +34,7 @@ from agreeflow.engine.procedures import sweep as sweeping
 from agreeflow.engine.reports import checkpoint
 from agreeflow.engine.service import audit, base
 from agreeflow.engine.service.base import now, reading, writing
-from agreeflow.notifications import outbox
+from agreeflow.notifications import compose, outbox
 from agreeflow.notifications.mailer import Transport, TransportError, build_email
 from agreeflow.notifications.render import RenderedMessage
 
@@ -53,12 +53,22 @@ def tick(settings: Settings, node: str | None = None, dispatch: bool = True,
     return counts
 
 
+def links(settings: Settings) -> compose.Links | None:
+    """The web's address and the signing secret for links in mail; None when no base URL is configured."""
+    if not settings.base_url:
+        return None
+    return compose.Links(settings.base_url, tokens.load_secret(settings.secret_file))
+
+
 def sweep(settings: Settings, at: datetime, stop: threading.Event | None = None) -> dict[str, Any]:
     """Queue every reminder, escalation and digest due at ``at``; returns counts.
 
-    Every event the sweep writes carries ``at``: one sweep, one instant.
+    Every event the sweep writes carries ``at``: one sweep, one instant.  With a base URL configured
+    (``AGREEFLOW_BASE_URL``) the mails link to the web, and a consulted body's reminder carries its
+    personal reply link.
     """
     policies = reminders.load()
+    web = links(settings)
     counts: Counter[str] = Counter()
     with reading(settings) as s:
         cal = calendar_for(s)
@@ -69,7 +79,7 @@ def sweep(settings: Settings, at: datetime, stop: threading.Event | None = None)
             break
         try:
             with writing(settings) as s:
-                counts.update(sweeping.handle(s, deadline_id, at, cal, policies))
+                counts.update(sweeping.handle(s, deadline_id, at, cal, policies, web))
         except Exception:  # isolate: one broken deadline must not stop the reminders of all others
             log.exception("deadline %s: sweep failed; it stays due for the next sweep", deadline_id)
             counts["errors"] += 1
