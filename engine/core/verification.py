@@ -206,7 +206,8 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
             else at_text_of(rec)
         kind, text = row[9], row[6]
         obj = None
-        pj = cache.get(text) if kind in repeating else None  # a transition's citation: the same text again and again
+        repeats = kind in repeating
+        pj = cache.get(text) if repeats else None  # a transition's citation: the same text again and again
         if pj is None:
             # The stored text is hashed as it is when it is one JSON object (parsed once: the replay reads it);
             # json.dumps's spacing marks an event written before payloads were stored canonical: re-encoded.
@@ -218,7 +219,7 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
             except (StopIteration, ValueError, TypeError, RecursionError):
                 pj = obj = None
             else:
-                if kind in repeating:
+                if repeats:
                     if len(cache) >= _CACHE_LIMIT:
                         cache.clear()
                     cache[text] = pj
@@ -234,8 +235,9 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
                 form = known[head] = form_of(actor, role, kind_, frm, to, trigger, note, recorded_by, origin,
                                              rec_text is not None)
             if form is not None:
-                canon = form % (quote(at_text), case_json, pj, prev, quote(rec_text), seq) if rec_text is not None \
-                    else form % (quote(at_text), case_json, pj, prev, seq)
+                at_json = quote(at_text)
+                canon = form % (at_json, case_json, pj, prev, at_json if rec_text is at_text else quote(rec_text),
+                                seq) if rec_text is not None else form % (at_json, case_json, pj, prev, seq)
                 digest = sha256(canon.encode()).hexdigest()
         if digest != stored:  # odd values, an event hashed the other way, or an edit: the reference decides
             digest, obj = _reference(ref, row, at_text, rec_text)
