@@ -49,9 +49,10 @@ from agreeflow.engine.core import audit, replay
 from agreeflow.engine.core.audit import GENESIS, Break
 
 # The columns that repeat from event to event come last, in audit.CanonicalText.form's order: row[_HEAD:].
-_EVENTS_SQL = ('SELECT e.case_id, e.seq, e.prev_hash, e.hash, e.at, e.recorded_at, CAST(e.payload AS TEXT),'
-               ' e.actor, e.role, e.kind, e.from_state, e.to_state, e."trigger", e.note, e.recorded_by, e.origin'
-               ' FROM events e WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq')
+EVENTS_SQL = ('SELECT e.case_id, e.seq, e.prev_hash, e.hash, e.at, e.recorded_at, CAST(e.payload AS TEXT),'
+              ' e.actor, e.role, e.kind, e.from_state, e.to_state, e."trigger", e.note, e.recorded_by, e.origin'
+              ' FROM events e WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq')
+"""The log as verify reads it (bench/verify_bench.py times the same query)."""
 _HEAD = 7
 _CASES_SQL = ('SELECT id, ref, workflow, state, CAST(fields AS TEXT), suspended_at FROM cases'
               ' WHERE id BETWEEN :lo AND :hi')
@@ -115,7 +116,7 @@ def scan(s: Session, lo: int, hi: int, pinned: Pinned | None = None) -> Scan:
         for cid, did, key, status, due in rows:
             deadline_rows.setdefault(cid, []).append((did, key, status, due if type(due) is str else _day(due)))
     out = Scan(refs={r[1] for r in case_rows.values()})
-    with _raw_rows(conn, _EVENTS_SQL, params) as rows:
+    with _raw_rows(conn, EVENTS_SQL, params) as rows:
         walked = _walk(rows, case_rows, deadline_rows, pinned, out)
     for cid, row in case_rows.items():
         if cid not in walked:
