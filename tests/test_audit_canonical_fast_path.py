@@ -14,7 +14,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agreeflow.engine.core import audit, verification
+from agreeflow.engine.core import audit, replay, verification
 
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(
     ["", "%s", "%", "\"", "\\", "\n", "\u2028", "Đã giao", "transition"])
@@ -75,3 +75,21 @@ def test_a_payload_hashed_as_stored_is_spelt_alike_by_the_fast_path_and_the_refe
                              note, canonical, prev, rec, "", "cli:x@y").encode() == audit.canonical_bytes(
         "NV-1", 3, "2024-07-01T00:00:00.000000Z", actor, "officer", "transition", "a", "b", "go", note, payload, prev,
         rec, "", "cli:x@y")
+
+
+deadline_rows = st.lists(st.tuples(st.sampled_from(["timer:a", "timer:b"]), st.sampled_from(["open", "met", "missed"]),
+                                   st.sampled_from([None, "2024-07-01", "2024-07-02"])), max_size=5)
+
+
+@settings(max_examples=400, deadline=None)
+@given(logged=deadline_rows, stored=deadline_rows)
+def test_a_case_s_deadline_rows_pass_exactly_when_each_key_s_rows_are_what_its_log_set(logged, stored) -> None:
+    """The replay's shortcut for deadlines that agree (engine.core.replay) never hides a row that does not."""
+    r = replay.CaseReplay()
+    for seq, (key, status, due) in enumerate(logged, 1):
+        r.feed(seq, "deadline_set", None, None, "2024-07-01T00:00:00.000000Z",
+               {"deadline": key, "status": status, "due_date": due})
+    found = r.compare(replay.SYSTEM_WORKFLOW, "", {}, None, [(i, *row) for i, row in enumerate(stored, 1)])
+    agree = all([(s, d) for k, s, d in logged if k == key] == [(s, d) for k, s, d in stored if k == key]
+                for key in ("timer:a", "timer:b"))
+    assert (found == []) == agree
