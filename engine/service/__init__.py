@@ -51,7 +51,25 @@ from agreeflow.engine.service.identity import (
     web_sign_out,
     whoami,
 )
+from agreeflow.engine.service.inspection import (
+    INSPECTORS,
+    LogFilter,
+    checkpoint_file,
+    checkpoints,
+    export_file,
+    log_page,
+    may_inspect,
+)
 from agreeflow.engine.service.letters import letter_kinds, write_letter
+from agreeflow.engine.service.oversight import (
+    annual_file,
+    annual_preview,
+    calendar_decisions,
+    compliance_page,
+    compliance_xlsx,
+    directory_page,
+    outbox_page,
+)
 from agreeflow.engine.service.pages import (
     attachment,
     calendar_month,
@@ -105,6 +123,9 @@ from agreeflow.engine.service.workflows import lint, workflow_graph, workflow_sh
 T = TypeVar("T")
 
 __all__ = [
+    "INSPECTORS", "LogFilter", "annual_file", "annual_preview", "calendar_decisions", "checkpoint_file",
+    "checkpoints", "compliance_page", "compliance_xlsx", "directory_page", "export_file", "log_page",
+    "may_inspect", "outbox_page",
     "CaseFilter", "DefinitionError", "FieldValueError", "MissingFieldsError", "NotSignedInError",
     "ReadOnlyError", "Settings", "SignInRefusedError", "StaleCaseError", "UnknownCaseError",
     "UnknownUnitError", "annual_sections", "annual_title", "attachment", "audit_checkpoint", "audit_export",

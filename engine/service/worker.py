@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import authority, clock, tokens
 from agreeflow.engine.core.errors import OptionValueError
@@ -198,11 +198,12 @@ def outbox_list(settings: Settings, status: str | None = None, limit: int = 100)
 
 
 def outbox_retry(settings: Settings, message_id: int) -> dict[str, Any]:
-    """Queue a failed or cancelled message again (coordinator or admin)."""
-    with writing(settings) as s:
-        who = base.writer(s, settings)
+    """Queue a failed or cancelled message again (coordinator or admin; a refusal is logged in the security log)."""
+    def work(s: Session) -> dict[str, Any]:
+        who = base.writer(s, settings, action="outbox retry")
         authority.require_any(who, (Role.COORDINATOR, Role.ADMIN), "outbox retry", "outbox")
         return outbox.retry(s, message_id, now())
+    return base.refused(settings, "outbox retry", work)
 
 
 # ------------------------------------------------------------------ serve: APScheduler wakes sweep and dispatcher
