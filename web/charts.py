@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import base64
 import re
+import sys
 from typing import Any
 
 import pygal
 from pygal.style import Style
 
 from agreeflow.web.render import Words
+
+# pygal (3.1.3) appends to sys.meta_path a finder for its map plugins (pygal.maps.*, not used here) that has
+# only the legacy find_module: Python 3.11 then warns (ImportWarning) on every import anywhere that misses,
+# and 3.12 ignores such a finder.  Taken out again, so importing the charts changes nothing else.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 COLOURS = {"on_time": "#1a7f37", "late": "#d97706", "overdue": "#b3261e", "open": "#2563eb", "no_due_date": "#9ca3af",
            "no_reply": "#6b21a8", "deemed_agreed": "#0f766e", "not_done": "#7c2d12"}
