@@ -234,9 +234,8 @@ def log_page(settings: Settings, f: LogFilter, limit: int = PER_PAGE) -> dict[st
             nxt = {"before": str(rows[-1].seq)} if older and rows else None
         else:
             before, after = _cursor(f.before), _cursor(f.after)
-            seek = (lambda n: _by_person(s, where, person, before, after, n)) if f.person else \
-                (lambda n: _seek(s, where, before, after, n))
-            got = seek(limit + 1)
+            got = _by_person(s, where, person, before, after, limit + 1) if f.person else \
+                _seek(s, where, before, after, limit + 1)
             if after is not None:
                 newer, rows = len(got) > limit, got[-limit:] if len(got) > limit else got
                 older = bool(rows)

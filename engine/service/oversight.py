@@ -234,12 +234,14 @@ def directory_page(settings: Settings, on: str = "") -> dict[str, Any]:
             break
         if e.kind == EventKind.DIRECTORY_LOADED:
             _undo(e.payload.get("diff") or {}, units, people, delegations)
-    shown_units = [u | {"active": _active(u, day)} for u in sorted(units.values(), key=lambda u: u["code"])]
+    shown_units = [u | {"active": _active(u, day)} for u in sorted(units.values(), key=lambda u: str(u["code"]))]
     shown_people = sorted(people.values(), key=lambda p: (p["unit"], p["email"]))
-    shown_delegations = [d | {"in_force": d["from"] <= day.isoformat() and (not d["to"] or d["to"] >= day.isoformat()),
+    iso = day.isoformat()
+    shown_delegations = [d | {"in_force": str(d["from"]) <= iso and (not d["to"] or str(d["to"]) >= iso),
                               "principal_name": names.get(d["principal"], d["principal"]),
                               "delegate_name": names.get(d["delegate"], d["delegate"])}
-                         for d in sorted(delegations, key=lambda d: (d["from"], d["principal"], d["delegate"]))]
+                         for d in sorted(delegations, key=lambda d: (str(d["from"]), str(d["principal"]),
+                                                                     str(d["delegate"])))]
     history = [{"seq": e.seq, "at": clock.fmt_local(e.at), "kind": e.kind, "actor": e.actor,
                 "actor_name": names.get(e.actor, e.actor), "note": e.note,
                 "recorded_by": e.recorded_by, "counts": {k: v for k, v in e.payload.items()
@@ -308,6 +310,6 @@ def calendar_decisions(settings: Settings, year: int | None = None) -> dict[str,
                                    .order_by(col(Event.seq).desc())).all()]
         names = dict(s.exec(select(Person.email, Person.name)).all())
     for c in changes:
-        c["actor_name"] = names.get(c["actor"], c["actor"])
+        c["actor_name"] = names.get(str(c["actor"]), str(c["actor"]))
     return {"viewer": viewer, "year": year, "days": days, "overrides": overrides, "changes": changes,
             "system_ref": cases.SYSTEM_REF}
