@@ -226,6 +226,7 @@ def test_the_log_queries_read_an_index_in_page_order_on_both_databases(site, af)
     filters = [service.LogFilter(), service.LogFilter.of(first["older"]), service.LogFilter(kind="transition"),
                service.LogFilter(kind="transition", before="2024-03-04T02:00:00.000000Z~9"),
                service.LogFilter(person=COORD), service.LogFilter(start="2024-03-01", end="2024-03-31"),
+               service.LogFilter(unit="SNGV"),
                service.LogFilter(case=ref), service.LogFilter(case=ref, seq="3")]
     seen: list[tuple[str, object]] = []
     engine = db.get_engine(site.url)
@@ -273,6 +274,35 @@ def test_verify_on_the_page_names_the_first_broken_event_with_a_link_to_it(site,
     assert "Nhật ký không toàn vẹn" in visible_text(done)
     assert f'href="/audit/log?case={ref}&amp;seq=2#ev-{ref}-2"' in done
     assert re.search(rf"{ref}</strong> seq 2</a>: ", done)
+
+
+def test_the_check_says_how_far_it_is_at_least_every_second_even_before_it_starts_counting(site):
+    """The page hears from the check while the engine loads and the checkpoint is read, not only per chunk
+    of events: the last report is said again after half a second of silence (web/verify_job.py)."""
+    import json
+    import subprocess
+    import sys
+
+    open_agreement(site.home, site.url)
+    settings = site.settings()
+    proc = subprocess.Popen([sys.executable, "-m", "agreeflow.web.verify_job"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, encoding="utf-8")
+    assert proc.stdin is not None and proc.stdout is not None
+    lines: list[tuple[float, dict]] = []
+    start = time.monotonic()
+    lines.append((time.monotonic() - start, json.loads(proc.stdout.readline())))
+    while time.monotonic() - start < 1.8:  # the settings not sent yet: the check cannot begin
+        lines.append((time.monotonic() - start, json.loads(proc.stdout.readline())))
+    proc.stdin.write(json.dumps({"data_dir": str(settings.data_dir), "db_url": settings.url, "lang": "vi"}) + "\n")
+    proc.stdin.close()
+    lines += [(time.monotonic() - start, json.loads(line)) for line in proc.stdout]
+    assert proc.wait(timeout=60) == 0
+    waiting = [msg for at, msg in lines if at < 1.8]
+    assert len(waiting) >= 3 and {m["phase"] for m in waiting} == {"starting"}, lines
+    gaps = [b - a for (a, _), (b, _) in zip(lines, lines[1:]) if b < 1.8]  # while it waits (load-independent)
+    assert max(gaps) < 1.0, gaps
+    assert lines[-1][1]["phase"] == "done" and lines[-1][1]["result"]["broken"] == [], lines[-1]
+    assert [m for _, m in lines].count(lines[-1][1]) == 1  # the verdict is said once, never again
 
 
 def test_the_proof_downloads_checkpoints_and_the_export_that_the_standalone_verifier_accepts(site, tmp_path):

@@ -145,19 +145,38 @@ def _conditions(s: Session, f: LogFilter, w: reports.Window) -> list[Any]:
     """Where-clauses of every filter but the person and the position."""
     where: list[Any] = []
     if f.kind:
-        known = set(auditlog.KINDS) | set(s.exec(select(Event.kind).distinct()).all())
+        known = set(auditlog.KINDS) | auditlog.recorded_kinds(s)
         if f.kind not in known:
             raise _bad("kind", f"không có loại sự kiện '{f.kind}'", f"there is no event kind '{f.kind}'")
         where.append(col(Event.kind) == f.kind)
     if f.unit:
         if s.get(Unit, f.unit) is None:
             raise _bad("unit", f"không có đơn vị '{f.unit}'", f"there is no unit '{f.unit}'")
-        where.append(col(Event.case_id).in_(select(col(Case.id)).where(unit_condition(f.unit))))
+        of_unit = select(col(Case.id)).where(unit_condition(f.unit))
+        if _dense(s, f.unit):
+            # ``case_id + 0`` hides the case index from the planner: it then walks the log's (at, id) index in
+            # page order and keeps the unit's events, a page found within a few thousand entries.  Given the
+            # bare column, SQLite read every event of the unit's cases and sorted them (0.5 s at 1 M events).
+            where.append((col(Event.case_id) + 0).in_(of_unit))
+        else:  # a unit with few cases: its events by the case index, then sorted — few to sort
+            where.append(col(Event.case_id).in_(of_unit))
     if w.start:
         where.append(col(Event.at) >= w.start)
     if w.end:
         where.append(col(Event.at) < w.end)
     return where
+
+
+DENSE = 0.01
+"""A unit whose own cases are at least this share of all cases has its log pages read in page order."""
+
+
+def _dense(s: Session, unit: str) -> bool:
+    """Whether the unit's own cases (an index count; cases that only name it in their fields come on top) are
+    at least :data:`DENSE` of all cases (their highest id, near enough)."""
+    own = s.exec(select(sa.func.count()).select_from(Case).where(col(Case.unit) == unit)).one()
+    every = s.exec(select(sa.func.max(col(Case.id)))).one() or 0
+    return bool(every) and own >= DENSE * every
 
 
 def _seek(s: Session, where: list[Any], before: tuple[datetime, int] | None, after: tuple[datetime, int] | None,
@@ -246,7 +265,7 @@ def log_page(settings: Settings, f: LogFilter, limit: int = PER_PAGE) -> dict[st
             nxt = {"before": _cursor_of(rows[-1])} if older and rows else None
         shown = _views(s, rows, lang)
         units = unit_names(s, lang)
-        kinds = sorted(set(auditlog.KINDS) | set(s.exec(select(Event.kind).distinct()).all()))
+        kinds = sorted(set(auditlog.KINDS) | auditlog.recorded_kinds(s))
         chosen = {"id": case.ref, "title": case.title} if case is not None else None
     return {"viewer": viewer, "events": shown, "filter": f.__dict__, "case": chosen,
             "older": f.query(before=nxt["before"], after="", seq="") if nxt else None,
