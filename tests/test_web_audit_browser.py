@@ -12,8 +12,10 @@ checkpoints written by its sweeps).  The path of issue 18:
 4. the check on the page names that case and seq, linked to the event in
    the log;
 5. the auditor downloads the annual report (DOCX, XLSX) and the export; the
-   standalone verifier of docs/audit.md accepts the export taken before the
-   edit and names the same case and seq in the one taken after;
+   standalone verifier of docs/audit.md — the few lines printed in its
+   section 2, run as they are, and tests/standalone_verifier.py, written from
+   it — accepts the export taken before the edit and names the same case and
+   seq in the one taken after;
 6. the compliance page draws its charts (each image loads).
 
 Screenshots go to ``AGREEFLOW_SCREENSHOTS`` (default: the test's temporary
@@ -25,6 +27,8 @@ from __future__ import annotations
 import base64
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,6 +50,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at "
                                  "/usr/bin/chromium (.ci/run installs it: apt-get install chromium)")]
 CASE = "TTQT-2024-0001"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def docs_verifier(export: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
+    """The few lines of section 2 of docs/audit.md, as printed there, run on ``export`` in a bare interpreter."""
+    text = (ROOT / "docs" / "audit.md").read_text(encoding="utf-8")
+    code = re.search(r"## 2\. Verify an export.*?```python\n(.*?)```", text, re.S).group(1)  # type: ignore[union-attr]
+    script = tmp / "verify_export.py"
+    script.write_text(code, encoding="utf-8")
+    return subprocess.run([sys.executable, "-I", str(script), str(export)], capture_output=True, text=True,
+                          timeout=120)
 
 
 def view(shots: Shots, page: object, name: str) -> None:
@@ -112,6 +129,8 @@ def test_an_inspector_reads_the_log_checks_it_catches_an_edit_and_takes_the_proo
             caught.value.save_as(before)
             heads = outside_verify(read_jsonl(before))
             assert CASE in heads and len(heads) > 20
+            printed = docs_verifier(before, tmp_path)
+            assert printed.returncode == 0 and printed.stdout.strip() == f"ok: {len(heads)} chains", printed
 
             # 3. whoever owns the database rewrites a note, the triggers dropped first
             with raw_connection(url) as con:
@@ -150,6 +169,8 @@ def test_an_inspector_reads_the_log_checks_it_catches_an_edit_and_takes_the_proo
             with pytest.raises(Broken) as broken:
                 outside_verify(read_jsonl(after))
             assert f"{CASE} seq 3" in str(broken.value)
+            printed = docs_verifier(after, tmp_path)
+            assert printed.returncode == 1 and printed.stderr.strip().endswith(f"{CASE} seq 3 is broken"), printed
 
             # 6. compliance as pictures and tables
             page.goto(f"{base}/audit/compliance?start=2024-01-01&end=2024-12-31")

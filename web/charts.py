@@ -41,11 +41,18 @@ def _style(outcomes: list[str]) -> Style:
                  value_font_size=10, tooltip_font_size=11, opacity=".95", opacity_hover=".95")
 
 
+LEGEND_COLUMNS = 2
+"""Legend entries per row under a chart: the longest outcome ("Coi như đồng ý (theo văn bản xin ý kiến)")
+fits in half the plot's width, not in a third."""
+
+
 def _config(chart: Any, title: str, outcomes: list[str], height: int) -> Any:
-    return chart(style=_style(outcomes), js=[], title=title, height=height,
-                 width=960, legend_at_bottom=True, legend_at_bottom_columns=4, print_values=False,
-                 show_y_guides=True, truncate_label=-1, truncate_legend=-1, margin=12, spacing=8,
-                 explicit_size=True, no_data_text="—")
+    rows = -(-len(outcomes) // LEGEND_COLUMNS)
+    # pygal leaves room for one row of legend: each further row gets its own (else the SVG cuts it off)
+    return chart(style=_style(outcomes), js=[], title=title, height=height + 20 * (rows - 1),
+                 width=960, legend_at_bottom=True, legend_at_bottom_columns=LEGEND_COLUMNS, print_values=False,
+                 show_y_guides=True, truncate_label=-1, truncate_legend=-1, margin=12,
+                 margin_bottom=12 + 20 * (rows - 1), spacing=8, explicit_size=True, no_data_text="—")
 
 
 def _used(groups: list[dict[str, Any]], outcomes: list[str]) -> list[str]:
