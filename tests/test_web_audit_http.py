@@ -261,6 +261,7 @@ def test_the_log_queries_read_an_index_in_page_order_on_both_databases(site, af)
 
 
 # ------------------------------------------------------------------ the proof
+@pytest.mark.slow  # two integrity checks, each in a process of its own
 def test_verify_on_the_page_names_the_first_broken_event_with_a_link_to_it(site, af):
     ref = open_agreement(site.home, site.url)
     auditor = site.client(AUDITOR)
@@ -276,6 +277,7 @@ def test_verify_on_the_page_names_the_first_broken_event_with_a_link_to_it(site,
     assert re.search(rf"{ref}</strong> seq 2</a>: ", done)
 
 
+@pytest.mark.slow  # waits 1.8 s on purpose, then a check in a process of its own
 def test_the_check_says_how_far_it_is_at_least_every_second_even_before_it_starts_counting(site):
     """The page hears from the check while the engine loads and the checkpoint is read, not only per chunk
     of events: the last report is said again after half a second of silence (web/verify_job.py)."""
