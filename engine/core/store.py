@@ -107,7 +107,7 @@ class Event(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
                       # The log page reads newest first by (at, id), with or without a kind or a person, from
-                      # an index in that order: its keyset paging costs the same on any page (migration 0004).
+                      # an index in that order: its keyset paging costs the same on any page (migration 0005).
                       sa.Index("ix_events_at_id", "at", "id"),
                       sa.Index("ix_events_kind_at_id", "kind", "at", "id"),
                       sa.Index("ix_events_actor_at_id", "actor", "at", "id"),

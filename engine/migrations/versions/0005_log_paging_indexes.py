@@ -5,14 +5,14 @@ composite index serves every query the single one did, and on PostgreSQL the
 id in it is what lets "newest first, before (at, id)" read a page straight
 from the index.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 """
 from alembic import op
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
