@@ -43,7 +43,14 @@ EVENTS = {
     "deemed_agreed": N_("Deemed agreed"), "flagged": N_("Flagged"), "occurrence_opened": N_("Next occurrence opened"),
     "follow_up_opened": N_("Follow-up round opened"), "round_checked": N_("Round checked at the deadline"),
     "effect_failed": N_("A linked step could not run"),
+    "deadline_closed": N_("Deadline closed (no reply or deemed agreed)"),
+    "unit_transferred": N_("Work passed to the successor unit"),
 }
+POSITIONS = {"chairman": N_("Chairman"), "vice_chairman": N_("Vice-chairman"), "director": N_("Director"),
+             "deputy_director": N_("Deputy director"), "head": N_("Head"), "deputy_head": N_("Deputy head"),
+             "officer": N_("Officer")}
+OUTBOX_STATUS = {"queued": N_("Waiting to be sent"), "sending": N_("Being sent"), "sent": N_("Sent"),
+                 "failed": N_("Failed"), "cancelled": N_("Skipped")}
 CHOICES = {
     "agreement": N_("Agreement"), "mou": N_("Memorandum of understanding"), "letter_of_intent": N_("Letter of intent"),
     "minutes": N_("Minutes"), "programme": N_("Programme"), "plan": N_("Plan"), "other": N_("Other"),

@@ -61,7 +61,25 @@ if TYPE_CHECKING:
         web_sign_out,
         whoami,
     )
+    from agreeflow.engine.service.inspection import (
+        INSPECTORS,
+        LogFilter,
+        checkpoint_file,
+        checkpoints,
+        export_file,
+        log_page,
+        may_inspect,
+    )
     from agreeflow.engine.service.letters import letter_kinds, write_letter
+    from agreeflow.engine.service.oversight import (
+        annual_file,
+        annual_preview,
+        calendar_decisions,
+        compliance_page,
+        compliance_xlsx,
+        directory_page,
+        outbox_page,
+    )
     from agreeflow.engine.service.pages import (
         attachment,
         calendar_month,
@@ -130,6 +148,9 @@ __all__ = [
     "text", "verify", "web_secret", "web_session", "web_sign_out", "whoami", "is_simulation_db", "with_session",
     "workflow_graph",
     "workflow_show", "workflows_list", "write_file", "write_letter", "writing",
+    "INSPECTORS", "LogFilter", "annual_file", "annual_preview", "calendar_decisions", "checkpoint_file",
+    "checkpoints", "compliance_page", "compliance_xlsx", "directory_page", "export_file", "log_page",
+    "may_inspect", "outbox_page",
 ]
 
 # Where each name of the API lives: (module of this package, its name there).  A command imports
@@ -148,7 +169,11 @@ _WHERE: dict[str, tuple[str, str]] = {
     **{n: ("identity", n) for n in ("is_simulation_db", "login", "logout", "saved_token", "send_sign_in_link",
                                      "set_password", "sign_in_trusted", "sign_in_with_link", "web_session",
                                      "web_sign_out", "whoami")},
+    **{n: ("inspection", n) for n in ("INSPECTORS", "LogFilter", "checkpoint_file", "checkpoints", "export_file",
+                                       "log_page", "may_inspect")},
     **{n: ("letters", n) for n in ("letter_kinds", "write_letter")},
+    **{n: ("oversight", n) for n in ("annual_file", "annual_preview", "calendar_decisions", "compliance_page",
+                                      "compliance_xlsx", "directory_page", "outbox_page")},
     **{n: ("pages", n) for n in ("attachment", "calendar_month", "case_form", "case_forms", "case_page",
                                   "case_version", "my_work", "round_page")},
     "plan": ("planning", "plan"),
