@@ -10,8 +10,10 @@ Heavy modules are imported inside commands so ``agreeflow --help`` starts fast.
 from __future__ import annotations
 
 import json
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +112,110 @@ def t(key: str, **values: Any) -> str:
     return service.text(key, lang(), **values)
 
 
+# ----------------------------------------------------------------- help in the user's language
+# Click builds the help of every command at import, from English docstrings and option help, and
+# translates its own words ("Usage:", "Options:", "No such option") through the standard library's
+# gettext.  So each invocation first reads the language from the raw arguments (--help may come before
+# --lang is parsed), then runs with the catalogue bound to the standard library's gettext (i18n.speaking)
+# and with the help texts and metavars of the command tree replaced by their translations, put back after.
+_METAVAR = re.compile(r"(?<![\w-])[A-Z][A-Z0-9_]*(?: [A-Z][A-Z0-9_]*)*(?![\w-])")
+
+
+def _argv_lang(args: list[str]) -> str:
+    """``--lang vi|en`` anywhere in ``args`` (the last one wins, as click's), else AGREEFLOW_LANG, else vi."""
+    import os
+    found = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            found = args[i + 1]
+        elif arg.startswith("--lang="):
+            found = arg.partition("=")[2]
+    for candidate in (found, os.environ.get("AGREEFLOW_LANG")):
+        if candidate in ("vi", "en"):
+            return candidate
+    return "vi"
+
+
+def _metavar_in(metavar: str, known: dict[str, str]) -> str:
+    """FILE, CASE, [OPTIONS], NAME=VALUE … translated: a run of capitalised words as a whole, else word by word."""
+    def one(match: re.Match[str]) -> str:
+        run = match.group(0)
+        return known.get(run) or " ".join(known.get(w, w) for w in run.split(" "))
+    return _METAVAR.sub(one, metavar)
+
+
+@contextmanager
+def _help_in(root: click.Command, argv: list[str], lang: str) -> Iterator[None]:
+    """The help of the command tree under ``root`` in ``lang`` until the block ends.
+
+    Every command's own help (a group lists its commands with the first line of it); the options,
+    arguments and metavars only of the commands ``argv`` names (the only ones a help page or an error
+    message can show), since click makes a command's --help option the first time it is asked for.
+    """
+    import gettext
+    import inspect
+    from functools import cache
+
+    from agreeflow.engine import translations
+    known = translations(lang)  # once: a lookup through text() checks the file each time
+    click_word = cache(gettext.gettext)  # click's own words, from the catalogue bound by i18n.speaking
+    saved: list[tuple[Any, str, Any]] = []
+
+    def swap(obj: Any, attr: str, value: Any) -> None:
+        old = getattr(obj, attr)
+        if value != old:
+            saved.append((obj, attr, old))
+            setattr(obj, attr, value)
+
+    def every(cmd: click.Command) -> Iterator[click.Command]:
+        yield cmd
+        for sub in (cmd.commands.values() if isinstance(cmd, click.Group) else ()):
+            yield from every(sub)
+
+    def named(cmd: click.Command, parent: click.Context | None) -> Iterator[tuple[click.Command, click.Context]]:
+        ctx = click.Context(cmd, parent=parent, info_name=cmd.name, **(cmd.context_settings if parent is None else {}))
+        yield cmd, ctx
+        sub = next((cmd.commands[a] for a in argv if a in cmd.commands), None) if isinstance(cmd, click.Group) else None
+        if sub is not None:
+            yield from named(sub, ctx)
+    try:
+        for cmd in every(root):
+            if cmd.help:
+                swap(cmd, "help", known.get(inspect.cleandoc(cmd.help), cmd.help))
+        for cmd, ctx in named(root, None):
+            if cmd.options_metavar:
+                swap(cmd, "options_metavar", _metavar_in(cmd.options_metavar, known))
+            if isinstance(cmd, click.Group):
+                swap(cmd, "subcommand_metavar", _metavar_in(cmd.subcommand_metavar, known))
+            helper = cmd.get_help_option(ctx)  # made once per command, in the language of that moment
+            if helper is not None:
+                swap(helper, "help", click_word("Show this message and exit."))
+            for param in cmd.params:
+                if param.help:
+                    swap(param, "help", known.get(param.help, param.help))
+                if not getattr(param, "is_flag", False):
+                    swap(param, "metavar", _metavar_in(param.make_metavar(ctx), known))
+                # A type's name shows in errors ("'x' is not a valid integer", "path 'x' does not exist"); it
+                # is set at import (click.Path's from click's gettext), so it is put in the language here.
+                swap(param.type, "name", click_word(param.type.name))
+        yield
+    finally:
+        for obj, attr, old in reversed(saved):
+            setattr(obj, attr, old)
+
+
 class AgreeflowGroup(click.Group):
     """Maps engine errors to exit codes and clear messages in the user's language."""
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
+        """Run the command line with its help and click's own words in the user's language."""
+        from agreeflow.engine import speaking
+        argv = list(sys.argv[1:] if args is None else args)
+        language = _argv_lang(argv)
+        with speaking(language), _help_in(self, argv, language):
+            return super().main(argv, *rest, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         import os
