@@ -201,7 +201,8 @@ class Catalogue(stdlib_gettext.GNUTranslations):
     @cached_property
     def messages(self) -> dict[str, str]:
         """msgid → translation of every singular message that has one."""
-        return {k: v for k, v in self._catalog.items() if isinstance(k, str) and k and v}
+        catalog: dict[Any, str] = getattr(self, "_catalog", {})  # where GNUTranslations keeps them (untyped)
+        return {k: v for k, v in catalog.items() if isinstance(k, str) and k and v}
 
 
 class _Source(NamedTuple):

@@ -17,7 +17,10 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
-from agreeflow.engine.service import wiring  # noqa: F401  (registers effects, actions and guards first)
+from agreeflow.engine.service import (
+    wiring,  # noqa: F401  (registers effects, actions and guards first)
+    words,  # noqa: E402  (the words for the engine's codes)
+)
 from agreeflow.engine.service.audit import audit_checkpoint, audit_export, audit_log, checkpoint_text, verify
 from agreeflow.engine.service.audit import keygen as audit_keygen
 from agreeflow.engine.service.base import now, reading, writing
@@ -83,6 +86,7 @@ from agreeflow.engine.service.present import (
     parse_instant,
     set_clock,
     text,
+    text_n,
     write_file,
 )
 from agreeflow.engine.service.replies import reply, reply_page
@@ -116,9 +120,9 @@ __all__ = [
     "load_directory", "login", "logout", "my_work", "now", "open_case", "open_cases", "output_file",
     "parse_instant", "plan", "reading", "reply", "reply_page", "report_annual", "report_compliance", "resume",
     "round_page", "round_summary", "saved_token", "search_cases", "send_sign_in_link", "set_clock",
-    "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend", "text", "verify",
+    "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend", "text", "text_n", "verify",
     "web_secret", "web_session", "web_sign_out", "whoami", "with_session", "workflow_graph", "workflow_show",
-    "workflows_list", "write_file", "write_letter", "writing",
+    "words", "workflows_list", "write_file", "write_letter", "writing",
 ]
 
 

@@ -30,6 +30,7 @@ from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.reports import auditlog, checkpoint
 from agreeflow.engine.reports import common as reports
 from agreeflow.engine.service.base import now, reading, writing
+from agreeflow.engine.service.cases import label_events
 from agreeflow.notifications import compose
 
 log = logging.getLogger("agreeflow.checkpoint")
@@ -188,7 +189,7 @@ def audit_log(settings: Settings, start: str | None = None, end: str | None = No
     """Events matching ``case``/``actor``/``unit``/``kind`` in the period, oldest first."""
     w = reports.window(start, end)
     with reading(settings) as s:
-        return auditlog.query(s, w, **filters)
+        return label_events(s, auditlog.query(s, w, **filters), settings.lang)
 
 
 def audit_export(settings: Settings, fmt: str, out: TextIO, start: str | None = None, end: str | None = None

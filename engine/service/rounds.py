@@ -28,7 +28,10 @@ def _leader(s: Session, settings: Settings, ref: str, action: str) -> tuple[Pers
 def summary(settings: Settings, ref: str) -> dict[str, Any]:
     """Who agreed, who commented what, who was deemed to agree, who has not answered."""
     with reading(settings) as s:
-        return consultation.summary(s, ref, now(), settings.lang)
+        out = consultation.summary(s, ref, now(), settings.lang)
+        case = cases.find(s, ref)
+        out["state_label"] = cases.definition_of(s, case.workflow, case.version).label(case.state, settings.lang)
+        return out
 
 
 def close_round(settings: Settings, ref: str) -> dict[str, Any]:

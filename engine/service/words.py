@@ -1,0 +1,93 @@
+"""The words for the engine's codes, as an official reads them: roles, deadline and outbox statuses, event
+kinds, choice values, document kinds, the sweep's counts — one table each, shared by the command line and the
+web pages.
+
+Every string is an English ``msgid`` of the one catalogue (engine/locale/<lang>/LC_MESSAGES/agreeflow.po),
+translated where it is shown (``word(table, key, lang)``).  A code a table does not know is shown as it is,
+so a new code without a word is visible, not hidden.
+"""
+
+from __future__ import annotations
+
+from agreeflow.engine.core.authority import POSITION_LABELS
+from agreeflow.engine.core.i18n import N_, t
+
+ROLES = {"coordinator": N_("Coordinator"), "officer": N_("Officer"), "approver": N_("Approver"),
+         "auditor": N_("Auditor"), "admin": N_("Administrator"), "system": N_("agreeflow (automatic)"),
+         "reply-link": N_("Reply link")}
+DEADLINE_STATUS = {"open": N_("Running"), "pending": N_("Awaiting an event"), "met": N_("Met"),
+                   "missed": N_("Missed"), "cancelled": N_("Cancelled"), "deemed_agreed": N_("Deemed agreed"),
+                   "no_reply": N_("No reply")}
+ROUND_STATUS = {"waiting": N_("Within the time"), "overdue": N_("No reply — overdue (silence is not consent)")}
+EVENTS = {
+    "opened": N_("Case opened"), "transition": N_("Step taken"), "field_changed": N_("Field changed"),
+    "attached": N_("Document attached"), "refused": N_("Refused"), "suspended": N_("Legal clock stopped"),
+    "resumed": N_("Legal clock restarted"), "deadline_set": N_("Deadline set"), "deadline_met": N_("Deadline met"),
+    "deadline_missed": N_("Deadline missed"), "deadline_cancelled": N_("Deadline cancelled"),
+    "deadline_moved": N_("Deadline moved"), "reminder_queued": N_("Reminder queued"),
+    "escalated": N_("Escalated to the supervising body"), "reminder_sent": N_("Mail delivered"),
+    "calendar_changed": N_("Calendar changed"), "directory_loaded": N_("Directory loaded"),
+    "child_opened": N_("Consultation of a body opened"), "reply_recorded": N_("Reply recorded"),
+    "deemed_agreed": N_("Deemed agreed"), "flagged": N_("Flagged"), "occurrence_opened": N_("Next occurrence opened"),
+    "follow_up_opened": N_("Follow-up round opened"), "round_checked": N_("Round checked at the deadline"),
+    "effect_failed": N_("A linked step could not run"),
+}
+CHOICES = {
+    "agreement": N_("Agreement"), "mou": N_("Memorandum of understanding"), "letter_of_intent": N_("Letter of intent"),
+    "minutes": N_("Minutes"), "programme": N_("Programme"), "plan": N_("Plan"), "other": N_("Other"),
+    "in_person": N_("In person"), "online": N_("Online"), "amend": N_("Amend"), "supplement": N_("Supplement"),
+    "extend": N_("Extend"), "terminate": N_("Terminate"), "withdraw": N_("Withdraw"), "suspend": N_("Suspend"),
+    "overdue": N_("Overdue (no reply is not consent)"), "deemed_agreed": N_("Deemed agreed"),
+}
+DOCUMENTS = {
+    "proposal": N_("Proposal (submission letter)"), "draft_agreement": N_("Draft agreement"),
+    "reply": N_("Written reply"), "report": N_("Report"), "result": N_("Result"),
+    "signed_amendment": N_("Signed amendment"), "signed_copy": N_("Signed text"), "document": N_("Document"),
+}
+ANSWERS = {"agree": N_("We agree"), "comment": N_("We agree with comments"), "disagree": N_("We disagree")}
+DAYS = {"workday": N_("Working day"), "weekend": N_("Weekly rest"), "holiday": N_("Public holiday"),
+        "observed": N_("Compensatory day off"), "swap": N_("Swapped day off"), "makeup": N_("Make-up working day"),
+        "override": N_("Operator's change")}
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"), N_("July"),
+          N_("August"), N_("September"), N_("October"), N_("November"), N_("December"))
+OUTBOX_STATUS = {"queued": N_("Waiting"), "sending": N_("Being sent"), "sent": N_("Sent"), "failed": N_("Failed"),
+                 "cancelled": N_("Cancelled")}
+COUNTS = {
+    "node": N_("node"), "reclaimed": N_("taken back from a stopped node"), "due": N_("deadlines looked at"),
+    "queued": N_("mails queued"), "reminders": N_("reminders"), "escalations": N_("escalations"),
+    "missed": N_("deadlines missed"), "skipped": N_("past rungs skipped"), "messages": N_("mails made"),
+    "digests": N_("weekly digests"), "late": N_("queued late"), "errors": N_("errors"),
+    "checkpoints": N_("checkpoints"), "sent": N_("sent"), "retried": N_("to retry"), "failed": N_("failed"),
+    "cancelled": N_("cancelled"), "deemed_agreed": N_("deemed agreed"), "agreed": N_("agreed"),
+    "commented": N_("with comments"), "disagreed": N_("disagreed"), "waiting": N_("waiting"),
+    "overdue": N_("no reply, overdue"), "no_reply": N_("no reply"), "open": N_("running"), "met": N_("met"),
+    "pending": N_("awaiting an event"),
+}
+"""The numbers ``tick``, ``serve`` and a consultation's summary print, by the key they are counted under."""
+FLAGS = {"unapproved_delegation": N_("Delegation started without the required permission")}
+UNIT_KINDS = {
+    "ministry": N_("Ministry or central body"), "government": N_("Government"), "province": N_("Province"),
+    "department": N_("Provincial department"), "division": N_("Division"), "office": N_("Office"),
+    "district": N_("District"), "commune": N_("Commune"), "ward": N_("Ward"), "party": N_("Party body"),
+    "association": N_("Association"), "organisation": N_("Organisation"),
+    "national-organisation": N_("National organisation"),
+}
+"""The directory's unit kinds (data: a kind not listed here is shown as written in the directory)."""
+POSITIONS = {str(p.value): label for p, label in POSITION_LABELS.items()}
+RUNGS = {"digest": N_("weekly digest")}
+"""Reminder rungs with a word of their own; the others are the policy file's ids, shown as the operator wrote them."""
+PHRASE_KINDS = {
+    "working_days": N_("working days"), "calendar_days": N_("calendar days"), "month": N_("a month"),
+    "quarter": N_("a quarter"), "half_year": N_("half a year"), "year": N_("a year"), "months": N_("months"),
+    "date": N_("a date"), "before_date": N_("before a date"), "recurring": N_("recurring"),
+    "ongoing": N_("ongoing"), "event_relative": N_("counted from an event"),
+}
+"""What kind of time phrase a deadline was read from (engine.legaltime.calendar.DueKind)."""
+
+
+def word(table: dict[str, str], key: str | None, lang: str) -> str:
+    """The word for ``key`` in one of the tables above; a key it does not know is shown as it is."""
+    if not key:
+        return ""
+    return t(table[key], lang) if key in table else key
