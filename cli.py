@@ -132,6 +132,11 @@ def counts_text(counts: dict[str, Any]) -> str:
     return ", ".join(f"{word('COUNTS', k)}: {v}" for k, v in counts.items())
 
 
+def actor_text(actor: str | None) -> str:
+    """Who did it: a person's e-mail as stored, the engine's own steps ("system") in words."""
+    return word("ROLES", actor) if actor == "system" else actor or ""
+
+
 def yes_no(value: Any) -> str:
     return t("yes") if value else t("no")
 
@@ -662,7 +667,7 @@ def case_history(case_ref: str) -> None:
     from agreeflow.engine import service
     emit(service.history(settings(), case_ref), lambda rows: table(
         case_ref, [t("seq"), t("at"), t("actor"), t("kind"), t("From → to"), t("Step"), t("note")],
-        [[e["seq"], service.fmt_at_local(e["at"]), e["actor"], word("EVENTS", e["kind"]), _move(e),
+        [[e["seq"], service.fmt_at_local(e["at"]), actor_text(e["actor"]), word("EVENTS", e["kind"]), _move(e),
           e.get("trigger_label") or e["trigger"], _event_note(e)] for e in rows]))
 
 
@@ -705,6 +710,9 @@ def _event_note(e: dict[str, Any]) -> str:
         return message
     if e["kind"] == "field_changed":
         after = p.get("after")
+        if e.get("field_type"):  # the workflow declares the field: its value as case show gives it
+            words = {"fields": {p.get("field"): {"type": e["field_type"], "choices": e.get("field_choices")}}}
+            return f"{e.get('field_label') or p.get('field')}: {_field_value(words, p.get('field'), after)}"
         shown = [_dmy(v) if isinstance(v, str) and _ISO_DAY.fullmatch(v) else v
                  for v in (after if isinstance(after, list) else [after])]
         return f"{e.get('field_label') or p.get('field')}: {', '.join('' if v is None else str(v) for v in shown)}"
@@ -1006,8 +1014,8 @@ def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: s
     rows = service.audit_log(settings(), start, end, case=case_ref, actor=actor, unit=unit, kind=kind)
     emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), t("actor"), t("kind"),
                                                              t("From → to"), t("Step"), t("note")],
-         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), e["actor"], word("EVENTS", e["kind"]), _move(e),
-           e.get("trigger_label") or e["trigger"], _event_note(e)] for e in rs]))
+         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), actor_text(e["actor"]), word("EVENTS", e["kind"]),
+           _move(e), e.get("trigger_label") or e["trigger"], _event_note(e)] for e in rs]))
 
 
 @audit.command("export")
@@ -1140,9 +1148,18 @@ def tasks_import(file: Path, dry_run: bool) -> None:
     fmt_day = service.fmt_day
     res = service.import_tasks(settings(), file, dry_run)
     emit(res, lambda r: table(t("import_dry" if r["dry_run"] else "import_ok", n=len(r["tasks"]), file=r["file"]),
-                              [t("case"), "STT", t("title"), t("unit"), t("due")],
-                              [[x["id"] or "—", x["row"], x["title"], x["lead_unit"],
+                              [t("case"), t("Where in the file"), t("title"), t("unit"), t("due")],
+                              [[x["id"] or "—", _plan_row(x), x["title"], x["lead_unit"],
                                 fmt_day(x["due_date"]) or x["due_phrase"]] for x in r["tasks"]]))
+
+
+def _plan_row(x: dict[str, Any]) -> str:
+    """Where a task is in its plan: "dòng 49 (STT 2.7)" — the file's line or row, and the plan's own number."""
+    if x.get("row_number") is None:
+        where = str(x["row"])
+    else:
+        where = t("row {n}" if x.get("row_kind") == "row" else "line {n}", n=x["row_number"])
+    return where + (f" ({t('No.')} {x['no']})" if x.get("no") not in (None, "") else "")
 
 
 # ----------------------------------------------------------------- demo, plan
@@ -1211,7 +1228,7 @@ def web(host: str, port: int, with_scheduler: bool) -> None:
 def _print_demo(r: dict[str, Any]) -> None:
     table(t("Timeline"), [t("at"), t("case"), t("kind"), t("From → to"), t("actor")],
           [[e["at"], e["case"], word("EVENTS", e["kind"]), _move(e) or (e.get("trigger_label") or e["trigger"] or ""),
-            e["actor"]] for e in r["timeline"]])
+            actor_text(e["actor"])] for e in r["timeline"]])
     table(t("Mail sent, by unit"), [t("unit"), t("Mails")],
           [[u, ", ".join(f"{word('RUNGS', k.partition(':')[0])} ({word('OUTBOX_STATUS', k.partition(':')[2])}): {n}"
                          for k, n in sorted(c.items()))] for u, c in sorted(r["mail_per_unit"].items())])

@@ -56,9 +56,11 @@ wrote written exported verified events event chain chains sent queued failed can
 roles active parent code transitions citation earliest latest limit basis margin outcome feasible infeasible
 recipient tries host started seen last nodes outbox answer answers summary count level direction country
 purpose partner indicator section signed approved draft pending unknown nothing changed written checkpoint
-suspended resumed moved set lock from to
+suspended resumed moved set lock from to system automatic line row online person
 """.split())
 ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+# Citations name the law, never the project's own notes (legal-basis.md) or its seed documents (issue 17, point 4).
+PROJECT_NOTES = re.compile(r"legal-basis|\bseeds? \d{3}\b")
 
 # Engine text not yet in the catalogue: it moves there on branch i18ncore (errors' problem_vi/en, guards'
 # reasons, log notes stored as message keys, raw states in engine text).  A line holding one of these
@@ -66,6 +68,8 @@ ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
 # each entry when i18ncore lands.
 KNOWN_FAILURES = {
     "legal-basis §",  # citations in workflows/*.yaml name the project's notes, not the law
+    "(seed 004)",  # … or its seed documents (workflows/*.yaml)
+    "seed 000",
     "is not possible. Triggers you may use now",  # refusals stored in the log as English text
     "Cannot '",  # a guard's refusal stored in the log
     "does not hold a position that may do",  # the positions rule's refusal stored in the log
@@ -252,16 +256,16 @@ def xlsx_text(path: Path) -> str:
 
 
 def _codes() -> tuple[set[str], set[str]]:
-    """Workflow ids, triggers and letter kinds (typed on the command line) — and the state ids, which must not
-    show."""
+    """Workflow ids, triggers and letter kinds (typed on the command line) — and the state ids and choice values
+    with an underscore (in_person), which must not show: states and choices are shown in words."""
     from agreeflow.engine.core.paths import LETTER_TEMPLATES_DIR
-    ids, triggers, states = {p.stem for p in (LETTER_TEMPLATES_DIR / "vi").glob("*.txt")}, set(), set()
+    ids, triggers, values = {p.stem for p in (LETTER_TEMPLATES_DIR / "vi").glob("*.txt")}, set(), set()
     for path in sorted((ROOT / "workflows").glob("*.yaml")):
         defn = definitions.read(path)
         ids.add(defn.id)
         triggers |= {t.trigger for t in defn.transitions}
-        states |= set(defn.states)
-    return ids | triggers, {s for s in states if "_" in s} - ids
+        values |= set(defn.states) | {c for f in defn.fields.values() for c in f.choices}
+    return ids | triggers, {v for v in values if "_" in v} - ids - triggers
 
 
 CODES, STATE_IDS = _codes()
@@ -288,9 +292,22 @@ def leaks(text: str, help_page: bool = False) -> list[str]:
                      | {w for w in words if w in STATE_IDS})
         if ISO_DAY.search(prose):
             bad.append("ISO date")
+        if PROJECT_NOTES.search(line):
+            bad.append("project note")
         if bad:
             found.append(f"{', '.join(bad)}: {line.strip()}")
     return found
+
+
+@pytest.mark.slow
+def test_history_names_steps_and_values_in_words(outputs: dict[str, list[str]]) -> None:
+    """The fields a step records are shown with the step's label and their values in words: Gifu's signing
+    (trigger ``sign``, a choice ``in_person``) and the engine's own steps (actor ``system``)."""
+    rows = [re.sub(r"\s*│\s*", "|", line) for line in outputs["case history"][0].splitlines()]
+    signing = [r for r in rows if "|13/11/2024 10:00|" in r and "Cập nhật thông tin" in r]
+    assert len(signing) == 3 and all("|Ký (trực tiếp hoặc trực tuyến)|" in r for r in signing), rows
+    assert any("Hình thức ký (trực tiếp / trực tuyến): Ký trực tiếp" in r for r in signing), signing
+    assert any("|Hệ thống (tự động)|" in r for r in rows) and not any("|system|" in r for r in rows)
 
 
 def test_every_command_has_runs() -> None:

@@ -235,6 +235,9 @@ def label_events(s: Session, events: list[dict[str, Any]], lang: str, ref: str |
     the words.
     """
     defs: dict[str, Definition | None] = {}
+    # The fields and documents a step records are logged just before its move, at the same instant and with the
+    # same trigger: the move's source state tells which transition's label they belong to.
+    sources = {(e.get("case") or ref, e.get("trigger"), e.get("at")): e["from"] for e in events if e.get("from")}
     for e in events:
         key = e.get("case") or ref
         if key and key not in defs:
@@ -246,11 +249,13 @@ def label_events(s: Session, events: list[dict[str, Any]], lang: str, ref: str |
             continue
         e["from_label"] = defn.label(e["from"], lang) if e.get("from") in defn.states else e.get("from")
         e["to_label"] = defn.label(e["to"], lang) if e.get("to") in defn.states else e.get("to")
-        e["trigger_label"] = _trigger_label(defn, e.get("trigger"), e.get("from"), lang)
+        e["trigger_label"] = _trigger_label(defn, e.get("trigger"),
+                                            e.get("from") or sources.get((key, e.get("trigger"), e.get("at"))), lang)
         changed = (e.get("payload") or {}).get("field")
         if changed in defn.fields:
             f = defn.fields[changed]
             e["field_label"] = f.label.get(lang) or f.label.get("vi") or changed
+            e["field_type"], e["field_choices"] = f.type, list(f.choices)
     return events
 
 
