@@ -132,6 +132,12 @@ def counts_text(counts: dict[str, Any]) -> str:
     return ", ".join(f"{word('COUNTS', k)}: {v}" for k, v in counts.items())
 
 
+def rung_text(rung: str | None) -> str:
+    """A mail's rung in words, from the reminder policy file ("nhắc trước hạn 3 ngày làm việc")."""
+    from agreeflow.engine import service
+    return service.words.rung_word(rung, lang())
+
+
 def actor_text(actor: str | None) -> str:
     """Who did it: a person's e-mail as stored, the engine's own steps ("system") in words."""
     return word("ROLES", actor) if actor == "system" else actor or ""
@@ -702,9 +708,9 @@ def _event_note(e: dict[str, Any]) -> str:
         return f"{label}: {due}" + (f" ({_margin(p['margin_wd'])})" if p.get("margin_wd") is not None else "")
     if e["kind"] in ("reminder_queued", "escalated"):
         late = f" ({t('queued {duration} late', duration=_duration(p['late_by_s']))})" if p.get("late_by_s") else ""
-        return f"{word('RUNGS', p.get('rung'))}: {', '.join(p.get('recipients') or [])}{late}"
+        return f"{rung_text(p.get('rung'))}: {', '.join(p.get('recipients') or [])}{late}"
     if e["kind"] == "reminder_sent":
-        return f"{word('RUNGS', p.get('rung'))} → {p.get('recipient')} ({p.get('node')})"
+        return f"{rung_text(p.get('rung'))} → {p.get('recipient')} ({p.get('node')})"
     if e["kind"] == "refused":
         message: str = p.get("message", "")
         return message
@@ -971,7 +977,7 @@ def outbox_list(status: str | None, limit: int) -> None:
                       t("Sent / next try"), t("Error")],
         [[m["id"], word("OUTBOX_STATUS", m["status"])
           + (f" ({t('queued {duration} late', duration=_duration(m['late_by_s']))})" if m["late_by_s"] else ""),
-          m["case"], word("RUNGS", m["rung"]), m["recipient"], m["tries"], m["sent_at"] or m["next_try_at"],
+          m["case"], rung_text(m["rung"]), m["recipient"], m["tries"], m["sent_at"] or m["next_try_at"],
           m["last_error"]] for m in rows]))
 
 
@@ -1230,7 +1236,7 @@ def _print_demo(r: dict[str, Any]) -> None:
           [[e["at"], e["case"], word("EVENTS", e["kind"]), _move(e) or (e.get("trigger_label") or e["trigger"] or ""),
             actor_text(e["actor"])] for e in r["timeline"]])
     table(t("Mail sent, by unit"), [t("unit"), t("Mails")],
-          [[u, ", ".join(f"{word('RUNGS', k.partition(':')[0])} ({word('OUTBOX_STATUS', k.partition(':')[2])}): {n}"
+          [[u, ", ".join(f"{rung_text(k.partition(':')[0])} ({word('OUTBOX_STATUS', k.partition(':')[2])}): {n}"
                          for k, n in sorted(c.items()))] for u, c in sorted(r["mail_per_unit"].items())])
     counts: dict[str, int] = {}
     for d in r["compliance"]:

@@ -8,11 +8,12 @@ Errors count: a run that is refused must say so in Vietnamese as well.
 
 What is left out before looking for English, because it is not prose: e-mail
 addresses, URLs, file paths and names, case ids (TTQT-2024-0001), option names
-(``--json``), environment variables, identifiers with an underscore (field names,
-rung ids: codes an operator writes), choice lists in brackets (``[vi|en]``), the
+(``--json``), environment variables, identifiers with an underscore (field names:
+codes an operator writes), choice lists in brackets (``[vi|en]``), the
 commands the output tells the reader to run (``agreeflow case fire … approve``),
 and the workflows' ids and triggers (codes typed on the command line).  A state id
-with an underscore is not left out: states are shown through their labels.
+with an underscore is not left out: states are shown through their labels — nor is a
+choice value (in_person) or a mail's rung id (before_3wd): they are shown in words.
 
 ``--json`` is for programs: its keys are English and its instants ISO-8601 on
 purpose (docs/i18n.md, "Command line"), so no run here uses it.  Server logs of
@@ -265,6 +266,8 @@ def _codes() -> tuple[set[str], set[str]]:
         ids.add(defn.id)
         triggers |= {t.trigger for t in defn.transitions}
         values |= set(defn.states) | {c for f in defn.fields.values() for c in f.choices}
+    from agreeflow.engine.legaltime import reminders
+    values |= {r.id for p in reminders.load().policies.values() for r in p.rungs if r.mail}  # mails: in words
     return ids | triggers, {v for v in values if "_" in v} - ids - triggers
 
 

@@ -10,7 +10,7 @@ so a new code without a word is visible, not hidden.
 from __future__ import annotations
 
 from agreeflow.engine.core.authority import POSITION_LABELS
-from agreeflow.engine.core.i18n import N_, t
+from agreeflow.engine.core.i18n import N_, t, tn
 
 ROLES = {"coordinator": N_("Coordinator"), "officer": N_("Officer"), "approver": N_("Approver"),
          "auditor": N_("Auditor"), "admin": N_("Administrator"), "system": N_("agreeflow (automatic)"),
@@ -75,8 +75,18 @@ UNIT_KINDS = {
 }
 """The directory's unit kinds (data: a kind not listed here is shown as written in the directory)."""
 POSITIONS = {str(p.value): label for p, label in POSITION_LABELS.items()}
-RUNGS = {"digest": N_("weekly digest")}
-"""Reminder rungs with a word of their own; the others are the policy file's ids, shown as the operator wrote them."""
+RUNGS = {"digest": N_("weekly digest"), "sign_in_link": N_("sign-in link"), "checkpoint": N_("log checkpoint")}
+"""Mails that are not a rung of a reminder ladder; the ladder's rungs are worded from the policy file
+(:func:`rung_word`)."""
+_RUNG_WORDS = {  # (the rung's mail, its unit) → the words, the number of days being its offset
+    ("reminder", "d"): (N_("reminder {n} day before the due date"), N_("reminder {n} days before the due date")),
+    ("reminder", "wd"): (N_("reminder {n} working day before the due date"),
+                         N_("reminder {n} working days before the due date")),
+    ("overdue", "d"): (N_("overdue notice {n} day after the due date"),
+                       N_("overdue notice {n} days after the due date")),
+    ("overdue", "wd"): (N_("overdue notice {n} working day after the due date"),
+                        N_("overdue notice {n} working days after the due date")),
+}
 PHRASE_KINDS = {
     "working_days": N_("working days"), "calendar_days": N_("calendar days"), "month": N_("a month"),
     "quarter": N_("a quarter"), "half_year": N_("half a year"), "year": N_("a year"), "months": N_("months"),
@@ -84,6 +94,23 @@ PHRASE_KINDS = {
     "ongoing": N_("ongoing"), "event_relative": N_("counted from an event"),
 }
 """What kind of time phrase a deadline was read from (engine.legaltime.calendar.DueKind)."""
+
+
+def rung_word(rung: str | None, lang: str) -> str:
+    """A mail's rung in words ("nhắc trước hạn 3 ngày làm việc"), from what the reminder policy file says the
+    rung does; an id the file gives two meanings, or does not know, is shown as the operator wrote it."""
+    from agreeflow.engine.legaltime import reminders
+    if not rung or rung in RUNGS:
+        return word(RUNGS, rung, lang)
+    meanings = {(r.mail, r.unit if r.offset else "", abs(r.offset)) for p in reminders.load().policies.values()
+                for r in p.rungs if r.id == rung and r.mail}
+    if len(meanings) != 1:
+        return rung
+    mail, unit, n = meanings.pop()
+    if not n:
+        return t("mail on the due day", lang)
+    forms = _RUNG_WORDS.get(("overdue" if mail == "overdue" else "reminder", unit))
+    return tn(*forms, n, lang) if forms else rung
 
 
 def word(table: dict[str, str], key: str | None, lang: str) -> str:
