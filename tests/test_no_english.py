@@ -68,9 +68,6 @@ PROJECT_NOTES = re.compile(r"legal-basis|\bseeds? \d{3}\b")
 # fragments is not checked; test_known_failures_still_fail keeps the list honest, and the lead removes
 # each entry when i18ncore lands.
 KNOWN_FAILURES = {
-    "legal-basis §",  # citations in workflows/*.yaml name the project's notes, not the law
-    "(seed 004)",  # … or its seed documents (workflows/*.yaml)
-    "seed 000",
     "is not possible. Triggers you may use now",  # refusals stored in the log as English text
     "Cannot '",  # a guard's refusal stored in the log
     "does not hold a position that may do",  # the positions rule's refusal stored in the log
