@@ -217,7 +217,8 @@ def outputs(demo: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -
             printed[command].append(text)
     for command, args in SERVERS.items():
         printed[command] = [server_output(command, args, home)]
-    printed["report annual"].append(xlsx_text(tmp / "annual.xlsx"))
+    printed["report annual"] += [xlsx_text(tmp / "annual.xlsx"), docx_text(tmp / "annual.docx")]
+    printed["letter"].append(docx_text(tmp / "letter.docx"))
     return printed
 
 
@@ -250,6 +251,17 @@ def xlsx_text(path: Path) -> str:
     lines = [ws.title for ws in book.worksheets]
     for ws in book.worksheets:
         lines += [" | ".join(shown(c) for c in row) for row in ws.iter_rows()]
+    return "\n".join(lines)
+
+
+def docx_text(path: Path) -> str:
+    """Every paragraph of a Word file, its tables' cells (one row a line), headers and footers."""
+    from docx import Document
+    doc = Document(str(path))
+    parts = [*doc.sections[0].header.paragraphs, *doc.paragraphs, *doc.sections[0].footer.paragraphs]
+    lines = [p.text for p in parts]
+    for tbl in doc.tables:
+        lines += [" | ".join(c.text for c in row.cells) for row in tbl.rows]
     return "\n".join(lines)
 
 
