@@ -717,8 +717,9 @@ def _event_note(e: dict[str, Any]) -> str:
     if e["kind"] == "field_changed":
         after = p.get("after")
         if e.get("field_type"):  # the workflow declares the field: its value as case show gives it
-            words = {"fields": {p.get("field"): {"type": e["field_type"], "choices": e.get("field_choices")}}}
-            return f"{e.get('field_label') or p.get('field')}: {_field_value(words, p.get('field'), after)}"
+            name = str(p.get("field"))
+            words = {"fields": {name: {"type": e["field_type"], "choices": e.get("field_choices")}}}
+            return f"{e.get('field_label') or name}: {_field_value(words, name, after)}"
         shown = [_dmy(v) if isinstance(v, str) and _ISO_DAY.fullmatch(v) else v
                  for v in (after if isinstance(after, list) else [after])]
         return f"{e.get('field_label') or p.get('field')}: {', '.join('' if v is None else str(v) for v in shown)}"
