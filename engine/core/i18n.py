@@ -115,6 +115,8 @@ KEYS: dict[str, str] = {
     "ev_moved_calendar": "{deadline}: {before} → {after} (calendar change: {day} {reason}; source {source})",
     "ev_calendar_changed": "{day} → {kind}: {reason} (source {source}); {n} deadline(s) re-projected",
     "audit_log": "Log ({n} events)",
+    "recorded": "Recorded",
+    "export_before_recorded_at": "{n} of them were recorded before this field existed: they have no recorded_at, recorded_by or origin, and their hashes never covered them (docs/audit.md).",
     "export_ok": "Exported {events} events of {cases} case chains ({format}) to {file}.",
     "checkpoint_ok": "Checkpoint written to {file}: Merkle root {root} ({cases} chains, {events} events). Send the file to the inspectorate and print the root in the annual report.",
     "checkpoint_holds": "Checkpoint {root} (taken {taken_at}): all {heads} chain heads still stand.",
@@ -122,6 +124,11 @@ KEYS: dict[str, str] = {
     "checkpoint_none": "No checkpoint in {folder}: the removal of the last events of a chain, or of a whole case, cannot be ruled out (every sweep writes one: agreeflow tick, agreeflow serve).",
     "checkpoint_signed": "Signature valid: the checkpoint is signed by the key {key_id}.",
     "seclog_ok": "Security log intact: {n} entries.",
+    "access_log_on": "Access log on: from now every read of a case, list, history, report or export names its reader in the security log (see: agreeflow audit security-log --kind read). Recorded as switched by {by}.",
+    "access_log_off": "Access log off: reads are no longer logged. Recorded as switched by {by}.",
+    "access_log_unchanged": "The access log is already {access_log}; nothing changed.",
+    "security_log": "Security log ({n} entries)",
+    "origin": "Origin",
     "keygen_ok": "Key {key_id}: private key {private_key} (keep it outside the database, readable by the worker only; AGREEFLOW_SIGNING_KEY={private_key}), public key {public_key} (give it to the inspectorate).",
     "ics_ok": "Wrote {todos} open deadlines to {file}.",
     "import_ok": "Opened {n} tasks from {file}",
@@ -252,13 +259,28 @@ def _compiled(source: _Source) -> tuple[bytes, Catalogue]:
         return data, Catalogue(io.BytesIO(data))
     except (OSError, ValueError, UnicodeDecodeError, IndexError):  # absent or damaged: compile again
         data = _compile(source)
-    from agreeflow.engine.core.files import atomic_write  # (tempfile, hashlib: not on the path of --help)
-
     try:
-        atomic_write(path, lambda out: out.write(data), binary=True, sync=False)
+        _write_beside(path, data)
     except OSError:  # a read-only cache folder: the next process compiles again
         pass
     return data, Catalogue(io.BytesIO(data))
+
+
+def _write_beside(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it: a reader never sees half a file.
+
+    Not engine.core.files.atomic_write: files reports its errors through engine.core.errors, whose messages
+    come from this module (an import cycle).  The cache folder is agreeflow's own, so no device check."""
+    import tempfile  # (not on the path of --help when the compiled file is there)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @lru_cache(maxsize=8)
@@ -298,6 +320,11 @@ def tn(singular: str, plural: str, n: int, lang: str = DEFAULT_LANG, **values: A
     cat = catalogue(lang)
     text = cat.ngettext(singular, plural, n) if cat is not None else (singular if n == 1 else plural)
     return text.format(n=n, **values)
+
+
+def in_both(message: str, **values: Any) -> tuple[str, str]:
+    """``message`` in Vietnamese and in English (an error's ``*_vi``/``*_en`` fields), placeholders filled."""
+    return t(message, "vi", **values), t(message, "en", **values)
 
 
 def N_(message: str) -> str:  # noqa: N802 — the gettext convention for "mark for extraction, translate later"

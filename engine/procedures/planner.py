@@ -39,6 +39,7 @@ from agreeflow.engine.core.definitions import Definition, StateDef, TransitionDe
 from agreeflow.engine.core.errors import FieldValueError, UserInputError, did_you_mean
 from agreeflow.engine.core.fields import coerce, parse_date
 from agreeflow.engine.core.guards import GuardContext, registered_guards
+from agreeflow.engine.legaltime import calendar_admin
 
 
 class NoPathError(UserInputError):
@@ -217,9 +218,12 @@ def _report(defn: Definition, node: _Node, start: date, cal: Any, by: date | Non
 
 
 def parse_day(text: str, option: str) -> date:
-    """A date option (YYYY-MM-DD or dd/mm/yyyy); FieldValueError names the option."""
+    """A date option (YYYY-MM-DD or dd/mm/yyyy) in the calendar's years; FieldValueError / DateValueError
+    name the option."""
     try:
-        return parse_date(text)
+        day = parse_date(text)
+        calendar_admin.check_year(day.year, f"{option} {text}")
+        return day
     except ValueError:
         raise FieldValueError(field=option, problem_vi=f"'{text}' không phải ngày",
                               problem_en=f"'{text}' is not a date", remedy_vi="Ví dụ: 2017-05-02 hoặc 02/05/2017",
