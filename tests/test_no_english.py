@@ -76,7 +76,7 @@ KNOWN_FAILURES = {
     "Chỉ chuyển được từ một ngày đã đến",  # transfer: the date given is shown back as YYYY-MM-DD
     "Chỉ gửi lại được thư 'failed' hoặc 'cancelled'",  # outbox retry: statuses as codes
     "agreeflow.serve INFO",  # serve's log lines (engine.service.worker)
-    "queued late by",  # the sweep's warning when a rung is queued after its moment (engine.procedures.sweep)
+    "auditors read everything and change nothing",  # a refusal stored in the security log as English text
 }
 
 
@@ -131,10 +131,12 @@ RUNS: dict[str, list[Run]] = {
     "case resume": [Run([TASK_LATE, "--note", "Đối tác đã trả lời"])],
     "case flags": [Run([])],
     "audit verify": [Run([], user=AUDITOR)],
+    "audit access-log": [Run(["on"], user=ADMIN), Run(["on"], user=ADMIN), Run(["off"], user=AUDITOR, codes=(3,))],
     "audit keygen": [Run(["--out", _tmp("keys")], user=ADMIN)],
     "audit log": [Run(["--case", TASK_LATE], user=AUDITOR), Run(["--from", "01/12/2024"], user=AUDITOR)],
     "audit export": [Run(["-o", _tmp("log.jsonl")], user=AUDITOR)],
     "audit checkpoint": [Run(["-o", _tmp("checkpoint.txt")], user=AUDITOR)],
+    "audit security-log": [Run([], user=AUDITOR), Run(["--kind", "read", "--from", "01/01/2025"], user=AUDITOR)],
     "calendar holidays": [Run(["2025"])],
     "calendar is-working": [Run(["02/09/2025"]), Run(["05/01/2025"])],
     "calendar add": [Run(["01/07/2025", "10"]), Run(["01/07/2025", "30", "--calendar"])],

@@ -65,6 +65,26 @@ COUNTS = {
     "pending": N_("awaiting an event"),
 }
 """The numbers ``tick``, ``serve`` and a consultation's summary print, by the key they are counted under."""
+SECURITY_KINDS = {
+    "sign_in": N_("Signed in"), "sign_in_failed": N_("Sign-in failed"), "sign_in_link_sent": N_("Sign-in link sent"),
+    "sign_out": N_("Signed out"), "password_set": N_("Password set"), "refused": N_("Refused"), "read": N_("Read"),
+    "token_used": N_("Reply link used"), "setting_changed": N_("Setting changed"),
+}
+"""The kinds of entry of the security log (engine.core.seclog.SecurityKind)."""
+SETTINGS = {"access_log": N_("Access log")}
+"""The database settings an admin switches (their changes are in the security log)."""
+SWITCH = {"on": N_("switched on"), "off": N_("switched off")}
+SECURITY_KEYS = {
+    "kind": N_("how"), "by": N_("set by"), "failures": N_("failed attempts"), "locked_until": N_("locked until"),
+    "sent": N_("sent"), "token": N_("code"), "unit": N_("unit"), "answer": N_("answer"), "header": N_("header"),
+    "start": N_("from"), "end": N_("to"), "actor": N_("actor"), "workflow": N_("workflow"), "state": N_("state"),
+    "year": N_("year"), "format": N_("format"),
+}
+"""The details of a security log entry, by the key the engine stores them under."""
+SECURITY_VALUES = {
+    "cli": N_("command line"), "web": N_("web page"), "link": N_("link by mail"), "proxy": N_("trusted proxy"),
+    "self": N_("the person themself"), "simulation": N_("simulation"), "admin": N_("administrator"),
+}
 FLAGS = {"unapproved_delegation": N_("Delegation started without the required permission")}
 UNIT_KINDS = {
     "ministry": N_("Ministry or central body"), "government": N_("Government"), "province": N_("Province"),
