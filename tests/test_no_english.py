@@ -166,7 +166,7 @@ RUNS: dict[str, list[Run]] = {
     "serve": [],
     "web": [],
 }
-SERVERS = {"serve": ["--interval", "1", "--node-name", "kiem-thu"], "web": ["--port", "0"]}
+SERVERS = {"serve": ["--interval", "1", "--node-name", "kiem-thu"], "web": ["--port", "{port}"]}
 
 
 def tree(group: click.Group, path: tuple[str, ...] = ()) -> list[str]:
@@ -219,6 +219,7 @@ def outputs(demo: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -
             printed[command].append(text)
     for command, args in SERVERS.items():
         printed[command] = [server_output(command, args, home)]
+        assert "Cách dùng:" not in printed[command][0], printed[command]  # it ran, not refused its arguments
     printed["report annual"] += [xlsx_text(tmp / "annual.xlsx"), docx_text(tmp / "annual.docx")]
     printed["letter"].append(docx_text(tmp / "letter.docx"))
     return printed
@@ -228,6 +229,7 @@ def server_output(command: str, args: list[str], home: Path) -> str:
     """What ``agreeflow serve``/``web`` prints in its first seconds and when stopped (SIGINT)."""
     env = {"AGREEFLOW_HOME": str(home), "AGREEFLOW_USER": COORD, "AGREEFLOW_NOW": NOW, "PATH": "/usr/bin:/bin",
            "COLUMNS": WIDE}
+    args = [a.replace("{port}", str(free_port())) for a in args]
     proc = subprocess.Popen([sys.executable, "-m", "agreeflow.cli", command, *args], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)
@@ -235,6 +237,14 @@ def server_output(command: str, args: list[str], home: Path) -> str:
     out, err = proc.communicate(timeout=60)
     ours = [line for line in err.splitlines() if not re.match(r"(INFO|WARNING|ERROR):\s", line)]  # uvicorn's own
     return out + "\n".join(ours)
+
+
+def free_port() -> int:
+    """A TCP port no one listens on now (the web command takes 1–65535, not 0)."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def xlsx_text(path: Path) -> str:
