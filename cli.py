@@ -992,6 +992,23 @@ _NODE = click.option("--node-name", metavar="NAME",
                      help="This process's name in `nodes` and on claimed mail (default host:pid).")
 
 
+def _log_line() -> Any:
+    """serve's log lines for the operator: the time in Vietnam (dd/mm/yyyy HH:MM:SS), the level in words when it
+    is not plain information, the logger's name, the message (agreeflow's own are in the catalogue)."""
+    import logging
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    levels = {"WARNING": "WARNING", "ERROR": "ERROR", "CRITICAL": "ERROR"}  # msgids of the catalogue
+
+    class LogLine(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            when = datetime.fromtimestamp(record.created, ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M:%S")
+            level = f" {t(levels[record.levelname])}" if record.levelname in levels else ""
+            line = f"{when}{level} [{record.name}] {record.getMessage()}"
+            return line + ("\n" + self.formatException(record.exc_info) if record.exc_info else "")
+    return LogLine()
+
+
 @main.command()
 @common
 @_NODE
@@ -1014,8 +1031,9 @@ def serve(node_name: str | None, interval: float, dispatch_interval: float) -> N
     import logging
 
     from agreeflow.engine.service import worker
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
-                        datefmt="%d/%m/%Y %H:%M:%S")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_log_line())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is by design
     emit(worker.serve(settings(), node_name, interval, dispatch_interval), lambda r: click.echo(counts_text(r)))
 
