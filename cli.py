@@ -998,12 +998,13 @@ def _log_line() -> Any:
     import logging
     from datetime import datetime
     from zoneinfo import ZoneInfo
-    levels = {"WARNING": "WARNING", "ERROR": "ERROR", "CRITICAL": "ERROR"}  # msgids of the catalogue
+    # Worded now: the lines are formatted in the scheduler's threads, where click's context (the language) is not.
+    levels = {"WARNING": t("WARNING"), "ERROR": t("ERROR"), "CRITICAL": t("ERROR")}
 
     class LogLine(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
             when = datetime.fromtimestamp(record.created, ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M:%S")
-            level = f" {t(levels[record.levelname])}" if record.levelname in levels else ""
+            level = f" {levels[record.levelname]}" if record.levelname in levels else ""
             line = f"{when}{level} [{record.name}] {record.getMessage()}"
             return line + ("\n" + self.formatException(record.exc_info) if record.exc_info else "")
     return LogLine()
