@@ -674,7 +674,7 @@ def case_history(case_ref: str) -> None:
     emit(service.history(settings(), case_ref), lambda rows: table(
         case_ref, [t("seq"), t("at"), *_recorded_heading(rows), t("actor"), t("kind"), t("From → to"), t("Step"),
                    t("note")],
-        [[e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rows, e), actor_text(e["actor"]),
+        [[e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rows, e), _actor_cell(e),
           word("EVENTS", e["kind"]), _move(e), e.get("trigger_label") or e["trigger"], _event_note(e)] for e in rows]))
 
 
@@ -690,6 +690,15 @@ def _recorded_shown(rows: list[dict[str, Any]]) -> bool:
     (``--effective``) or written before events had a recording time.  Otherwise the recording time is
     the effective time and the column would only squeeze the notes (the JSON output always has it)."""
     return any(not e.get("recorded_at") or (e.get("payload") or {}).get("late_entry") for e in rows)
+
+
+def _actor_cell(e: dict[str, Any]) -> str:
+    """The acting person, and who typed it when an admin recorded it for them (issue 14 point 3: the
+    table an inspector reads says "recorded by X on behalf of Y", not only the JSON's ``recorded_by``)."""
+    by = e.get("recorded_by")
+    if not by or by == e["actor"]:
+        return actor_text(e["actor"])
+    return t("{actor} (recorded by {by} on their behalf)", actor=actor_text(e["actor"]), by=by)
 
 
 def _recorded_heading(rows: list[dict[str, Any]]) -> list[str]:
@@ -806,6 +815,11 @@ def audit_verify(case_ref: str | None, checkpoint_file: Path | None, public_key:
         else:
             click.echo(t("checkpoint_newest" if cp["automatic"] else "checkpoint_holds",
                          **(cp | {"taken_at": service.fmt_at_local(cp["taken_at"])})))
+            if case_ref is None and isinstance(cp.get("events"), int) and r["events"] > cp["events"]:
+                # A checkpoint pins only what existed when it was taken: say so, rather than "all heads stand".
+                click.echo(t("{n} event(s) recorded after this checkpoint are not pinned by it: the removal of "
+                             "the last of them cannot be ruled out until the next sweep writes a checkpoint.",
+                             n=r["events"] - cp["events"]))
             if cp["signature_checked_with"]:
                 click.echo(t("checkpoint_signed", key_id=cp["signature_checked_with"]))
     emit(service.verify(settings(), case_ref, checkpoint_file, public_key), human)
@@ -1114,7 +1128,7 @@ def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: s
     emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), *_recorded_heading(rs),
                                                              t("actor"), t("kind"), t("From → to"), t("Step"),
                                                              t("note")],
-         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rs, e), actor_text(e["actor"]),
+         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rs, e), _actor_cell(e),
            word("EVENTS", e["kind"]), _move(e), e.get("trigger_label") or e["trigger"], _event_note(e)] for e in rs]))
 
 

@@ -95,7 +95,7 @@ class _Used:
 
     def view(self) -> dict[str, Any]:
         return {"file": str(self.path), "root": self.cp["root"], "taken_at": self.cp.get("taken_at"),
-                "heads": len(self.cp["heads"]), "automatic": self.automatic,
+                "heads": len(self.cp["heads"]), "events": self.cp.get("events"), "automatic": self.automatic,
                 "signed": "signature" in self.cp, "signature_checked_with": self.key_id}
 
 
