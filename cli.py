@@ -1141,12 +1141,15 @@ def audit_export(fmt: str, start: str | None, end: str | None, output: Path | No
     """Every chain field of every event, for outside verification (docs/audit.md)."""
     from agreeflow.engine import service
     if output is None:
-        service.audit_export(settings(), fmt, sys.stdout, start, end)
+        res = service.audit_export(settings(), fmt, sys.stdout, start, end)
+        if res["simulation"]:  # the events went to standard output: the kind of database goes to stderr
+            click.echo(t("export_simulation"), err=True)
         return
     res = service.output_file(output, lambda fh: service.audit_export(settings(), fmt, fh, start, end))
 
     def human(r: dict[str, Any]) -> None:
         click.echo(t("export_ok", **r))
+        click.echo(t("export_simulation" if r["simulation"] else "export_real"))
         if r["before_recorded_at"]:
             click.echo(t("export_before_recorded_at", n=r["before_recorded_at"]))
     emit(res | {"file": str(output)}, human)

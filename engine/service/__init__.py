@@ -51,6 +51,7 @@ from agreeflow.engine.service.directory import check_directory as directory_chec
 from agreeflow.engine.service.directory import directory_show, load_directory
 from agreeflow.engine.service.directory import transfer as directory_transfer
 from agreeflow.engine.service.identity import (
+    is_simulation_db,
     login,
     logout,
     saved_token,
@@ -129,8 +130,9 @@ __all__ = [
     "parse_instant", "plan", "reading", "reply", "reply_page", "report_annual", "report_compliance", "resume",
     "round_page", "round_summary", "saved_token", "search_cases", "security_log", "send_sign_in_link",
     "set_access_log", "set_clock", "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend",
-    "text", "text_n", "verify", "web_secret", "web_session", "web_sign_out", "whoami", "with_session",
-    "workflow_graph", "workflow_show", "words", "workflows_list", "write_file", "write_letter", "writing",
+    "text", "text_n", "verify", "web_secret", "web_session", "web_sign_out", "whoami", "is_simulation_db",
+    "with_session", "workflow_graph", "workflow_show", "words", "workflows_list", "write_file", "write_letter",
+    "writing",
 ]
 
 
