@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from agreeflow.engine.service import words
     from agreeflow.engine.service.audit import (
         audit_checkpoint,
         audit_export,
@@ -111,6 +112,7 @@ if TYPE_CHECKING:
         parse_instant,
         set_clock,
         text,
+        text_n,
         write_file,
     )
     from agreeflow.engine.service.replies import reply, reply_page
@@ -145,7 +147,9 @@ __all__ = [
     "parse_instant", "plan", "reading", "reply", "reply_page", "report_annual", "report_compliance", "resume",
     "round_page", "round_summary", "saved_token", "search_cases", "security_log", "send_sign_in_link",
     "set_access_log", "set_clock", "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend",
-    "text", "verify", "web_secret", "web_session", "web_sign_out", "whoami", "is_simulation_db", "with_session",
+    "text", "text_n", "verify", "web_secret", "web_session", "web_sign_out", "whoami", "is_simulation_db",
+    "with_session",
+    "words",
     "workflow_graph",
     "workflow_show", "workflows_list", "write_file", "write_letter", "writing",
     "INSPECTORS", "LogFilter", "annual_file", "annual_preview", "calendar_decisions", "checkpoint_file",
@@ -156,6 +160,8 @@ __all__ = [
 # Where each name of the API lives: (module of this package, its name there).  A command imports
 # only the module it calls (and what that imports) — ``case show`` does not pay for reports, mail
 # or the calendar administration (docs/performance.md, the lazy-import rule).
+_MODULES = ("words",)
+"""Modules of this package that are part of the API themselves (``service.words``: the words for codes)."""
 _WHERE: dict[str, tuple[str, str]] = {
     **{n: ("audit", n) for n in ("audit_checkpoint", "audit_export", "audit_log", "checkpoint_text",
                                   "security_log", "set_access_log", "verify")},
@@ -181,7 +187,7 @@ _WHERE: dict[str, tuple[str, str]] = {
                                     "ReadOnlyError", "Settings", "SignInRefusedError", "StaleCaseError",
                                     "UnknownCaseError", "UnknownUnitError", "catalogue", "check_output",
                                     "fmt_at_local", "fmt_day", "fmt_local", "output_file", "parse_instant",
-                                    "set_clock", "text", "write_file")},
+                                    "set_clock", "text", "text_n", "write_file")},
     "reply": ("replies", "reply"), "reply_page": ("replies", "reply_page"), "web_secret": ("replies", "secret"),
     **{n: ("reports", n) for n in ("annual_sections", "annual_title", "compliance_tables", "export_ics",
                                     "report_annual", "report_compliance")},
@@ -196,6 +202,10 @@ _WHERE: dict[str, tuple[str, str]] = {
 
 def __getattr__(name: str) -> Any:
     """Import the module that holds ``name`` on first use (PEP 562), then keep the name here."""
+    if name in _MODULES:
+        module = import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
     where = _WHERE.get(name)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,6 +32,7 @@ from agreeflow.engine.reports import auditlog, checkpoint
 from agreeflow.engine.reports import common as reports
 from agreeflow.engine.service import base
 from agreeflow.engine.service.base import now, reading, reading_for, writing
+from agreeflow.engine.service.cases import label_events
 from agreeflow.engine.service.present import recorded_text
 from agreeflow.notifications import compose
 
@@ -223,7 +224,7 @@ def audit_log(settings: Settings, start: str | None = None, end: str | None = No
     """Events matching ``case``/``actor``/``unit``/``kind`` in the period, oldest first."""
     w = reports.window(start, end)
     with reading_for(settings, "audit log", start=start, end=end, **filters) as s:
-        rows = auditlog.query(s, w, **filters)
+        rows = label_events(s, auditlog.query(s, w, **filters), settings.lang)
     return [r | {"recorded": recorded_text(r, settings.lang)} for r in rows]
 
 

@@ -25,6 +25,7 @@ from agreeflow.engine.core.errors import (
 )
 from agreeflow.engine.core.files import atomic_write as write_file
 from agreeflow.engine.core.i18n import t as _translate
+from agreeflow.engine.core.i18n import tn as text_n
 from agreeflow.engine.core.i18n import translations
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
@@ -34,8 +35,8 @@ T = TypeVar("T")
 __all__ = [
     "DefinitionError", "FieldValueError", "MissingFieldsError", "NotSignedInError", "ReadOnlyError",
     "SignInRefusedError", "StaleCaseError", "UnknownCaseError", "UnknownUnitError", "Settings", "write_file",
-    "fmt_day", "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text", "catalogue", "crash_report",
-    "output_file", "check_output", "recorded_text",
+    "fmt_day", "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text", "text_n", "catalogue",
+    "crash_report", "output_file", "check_output", "recorded_text",
 ]
 
 
