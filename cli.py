@@ -514,49 +514,8 @@ def case_history(case_ref: str) -> None:
 
 
 def _event_note(e: dict[str, Any]) -> str:
-    p = e.get("payload") or {}
-    if e["kind"] == "deadline_moved":
-        name = p.get("label") or p.get("deadline")
-        if p.get("why") == "calendar":
-            return t("ev_moved_calendar", deadline=name, before=_dmy(p["before"]), after=_dmy(p["after"]),
-                     day=_dmy(p["calendar_day"]), reason=p.get("reason"), source=p.get("source"))
-        return t("ev_moved_suspension", deadline=name, before=_dmy(p["before"]), after=_dmy(p["after"]),
-                 n=p.get("working_days"))
-    if e["kind"] == "calendar_changed":
-        return t("ev_calendar_changed", day=_dmy(p["date"]), kind=t("cal_off" if p["kind"] == "off" else "cal_working"),
-                 reason=p.get("reason"), source=p.get("source"), n=len(p.get("moved", [])))
-    if e["kind"] == "suspended" and "since" in p:
-        return t("ev_suspended", since=_dmy(p["since"]), reason=e["note"] or "")
-    if e["kind"] == "resumed" and "until" in p:
-        dates = "".join(f"; {d['label']}: {_dmy(d['before'])} → {_dmy(d['after'])}" for d in p.get("deadlines", []))
-        return t("ev_resumed", since=_dmy(p["since"]), until=_dmy(p["until"]), n=p.get("working_days"),
-                 reason=p.get("reason") or "", dates=dates)
-    if e["kind"] in ("deadline_set", "deadline_met", "deadline_missed"):
-        return f"{p.get('label')}: {p.get('due_date') or p.get('phrase') or ''}" + (
-            f" (margin {p['margin_wd']} wd)" if p.get("margin_wd") is not None else "")
-    if e["kind"] in ("reminder_queued", "escalated"):
-        late = f" (late {p['late_by_s']} s)" if p.get("late_by_s") else ""
-        return f"{p.get('rung')}: {', '.join(p.get('recipients') or [])}{late}"
-    if e["kind"] == "reminder_sent":
-        return f"{p.get('rung')} → {p.get('recipient')} ({p.get('node')})"
-    if e["kind"] == "refused":
-        message: str = p.get("message", "")
-        return message
-    if e["kind"] == "field_changed":
-        return f"{p.get('field')} = {p.get('after')}"
-    if e["kind"] == "unit_transferred":
-        if "cases" in p:  # the summary on the system chain
-            what = [", ".join(p["cases"]) or t("none")]
-        else:
-            what = [f"{k}: {_text(v.get('before'))} → {_text(v.get('after'))}" for k, v in p.get("fields", {}).items()]
-            what += [f"unit: {p['unit'][0]} → {p['unit'][1]}"] if p.get("unit") and not what else []
-            label = "label_en" if lang() == "en" else "label"
-            what += [str(d.get(label) or d.get("key")) for d in p.get("deadlines", [])]
-        return t("ev_unit_transferred", old=p.get("from_unit"), new=p.get("to_unit"),
-                 since=_dmy(p.get("effective_from")), what="; ".join(what)) + (f" — {e['note']}" if e["note"] else "")
-    if e["kind"] in ("suspended", "resumed"):
-        return (e["note"] or "") + (f" ({p.get('working_days')} wd)" if "working_days" in p else "")
-    return e["note"] or ""
+    from agreeflow.engine import service
+    return service.event_note(e, lang())
 
 
 # ----------------------------------------------------------------- audit

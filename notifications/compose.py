@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import authority, clock, tokens
 from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.directory import supervisor
+from agreeflow.engine.core.i18n import localized, pair, render, t
 from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Person, Unit
 from agreeflow.engine.legaltime.reminders import Policies
 from agreeflow.notifications.mailer import message_id_for
@@ -72,7 +73,7 @@ class Recipient:
 def unit_name(unit: Unit | None, code: str | None, lang: str) -> str:
     if unit is None:
         return code or ""
-    return (unit.name_en if lang == "en" and unit.name_en else unit.name_vi) or unit.code
+    return localized(pair(unit.name_vi, unit.name_en), lang) or unit.code
 
 
 def mailbox(unit: Unit | None) -> list[Recipient]:
@@ -137,7 +138,7 @@ def action_command(case: Case, defn: Definition, d: Deadline, lang: str) -> str:
     pick = pick or next((t for t in moves if t.requires or t.documents), None)
     if pick is None:
         return f"agreeflow case show {case.ref}"
-    file_word = "TỆP" if lang == "vi" else "FILE"
+    file_word = t("FILE", lang)
     parts = [f"agreeflow case fire {case.ref} {pick.trigger}"]
     parts += [f"--field {f}=…" for f in pick.requires]
     parts += [f"--attach {doc}={file_word}" for doc in pick.documents]
@@ -153,11 +154,12 @@ def deadline_context(s: Session, case: Case, defn: Definition, d: Deadline, who:
     return {
         "recipient_name": who.name, "case_ref": case.ref, "case_title": case.title,
         "workflow_title": defn.title.get(lang) or defn.title.get("vi") or defn.id,
-        "deadline_label": (d.label_en if lang == "en" else d.label_vi) or d.label_vi or d.key,
+        "deadline_label": localized(pair(d.label_vi, d.label_en), lang) or d.key,
         "unit_name": unit_name(unit, d.unit, lang), "due_date": d.due_date,
         "working_days_left": signed_working_days(cal, today, d.due_date),
         "phrase": d.phrase or "", "citation": d.citation or "", "confirmed": bool(d.confirmed),
-        "explanation": list(d.explanation or []), "action_command": action_command(case, defn, d, lang),
+        "explanation": [render(step, lang) for step in d.explanation or []],
+        "action_command": action_command(case, defn, d, lang),
     } | links_for(case, defn, links)
 
 

@@ -171,7 +171,7 @@ class Page:
         """A page rendered in this request's language."""
         words = Words(self.lang)
         query = dict(self.request.query_params)
-        other = "en" if self.lang == "vi" else "vi"
+        other = service.other_language(self.lang)
         switch = self.request.url.path + "?" + urlencode({**query, "lang": other})
         html = self.site.env.get_template(template).render(
             _=words, w=words, lang=self.lang, who=self.who, csrf=self.csrf, path=self.request.url.path,

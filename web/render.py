@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel.numbers import format_decimal
 
 from agreeflow.engine import service
 from agreeflow.web import words
@@ -120,7 +121,7 @@ class Words:
 
     def size(self, n: int) -> str:
         if n >= 2**20:
-            return f"{n / 2**20:.1f} MB".replace(".", "," if self.lang == "vi" else ".")
+            return f"{format_decimal(n / 2**20, format='0.0', locale=self.lang)} MB"
         if n >= 1024:
             return f"{n // 1024} KB"
         return f"{n} B"

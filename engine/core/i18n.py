@@ -5,23 +5,48 @@ LC_MESSAGES/agreeflow.po`` (gettext ``.po`` files, read with Babel — no
 compile step; an edit takes effect at the next command), or a folder of the
 operator's own named by ``AGREEFLOW_LOCALE_DIR``.  Messages are written in
 English in the code (the ``msgid``) and translated in ``vi.po``; ``en.po``
-may override the English.  ``t(message, lang, **values)`` translates, then
-fills ``{placeholders}``.  A message missing from a catalogue shows its
+may override the English.  A message missing from a catalogue shows its
 English text, so a forgotten translation is visible in review, never a crash.
 
-``KEYS`` names the phrases the command line's tables use by a short key
-(``t("init_ok", lang)``); each is an ordinary message of the catalogue.
+This module is the only place that chooses words by language:
+
+- ``t(message, lang, **values)`` translates now, then fills ``{placeholders}``;
+  ``nt(singular, plural, n, lang, **values)`` picks the plural form for ``n``
+  (English "1 working day" / "2 working days"; Vietnamese has one form).
+- ``Msg(message, **values)`` is a message *not yet* in a language: errors,
+  guard reasons and the notes the log stores carry one, and it is rendered
+  where someone reads it (``msg.render(lang)``).  ``msg.to_json()`` gives
+  ``{"msg": message, "args": {...}}`` — what the log keeps — and
+  :func:`from_json` reads it back.
+- ``N_(message)`` marks a message for the catalogue without translating it.
+- ``localized(label, lang)`` picks a language from *data* an operator edits
+  (a workflow's ``{vi, en}`` label, a unit's two names): such text is not in
+  the catalogue.
+
+A value given to a message may itself be a ``Msg``, a ``{vi, en}`` label, a
+list (joined with ", "), a date (dd/mm/yyyy) or an aware datetime (dd/mm/yyyy
+HH:MM in Vietnam): each is shown in the reader's language when the message is.
+
+``KEYS`` names the phrases the command line's tables still ask for by a short
+key (``t("init_ok", lang)``); each is an ordinary message of the catalogue.
+Nothing below the command line uses it (tests/test_one_catalogue.py).
 """
 
 from __future__ import annotations
 
+import gettext as _gettext
 import os
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel.messages.pofile import read_po
 
+from agreeflow.engine.core.clock import fmt_day, fmt_local
 from agreeflow.engine.core.paths import ENGINE_DIR
 
 DOMAIN = "agreeflow"
@@ -29,6 +54,8 @@ LANGS = ("vi", "en")
 DEFAULT_LANG = "vi"
 LOCALE_DIR = ENGINE_DIR / "locale"
 """The shipped catalogues (AGREEFLOW_LOCALE_DIR points at an operator's own copy)."""
+LANGUAGE_TAGS = {"vi": "vi-VN", "en": "en-GB"}
+"""The BCP 47 tag of each language (a document's language property)."""
 
 KEYS: dict[str, str] = {
     "case": "Case",
@@ -170,6 +197,11 @@ KEYS: dict[str, str] = {
 }
 
 
+def other_language(lang: str) -> str:
+    """The language a reader of ``lang`` may switch to (a page's language link)."""
+    return next((x for x in LANGS if x != lang), DEFAULT_LANG)
+
+
 def locale_dir() -> Path:
     """The folder of catalogues in force."""
     return Path(os.environ.get("AGREEFLOW_LOCALE_DIR") or LOCALE_DIR)
@@ -179,34 +211,233 @@ def _po_path(lang: str) -> Path:
     return locale_dir() / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+@dataclass(frozen=True)
+class _Catalogue:
+    singular: dict[str, str]
+    plural: dict[str, tuple[str, ...]]
+    """msgid (the singular) → the translated forms."""
+    form: Callable[[int], int]
+    """n → the index of the plural form (the file's Plural-Forms)."""
+
+
+def _english_form(n: int) -> int:
+    return 0 if n == 1 else 1
+
+
+_EMPTY = _Catalogue({}, {}, _english_form)
+
+
 @lru_cache(maxsize=8)
-def _catalogue(path: Path, mtime: int) -> dict[str, str]:
+def _catalogue(path: Path, mtime: int) -> _Catalogue:
     with path.open("rb") as fh:
         cat = read_po(fh, domain=DOMAIN)
-    return {str(m.id): str(m.string) for m in cat if m.id and isinstance(m.id, str) and m.string}
+    singular: dict[str, str] = {}
+    plural: dict[str, tuple[str, ...]] = {}
+    for m in cat:
+        if not m.id:
+            continue
+        if isinstance(m.id, str):
+            if m.string:
+                singular[m.id] = str(m.string)
+        elif isinstance(m.string, (tuple, list)) and all(m.string):
+            plural[str(m.id[0])] = tuple(str(x) for x in m.string)
+    try:
+        form = _gettext.c2py(str(cat.plural_expr or "(n != 1)"))
+    except ValueError:
+        form = _english_form
+    return _Catalogue(singular, plural, form)
 
 
-def translations(lang: str) -> dict[str, str]:
-    """msgid → translation for ``lang`` (cached until the file changes; empty when there is no file)."""
+def _loaded(lang: str) -> _Catalogue:
     path = _po_path(lang if lang in LANGS else DEFAULT_LANG)
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
-        return {}
+        return _EMPTY
     return _catalogue(path, mtime)
+
+
+def translations(lang: str) -> dict[str, str]:
+    """msgid → translation for ``lang`` (cached until the file changes; empty when there is no file)."""
+    return _loaded(lang).singular
 
 
 def gettext(message: str, lang: str = DEFAULT_LANG) -> str:
     """``message`` (English, as written in the code) in ``lang``."""
-    return translations(lang).get(message, message)
+    return _loaded(lang).singular.get(message, message)
+
+
+def ngettext(singular: str, plural: str, n: int, lang: str = DEFAULT_LANG) -> str:
+    """The form of ``singular``/``plural`` (English, as in the code) for ``n`` in ``lang``."""
+    cat = _loaded(lang)
+    forms = cat.plural.get(singular)
+    if forms:
+        i = cat.form(n)
+        return forms[i] if 0 <= i < len(forms) else forms[-1]
+    return singular if n == 1 else plural
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
     """A message (or a ``KEYS`` key) in ``lang``, with ``{placeholders}`` filled."""
-    text = gettext(KEYS.get(key, key), lang)
-    return text.format(**values) if values else text
+    return _fill(gettext(KEYS.get(key, key), lang), key, lang, values)
+
+
+def nt(singular: str, plural: str, n: int, lang: str = DEFAULT_LANG, **values: Any) -> str:
+    """``ngettext`` then ``{placeholders}`` filled; ``{n}`` is ``n`` unless given."""
+    return _fill(ngettext(singular, plural, n, lang), singular, lang, {"n": n, **values})
 
 
 def N_(message: str) -> str:  # noqa: N802 — the gettext convention for "mark for extraction, translate later"
     """Mark ``message`` for the catalogue without translating it yet."""
     return message
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:  # a value the caller did not give shows as nothing
+        return ""
+
+
+def _fill(text: str, fallback: str, lang: str, values: Mapping[str, Any]) -> str:
+    if not values and "{" not in text:
+        return text
+    shown = _Values({k: show(v, lang) for k, v in values.items()})
+    try:
+        return text.format_map(shown)
+    except (ValueError, IndexError, AttributeError):  # an operator's translation that does not parse
+        try:
+            return fallback.format_map(shown)
+        except (ValueError, IndexError, AttributeError):
+            return fallback
+
+
+def show(value: Any, lang: str) -> str:
+    """Any value of a message in ``lang``: see the module docstring."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Msg):
+        return value.render(lang)
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, datetime):
+        return fmt_local(value) if value.tzinfo is not None else fmt_day(value.date())
+    if isinstance(value, date):
+        return fmt_day(value)
+    if isinstance(value, Mapping):
+        if "msg" in value:
+            found = from_json(value)
+            if found is not None:
+                return found.render(lang)
+        if set(value) & set(LANGS):
+            return localized(value, lang)
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(show(v, lang) for v in value) if value else gettext("(none)", lang)
+    return str(value)
+
+
+def localized(label: Mapping[str, Any] | str | None, lang: str) -> str:
+    """Data an operator edits — a ``{vi, en}`` label — in ``lang`` (Vietnamese when ``lang`` is missing)."""
+    if label is None:
+        return ""
+    if isinstance(label, str):
+        return label
+    return str(label.get(lang) or label.get(DEFAULT_LANG) or next((v for v in label.values() if v), ""))
+
+
+def pair(vi: str | None, en: str | None) -> dict[str, str]:
+    """Two columns of data (``name_vi``/``name_en``) as a ``{vi, en}`` label for :func:`localized`."""
+    return {"vi": vi or "", "en": en or ""}
+
+
+@dataclass(frozen=True, init=False)
+class Msg:
+    """A message of the catalogue with its values, rendered in the reader's language when read.
+
+    ``Msg(N_("The case {case} is closed."), case=ref)``; ``Msg.plural(...)``
+    for a message with a count.  Equal when message and values are equal.
+    """
+
+    msgid: str
+    values: dict[str, Any] = field(default_factory=dict)
+    plural_id: str | None = None
+    n: int | None = None
+
+    def __init__(self, msgid: str, /, **values: Any) -> None:
+        object.__setattr__(self, "msgid", msgid)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "plural_id", None)
+        object.__setattr__(self, "n", None)
+
+    @classmethod
+    def plural(cls, singular: str, plural: str, n: int, /, **values: Any) -> Msg:
+        """A message whose words depend on the count ``n`` (``{n}`` in the text is ``n``)."""
+        msg = cls(singular, **values)
+        object.__setattr__(msg, "plural_id", plural)
+        object.__setattr__(msg, "n", n)
+        return msg
+
+    def render(self, lang: str = DEFAULT_LANG) -> str:
+        """The message in ``lang``."""
+        if self.plural_id is not None and self.n is not None:
+            return nt(self.msgid, self.plural_id, self.n, lang, **self.values)
+        return _fill(gettext(self.msgid, lang), self.msgid, lang, self.values)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"msg": msgid, "args": {...}}`` (``"plural"``, ``"n"`` for a count): what the log stores.
+
+        Values become JSON: a nested message its own form, a date dd/mm/yyyy, an
+        aware time dd/mm/yyyy HH:MM in Vietnam — so the stored form is the same
+        on every machine (its hash depends on it).
+        """
+        out: dict[str, Any] = {"msg": self.msgid, "args": {k: _jsonable(v) for k, v in self.values.items()}}
+        if self.plural_id is not None:
+            out["plural"], out["n"] = self.plural_id, self.n
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Msg):
+        return value.to_json()
+    if isinstance(value, (datetime, date)):
+        return show(value, DEFAULT_LANG)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def from_json(obj: Any) -> Msg | None:
+    """The message :meth:`Msg.to_json` wrote (None for anything else, e.g. an old plain-text note)."""
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("msg"), str):
+        return None
+    raw = obj.get("args")
+    args: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    if isinstance(obj.get("plural"), str) and isinstance(obj.get("n"), int):
+        return Msg.plural(obj["msg"], obj["plural"], obj["n"], **args)
+    return Msg(obj["msg"], **args)
+
+
+def render(value: Msg | Mapping[str, Any] | str | None, lang: str) -> str:
+    """A message, a stored message (``{"msg", "args"}``), a ``{vi, en}`` label or plain text, in ``lang``."""
+    return show(value, lang)
+
+
+def join(parts: Iterable[Any], sep: str = "; ") -> Msg:
+    """Several messages shown as one, separated by ``sep`` (e.g. the reasons of several guards)."""
+    items = list(parts)
+    return Msg("{" + "}{sep}{".join(f"p{i}" for i in range(len(items))) + "}" if items else "", sep=sep,
+               **{f"p{i}": p for i, p in enumerate(items)})
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{names}`` a message fills (what its translation must keep)."""
+    try:
+        return {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(text) if f}
+    except ValueError:
+        return {"<unparseable>"}

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError, did_you_mean
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import Case, Event, Unit
 from agreeflow.engine.reports.common import Window
@@ -41,10 +42,9 @@ def _check_kind(s: Session, kind: str) -> None:
     known = set(KINDS) | set(s.exec(select(Event.kind).distinct()).all())
     if kind not in known:
         guess = did_you_mean(kind, known)
-        listed = ", ".join(sorted(known))
         raise OptionValueError(option="--kind", value=kind,
-                               remedy_vi=(f"Có phải '{guess}'? " if guess else "") + "Các loại: " + listed,
-                               remedy_en=(f"Did you mean '{guess}'? " if guess else "") + "Kinds: " + listed)
+                               remedy=Msg(N_("{hint}Kinds: {kinds}"), kinds=sorted(known),
+                                          hint=Msg(N_("Did you mean '{guess}'? "), guess=guess) if guess else ""))
 
 
 def _cases_of_unit(s: Session, unit: str) -> list[int]:
@@ -90,8 +90,7 @@ def export_rows(s: Session, w: Window) -> Iterator[dict[str, Any]]:
 def write(rows: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> dict[str, int]:
     """Write ``rows`` as ``jsonl`` or ``csv``; returns how many events and chains were written."""
     if fmt not in ("jsonl", "csv"):
-        raise OptionValueError(option="--format", value=fmt, remedy_vi="Chọn jsonl hoặc csv.",
-                               remedy_en="Choose jsonl or csv.")
+        raise OptionValueError(option="--format", value=fmt, remedy=Msg(N_("Choose jsonl or csv.")))
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer:
         writer.writerow(FIELDS)

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, cases, clock, definitions
 from agreeflow.engine.core.errors import OptionValueError, ReportMapError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import SYSTEM_ACTOR
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Case, Deadline, Event, Meta
@@ -66,8 +67,7 @@ def window(start: str | None, end: str | None) -> Window:
             at = clock.parse_instant(text)
         except ValueError:
             raise OptionValueError(option=option, value=text,
-                                   remedy_vi="Cần ngày dạng YYYY-MM-DD hoặc thời điểm ISO-8601, ví dụ 2024-07-31.",
-                                   remedy_en="Give a date YYYY-MM-DD or an ISO-8601 instant, e.g. 2024-07-31."
+                                   remedy=Msg(N_("Give a date YYYY-MM-DD or an ISO-8601 instant, e.g. 2024-07-31."))
                                    ) from None
         if is_end and len(text.strip()) <= 10:
             return clock.end_of_local_day(clock.to_local(at).date())
@@ -75,14 +75,13 @@ def window(start: str | None, end: str | None) -> Window:
     w = Window(one("--from", start, False), one("--to", end, True))
     if w.start and w.end and w.end <= w.start:
         raise OptionValueError(option="--to", value=end,
-                               remedy_vi="--to phải sau --from.", remedy_en="--to must come after --from.")
+                               remedy=Msg(N_("--to must come after --from.")))
     return w
 
 
 def year_window(year: int) -> Window:
     if not 1900 <= year <= 2999:
-        raise OptionValueError(option="--year", value=str(year), remedy_vi="Cần năm dạng YYYY, ví dụ 2024.",
-                               remedy_en="Give a year as YYYY, e.g. 2024.")
+        raise OptionValueError(option="--year", value=str(year), remedy=Msg(N_("Give a year as YYYY, e.g. 2024.")))
     return Window.year(year)
 
 

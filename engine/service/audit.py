@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from agreeflow.engine.core import audit, cases, clock, db, files, seclog, verification
 from agreeflow.engine.core.errors import InputFileError, OutputPathError, TamperingError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.reports import auditlog, checkpoint
@@ -102,8 +103,7 @@ def _checkpoint(settings: Settings, given: Path | None, public_key: Path | None)
     if path is None:
         if public_key is not None:
             raise InputFileError(path=str(settings.checkpoints_dir),
-                                 problem="không có mốc kiểm tra để kiểm chữ ký / no checkpoint to check the "
-                                         "signature of (give --checkpoint FILE)")
+                                 problem=Msg(N_("no checkpoint to check the signature of (give --checkpoint FILE)")))
         return None
     raw = checkpoint.load(path)
     key = checkpoint.check_signature(path, raw, public_key) if public_key is not None else None
@@ -254,8 +254,7 @@ def sweep_checkpoint(settings: Settings, at: Any) -> dict[str, Any] | None:
     try:
         files.atomic_write(path, lambda fh: fh.write(text))
     except OSError as exc:
-        raise OutputPathError(path=str(path), problem_vi=exc.strerror or str(exc),
-                              problem_en=exc.strerror or str(exc)) from None
+        raise OutputPathError(path=str(path), problem=exc.strerror or str(exc)) from None
     mailed = 0
     addresses = [a.strip() for a in (settings.inspectorate or "").split(",") if a.strip()]
     if addresses:
@@ -273,10 +272,9 @@ def keygen(out: Path) -> dict[str, Any]:
     private_path, public_path = Path(out) / checkpoint.PRIVATE_KEY, Path(out) / checkpoint.PUBLIC_KEY
     for p in (private_path, public_path):
         if p.exists():
-            raise OutputPathError(path=str(p), problem_vi="tệp khóa đã có; không ghi đè (chữ ký cũ sẽ không kiểm "
-                                                          "được nữa)",
-                                  problem_en="a key file is already there; it is not overwritten (checkpoints "
-                                             "signed with it could no longer be checked)")
+            raise OutputPathError(path=str(p), problem=Msg(N_("a key file is already there; it is not overwritten "
+                                                              "(checkpoints signed with it could no longer be "
+                                                              "checked)")))
     private, public, key_id = checkpoint.new_key_pair()
     try:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -286,6 +284,5 @@ def keygen(out: Path) -> dict[str, Any]:
         os.chmod(private_path, 0o600)
         files.write_bytes(public_path, public)
     except OSError as exc:
-        raise OutputPathError(path=str(out), problem_vi=exc.strerror or str(exc),
-                              problem_en=exc.strerror or str(exc)) from None
+        raise OutputPathError(path=str(out), problem=exc.strerror or str(exc)) from None
     return {"private_key": str(private_path), "public_key": str(public_path), "key_id": key_id}

@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, authority, cases, clock, definitions, files
+from agreeflow.engine.core import audit, authority, cases, clock, definitions, files, notes
 from agreeflow.engine.core.definitions import TransitionDef
 from agreeflow.engine.core.errors import InputFileError, MissingFieldsError, OptionValueError, RoleRefusedError
 from agreeflow.engine.core.fields import parse_pairs
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, Person
@@ -52,9 +53,9 @@ def uploaded(files: list[tuple[str, str, bytes]]) -> list[tuple[dict[str, Any], 
     for kind, name, data in files:
         clean = Path(name.replace("\\", "/")).name.strip() or "tep"
         if not data:
-            raise InputFileError(path=clean, problem="tệp rỗng / the file is empty")
+            raise InputFileError(path=clean, problem=Msg(N_("the file is empty")))
         if len(data) > MAX_UPLOAD:
-            raise InputFileError(path=clean, problem=f"lớn hơn / larger than {MAX_UPLOAD // 2**20} MiB")
+            raise InputFileError(path=clean, problem=Msg(N_("larger than {size} MiB"), size=MAX_UPLOAD // 2**20))
         out.append(({"kind": kind, "name": clean, "size": len(data),
                      "sha256": hashlib.sha256(data).hexdigest()}, data))
     return out
@@ -68,7 +69,7 @@ def read_attachments(paths: list[Path]) -> list[tuple[dict[str, Any], bytes]]:
         kind, _, name = text.partition("=") if "=" in text and not Path(text).exists() else ("document", "", text)
         path = Path(name)
         if not path.is_file():
-            raise InputFileError(path=str(path), problem="không tìm thấy tệp / file not found")
+            raise InputFileError(path=str(path), problem=Msg(N_("file not found")))
         data = path.read_bytes()
         meta = {"kind": kind, "name": path.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         out.append((meta, data))
@@ -121,8 +122,8 @@ def effective_time(text: str | None, reason: str | None) -> datetime | None:
         when = clock.parse_instant(text)
     except ValueError:
         raise OptionValueError(option="--effective", value=text,
-                               remedy_vi="Viết ngày YYYY-MM-DD hoặc thời điểm ISO-8601, ví dụ 2024-07-30.",
-                               remedy_en="Give a date YYYY-MM-DD or an ISO-8601 time, e.g. 2024-07-30.") from None
+                               remedy=Msg(N_("Give a date YYYY-MM-DD or an ISO-8601 time, e.g. 2024-07-30."))
+                               ) from None
     if len(text.strip()) <= 10:  # a day alone: the step took effect during that day — its end
         when = clock.end_of_local_day(clock.to_local(when).date()) - timedelta(microseconds=1)
     return when
@@ -190,8 +191,7 @@ def case_view(s: Session, settings: Settings, case: Case, person: Person | None)
         "children": [{"id": r, "state": st, "unit": u} for r, st, u in children],
         "available_triggers": [_action_view(o.transition, lang) for o in offered if o.allowed],
         "actions": [_action_view(o.transition, lang) | {"allowed": o.allowed, "rule": o.rule,
-                                                         "reason": (o.reason_en if lang == "en" else o.reason_vi)
-                                                         or None}
+                                                         "reason": o.reason.render(lang) if o.reason else None}
                     for o in offered],
         "deadlines": [deadlines.view(d, cal, at, lang) for d in rows],
         "unconfirmed": defn.unconfirmed(),
@@ -235,11 +235,19 @@ def list_cases(settings: Settings, workflow: str | None = None, state: str | Non
 
 
 def history(settings: Settings, ref: str) -> list[dict[str, Any]]:
-    """The case's events in order."""
+    """The case's events in order, each with ``text``: what it says, in the reader's language."""
     with reading(settings) as s:
         case = cases.find(s, ref)
         events = s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.seq))).all()
-        return [audit.event_view(e) for e in events]
+        fields = {} if case.workflow == cases.SYSTEM_WORKFLOW else cases.definition_of(s, case.workflow,
+                                                                                       case.version).fields
+        out = []
+        for e in events:
+            view = audit.event_view(e)
+            view["text"] = notes.describe(view, settings.lang, lambda name: fields[name].label if name in fields
+                                          else None)
+            out.append(view)
+        return out
 
 
 # ------------------------------------------------------------------ engine checks

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agreeflow.engine.core.errors import InputFileError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.yamlio import YamlSyntaxError, load_file
 from agreeflow.engine.legaltime.calendar.days import Calendar, DayCategory, DayInfo
@@ -87,7 +88,8 @@ def read_data_file(path: Path = DATA_PATH) -> CalendarData:
     try:
         doc = load_file(path)
     except YamlSyntaxError as exc:
-        raise InputFileError(path=str(path), problem=f"line {exc.line}: {exc.detail}") from None
+        raise InputFileError(path=str(path), problem=Msg(N_("line {line}: {detail}"), line=exc.line,
+                                                         detail=exc.detail)) from None
     except OSError as exc:
         raise InputFileError(path=str(path), problem=str(exc)) from exc
     if not isinstance(doc, dict):
