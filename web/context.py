@@ -175,7 +175,8 @@ class Page:
         switch = self.request.url.path + "?" + urlencode({**query, "lang": other})
         html = self.site.env.get_template(template).render(
             _=words, w=words, lang=self.lang, who=self.who, csrf=self.csrf, path=self.request.url.path,
-            switch_url=switch, switch_lang=other, **data)
+            switch_url=switch, switch_lang=other,
+            switch_name=service.language_name(other), **data)
         return HTMLResponse(html, status_code=status)
 
     def redirect(self, url: str) -> RedirectResponse:

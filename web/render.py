@@ -48,6 +48,10 @@ class Words:
             return ""
         return self(table[key]) if key in table else key
 
+    def data(self, label: Any) -> str:
+        """Data an operator edits — a ``{vi, en}`` label such as a unit's two names — in the page's language."""
+        return service.render(label, self.lang)
+
     def role(self, key: str) -> str:
         return self.word(words.ROLES, key)
 

@@ -54,6 +54,8 @@ LANGS = ("vi", "en")
 DEFAULT_LANG = "vi"
 LOCALE_DIR = ENGINE_DIR / "locale"
 """The shipped catalogues (AGREEFLOW_LOCALE_DIR points at an operator's own copy)."""
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+"""Each language by its own name (a link to switch to it reads the same in every language)."""
 LANGUAGE_TAGS = {"vi": "vi-VN", "en": "en-GB"}
 """The BCP 47 tag of each language (a document's language property)."""
 
@@ -195,6 +197,11 @@ KEYS: dict[str, str] = {
     "letter_ok": "Wrote the {label} of case {case} to {file}.",
     "letter_attached": "Wrote the {label} of case {case} to {file} and attached it to the case (logged).",
 }
+
+
+def language_name(lang: str) -> str:
+    """``lang`` by its own name ("Tiếng Việt", "English")."""
+    return LANGUAGE_NAMES.get(lang, lang)
 
 
 def other_language(lang: str) -> str:

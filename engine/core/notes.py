@@ -110,13 +110,21 @@ def message(e: Mapping[str, Any], labels: Labels | None = None) -> Msg | str:
                    day=day(p.get("date")), kind=Msg(N_("off") if p.get("kind") == "off" else N_("working")),
                    reason=p.get("reason"), source=p.get("source"), n=len(p.get("moved") or []))
     if kind == "suspended" and "since" in p:
+        if not own:  # stopped by a step (a dossier sent back to complete), no reason typed
+            return Msg(N_("Suspended from {since}"), since=day(p["since"]))
         return Msg(N_("Suspended from {since}: {reason}"), since=day(p["since"]), reason=own)
     if kind == "resumed" and "until" in p:
         dates = [Msg("; {label}: {before} → {after}", label=d.get("label"), before=day(d.get("before")),
                      after=day(d.get("after"))) for d in p.get("deadlines") or []]
+        reason = p.get("reason")
+        if not reason:  # stopped by a step, no reason typed: the note of the restart, if any, follows
+            text = Msg(N_("Resumed: suspended {since} – {until} ({count}){dates}"), since=day(p["since"]),
+                       until=day(p["until"]), count=duration(int(p.get("working_days") or 0), "wd"),
+                       dates=join(dates, ""))
+            return Msg("{text} — {note}", text=text, note=own) if own else text
         return Msg(N_("Resumed: suspended {since} – {until} ({count}; reason: {reason}){dates}"),
                    since=day(p["since"]), until=day(p["until"]),
-                   count=duration(int(p.get("working_days") or 0), "wd"), reason=p.get("reason") or "",
+                   count=duration(int(p.get("working_days") or 0), "wd"), reason=reason,
                    dates=join(dates, ""))
     if kind in ("deadline_set", "deadline_met", "deadline_missed", "deadline_cancelled", "deadline_closed"):
         label = pair(p.get("label"), p.get("label_en") or p.get("label")) if p.get("label") else p.get("deadline")
@@ -139,6 +147,8 @@ def message(e: Mapping[str, Any], labels: Labels | None = None) -> Msg | str:
                    recipient=p.get("recipient"), node=p.get("node"))
     if kind == "refused":
         return from_json(p) or str(p.get("message", ""))
+    if kind == "child_opened" and p.get("child"):
+        return Msg(N_("{child} for {unit}"), child=p.get("child"), unit=p.get("unit"))
     if kind == "field_changed":
         name = str(p.get("field"))
         return Msg("{field} = {value}", field=(labels(name) if labels else None) or name, value=value(p.get("after")))

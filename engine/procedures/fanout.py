@@ -82,7 +82,9 @@ def spawn(s: Session, case: Case, spec: SpawnDef, actor: str, role: str, now: da
         raw_text = {k: to_text(v) for k, v in raw.items() if v not in (None, "", [])}
         title = (spec.title or "{parent_title} — {unit}").format(parent_title=case.title, unit=unit, parent=case.ref)
         child = cases.open_case(s, child_defn, title, raw_text, person, now, parent_ref=case.ref,
-                                note=f"{case.ref}: {spec.workflow} → {unit}", role=role or SYSTEM_ACTOR)
+                                note=Msg(N_("Opened from {parent} for {unit}: {workflow}"), parent=case.ref,
+                                         unit=unit, workflow=dict(child_defn.title)),
+                                role=role or SYSTEM_ACTOR)
         audit.append_event(s, case, EventKind.CHILD_OPENED, actor=actor, role=role, at=now,
                            payload={"child": child.ref, "unit": unit, "workflow": spec.workflow})
         made.append(child)

@@ -57,6 +57,7 @@ def person_view(who: Person, s: Session) -> dict[str, Any]:
     unit = s.get(Unit, who.unit) if who.unit else None
     return {"email": who.email, "name": who.name, "unit": who.unit,
             "unit_name": unit.name_vi if unit else who.unit, "unit_name_en": unit.name_en if unit else who.unit,
+            "unit_label": pair(unit.name_vi, unit.name_en) if unit else who.unit,
             "roles": list(who.roles or []), "read_only": authority.is_read_only(who),
             "sees_all": bool(authority.SEE_ALL & set(who.roles or [])),
             "may_open": bool(set(OPENERS) & set(who.roles or [])) and not authority.is_read_only(who)}

@@ -25,6 +25,7 @@ from agreeflow.engine.core.errors import (
 )
 from agreeflow.engine.core.files import atomic_write as write_file
 from agreeflow.engine.core.i18n import N_, Msg, show, t, translations
+from agreeflow.engine.core.i18n import language_name as i18n_language_name
 from agreeflow.engine.core.i18n import other_language as i18n_other_language
 from agreeflow.engine.core.i18n import t as _translate
 from agreeflow.engine.core.settings import Settings
@@ -35,7 +36,7 @@ T = TypeVar("T")
 __all__ = ["DefinitionError", "FieldValueError", "MissingFieldsError", "NotSignedInError", "ReadOnlyError",
            "SignInRefusedError", "StaleCaseError", "UnknownCaseError", "UnknownUnitError", "Settings", "write_file",
            "fmt_day", "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text", "catalogue", "event_note",
-           "render", "other_language",
+           "render", "other_language", "language_name",
            "crash_report", "output_file", "check_output"]
 
 
@@ -85,6 +86,11 @@ def event_note(e: dict[str, Any], lang: str) -> str:
 def other_language(lang: str) -> str:
     """The language a reader of ``lang`` may switch to."""
     return i18n_other_language(lang)
+
+
+def language_name(lang: str) -> str:
+    """A language by its own name, for a link that switches to it."""
+    return i18n_language_name(lang)
 
 
 def render(value: Any, lang: str) -> str:
