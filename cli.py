@@ -508,9 +508,25 @@ def case_history(case_ref: str) -> None:
     """The case's transition log (hash-chained)."""
     from agreeflow.engine import service
     emit(service.history(settings(), case_ref), lambda rows: table(
-        case_ref, [t("seq"), t("at"), t("actor"), t("kind"), "from → to", "trigger", t("note")],
-        [[e["seq"], service.fmt_at_local(e["at"]), e["actor"], e["kind"],
+        case_ref, [t("seq"), t("at"), *_recorded_heading(rows), t("actor"), t("kind"), "from → to", "trigger",
+                   t("note")],
+        [[e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rows, e), e["actor"], e["kind"],
           f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rows]))
+
+
+def _recorded_shown(rows: list[dict[str, Any]]) -> bool:
+    """The Recorded column appears when it tells the reader something: an event entered late
+    (``--effective``) or written before events had a recording time.  Otherwise the recording time is
+    the effective time and the column would only squeeze the notes (the JSON output always has it)."""
+    return any(not e.get("recorded_at") or (e.get("payload") or {}).get("late_entry") for e in rows)
+
+
+def _recorded_heading(rows: list[dict[str, Any]]) -> list[str]:
+    return [t("recorded")] if _recorded_shown(rows) else []
+
+
+def _recorded_cell(rows: list[dict[str, Any]], e: dict[str, Any]) -> list[str]:
+    return [e["recorded"]] if _recorded_shown(rows) else []
 
 
 def _event_note(e: dict[str, Any]) -> str:
@@ -547,6 +563,33 @@ def audit_verify(case_ref: str | None, checkpoint_file: Path | None, public_key:
             if cp["signature_checked_with"]:
                 click.echo(t("checkpoint_signed", key_id=cp["signature_checked_with"]))
     emit(service.verify(settings(), case_ref, checkpoint_file, public_key), human)
+
+
+@audit.command("access-log")
+@common
+@click.argument("state", type=click.Choice(["on", "off"]))
+def audit_access_log(state: str) -> None:
+    """Keep (on) or stop keeping (off) an access log: every read names its reader in the security log (admin)."""
+    from agreeflow.engine import service
+
+    def human(r: dict[str, Any]) -> None:
+        click.echo(t("access_log_" + r["access_log"] if r["changed"] else "access_log_unchanged", **r))
+    emit(service.set_access_log(settings(), state == "on"), human)
+
+
+@audit.command("security-log")
+@common
+@click.option("--kind", help="Only this kind of entry (read, refused, sign_in, sign_in_failed, setting_changed, ...).")
+@click.option("--actor", metavar="EMAIL", help="Only this person's entries.")
+@click.option("--from", "start", metavar="DATE", help="From this day or ISO-8601 instant (recording time).")
+@click.option("--to", "end", metavar="DATE", help="Up to this day (inclusive) or ISO-8601 instant.")
+def audit_security_log(kind: str | None, actor: str | None, start: str | None, end: str | None) -> None:
+    """Sign-ins, refusals that concern no case, settings changed and, with the access log on, every read."""
+    from agreeflow.engine import service
+    rows = service.security_log(settings(), start, end, kind, actor)
+    emit(rows, lambda rs: table(t("security_log", n=len(rs)), [t("seq"), t("at"), t("actor"), t("kind"),
+                                                               t("origin"), t("note")],
+         [[e["seq"], service.fmt_at_local(e["at"]), e["actor"], e["kind"], e["origin"], e["summary"]] for e in rs]))
 
 
 @audit.command("keygen")
@@ -767,9 +810,9 @@ def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: s
     """Who did what and when, across all cases (filters combine)."""
     from agreeflow.engine import service
     rows = service.audit_log(settings(), start, end, case=case_ref, actor=actor, unit=unit, kind=kind)
-    emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), t("actor"), t("kind"),
-                                                             "from → to", "trigger", t("note")],
-         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), e["actor"], e["kind"],
+    emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), *_recorded_heading(rs),
+                                                             t("actor"), t("kind"), "from → to", "trigger", t("note")],
+         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rs, e), e["actor"], e["kind"],
            f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rs]))
 
 
@@ -785,7 +828,12 @@ def audit_export(fmt: str, start: str | None, end: str | None, output: Path | No
         service.audit_export(settings(), fmt, sys.stdout, start, end)
         return
     res = service.output_file(output, lambda fh: service.audit_export(settings(), fmt, fh, start, end))
-    emit(res | {"file": str(output)}, lambda r: click.echo(t("export_ok", **r)))
+
+    def human(r: dict[str, Any]) -> None:
+        click.echo(t("export_ok", **r))
+        if r["before_recorded_at"]:
+            click.echo(t("export_before_recorded_at", n=r["before_recorded_at"]))
+    emit(res | {"file": str(output)}, human)
 
 
 @audit.command("checkpoint")

@@ -1,11 +1,15 @@
 """The dispatcher: claim outbox rows, send each through the transport, record the result.
 
-Statuses: ``queued`` → ``sending`` → ``sent``, or back to ``queued`` with a
-later ``next_try_at`` after a temporary failure (``backoff_delay``), or
-``failed`` after a permanent refusal or ``max_tries`` attempts (policy file;
-``agreeflow outbox retry ID`` queues it again).  ``cancelled``: the deadline
-was closed before its mail left (``deadlines.mail_moot``: a recurring period
-that ended without its report keeps its "overdue" mail).
+Statuses of a message: ``queued`` → ``sending`` → ``delivered`` → ``sent``,
+or back to ``queued`` with a later ``next_try_at`` after a temporary failure
+(``backoff_delay``), or ``failed`` after a permanent refusal or ``max_tries``
+attempts (policy file; ``agreeflow outbox retry ID`` queues it again).
+``cancelled``: the deadline was closed before its mail left
+(``deadlines.mail_moot``: a recurring period that ended without its report
+keeps its "overdue" mail; a bundle is cancelled when all its deadlines are).
+Rows of one rung for one recipient are ``held`` until the sweep folds them
+into that recipient's message (``bundled``, with ``bundle_id``), or
+``skipped`` (never sent: stale after downtime, or overtaken by a later rung).
 
 Every function works in the caller's session; engine.service.worker runs
 the dispatcher's loop and opens one transaction per step.
@@ -13,13 +17,19 @@ the dispatcher's loop and opens one transaction per step.
 Crash safety.  A claim (``queued`` and due, or ``sending`` with an expired
 lease) is committed in its own transaction *before* SMTP is spoken — with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, under SQLite's ``BEGIN IMMEDIATE``
-write lock otherwise — and ``sent`` is committed after.  A process killed in
-between leaves its rows ``sending``: another node takes them when the lease
-runs out, and a node restarted under the same ``--node-name`` takes its own
-back at once.  Only the message that was on the wire can go twice, and it
-carries the same Message-ID (derived from the idempotency key), so mail
-clients show it once.  Each sent message is logged as ``reminder_sent`` in
-its case's chain (digests have no case and are not).
+write lock otherwise.  Each message the server accepted is marked
+``delivered`` at once, by one small UPDATE (``mark_delivered``); the batch's
+``reminder_sent`` events are then written, and the rows made ``sent``, in one
+transaction (``log_delivered``) — the expensive part (chain hashes, case
+locks) is batched, the mark that prevents a second sending is not.  A
+process killed in between leaves its rows ``sending`` or ``delivered``:
+another node takes ``sending`` rows when the lease runs out (a node
+restarted under the same ``--node-name`` takes its own back at once), and
+any dispatcher logs ``delivered`` rows.  Only the message that was on the
+wire can go twice, and it carries the same Message-ID (derived from the
+idempotency key), so mail clients show it once.  Each sent message is
+logged as ``reminder_sent`` in its case's chain — a bundle in the chain of
+each case it speaks of (digests have no case and are not).
 """
 
 from __future__ import annotations
@@ -96,6 +106,7 @@ def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta) ->
                        .where(_busy(now), col(OutboxMessage.deadline_id).in_(closed))
                        .values(status=OutboxStatus.CANCELLED, lease_until=None, last_error=CANCELLED_NOTE)
                        .execution_options(synchronize_session=False)).rowcount
+    cancelled += _cancel_moot_bundles(s, now)
     rows = s.exec(select(OutboxMessage).where(_busy(now))
                   .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
                   .limit(limit).with_for_update(skip_locked=True)).all()
@@ -110,21 +121,98 @@ def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta) ->
     return out, int(cancelled or 0)
 
 
-def mark_sent(s: Session, c: Claimed, node: str, now: datetime) -> bool:
-    """Record a delivered message (and log ``reminder_sent``); False when the claim is no longer ``node``'s."""
-    case = s.exec(select(Case).where(Case.id == c.case_id).with_for_update()).first() if c.case_id else None
+def _cancel_moot_bundles(s: Session, now: datetime) -> int:
+    """Cancel due bundles of several deadlines each of which has closed (a single-deadline one carries its
+    ``deadline_id`` and is cancelled above)."""
+    rung = sa.orm.aliased(OutboxMessage)
+    live = (select(rung.id).join(Deadline, col(Deadline.id) == rung.deadline_id)
+            .where(rung.bundle_id == OutboxMessage.id, sa.not_(deadlines.mail_moot())))
+    some = select(rung.id).where(rung.bundle_id == OutboxMessage.id, col(rung.deadline_id).is_not(None))
     result = s.exec(sa.update(OutboxMessage)
-                    .where(col(OutboxMessage.id) == c.id, col(OutboxMessage.status) == OutboxStatus.SENDING,
-                           col(OutboxMessage.claimed_by) == node)
-                    .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, tries=c.tries + 1)
+                    .where(_busy(now), col(OutboxMessage.kind) == "bundle", col(OutboxMessage.deadline_id).is_(None),
+                           some.exists(), sa.not_(live.exists()))
+                    .values(status=OutboxStatus.CANCELLED, lease_until=None, last_error=CANCELLED_NOTE)
                     .execution_options(synchronize_session=False))
-    done = int(result.rowcount) == 1
-    if done and case is not None:
-        audit.append_event(s, case, EventKind.REMINDER_SENT, actor=SENDER_ACTOR, role="system", at=now,
-                           payload={"idem_key": c.idem_key, "rung": c.rung, "recipient": c.recipient,
-                                    "message_id": c.message_id, "attempt": c.tries + 1, "node": node,
-                                    "late_by_s": c.late_by_s})
-    return done
+    return int(result.rowcount or 0)
+
+
+_DELIVERED = (sa.update(OutboxMessage)
+              .where(col(OutboxMessage.id) == sa.bindparam("row_id"),
+                     col(OutboxMessage.status) == OutboxStatus.SENDING,
+                     col(OutboxMessage.claimed_by) == sa.bindparam("node"))
+              .values(status=OutboxStatus.DELIVERED, sent_at=sa.bindparam("at"), lease_until=None,
+                      tries=sa.bindparam("tries")))
+
+
+def mark_delivered(conn: sa.Connection, c: Claimed, node: str, now: datetime) -> bool:
+    """The server accepted ``c``: mark it ``delivered`` (one UPDATE on a plain connection, in the caller's
+    transaction; its event comes in ``log_delivered``).
+
+    False when the claim is no longer ``node``'s (another node took it after our lease ran out).
+    """
+    result = conn.execute(_DELIVERED, {"row_id": c.id, "node": node, "at": now, "tries": c.tries + 1})
+    return int(result.rowcount) == 1
+
+
+def log_delivered(s: Session, now: datetime, limit: int = 1000) -> int:
+    """Write the ``reminder_sent`` events of delivered messages and mark them ``sent``; returns how many.
+
+    One transaction for many messages: the cases are locked in id order (as every multi-case
+    transaction does), and rows another node is logging are skipped.
+    """
+    # Only the columns the events need: the bodies (kilobytes each) stay in the database.
+    rows = [_Delivered(*r) for r in s.exec(
+        select(OutboxMessage.id, OutboxMessage.idem_key, OutboxMessage.case_id, OutboxMessage.rung,  # type: ignore[call-overload, misc]
+               OutboxMessage.recipient, OutboxMessage.message_id, OutboxMessage.tries, OutboxMessage.claimed_by,
+               OutboxMessage.late_by_s, OutboxMessage.sent_at)
+        .where(OutboxMessage.status == OutboxStatus.DELIVERED)
+        .order_by(col(OutboxMessage.id)).limit(limit).with_for_update(skip_locked=True)).all()]
+    if not rows:
+        return 0
+    from agreeflow.notifications.compose import rung_cases
+
+    bundles = rung_cases(s, [r.id for r in rows if r.idem_key.startswith("m") and r.id is not None])
+    per_case: dict[int, list[tuple[_Delivered, str, str]]] = {}
+    for r in rows:
+        if r.id in bundles:
+            for case_id, rung, key in bundles[r.id]:
+                per_case.setdefault(case_id, []).append((r, rung, key))
+        elif r.case_id is not None:
+            per_case.setdefault(r.case_id, []).append((r, r.rung, r.idem_key))
+    ids = sorted(per_case)
+    locked = {c.id: c for c in s.exec(select(Case).where(col(Case.id).in_(ids)).order_by(col(Case.id))
+                                      .with_for_update()).all()}
+    with s.no_autoflush:  # one INSERT of all the events at commit, not a flush per case
+        for case_id in ids:
+            _log_case(s, locked[case_id], per_case[case_id], now)
+    s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))
+           .values(status=OutboxStatus.SENT).execution_options(synchronize_session=False))
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class _Delivered:
+    id: int
+    idem_key: str
+    case_id: int | None
+    rung: str
+    recipient: str
+    message_id: str
+    tries: int
+    claimed_by: str | None
+    late_by_s: int | None
+    sent_at: datetime | None
+
+
+def _log_case(s: Session, case: Case, sent: list[tuple[_Delivered, str, str]], now: datetime) -> None:
+    for r, rung, key in sent:
+        payload = {"idem_key": key, "rung": rung, "recipient": r.recipient, "message_id": r.message_id,
+                   "attempt": r.tries, "node": r.claimed_by, "late_by_s": r.late_by_s,
+                   "delivered_at": audit.fmt_at(r.sent_at) if r.sent_at else None}
+        if key != r.idem_key:
+            payload["message"] = r.idem_key
+        audit.append_event(s, case, EventKind.REMINDER_SENT, actor=SENDER_ACTOR, role="system",
+                           at=now, payload=payload)
 
 
 def record_failure(s: Session, c: Claimed, node: str, err: TransportError, now: datetime, max_tries: int) -> str:

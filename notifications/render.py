@@ -30,8 +30,24 @@ Keys of ``reminder`` (before the due date), ``due_today`` and ``overdue``:
     confirmed          bool  False when the time limit is not legally confirmed
     explanation        list  the steps of the computation, each a str already
                              in ``lang`` or a dict {"vi": …, "en": …}
-    action_command     str   the command that settles it, e.g.
-                             "agreeflow case fire NV-2024-0001 report --attach FILE"
+    letter             str   the request letter that started the deadline
+                             ("Văn bản 412/SNgV-HTQT ngày 08/07/2024"), or ""
+    silence            str   what no reply by the date means, when the letter
+                             says silence is agreement; else ""
+    waiting_for        list  names of the consulted bodies that have not replied
+                             (a deadline that follows a round), else []
+    late               str   who has not done it (the unit, or the silent bodies)
+
+and, saying who writes to whom (no mail names a command or a trigger):
+
+    relation           str   superior | peer | subordinate | internal (the
+                             register, templates/register.yaml)
+    you                str   how the body names the reader: "Bà" / "Ông" for a
+                             person, "" for a unit (the register's word)
+    sender_name        str   the writing unit, "Sở Ngoại vụ"
+    contact            dict  the case's named contact at the writing unit
+                             {name, phone, email}, or {} (an internal reader)
+    internal           bool  the reader is the writing unit's own staff
 
 ``escalation`` (to the supervising unit and the coordinator) takes the same
 keys plus:
@@ -41,18 +57,23 @@ keys plus:
 The deadline kinds and ``escalation`` also take, optionally (default ""):
 
     reply_link         str   the consulted body's personal reply link (no account
-                             needed); shown instead of the command
-    case_link          str   the case's page on the web; shown instead of the
-                             command when there is no reply link
+                             needed)
+    case_link          str   the case's page on the web
 
-``digest`` (weekly overdue digest for one unit):
+``bundle`` (every rung due for one recipient at one sweep, in one mail):
+the address keys above (recipient_name … internal) and ``items``, one dict
+per rung with the deadline keys (case_ref … late) and its ``kind``
+(reminder | due_today | overdue | escalation); ``reply_link``, ``case_link``
+and ``reminders_sent`` may be given.
 
-    recipient_name     str   as above
+``digest`` (weekly: what is open for one unit):
+
+    the address keys, and
     unit_name          str   the unit whose items are listed
     as_of              date  the day the digest was made
-    items              list  one dict per overdue deadline with the keys
+    items              list  one dict per open deadline with the keys
                              case_ref, case_title, deadline_label, due_date,
-                             working_days_left, action_command (as above)
+                             working_days_left, link ("" without a web)
 
 ``checkpoint`` (a log checkpoint for the inspectorate, from every sweep that
 pinned something new; not one of ``KINDS``, the deadline mails):
@@ -76,7 +97,11 @@ pinned something new; not one of ``KINDS``, the deadline mails):
 Templates live in ``templates/<lang>/``: ``<kind>.subject.txt``, ``<kind>.txt``
 and ``<kind>.html``; each kind extends ``<lang>/base.txt`` or ``<lang>/base.html``
 (greeting and signature), the HTML bases extend ``shared/layout.html``, and the
-deadline kinds include ``<lang>/_details.*``.  Only ``.html`` is autoescaped.
+deadline kinds include ``<lang>/_details.*`` and ``<lang>/_action.*``.  Only
+``.html`` is autoescaped.  Templates are compiled once per process (an edit
+takes effect at the next start); the renderer adds ``reg`` (the register's
+phrases for the relation) and, for the deadline kinds, ``lead`` (the opening
+sentence in that register).
 
 Filters available to templates: ``vn_date(lang)`` ("thứ Hai, 30/09/2024"),
 ``dmy`` ("30/09/2024"), ``working_days(lang)`` (the phrase for a signed
@@ -88,6 +113,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -96,37 +122,49 @@ import jinja2
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.i18n import nt, t
 
-KINDS = ("reminder", "due_today", "overdue", "escalation", "digest", "sign_in_link")
+KINDS = ("reminder", "due_today", "overdue", "escalation", "bundle", "digest", "sign_in_link")
+DEADLINE_KINDS = ("reminder", "due_today", "overdue", "escalation")
+"""The kinds about one deadline; ``bundle`` lists several of them for one recipient."""
 LANGS = ("vi", "en")
+RELATIONS = ("superior", "peer", "subordinate", "internal")
+"""Who writes to whom (see templates/register.yaml and notifications/compose.relation)."""
+PHRASES = ("you", "reminder", "due_today", "overdue", "escalation", "many", "closing", "digest_close")
 SUBJECT_LIMIT = 120
 """Longest subject we produce; longer titles are shortened with "…"."""
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+REGISTER_FILE = TEMPLATE_DIR / "register.yaml"
 
-_DEADLINE_KEYS = frozenset({
-    "recipient_name", "case_ref", "case_title", "workflow_title", "deadline_label",
-    "unit_name", "due_date", "working_days_left", "phrase", "citation", "confirmed",
-    "explanation", "action_command",
+_ADDRESS_KEYS = frozenset({"recipient_name", "relation", "you", "sender_name", "contact", "internal"})
+_ITEM_KEYS = frozenset({
+    "case_ref", "case_title", "workflow_title", "deadline_label", "unit_name", "due_date", "working_days_left",
+    "phrase", "citation", "confirmed", "explanation", "letter", "silence", "waiting_for", "late",
 })
+_DEADLINE_KEYS = _ADDRESS_KEYS | _ITEM_KEYS
 CONTEXT_KEYS: dict[str, frozenset[str]] = {
     "reminder": _DEADLINE_KEYS,
     "due_today": _DEADLINE_KEYS,
     "overdue": _DEADLINE_KEYS,
     "escalation": _DEADLINE_KEYS | {"reminders_sent"},
-    "digest": frozenset({"recipient_name", "unit_name", "as_of", "items"}),
+    "bundle": _ADDRESS_KEYS | {"items"},
+    "digest": _ADDRESS_KEYS | {"unit_name", "as_of", "items"},
     "checkpoint": frozenset({"recipient_name", "taken_at", "database", "cases", "events", "root", "signed", "key_id",
                              "file_name", "checkpoint_text"}),
     "sign_in_link": frozenset({"recipient_name", "link", "valid_minutes"}),
 }
 """The exact context keys each kind needs (see the module docstring)."""
 _LINKS = {"reply_link": "", "case_link": ""}
-OPTIONAL_KEYS: dict[str, dict[str, str]] = {k: _LINKS for k in ("reminder", "due_today", "overdue", "escalation")}
+OPTIONAL_KEYS: dict[str, dict[str, Any]] = {k: _LINKS for k in DEADLINE_KINDS}
 """Keys a kind may be given, with the value it gets when it is not."""
 
+BUNDLE_ITEM_KEYS = _ITEM_KEYS | {"kind"}
+"""Each item of a ``bundle``: one deadline's keys and its ``kind``; ``reply_link``, ``case_link`` and
+``reminders_sent`` may be given too."""
+_BUNDLE_ITEM_OPTIONAL = frozenset({"reply_link", "case_link", "reminders_sent"})
 DIGEST_ITEM_KEYS = frozenset({
-    "case_ref", "case_title", "deadline_label", "due_date", "working_days_left",
-    "action_command",
+    "case_ref", "case_title", "deadline_label", "due_date", "working_days_left", "link",
 })
+_URGENCY = {"reminder": 0, "due_today": 1, "overdue": 2, "escalation": 3}
 
 _WEEKDAYS = {
     "vi": ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"),
@@ -222,6 +260,8 @@ def _lang(lang: str) -> str:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        auto_reload=False,  # compiled once per process; an operator's edit takes effect at the next start
+        cache_size=-1,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",),
                                             default_for_string=False, default=False),
         undefined=jinja2.StrictUndefined,
@@ -247,10 +287,14 @@ def check_context(kind: str, context: Mapping[str, Any]) -> None:
     unknown = sorted(set(context.keys()) - expected - optional)
     if missing or unknown:
         raise RenderContextError(kind, missing, unknown)
-    if kind == "digest":
+    if "relation" in expected and context["relation"] not in RELATIONS:
+        raise RenderContextError(kind, [], [f"relation={context['relation']!r} (use {', '.join(RELATIONS)})"])
+    if kind in ("digest", "bundle"):
+        keys, extra = (DIGEST_ITEM_KEYS, frozenset()) if kind == "digest" else (BUNDLE_ITEM_KEYS,
+                                                                                _BUNDLE_ITEM_OPTIONAL)
         for i, item in enumerate(context["items"]):
-            item_missing = sorted(DIGEST_ITEM_KEYS - item.keys())
-            item_unknown = sorted(set(item.keys()) - DIGEST_ITEM_KEYS)
+            item_missing = sorted(keys - item.keys())
+            item_unknown = sorted(set(item.keys()) - keys - extra)
             if item_missing or item_unknown:
                 raise RenderContextError(
                     kind, [f"items[{i}].{k}" for k in item_missing],
@@ -272,15 +316,108 @@ def render_message(kind: str, lang: str, context: Mapping[str, Any]) -> Rendered
     _lang(lang)
     check_context(kind, context)
     values = dict(OPTIONAL_KEYS.get(kind, {}), **context, lang=lang)
+    if "relation" in values:
+        reg = register(lang, values["relation"], values["sender_name"], values["you"])
+        values["reg"] = reg
+        if kind in DEADLINE_KINDS:
+            values["lead"] = _lead(kind, values, reg, lang)
+        elif kind == "bundle":
+            values["items"] = [dict(OPTIONAL_KEYS["reminder"], **item, lead=_lead(item["kind"], item, reg, lang))
+                               for item in values["items"]]
+            values["top_kind"] = max((i["kind"] for i in values["items"]), key=lambda k: _URGENCY.get(k, 0),
+                                     default="reminder")
+            values["linked"] = all(i["reply_link"] or i["case_link"] for i in values["items"])
     subject = _render_subject(kind, lang, values)
     values["subject"] = subject
-    text = _ENV.get_template(f"{lang}/{kind}.txt").render(values)
-    html = _ENV.get_template(f"{lang}/{kind}.html").render(values)
+    text = _template(f"{lang}/{kind}.txt").render(values)
+    html = _template(f"{lang}/{kind}.html").render(values)
     return RenderedMessage(subject=subject, text=text, html=html)
 
 
+_COMPILED: dict[str, jinja2.Template] = {}
+
+
+def _template(name: str) -> jinja2.Template:
+    """A compiled template, looked up once per process (no file-system check per message)."""
+    found = _COMPILED.get(name)
+    if found is None:
+        found = _COMPILED[name] = _ENV.get_template(name)
+    return found
+
+
+def _lead(kind: str, item: Mapping[str, Any], reg: Mapping[str, str], lang: str) -> str:
+    """The sentence that opens a deadline mail (or a bundle's item), in the register of the relation."""
+    return reg[kind + "_raw"].format(
+        sender=item.get("sender_name") or reg["sender"], you=reg["you"], task=item["deadline_label"],
+        ref=item["case_ref"], due=vn_date(item["due_date"], lang),
+        left=working_days(int(item["working_days_left"]), lang), late=item["late"])
+
+
+class RegisterFileError(ValueError):
+    """templates/register.yaml is not what the mail needs; the message lists every problem."""
+
+
+def register(lang: str, relation: str, sender: str, you: str) -> dict[str, str]:
+    """The phrases of ``relation`` in ``lang`` with ``{sender}`` and ``{you}`` filled (the per-item
+    sentences are kept raw as ``<kind>_raw`` for ``_lead``)."""
+    phrases = register_file()["phrases"][lang][relation]
+    out = {"sender": sender, "you": you or phrases["you"]}
+    for key, text in phrases.items():
+        if key in DEADLINE_KINDS:
+            out[key + "_raw"] = text
+        elif key != "you":
+            out[key] = text.format(sender=sender, you=out["you"])
+    return out
+
+
+def superior_kinds() -> frozenset[str]:
+    """Unit kinds written to as superiors (templates/register.yaml ``superior_kinds``)."""
+    return frozenset(register_file()["superior_kinds"])
+
+
+def register_file(path: Path | None = None) -> dict[str, Any]:
+    """The register file, checked (cached until the file changes)."""
+    p = Path(path or REGISTER_FILE)
+    return _register(p, p.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _register(path: Path, mtime: int) -> dict[str, Any]:
+    from agreeflow.engine.core.yamlio import load_file
+
+    raw = load_file(path)
+    problems = []
+    kinds = raw.get("superior_kinds") if isinstance(raw, dict) else None
+    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+        problems.append("superior_kinds: a list of unit kinds")
+    phrases: dict[str, Any] = {}
+    for lang in LANGS:
+        by_relation = raw.get(lang) if isinstance(raw, dict) else None
+        for relation in RELATIONS:
+            block = by_relation.get(relation) if isinstance(by_relation, dict) else None
+            if not isinstance(block, dict):
+                problems.append(f"{lang}.{relation}: missing (needs {', '.join(PHRASES)})")
+                continue
+            missing = [k for k in PHRASES if not isinstance(block.get(k), str)]
+            unknown = [k for k in block if k not in PHRASES]
+            if missing or unknown:
+                problems.append(f"{lang}.{relation}: " + "; ".join(
+                    ([f"missing {', '.join(missing)}"] if missing else []) +
+                    ([f"unknown {', '.join(map(str, unknown))}"] if unknown else [])))
+                continue
+            for key, text in block.items():
+                try:
+                    text.format(sender="", you="", task="", ref="", due="", left="", late="")
+                except (KeyError, IndexError, ValueError) as exc:
+                    problems.append(f"{lang}.{relation}.{key}: {{placeholder}} not known: {exc}")
+            phrases.setdefault(lang, {})[relation] = {k: str(v) for k, v in block.items()}
+    if problems:
+        raise RegisterFileError(f"{path}:\n  - " + "\n  - ".join(problems))
+    return {"superior_kinds": list(kinds or []), "phrases": phrases}
+
+
 def _render_subject(kind: str, lang: str, values: dict[str, Any]) -> str:
-    template = _ENV.get_template(f"{lang}/{kind}.subject.txt")
+    template = _template(f"{lang}/{kind}.subject.txt")
 
     def one_line(v: dict[str, Any]) -> str:
         # A header must be one line: a title with a newline would break it.

@@ -284,7 +284,9 @@ def test_the_shipped_templates_are_packaged():
     import fnmatch
     import tomllib
     root = LETTER_TEMPLATES_DIR.parent.parent
-    data = tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    # the checkout's pyproject (tests/..), not the installed copy: CI installs without -e
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     globs = data["tool"]["setuptools"]["package-data"]["agreeflow.engine"]
     shipped = [p.relative_to(root).as_posix() for p in LETTER_TEMPLATES_DIR.rglob("*.txt")]
     assert {"templates/letters/vi/submission.txt", "templates/letters/en/annual_report.txt"} <= set(shipped)

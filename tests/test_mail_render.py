@@ -54,7 +54,13 @@ def deadline_context(lang: str, **changes: Any) -> dict[str, Any]:
             {"vi": "Ngày cuối Quý III năm 2024 là thứ Hai, 30/09/2024 — ngày làm việc.",
              "en": "The last day of Q3 2024 is Monday, 30/09/2024 — a working day."},
         ],
-        "action_command": "agreeflow case fire NV-2024-0003 report --attach FILE",
+        "letter": "Thông báo kết luận cuộc họp Ban Chỉ đạo ngày 21/06/2024" if vi
+        else "Notice of conclusions of the steering committee's meeting of 21/06/2024",
+        "silence": "", "waiting_for": [],
+        "late": "UBND thành phố Bắc Giang" if vi else "Bắc Giang City People's Committee",
+        "relation": "peer", "you": "", "sender_name": "Sở Ngoại vụ" if vi else "Department of Foreign Affairs",
+        "contact": {"name": "Bà Nguyễn Thị Lan", "phone": "0204 000 0210", "email": "dieuphoi@bacgiang.example"},
+        "internal": False,
     }
     ctx.update(changes)
     return ctx
@@ -76,7 +82,8 @@ def escalation_context(lang: str) -> dict[str, Any]:
         phrase="hoàn thành trong tháng 7/2024",
         explanation=["Tháng 7/2024 kết thúc thứ Tư, 31/07/2024." if vi
                      else "July 2024 ends on Wednesday, 31/07/2024."],
-        action_command="agreeflow case fire NV-2024-0002 report --attach FILE",
+        late="Công an tỉnh" if vi else "Provincial Police",
+        relation="superior",
         reminders_sent=3,
     )
 
@@ -84,20 +91,32 @@ def escalation_context(lang: str) -> dict[str, Any]:
 def digest_context(lang: str) -> dict[str, Any]:
     """Two overdue items of one unit."""
     return {
-        "recipient_name": "Công an tỉnh",
+        "recipient_name": "Công an tỉnh", "relation": "peer", "you": "",
+        "sender_name": "Sở Ngoại vụ", "internal": False,
+        "contact": {"name": "Bà Nguyễn Thị Lan", "phone": "0204 000 0210", "email": "dieuphoi@bacgiang.example"},
         "unit_name": "Công an tỉnh",
         "as_of": date(2024, 8, 5),
         "items": [
             {"case_ref": "NV-2024-0002", "case_title": "Hướng dẫn bảo đảm an ninh",
              "deadline_label": "Ban hành văn bản hướng dẫn", "due_date": date(2024, 7, 31),
-             "working_days_left": -3,
-             "action_command": "agreeflow case fire NV-2024-0002 report --attach FILE"},
+             "working_days_left": -3, "link": "https://agreeflow.example/cases/NV-2024-0002"},
             {"case_ref": "NV-2024-0007", "case_title": "Báo cáo <đột xuất>",
              "deadline_label": "Gửi báo cáo", "due_date": date(2024, 8, 2),
-             "working_days_left": -1,
-             "action_command": "agreeflow case fire NV-2024-0007 report --attach FILE"},
+             "working_days_left": -1, "link": ""},
         ],
     }
+
+
+_ADDRESS = ("recipient_name", "relation", "you", "sender_name", "contact", "internal")
+
+
+def bundle_context(lang: str) -> dict[str, Any]:
+    """A reminder and an overdue item for one unit, in one mail."""
+    one = deadline_context(lang)
+    two = deadline_context(lang, case_ref="NV-2024-0007", due_date=date(2024, 9, 25), working_days_left=-2)
+    items = [{k: v for k, v in c.items() if k not in _ADDRESS} | {"kind": kind}
+             for c, kind in ((one, "reminder"), (two, "overdue"))]
+    return {k: one[k] for k in _ADDRESS} | {"items": items}
 
 
 def context_for(kind: str, lang: str) -> dict[str, Any]:
@@ -106,6 +125,8 @@ def context_for(kind: str, lang: str) -> dict[str, Any]:
         return escalation_context(lang)
     if kind == "digest":
         return digest_context(lang)
+    if kind == "bundle":
+        return bundle_context(lang)
     if kind == "sign_in_link":
         return {"recipient_name": "Nguyễn Thị Lan", "link": "https://agreeflow.example/login/link/abc",
                 "valid_minutes": 60}
@@ -157,8 +178,10 @@ def test_every_kind_renders_in_every_language(kind: str, lang: str) -> None:
     ("overdue", "en", "[Overdue] NV-2024-0003: "),
     ("escalation", "vi", "[Báo cáo quá hạn] NV-2024-0002: "),
     ("escalation", "en", "[Escalation] NV-2024-0002: "),
-    ("digest", "vi", "[Tổng hợp quá hạn] Công an tỉnh: 2 nhiệm vụ quá hạn"),
-    ("digest", "en", "[Overdue digest] Công an tỉnh: 2 overdue items"),
+    ("digest", "vi", "[Tổng hợp hằng tuần] Công an tỉnh: 2 việc đang mở, 2 việc quá hạn"),
+    ("digest", "en", "[Weekly digest] Công an tỉnh: 2 open, 2 overdue"),
+    ("bundle", "vi", "[Quá hạn] 2 thời hạn — NV-2024-0003, NV-2024-0007"),
+    ("bundle", "en", "[Overdue] 2 time limits — NV-2024-0003, NV-2024-0007"),
 ])
 def test_subject_starts_with_the_kind_tag(kind: str, lang: str, prefix: str) -> None:
     assert render_message(kind, lang, context_for(kind, lang)).subject.startswith(prefix)
@@ -264,11 +287,43 @@ def test_working_days_phrase(n: int, vi: str, en: str) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_a_reply_link_replaces_the_command_and_a_case_link_follows_it(lang: str) -> None:
+def test_a_reply_link_is_given_to_the_addressee_else_the_case_page(lang: str) -> None:
     link = "https://agreeflow.example/reply/eyJjIjoiWUstMjAyNC0wMDAxIn0.sig"
     message = render_message("reminder", lang, deadline_context(lang, reply_link=link,
                                                                 case_link="https://agreeflow.example/cases/X"))
     assert link in message.text and f'href="{link}"' in message.html
-    assert "agreeflow case fire" not in message.text and "agreeflow case fire" not in message.html
+    assert "cases/X" not in message.text
     message = render_message("reminder", lang, deadline_context(lang, case_link="https://agreeflow.example/cases/X"))
-    assert "https://agreeflow.example/cases/X" in message.text and "agreeflow case fire" not in message.text
+    assert "https://agreeflow.example/cases/X" in message.text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_mail_names_a_command(kind: str, lang: str) -> None:
+    message = render_message(kind, lang, context_for(kind, lang))
+    for body in (message.text, message.html):
+        assert "agreeflow case" not in body and "--field" not in body and "--attach" not in body
+
+
+@pytest.mark.parametrize(("relation", "wanted", "unwanted"), [
+    ("superior", "kính mong Quý cơ quan quan tâm", "khẩn trương"),
+    ("peer", "đề nghị Quý cơ quan sớm hoàn thành", "khẩn trương"),
+    ("subordinate", "Yêu cầu đơn vị khẩn trương hoàn thành", "kính mong"),
+])
+def test_the_register_follows_who_writes_to_whom(relation: str, wanted: str, unwanted: str) -> None:
+    message = render_message("overdue", "vi", deadline_context("vi", relation=relation, working_days_left=-2))
+    assert wanted in message.text and unwanted not in message.text
+
+
+def test_a_person_is_addressed_with_the_title_and_called_by_it() -> None:
+    message = render_message("reminder", "vi", deadline_context("vi", recipient_name="Bà Hà Thị Ngạn", you="Bà"))
+    assert message.text.startswith("Kính gửi: Bà Hà Thị Ngạn\n")
+    assert "trân trọng thông báo Bà:" in message.text and "Quý cơ quan" not in message.text
+
+
+def test_the_contact_the_request_letter_and_the_silence_rule_are_said() -> None:
+    silence = "nếu đến hết ngày 18/07/2024 không có ý kiến trả lời thì được coi là nhất trí với nội dung xin ý kiến."
+    message = render_message("reminder", "vi", deadline_context("vi", silence=silence))
+    assert "Đầu mối liên hệ tại Sở Ngoại vụ: Bà Nguyễn Thị Lan, điện thoại 0204 000 0210" in message.text
+    assert "Văn bản đề nghị: Thông báo kết luận cuộc họp Ban Chỉ đạo ngày 21/06/2024" in message.text
+    assert "Lưu ý: " + silence in message.text and silence in message.html

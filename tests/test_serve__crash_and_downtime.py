@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +23,7 @@ from agreeflow.engine.core import clock, db
 from agreeflow.engine.core.store import Deadline
 from agreeflow.engine.legaltime import reminders
 from agreeflow.notifications.mailer import message_id_for
+from tests.conftest import COORD, ROOT
 
 SERVE = ("serve", "--interval", "1", "--dispatch-interval", "0.5")
 
@@ -95,15 +101,28 @@ def bulk_deadlines(af: Any, case_ref: str, n: int, due: date) -> None:
         s.commit()
 
 
+def ungrouped(af: Any, tmp_path: Path, *args: str, now: str) -> Any:
+    """``agreeflow serve …`` with the shipped policies less grouping (``mail: group: false``): one message
+    per rung, so 500 deadlines of one mailbox are 500 messages on the wire — the dispatcher's load."""
+    text = reminders.POLICY_FILE.read_text(encoding="utf-8")
+    text, n = re.subn(r"group: true", "group: false", text)
+    assert n == 1
+    policies = tmp_path / "reminder-policies.yaml"
+    policies.write_text(text, encoding="utf-8")
+    env = {**os.environ, **af.base_env(COORD, now, None), "AGREEFLOW_TEST_POLICIES": str(policies)}
+    return subprocess.Popen([sys.executable, "-m", "tests.serve_node", *args], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 @pytest.mark.parametrize("af", ["sqlite"], indirect=True)
 def test_serve_killed_while_sending_500_reminders_loses_none_and_repeats_only_the_one_in_flight(
-        af: Any, smtp: SmtpSink, started: list[Any]) -> None:
+        af: Any, smtp: SmtpSink, started: list[Any], tmp_path: Path) -> None:
     af.env["AGREEFLOW_SMTP"] = smtp.url()
     ref = open_task(af, "trong Quý III năm 2024")  # its own reminders are in September
     bulk_deadlines(af, ref, 500, date(2024, 8, 6))  # "7 days before" = Tuesday 30/07/2024 08:00
     now = "2024-07-30T08:00:00+07:00"
 
-    first = af.popen(*SERVE, "--node-name", "n1", now=now)
+    first = ungrouped(af, tmp_path, *SERVE, "--node-name", "n1", now=now)
     started.append(first)
     wait_for(lambda: len(smtp.received) >= 100 or first.poll() is not None)
     first.send_signal(signal.SIGKILL)
@@ -112,7 +131,7 @@ def test_serve_killed_while_sending_500_reminders_loses_none_and_repeats_only_th
     received_before = len(smtp.received)
     assert received_before < 500, "serve finished before it could be killed"
 
-    second = af.popen(*SERVE, "--node-name", "n1", now=now)
+    second = ungrouped(af, tmp_path, *SERVE, "--node-name", "n1", now=now)
     started.append(second)
     wait_for(lambda: scalar(af, "SELECT count(*) FROM outbox WHERE status = 'sent'") == 500)
     stop(second)
@@ -148,21 +167,25 @@ def test_serve_down_for_three_days_sends_each_missed_reminder_once_marked_late(a
 
     # Down from Monday 29/07 09:00 to Thursday 01/08 09:00: the due-day mail (31/07 08:00),
     # the missed marker (01/08 00:00) and the overdue mail with its escalation (01/08 08:00) fell due.
+    # "Today is the last day" is never said of a past day: the due-day rung is recorded skipped.
     back_at = "2024-08-01T09:00:00+07:00"
     back = af.popen(*SERVE, "--node-name", "hq", now=back_at)
     started.append(back)
-    wait_for(lambda: scalar(af, "SELECT count(*) FROM outbox WHERE status = 'sent'") == 4 + 2 + 7)
+    wait_for(lambda: scalar(af, "SELECT count(*) FROM outbox WHERE status = 'sent'") == 4 + 7)
     alive = json.loads(af.run("nodes", "--json", now=back_at).stdout)
     log = stop(back)
 
-    assert [(n["name"], n["sent_last_hour"]) for n in alive] == [("hq", 9)]
-    assert "late by 1 day, 1:00:00" in log and "late by 1:00:00" in log
+    assert [(n["name"], n["sent_last_hour"]) for n in alive] == [("hq", 7)]
+    assert "late by 1:00:00" in log and "late by 1 day" not in log
     with db.get_engine(af.url).connect() as conn:
         late = dict(conn.execute(sa.text("SELECT rung, max(late_by_s) FROM outbox GROUP BY rung")).all())
-    assert late == {"before_7d": None, "before_3wd": None, "due_day": 25 * 3600, "overdue_1wd": 3600}
+        skipped = conn.execute(sa.text("SELECT rung, last_error FROM outbox WHERE status = 'skipped'")).all()
+    assert late == {"before_7d": None, "before_3wd": None, "due_day": None, "overdue_1wd": 3600}
+    assert sorted(skipped) == [("due_day", "stale"), ("due_day", "stale")]  # the unit's mailbox and its officer
     history = af.json("case", "history", ref)
     marks = [e["payload"].get("late_by_s") for e in history if e["kind"] in ("reminder_queued", "escalated")]
-    assert marks == [None, None, 25 * 3600, 3600, 3600]
+    assert marks == [None, None, 3600, 3600]
+    assert [e["payload"]["why"] for e in history if e["kind"] == "reminder_skipped"] == ["stale"]
     assert [e["kind"] for e in history].count("deadline_missed") == 1
 
     again = af.popen(*SERVE, "--node-name", "hq", now=back_at)
@@ -170,5 +193,5 @@ def test_serve_down_for_three_days_sends_each_missed_reminder_once_marked_late(a
     wait_for(lambda: scalar(af, "SELECT count(*) FROM nodes WHERE name = 'hq'") == 1)
     time.sleep(1.5)  # a sweep or two
     stop(again)
-    assert len(smtp.received) == 13 and scalar(af, "SELECT count(*) FROM outbox") == 13
+    assert len(smtp.received) == 11 and scalar(af, "SELECT count(*) FROM outbox") == 13
     assert af.json("nodes", now=back_at) == []  # a node that stopped cleanly leaves the list

@@ -22,6 +22,8 @@
     │   ├── NotSignedInError          a write on a real database with nobody signed in
     │   ├── DatabaseUrlError          a database URL that is malformed or cannot be reached
     │   ├── OutputPathError           an output path that is a folder or cannot be written
+    │   ├── AttachmentTooLargeError   a file given to --attach over the configured limit
+    │   ├── OffCalendarError          a computation that needs days outside the calendar's years
     │   └── OptionValueError          a malformed option value (--from, --year, ...)
     ├── RefusedError          exit 3  a rule refused it; the refusal is logged
     │   ├── RoleRefusedError          the person holds none of the step's roles
@@ -273,6 +275,23 @@ class DatabaseUrlError(UserInputError):
 
 class OutputPathError(UserInputError):
     msgid = N_("Cannot write the file '{path}': {problem}. Choose a file path in a folder you may write to.")
+
+
+class AttachmentTooLargeError(UserInputError):
+    msgid = N_("The file '{path}' is {size} ({bytes} bytes), over the limit of {limit} ({limit_bytes} bytes) "
+               "for an attachment; nothing was stored. Send a smaller file (compress or split it), or ask the "
+               "administrator to raise AGREEFLOW_MAX_ATTACHMENT_MB.")
+
+
+class OffCalendarError(UserInputError, ValueError):
+    """The input leads to days the calendar does not have (a start in 1994, 10⁶ working days, year 9999).
+
+    Also a ValueError, so the code that already turns "off the calendar" into a message of its own keeps
+    doing so; anywhere else it reaches the user as exit 2 with this text — never a traceback.
+    """
+
+    msgid = N_("The dates this needs ({years}) are outside the calendar's years {first}–{last}: agreeflow counts "
+               "working days only there. Check the dates and numbers given (a start, a number of days, a year).")
 
 
 class OptionValueError(UserInputError):

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TextIO, TypeVar, overload
 
+from agreeflow.engine.core.errors import InputFileError
+
 T = TypeVar("T")
 
 
@@ -54,6 +56,32 @@ def atomic_write(path: Path, write: Callable[[Any], T], *, binary: bool = False,
 def write_bytes(path: Path, data: bytes, *, sync: bool = True) -> None:
     """Write ``data`` to ``path`` atomically."""
     atomic_write(path, lambda out: out.write(data), binary=True, sync=sync)
+
+
+def read_input(path: Path, limit: int) -> bytes:
+    """The bytes of a file a user named (a checkpoint, a key, a plan), read only when it is a regular file of
+    at most ``limit`` bytes.
+
+    A folder, a device (``/dev/zero`` never ends) or a pipe (it would wait for a writer), a missing or
+    unreadable file, or one over the limit is InputFileError (exit 2) — before it is read in full.
+    """
+    from agreeflow.engine.core.i18n import N_, Msg
+
+    def refuse(problem: Msg) -> InputFileError:
+        return InputFileError(path=str(path), problem=problem)
+    try:
+        if path.is_dir():
+            raise refuse(Msg(N_("it is a folder, not a file")))
+        if not path.is_file():
+            raise refuse(Msg(N_("file not found")) if not path.exists()
+                         else Msg(N_("not a regular file (a device or a pipe)")))
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise refuse(Msg(N_("cannot read it: {reason}"), reason=exc.strerror or type(exc).__name__)) from None
+    if len(data) > limit:
+        raise refuse(Msg(N_("larger than the {limit} bytes such a file may have"), limit=f"{limit:,}"))
+    return data
 
 
 def blob_path(store: Path, sha256: str) -> Path:

@@ -28,6 +28,7 @@ class EventKind(StrEnum):
     DEADLINE_CLOSED = "deadline_closed"      # ended without a judgement of time: no reply, deemed agreed
     DEADLINE_MOVED = "deadline_moved"
     REMINDER_QUEUED = "reminder_queued"
+    REMINDER_SKIPPED = "reminder_skipped"    # a rung never sent: stale after downtime, or overtaken by a later one
     ESCALATED = "escalated"
     REMINDER_SENT = "reminder_sent"
     CALENDAR_CHANGED = "calendar_changed"
@@ -67,6 +68,10 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"  # its deadline closed before it left
+    HELD = "held"            # one rung for one recipient, waiting to be folded into that recipient's mail
+    BUNDLED = "bundled"      # a held rung folded into the message ``bundle_id`` (which is what is sent)
+    SKIPPED = "skipped"      # a rung never sent: stale after downtime, or overtaken by a later rung
+    DELIVERED = "delivered"  # handed to the mail server; its reminder_sent event is not written yet
 
 
 class Role(StrEnum):

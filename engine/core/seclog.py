@@ -37,6 +37,7 @@ class SecurityKind(StrEnum):
     REFUSED = "refused"          # a refusal that concerns no existing case
     READ = "read"                # kept only when the database is configured to keep an access log
     TOKEN_USED = "token_used"    # a reply link opened a step
+    SETTING_CHANGED = "setting_changed"  # an admin switched a setting of the database (the access log)
 
 
 def entry_hash(seq: int, recorded_at: datetime, actor: str, kind: str, origin: str, detail: dict[str, Any],

@@ -9,6 +9,7 @@ Defaults:
     checkpoints ``AGREEFLOW_CHECKPOINTS`` or ``<data dir>/checkpoints`` (one file per sweep)
     signing    ``AGREEFLOW_SIGNING_KEY``: the Ed25519 key that signs checkpoints (none: unsigned)
     inspectorate ``AGREEFLOW_INSPECTORATE``: address(es) every new checkpoint is mailed to (none: not mailed)
+    attachments ``AGREEFLOW_MAX_ATTACHMENT_MB``: the largest file ``--attach`` accepts, in MB (default 20)
     letters    ``AGREEFLOW_LETTER_TEMPLATES``: a folder of letter templates replacing shipped ones by name
     base URL   ``AGREEFLOW_BASE_URL`` (the web's address, for links in mail; none: mails name commands)
     secret     ``AGREEFLOW_SECRET_FILE`` or ``<data dir>/secret.key`` (signs cookies and reply links)
@@ -19,6 +20,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from agreeflow.engine.core.errors import OptionValueError
+
+MB = 1024 * 1024
+"""Bytes in the megabyte of ``AGREEFLOW_MAX_ATTACHMENT_MB`` (the binary one, as file managers count)."""
+DEFAULT_MAX_ATTACHMENT_MB = 20
+MAX_ATTACHMENT_ENV = "AGREEFLOW_MAX_ATTACHMENT_MB"
 
 
 def default_data_dir() -> Path:
@@ -33,13 +41,21 @@ def default_data_dir() -> Path:
 
 def cli_origin() -> str:
     """``cli:<operating-system account>@<host>`` of this process."""
-    import getpass
     import socket
+    return f"cli:{os_account()}@{socket.gethostname()}"
+
+
+def os_account() -> str:
+    """The operating-system account this process runs as: its real user id's name, not ``$USER``/``$LOGNAME``
+    (which anybody may set), the id itself when it has no name (a container)."""
     try:
-        account = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container): the number still tells who
-        account = str(os.getuid())
-    return f"cli:{account}@{socket.gethostname()}"
+        import pwd
+        return pwd.getpwuid(os.getuid()).pw_name
+    except ImportError:  # no pwd (Windows): the login name is all there is
+        import getpass
+        return getpass.getuser()
+    except KeyError:
+        return str(os.getuid())
 
 
 @dataclass
@@ -69,6 +85,8 @@ class Settings:
     """Ed25519 private key (PEM) that signs checkpoints; None: they are written unsigned."""
     inspectorate: str | None = None
     """Address(es), comma-separated, that each new checkpoint is mailed to; None: not mailed."""
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_MB * MB
+    """The largest attachment accepted, in bytes; default 20 MB (``AGREEFLOW_MAX_ATTACHMENT_MB``)."""
 
     base_url: str | None = None
     """The web's address as readers reach it (``https://agreeflow.example``): mails carry links to it."""
@@ -87,6 +105,7 @@ class Settings:
             checkpoints=Path(os.environ["AGREEFLOW_CHECKPOINTS"]) if os.environ.get("AGREEFLOW_CHECKPOINTS") else None,
             signing_key=Path(os.environ["AGREEFLOW_SIGNING_KEY"]) if os.environ.get("AGREEFLOW_SIGNING_KEY") else None,
             inspectorate=os.environ.get("AGREEFLOW_INSPECTORATE") or None,
+            max_attachment_bytes=attachment_limit(os.environ.get(MAX_ATTACHMENT_ENV)),
             base_url=os.environ.get("AGREEFLOW_BASE_URL") or None,
         )
         for key, value in overrides.items():
@@ -117,3 +136,23 @@ class Settings:
         """The signing secret (never in the database): ``AGREEFLOW_SECRET_FILE`` or ``<data dir>/secret.key``."""
         env = os.environ.get("AGREEFLOW_SECRET_FILE")
         return Path(env) if env else self.data_dir / "secret.key"
+
+
+def attachment_limit(text: str | None) -> int:
+    """``AGREEFLOW_MAX_ATTACHMENT_MB`` in bytes: a number of MB above 0 (decimals allowed), unset → 20 MB.
+
+    Raises:
+        OptionValueError (exit 2): not a number, 0 or less, or more than a terabyte — before any work.
+    """
+    if text is None or not text.strip():
+        return DEFAULT_MAX_ATTACHMENT_MB * MB
+    try:
+        value = float(text.strip().replace(",", "."))
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1024 * 1024:  # also false for NaN and infinity
+        from agreeflow.engine.core.i18n import N_, Msg
+        raise OptionValueError(option=MAX_ATTACHMENT_ENV, value=text,
+                               remedy=Msg(N_("Give a number of MB above 0, e.g. 20 or 2.5 (default {default})."),
+                                          default=DEFAULT_MAX_ATTACHMENT_MB))
+    return max(int(value * MB), 1)

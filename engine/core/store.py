@@ -180,6 +180,12 @@ class OutboxMessage(SQLModel, table=True):
     late_by_s: int | None = None
     created_at: datetime = _utc(nullable=False)
     sent_at: datetime | None = _utc()
+    kind: str = Field(default="", max_length=32)
+    """The mail kind (``reminder`` … ``escalation``, ``bundle``, ``digest``)."""
+    context: dict[str, Any] | None = Field(default=None, sa_column=Column(sa.JSON(), nullable=True))
+    """A ``held`` rung's render context, until it is folded into its recipient's message."""
+    bundle_id: int | None = Field(default=None, index=True)
+    """The message a ``bundled`` rung went out in."""
 
 
 class CalendarDay(SQLModel, table=True):

@@ -36,8 +36,9 @@ from agreeflow.engine.legaltime import calendar
 POLICY_FILE = DATA_DIR / "reminder-policies.yaml"
 MAIL_KINDS = ("reminder", "due_today", "overdue")
 MISSED_EVENT = "deadline_missed"
-_TOP = {"send_at", "timezone", "late_after_minutes", "digest_weekday", "coordinators", "mail", "policies"}
-_MAIL = {"sender", "message_id_domain", "max_tries", "lease_seconds", "batch"}
+_TOP = {"send_at", "timezone", "late_after_minutes", "digest_weekday", "coordinators", "mail", "policies",
+        "catch_up_after_working_days"}
+_MAIL = {"sender", "message_id_domain", "max_tries", "lease_seconds", "batch", "group"}
 _RUNG = {"id", "offset", "unit", "mail", "escalate", "at", "event"}
 
 
@@ -69,8 +70,10 @@ class MailSettings:
     """Failed attempts before a message is marked ``failed``."""
     lease_seconds: int = 300
     """How long a claim protects a message being sent."""
-    batch: int = 20
-    """Messages claimed per round."""
+    batch: int = 200
+    """Messages claimed per round, sent over one SMTP session and recorded in one transaction."""
+    group: bool = True
+    """One message per recipient per sweep listing all its rungs (False: one message per rung)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class Policies:
     coordinator_role: str
     mail: MailSettings
     policies: dict[str, Policy] = field(default_factory=dict)
+    catch_up_wd: int = 2
+    """A deadline whose oldest due rung is more than this many working days late sends only its latest rung."""
 
     def get(self, name: str | None) -> Policy:
         return self.policies.get(name or "default") or self.policies["default"]
@@ -148,6 +153,12 @@ def _load(path: Path, mtime: int) -> Policies:
     if not isinstance(weekday, int) or not 0 <= weekday <= 6:
         problems.append("digest_weekday: a number 0 (Monday) … 6 (Sunday)")
         weekday = 0
+    catch_up = raw.get("catch_up_after_working_days", 2)
+    if not isinstance(catch_up, int) or isinstance(catch_up, bool) or catch_up < 0:
+        problems.append("catch_up_after_working_days: a whole number of working days, 0 or more")
+        catch_up = 2
+    if not isinstance(mail_raw.get("group", True), bool):
+        problems.append("mail: group: true (one message per recipient per sweep) or false")
     coord = raw.get("coordinators") or {}
     if not coord.get("unit"):
         problems.append("coordinators: needs 'unit' (the coordinating unit's code) and 'role'")
@@ -157,9 +168,9 @@ def _load(path: Path, mtime: int) -> Policies:
         raise InputFileError(path=str(path), problem="\n  - " + "\n  - ".join(problems))
     mail = MailSettings(str(mail_raw["sender"]), str(mail_raw["message_id_domain"]),
                         int(mail_raw.get("max_tries", 8)), int(mail_raw.get("lease_seconds", 300)),
-                        int(mail_raw.get("batch", 20)))
+                        int(mail_raw.get("batch", 200)), mail_raw.get("group", True) is not False)
     return Policies(send_at, tz, timedelta(minutes=int(raw.get("late_after_minutes", 10))), weekday,
-                    str(coord["unit"]), str(coord.get("role", "coordinator")), mail, policies)
+                    str(coord["unit"]), str(coord.get("role", "coordinator")), mail, policies, catch_up)
 
 
 def _unknown(node: Any, allowed: set[str], where: str, problems: list[str]) -> None:
@@ -255,6 +266,57 @@ def next_action(d: Deadline, after: datetime, cal: Any = None, policies: Policie
 def due_rungs(d: Deadline, now: datetime, cal: Any = None, policies: Policies | None = None) -> list[Rung]:
     """The rungs of ``d`` to handle at ``now``, oldest first."""
     return [r for r in _pending(d, cal, policies) if r.at <= now]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a sweep does with one due rung: ``send`` its mail, ``skip`` it (``why``), or run its event."""
+
+    rung: Rung
+    action: str
+    """``event`` | ``send`` | ``skip``."""
+    why: str = ""
+    """For ``skip``: ``stale`` (its words no longer fit the day) or ``overtaken`` (a later rung replaces it)."""
+
+
+def fits_day(kind: str, today: date, due: date) -> bool:
+    """Whether a mail of ``kind`` still says something true on ``today``: a reminder before the due day,
+    "today is the last day" on (or before) it, "overdue" after it."""
+    if kind == "reminder":
+        return today < due
+    if kind == "due_today":
+        return today <= due
+    return today > due
+
+
+def plan(d: Deadline, now: datetime, cal: Any = None, policies: Policies | None = None) -> list[Step]:
+    """The due rungs of ``d`` at ``now``, oldest first, each with what to do.
+
+    Catch-up after downtime: when the oldest due mail rung is more than
+    ``catch_up_after_working_days`` working days late, only the latest due
+    mail rung is sent and the earlier ones are skipped (``overtaken``); a
+    shorter delay sends each.  Whatever the delay, a mail whose words no
+    longer fit the day is skipped (``stale``): never "today is the last day"
+    for a past day, never "N days left" once the due day has passed.
+    """
+    pol = policies or load()
+    cal = cal or _shipped_calendar()
+    rungs = due_rungs(d, now, cal, pol)
+    mails = [r for r in rungs if not r.rung.event]
+    today = clock.to_local(now).date()
+    late_wd = cal.working_days_between(clock.to_local(mails[0].at).date(), today) if mails else 0
+    latest = mails[-1] if mails else None
+    steps = []
+    for r in rungs:
+        if r.rung.event:
+            steps.append(Step(r, "event"))
+        elif late_wd > pol.catch_up_wd and r is not latest:
+            steps.append(Step(r, "skip", "overtaken"))
+        elif d.due_date is not None and not fits_day(r.rung.mail or "reminder", today, d.due_date):
+            steps.append(Step(r, "skip", "stale"))
+        else:
+            steps.append(Step(r, "send"))
+    return steps
 
 
 def mark_done(d: Deadline, rung: Rung) -> None:

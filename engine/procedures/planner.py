@@ -41,6 +41,7 @@ from agreeflow.engine.core.fields import coerce, parse_date
 from agreeflow.engine.core.guards import GuardContext, registered_guards
 from agreeflow.engine.core.i18n import N_, Msg, render
 from agreeflow.engine.core.i18n import t as translate
+from agreeflow.engine.legaltime import calendar_admin
 
 
 class NoPathError(UserInputError):
@@ -212,9 +213,12 @@ def _report(defn: Definition, node: _Node, start: date, cal: Any, by: date | Non
 
 
 def parse_day(text: str, option: str) -> date:
-    """A date option (YYYY-MM-DD or dd/mm/yyyy); FieldValueError names the option."""
+    """A date option (YYYY-MM-DD or dd/mm/yyyy) in the calendar's years; FieldValueError / DateValueError
+    name the option."""
     try:
-        return parse_date(text)
+        day = parse_date(text)
+        calendar_admin.check_year(day.year, f"{option} {text}")
+        return day
     except ValueError:
         raise FieldValueError(field=option, problem=Msg(N_("'{text}' is not a date"), text=text),
                               remedy=Msg(N_("E.g. 2017-05-02 or 02/05/2017"))) from None

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import directory
+from agreeflow.engine.core import directory, files
 from agreeflow.engine.core.errors import InputFileError, PhraseError, PlanFileError, did_you_mean
 from agreeflow.engine.core.fields import parse_date
 from agreeflow.engine.core.i18n import N_, Msg
@@ -38,6 +38,10 @@ from agreeflow.engine.legaltime import calendar as legal_calendar
 from agreeflow.engine.legaltime.calendar.phrases import accepted_forms, fold
 
 WORKFLOW = "task"
+MAX_PLAN_BYTES = 5 * 1024 * 1024
+"""Largest plan file read (CSV, XLSX): a province's yearly plan is a few hundred rows, tens of KiB."""
+MAX_PLAN_ROWS = 10_000
+"""Most rows read from a spreadsheet (its XML may unzip to far more than the file's size)."""
 COLUMNS: dict[str, tuple[str, ...]] = {
     "no": ("no", "stt", "#"),
     "title": ("title", "task", "nhiem vu", "noi dung"),
@@ -101,7 +105,7 @@ def _table(path: Path, header: list[Any], body: list[tuple[int, list[Any]]]) -> 
 
 
 def _read_csv(path: Path) -> list[PlanRow]:
-    text = path.read_text(encoding="utf-8-sig")
+    text = files.read_input(path, MAX_PLAN_BYTES).decode("utf-8-sig")
     try:
         dialect: Any = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
     except csv.Error:
@@ -117,8 +121,13 @@ def _read_xlsx(path: Path) -> list[PlanRow]:
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]
-        lines = [(i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), 1)
-                 if any(c not in (None, "") for c in r)]
+        lines = []
+        for i, r in enumerate(ws.iter_rows(values_only=True), 1):
+            if i > MAX_PLAN_ROWS:
+                raise InputFileError(path=str(path), problem=Msg(N_("more than {n} rows: split the plan into several "
+                                                                    "files"), n=MAX_PLAN_ROWS))
+            if any(c not in (None, "") for c in r):
+                lines.append((i, list(r)))
     finally:
         wb.close()
     if not lines:
@@ -162,9 +171,11 @@ def read_rows(path: Path) -> list[PlanRow]:
     reader = {".csv": _read_csv, ".xlsx": _read_xlsx, ".yaml": _read_yaml, ".yml": _read_yaml}.get(path.suffix.lower())
     if reader is None:
         raise InputFileError(path=str(path), problem=Msg(N_("only .csv, .xlsx or .yaml files")))
+    if reader is _read_xlsx:
+        files.read_input(path, MAX_PLAN_BYTES)  # a folder, a device or a huge file: refused before unzipping
     try:
         return reader(path)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # a damaged or mislabelled file
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, csv.Error) as exc:  # a damaged or mislabelled file
         raise InputFileError(path=str(path), problem=Msg(N_("cannot read: {problem}"), problem=str(exc))) from None
 
 

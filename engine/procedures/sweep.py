@@ -8,9 +8,12 @@ handled in its own transaction, so one failure does not stop the others:
 1. lock the case row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: a case another
    node or a user holds is left for the next sweep), re-read the deadline and
    check it is still due;
-2. for each due rung of its ladder (engine/reminders.py): queue one outbox row
-   per recipient (idempotency key ``d<deadline>:<rung>:<recipient>``, UNIQUE)
-   and log ``reminder_queued`` / ``escalated`` in the case's chain — or, for
+2. for each due rung of its ladder (engine/legaltime/reminders.py ``plan``):
+   skip it when catch-up or its stale words say so (a ``skipped`` outbox row
+   per recipient and ``reminder_skipped`` in the chain), else write one
+   ``held`` outbox row per recipient (idempotency key
+   ``d<deadline>:<rung>:<recipient>``, UNIQUE) and log ``reminder_queued`` /
+   ``escalated`` in the case's chain — or, for
    the missed marker, log ``deadline_missed`` once (the deadline stays
    ``open``; ``met``/``missed`` is decided when the case leaves the state) and
    let consultation replies deemed agreed settle (``engine.fanout``).  A
@@ -20,7 +23,9 @@ handled in its own transaction, so one failure does not stop the others:
 3. advance ``next_action_at``; commit.
 
 A second sweep at the same instant therefore finds nothing and queues
-nothing.  Then the weekly digest per unit (key ``w<ISO week>:<unit>:<recipient>``).
+nothing.  Then the weekly digest per unit (key ``w<ISO week>:<unit>:<recipient>``),
+and the service folds each recipient's held rows into one message
+(notifications/compose.py ``bundle``; docs/mail.md).
 """
 
 from __future__ import annotations
@@ -33,10 +38,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, cases
+from agreeflow.engine.core import audit, cases, clock
 from agreeflow.engine.core.i18n import localized, pair
-from agreeflow.engine.core.kinds import EventKind
-from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Unit
+from agreeflow.engine.core.kinds import EventKind, OutboxStatus
+from agreeflow.engine.core.store import Case, Deadline, OutboxMessage
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.deadlines import deadline_payload
 from agreeflow.engine.legaltime.reminders import Policies, Rung
@@ -59,8 +64,11 @@ def handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Poli
            links: compose.Links | None = None) -> Counter[str]:
     """Handle one due deadline in the caller's transaction: its due rungs, then its next action.
 
-    ``links`` (the web's address and signing secret) puts the case's page — and, for a consulted body
-    that has not answered yet, its personal reply link — into the mails.
+    Each due rung is sent, skipped (engine.legaltime.reminders.plan: stale, or overtaken after downtime)
+    or, for the missed marker, logged.  A rung sent is written ``held`` for each recipient: the sweep
+    folds a recipient's held rungs into one message at its end (``compose.bundle``).  ``links`` (the
+    web's address and signing secret) puts the case's page — and, for a consulted body that has not
+    answered yet, its personal reply link — into the mails.
     """
     counts: Counter[str] = Counter()
     d = s.get(Deadline, deadline_id)
@@ -74,14 +82,18 @@ def handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Poli
     if not live or d.next_action_at is None or d.next_action_at > now or case.suspended_at:
         return counts
     defn = cases.definition_of(s, case.workflow, case.version)
-    for rung in reminders.due_rungs(d, now, cal, policies):
-        if rung.rung.event:
+    book = compose.Book(s, policies)
+    for step in reminders.plan(d, now, cal, policies):
+        rung = step.rung
+        if step.action == "event":
             _missed(s, case, d, rung, now, cal)
             counts["missed"] += 1
             if d.status != "open" and not recurrence.ladder_goes_on(d):
                 return counts  # settled by the silence rule: its ladder ends here
+        elif step.action == "skip":
+            counts.update(_skip_rung(s, case, d, rung, step.why, now, policies))
         else:
-            counts.update(_mail_rung(s, case, defn, d, rung, now, cal, policies, links))
+            counts.update(_mail_rung(s, case, defn, d, rung, now, cal, policies, book, links))
         reminders.mark_done(d, rung)
     d.next_action_at = reminders.next_action(d, now, cal, policies)
     s.add(d)
@@ -103,16 +115,35 @@ def _missed(s: Session, case: Case, d: Deadline, rung: Rung, now: datetime, cal:
         s.refresh(d)
 
 
+def _skip_rung(s: Session, case: Case, d: Deadline, rung: Rung, why: str, now: datetime,
+               policies: Policies) -> Counter[str]:
+    """Record a rung that will never be sent (one ``skipped`` outbox row per recipient, and the log)."""
+    counts: Counter[str] = Counter()
+    kind = rung.rung.mail or "reminder"
+    who = compose.unit_recipients(s, d.unit)
+    rows = [compose.held_row(f"d{d.id}:{rung.id}:{w.address}", kind, {}, w, policies, now, rung=rung.id,
+                             case_id=case.id, deadline_id=d.id, status=OutboxStatus.SKIPPED, why=why) for w in who]
+    skipped = compose.queue(s, rows)
+    if skipped or not who:
+        audit.append_event(s, case, EventKind.REMINDER_SKIPPED, actor=ACTOR, role=ROLE, at=now,
+                           payload={"deadline": d.key, "deadline_id": d.id, "rung": rung.id, "kind": kind,
+                                    "why": why, "scheduled_at": audit.fmt_at(rung.at),
+                                    "due_date": d.due_date.isoformat() if d.due_date else None,
+                                    "recipients": [k.split(":", 2)[2] for k in skipped]})
+        counts["skipped"] += 1
+    return counts
+
+
 def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: datetime, cal: Any,
-               policies: Policies, links: compose.Links | None = None) -> Counter[str]:
+               policies: Policies, book: compose.Book, links: compose.Links | None = None) -> Counter[str]:
     counts: Counter[str] = Counter()
     today = compose.local_day(now)
     late = compose.late_by(now, rung.at, policies)
     kind = rung.rung.mail or "reminder"
     own = compose.unit_recipients(s, d.unit)
-    rows = [compose.outbox_row(f"d{d.id}:{rung.id}:{who.address}", kind,
-                               compose.deadline_context(s, case, defn, d, who, cal, today, links), who, policies, now,
-                               rung=rung.id, case_id=case.id, deadline_id=d.id, late_by_s=late) for who in own]
+    rows = [_row(f"d{d.id}:{rung.id}:{who.address}", kind,
+                 compose.deadline_context(s, case, defn, d, who, cal, today, book, links), who, policies, now,
+                 rung=rung.id, case_id=case.id, deadline_id=d.id, late_by_s=late) for who in own]
     queued = compose.queue(s, rows)
     base = {"deadline": d.key, "deadline_id": d.id, "rung": rung.id, "kind": kind,
             "due_date": d.due_date.isoformat() if d.due_date else None,
@@ -126,12 +157,12 @@ def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: 
         addressed = {w.address.lower() for w in own}
         up = [w for w in compose.escalation_recipients(s, d.unit, policies) if w.address.lower() not in addressed]
         sent_before = len(set(s.exec(select(OutboxMessage.rung).where(
-            OutboxMessage.deadline_id == d.id, OutboxMessage.rung != rung.id)).all()))
-        esc = [compose.outbox_row(f"d{d.id}:{rung.id}:{who.address}", "escalation",
-                                  # a reply link acts for the late unit: it never goes up the ladder
-                                  compose.deadline_context(s, case, defn, d, who, cal, today, links)
-                                  | {"reminders_sent": sent_before, "reply_link": ""}, who, policies, now,
-                                  rung=rung.id, case_id=case.id, deadline_id=d.id, late_by_s=late) for who in up]
+            OutboxMessage.deadline_id == d.id, OutboxMessage.rung != rung.id,
+            col(OutboxMessage.status) != OutboxStatus.SKIPPED)).all()))
+        esc = [_row(f"d{d.id}:{rung.id}:{who.address}", "escalation",
+                    compose.deadline_context(s, case, defn, d, who, cal, today, book, links, escalation=True)
+                    | {"reminders_sent": sent_before}, who, policies, now,
+                    rung=rung.id, case_id=case.id, deadline_id=d.id, late_by_s=late) for who in up]
         queued_up = compose.queue(s, esc)
         if queued_up:
             audit.append_event(s, case, EventKind.ESCALATED, actor=ACTOR, role=ROLE, at=now,
@@ -142,9 +173,20 @@ def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: 
         queued = queued + queued_up
     if late and queued:
         counts["late"] += len(queued)
-        log.warning("%s %s %s: %d mail(s) queued late by %s", case.ref, d.key, rung.id, len(queued),
-                    timedelta(seconds=late))
+        # Past the catch-up window the rung is the one kept of several (the rest were skipped): news, not alarm.
+        caught_up = cal.working_days_between(compose.local_day(rung.at), today) > policies.catch_up_wd
+        log.log(logging.INFO if caught_up else logging.WARNING, "%s %s %s: %d mail(s) queued late by %s",
+                case.ref, d.key, rung.id, len(queued), timedelta(seconds=late))
     return counts
+
+
+def _row(idem_key: str, kind: str, context: dict[str, Any], who: compose.Recipient, policies: Policies,
+         now: datetime, **kw: Any) -> dict[str, Any]:
+    """A held rung (folded into the recipient's one mail at the end of the sweep), or — with the policy's
+    ``mail: group: false`` — the rung's own message at once."""
+    if policies.mail.group:
+        return compose.held_row(idem_key, kind, context, who, policies, now, **kw)
+    return compose.outbox_row(idem_key, kind, context, who, policies, now, **kw)
 
 
 # ------------------------------------------------------------------ weekly digest
@@ -169,22 +211,32 @@ def digest_week(now: datetime, cal: Any, policies: Policies) -> DigestWeek | Non
 
 def digest_items(s: Session, week: DigestWeek, cal: Any, policies: Policies
                  ) -> dict[str, list[tuple[Deadline, Case]]]:
-    """Per unit that has not had this week's digest: its overdue deadlines whose ladder has ended."""
+    """Per unit that has not had this week's digest and has an overdue deadline whose ladder has ended:
+    everything open for it, less what a mail told it about that same day (the digest never repeats the
+    day's mail), by due date."""
     rows = s.exec(select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
-                  .where(Deadline.status == "open", col(Deadline.due_at) < week.at, col(Case.suspended_at).is_(None))
+                  .where(Deadline.status == "open", col(Deadline.due_date).is_not(None),
+                         col(Case.suspended_at).is_(None))
                   .order_by(col(Deadline.unit), col(Deadline.due_date), col(Deadline.id))).all()
     done = {k.split(":")[1] for k in s.exec(select(OutboxMessage.idem_key).where(
         col(OutboxMessage.idem_key).like(f"{week.tag}:%"))).all()}
+    day_start = clock.local_at(clock.to_local(week.at).date(), 0)
+    told_today = set(s.exec(select(OutboxMessage.deadline_id).where(
+        col(OutboxMessage.created_at) >= day_start, col(OutboxMessage.deadline_id).is_not(None),
+        col(OutboxMessage.status) != OutboxStatus.SKIPPED)).all())
     per_unit: dict[str, list[tuple[Deadline, Case]]] = {}
+    due_units: set[str] = set()
     for d, case in rows:
-        if d.unit and d.unit not in done and policies.get(d.policy).digest \
-                and reminders.ladder_finished_before(d, week.at, cal, policies):
-            per_unit.setdefault(d.unit, []).append((d, case))
-    return per_unit
+        if not d.unit or d.unit in done or not policies.get(d.policy).digest or d.id in told_today:
+            continue
+        per_unit.setdefault(d.unit, []).append((d, case))
+        if d.due_at is not None and d.due_at < week.at and reminders.ladder_finished_before(d, week.at, cal, policies):
+            due_units.add(d.unit)
+    return {u: items for u, items in per_unit.items() if u in due_units}
 
 
 def digest(s: Session, unit: str, items: list[tuple[Deadline, Case]], week: DigestWeek, now: datetime,
-           cal: Any, policies: Policies) -> Counter[str]:
+           cal: Any, policies: Policies, links: compose.Links | None = None) -> Counter[str]:
     """Queue one unit's weekly digest in the caller's transaction."""
     tag, at = week.tag, week.at
     counts: Counter[str] = Counter()
@@ -192,17 +244,19 @@ def digest(s: Session, unit: str, items: list[tuple[Deadline, Case]], week: Dige
     for case_id in sorted(by_id):  # one lock order for every multi-case transaction
         s.exec(select(Case).where(Case.id == case_id).with_for_update()).one()
     today, late = compose.local_day(now), compose.late_by(now, at, policies)
-    unit_row = s.get(Unit, unit)
+    book = compose.Book(s, policies)
     rows = []
     for who in compose.unit_recipients(s, unit):
+        relation = book.relation(who)
         listed = [{"case_ref": c.ref, "case_title": c.title,
                    "deadline_label": localized(pair(d.label_vi, d.label_en), who.lang) or d.key, "due_date": d.due_date,
                    "working_days_left": compose.signed_working_days(cal, today, d.due_date or today),
-                   "action_command": compose.action_command(c, cases.definition_of(s, c.workflow, c.version), d,
-                                                            who.lang)}
+                   "link": links.case(c.ref) if links is not None else ""}
                   for d, c in items]
-        ctx = {"recipient_name": who.name, "unit_name": compose.unit_name(unit_row, unit, who.lang),
-               "as_of": today, "items": listed}
+        ctx = {"recipient_name": who.salutation, "relation": relation, "you": who.title if who.person else "",
+               "sender_name": book.sender_name(who.lang), "internal": relation == "internal",
+               "contact": {} if relation == "internal" else book.contact(items[0][1]),
+               "unit_name": compose.unit_name(book.unit(unit), unit, who.lang), "as_of": today, "items": listed}
         rows.append(compose.outbox_row(f"{tag}:{unit}:{who.address}", "digest", ctx, who, policies, now,
                                        rung="digest", late_by_s=late))
     queued = compose.queue(s, rows)

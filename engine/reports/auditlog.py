@@ -15,11 +15,11 @@ from typing import Any, TextIO
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, authority, cases
+from agreeflow.engine.core import audit, authority, cases, seclog
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError, did_you_mean
-from agreeflow.engine.core.i18n import N_, Msg
+from agreeflow.engine.core.i18n import N_, Msg, from_json
 from agreeflow.engine.core.kinds import EventKind
-from agreeflow.engine.core.store import Case, Event, Unit
+from agreeflow.engine.core.store import Case, Event, SecurityEvent, Unit
 from agreeflow.engine.reports.common import Window
 
 # The canonical fields (engine/audit.py) in reading order, then the hash.
@@ -80,6 +80,46 @@ def query(s: Session, w: Window, case: str | None = None, actor: str | None = No
     return [record(ref, ev) for ref, ev in rows]
 
 
+def security_query(s: Session, w: Window, kind: str | None = None, actor: str | None = None, lang: str = "vi"
+                   ) -> list[dict[str, Any]]:
+    """Entries of the security log in the period (by recording time), oldest first, with a one-line summary."""
+    stmt = select(SecurityEvent)
+    if kind:
+        known = [str(k) for k in seclog.SecurityKind]
+        if kind not in known:
+            guess = did_you_mean(kind, known)
+            remedy = Msg(N_("Did you mean '{guess}'? Kinds: {kinds}"), guess=guess, kinds=known) if guess \
+                else Msg(N_("Kinds: {kinds}"), kinds=known)
+            raise OptionValueError(option="--kind", value=kind, remedy=remedy)
+        stmt = stmt.where(SecurityEvent.kind == kind)
+    if actor:
+        stmt = stmt.where(SecurityEvent.actor == actor)
+    if w.start:
+        stmt = stmt.where(SecurityEvent.recorded_at >= w.start)
+    if w.end:
+        stmt = stmt.where(SecurityEvent.recorded_at < w.end)
+    return [{"seq": e.seq, "at": audit.fmt_at(e.recorded_at), "actor": e.actor, "kind": e.kind, "origin": e.origin,
+             "detail": e.detail, "summary": _summary(e.kind, e.detail or {}, lang), "hash": e.hash}
+            for e in s.exec(stmt.order_by(col(SecurityEvent.seq))).all()]
+
+
+def _summary(kind: str, detail: dict[str, Any], lang: str) -> str:
+    """What one entry says, on one line, in ``lang`` (the full detail is in ``--json``)."""
+    if kind == seclog.SecurityKind.READ:
+        args = [f"{k}={v}" if k not in ("case",) else str(v) for k, v in detail.items() if k != "what"]
+        return " ".join([str(detail.get("what", ""))] + args)
+    if kind == seclog.SecurityKind.SETTING_CHANGED:
+        return f"{detail.get('setting')}: {detail.get('before')} → {detail.get('after')}"
+    said = from_json(detail)  # a refusal kept as its message key and values
+    if said is not None:
+        where = " ".join(str(detail[k]) for k in ("action", "case") if detail.get(k))
+        return f"{where}: {said.render(lang)}" if where else said.render(lang)
+    if "message" in detail:  # written before messages were kept as keys
+        where = " ".join(str(detail[k]) for k in ("action", "case") if detail.get(k))
+        return f"{where}: {detail['message']}" if where else str(detail["message"])
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True, separators=(",", ":")) if detail else ""
+
+
 def export_rows(s: Session, w: Window) -> Iterator[dict[str, Any]]:
     """Every event in the period, chain by chain in seq order (what a verifier walks)."""
     for ref, ev in audit.chain_rows(s):
@@ -88,21 +128,26 @@ def export_rows(s: Session, w: Window) -> Iterator[dict[str, Any]]:
 
 
 def write(rows: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> dict[str, int]:
-    """Write ``rows`` as ``jsonl`` or ``csv``; returns how many events and chains were written."""
+    """Write ``rows`` as ``jsonl`` or ``csv``; returns how many events and chains were written.
+
+    ``before_recorded_at`` counts the events recorded before migration 0002 (no ``recorded_at``,
+    ``recorded_by``, ``origin``): the file keeps exactly their hashed fields, the summary names them.
+    """
     if fmt not in ("jsonl", "csv"):
         raise OptionValueError(option="--format", value=fmt, remedy=Msg(N_("Choose jsonl or csv.")))
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer:
         writer.writerow(FIELDS)
-    events, chains = 0, set()
+    events, chains, before = 0, set(), 0
     for row in rows:
+        before += "recorded_at" not in row
         if writer:
             writer.writerow([_csv_cell(row.get(k)) for k in FIELDS])
         else:
             out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
         events += 1
         chains.add(row["case"])
-    return {"events": events, "cases": len(chains)}
+    return {"events": events, "cases": len(chains), "before_recorded_at": before}
 
 
 def _csv_cell(value: Any) -> Any:

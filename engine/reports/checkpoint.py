@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, seclog
+from agreeflow.engine.core import audit, files, seclog
 from agreeflow.engine.core.errors import InputFileError
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.store import Case, Event, SecurityEvent
@@ -45,6 +45,10 @@ FORMAT = "agreeflow-checkpoint/1"
 SUFFIX = ".json"
 PRIVATE_KEY = "checkpoint-signing.key"
 PUBLIC_KEY = "checkpoint-signing.pub"
+MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
+"""Largest checkpoint file read (64 MiB: the heads of half a million cases); a bigger one is not ours."""
+MAX_KEY_BYTES = 64 * 1024
+"""Largest key file read (a PEM Ed25519 key is about 120 bytes)."""
 
 
 def leaf_bytes(ref: str, seq: int, head_hash: str) -> bytes:
@@ -105,10 +109,17 @@ def file_name(recorded: datetime) -> str:
 
 
 def newest(folder: Path) -> Path | None:
-    """The newest checkpoint file of ``folder`` by name (None when there is none)."""
-    if not folder.is_dir():
-        return None
-    found = sorted(p for p in folder.iterdir() if p.suffix == SUFFIX and p.name[:8].isdigit() and p.is_file())
+    """The newest checkpoint file of ``folder`` by name (None when there is none).
+
+    Raises:
+        InputFileError (exit 2): the folder cannot be read (no permission, a name too long, …).
+    """
+    try:
+        if not folder.is_dir():
+            return None
+        found = sorted(p for p in folder.iterdir() if p.suffix == SUFFIX and p.name[:8].isdigit() and p.is_file())
+    except OSError as exc:
+        raise InputFileError(path=str(folder), problem=exc.strerror or type(exc).__name__) from None
     return found[-1] if found else None
 
 
@@ -170,12 +181,11 @@ def dumps(cp: dict[str, Any]) -> str:
 # ------------------------------------------------------------------ reading and checking a file
 def load(path: Path) -> Any:
     """The JSON of a checkpoint file, not yet checked (exit 2 when it cannot be read or is not JSON)."""
+    data = files.read_input(Path(path), MAX_CHECKPOINT_BYTES)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputFileError(path=str(path), problem=Msg(N_("cannot read: {problem}"), problem=exc.strerror)) from None
-    except ValueError as exc:
-        raise InputFileError(path=str(path), problem=Msg(N_("not JSON: {problem}"), problem=str(exc))) from None
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
+        raise InputFileError(path=str(path), problem=Msg(N_("not JSON: {problem}"), problem=str(exc)[:200])) from None
 
 
 def check(path: Path, cp: Any) -> dict[str, Any]:
@@ -233,7 +243,7 @@ def load_private_key(path: Path) -> Any:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+        key = serialization.load_pem_private_key(files.read_input(Path(path), MAX_KEY_BYTES), password=None)
     except OSError as exc:
         raise InputFileError(path=str(path), problem=Msg(N_("cannot read the signing key: {problem}"),
                                                          problem=exc.strerror)) from None
@@ -262,7 +272,7 @@ def check_signature(path: Path, cp: Any, public_key_path: Path) -> str:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
-        key = serialization.load_pem_public_key(Path(public_key_path).read_bytes())
+        key = serialization.load_pem_public_key(files.read_input(Path(public_key_path), MAX_KEY_BYTES))
     except OSError as exc:
         raise InputFileError(path=str(public_key_path), problem=Msg(N_("cannot read the public key: {problem}"),
                                                                     problem=exc.strerror)) from None

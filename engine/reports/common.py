@@ -30,7 +30,7 @@ from agreeflow.engine.core.kinds import SYSTEM_ACTOR
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Case, Deadline, Event, Meta
 from agreeflow.engine.core.yamlio import load_checked
-from agreeflow.engine.legaltime import deadlines
+from agreeflow.engine.legaltime import calendar_admin, deadlines
 
 MAP_FILE = DATA_DIR / "report-map.yaml"
 
@@ -59,12 +59,16 @@ class Window:
 
 
 def window(start: str | None, end: str | None) -> Window:
-    """Parse ``--from``/``--to`` (YYYY-MM-DD or ISO-8601); OptionValueError on bad text."""
+    """Parse ``--from``/``--to`` (YYYY-MM-DD or ISO-8601); OptionValueError on bad text, DateValueError off
+    the calendar's years (the working days of a report are counted on it)."""
     def one(option: str, text: str | None, is_end: bool) -> datetime | None:
         if not text:
             return None
         try:
             at = clock.parse_instant(text)
+            calendar_admin.check_year(clock.to_local(at).year, f"{option} {text}")
+        except OverflowError:  # year 1 in Vietnam is before year 1 in UTC: off the calendar in any case
+            calendar_admin.check_year(1, f"{option} {text}")
         except ValueError:
             raise OptionValueError(option=option, value=text,
                                    remedy=Msg(N_("Give a date YYYY-MM-DD or an ISO-8601 instant, e.g. 2024-07-31."))
@@ -80,8 +84,8 @@ def window(start: str | None, end: str | None) -> Window:
 
 
 def year_window(year: int) -> Window:
-    if not 1900 <= year <= 2999:
-        raise OptionValueError(option="--year", value=str(year), remedy=Msg(N_("Give a year as YYYY, e.g. 2024.")))
+    """The local calendar year ``year``; DateValueError (exit 2) off the calendar's years."""
+    calendar_admin.check_year(year, f"--year {year}")
     return Window.year(year)
 
 

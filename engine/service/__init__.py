@@ -18,7 +18,15 @@ from typing import TypeVar
 from sqlmodel import Session
 
 from agreeflow.engine.service import wiring  # noqa: F401  (registers effects, actions and guards first)
-from agreeflow.engine.service.audit import audit_checkpoint, audit_export, audit_log, checkpoint_text, verify
+from agreeflow.engine.service.audit import (
+    audit_checkpoint,
+    audit_export,
+    audit_log,
+    checkpoint_text,
+    security_log,
+    set_access_log,
+    verify,
+)
 from agreeflow.engine.service.audit import keygen as audit_keygen
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.engine.service.calendar import add as calendar_add
@@ -120,10 +128,10 @@ __all__ = [
     "fmt_local", "follow_up", "history", "import_tasks", "init", "letter_kinds", "lint", "list_cases",
     "load_directory", "login", "logout", "my_work", "now", "open_case", "open_cases", "other_language", "output_file",
     "parse_instant", "plan", "reading", "render", "reply", "reply_page", "report_annual", "report_compliance", "resume",
-    "round_page", "round_summary", "saved_token", "search_cases", "send_sign_in_link", "set_clock",
-    "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend", "text", "verify",
-    "web_secret", "web_session", "web_sign_out", "whoami", "with_session", "workflow_graph", "workflow_show",
-    "workflows_list", "write_file", "write_letter", "writing",
+    "round_page", "round_summary", "saved_token", "search_cases", "security_log", "send_sign_in_link",
+    "set_access_log", "set_clock", "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend",
+    "text", "verify", "web_secret", "web_session", "web_sign_out", "whoami", "with_session", "workflow_graph",
+    "workflow_show", "workflows_list", "write_file", "write_letter", "writing",
 ]
 
 

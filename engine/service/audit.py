@@ -30,7 +30,9 @@ from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.reports import auditlog, checkpoint
 from agreeflow.engine.reports import common as reports
-from agreeflow.engine.service.base import now, reading, writing
+from agreeflow.engine.service import base
+from agreeflow.engine.service.base import now, reading, reading_for, writing
+from agreeflow.engine.service.present import recorded_text
 from agreeflow.notifications import compose
 
 log = logging.getLogger("agreeflow.checkpoint")
@@ -55,7 +57,7 @@ def verify(settings: Settings, case_ref: str | None = None, checkpoint_file: Pat
     cp = used.cp if used is not None else None
     pinned = verification.Pinned({h["case"]: (h["seq"], h["hash"]) for h in cp["heads"]}, cp["taken_at"]) \
         if cp is not None else None
-    with reading(settings) as s:
+    with reading_for(settings, "audit verify", case=case_ref) as s:
         if case_ref:
             case_id = cases.find(s, case_ref).id or 0
             if pinned is not None:
@@ -187,16 +189,44 @@ def audit_log(settings: Settings, start: str | None = None, end: str | None = No
               ) -> list[dict[str, Any]]:
     """Events matching ``case``/``actor``/``unit``/``kind`` in the period, oldest first."""
     w = reports.window(start, end)
-    with reading(settings) as s:
-        return auditlog.query(s, w, **filters)
+    with reading_for(settings, "audit log", start=start, end=end, **filters) as s:
+        rows = auditlog.query(s, w, **filters)
+    return [r | {"recorded": recorded_text(r, settings.lang)} for r in rows]
 
 
 def audit_export(settings: Settings, fmt: str, out: TextIO, start: str | None = None, end: str | None = None
                  ) -> dict[str, Any]:
     """Write every chain field of every event (in the period) to ``out`` as jsonl or csv."""
     w = reports.window(start, end)
-    with reading(settings) as s:
+    with reading_for(settings, "audit export", start=start, end=end) as s:
         return {"format": fmt, **auditlog.write(auditlog.export_rows(s, w), out, fmt)}
+
+
+def security_log(settings: Settings, start: str | None = None, end: str | None = None, kind: str | None = None,
+                 actor: str | None = None) -> list[dict[str, Any]]:
+    """Entries of the security log (sign-ins, refusals with no case, reads, settings), oldest first."""
+    w = reports.window(start, end)
+    with reading_for(settings, "audit security-log", start=start, end=end, kind=kind, actor=actor) as s:
+        return auditlog.security_query(s, w, kind, actor, settings.lang)
+
+
+def set_access_log(settings: Settings, on: bool) -> dict[str, Any]:
+    """Keep (or stop keeping) an access log of reads (admin); the switch itself goes to the security log.
+
+    Raises:
+        RoleRefusedError / ReadOnlyError (exit 3): not an admin (logged in the security log).
+    """
+    def work(s: Session) -> dict[str, Any]:
+        who = base.writer(s, settings, admin=True, action="audit access-log")
+        before = base.access_log_on(s)
+        if before != on:
+            base.set_meta(s, base.ACCESS_LOG_KEY, "true" if on else "false")
+            seclog.append(s, seclog.SecurityKind.SETTING_CHANGED, actor=who.email, origin=settings.origin,
+                          at=clock.real_now(), detail={"setting": base.ACCESS_LOG_KEY,
+                                                       "before": "on" if before else "off",
+                                                       "after": "on" if on else "off"})
+        return {"access_log": "on" if on else "off", "changed": before != on, "by": who.email}
+    return base.refused(settings, "audit access-log", work)
 
 
 # ------------------------------------------------------------------ checkpoints
@@ -271,7 +301,11 @@ def keygen(out: Path) -> dict[str, Any]:
     """
     private_path, public_path = Path(out) / checkpoint.PRIVATE_KEY, Path(out) / checkpoint.PUBLIC_KEY
     for p in (private_path, public_path):
-        if p.exists():
+        try:
+            there = p.exists()
+        except OSError as exc:  # a name too long for the file system, a component that is a file, …
+            raise OutputPathError(path=str(out), problem=exc.strerror or str(exc)) from None
+        if there:
             raise OutputPathError(path=str(p), problem=Msg(N_("a key file is already there; it is not overwritten "
                                                               "(checkpoints signed with it could no longer be "
                                                               "checked)")))

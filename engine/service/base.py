@@ -14,6 +14,24 @@ allowed.  On a real database the acting person is the one signed in
 (``agreeflow login``, the web's session); naming another person needs the
 admin role and is recorded as "recorded by X on behalf of Y"; ``--now`` is
 refused.
+
+Who starts the worker.  A sweep, the mail dispatcher and the outbox
+commands (``tick``, ``serve``, ``outbox retry``) write and send, so they need
+somebody who may write (:func:`worker`): the person named on a simulation
+database, or signed in on a real one — on a real database the scheduler runs
+under a service account of the directory signed in for long enough
+(``agreeflow login worker@… --hours 8784``); an auditor is refused (exit 3,
+security log).  On a simulation database with nobody named (the demo, the
+tests, ``agreeflow tick --now …``) the scheduler starts as itself.  Either
+way the sweep's events name the engine (``agreeflow``) and the process's
+origin.
+
+Who reads.  When the database keeps an access log (``agreeflow audit
+access-log on``, a fact in ``meta``), every read a person asks for —
+a case, a list, a history, a report, an export — must name its reader (as
+a write names its actor) and is appended to the security log (kind
+``read``: who, what, when, from where) once it succeeded
+(:func:`reading_for`).
 """
 
 from __future__ import annotations
@@ -89,6 +107,30 @@ def reading(settings: Settings) -> Iterator[Session]:
         yield s
 
 
+def access_log_on(s: Session) -> bool:
+    """True when this database keeps an access log (read afresh: an admin may switch it at any time)."""
+    row = s.get(Meta, ACCESS_LOG_KEY)
+    return row is not None and row.value == "true"
+
+
+@contextmanager
+def reading_for(settings: Settings, what: str, **detail: Any) -> Iterator[Session]:
+    """A read transaction for a read a person asked for (``what``: the command, ``detail``: its arguments).
+
+    With the access log on, the reader must be known as a writer must
+    (UnknownPersonError / NotSignedInError, exit 2, before anything is read),
+    and once the read has succeeded an entry naming the reader, what was
+    read and when is appended to the security log in a transaction of its
+    own.  A read that fails is not logged: it showed nothing.
+    """
+    with reading(settings) as s:
+        reader = actor(s, settings).email if access_log_on(s) else None
+        yield s
+    if reader is not None:
+        security(settings, seclog.SecurityKind.READ, reader,
+                 {"what": what} | {k: v for k, v in detail.items() if v not in (None, "", [], {})})
+
+
 @contextmanager
 def writing(settings: Settings) -> Iterator[Session]:
     """One write transaction: commit on success, roll back on any error; its events share one recording."""
@@ -145,6 +187,18 @@ def writer(s: Session, settings: Settings, *, admin: bool = False, action: str =
     return authority.check_writer(actor(s, settings), admin=admin, action=action, target=target)
 
 
+def worker(s: Session, settings: Settings, action: str) -> Person:
+    """Who starts a sweep, the dispatcher or an outbox command (see the module docstring).
+
+    Raises:
+        ReadOnlyError (exit 3): an auditor.
+        NotSignedInError / UnknownPersonError (exit 2): nobody who may write is known on a real database.
+    """
+    if is_simulation(s, settings) and not settings.user:
+        return authority.system_person()
+    return writer(s, settings, action=action)
+
+
 # ------------------------------------------------------------------ refusals
 def on_case(settings: Settings, ref: str, action: str | None, work: Callable[[Session], T]) -> T:
     """Run ``work`` in one write transaction; a refusal is rolled back, logged, then raised.
@@ -172,10 +226,25 @@ def refused(settings: Settings, action: str, work: Callable[[Session], T]) -> T:
         with writing(settings) as s:
             return work(s)
     except RefusedError as err:
-        security(settings, seclog.SecurityKind.REFUSED,
-                 str(err.fields.get("recorder") or err.fields.get("actor") or settings.user or ""),
-                 {"action": action, "error": type(err).__name__, **err.message().to_json()})
+        log_security_refusal(settings, action, err)
         raise
+
+
+def allowed(settings: Settings, action: str, decide: Callable[[Session], T]) -> T:
+    """Run a check of who may act in a read transaction; a refusal goes to the security log (exit 3)."""
+    try:
+        with reading(settings) as s:
+            return decide(s)
+    except RefusedError as err:
+        log_security_refusal(settings, action, err)
+        raise
+
+
+def log_security_refusal(settings: Settings, action: str, err: RefusedError) -> None:
+    """A refusal that concerns no case, in the security log (its own transaction)."""
+    security(settings, seclog.SecurityKind.REFUSED,
+             str(err.fields.get("recorder") or err.fields.get("actor") or settings.user or ""),
+             {"action": action, "error": type(err).__name__, **err.message().to_json()})
 
 
 def log_refusal(settings: Settings, ref: str, err: RefusedError, who: str, role: str, action: str | None) -> None:

@@ -16,16 +16,23 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, clock, definitions, files, notes
 from agreeflow.engine.core.definitions import TransitionDef
-from agreeflow.engine.core.errors import InputFileError, MissingFieldsError, OptionValueError, RoleRefusedError
+from agreeflow.engine.core.errors import (
+    AttachmentTooLargeError,
+    InputFileError,
+    MissingFieldsError,
+    OptionValueError,
+    RoleRefusedError,
+)
 from agreeflow.engine.core.fields import parse_pairs
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
-from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.settings import MB, Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, Person
 from agreeflow.engine.legaltime import deadlines, suspension
 from agreeflow.engine.procedures import flags
 from agreeflow.engine.service import base
-from agreeflow.engine.service.base import now, on_case, reading, writing
+from agreeflow.engine.service.base import now, on_case, reading, reading_for
+from agreeflow.engine.service.present import recorded_text
 
 
 # ------------------------------------------------------------------ opening
@@ -39,41 +46,77 @@ def open_case(settings: Settings, workflow: str, title: str, field_args: list[st
     def work(s: Session) -> str:
         actor = base.writer(s, settings)
         return cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note).ref
-    return show_case(settings, base.refused(settings, f"open {workflow}", work))
+    return show_case(settings, base.refused(settings, f"open {workflow}", work), logged=False)
 
 
 # ------------------------------------------------------------------ firing
-MAX_UPLOAD = 50 * 2**20
-"""Largest document accepted from the web (bytes)."""
-
-
-def uploaded(files: list[tuple[str, str, bytes]]) -> list[tuple[dict[str, Any], bytes]]:
-    """Documents received by the web as (kind, file name, content) → (metadata, bytes), checked (exit 2)."""
+def uploaded(files: list[tuple[str, str, bytes]], limit: int) -> list[tuple[dict[str, Any], bytes]]:
+    """Documents received by the web as (kind, file name, content) → (metadata, bytes), checked (exit 2):
+    an empty file, or one over ``limit`` bytes (``AGREEFLOW_MAX_ATTACHMENT_MB``), the same limit as ``--attach``."""
     out = []
     for kind, name, data in files:
         clean = Path(name.replace("\\", "/")).name.strip() or "tep"
         if not data:
             raise InputFileError(path=clean, problem=Msg(N_("the file is empty")))
-        if len(data) > MAX_UPLOAD:
-            raise InputFileError(path=clean, problem=Msg(N_("larger than {size} MiB"), size=MAX_UPLOAD // 2**20))
+        _check_size(Path(clean), len(data), limit)
         out.append(({"kind": kind, "name": clean, "size": len(data),
                      "sha256": hashlib.sha256(data).hexdigest()}, data))
     return out
 
 
-def read_attachments(paths: list[Path]) -> list[tuple[dict[str, Any], bytes]]:
-    """``[KIND=]FILE`` arguments → (metadata, bytes); a missing file is exit 2 before anything is written."""
-    out = []
+def read_attachments(paths: list[Path], limit: int) -> list[tuple[dict[str, Any], bytes]]:
+    """``[KIND=]FILE`` arguments → (metadata, bytes), every file checked before any is read in full.
+
+    Raises (exit 2, nothing read into memory, nothing stored, nothing written):
+        InputFileError: a file that does not exist, is a folder, or cannot be read.
+        AttachmentTooLargeError: a file over ``limit`` bytes (``AGREEFLOW_MAX_ATTACHMENT_MB``).
+    """
+    found: list[tuple[str, Path]] = []
     for p in paths:
         text = str(p)
         kind, _, name = text.partition("=") if "=" in text and not Path(text).exists() else ("document", "", text)
         path = Path(name)
+        if path.is_dir():
+            raise InputFileError(path=str(path), problem=Msg(N_("it is a folder, not a file")))
         if not path.is_file():
             raise InputFileError(path=str(path), problem=Msg(N_("file not found")))
-        data = path.read_bytes()
+        _check_size(path, _size(path), limit)
+        found.append((kind, path))
+    out = []
+    for kind, path in found:
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(limit + 1)  # the file may have grown since it was measured
+        except OSError as exc:
+            raise InputFileError(path=str(path), problem=exc.strerror or type(exc).__name__) from None
+        _check_size(path, len(data), limit)
         meta = {"kind": kind, "name": path.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         out.append((meta, data))
     return out
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise InputFileError(path=str(path), problem=exc.strerror or type(exc).__name__) from None
+
+
+def _check_size(path: Path, size: int, limit: int) -> None:
+    if size > limit:
+        raise AttachmentTooLargeError(path=str(path), size=megabytes(size), bytes=thousands(size),
+                                      limit=megabytes(limit), limit_bytes=thousands(limit))
+
+
+def megabytes(n: int) -> dict[str, str]:
+    """``n`` bytes as MB with one decimal, in Vietnamese (25,3 MB) and English (25.3 MB)."""
+    text = f"{n / MB:.1f}".removesuffix(".0")
+    return {"vi": text.replace(".", ",") + " MB", "en": text + " MB"}
+
+
+def thousands(n: int) -> dict[str, str]:
+    """``n`` with its thousands marked: 26.532.864 (vi), 26,532,864 (en)."""
+    return {"vi": f"{n:,}".replace(",", "."), "en": f"{n:,}"}
 
 
 def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dict[str, str] | None = None,
@@ -86,12 +129,16 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
     reply received on 30/07 and entered on 05/08); it needs a ``reason``, may
     not be later than now nor earlier than the case's last event, and every
     event of the step is marked "ghi nhận muộn" (recorded late).
-    Attachments are read and checked first, and stored in the content store
-    only once the engine has accepted the step: a refused or unknown person
-    cannot fill the disk.  ``uploads`` are documents the web received, as (kind, file name, content).
+    Attachments are checked first — each exists and is within the size limit
+    (``AGREEFLOW_MAX_ATTACHMENT_MB``, exit 2) before any is read — and stored
+    in the content store only once the engine has accepted the step (the
+    person, role, unit scope, state and guards): a refused or unknown person
+    cannot fill the disk.  ``uploads`` are documents the web received, as
+    (kind, file name, content), under the same limit.
     """
     raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args or [])
-    attached = read_attachments(list(attach or [])) + uploaded(list(uploads or []))
+    limit = settings.max_attachment_bytes
+    attached = read_attachments(list(attach or []), limit) + uploaded(list(uploads or []), limit)
     when = effective_time(effective, reason)
 
     def work(s: Session) -> None:
@@ -107,7 +154,7 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
         for _, data in attached:
             files.put_blob(settings.files_dir, data)
     on_case(settings, ref, trigger, work)
-    return show_case(settings, ref)
+    return show_case(settings, ref, logged=False)
 
 
 def effective_time(text: str | None, reason: str | None) -> datetime | None:
@@ -144,11 +191,14 @@ def _clock_action(settings: Settings, ref: str, note: str | None, which: str) ->
         action(s, case, person.email, note, deadlines.calendar_for(s), at)
         cases.touch(s, case, at)
     on_case(settings, ref, which, work)
-    return show_case(settings, ref)
+    return show_case(settings, ref, logged=False)
 
 
 def suspend(settings: Settings, ref: str, reason: str) -> dict[str, Any]:
-    """Stop the legal clock of a case (logged with the reason)."""
+    """Stop the legal clock of a case (logged with the reason; a blank reason is exit 2)."""
+    if not reason.strip():
+        raise OptionValueError(option="--reason", value=reason,
+                               remedy=Msg(N_('Say why the legal clock stops, e.g. --reason "Hồ sơ thiếu bản dịch".')))
     return _clock_action(settings, ref, reason, "suspend")
 
 
@@ -158,9 +208,13 @@ def resume(settings: Settings, ref: str, note: str | None = None) -> dict[str, A
 
 
 # ------------------------------------------------------------------ reading
-def show_case(settings: Settings, ref: str) -> dict[str, Any]:
-    """Everything about one case: state, fields, what the reader may do next, deadlines."""
-    with reading(settings) as s:
+def show_case(settings: Settings, ref: str, logged: bool = True) -> dict[str, Any]:
+    """Everything about one case: state, fields, what the reader may do next, deadlines.
+
+    A read in the access log (when the database keeps one), except as the answer of a command that has
+    just written the case (``logged=False``: the write is in the case's log already).
+    """
+    with reading_for(settings, "case show", case=ref) if logged else reading(settings) as s:
         case = cases.find(s, ref)
         return case_view(s, settings, case, base.viewer(s, settings))
 
@@ -214,9 +268,10 @@ def _suspension_view(s: Session, case: Case, cal: Any, at: datetime) -> dict[str
 
 
 def list_cases(settings: Settings, workflow: str | None = None, state: str | None = None,
-               unit: str | None = None) -> list[dict[str, Any]]:
-    """Cases (oldest first), optionally of one workflow, in one state, or concerning one unit."""
-    with reading(settings) as s:
+               unit: str | None = None, logged: bool = True) -> list[dict[str, Any]]:
+    """Cases (oldest first), optionally of one workflow, in one state, or concerning one unit (a logged read)."""
+    with reading_for(settings, "case list", workflow=workflow, state=state, unit=unit) if logged \
+            else reading(settings) as s:
         stmt = select(Case).where(Case.workflow != cases.SYSTEM_WORKFLOW)
         if workflow:
             stmt = stmt.where(Case.workflow == workflow)
@@ -235,25 +290,22 @@ def list_cases(settings: Settings, workflow: str | None = None, state: str | Non
 
 
 def history(settings: Settings, ref: str) -> list[dict[str, Any]]:
-    """The case's events in order, each with ``text``: what it says, in the reader's language."""
-    with reading(settings) as s:
+    """The case's events in order (a logged read), each with ``text``: what it says, in the reader's language."""
+    with reading_for(settings, "case history", case=ref) as s:
         case = cases.find(s, ref)
         events = s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.seq))).all()
         fields = {} if case.workflow == cases.SYSTEM_WORKFLOW else cases.definition_of(s, case.workflow,
                                                                                        case.version).fields
-        out = []
-        for e in events:
-            view = audit.event_view(e)
-            view["text"] = notes.describe(view, settings.lang, lambda name: fields[name].label if name in fields
-                                          else None)
-            out.append(view)
-        return out
+        views = [audit.event_view(e) for e in events]
+    return [v | {"text": notes.describe(v, settings.lang, lambda name: fields[name].label if name in fields else None),
+                 "recorded": recorded_text(v, settings.lang)} for v in views]
 
 
 # ------------------------------------------------------------------ engine checks
 def check_flags(settings: Settings) -> dict[str, Any]:
     """``agreeflow case flags``: run the check (one transaction), then list every flagged case."""
-    with writing(settings) as s:
-        base.writer(s, settings)
-        new = flags.flag_unapproved_delegations(s, now())
-    return {"newly_flagged": new, "flagged": [c for c in list_cases(settings) if c["flags"]]}
+    def work(s: Session) -> list[str]:
+        base.writer(s, settings, action="case flags")
+        return flags.flag_unapproved_delegations(s, now())
+    new = base.refused(settings, "case flags", work)
+    return {"newly_flagged": new, "flagged": [c for c in list_cases(settings, logged=False) if c["flags"]]}

@@ -12,6 +12,7 @@ mail sent per unit, the compliance summary and the audit verification.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -30,6 +31,9 @@ from agreeflow.engine.core.yamlio import YamlSyntaxError, load_file
 from agreeflow.engine.service import worker
 
 SCRIPT = DATA_DIR / "demo-script.yaml"
+DEMO_BASE_URL = "http://127.0.0.1:8080"
+"""Where the demo's mails say the web is (``agreeflow web``'s default address) when ``AGREEFLOW_BASE_URL``
+is not set: the demo's mail folder shows the reply links and case links officials will get."""
 VAR = re.compile(r"\$(\w+)")
 
 
@@ -150,14 +154,15 @@ def run(until: date | None = None, lang: str = "vi", keep: bool = False, data_di
         base_url: str | None = None) -> DemoResult:
     """Run the demo; returns what happened.  The clock is restored afterwards.
 
-    ``base_url`` (``demo --web``): the mails link to the web there, and each consulted body's reminder
-    carries its reply link.
+    ``base_url`` (default ``AGREEFLOW_BASE_URL``, else ``DEMO_BASE_URL``): the mails link to the web there,
+    and each consulted body's reminder carries its reply link.
     """
 
     spec = load_script(script)
     start: date = spec["start"]
     end: date = min(until or spec["end"], spec["end"])
     folder = data_dir or Path(tempfile.mkdtemp(prefix="agreeflow-demo-"))
+    base_url = base_url or os.environ.get("AGREEFLOW_BASE_URL") or DEMO_BASE_URL
     settings = Settings(data_dir=folder, db_url=None, lang=lang, user=None, smtp_url=None, base_url=base_url)
     result = DemoResult(folder, settings.url, start, end, lang, base_url=base_url)
     steps = sorted(spec["steps"], key=lambda s: s["date"])

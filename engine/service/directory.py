@@ -79,8 +79,8 @@ def check_directory(path: Path) -> dict[str, Any]:
 
 
 def directory_show(settings: Settings) -> dict[str, Any]:
-    """Every unit (active today or not), every active person with positions, every delegation."""
-    with reading(settings) as s:
+    """Every unit (active today or not), every active person with positions, every delegation (a logged read)."""
+    with base.reading_for(settings, "directory show") as s:
         today = clock.to_local(now()).date()
         units = [{"code": u.code, "name_vi": u.name_vi, "name_en": u.name_en, "email": u.email,
                   "parent": u.parent, "kind": u.kind, "active": directory_mod.is_active(u, today),

@@ -132,7 +132,8 @@ def whoami(settings: Settings) -> dict[str, Any]:
         return {"email": who.email if who else None, "name": who.name if who else None,
                 "unit": who.unit if who else None, "roles": list(who.roles) if who else [],
                 "signed_in_as": signed.email if signed else None, "simulation": simulation,
-                "has_password": bool(account and account.password_hash), "origin": settings.origin}
+                "has_password": bool(account and account.password_hash), "origin": settings.origin,
+                "access_log": base.access_log_on(s)}
 
 
 # ------------------------------------------------------------------ the web's sign-ins

@@ -33,11 +33,12 @@ from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
 
 T = TypeVar("T")
 
-__all__ = ["DefinitionError", "FieldValueError", "MissingFieldsError", "NotSignedInError", "ReadOnlyError",
-           "SignInRefusedError", "StaleCaseError", "UnknownCaseError", "UnknownUnitError", "Settings", "write_file",
-           "fmt_day", "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text", "catalogue", "event_note",
-           "render", "other_language", "language_name",
-           "crash_report", "output_file", "check_output"]
+__all__ = [
+    "DefinitionError", "FieldValueError", "MissingFieldsError", "NotSignedInError", "ReadOnlyError",
+    "SignInRefusedError", "StaleCaseError", "UnknownCaseError", "UnknownUnitError", "Settings", "write_file",
+    "fmt_day", "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text", "catalogue", "crash_report",
+    "output_file", "check_output", "recorded_text", "event_note", "render", "other_language", "language_name",
+]
 
 
 def set_clock(value: str | datetime | None, option: str = "--now") -> None:
@@ -109,6 +110,20 @@ def fmt_at_local(at: str | None) -> str:
     return fmt_local(parse_instant(at)) if at else ""
 
 
+def recorded_text(event: dict[str, Any], lang: str) -> str:
+    """When an event was recorded, as a reader sees it beside when it took effect.
+
+    The real time of recording (dd/mm/yyyy HH:MM in Vietnam), marked "recorded late" when the step was entered
+    after it took effect (``--effective``); for an event written before migration 0002 gave events a recording
+    time, "recorded before this field existed" — its hash never covered one, and audit verify accepts it.
+    """
+    at = event.get("recorded_at")
+    if not at:
+        return _translate("recorded before this field existed", lang)
+    late = (event.get("payload") or {}).get("late_entry")
+    return fmt_at_local(at) + (" — " + _translate("recorded late", lang) if late else "")
+
+
 def crash_report(exc: BaseException, argv: list[str]) -> str:
     """Write the traceback of an unexpected error to a report file; its path (for the administrator)."""
     import os
@@ -139,6 +154,13 @@ def output_file(path: Path, write: Callable[[Any], T], *, binary: bool = False) 
 
 def check_output(path: Path) -> None:
     """Refuse, before any work, an output path that is a folder or lies in a folder that cannot be written."""
+    try:
+        _check_output(path)
+    except OSError as exc:  # a name too long for the file system, a component that is a file, …
+        raise OutputPathError(path=str(path), problem=exc.strerror or str(exc)) from None
+
+
+def _check_output(path: Path) -> None:
     if path.is_dir():
         raise OutputPathError(path=str(path), problem=Msg(N_("it is a folder")))
     if path.exists() and not path.is_file():  # a device such as /dev/null, a socket, a pipe: never replaced

@@ -117,7 +117,7 @@ def reply(settings: Settings, token: str, answer: str, comment: str = "", reply_
                               remedy=Msg(N_("Choose agree, comment or disagree.")))
     ref, unit = _claim(settings, token)
     tid = tokens.token_id(token)
-    attached = uploaded([("reply", upload[0], upload[1])]) if upload else []
+    attached = uploaded([("reply", upload[0], upload[1])], settings.max_attachment_bytes) if upload else []
     raw = {k: v.strip() for k, v in (("comment", comment), ("reply_no", reply_no)) if v.strip()}
     acting = replace(settings, origin=f"{settings.origin} {authority.REPLY_LINK}:{tid}")
 

@@ -9,7 +9,7 @@ from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.reports import annual, checkpoint, compliance, decree30, ics, letters, office
 from agreeflow.engine.reports import common as reports
 from agreeflow.engine.reports.common import Table
-from agreeflow.engine.service.base import now, reading
+from agreeflow.engine.service.base import now, reading_for
 from agreeflow.engine.service.present import check_output, output_file
 
 
@@ -17,7 +17,7 @@ def report_compliance(settings: Settings, start: str | None = None, end: str | N
                       unit: str | None = None, map_file: Path | None = None) -> dict[str, Any]:
     """Every statutory step and assigned task of the period: on time, late by N working days, or overdue."""
     w, m = reports.window(start, end), reports.load_map(map_file)
-    with reading(settings) as s:
+    with reading_for(settings, "report compliance", start=start, end=end, unit=unit) as s:
         return compliance.report(s, m, w, unit, settings.lang, now())
 
 
@@ -40,7 +40,7 @@ def report_annual(settings: Settings, year: int, map_file: Path | None = None,
     m = reports.load_map(map_file)
     cp = checkpoint.read(checkpoint_file) if checkpoint_file else None
     pinned = {k: cp[k] for k in ("root", "taken_at", "events", "cases")} if cp else None
-    with reading(settings) as s:
+    with reading_for(settings, "report annual", year=year) as s:
         at = now()
         rep = annual.report(s, m, year, settings.lang, at, pinned)
         parts = annual.sections(rep, settings.lang)
@@ -65,5 +65,5 @@ def annual_sections(rep: dict[str, Any], lang: str) -> list[annual.Section]:
 
 def export_ics(settings: Settings, unit: str | None = None, person: str | None = None) -> tuple[bytes, int]:
     """Open deadlines as calendar to-dos (stable UIDs) and how many."""
-    with reading(settings) as s:
+    with reading_for(settings, "export ics", unit=unit, person=person) as s:
         return ics.build(s, unit, person, settings.lang, now())

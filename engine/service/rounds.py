@@ -12,7 +12,7 @@ from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Person
 from agreeflow.engine.procedures import consultation
 from agreeflow.engine.service import base
-from agreeflow.engine.service.base import now, on_case, reading
+from agreeflow.engine.service.base import now, on_case, reading, reading_for
 from agreeflow.engine.service.cases import show_case
 
 LEADS = (Role.COORDINATOR, Role.ADMIN)
@@ -26,8 +26,8 @@ def _leader(s: Session, settings: Settings, ref: str, action: str) -> tuple[Pers
 
 
 def summary(settings: Settings, ref: str) -> dict[str, Any]:
-    """Who agreed, who commented what, who was deemed to agree, who has not answered."""
-    with reading(settings) as s:
+    """Who agreed, who commented what, who was deemed to agree, who has not answered (a logged read)."""
+    with reading_for(settings, "consultation summary", case=ref) as s:
         return consultation.summary(s, ref, now(), settings.lang)
 
 
@@ -37,7 +37,9 @@ def close_round(settings: Settings, ref: str) -> dict[str, Any]:
         person, role = _leader(s, settings, ref, "close-round")
         return consultation.close_round(s, ref, person, role, now())
     results = on_case(settings, ref, "close-round", work)
-    return {"id": ref, "results": results, "summary": summary(settings, ref)}
+    with reading(settings) as s:
+        answer = consultation.summary(s, ref, now(), settings.lang)
+    return {"id": ref, "results": results, "summary": answer}
 
 
 def follow_up(settings: Settings, ref: str, reply_by: str, sent_on: str | None = None,
@@ -46,4 +48,4 @@ def follow_up(settings: Settings, ref: str, reply_by: str, sent_on: str | None =
     def work(s: Session) -> str:
         person, _ = _leader(s, settings, ref, "follow-up")
         return consultation.follow_up(s, ref, person, now(), reply_by, sent_on, on_silence, letter_no, send).ref
-    return show_case(settings, on_case(settings, ref, "follow-up", work))
+    return show_case(settings, on_case(settings, ref, "follow-up", work), logged=False)

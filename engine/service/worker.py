@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import authority, clock, tokens
-from agreeflow.engine.core.errors import OptionValueError
+from agreeflow.engine.core import authority, clock, db, tokens
+from agreeflow.engine.core.errors import AgreeflowError, OptionValueError
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import OutboxStatus, Role
 from agreeflow.engine.core.settings import Settings
@@ -36,16 +36,22 @@ from agreeflow.engine.reports import checkpoint
 from agreeflow.engine.service import audit, base
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.notifications import compose, outbox
-from agreeflow.notifications.mailer import Transport, TransportError, build_email
+from agreeflow.notifications.mailer import Transport, TransportError, build_bytes
 from agreeflow.notifications.render import RenderedMessage
 
 log = logging.getLogger("agreeflow.sweep")
-COUNTS = ("due", "queued", "reminders", "escalations", "missed", "digests", "late", "errors", "checkpoints")
+COUNTS = ("due", "queued", "reminders", "escalations", "missed", "skipped", "messages", "digests", "late", "errors",
+          "checkpoints")
 
 
 def tick(settings: Settings, node: str | None = None, dispatch: bool = True,
          stop: threading.Event | None = None) -> dict[str, Any]:
-    """One sweep at now and (unless ``dispatch`` is False) one dispatch; returns counts."""
+    """One sweep at now and (unless ``dispatch`` is False) one dispatch; returns counts.
+
+    Started only by somebody who may write (engine.service.base.worker): an auditor is refused (exit 3,
+    security log) before anything is swept or sent.
+    """
+    base.allowed(settings, "tick", lambda s: base.worker(s, settings, "tick"))
     transport = outbox.transport_for(settings) if dispatch else None  # a bad mail URL fails before the sweep writes
     check_signing_key(settings)  # and so does a signing key that cannot sign
     counts = sweep(settings, now(), stop)
@@ -85,9 +91,31 @@ def sweep(settings: Settings, at: datetime, stop: threading.Event | None = None)
             log.exception("deadline %s: sweep failed; it stays due for the next sweep", deadline_id)
             counts["errors"] += 1
     if stop is None or not stop.is_set():
-        counts.update(_digests(settings, at, cal, policies))
+        counts.update(_digests(settings, at, cal, policies, web))
+    counts.update(fold_held(settings, at, policies))
     counts.update(_checkpoint(settings, at))
     return {k: counts.get(k, 0) for k in COUNTS}
+
+
+def fold_held(settings: Settings, at: datetime, policies: reminders.Policies | None = None) -> Counter[str]:
+    """Fold every recipient's held rungs into one message each (one transaction per recipient).
+
+    Runs at the end of each sweep, so a recipient gets one mail per sweep; rungs a crashed sweep left
+    held are folded by the next one, on whichever node.
+    """
+    policies = policies or reminders.load()
+    counts: Counter[str] = Counter()
+    with reading(settings) as s:
+        recipients = compose.held_recipients(s)
+    for recipient in recipients:
+        try:
+            with writing(settings) as s:
+                if compose.bundle(s, recipient, at, policies) is not None:
+                    counts["messages"] += 1
+        except Exception:  # isolate: one recipient's mail must not stop everybody else's
+            log.exception("mail for %s not made; its rungs stay held for the next sweep", recipient)
+            counts["errors"] += 1
+    return counts
 
 
 def check_signing_key(settings: Settings) -> None:
@@ -105,6 +133,11 @@ def _checkpoint(settings: Settings, at: datetime) -> Counter[str]:
     counts: Counter[str] = Counter()
     try:
         done = audit.sweep_checkpoint(settings, at)
+    except (AgreeflowError, OSError) as err:  # a folder that cannot be written: said in one line, no traceback
+        log.error("checkpoint not written (folder %s): %s", settings.checkpoints_dir,
+                  err.render("en") if isinstance(err, AgreeflowError) else err)
+        counts["errors"] += 1
+        return counts
     except Exception:
         log.exception("checkpoint not written (folder %s)", settings.checkpoints_dir)
         counts["errors"] += 1
@@ -116,7 +149,8 @@ def _checkpoint(settings: Settings, at: datetime) -> Counter[str]:
     return counts
 
 
-def _digests(settings: Settings, at: datetime, cal: Any, policies: reminders.Policies) -> Counter[str]:
+def _digests(settings: Settings, at: datetime, cal: Any, policies: reminders.Policies,
+             web: compose.Links | None = None) -> Counter[str]:
     """Queue this week's overdue digest for every unit that has not had it yet (one transaction per unit)."""
     counts: Counter[str] = Counter()
     week = sweeping.digest_week(at, cal, policies)
@@ -127,7 +161,7 @@ def _digests(settings: Settings, at: datetime, cal: Any, policies: reminders.Pol
     for unit, items in per_unit.items():
         try:
             with writing(settings) as s:
-                counts.update(sweeping.digest(s, unit, items, week, at, cal, policies))
+                counts.update(sweeping.digest(s, unit, items, week, at, cal, policies, web))
         except Exception:
             log.exception("digest for %s failed; the next sweep tries again", unit)
             counts["errors"] += 1
@@ -138,26 +172,47 @@ def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None 
                     transport: Transport | None = None) -> dict[str, int]:
     """Send every due message, batch by batch, until none is left or ``stop`` is set.
 
-    Stops between messages, never in the middle of one; rows claimed but not
-    sent are given back.  A server that cannot be reached ends the round (the
-    first message takes the back-off, the others wait for the next round).
+    A batch is claimed in one transaction, sent over one transport session
+    (one SMTP connection), each message marked ``delivered`` as soon as the
+    server accepts it, and the batch's ``reminder_sent`` events written in one
+    transaction at its end (notifications/outbox.py says why that keeps
+    exactly-once).  Stops between messages, never in the middle of one; rows
+    claimed but not sent are given back.  A server that cannot be reached ends
+    the round (the first message takes the back-off, the others wait for the
+    next round).
     """
     mail = reminders.load().mail
     transport = transport or outbox.transport_for(settings)
     counts = {"sent": 0, "retried": 0, "failed": 0, "cancelled": 0}
+    _log_delivered(settings)  # what a dispatcher killed after delivering left unlogged
     while stop is None or not stop.is_set():
         batch, cancelled = claim(settings, node, now(), mail.batch, timedelta(seconds=mail.lease_seconds))
         counts["cancelled"] += cancelled
         if not batch:
             break
+        try:
+            go_on = _send_batch(settings, node, batch, transport, mail, counts, stop)
+        finally:
+            _log_delivered(settings)
+        if not go_on:
+            break
+    return counts
+
+
+def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], transport: Transport,
+                mail: reminders.MailSettings, counts: dict[str, int], stop: threading.Event | None) -> bool:
+    """Send one claimed batch over one session; False when the round must end (stop, or no server)."""
+    # The delivered marks go through one plain connection held for the batch: a statement and a commit
+    # each, no session to build per message.
+    with transport.open() as session, db.get_engine(settings.url).connect() as conn:
         for i, c in enumerate(batch):
             if stop is not None and stop.is_set():
                 release(settings, node, [x.id for x in batch[i:]])
-                return counts
+                return False
             rendered = RenderedMessage(subject=c.subject, text=c.text, html=c.html)
             headers = {"X-Agreeflow-Key": c.idem_key} | ({"X-Agreeflow-Case": c.case_ref} if c.case_ref else {})
             try:
-                transport.send(build_email(rendered, mail.sender, c.recipient, c.message_id, headers, now()))
+                session.send(build_bytes(rendered, mail.sender, c.recipient, c.message_id, headers, now()))
             except TransportError as err:
                 with writing(settings) as s:
                     status = outbox.record_failure(s, c, node, err, now(), mail.max_tries)
@@ -165,12 +220,19 @@ def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None 
                     counts["retried" if status == OutboxStatus.QUEUED else "failed"] += 1
                 if err.temporary and err.code is None:
                     release(settings, node, [x.id for x in batch[i + 1:]])
-                    return counts
+                    return False
                 continue
-            with writing(settings) as s:
-                if outbox.mark_sent(s, c, node, now()):
+            # The mark that keeps the message from going again: one small statement, at once.
+            with conn.begin():
+                if outbox.mark_delivered(conn, c, node, now()):
                     counts["sent"] += 1
-    return counts
+    return True
+
+
+def _log_delivered(settings: Settings) -> int:
+    """Write the reminder_sent events of delivered messages (outbox.log_delivered), in one transaction."""
+    with writing(settings) as s:
+        return outbox.log_delivered(s, now())
 
 
 def claim(settings: Settings, node: str, at: datetime, limit: int, lease: timedelta
@@ -193,17 +255,18 @@ def default_node_name() -> str:
 
 # ------------------------------------------------------------------ outbox commands
 def outbox_list(settings: Settings, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest outbox messages."""
-    with reading(settings) as s:
+    """The newest outbox messages (a logged read)."""
+    with base.reading_for(settings, "outbox list", status=status) as s:
         return outbox.list_messages(s, status, limit)
 
 
 def outbox_retry(settings: Settings, message_id: int) -> dict[str, Any]:
-    """Queue a failed or cancelled message again (coordinator or admin)."""
-    with writing(settings) as s:
-        who = base.writer(s, settings)
+    """Queue a failed or cancelled message again (coordinator or admin; a refusal goes to the security log)."""
+    def work(s: Session) -> dict[str, Any]:
+        who = base.writer(s, settings, action="outbox retry")
         authority.require_any(who, (Role.COORDINATOR, Role.ADMIN), "outbox retry", "outbox")
         return outbox.retry(s, message_id, now())
+    return base.refused(settings, "outbox retry", work)
 
 
 # ------------------------------------------------------------------ serve: APScheduler wakes sweep and dispatcher
@@ -294,6 +357,7 @@ def serve(settings: Settings, node_name: str | None = None, interval: float = 60
     # Signals first: a SIGTERM that arrives while the node registers must stop it cleanly, not kill it.
     previous = _on_signals(stop)
     try:
+        base.allowed(settings, "serve", lambda s: base.worker(s, settings, "serve"))  # once, at the start
         transport = outbox.transport_for(settings)
         check_signing_key(settings)
         register(settings, name)

@@ -30,17 +30,20 @@ from functools import lru_cache
 from importlib.metadata import version
 from typing import Any, Literal
 
+from agreeflow.engine.core.errors import OffCalendarError
 from agreeflow.engine.core.i18n import N_, Msg, pair, t
 from agreeflow.engine.core.vocabulary import duration
-from agreeflow.engine.legaltime.calendar import package_cache
+from agreeflow.engine.legaltime.calendar import lunar, package_cache
 from agreeflow.engine.legaltime.calendar.due import Due, DueKind, add_months, step
 
 Unit = Literal["wd", "d", "m"]
 FIRST_YEAR, LAST_YEAR = 1995, 2200  # the package's VN rules start in 1995
-_WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+_WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 _WEEKDAY_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 PACKAGE_SOURCE = f"holidays {version('holidays')} (VN)"
-WEEK_SOURCE = "Tuần làm việc 40 giờ (nghỉ Thứ Bảy, Chủ Nhật)"
+PACKAGE_DAY_29 = "29 Tết"
+"""The holidays package's name for the day two before Lunar New Year; we name its real lunar date."""
+WEEK_SOURCE = "Tuần làm việc 40 giờ (nghỉ Thứ Bảy, Chủ nhật)"
 
 
 class DayCategory(StrEnum):
@@ -115,6 +118,9 @@ def _package_day(day: date, name_vi: str, name_en: str) -> DayInfo:
         name_en = name_en.replace(" (observed)", "").replace("observed, ", "")
     else:
         category = DayCategory.HOLIDAY
+    if name_vi == PACKAGE_DAY_29:  # the package's name for "two days before Tết", wrong when Chạp has 29 days
+        label = lunar.chap_label(day)  # the row keeps both names, as it does the package's
+        name_vi, name_en = label.render("vi"), label.render("en")
     return DayInfo(day, "off", name_vi, name_en, PACKAGE_SOURCE, True, category)
 
 
@@ -174,7 +180,7 @@ class Calendar:
         if state.covers(lo, hi):
             return state
         if lo < FIRST_YEAR or hi > LAST_YEAR:
-            raise ValueError(f"the calendar covers {FIRST_YEAR}–{LAST_YEAR}, not {lo}–{hi}")
+            raise OffCalendarError(years=f"{lo}–{hi}" if lo != hi else str(lo), first=FIRST_YEAR, last=LAST_YEAR)
         with self._lock:
             state = self._state
             if state.covers(lo, hi):
@@ -332,12 +338,14 @@ _UNIT_KINDS = {"wd": DueKind.WORKING_DAYS, "d": DueKind.CALENDAR_DAYS, "m": DueK
 
 
 def _plain_end(start: date, n: int, unit: Unit) -> date:
-    """start + n days or months, before any move to a working day."""
-    if unit == "d":
-        return start + timedelta(days=n)
-    if unit == "m":
-        return add_months(start, n)
-    raise ValueError(f"unit must be 'wd', 'd' or 'm', not {unit!r}")
+    """start + n days or months, before any move to a working day (OffCalendarError past year 9999 or 1)."""
+    if unit not in ("d", "m"):
+        raise ValueError(f"unit must be 'wd', 'd' or 'm', not {unit!r}")
+    try:
+        return start + timedelta(days=n) if unit == "d" else add_months(start, n)
+    except (OverflowError, ValueError):  # beyond what a date can hold, let alone the calendar
+        year = start.year + (n // 365 if unit == "d" else n // 12)
+        raise OffCalendarError(years=str(year), first=FIRST_YEAR, last=LAST_YEAR) from None
 
 
 def _canonical_phrase(n: int, unit: Unit) -> str:

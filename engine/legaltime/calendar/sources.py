@@ -96,7 +96,11 @@ def read_data_file(path: Path = DATA_PATH) -> CalendarData:
         raise InputFileError(path=str(path), problem="expected a mapping with keys " + ", ".join(TOP_KEYS))
     problems = [f"unknown key {k!r}; allowed: {', '.join(TOP_KEYS)}" for k in doc if k not in TOP_KEYS]
     entries: list[DayInfo] = []
-    for year, items in (doc.get("years") or {}).items():
+    years = doc.get("years") or {}
+    if not isinstance(years, dict):
+        problems.append("years: expected a mapping of year numbers to lists of entries")
+        years = {}
+    for year, items in years.items():
         if not isinstance(year, int) or not isinstance(items, list):
             problems.append(f"years.{year}: expected a year number with a list of entries")
             continue
