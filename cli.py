@@ -510,7 +510,7 @@ def case_history(case_ref: str) -> None:
     emit(service.history(settings(), case_ref), lambda rows: table(
         case_ref, [t("seq"), t("at"), *_recorded_heading(rows), t("actor"), t("kind"), "from → to", "trigger",
                    t("note")],
-        [[e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rows, e), e["actor"], e["kind"],
+        [[e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rows, e), _actor_cell(e), e["kind"],
           f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rows]))
 
 
@@ -519,6 +519,15 @@ def _recorded_shown(rows: list[dict[str, Any]]) -> bool:
     (``--effective``) or written before events had a recording time.  Otherwise the recording time is
     the effective time and the column would only squeeze the notes (the JSON output always has it)."""
     return any(not e.get("recorded_at") or (e.get("payload") or {}).get("late_entry") for e in rows)
+
+
+def _actor_cell(e: dict[str, Any]) -> str:
+    """The acting person, and who typed it when an admin recorded it for them (issue 14 point 3: the
+    table an inspector reads says "recorded by X on behalf of Y", not only the JSON's ``recorded_by``)."""
+    by = e.get("recorded_by")
+    if not by or by == e["actor"]:
+        return str(e["actor"])
+    return t("{actor} (recorded by {by} on their behalf)", actor=e["actor"], by=by)
 
 
 def _recorded_heading(rows: list[dict[str, Any]]) -> list[str]:
@@ -560,6 +569,11 @@ def audit_verify(case_ref: str | None, checkpoint_file: Path | None, public_key:
             click.echo(t("checkpoint_none", folder=r["checkpoints_dir"]))
         else:
             click.echo(t("checkpoint_newest" if cp["automatic"] else "checkpoint_holds", **cp))
+            if case_ref is None and isinstance(cp.get("events"), int) and r["events"] > cp["events"]:
+                # A checkpoint pins only what existed when it was taken: say so, rather than "all heads stand".
+                click.echo(t("{n} event(s) recorded after this checkpoint are not pinned by it: the removal of "
+                             "the last of them cannot be ruled out until the next sweep writes a checkpoint.",
+                             n=r["events"] - cp["events"]))
             if cp["signature_checked_with"]:
                 click.echo(t("checkpoint_signed", key_id=cp["signature_checked_with"]))
     emit(service.verify(settings(), case_ref, checkpoint_file, public_key), human)
@@ -812,7 +826,7 @@ def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: s
     rows = service.audit_log(settings(), start, end, case=case_ref, actor=actor, unit=unit, kind=kind)
     emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), *_recorded_heading(rs),
                                                              t("actor"), t("kind"), "from → to", "trigger", t("note")],
-         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rs, e), e["actor"], e["kind"],
+         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rs, e), _actor_cell(e), e["kind"],
            f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rs]))
 
 
@@ -825,12 +839,15 @@ def audit_export(fmt: str, start: str | None, end: str | None, output: Path | No
     """Every chain field of every event, for outside verification (docs/audit.md)."""
     from agreeflow.engine import service
     if output is None:
-        service.audit_export(settings(), fmt, sys.stdout, start, end)
+        res = service.audit_export(settings(), fmt, sys.stdout, start, end)
+        if res["simulation"]:  # the events went to standard output: the kind of database goes to stderr
+            click.echo(t("export_simulation"), err=True)
         return
     res = service.output_file(output, lambda fh: service.audit_export(settings(), fmt, fh, start, end))
 
     def human(r: dict[str, Any]) -> None:
         click.echo(t("export_ok", **r))
+        click.echo(t("export_simulation" if r["simulation"] else "export_real"))
         if r["before_recorded_at"]:
             click.echo(t("export_before_recorded_at", n=r["before_recorded_at"]))
     emit(res | {"file": str(output)}, human)

@@ -239,24 +239,30 @@ def _subject_line(subject: str) -> str:
     _one_line(subject)
     if subject.isascii() and len(subject) < 990:
         return f"Subject: {subject}"
-    words: list[bytes] = []
-    chunk = b""
-    for ch in subject:
-        b = ch.encode("utf-8")
-        room = _WORD_BYTES - 6 if not words else _WORD_BYTES  # the first line also holds "Subject: "
-        if len(chunk) + len(b) > room:
-            words.append(chunk)
-            chunk = b""
-        chunk += b
-    words.append(chunk)
-    return "Subject: " + "\r\n ".join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words)
+    # Cut the UTF-8 bytes at most _WORD_BYTES long (6 fewer on the first line), never inside a character:
+    # a cut moves back over continuation bytes (10xxxxxx).
+    data = subject.encode("utf-8")
+    words: list[str] = []
+    start, room = 0, _WORD_BYTES - 6
+    while len(data) - start > room:
+        cut = start + room
+        while data[cut] & 0xC0 == 0x80:
+            cut -= 1
+        if cut == start:  # nothing fits: the first line's room is smaller than one character
+            words.append("")
+        else:
+            words.append(base64.b64encode(data[start:cut]).decode("ascii"))
+        start, room = cut, _WORD_BYTES
+    words.append(base64.b64encode(data[start:]).decode("ascii"))
+    return "Subject: " + "\r\n ".join(f"=?utf-8?b?{w}?=" for w in words)
 
 
 def _b64_lines(text: str) -> str:
     body = text if text.endswith("\n") else text + "\n"
     # CRLF inside the encoded text too, as the email package writes it under the SMTP policy
-    encoded = base64.encodebytes(body.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))
-    return encoded.decode("ascii").replace("\n", "\r\n").rstrip("\r\n")
+    # base64.encodebytes' lines (76 characters, 57 bytes each), cut from one encoding of the whole body
+    encoded = base64.b64encode(body.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")).decode("ascii")
+    return "\r\n".join([encoded[i:i + 76] for i in range(0, len(encoded), 76)])
 
 
 def backoff_delay(tries: int, base: timedelta = timedelta(minutes=1),

@@ -107,17 +107,24 @@ def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta) ->
                        .values(status=OutboxStatus.CANCELLED, lease_until=None, last_error=CANCELLED_NOTE)
                        .execution_options(synchronize_session=False)).rowcount
     cancelled += _cancel_moot_bundles(s, now)
-    rows = s.exec(select(OutboxMessage).where(_busy(now))
+    # The columns the sending needs, and one UPDATE for the whole batch: no ORM object per row.
+    rows = s.exec(select(OutboxMessage.id, OutboxMessage.idem_key, OutboxMessage.case_id,  # type: ignore[call-overload]
+                         OutboxMessage.rung, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.body_text,
+                         OutboxMessage.body_html, OutboxMessage.message_id, OutboxMessage.tries,
+                         OutboxMessage.late_by_s)
+                  .where(_busy(now))
                   .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
                   .limit(limit).with_for_update(skip_locked=True)).all()
+    if not rows:
+        return [], int(cancelled or 0)
+    s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r[0] for r in rows]))
+           .values(status=OutboxStatus.SENDING, lease_until=now + lease, claimed_by=node)
+           .execution_options(synchronize_session=False))
     refs = dict(s.exec(select(Case.id, Case.ref).where(
-        col(Case.id).in_({r.case_id for r in rows if r.case_id}))).all())
-    out = []
-    for r in rows:
-        r.status, r.lease_until, r.claimed_by = OutboxStatus.SENDING, now + lease, node
-        s.add(r)
-        out.append(Claimed(r.id or 0, r.idem_key, r.case_id, refs.get(r.case_id), r.rung, r.recipient,
-                           r.subject, r.body_text, r.body_html, r.message_id, r.tries, r.late_by_s))
+        col(Case.id).in_({r[2] for r in rows if r[2]}))).all())
+    out = [Claimed(row_id, key, case_id, refs.get(case_id), rung, recipient, subject, text, html, message_id, tries,
+                   late_by_s)
+           for row_id, key, case_id, rung, recipient, subject, text, html, message_id, tries, late_by_s in rows]
     return out, int(cancelled or 0)
 
 
@@ -182,9 +189,11 @@ def log_delivered(s: Session, now: datetime, limit: int = 1000) -> int:
     ids = sorted(per_case)
     locked = {c.id: c for c in s.exec(select(Case).where(col(Case.id).in_(ids)).order_by(col(Case.id))
                                       .with_for_update()).all()}
-    with s.no_autoflush:  # one INSERT of all the events at commit, not a flush per case
-        for case_id in ids:
-            _log_case(s, locked[case_id], per_case[case_id], now)
+    # Every message its own event, in its case's chain; the heads read in one query, the events written
+    # in one INSERT (audit.append_events).
+    audit.append_events(s, ((locked[case_id], _payload(r, rung, key)) for case_id in ids
+                            for r, rung, key in per_case[case_id]),
+                        EventKind.REMINDER_SENT, at=now, actor=SENDER_ACTOR, role="system")
     s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))
            .values(status=OutboxStatus.SENT).execution_options(synchronize_session=False))
     return len(rows)
@@ -204,15 +213,14 @@ class _Delivered:
     sent_at: datetime | None
 
 
-def _log_case(s: Session, case: Case, sent: list[tuple[_Delivered, str, str]], now: datetime) -> None:
-    for r, rung, key in sent:
-        payload = {"idem_key": key, "rung": rung, "recipient": r.recipient, "message_id": r.message_id,
-                   "attempt": r.tries, "node": r.claimed_by, "late_by_s": r.late_by_s,
-                   "delivered_at": audit.fmt_at(r.sent_at) if r.sent_at else None}
-        if key != r.idem_key:
-            payload["message"] = r.idem_key
-        audit.append_event(s, case, EventKind.REMINDER_SENT, actor=SENDER_ACTOR, role="system",
-                           at=now, payload=payload)
+def _payload(r: _Delivered, rung: str, key: str) -> dict[str, Any]:
+    """The ``reminder_sent`` payload of message ``r`` in the chain of the case it speaks of as ``key``."""
+    payload = {"idem_key": key, "rung": rung, "recipient": r.recipient, "message_id": r.message_id,
+               "attempt": r.tries, "node": r.claimed_by, "late_by_s": r.late_by_s,
+               "delivered_at": audit.fmt_at(r.sent_at) if r.sent_at else None}
+    if key != r.idem_key:
+        payload["message"] = r.idem_key
+    return payload
 
 
 def record_failure(s: Session, c: Claimed, node: str, err: TransportError, now: datetime, max_tries: int) -> str:

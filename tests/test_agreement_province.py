@@ -207,3 +207,17 @@ def test_the_party_policy_step_is_configurable(af, tmp_path):
        "--attach", f"proposal={doc(tmp_path, 'a.pdf')}", "--attach", f"draft_agreement={doc(tmp_path, 'b.pdf')}",
        user=COORD, now="2024-03-15T09:00", ok=True)
     assert af.json("case", "show", ref)["state"] == "completeness_check"
+
+
+def test_an_agreement_in_force_offers_amendment_and_termination_whose_kind_the_form_asks_for(af, tmp_path):
+    """The guards judge change_kind, a choice the step's form asks for: the steps are offered, not greyed out
+    with "'None' is not an amendment" (issue 15 point 8, issue 16's case page)."""
+    ref = open_agreement(af, tmp_path)
+    to_in_force(af, tmp_path, ref)
+    actions = {a["trigger"]: a for a in af.json("case", "show", ref, now="2028-10-01T09:00")["actions"]}
+    assert actions["propose_amendment"]["allowed"] and actions["propose_termination"]["allowed"]
+    shown = af("case", "show", ref, now="2028-10-01T09:00", ok=True).stdout
+    assert f"case fire {ref} propose_amendment" in shown and "'None'" not in shown
+    wrong = af("case", "fire", ref, "propose_amendment", "--field", "change_kind=terminate", "--field",
+               "change_summary=x", now="2028-10-01T09:00")
+    assert wrong.exit_code == 3 and "Điều 33" in wrong.stderr

@@ -41,8 +41,10 @@ def some_activity(af) -> list[str]:
 
 def test_export_verifies_with_an_independent_script_in_both_formats(af, tmp_path):
     some_activity(af)
-    af("audit", "export", "-o", str(tmp_path / "log.jsonl"), ok=True)
+    said = af("audit", "export", "-o", str(tmp_path / "log.jsonl"), ok=True).stdout
+    assert "Cơ sở dữ liệu: MÔ PHỎNG" in said  # the export says which kind of database it came from
     af("audit", "export", "--format", "csv", "-o", str(tmp_path / "log.csv"), user=AUDITOR, ok=True)
+    assert "SIMULATION" in af("audit", "export", "--lang", "en", user=AUDITOR, ok=True).stderr
     jsonl, rows = read_jsonl(tmp_path / "log.jsonl"), read_csv(tmp_path / "log.csv")
     assert jsonl == rows  # the same events, every chain field, in both formats
     assert set(jsonl[0]) == {"case", "seq", "at", "actor", "role", "kind", "from", "to", "trigger", "note",

@@ -138,6 +138,19 @@ def test_the_last_events_of_a_chain_removed_after_a_checkpoint_are_named(af):
     assert f"{ref} seq {n - 1}: events {n - 1}–{n} recorded before checkpoint {taken} are missing" in res.stderr
 
 
+
+def test_verify_says_how_many_events_came_after_the_checkpoint_it_holds_to(af):
+    """A checkpoint pins only what existed when it was taken; events written since can be removed unseen (all of
+    them leave no trace until the next sweep), so verify says how many there are rather than only "all chain
+    heads still stand"."""
+    ref = started_task(af)
+    tick(af)
+    assert "not pinned by it" not in verify(af).stdout
+    af("case", "fire", ref, "accept", user=APPROVER, now="2024-07-01T09:00:00+07:00")  # refused: one more event
+    res = verify(af)
+    assert res.exit_code == 0 and "all 2 chain heads still stand" in res.stdout
+    assert "1 event(s) recorded after this checkpoint are not pinned by it" in res.stdout
+
 def test_a_whole_case_removed_after_a_checkpoint_is_named(af):
     ref, other = started_task(af), open_task(af, "CA")
     tick(af)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from agreeflow import cli
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.service import identity
-from tests.conftest import ADMIN, AUDITOR, COORD, ROOT, Agreeflow
+from tests.conftest import ADMIN, AUDITOR, COORD, OFFICER_CA, ROOT, Agreeflow
 
 DUE = "2024-09-23T08:00"  # seven days before the task's Q3 deadline: a reminder falls due
 
@@ -176,3 +176,21 @@ def test_on_a_real_database_the_worker_must_be_signed_in_and_may_not_be_an_audit
     assert security_entries(real)[-1][:2] == (AUDITOR, "refused")
     real.env["AGREEFLOW_TOKEN"] = tokens[COORD]
     assert real.json("tick", user=None)["errors"] == 0
+
+
+def test_on_a_real_database_only_an_admin_acts_as_another_and_the_log_says_on_whose_behalf(real):
+    """Issue 14 point 3: ``--as`` naming another person needs the admin role; an admin's entry names both."""
+    tokens = accounts(real, COORD, OFFICER_CA)
+    real.env["AGREEFLOW_TOKEN"] = tokens[OFFICER_CA]
+    before = real.snapshot(but=("security_log", "events"))
+    opened = ("case", "open", "task", "--title", "Thay mặt", "--field", "lead_unit=SNGV",
+              "--field", "due_phrase=trong vòng 10 ngày làm việc", "--as", COORD)
+    refused = real(*opened, "--lang", "en", user=None)
+    assert refused.exit_code == 3 and "may not act on behalf of" in refused.stderr
+    assert real.snapshot(but=("security_log", "events")) == before
+    real.env["AGREEFLOW_TOKEN"] = tokens[ADMIN]
+    ref = real(*opened, user=None, ok=True).stdout.strip()
+    first = real.json("case", "history", ref, user=None)[0]
+    assert (first["actor"], first["recorded_by"]) == (COORD, ADMIN)
+    shown = real("case", "history", ref, "--lang", "en", user=None, ok=True).stdout
+    assert "recorded by" in shown and "on their behalf" in shown

@@ -170,6 +170,22 @@ def test_only_an_admin_loads_a_directory_and_a_refusal_is_logged(af):
     assert last["kind"] == "refused" and last["actor"] == AUDITOR
 
 
+
+def test_a_person_added_by_a_reload_is_logged_with_unit_roles_and_positions(af, tmp_path):
+    """Issue 13 point 1: the diff names what a newcomer may do — an admin added by a file shows as an admin."""
+    text = SAMPLE_2024.read_text(encoding="utf-8")
+    anchor = "  - {email: thanhtra@bacgiang.example,"
+    assert text.count(anchor) == 1
+    added = text.replace(anchor, "  - {email: moi@bacgiang.example, name: \"Người Mới\", positions: [{unit: TTRA, "
+                                 "position: officer}], unit: TTRA, roles: [admin]}\n" + anchor)
+    path = tmp_path / "directory.yaml"
+    path.write_text(added, encoding="utf-8")
+    af("directory", "load", str(path), user=ADMIN, now="2024-05-01T09:00", ok=True)
+    people = af.json("case", "history", "HE-THONG", user=AUDITOR)[-1]["payload"]["diff"]["people"]
+    assert people["added"] == ["moi@bacgiang.example"]
+    assert people["new"] == {"moi@bacgiang.example": {"unit": "TTRA", "roles": ["admin"],
+                                                      "positions": [{"unit": "TTRA", "position": "officer"}]}}
+
 def test_a_misspelt_address_in_a_delegation_is_suggested_but_a_stranger_is_not(af, tmp_path):
     text = SAMPLE_2024.read_text(encoding="utf-8").replace("principal: chutich@bacgiang.example",
                                                            "principal: chutch@bacgiang.example")

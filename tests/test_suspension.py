@@ -15,7 +15,7 @@ from agreeflow.engine import service
 from agreeflow.engine.core import clock, db
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime import calendar as legal_calendar
-from tests.conftest import COORD
+from tests.conftest import COORD, OFFICER_CA
 
 WORKFLOWS = Path(__file__).parent / "fixtures" / "calendar-workflows"
 CAL = legal_calendar.load()
@@ -68,6 +68,21 @@ def _cells(table: str) -> str:
 def _at(d: date, hour: int = 9) -> datetime:
     return datetime.combine(d, time(hour), tzinfo=clock.VN)
 
+
+
+def test_an_officer_of_another_unit_is_refused_suspend_and_resume_by_the_unit_scope_rule_and_it_is_logged(af):
+    ref = af("case", "open", "task", "--title", "Dịch thỏa thuận", "--field", "lead_unit=SNGV",
+             "--field", "due_phrase=trong vòng 10 ngày làm việc", "--field", "assigned_on=2025-01-20",
+             now="2025-01-20T09:00:00+07:00", ok=True).stdout.strip()
+    for action, extra in (("suspend", ("--reason", "Thiếu bản dịch")), ("resume", ())):
+        vi = af("case", action, ref, *extra, user=OFFICER_CA, now="2025-02-03T09:00:00+07:00")
+        assert vi.exit_code == 3
+        assert "phạm vi đơn vị" in vi.stderr and "SNGV" in vi.stderr and "cần vai trò" not in vi.stderr
+        en = af("case", action, ref, *extra, user=OFFICER_CA, lang="en", now="2025-02-03T09:00:00+07:00")
+        assert en.exit_code == 3 and "unit-scope rule" in en.stderr
+    refused = [e for e in af.json("case", "history", ref) if e["kind"] == "refused"]
+    assert [(e["actor"], e["trigger"]) for e in refused] == [(OFFICER_CA, "suspend")] * 2 + [(OFFICER_CA, "resume")] * 2
+    assert af.json("case", "show", ref)["suspension"] is None
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(opened=st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 10, 31)),

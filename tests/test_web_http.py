@@ -407,8 +407,18 @@ def test_on_a_real_database_the_session_decides_who_acts(tmp_path, monkeypatch):
         ref = res.headers["location"].split("/cases/")[1].split("?")[0]
         rows = service.history(service.Settings(data_dir=home, db_url=url, token=token, origin="t"), ref)
         assert (rows[0]["actor"], rows[0]["origin"]) == (COORD, "web:127.0.0.1")
+        assert "mô phỏng" not in visible_text(c.get("/").text)  # a real database carries no simulation banner
+        admin = service.Settings(data_dir=home, db_url=url, token=token, origin="t")
+        assert service.audit_export(admin, "jsonl", io.StringIO())["simulation"] is False
     finally:
         web.close()
+
+
+def test_every_page_of_a_simulation_database_says_so(site):
+    c = site.client(COORD)
+    for path in ("/", "/cases", "/calendar"):
+        assert "Cơ sở dữ liệu mô phỏng: ngày giờ là giả lập" in visible_text(c.get(path).text), path
+    assert "Simulation database" in visible_text(c.get("/?lang=en").text)
 
 
 def test_my_work_follows_every_change_at_once(site):

@@ -42,6 +42,18 @@ def test_a_broken_file_gets_all_its_errors_in_one_lint_run_with_line_numbers(af)
     assert "problem(s)" in res.stderr
 
 
+
+def test_a_workflow_naming_an_unknown_position_fails_lint_with_the_line_and_the_known_positions(af, tmp_path):
+    """Issue 15 point 10: 'who' names positions of the directory's vocabulary; a misspelt one is a lint error."""
+    shipped = (Path(__file__).parents[1] / "workflows" / "agreement-province.yaml").read_text(encoding="utf-8")
+    assert "{position: chairman, unit: UBND" in shipped
+    bad = tmp_path / "agreement-province.yaml"
+    bad.write_text(shipped.replace("{position: chairman, unit: UBND", "{position: chairmen, unit: UBND"), encoding="utf-8")
+    res = af("workflows", "lint", str(bad), "--lang", "en")
+    assert res.exit_code == 2
+    assert "transition 'approve': who: unknown position 'chairmen' — did you mean 'chairman'?" in res.stderr
+    assert "positions: chairman, vice_chairman, director" in res.stderr
+
 def test_yes_no_on_off_stay_text():
     doc = load_text("states: {on: 1, off: 2}\nvalues: [yes, no, On, true]\n")
     assert list(doc["states"]) == ["on", "off"]

@@ -57,7 +57,8 @@ def create_app(settings: service.Settings, config: WebConfig, scheduler: bool = 
     for as long as the application lives.
     """
     settings = service.Settings(**{**settings.__dict__, "base_url": config.base_url})
-    site = Site(config=config, settings=settings, secret=service.web_secret(settings), env=environment())
+    site = Site(config=config, settings=settings, secret=service.web_secret(settings), env=environment(),
+                simulation=service.is_simulation_db(settings))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -75,6 +75,8 @@ class Site:
     settings: service.Settings
     secret: bytes
     env: Any
+    simulation: bool = False
+    """The database is a simulation (``init --simulation``): every page says so."""
     password_checks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     """Password checks run one at a time: argon2id takes 64 MiB for each, and fifty people signing in at
     nine o'clock must not cost fifty times that (they wait a few tens of milliseconds each instead)."""
@@ -175,6 +177,7 @@ class Page:
         switch = self.request.url.path + "?" + urlencode({**query, "lang": other})
         html = self.site.env.get_template(template).render(
             _=words, w=words, lang=self.lang, who=self.who, csrf=self.csrf, path=self.request.url.path,
+            simulation=self.site.simulation,
             switch_url=switch, switch_lang=other,
             switch_name=service.language_name(other), **data)
         return HTMLResponse(html, status_code=status)

@@ -229,9 +229,33 @@ def head(session: Session, case_id: int) -> Head:
     return heads[case_id]
 
 
+def load_heads(session: Session, case_ids: Iterable[int]) -> None:
+    """Read the chain heads of many cases in one query (for a batch of appends); the caller holds their locks.
+
+    What :func:`head` would read one case at a time, remembered the same way.
+    """
+    heads: dict[int, Head] = session.info.setdefault(_HEADS, {})
+    wanted = sorted({i for i in case_ids if i not in heads})
+    if not wanted:
+        return
+    last = (select(Event.case_id, sa.func.max(Event.seq).label("seq"))
+            .where(col(Event.case_id).in_(wanted)).group_by(col(Event.case_id)).subquery())
+    rows = session.connection().execute(
+        sa.select(col(Event.case_id), col(Event.seq), col(Event.hash), col(Event.at), col(Event.recorded_at))
+        .join(last, sa.and_(col(Event.case_id) == last.c.case_id, col(Event.seq) == last.c.seq))).all()
+    for case_id in wanted:
+        heads[case_id] = Head(0, GENESIS, None, None)
+    for case_id, seq, digest, at, recorded_at in rows:
+        heads[case_id] = Head(seq, digest, at, recorded_at)
+
+
+_INSERT_EVENT = sa.insert(Event)
+"""Built once: an event is a row to write, not an object the unit of work tracks (nobody updates it)."""
+
+
 def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime, actor: str = "", role: str = "",
                  from_state: str | None = None, to_state: str | None = None, trigger: str | None = None,
-                 note: str | Msg | None = None, payload: dict[str, Any] | None = None) -> Event:
+                 note: str | Msg | None = None, payload: dict[str, Any] | None = None) -> Head:
     """Append one event to ``case``'s chain in the caller's transaction.
 
     ``at`` is when it takes effect — the instant of the command, or the
@@ -239,13 +263,54 @@ def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime,
     one instant); ``recorded_at``, ``recorded_by`` and ``origin`` come from
     the transaction's :class:`Recording`.  The caller holds the case row lock
     (FOR UPDATE), so the chain stays linear; the UNIQUE(case_id, seq)
-    constraint is the backstop.  A ``note`` the engine writes is a message
-    (``i18n.Msg``): it is kept in the payload as a message key with its
+    constraint is the backstop.  The row is inserted at once, in the
+    transaction (no ORM object: the unit of work has nothing to track); the
+    new head of the chain is returned.  A ``note`` the engine writes is a
+    message (``i18n.Msg``): it is kept in the payload as a message key with its
     values (``notes.stored``), a person's note as their text.
     """
     assert case.id is not None
+    row, new = _next_row(recording(session), head(session, case.id), case.id, case.ref, kind, at, actor, role,
+                         from_state, to_state, trigger, note, payload)
+    session.connection().execute(_INSERT_EVENT, row)
+    session.info[_HEADS][case.id] = new
+    return new
+
+
+def append_events(session: Session, events: Iterable[tuple[Case, dict[str, Any]]], kind: EventKind, *,
+                  at: datetime, actor: str = "", role: str = "") -> int:
+    """Append one ``kind`` event per ``(case, payload)``, in that order, to each case's chain: one INSERT.
+
+    Every event is the one :func:`append_event` would write, called once per
+    pair (same hash chain, same times, same recording); only the database
+    work is shared: the heads of all the cases are read in one query
+    (:func:`load_heads`) and the rows inserted in one executemany.  The
+    caller holds every case's row lock.  Returns how many were appended.
+    """
+    todo = list(events)
+    if not todo:
+        return 0
     rec = recording(session)
-    last = head(session, case.id)
+    load_heads(session, (c.id for c, _ in todo if c.id is not None))
+    heads: dict[int, Head] = session.info[_HEADS]
+    rows = []
+    for case, payload in todo:
+        assert case.id is not None
+        row, heads[case.id] = _next_row(rec, heads[case.id], case.id, case.ref, kind, at, actor, role,
+                                        None, None, None, None, payload)
+        rows.append(row)
+    try:
+        session.connection().execute(_INSERT_EVENT, rows)
+    except BaseException:
+        forget_heads(session)  # the heads above were not written
+        raise
+    return len(rows)
+
+
+def _next_row(rec: Recording, last: Head, case_id: int, case_ref: str, kind: str, at: datetime, actor: str,
+              role: str, from_state: str | None, to_state: str | None, trigger: str | None, note: str | Msg | None,
+              payload: dict[str, Any] | None) -> tuple[dict[str, Any], Head]:
+    """The row of the event that follows ``last`` in its chain, and the chain's new head."""
     # The transaction read the clock before it waited for this case's lock: a writer that
     # started later but took the lock first may have recorded a later time.  The event is
     # written after that one, so it is recorded no earlier (verify requires it, audit.md).
@@ -255,14 +320,14 @@ def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime,
         note, body = stored(note, body)
     if rec.late is not None:
         body = {**body, LATE_ENTRY: rec.late}
-    ev = Event(case_id=case.id, seq=last.seq + 1, at=at, actor=actor, role=role, kind=kind,
-               from_state=from_state, to_state=to_state, trigger=trigger, note=note,
-               payload=body, prev_hash=last.hash, hash="", recorded_at=recorded,
-               recorded_by=rec.recorded_by, origin=rec.origin)
-    ev.hash = event_hash(case.ref, ev)
-    session.add(ev)
-    session.info[_HEADS][case.id] = Head(ev.seq, ev.hash, at, recorded)
-    return ev
+    seq = last.seq + 1
+    digest = hashlib.sha256(canonical(case_ref, seq, at, actor, role, kind, from_state, to_state, trigger, note,
+                                      body, last.hash, recorded, rec.recorded_by, rec.origin)).hexdigest()
+    row = {"case_id": case_id, "seq": seq, "at": at, "actor": actor, "role": role, "kind": kind,
+           "from_state": from_state, "to_state": to_state, "trigger": trigger, "note": note, "payload": body,
+           "prev_hash": last.hash, "hash": digest, "recorded_at": recorded, "recorded_by": rec.recorded_by,
+           "origin": rec.origin}
+    return row, Head(seq, digest, at, recorded)
 
 
 def forget_heads(session: Session) -> None:

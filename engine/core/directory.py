@@ -178,7 +178,7 @@ def apply(session: Session, data: DirectoryData, today: date) -> dict[str, Any]:
     seen_units = set()
     counts = {"units": 0, "people": 0, "units_retired": 0, "people_deactivated": 0, "delegations": 0}
     diff: dict[str, dict[str, Any]] = {"units": {"added": [], "changed": {}, "retired": []},
-                                       "people": {"added": [], "changed": {}, "deactivated": []},
+                                       "people": {"added": [], "new": {}, "changed": {}, "deactivated": []},
                                        "delegations": {"added": [], "removed": []}}
     for u in data.units:
         row = session.get(Unit, u.code)
@@ -213,6 +213,8 @@ def apply(session: Session, data: DirectoryData, today: date) -> dict[str, Any]:
         if person is None:
             person = Person(email=p.email, name=p.name, unit=p.unit)
             diff["people"]["added"].append(p.email)
+            # What the newcomer may do, so that a person added as admin shows as such in the log.
+            diff["people"]["new"][p.email] = {k: new[k] for k in ("unit", "roles", "positions")}
         else:
             changed = {k: [_plain(getattr(person, k)), _plain(v)] for k, v in new.items() if getattr(person, k) != v}
             if changed:

@@ -127,6 +127,8 @@ KEYS: dict[str, str] = {
     "recorded": "Recorded",
     "export_before_recorded_at": "{n} of them were recorded before this field existed: they have no recorded_at, recorded_by or origin, and their hashes never covered them (docs/audit.md).",
     "export_ok": "Exported {events} events of {cases} case chains ({format}) to {file}.",
+    "export_simulation": "Database: a SIMULATION (made with init --simulation; its times are simulated and its cases are not real ones).",
+    "export_real": "Database: a real one (not a simulation).",
     "checkpoint_ok": "Checkpoint written to {file}: Merkle root {root} ({cases} chains, {events} events). Send the file to the inspectorate and print the root in the annual report.",
     "checkpoint_holds": "Checkpoint {root} (taken {taken_at}): all {heads} chain heads still stand.",
     "checkpoint_newest": "Held against the newest checkpoint {file} (root {root}, taken {taken_at}): all {heads} chain heads still stand.",

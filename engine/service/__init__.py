@@ -48,6 +48,7 @@ from agreeflow.engine.service.directory import check_directory as directory_chec
 from agreeflow.engine.service.directory import directory_show, load_directory
 from agreeflow.engine.service.directory import transfer as directory_transfer
 from agreeflow.engine.service.identity import (
+    is_simulation_db,
     login,
     logout,
     saved_token,
@@ -130,7 +131,8 @@ __all__ = [
     "parse_instant", "plan", "reading", "render", "reply", "reply_page", "report_annual", "report_compliance", "resume",
     "round_page", "round_summary", "saved_token", "search_cases", "security_log", "send_sign_in_link",
     "set_access_log", "set_clock", "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend",
-    "text", "verify", "web_secret", "web_session", "web_sign_out", "whoami", "with_session", "workflow_graph",
+    "text", "verify", "web_secret", "web_session", "web_sign_out", "whoami", "is_simulation_db", "with_session",
+    "workflow_graph",
     "workflow_show", "workflows_list", "write_file", "write_letter", "writing",
 ]
 

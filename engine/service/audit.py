@@ -95,7 +95,7 @@ class _Used:
 
     def view(self) -> dict[str, Any]:
         return {"file": str(self.path), "root": self.cp["root"], "taken_at": self.cp.get("taken_at"),
-                "heads": len(self.cp["heads"]), "automatic": self.automatic,
+                "heads": len(self.cp["heads"]), "events": self.cp.get("events"), "automatic": self.automatic,
                 "signed": "signature" in self.cp, "signature_checked_with": self.key_id}
 
 
@@ -196,10 +196,15 @@ def audit_log(settings: Settings, start: str | None = None, end: str | None = No
 
 def audit_export(settings: Settings, fmt: str, out: TextIO, start: str | None = None, end: str | None = None
                  ) -> dict[str, Any]:
-    """Write every chain field of every event (in the period) to ``out`` as jsonl or csv."""
+    """Write every chain field of every event (in the period) to ``out`` as jsonl or csv.
+
+    The result says which kind of database it came from (``simulation``: made with ``init --simulation``,
+    its times simulated); the command prints it beside the file.
+    """
     w = reports.window(start, end)
     with reading_for(settings, "audit export", start=start, end=end) as s:
-        return {"format": fmt, **auditlog.write(auditlog.export_rows(s, w), out, fmt)}
+        return {"format": fmt, **auditlog.write(auditlog.export_rows(s, w), out, fmt),
+                "simulation": base.is_simulation(s, settings)}
 
 
 def security_log(settings: Settings, start: str | None = None, end: str | None = None, kind: str | None = None,

@@ -22,6 +22,7 @@ from agreeflow.engine.core.errors import (
     MissingFieldsError,
     OptionValueError,
     RoleRefusedError,
+    ScopeRefusedError,
 )
 from agreeflow.engine.core.fields import parse_pairs
 from agreeflow.engine.core.i18n import N_, Msg
@@ -184,6 +185,11 @@ def _clock_action(settings: Settings, ref: str, note: str | None, which: str) ->
         defn = cases.definition_of(s, case.workflow, case.version)
         if not ({Role.COORDINATOR, Role.ADMIN} & set(person.roles)
                 or authority.role_for(person, (Role.OFFICER,), case, defn)):
+            if Role.OFFICER in (person.roles or []):
+                # An officer of another unit: name the unit-scope rule, as a refused step does (issue 13 point 2).
+                raise ScopeRefusedError(actor=person.email, unit=person.unit, trigger=which, case=ref,
+                                        case_unit=case.unit or "",
+                                        who=Msg(N_("an officer of {unit} or a coordinator"), unit=case.unit))
             raise RoleRefusedError(actor=person.email, trigger=which, case=ref,
                                    needed=[Role.COORDINATOR, Role.OFFICER], roles=person.roles)
         at = now()

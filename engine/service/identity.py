@@ -14,10 +14,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import authority, clock, identity, seclog
-from agreeflow.engine.core.errors import OptionValueError, RoleRefusedError, SignInRefusedError
+from agreeflow.engine.core.errors import AgreeflowError, OptionValueError, RoleRefusedError, SignInRefusedError
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
@@ -120,6 +121,16 @@ def logout(settings: Settings) -> dict[str, Any]:
                               at=clock.real_now(), detail={})
     token_file(settings).unlink(missing_ok=True)
     return {"email": email}
+
+
+def is_simulation_db(settings: Settings) -> bool:
+    """True when the database was made with ``init --simulation`` (its clock may be set; its cases are not
+    real ones): the web shows it on every page, ``audit export`` says it.  False for a database not yet made."""
+    try:
+        with base.reading(settings) as s:
+            return base.is_simulation(s, settings)
+    except (AgreeflowError, SQLAlchemyError):
+        return False
 
 
 def whoami(settings: Settings) -> dict[str, Any]:
