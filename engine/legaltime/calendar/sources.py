@@ -52,7 +52,7 @@ def _entry(year: int, index: int, raw: Any, problems: list[str]) -> DayInfo | No
     if not isinstance(raw, dict):
         problems.append(f"{where}: expected a mapping with keys {', '.join(ENTRY_KEYS)}")
         return None
-    unknown = sorted(set(raw) - set(ENTRY_KEYS))
+    unknown = sorted(str(k) for k in set(raw) - set(ENTRY_KEYS))  # a key may be a number: YAML reads 2024: as one
     missing = [k for k in ENTRY_KEYS if k not in raw]
     if unknown:
         problems.append(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(ENTRY_KEYS)}")
