@@ -116,15 +116,121 @@ def agreeflow_env(home: Path, user: str = COORDINATOR) -> dict[str, str]:
     return env
 
 
-def init_database(home: Path, user: str = COORDINATOR) -> Any:
-    """``agreeflow init`` in ``home`` (sample directory loaded); returns the Settings."""
+def init_database(home: Path, user: str = COORDINATOR, settings: Any = None) -> Any:
+    """``agreeflow init`` in ``home`` (sample directory loaded), or on ``settings``; returns the Settings."""
     use_bench_workflows()
     from agreeflow.engine import service
     from agreeflow.engine.core.settings import Settings
 
-    settings = Settings(data_dir=home, user=user)
+    settings = settings or Settings(data_dir=home, user=user)
     service.init(settings, simulation=True)
     return settings
+
+
+class Statements:
+    """Counts the SQL statements a database driver runs, transaction control (BEGIN/COMMIT/ROLLBACK) aside.
+
+    Counted at the driver, under any library: sqlite3's trace callback (every
+    statement SQLite starts, one per row of an ``executemany``) and a wrapper
+    around psycopg's ``Cursor.execute``/``executemany`` (psycopg sends BEGIN
+    and COMMIT itself, unseen: so they are left out on SQLite too).  Only
+    statements run while :attr:`on` is true are counted.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.on = False
+        self.log: list[str] | None = None
+        """When a list, the text of every statement counted is appended to it."""
+
+    def _see(self, sql: str, n: int = 1) -> None:
+        if self.on and not sql.lstrip()[:8].upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            self.count += n
+            if self.log is not None:
+                self.log.extend([sql] * n)
+
+    def watch_sqlite(self, conn: Any) -> None:
+        """Count what this sqlite3 connection runs."""
+        conn.set_trace_callback(self._see)
+
+    def watch_engines(self) -> None:
+        """Count what every SQLite connection SQLAlchemy opens from now on runs (agreeflow's engines)."""
+        import sqlite3
+
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        def on_connect(dbapi_conn: Any, _record: Any) -> None:
+            if isinstance(dbapi_conn, sqlite3.Connection):
+                self.watch_sqlite(dbapi_conn)
+        event.listen(Engine, "connect", on_connect)
+
+    def watch_psycopg(self) -> None:
+        """Count what every psycopg cursor executes (SQLAlchemy's and bare ones alike)."""
+        import psycopg
+
+        execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
+        counter = self
+
+        def counted_execute(cur: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            counter._see(str(query) if isinstance(query, str) else "statement")
+            return execute(cur, query, *args, **kwargs)
+
+        def counted_executemany(cur: Any, query: Any, params_seq: Any, *args: Any, **kwargs: Any) -> Any:
+            params_seq = list(params_seq)
+            counter._see(str(query) if isinstance(query, str) else "statement", len(params_seq))
+            return executemany(cur, query, params_seq, *args, **kwargs)
+
+        psycopg.Cursor.execute = counted_execute  # type: ignore[method-assign]
+        psycopg.Cursor.executemany = counted_executemany  # type: ignore[method-assign]
+
+    def per(self, n: int) -> float:
+        return self.count / n if n else 0.0
+
+
+class Postgres:
+    """A PostgreSQL server of its own for one benchmark (the pgserver wheel the tests use), in bench/_work.
+
+    Started with the server's default durability (fsync on); each database
+    can be given its own settings (``ALTER DATABASE … SET``), which apply to
+    every connection to it, agreeflow's and a bare one's alike.
+    """
+
+    def __init__(self, name: str) -> None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            import pgserver
+        self.dir = fresh_dir(name)
+        self.server = pgserver.get_server(self.dir / "pgdata", cleanup_mode="stop")
+        self.uri = self.server.get_uri()
+
+    def execute(self, sql: str) -> Any:
+        import psycopg
+
+        with psycopg.connect(self.uri, autocommit=True) as conn:
+            cur = conn.execute(sql)
+            return cur.fetchall() if cur.description else None
+
+    def create(self, name: str, **settings: str) -> tuple[str, str]:
+        """A new database with ``settings``; (its SQLAlchemy URL, its libpq URI)."""
+        from sqlalchemy.engine import make_url
+
+        self.execute(f'CREATE DATABASE "{name}"')
+        for key, value in settings.items():
+            self.execute(f'ALTER DATABASE "{name}" SET {key} = {value}')
+        url = make_url(self.uri).set(database=name)
+        return (url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False),
+                url.render_as_string(hide_password=False))
+
+    def stop(self) -> None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.server.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def sqlite_path(settings: Any) -> Path:

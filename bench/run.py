@@ -3,6 +3,7 @@
     python bench/run.py            # the full run (1 M rows; about 10 minutes on 2 cores)
     python bench/run.py --quick    # a smaller smoke run (about 2 minutes)
     python bench/run.py --only verify --only sweep
+    python bench/run.py --only fire --update   # rewrite only fire's rows and sections of results.md
 
 Each benchmark runs as its own process (see common.py) and reports figures:
 agreeflow's number, a baseline measured in the same run, their ratio and the
@@ -148,11 +149,84 @@ def render(results: list[tuple[str, list[dict[str, Any]], float, str]], quick: b
     return "\n".join(out) + "\n"
 
 
+def _sections(text: str) -> tuple[list[str], list[str], dict[str, list[str]], list[str]]:
+    """A results.md cut up: (lines before the table rows, table rows, Details sections by name, missed bullets)."""
+    lines = text.splitlines()
+    table = [i for i, line in enumerate(lines) if line.startswith("| ") and not line.startswith("| figure ")]
+    head, rows = lines[:table[0]], lines[table[0]:table[-1] + 1]
+    details_at, missed_at = lines.index("## Details"), lines.index("## Goals missed")
+    sections: dict[str, list[str]] = {}
+    name = ""
+    for line in lines[details_at + 2:missed_at]:
+        if line.startswith("### "):
+            name = line[4:].split(" ", 1)[0]
+            sections[name] = []
+        if name:
+            sections[name].append(line)
+    missed = [line for line in lines[missed_at + 2:] if line.startswith("- **")]
+    return head, rows, sections, missed
+
+
+def update(previous: str, fresh: str, names: list[str]) -> str:
+    """``previous`` with the rows, Details sections and missed goals of benchmarks ``names`` taken from ``fresh``.
+
+    The other benchmarks' figures stay as they were measured (each section says
+    when and on what); the regenerated sections get the machine line of this run.
+    """
+    old_head, old_rows, old_sections, old_missed = _sections(previous)
+    _, new_rows, new_sections, new_missed = _sections(fresh)
+    figure = lambda row: row.split(" | ", 1)[0][2:]  # noqa: E731
+    bullet = lambda line: line[4:].split("**", 1)[0]  # noqa: E731
+    new_names = {figure(r) for r in new_rows}
+    stamp = dict(machine())
+    where = (f"machine of this run (only the {', '.join(names)} {'sections were' if len(names) > 1 else 'section was'} "
+             "regenerated): "
+             + "; ".join(f"{k}: {stamp[k]}" for k in ("date", "CPU", "RAM", "Python", "SQLite", "agreeflow commit")))
+    for name in names:
+        body = new_sections[name]
+        while body and not body[-1].strip():
+            body.pop()
+        new_sections[name] = body + [f"- {where}", ""]
+    rows, placed = [], set()
+    for row in old_rows:  # a regenerated benchmark's rows go where its first old row was
+        section = next((n for n in names if figure(row) in _figures_of(previous, n)), None)
+        if section is None:
+            rows.append(row)
+        elif section not in placed:
+            placed.add(section)
+            rows += [r for r in new_rows if figure(r) in _figures_of(fresh, section)]
+    rows += [r for n in names if n not in placed for r in new_rows if figure(r) in _figures_of(fresh, n)]
+    sections = {n: new_sections[n] if n in names else body for n, body in old_sections.items()}
+    sections.update({n: new_sections[n] for n in names if n not in old_sections})
+    missed = [m for m in old_missed if bullet(m) not in new_names
+              and not any(bullet(m) in _figures_of(previous, n) for n in names)] + new_missed
+    order = [figure(r) for r in rows]
+    missed.sort(key=lambda m: order.index(bullet(m)) if bullet(m) in order else len(order))
+    note = ("Some sections were regenerated later with `--only … --update`; each of those ends with the machine, "
+            "date and commit of its own run.")
+    if note not in old_head:
+        at = old_head.index("## Machine")
+        old_head = old_head[:at] + [note, ""] + old_head[at:]
+    out = old_head + rows + ["", "## Details", ""]
+    for body in sections.values():
+        out += body
+    out += ["## Goals missed", ""] + (missed or ["None."])
+    return "\n".join(out) + "\n"
+
+
+def _figures_of(text: str, name: str) -> set[str]:
+    """The figure names under ``### name`` in a results.md's Details."""
+    _, _, sections, _ = _sections(text)
+    return {line[2:-2] for line in sections.get(name, []) if line.startswith("**") and line.endswith("**")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes for a smoke run")
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only these (repeatable)")
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "results.md", help="where to write the results")
+    parser.add_argument("--update", action="store_true",
+                        help="with --only: replace only those benchmarks' rows and sections of the existing output")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -164,7 +238,10 @@ def main() -> None:
         for f in figures:
             print(f"  = {f['name']}: {_num(f['value'])} {f['unit']}, {f['ratio']:.3g} {f['ratio_meaning']}"
                   f" (goal {f['goal']}: {_met(f)}) [{seconds:.0f} s]", file=sys.stderr, flush=True)
-    args.output.write_text(render(results, args.quick, time.perf_counter() - start), encoding="utf-8")
+    text = render(results, args.quick, time.perf_counter() - start)
+    if args.update and args.only and args.output.exists():
+        text = update(args.output.read_text(encoding="utf-8"), text, [name for name, *_ in results])
+    args.output.write_text(text, encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)
 
 

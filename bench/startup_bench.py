@@ -1,13 +1,16 @@
-"""Cold start of the CLI: ``agreeflow --help`` and ``agreeflow case show`` minus ``python -c pass``.
+"""Cold start of the CLI: ``agreeflow --help``, ``case show`` and ``case list`` minus ``python -c pass``.
 
 Each command runs as a new process (the installed ``agreeflow`` script, the
 way people run it); the figure is the median wall time of N runs minus the
 median of ``python -c pass`` measured alongside, i.e. what agreeflow itself
-costs.  ``case show`` reads a real case of the shipped ``task`` workflow from
-a database made by ``agreeflow init``.  The OS file cache is warm (one
-untimed run first, which also writes the holiday cache file, as the first
-command on any machine does): "cold" means a fresh interpreter, not a cold disk.  The
-details list the heaviest imports of ``case show`` from ``python -X importtime``.
+costs.  ``python -c 'import sqlmodel'`` runs alongside too: the ORM's own
+import, which every command that reads the database pays — the reading
+commands are also given as a ratio to it.  ``case show`` reads a real case of
+the shipped ``task`` workflow, ``case list`` the cases of a database made by
+``agreeflow init`` plus that one.  The OS file cache is warm (one untimed run
+first, which also writes the holiday cache file, as the first command on any
+machine does): "cold" means a fresh interpreter, not a cold disk.  The details
+list the heaviest imports of ``case show`` from ``python -X importtime``.
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ from pathlib import Path
 import common
 
 WHY_MISSED = (
-    "most of the time is importing engine.service (its cumulative figure in the import list): SQLAlchemy, "
-    "SQLModel with pydantic, and the SQLModel table classes of engine.store — SQLAlchemy and SQLModel alone "
-    "are about three times the goal, and every command that reads the database pays them. The holidays "
-    "package is no longer imported or run on this path: its table comes from a cache file (the 'without the "
-    "holiday cache' line shows the difference). After the imports, opening the database, loading the "
-    "workflow files, the queries and rich's rendering take tens of ms each. Under 150 ms needs a read path "
-    "for `case show` that does not import SQLAlchemy (raw sqlite3/psycopg) — a second implementation of "
-    "show_case, not done, to keep one code path.")
+    "the ORM's own import (python -c 'import sqlmodel', measured alongside) is already about the 300 ms: a "
+    "command that reads cases through engine.service pays it, and the guards and the authority rules that "
+    "decide the actions a case view offers run on the ORM session. What a reading command imports beyond "
+    "sqlmodel is in the details ('imports beyond import sqlmodel', self time by package): the largest single "
+    "item is agreeflow's own table classes (engine.core.store: each SQLModel table class builds a pydantic "
+    "model and a SQLAlchemy mapping when defined), then rich (the tables printed), the workflow YAML loader, "
+    "the rest of SQLAlchemy (the SQLite dialect, the ORM parts sqlmodel does not load) and click. Under 300 ms "
+    "needs a read path that imports no ORM — a second implementation of the case view, its guards and its "
+    "authority checks — not done (docs/performance.md).")
+SQLMODEL_GOAL = 1.2
+"""The least the reading commands must reach: at most this many times ``python -c 'import sqlmodel'``."""
 
 
 def agreeflow_command() -> list[str]:
@@ -84,6 +90,36 @@ def heaviest_imports(cmd: list[str], env: dict[str, str], top: int = 8) -> str:
     return ", ".join(f"{name} {ms:.0f} ms" for name, ms in ranked)
 
 
+def _self_times(argv: list[str], env: dict[str, str]) -> dict[str, int]:
+    """Module → its own import time in µs (``-X importtime``'s self column)."""
+    run = subprocess.run([sys.executable, "-X", "importtime", *argv], env=env, capture_output=True, text=True)
+    out: dict[str, int] = {}
+    for line in run.stderr.splitlines():
+        parts = line.split("|")
+        if line.startswith("import time:") and len(parts) == 3 and parts[1].strip().isdigit():
+            out[parts[2].strip()] = int(parts[0].split(":", 1)[1])
+    return out
+
+
+def imports_beyond_sqlmodel(cmd: list[str], env: dict[str, str], top: int = 8,
+                            floor: str = "import sqlmodel") -> str:
+    """What ``cmd`` imports that ``python -c floor`` does not: total self time, then by package."""
+    args = cmd[1:] if cmd[0] == sys.executable else cmd
+    ours, orm = _self_times(args, env), _self_times(["-c", floor], env)
+    extra = {name: us for name, us in ours.items() if name not in orm}
+    groups: dict[str, int] = {}
+    for name, us in extra.items():
+        parts = name.split(".")
+        key = ".".join(parts[:3]) if parts[0] == "agreeflow" else parts[0]
+        groups[key] = groups.get(key, 0) + us
+    store = extra.get("agreeflow.engine.core.store", 0)
+    ranked = sorted(groups.items(), key=lambda kv: -kv[1])[:top]
+    return (f"{sum(extra.values()) / 1000:.0f} ms self time in {len(extra)} modules (python -c '{floor}': "
+            f"{sum(orm.values()) / 1000:.0f} ms); by package: "
+            + ", ".join(f"{name} {us / 1000:.0f} ms" for name, us in ranked)
+            + (f"; of which engine.core.store (the table classes) {store / 1000:.0f} ms" if store else ""))
+
+
 def prepare() -> tuple[dict[str, str], str]:
     """A database with one case of the shipped task workflow; the env to reach it and the ref."""
     from agreeflow.engine import service
@@ -104,31 +140,51 @@ def run(quick: bool) -> list[common.Figure]:
     repeat = 7 if quick else 21
     env, ref = prepare()
     cmd = agreeflow_command()
-    common.say(f"median of {repeat} rounds: python -c pass, agreeflow --help, agreeflow case show {ref} (with and "
-               "without the holiday cache)")
+    common.say(f"median of {repeat} rounds: python -c pass, python -c 'import sqlmodel', agreeflow --help, "
+               f"agreeflow case show {ref} (with and without the holiday cache), agreeflow case list")
     cache = Path(env["AGREEFLOW_HOME"]) / "cache"
     ms = interleaved_medians({
         "pass": Command([sys.executable, "-c", "pass"]),
+        "sqlmodel": Command([sys.executable, "-c", "import sqlmodel"]),
         "help": Command([*cmd, "--help"]),
         "show": Command([*cmd, "case", "show", ref]),
+        "list": Command([*cmd, "case", "list"]),
         "show without cache": Command([*cmd, "case", "show", ref],
                                       before=lambda: shutil.rmtree(cache, ignore_errors=True)),
     }, env, repeat)
     imports = heaviest_imports([*cmd, "case", "show", ref], env)
-    bare, help_ms, show_ms, uncached_ms = ms["pass"], ms["help"], ms["show"], ms["show without cache"]
-    figures = []
-    for name, total in (("agreeflow --help", help_ms), ("agreeflow case show", show_ms)):
+    beyond = {"show": imports_beyond_sqlmodel([*cmd, "case", "show", ref], env),
+              "list": imports_beyond_sqlmodel([*cmd, "case", "list"], env)}
+    bare, orm = ms["pass"], ms["sqlmodel"]
+    orm_line = ("python -c 'import sqlmodel'", f"{orm:.0f} ms ({orm - bare:.0f} ms over python -c pass)")
+    help_imports = imports_beyond_sqlmodel([*cmd, "--help"], env, floor="pass")
+    figures = [common.Figure(
+        name="cold start: agreeflow --help", value=ms["help"] - bare, unit="ms over python -c pass",
+        baseline="python -c pass", baseline_value=bare, ratio=ms["help"] / bare,
+        ratio_meaning="× bare interpreter start", goal="≤ 150 ms", met=ms["help"] - bare <= 150,
+        why_missed=("--help imports no database code: click and the command tree in agreeflow.cli (its "
+                    "imports beyond python -c pass are in the details); the ratio to python -c pass is the one "
+                    "to compare between runs — on a loaded machine every interpreter start grows with it"),
+        details=[("median wall time", f"{ms['help']:.0f} ms (python -c pass {bare:.0f} ms), {repeat} rounds"),
+                 ("imports of --help beyond python -c pass (-X importtime, which slows imports)", help_imports)])]
+    for name, key in (("agreeflow case show", "show"), ("agreeflow case list", "list")):
+        total = ms[key]
         own = total - bare
+        details = [("median wall time", f"{total:.0f} ms (python -c pass {bare:.0f} ms), {repeat} rounds"),
+                   orm_line,
+                   (f"{name} / python -c 'import sqlmodel'",
+                    f"{total / orm:.2f}× (the least asked: ≤ {SQLMODEL_GOAL}×: "
+                    f"{'met' if total <= SQLMODEL_GOAL * orm else 'not met'})"),
+                   (f"imports of {name} beyond import sqlmodel (-X importtime, which slows imports)", beyond[key])]
+        if key == "show":
+            details += [("heaviest imports of case show (-X importtime, cumulative)", imports),
+                        ("case show without the holiday cache file (removed before each run)",
+                         f"{ms['show without cache'] - bare:.0f} ms over python -c pass")]
         figures.append(common.Figure(
             name=f"cold start: {name}", value=own, unit="ms over python -c pass",
-            baseline="python -c pass", baseline_value=bare, ratio=total / bare,
-            ratio_meaning="× bare interpreter start", goal="≤ 150 ms", met=own <= 150,
-            why_missed=WHY_MISSED if name.endswith("show") else "",
-            details=[("median wall time", f"{total:.0f} ms (python -c pass {bare:.0f} ms), {repeat} rounds")]
-            + ([("heaviest imports of case show (-X importtime, cumulative)", imports)]
-               if name.endswith("show") else [])
-            + ([("case show without the holiday cache file (removed before each run)",
-                 f"{uncached_ms - bare:.0f} ms over python -c pass")] if name.endswith("show") else [])))
+            baseline="python -c 'import sqlmodel'", baseline_value=orm, ratio=total / orm,
+            ratio_meaning="× the ORM's import alone", goal=f"≤ 300 ms (at least ≤ {SQLMODEL_GOAL}× import sqlmodel)",
+            met=own <= 300 or total <= SQLMODEL_GOAL * orm, why_missed=WHY_MISSED, details=details))
     return figures
 
 

@@ -37,6 +37,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core.i18n import N_, Msg, join, show
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.notes import stored
+from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import Case, Event
 
 GENESIS = "0" * 64
@@ -223,10 +224,14 @@ def head(session: Session, case_id: int) -> Head:
     """
     heads: dict[int, Head] = session.info.setdefault(_HEADS, {})
     if case_id not in heads:
-        row = session.exec(select(Event.seq, Event.hash, Event.at, Event.recorded_at)
-                           .where(Event.case_id == case_id).order_by(col(Event.seq).desc()).limit(1)).first()
+        # Straight to the connection: events are never pending in the session (append_event inserts them).
+        row = _HEAD.run(session, {"case_id": case_id}).first()
         heads[case_id] = Head(row[0], row[1], row[2], row[3]) if row else Head(0, GENESIS, None, None)
     return heads[case_id]
+
+
+_HEAD = Prepared(sa.select(col(Event.seq), col(Event.hash), col(Event.at), col(Event.recorded_at))
+                 .where(col(Event.case_id) == sa.bindparam("case_id")).order_by(col(Event.seq).desc()).limit(1))
 
 
 def load_heads(session: Session, case_ids: Iterable[int]) -> None:
@@ -249,8 +254,10 @@ def load_heads(session: Session, case_ids: Iterable[int]) -> None:
         heads[case_id] = Head(seq, digest, at, recorded_at)
 
 
-_INSERT_EVENT = sa.insert(Event)
-"""Built once: an event is a row to write, not an object the unit of work tracks (nobody updates it)."""
+_INSERT_EVENT = Prepared(sa.insert(Event))
+"""An event is a row to write, not an object for the unit of work to track (nobody updates it)."""
+_INSERT_EVENTS = sa.insert(Event)
+"""The same INSERT for a batch of rows (one executemany through SQLAlchemy; Prepared runs one row)."""
 
 
 def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime, actor: str = "", role: str = "",
@@ -272,7 +279,7 @@ def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime,
     assert case.id is not None
     row, new = _next_row(recording(session), head(session, case.id), case.id, case.ref, kind, at, actor, role,
                          from_state, to_state, trigger, note, payload)
-    session.connection().execute(_INSERT_EVENT, row)
+    _INSERT_EVENT.run(session, row)
     session.info[_HEADS][case.id] = new
     return new
 
@@ -300,7 +307,7 @@ def append_events(session: Session, events: Iterable[tuple[Case, dict[str, Any]]
                                         None, None, None, None, payload)
         rows.append(row)
     try:
-        session.connection().execute(_INSERT_EVENT, rows)
+        session.connection().execute(_INSERT_EVENTS, rows)
     except BaseException:
         forget_heads(session)  # the heads above were not written
         raise

@@ -26,7 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from agreeflow.engine.core.definitions import Definition, TransitionDef
 from agreeflow.engine.core.errors import (
@@ -52,9 +53,13 @@ UNIT_ACTOR = "unit:"
 """Prefix of the actor of an event a unit caused through its reply link (``unit:CA``)."""
 
 
+_PERSON = select(Person).where(col(Person.email) == sa.bindparam("email"))
+"""Built once: every command asks who acts (``Session.get`` builds its statement anew each time)."""
+
+
 def person(s: Session, email: str | None) -> Person:
     """The active directory person behind ``email``; UnknownPersonError (exit 2) otherwise."""
-    found = s.get(Person, email) if email else None
+    found = s.exec(_PERSON, params={"email": email}).first() if email else None
     if found is None or not found.active:
         raise UnknownPersonError(email=email or NOT_SET)
     return found

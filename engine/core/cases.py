@@ -49,6 +49,7 @@ from agreeflow.engine.core.fields import check_rules, coerce
 from agreeflow.engine.core.guards import GuardContext, Reason, registered_guards
 from agreeflow.engine.core.i18n import N_, Msg, join
 from agreeflow.engine.core.kinds import EventKind, Role
+from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import Case, Event, Person, WorkflowVersion
 
 SYSTEM_REF = "HE-THONG"
@@ -76,12 +77,16 @@ class Fired:
 
 
 # ------------------------------------------------------------------ finding and locking
+# Built once: every command runs them, and a statement built anew is compiled and keyed anew.
+_BY_REF = select(Case).where(col(Case.ref) == sa.bindparam("ref"))
+_BY_REF_LOCKED = _BY_REF.with_for_update().execution_options(populate_existing=True)
+_BY_ID_LOCKED = (select(Case).where(col(Case.id) == sa.bindparam("id")).with_for_update()
+                 .execution_options(populate_existing=True))
+
+
 def find(s: Session, ref: str, lock: bool = False) -> Case:
     """The case ``ref`` (locked FOR UPDATE when asked); UnknownCaseError with a "did you mean"."""
-    stmt = select(Case).where(Case.ref == ref)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    case = s.exec(stmt).first()
+    case = s.exec(_BY_REF_LOCKED if lock else _BY_REF, params={"ref": ref}).first()
     if case is None or case.workflow == SYSTEM_WORKFLOW and ref != SYSTEM_REF:
         raise UnknownCaseError(ref, s.exec(select(Case.ref).where(Case.workflow != SYSTEM_WORKFLOW)).all())
     return case
@@ -89,8 +94,7 @@ def find(s: Session, ref: str, lock: bool = False) -> Case:
 
 def lock(s: Session, case_id: int | None) -> Case:
     """Lock a case row and read it afresh (a copy loaded before the lock is refreshed, not trusted)."""
-    return s.exec(select(Case).where(Case.id == case_id).with_for_update()
-                  .execution_options(populate_existing=True)).one()
+    return s.exec(_BY_ID_LOCKED, params={"id": case_id}).one()
 
 
 def system_case(s: Session, now: datetime) -> Case:
@@ -126,19 +130,37 @@ def definition_of(s: Session, workflow: str, version: int) -> Definition:
     return _SNAPSHOTS[snap.sha256]
 
 
+_SNAPSHOT_KEPT = Prepared(sa.select(col(WorkflowVersion.sha256)).where(
+    col(WorkflowVersion.workflow) == sa.bindparam("workflow"), col(WorkflowVersion.version) == sa.bindparam("version")))
+
+
 def keep_snapshot(s: Session, defn: Definition, now: datetime) -> None:
     """Store the YAML of ``defn`` once, so cases opened on it keep their rules after the file changes."""
-    if s.get(WorkflowVersion, (defn.id, defn.version)) is None:
+    s.flush()  # one stored earlier in this transaction counts
+    if _SNAPSHOT_KEPT.run(s, {"workflow": defn.id, "version": defn.version}).first() is None:
         text = Path(defn.path).read_text(encoding="utf-8")
         s.add(WorkflowVersion(workflow=defn.id, version=defn.version, source=text, path=defn.path,
                               sha256=hashlib.sha256(text.encode()).hexdigest(), stored_at=now))
 
 
 # ------------------------------------------------------------------ opening
+_HIGHEST_REFS = Prepared(sa.select(col(Case.ref)).where(col(Case.ref).like(sa.bindparam("like")))
+                         .order_by(sa.func.length(col(Case.ref)).desc(), col(Case.ref).desc()).limit(8))
+
+
 def next_ref(s: Session, prefix: str, year: int) -> str:
-    """``<prefix>-<year>-<NNNN>``, one more than the highest of that prefix and year."""
+    """``<prefix>-<year>-<NNNN>``, one more than the highest of that prefix and year.
+
+    The highest is looked for among the longest, then greatest refs: the
+    number is zero-padded to four digits and longer past 9999, so for every
+    ref made here the order of the text is the order of the numbers — the
+    database sorts, this reads a few rows instead of every case of the year.
+    """
     like = f"{prefix}-{year}-%"
-    refs = s.exec(select(Case.ref).where(col(Case.ref).like(like))).all()
+    s.flush()
+    refs = [r.ref for r in _HIGHEST_REFS.run(s, {"like": like}).all()]
+    if not any(r.rsplit("-", 1)[1].isdigit() for r in refs):  # none numbered among the first few: read them all
+        refs = list(s.exec(select(Case.ref).where(col(Case.ref).like(like))).all())
     n = max((int(r.rsplit("-", 1)[1]) for r in refs if r.rsplit("-", 1)[1].isdigit()), default=0)
     return f"{prefix}-{year}-{n + 1:04d}"
 
@@ -282,10 +304,10 @@ def apply(s: Session, case: Case, defn: Definition, tdef: TransitionDef, actor: 
                        payload={"citation": tdef.citation, "confirmed": tdef.confirmed}
                        | ({"delegation": delegation} if delegation else {}), at=now)
     expected = case.lock_version
-    result = s.exec(sa.update(Case).where(col(Case.id) == case.id, col(Case.lock_version) == expected)
-                    .values(state=new_state, fields=merged, lock_version=expected + 1, updated_at=now,
-                            closed_at=now if defn.states[new_state].terminal else None)
-                    .execution_options(synchronize_session=False))
+    s.flush()  # what the caller changed through the ORM (a touched lock version) is written first
+    result = _MOVE.run(s, {
+        "_id": case.id, "_expected": expected, "state": new_state, "fields": merged, "lock_version": expected + 1,
+        "updated_at": now, "closed_at": now if defn.states[new_state].terminal else None})
     if result.rowcount != 1:
         raise Refusal(StaleCaseError(case=case.ref, expected=expected, actual="?"), actor, role)
     # The row is written; the object takes the new values without being marked dirty (no second UPDATE).
@@ -293,6 +315,11 @@ def apply(s: Session, case: Case, defn: Definition, tdef: TransitionDef, actor: 
                         ("updated_at", now), ("closed_at", now if defn.states[new_state].terminal else None)):
         set_committed_value(case, name, value)
     effects.run_moved(effects.Moved(s, case, defn, tdef, old_state, new_state, actor, role, note, now, values))
+
+
+_MOVE = Prepared(sa.update(Case).where(col(Case.id) == sa.bindparam("_id"),
+                                       col(Case.lock_version) == sa.bindparam("_expected")))
+"""The case row's move, guarded by its lock version (the values are the statement's parameters)."""
 
 
 def touch(s: Session, case: Case, now: datetime) -> None:

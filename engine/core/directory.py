@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import directory_schema as schema
 from agreeflow.engine.core.clock import fmt_day
-from agreeflow.engine.core.directory_schema import DelegationEntry, PersonEntry, UnitEntry
 from agreeflow.engine.core.errors import DirectoryFileError, InactiveUnitError, UnknownUnitError, did_you_mean
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Delegation, Person, Unit
 from agreeflow.engine.core.yamlio import LineDict, load_checked
+
+if TYPE_CHECKING:  # the schema (pydantic models) is imported by read_file, when a file is read
+    from agreeflow.engine.core.directory_schema import DelegationEntry, PersonEntry, UnitEntry
 
 SAMPLE = DATA_DIR / "directory-bac-giang-2024.yaml"
 MERGED_SAMPLE = DATA_DIR / "directory-bac-ninh-2025.yaml"
@@ -48,6 +48,8 @@ def read_file(path: Path) -> DirectoryData:
     and addresses used once, parents, units of people and of positions, and
     the principal and delegate of a delegation are in the file.
     """
+    from agreeflow.engine.core import directory_schema as schema
+
     raw = load_checked(path, DirectoryFileError)
     if not isinstance(raw, LineDict):
         raise DirectoryFileError([f"{path}:1: a directory file is a mapping with 'units:' (and 'people:', "
@@ -159,6 +161,8 @@ def _close_address(who: str, emails: Any) -> str:
     addresses of one province share their domain, which would make every address look close)."""
     local, _, domain = who.partition("@")
     same = {e.partition("@")[0]: e for e in emails if e.partition("@")[2] == domain}
+    from difflib import get_close_matches
+
     close = get_close_matches(local, list(same), n=1, cutoff=0.8) if len(local) > 3 else []
     found = same[close[0]] if close else next((e for e in emails if e.partition("@")[0] == local), "")
     return f" — did you mean '{found}'?" if found else ""

@@ -49,7 +49,6 @@ error is shown: ``err.render(lang)`` at the edge (command line, web page).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from difflib import get_close_matches
 from typing import Any, ClassVar
 
 from agreeflow.engine.core.i18n import N_, Msg, join, pair, show
@@ -57,6 +56,8 @@ from agreeflow.engine.core.i18n import N_, Msg, join, pair, show
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
     """Return the closest option to ``word`` or ''."""
+    from difflib import get_close_matches  # only when a word was not found (difflib costs every start)
+
     found = get_close_matches(word, list(options), n=1, cutoff=0.6)
     return found[0] if found else ""
 

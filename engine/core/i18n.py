@@ -1,7 +1,7 @@
 """Every word users read, through one gettext catalogue (Vietnamese first, English available).
 
 The catalogue is data an operator can correct: ``engine/locale/<lang>/
-LC_MESSAGES/agreeflow.po`` (gettext ``.po`` files, read with Babel — no
+LC_MESSAGES/agreeflow.po`` (gettext ``.po`` files, read as text — no
 compile step; an edit takes effect at the next command), or a folder of the
 operator's own named by ``AGREEFLOW_LOCALE_DIR``.  Messages are written in
 English in the code (the ``msgid``) and translated in ``vi.po``; ``en.po``
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+import re
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,8 +44,6 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-from babel.messages.pofile import read_po
 
 from agreeflow.engine.core.clock import fmt_day, fmt_local
 from agreeflow.engine.core.paths import ENGINE_DIR
@@ -227,6 +226,68 @@ def _po_path(lang: str) -> Path:
     return locale_dir() / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+_ESCAPE = re.compile(r'\\([\\trn"])')
+_ESCAPED = {"\\": "\\", "t": "\t", "r": "\r", "n": "\n", '"': '"'}
+
+
+def _unquote(text: str) -> str:
+    """One quoted .po string's content, its escapes undone (the ones gettext and Babel undo)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    return _ESCAPE.sub(lambda m: _ESCAPED[m.group(1)], text)
+
+
+def read_catalogue(text: str, plurals: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
+    """msgid → msgstr of a .po file's text: what Babel's ``read_po`` gives for the messages, read directly.
+
+    Every command translates, so the catalogue is read at every start: Babel's
+    parser (and importing it) cost a command tens of milliseconds, this a few.
+    Same result as ``read_po``: translated singular messages (fuzzy ones
+    included, as Babel includes them), the last of a repeated msgid winning;
+    the header, plural entries, untranslated and obsolete (``#~``) ones left
+    out.  tests/test_catalogue_reader.py holds the two readers to the same answer.
+    """
+    out: dict[str, str] = {}
+    parts: dict[str, list[str]] = {}
+    field = ""
+
+    def flush() -> None:
+        if "msgid" in parts and "msgid_plural" not in parts:
+            msgid, msgstr = "".join(parts["msgid"]), "".join(parts.get("msgstr", []))
+            if msgid and msgstr:
+                out[msgid] = msgstr
+            elif not msgid and plurals is not None:  # the header: its Plural-Forms line
+                plurals[""] = tuple(line for line in msgstr.splitlines() if line.startswith("Plural-Forms:"))
+        elif "msgid_plural" in parts and "msgid" in parts and plurals is not None:
+            forms = ["".join(parts[k]) for k in sorted(k for k in parts if k.startswith("msgstr["))]
+            if forms and all(forms):
+                plurals["".join(parts["msgid"])] = tuple(forms)
+        parts.clear()
+
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            if line.startswith("#~") or "msgstr" in parts:
+                flush()  # an obsolete entry, or the comments of the next one
+            field = ""
+            continue
+        if line.startswith('"'):
+            if field:
+                parts[field].append(_unquote(line))
+            continue
+        keyword, _, rest = line.partition(" ")
+        # msgstr[i] of a plural entry is kept as its own field (flush reads the forms in order)
+        if keyword in ("msgctxt", "msgid") and ("msgstr" in parts or keyword in parts):
+            flush()
+        field = keyword
+        parts.setdefault(keyword, []).append(_unquote(rest))
+    flush()
+    return out
+
+
 @dataclass(frozen=True)
 class _Catalogue:
     singular: dict[str, str]
@@ -241,24 +302,17 @@ def _english_form(n: int) -> int:
 
 
 _EMPTY = _Catalogue({}, {}, _english_form)
+_PLURAL_EXPR = re.compile(r"plural\s*=\s*([^;]+)")
 
 
 @lru_cache(maxsize=8)
 def _catalogue(path: Path, mtime: int) -> _Catalogue:
-    with path.open("rb") as fh:
-        cat = read_po(fh, domain=DOMAIN)
-    singular: dict[str, str] = {}
     plural: dict[str, tuple[str, ...]] = {}
-    for m in cat:
-        if not m.id:
-            continue
-        if isinstance(m.id, str):
-            if m.string:
-                singular[m.id] = str(m.string)
-        elif isinstance(m.string, (tuple, list)) and all(m.string):
-            plural[str(m.id[0])] = tuple(str(x) for x in m.string)
+    singular = read_catalogue(path.read_bytes().decode("utf-8-sig"), plural)
+    header = " ".join(plural.pop("", ()))
+    found = _PLURAL_EXPR.search(header)
     try:
-        form = _gettext.c2py(str(cat.plural_expr or "(n != 1)"))
+        form = _gettext.c2py(found.group(1).strip()) if found else _english_form
     except ValueError:
         form = _english_form
     return _Catalogue(singular, plural, form)

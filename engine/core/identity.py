@@ -16,9 +16,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core.store import Account, Person, SignIn
@@ -30,7 +30,13 @@ MIN_PASSWORD = 10
 SESSION_HOURS = {"cli": 12, "web": 10, "link": 1}
 """How long a sign-in lasts, by kind (a sign-in link is good for one use within the hour)."""
 
-_hasher = PasswordHasher()
+
+@lru_cache(maxsize=1)
+def _hasher() -> Any:
+    """argon2's hasher, imported when a password is set or checked: not by every command (the import costs)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
 
 
 def lock_for(failures: int) -> timedelta:
@@ -48,7 +54,7 @@ def token_hash(token: str) -> str:
 def set_password(s: Session, email: str, password: str, now: datetime) -> Account:
     """Store ``password`` (argon2id) for ``email``; unlocks the account and ends its other sessions."""
     account = s.get(Account, email) or Account(email=email, changed_at=now)
-    account.password_hash = _hasher.hash(password)
+    account.password_hash = _hasher().hash(password)
     account.failures, account.locked_until, account.changed_at = 0, None, now
     s.add(account)
     for row in s.exec(select(SignIn).where(SignIn.email == email, col(SignIn.revoked_at).is_(None))).all():
@@ -73,8 +79,10 @@ def check_password(s: Session, email: str, password: str, now: datetime) -> Atte
         return Attempt(False)
     if account.locked_until is not None and account.locked_until > now:
         return Attempt(False, account.locked_until, account.failures)
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     try:
-        _hasher.verify(account.password_hash, password)
+        _hasher().verify(account.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         account.failures += 1
         wait = lock_for(account.failures)

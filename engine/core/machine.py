@@ -9,6 +9,7 @@ refusal reasons in the GuardContext.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import Any
 
@@ -67,17 +68,31 @@ def advance(defn: Definition, state: str, trigger: str, ctx: GuardContext) -> Tr
     Guards of the candidates the caller did not permit (``ctx.permitted``) are
     not run.  Raises KeyError when the trigger is not possible from ``state``.
     """
-    machine = machine_for(defn)
-    model = _CaseModel(state)
-    machine.add_model(model, initial=state)
+    model = _model_for(machine_for(defn))
+    model.state = state
     ctx.fired = None
     try:
         ok = model.trigger(trigger, ctx=ctx)  # type: ignore[attr-defined]
     except (MachineError, AttributeError) as exc:
         raise KeyError(trigger) from exc
-    finally:
-        machine.remove_model(model)
     return ctx.fired if ok else None
+
+
+_MODELS = threading.local()
+
+
+def _model_for(machine: Machine) -> _CaseModel:
+    """This thread's model on ``machine``, attached once (attaching one per trigger cost more than the trigger).
+
+    One per thread: a model holds the state of the case being moved only while
+    ``advance`` runs, and two threads must not share that.
+    """
+    models: dict[int, _CaseModel] = _MODELS.__dict__.setdefault("models", {})
+    model = models.get(id(machine))
+    if model is None:
+        model = models[id(machine)] = _CaseModel(str(machine.initial))
+        machine.add_model(model, initial=machine.initial)
+    return model
 
 
 def mermaid(defn: Definition, lang: str = "vi", current: str | None = None) -> str:

@@ -9,11 +9,13 @@ then ``met`` / ``missed`` (with the margin in working days) or ``cancelled``.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock, effects
@@ -23,6 +25,7 @@ from agreeflow.engine.core.effects import Moved, Opened
 from agreeflow.engine.core.errors import PhraseError
 from agreeflow.engine.core.i18n import N_, Msg, localized, pair, render, show
 from agreeflow.engine.core.kinds import OPEN_DEADLINE, DeadlineStatus, EventKind
+from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import CalendarDay, Case, Deadline
 from agreeflow.engine.core.vocabulary import DEADLINE_STATUS, duration, word
 from agreeflow.engine.legaltime import calendar as legal_calendar
@@ -48,11 +51,15 @@ def calendar_for(session: Session, fresh: bool = False) -> Any:
     """
     if not fresh and _CALENDAR in session.info:
         return session.info[_CALENDAR]
-    rows = session.exec(select(CalendarDay)).all()
-    cal = legal_calendar.load(overrides=[{"day": r.day, "kind": r.kind, "reason": r.reason, "source": r.source}
-                                         for r in rows])
+    session.flush()  # days the caller just added count (the rows are read past the ORM)
+    rows = _OVERRIDES.run(session).all()
+    cal = legal_calendar.load(overrides=[r._asdict() for r in rows])
     session.info[_CALENDAR] = cal
     return cal
+
+
+_OVERRIDES = Prepared(sa.select(col(CalendarDay.day), col(CalendarDay.kind), col(CalendarDay.reason),
+                                col(CalendarDay.source)))
 
 
 def _responsible(case: Case, timer: TimerDef) -> str | None:
@@ -108,27 +115,59 @@ def project(case: Case, timer: TimerDef, cal: Any, now: datetime) -> Any:
     return due_from_source(timer_source(case, timer, now), cal)
 
 
+@dataclass
+class NewDeadline:
+    """A deadline row about to be inserted: the columns of ``store.Deadline`` without an ORM object.
+
+    :func:`open_timers` fills one (:func:`apply_due` works on both) and
+    inserts it with one Core statement: a row the unit of work would only
+    have flushed at once, at the cost of building and tracking an object.
+    """
+
+    case_id: int
+    key: str
+    kind: str
+    label_vi: str
+    label_en: str
+    unit: str | None
+    start_at: datetime | None
+    citation: str
+    confirmed: bool
+    policy: str
+    status: str = "open"
+    due_date: date | None = None
+    due_at: datetime | None = None
+    phrase: str | None = None
+    explanation: list[dict[str, Any]] = field(default_factory=list)
+    next_action_at: datetime | None = None
+    rung: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_INSERT_DEADLINE = Prepared(sa.insert(Deadline))
+
+
 def open_timers(session: Session, case: Case, defn: Definition, state: str, cal: Any,
-                actor: str, now: datetime) -> list[Deadline]:
+                actor: str, now: datetime) -> list[NewDeadline]:
     """Create the deadline rows of ``state``'s timers and log ``deadline_set`` for each."""
     made = []
     for timer in defn.states[state].timers:
         source = timer_source(case, timer, now)
         due = due_from_source(source, cal)
         assert case.id is not None
-        d = Deadline(case_id=case.id, key=f"timer:{state}:{timer.id}", kind=getattr(due, "kind", "") or timer.unit,
-                     label_vi=timer.label.get("vi", timer.id), label_en=timer.label.get("en", timer.id),
-                     unit=_responsible(case, timer), start_at=now, citation=timer.citation,
-                     confirmed=timer.confirmed, policy=timer.policy or defn.reminder_policy)
+        d = NewDeadline(case_id=case.id, key=f"timer:{state}:{timer.id}",
+                        kind=getattr(due, "kind", "") or timer.unit,
+                        label_vi=timer.label.get("vi", timer.id), label_en=timer.label.get("en", timer.id),
+                        unit=_responsible(case, timer), start_at=now, citation=timer.citation,
+                        confirmed=timer.confirmed, policy=timer.policy or defn.reminder_policy)
         apply_due(d, due, now, source)
-        session.add(d)
-        session.flush()
+        _INSERT_DEADLINE.run(session, vars(d))  # shallow: asdict would copy every list
         append_event(session, case, EventKind.DEADLINE_SET, actor=actor, payload=deadline_payload(d), at=now)
         made.append(d)
     return made
 
 
-def apply_due(d: Deadline, due: Any, now: datetime, source: dict[str, Any] | None = None) -> None:
+def apply_due(d: Deadline | NewDeadline, due: Any, now: datetime, source: dict[str, Any] | None = None) -> None:
     """Copy a calendar Due onto a deadline row and schedule its first reminder.
 
     ``source`` is what the Due was computed from (:func:`timer_source`); rows
@@ -196,37 +235,64 @@ def reprojected(d: Deadline, cal: Any) -> Any:
     return replace(due, due_date=end, steps=steps)
 
 
-def deadline_payload(d: Deadline) -> dict[str, Any]:
+def deadline_payload(d: Deadline | NewDeadline) -> dict[str, Any]:
     return {"deadline": d.key, "label": d.label_vi, "label_en": d.label_en, "unit": d.unit, "status": d.status,
             "due_date": d.due_date.isoformat() if d.due_date else None,
             "phrase": d.phrase, "citation": d.citation, "confirmed": d.confirmed}
 
 
-def close(session: Session, case: Case, d: Deadline, cal: Any, actor: str, now: datetime,
+def close(session: Session, case: Case, d: Deadline | Any, cal: Any, actor: str, now: datetime,
           cancel: bool = False, outcome: str | None = None) -> None:
     """Close one deadline: met / missed (with the margin in working days), cancelled, or an ``outcome``.
+
+    ``d`` is an ORM object or a row of the table (:func:`open_rows`).
 
     ``outcome`` (a timer's ``outcomes:``) ends it without judging time: a
     body that never answered ("no_reply"), silence the letter made agreement
     ("deemed_agreed"), or a request overtaken by events ("cancelled").
     """
     today = clock.to_local(now).date()
+    margin = d.margin_wd
     if outcome in (DeadlineStatus.NO_REPLY, DeadlineStatus.DEEMED_AGREED):
-        d.status = DeadlineStatus(outcome)
+        status = DeadlineStatus(outcome)
         kind = EventKind.DEADLINE_CLOSED
     elif cancel or outcome == DeadlineStatus.CANCELLED or d.status == "pending" or d.due_date is None \
             or d.due_at is None:  # both set together
-        d.status = DeadlineStatus.CANCELLED
+        status = DeadlineStatus.CANCELLED
         kind = EventKind.DEADLINE_CANCELLED
     else:
-        d.margin_wd = cal.working_days_between(today, d.due_date) if today <= d.due_date \
+        margin = cal.working_days_between(today, d.due_date) if today <= d.due_date \
             else -cal.working_days_between(d.due_date, today)
-        d.status = DeadlineStatus.MET if now <= d.due_at else DeadlineStatus.MISSED
-        kind = EventKind.DEADLINE_MET if d.status == DeadlineStatus.MET else EventKind.DEADLINE_MISSED
-    d.closed_at, d.next_action_at = now, None
-    session.add(d)
-    payload = deadline_payload(d) | {"margin_wd": d.margin_wd}
+        status = DeadlineStatus.MET if now <= d.due_at else DeadlineStatus.MISSED
+        kind = EventKind.DEADLINE_MET if status == DeadlineStatus.MET else EventKind.DEADLINE_MISSED
+    update_row(session, d, status=status, margin_wd=margin, closed_at=now, next_action_at=None)
+    payload = deadline_payload(d) | {"status": status, "margin_wd": margin}
     append_event(session, case, kind, actor=actor, payload=payload, at=now)
+
+
+_UPDATE_DEADLINE = Prepared(sa.update(Deadline).where(col(Deadline.id) == sa.bindparam("_id")))
+
+
+def update_row(session: Session, d: Deadline | Any, **values: Any) -> None:
+    """Set columns of one deadline — an ORM object or a row of the table — in the caller's transaction.
+
+    A stored deadline is written at once with one UPDATE, and the object the
+    session holds for it, if any, takes the values as committed (nothing left
+    for the unit of work to flush, nothing stale for a later read — like the
+    case row in the case core); an object not yet flushed, or from another
+    session, is changed and added as before.
+    """
+    state = sa.inspect(d, raiseerr=False)
+    if state is not None and not (state.persistent and state.session is session):
+        for name, value in values.items():
+            setattr(d, name, value)
+        session.add(d)
+        return
+    _UPDATE_DEADLINE.run(session, {"_id": d.id, **values})
+    held = d if state is not None else session.identity_map.get(identity_key(Deadline, d.id))
+    if held is not None:
+        for name, value in values.items():
+            set_committed_value(held, name, value)
 
 
 def mail_moot() -> Any:
@@ -241,10 +307,28 @@ def mail_moot() -> Any:
                    sa.not_(sa.and_(col(Deadline.status) == DeadlineStatus.MISSED, col(Deadline.margin_wd).is_(None))))
 
 
+_OPEN_FOR_CASE = select(Deadline).where(col(Deadline.case_id) == sa.bindparam("case_id"),
+                                        col(Deadline.status).in_(OPEN))
+
+
 def open_for_case(session: Session, case_id: int, prefix: str = "") -> list[Deadline]:
-    rows = session.exec(select(Deadline).where(Deadline.case_id == case_id,
-                                               col(Deadline.status).in_(OPEN))).all()
+    rows = session.exec(_OPEN_FOR_CASE, params={"case_id": case_id}).all()
     return [d for d in rows if d.key.startswith(prefix)]
+
+
+_OPEN_ROWS = Prepared(select(Deadline).where(col(Deadline.case_id) == sa.bindparam("case_id"),
+                                             sa.or_(col(Deadline.status) == DeadlineStatus.OPEN,
+                                                    col(Deadline.status) == DeadlineStatus.PENDING)))
+
+
+def open_rows(session: Session, case_id: int, prefix: str = "") -> list[Any]:
+    """The case's open and pending deadlines as rows of the table, not ORM objects: to close them.
+
+    What every move runs (:func:`on_transition`): reading rows costs a fraction
+    of building objects, and :func:`close` writes a row back itself.
+    """
+    session.flush()  # deadlines the caller changed through the ORM are read as changed
+    return [d for d in _OPEN_ROWS.run(session, {"case_id": case_id}).all() if d.key.startswith(prefix)]
 
 
 def on_transition(session: Session, case: Case, defn: Definition, old: str, new: str, cal: Any,
@@ -252,7 +336,7 @@ def on_transition(session: Session, case: Case, defn: Definition, old: str, new:
     """Close the timers this move meets: a timer closes when the case leaves its state, or —
     when it declares ``closes_on`` — when the case enters one of those states."""
     timers = {f"timer:{name}:{t.id}": t for name, st in defn.states.items() for t in st.timers}
-    for d in open_for_case(session, case.id or 0, "timer:"):
+    for d in open_rows(session, case.id or 0, "timer:"):
         timer = timers.get(d.key)
         if timer is None:
             continue
@@ -265,12 +349,12 @@ def on_transition(session: Session, case: Case, defn: Definition, old: str, new:
 
 def cancel_all(session: Session, case: Case, cal: Any, actor: str, now: datetime) -> None:
     """A case that ends cancels every deadline still open (and so its reminder ladders)."""
-    for d in open_for_case(session, case.id or 0):
+    for d in open_rows(session, case.id or 0):
         close(session, case, d, cal, actor, now, cancel=True)
 
 
-def view(d: Deadline, cal: Any, now: datetime, lang: str) -> dict[str, Any]:
-    """A deadline as users read it (case show, --json)."""
+def view(d: Deadline | sa.Row[Any], cal: Any, now: datetime, lang: str) -> dict[str, Any]:
+    """A deadline as users read it (case show, --json): an ORM object or a row of the table."""
     today = clock.to_local(now).date()
     left = None
     if d.status == "open" and d.due_date:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from agreeflow.engine.core import clock
@@ -208,12 +208,22 @@ def _policy(name: str, body: Any, problems: list[str]) -> Policy:
 
 
 # ------------------------------------------------------------------ the ladder of one deadline
+class Timed(Protocol):
+    """What the ladder reads of a deadline: a ``Deadline`` row, or one about to be inserted."""
+
+    due_date: date | None
+    due_at: datetime | None
+    start_at: datetime | None
+    policy: str
+    extra: dict[str, Any]
+
+
 @lru_cache(maxsize=1)
 def _shipped_calendar() -> Any:
     return calendar.load()
 
 
-def ladder(d: Deadline, cal: Any = None, policies: Policies | None = None) -> list[Rung]:
+def ladder(d: Timed, cal: Any = None, policies: Policies | None = None) -> list[Rung]:
     """Every rung of ``d``'s policy placed in time, in order.
 
     A mail rung that falls on or after a later-declared (more urgent) mail rung
@@ -222,15 +232,16 @@ def ladder(d: Deadline, cal: Any = None, policies: Policies | None = None) -> li
     """
     if d.due_date is None:
         return []
-    pol = (policies or load()).get(d.policy)
+    policies = policies or load()
+    pol = policies.get(d.policy)
     cal = cal or _shipped_calendar()
-    placed = [Rung(r, _when(d, r, cal, policies or load())) for r in pol.rungs]
+    placed = [Rung(r, _when(d, r, cal, policies)) for r in pol.rungs]
     kept = [x for i, x in enumerate(placed)
             if not (x.rung.mail and any(y.rung.mail and y.at <= x.at for y in placed[i + 1:]))]
     return sorted(kept, key=lambda x: x.at)
 
 
-def _when(d: Deadline, r: RungDef, cal: Any, pol: Policies) -> datetime:
+def _when(d: Timed, r: RungDef, cal: Any, pol: Policies) -> datetime:
     assert d.due_date is not None
     if r.event:
         end = d.due_at or clock.end_of_local_day(d.due_date)
@@ -242,17 +253,17 @@ def _when(d: Deadline, r: RungDef, cal: Any, pol: Policies) -> datetime:
     return pol.local_at(cal.next_working(day))
 
 
-def _floor(d: Deadline) -> datetime | None:
+def _floor(d: Timed) -> datetime | None:
     """Rungs before this instant are skipped: the deadline did not exist yet (None: none skipped)."""
     return d.start_at
 
 
-def _pending(d: Deadline, cal: Any, policies: Policies | None) -> list[Rung]:
+def _pending(d: Timed, cal: Any, policies: Policies | None) -> list[Rung]:
     floor, done = _floor(d), set((d.extra or {}).get("rungs_done") or [])
     return [r for r in ladder(d, cal, policies) if r.id not in done and (floor is None or r.at >= floor)]
 
 
-def next_action(d: Deadline, after: datetime, cal: Any = None, policies: Policies | None = None) -> datetime | None:
+def next_action(d: Timed, after: datetime, cal: Any = None, policies: Policies | None = None) -> datetime | None:
     """When the sweep must next look at ``d``, handled at ``after`` (None: the ladder is finished).
 
     That is the first rung not done yet.  Normally it falls after ``after``;

@@ -25,12 +25,14 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, cases, clock, effects
 from agreeflow.engine.core.errors import AgreeflowError
 from agreeflow.engine.core.i18n import N_, Msg, pair
 from agreeflow.engine.core.kinds import EventKind
+from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import Case, Deadline, Event
 from agreeflow.engine.core.vocabulary import duration
 from agreeflow.engine.legaltime import deadlines
@@ -43,8 +45,13 @@ EVENT_DATE_FIELDS = {"signed": "signed_on", "in_force": "effective_on", "termina
 
 def on_state_entered(s: Session, case: Case, state: str, cal: Any, actor: str, now: datetime) -> list[str]:
     """Start the pending deadlines of cases linked to ``case`` whose event is entering ``state``."""
-    rows = s.exec(select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
-                  .where(Deadline.status == "pending")).all()
+    # Every move of every case asks, and almost always nothing waits for it: the link is matched
+    # in SQL (the cost is the few pending rows linked to this case, not every pending row of the
+    # database), first by a bare look for any row, then for the objects when there are some.
+    s.flush()
+    if _LINKED_ANY.run(s, {"ref": case.ref}).first() is None:
+        return []
+    rows = s.exec(_LINKED, params={"ref": case.ref}).all()
     started = []
     for d, linked in rows:
         if linked.fields.get("related_case") != case.ref:
@@ -61,6 +68,13 @@ def on_state_entered(s: Session, case: Case, state: str, cal: Any, actor: str, n
             continue
         started.append(linked.ref)
     return started
+
+
+_LINKED = (select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
+           .where(col(Deadline.status) == "pending", Case.fields["related_case"].as_string() == sa.bindparam("ref")))
+_LINKED_ANY = Prepared(sa.select(col(Deadline.id)).join(Case, col(Case.id) == col(Deadline.case_id))
+                       .where(col(Deadline.status) == "pending",
+                              Case.fields["related_case"].as_string() == sa.bindparam("ref")).limit(1))
 
 
 def _log_failure(s: Session, linked: Case, d: Deadline, related: Case, exc: Exception, actor: str,

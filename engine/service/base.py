@@ -42,7 +42,8 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from agreeflow.engine.core import audit, authority, cases, clock, db, identity, seclog
 from agreeflow.engine.core.errors import (
@@ -56,8 +57,10 @@ from agreeflow.engine.core.errors import (
 )
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
+from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Meta, Person
+from agreeflow.engine.service import wiring  # noqa: F401  (registers effects, actions and guards first)
 
 T = TypeVar("T")
 SIMULATION_KEY = "simulation"
@@ -84,9 +87,12 @@ def now() -> datetime:
 def flag(s: Session, settings: Settings, key: str) -> bool:
     """A yes/no fact about the database kept in ``meta`` (read once per process: it never changes)."""
     if (settings.url, key) not in _FLAGS:
-        row = s.get(Meta, key)
+        row = _META.run(s, {"key": key}).first()
         _FLAGS[(settings.url, key)] = row is not None and row.value == "true"
     return _FLAGS[(settings.url, key)]
+
+
+_META = Prepared(sa.select(col(Meta.value)).where(col(Meta.key) == sa.bindparam("key")))
 
 
 def is_simulation(s: Session, settings: Settings) -> bool:

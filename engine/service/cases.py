@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, clock, definitions, files, notes
@@ -27,6 +28,7 @@ from agreeflow.engine.core.errors import (
 from agreeflow.engine.core.fields import parse_pairs
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
+from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.settings import MB, Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, Person
 from agreeflow.engine.legaltime import deadlines, suspension
@@ -44,10 +46,11 @@ def open_case(settings: Settings, workflow: str, title: str, field_args: list[st
     raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args)
     if not title.strip():
         raise MissingFieldsError(trigger="open", missing=["--title"])
-    def work(s: Session) -> str:
+    def work(s: Session) -> dict[str, Any]:
         actor = base.writer(s, settings)
-        return cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note).ref
-    return show_case(settings, base.refused(settings, f"open {workflow}", work), logged=False)
+        case = cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note)
+        return case_view(s, settings, case, actor)
+    return base.refused(settings, f"open {workflow}", work)
 
 
 # ------------------------------------------------------------------ firing
@@ -142,7 +145,7 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
     attached = read_attachments(list(attach or []), limit) + uploaded(list(uploads or []), limit)
     when = effective_time(effective, reason)
 
-    def work(s: Session) -> None:
+    def work(s: Session) -> dict[str, Any]:
         case = cases.find(s, ref, lock=True)
         person = base.actor(s, settings)
         at = now()
@@ -154,8 +157,8 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
                    expect_version=expect_version)
         for _, data in attached:
             files.put_blob(settings.files_dir, data)
-    on_case(settings, ref, trigger, work)
-    return show_case(settings, ref, logged=False)
+        return case_view(s, settings, case, person)
+    return on_case(settings, ref, trigger, work)
 
 
 def effective_time(text: str | None, reason: str | None) -> datetime | None:
@@ -179,7 +182,7 @@ def effective_time(text: str | None, reason: str | None) -> datetime | None:
 
 # ------------------------------------------------------------------ the legal clock
 def _clock_action(settings: Settings, ref: str, note: str | None, which: str) -> dict[str, Any]:
-    def work(s: Session) -> None:
+    def work(s: Session) -> dict[str, Any]:
         case = cases.find(s, ref, lock=True)
         person = base.writer(s, settings)
         defn = cases.definition_of(s, case.workflow, case.version)
@@ -196,8 +199,8 @@ def _clock_action(settings: Settings, ref: str, note: str | None, which: str) ->
         action = suspension.suspend if which == "suspend" else suspension.resume
         action(s, case, person.email, note, deadlines.calendar_for(s), at)
         cases.touch(s, case, at)
-    on_case(settings, ref, which, work)
-    return show_case(settings, ref, logged=False)
+        return case_view(s, settings, case, person)
+    return on_case(settings, ref, which, work)
 
 
 def suspend(settings: Settings, ref: str, reason: str) -> dict[str, Any]:
@@ -225,15 +228,28 @@ def show_case(settings: Settings, ref: str, logged: bool = True) -> dict[str, An
         return case_view(s, settings, case, base.viewer(s, settings))
 
 
+# Rows, not objects: the view only reads them (after a flush, so they are what the transaction wrote).
+_DEADLINES = Prepared(select(Deadline).where(col(Deadline.case_id) == sa.bindparam("case_id"))
+                      .order_by(col(Deadline.id)))
+_CHILDREN = Prepared(sa.select(col(Case.ref), col(Case.state), col(Case.unit))
+                     .where(col(Case.parent_id) == sa.bindparam("case_id")).order_by(col(Case.id)))
+
+
 def case_view(s: Session, settings: Settings, case: Case, person: Person | None) -> dict[str, Any]:
-    """:func:`show_case` inside the caller's transaction (the web's case page reads more in the same one)."""
+    """The view of ``case`` as ``person`` reads it, in the caller's transaction.
+
+    A command that changed the case returns this view built in its own
+    transaction, after its writes: what it shows is what it committed, with
+    no second transaction to open.  :func:`show_case` and the web's case page
+    (which reads more in the same transaction) call it too.
+    """
     defn = cases.definition_of(s, case.workflow, case.version)
     cal = deadlines.calendar_for(s)
     at = now()
     lang = settings.lang
-    rows = s.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))).all()
-    children = s.exec(select(Case.ref, Case.state, Case.unit).where(Case.parent_id == case.id)
-                      .order_by(col(Case.id))).all()
+    s.flush()
+    rows = _DEADLINES.run(s, {"case_id": case.id}).all()
+    children = _CHILDREN.run(s, {"case_id": case.id}).all()
     parent = s.get(Case, case.parent_id) if case.parent_id else None
     offered = cases.options(s, defn, case, person, at)
     return {
@@ -278,13 +294,8 @@ def list_cases(settings: Settings, workflow: str | None = None, state: str | Non
     """Cases (oldest first), optionally of one workflow, in one state, or concerning one unit (a logged read)."""
     with reading_for(settings, "case list", workflow=workflow, state=state, unit=unit) if logged \
             else reading(settings) as s:
-        stmt = select(Case).where(Case.workflow != cases.SYSTEM_WORKFLOW)
-        if workflow:
-            stmt = stmt.where(Case.workflow == workflow)
-        if state:
-            stmt = stmt.where(Case.state == state)
         out = []
-        for c in s.exec(stmt.order_by(col(Case.id))).all():
+        for c in _listing(bool(workflow), bool(state)).run(s, {"workflow": workflow, "state": state}).all():
             defn = cases.definition_of(s, c.workflow, c.version)
             if unit and unit not in authority.case_units(c, defn):
                 continue
@@ -293,6 +304,22 @@ def list_cases(settings: Settings, workflow: str | None = None, state: str | Non
                         "flags": list(c.fields.get("_flags", [])),
                         "updated_at": audit.fmt_at(c.updated_at)})
     return out
+
+
+_LISTINGS: dict[tuple[bool, bool], Prepared] = {}
+
+
+def _listing(by_workflow: bool, by_state: bool) -> Prepared:
+    """The cases to list, as rows (a listing reads; no ORM object is built), filtered as asked."""
+    key = (by_workflow, by_state)
+    if key not in _LISTINGS:
+        stmt = select(Case).where(col(Case.workflow) != cases.SYSTEM_WORKFLOW)
+        if by_workflow:
+            stmt = stmt.where(col(Case.workflow) == sa.bindparam("workflow"))
+        if by_state:
+            stmt = stmt.where(col(Case.state) == sa.bindparam("state"))
+        _LISTINGS[key] = Prepared(stmt.order_by(col(Case.id)))
+    return _LISTINGS[key]
 
 
 def history(settings: Settings, ref: str) -> list[dict[str, Any]]:

@@ -25,7 +25,6 @@ from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Account, Person
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.service import base
-from agreeflow.notifications import compose
 
 
 def token_file(settings: Settings) -> Path:
@@ -177,6 +176,8 @@ def send_sign_in_link(settings: Settings, email: str, base_url: str) -> dict[str
         sent = person is not None and person.active
         if sent:
             assert person is not None
+            from agreeflow.notifications import compose  # mail (Jinja2, email) only for a link: not every command
+
             token = identity.open_session(s, email, "link", at, settings.origin, LINK_MINUTES / 60)
             who = compose.Recipient(person.email, person.name, person.lang if person.lang in ("vi", "en") else "vi",
                             person.unit)
