@@ -10,8 +10,10 @@ Heavy modules are imported inside commands so ``agreeflow --help`` starts fast.
 from __future__ import annotations
 
 import json
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +92,12 @@ def emit(data: Any, human: Callable[[Any], None]) -> None:
 
 
 def console() -> Any:
+    import os
+
     from rich.console import Console
-    # Piped output (files, mail, CI logs) has no terminal width: use a readable one.
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+    # Piped output (files, mail, CI logs) has no terminal width: COLUMNS if set, else a readable one.
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 0) or 160
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -110,8 +115,142 @@ def t(key: str, **values: Any) -> str:
     return service.text(key, lang(), **values)
 
 
+def tn(singular: str, plural: str, n: int, **values: Any) -> str:
+    """The form of a message for the number ``n`` ("1 working day", "2 working days")."""
+    from agreeflow.engine import service
+    return service.text_n(singular, plural, n, lang(), **values)
+
+
+def word(table: str, key: str | None) -> str:
+    """An engine code (a status, an event kind, a role…) in words: ``table`` names a table of service.words."""
+    from agreeflow.engine import service
+    return str(service.words.word(getattr(service.words, table), key, lang()))
+
+
+def counts_text(counts: dict[str, Any]) -> str:
+    """``{"sent": 2, "failed": 0}`` as "đã gửi: 2, gửi lỗi: 0" (the keys in words)."""
+    return ", ".join(f"{word('COUNTS', k)}: {v}" for k, v in counts.items())
+
+
+def rung_text(rung: str | None) -> str:
+    """A mail's rung in words, from the reminder policy file ("nhắc trước hạn 3 ngày làm việc")."""
+    from agreeflow.engine import service
+    return service.words.rung_word(rung, lang())
+
+
+def actor_text(actor: str | None) -> str:
+    """Who did it: a person's e-mail as stored, the engine's own steps ("system") in words."""
+    return word("ROLES", actor) if actor == "system" else actor or ""
+
+
+def yes_no(value: Any) -> str:
+    return t("yes") if value else t("no")
+
+
+# ----------------------------------------------------------------- help in the user's language
+# Click builds the help of every command at import, from English docstrings and option help, and
+# translates its own words ("Usage:", "Options:", "No such option") through the standard library's
+# gettext.  So each invocation first reads the language from the raw arguments (--help may come before
+# --lang is parsed), then runs with the catalogue bound to the standard library's gettext (i18n.speaking)
+# and with the help texts and metavars of the command tree replaced by their translations, put back after.
+_METAVAR = re.compile(r"(?<![\w-])[A-Z][A-Z0-9_]*(?: [A-Z][A-Z0-9_]*)*(?![\w-])")
+
+
+def _argv_lang(args: list[str]) -> str:
+    """``--lang vi|en`` anywhere in ``args`` (the last one wins, as click's), else AGREEFLOW_LANG, else vi."""
+    import os
+    found = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            found = args[i + 1]
+        elif arg.startswith("--lang="):
+            found = arg.partition("=")[2]
+    for candidate in (found, os.environ.get("AGREEFLOW_LANG")):
+        if candidate in ("vi", "en"):
+            return candidate
+    return "vi"
+
+
+def _metavar_in(metavar: str, known: dict[str, str]) -> str:
+    """FILE, CASE, [OPTIONS], NAME=VALUE … translated: a run of capitalised words as a whole, else word by word."""
+    def one(match: re.Match[str]) -> str:
+        run = match.group(0)
+        return known.get(run) or " ".join(known.get(w, w) for w in run.split(" "))
+    return _METAVAR.sub(one, metavar)
+
+
+@contextmanager
+def _help_in(root: click.Command, argv: list[str], lang: str) -> Iterator[None]:
+    """The help of the command tree under ``root`` in ``lang`` until the block ends.
+
+    Every command's own help (a group lists its commands with the first line of it); the options,
+    arguments and metavars only of the commands ``argv`` names (the only ones a help page or an error
+    message can show), since click makes a command's --help option the first time it is asked for.
+    """
+    import gettext
+    import inspect
+    from functools import cache
+
+    from agreeflow.engine import translations
+    known = translations(lang)  # once: a lookup through text() checks the file each time
+    click_word = cache(gettext.gettext)  # click's own words, from the catalogue bound by i18n.speaking
+    saved: list[tuple[Any, str, Any]] = []
+
+    def swap(obj: Any, attr: str, value: Any) -> None:
+        old = getattr(obj, attr)
+        if value != old:
+            saved.append((obj, attr, old))
+            setattr(obj, attr, value)
+
+    def every(cmd: click.Command) -> Iterator[click.Command]:
+        yield cmd
+        for sub in (cmd.commands.values() if isinstance(cmd, click.Group) else ()):
+            yield from every(sub)
+
+    def named(cmd: click.Command, parent: click.Context | None) -> Iterator[tuple[click.Command, click.Context]]:
+        ctx = click.Context(cmd, parent=parent, info_name=cmd.name, **(cmd.context_settings if parent is None else {}))
+        yield cmd, ctx
+        sub = next((cmd.commands[a] for a in argv if a in cmd.commands), None) if isinstance(cmd, click.Group) else None
+        if sub is not None:
+            yield from named(sub, ctx)
+    try:
+        for cmd in every(root):
+            if cmd.help:
+                swap(cmd, "help", known.get(inspect.cleandoc(cmd.help), cmd.help))
+        for cmd, ctx in named(root, None):
+            if cmd.options_metavar:
+                swap(cmd, "options_metavar", _metavar_in(cmd.options_metavar, known))
+            if isinstance(cmd, click.Group):
+                swap(cmd, "subcommand_metavar", _metavar_in(cmd.subcommand_metavar, known))
+            helper = cmd.get_help_option(ctx)  # made once per command, in the language of that moment
+            if helper is not None:
+                swap(helper, "help", click_word("Show this message and exit."))
+            for param in cmd.params:
+                if param.help:
+                    swap(param, "help", known.get(param.help, param.help))
+                if not getattr(param, "is_flag", False):
+                    swap(param, "metavar", _metavar_in(param.make_metavar(ctx), known))
+                # A type's name shows in errors ("'x' is not a valid integer", "path 'x' does not exist"); it
+                # is set at import (click.Path's from click's gettext), so it is put in the language here.
+                swap(param.type, "name", click_word(param.type.name))
+        yield
+    finally:
+        for obj, attr, old in reversed(saved):
+            setattr(obj, attr, old)
+
+
 class AgreeflowGroup(click.Group):
     """Maps engine errors to exit codes and clear messages in the user's language."""
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
+        """Run the command line with its help and click's own words in the user's language."""
+        from agreeflow.engine import speaking
+        argv = list(sys.argv[1:] if args is None else args)
+        language = _argv_lang(argv)
+        with speaking(language), _help_in(self, argv, language):
+            return super().main(argv, *rest, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         import os
@@ -197,7 +336,8 @@ def logout() -> None:
 def whoami() -> None:
     """Who the next command acts as, and on what kind of database."""
     from agreeflow.engine import service
-    emit(service.whoami(settings()), lambda r: click.echo(t("whoami", **r)))
+    emit(service.whoami(settings()), lambda r: click.echo(t("whoami", **(r | {
+        "roles": ", ".join(word("ROLES", x) for x in r["roles"]), "simulation": yes_no(r["simulation"])}))))
 
 
 @main.group()
@@ -237,15 +377,16 @@ def directory_show() -> None:
     """List units, people (with positions) and delegations of authority."""
     from agreeflow.engine import service
     res = service.directory_show(settings())
-    en = lang() == "en"
 
     def human(r: Any) -> None:
-        table(t("unit"), ["code", "name", "email", "parent", "kind", "active"],
-              [[u["code"], u["name_en"] if en else u["name_vi"], u["email"], u["parent"], u["kind"],
-                "✓" if u["active"] else f"✗ {u['active_to']}"] for u in r["units"]])
-        table("People" if en else "Người dùng", ["email", "name", "unit", "roles", t("positions")],
-              [[p["email"], " ".join(x for x in (p["title"], p["name"]) if x), p["unit"], ", ".join(p["roles"]),
-                ", ".join(f"{x['position']} {x['unit']}" for x in p["positions"])]
+        table(t("unit"), [t("Code"), t("Name"), t("E-mail"), t("Parent unit"), t("Kind"), t("Active")],
+              [[u["code"], service.render(service.pair(u["name_vi"], u["name_en"]), lang()), u["email"], u["parent"],
+                word("UNIT_KINDS", u["kind"]),
+                "✓" if u["active"] else f"✗ {service.fmt_day(u['active_to'])}"] for u in r["units"]])
+        table(t("People"), [t("E-mail"), t("Name"), t("unit"), t("Roles"), t("positions")],
+              [[p["email"], " ".join(x for x in (p["title"], p["name"]) if x), p["unit"],
+                ", ".join(word("ROLES", x) for x in p["roles"]),
+                ", ".join(f"{word('POSITIONS', x['position'])} {x['unit']}" for x in p["positions"])]
                for p in r["people"] if p["active"]])
         if r["delegations"]:
             table(t("delegations"), [t("principal"), t("delegate"), t("scope"), t("valid"), t("document")],
@@ -288,9 +429,9 @@ def directory_transfer(old: str, new: str, since: str, dry_run: bool, note: str 
             table(t("transfer_moves"), [t("case"), t("title"), t("fields"), t("deadlines")],
                   [[c["id"], c["title"],
                     "; ".join([f"{k}: {_text(v['before'])} → {_text(v['after'])}" for k, v in c["fields"].items()]
-                              or ([f"unit: {c['unit'][0]} → {c['unit'][1]}"] if c["unit"] else [])),
-                    "; ".join(f"{d['label'] if lang() == 'vi' else d['label_en']} ({service.fmt_day(d['due_date'])})"
-                              for d in c["deadlines"])] for c in r["cases"]])
+                              or ([f"{t('unit')}: {c['unit'][0]} → {c['unit'][1]}"] if c["unit"] else [])),
+                    "; ".join(f"{service.render(service.pair(d['label'], d['label_en']), lang())} "
+                              f"({service.fmt_day(d['due_date'])})" for d in c["deadlines"])] for c in r["cases"]])
     emit(service.directory_transfer(settings(), old, new, since, dry_run=dry_run, note=note), human)
 
 
@@ -310,7 +451,7 @@ def workflows_list() -> None:
     """List workflows (newest version of each)."""
     from agreeflow.engine import service
     emit(service.workflows_list(settings()), lambda rows: table(
-        t("workflow"), ["id", "v", "title", "states", "transitions", "unconfirmed"],
+        t("workflow"), [t("Id"), t("version"), t("title"), t("States"), t("Steps forward"), t("Unconfirmed")],
         [[r["id"], r["version"], r["title"], r["states"], r["transitions"], r["unconfirmed"]] for r in rows]))
 
 
@@ -323,13 +464,16 @@ def workflows_show(workflow: str) -> None:
     res = service.workflow_show(settings(), workflow)
 
     def human(r: Any) -> None:
+        states = {s["name"]: s["label"].get(lang(), s["name"]) for s in r["states"]}
         click.echo(f"{r['id']}: {r['title'].get(lang(), r['id'])}")
         click.echo("  " + "; ".join(r["legal_basis"]))
-        table(t("version"), ["version", t("open_cases"), "file"],
-              [[v["version"], v["open_cases"], v["path"]] for v in r["versions"]])
-        table("Transitions", ["trigger", "from", "to", "roles", "citation"],
-              [[x["trigger"], ", ".join(x["from"]), x["to"], ", ".join(x["roles"]),
-                x["citation"] + ("" if x["confirmed"] else " [UNCONFIRMED]")] for x in r["transitions"]])
+        table(t("version"), [t("version"), t("open_cases"), t("File")],
+              [[v["version"], v["open_cases"], v["path"] if v["path"] != "(stored copy)" else t("(stored copy)")]
+               for v in r["versions"]])
+        table(t("Steps forward"), [t("Command"), t("Step"), t("From"), t("To"), t("Roles"), t("citation")],
+              [[x["trigger"], x["label"].get(lang(), x["trigger"]), ", ".join(states.get(f, f) for f in x["from"]),
+                states.get(x["to"], x["to"]), ", ".join(word("ROLES", ro) for ro in x["roles"]),
+                x["citation"] + ("" if x["confirmed"] else f" [{t('UNCONFIRMED')}]")] for x in r["transitions"]])
         if r["unconfirmed"]:
             click.echo(t("unconfirmed") + ":\n  " + "\n  ".join(r["unconfirmed"]))
     emit(res, human)
@@ -406,7 +550,7 @@ def case_fire(case_ref: str, trigger: str, fields: tuple[str, ...], note: str | 
     from agreeflow.engine import service
     res = service.fire(settings(), case_ref, trigger, list(fields), note, list(attach), expect_version,
                        effective=effective, reason=reason)
-    emit(res, lambda r: click.echo(f"{r['id']}: {r['state_label']} ({r['state']})"))
+    emit(res, lambda r: click.echo(f"{r['id']}: {r['state_label']}"))
 
 
 @case.command("suspend")
@@ -441,24 +585,25 @@ def case_show(case_ref: str) -> None:
 def _print_case(r: dict[str, Any]) -> None:
     c = console()
     c.print(f"[bold]{r['id']}[/bold] — {r['title']}")
-    c.print(f"{t('workflow')}: {r['workflow']} v{r['version']} ({r['workflow_title']})")
-    c.print(f"{t('state')}: [bold]{r['state_label']}[/bold] ({r['state']})   {t('unit')}: {r['unit'] or ''}   "
-            f"lock_version: {r['lock_version']}")
+    c.print(f"{t('workflow')}: {r['workflow_title']} ({r['workflow']} v{r['version']})")
+    c.print(f"{t('state')}: [bold]{r['state_label']}[/bold]   {t('unit')}: {r['unit'] or ''}   "
+            f"{t('Record version (--expect-version)')}: {r['lock_version']}")
     if r.get("suspension"):
         sus = r["suspension"]
         detail = t("suspension_detail", since=_dmy(sus["since"]), reason=sus["reason"] or "",
                    n=sus["working_days_so_far"])
         c.print(f"[yellow]{detail}[/yellow]")
-    if r["fields"]:
+    shown = {k: v for k, v in r["fields"].items() if not k.startswith("_")}  # _round, _flags: the engine's own
+    if shown:
         c.print(f"{t('fields')}:")
-        for k, v in r["fields"].items():
-            c.print(f"  {k}: {', '.join(v) if isinstance(v, list) else v}")
+        for k, v in shown.items():
+            c.print(f"  {_field_label(r['words'], k)}: {_field_value(r['words'], k, v)}")
     for kind, docs in (r.get("documents") or {}).items():
         for d in docs:
-            c.print(f"  📎 {kind}: {d['name']} ({d['size']} B, sha256 {d['sha256'][:12]}…)")
+            c.print(f"  📎 {word('DOCUMENTS', kind)}: {d['name']} ({d['size']} B, sha256 {d['sha256'][:12]}…)")
     if r["deadlines"]:
         table(t("deadlines"), [t("deadlines"), t("unit"), t("due"), t("status"), t("citation")],
-              [[d["label"], d["unit"], _due_text(d), d["status"],
+              [[d["label"], d["unit"], _due_text(d), word("DEADLINE_STATUS", d["status"]),
                 (d["citation"] or "") + ("" if d["confirmed"] else " ⚠")]
                for d in r["deadlines"]])
         for d in r["deadlines"]:
@@ -470,7 +615,7 @@ def _print_case(r: dict[str, Any]) -> None:
         c.print(f"{t('next_steps')}:")
         for tr in r["available_triggers"]:
             flag = "" if tr["confirmed"] else " ⚠"
-            c.print(f"  agreeflow case fire {r['id']} {tr['trigger']}  — {tr['label']} → {tr['to']}  "
+            c.print(f"  agreeflow case fire {r['id']} {tr['trigger']}  — {tr['label']} → {tr['to_label']}  "
                     f"[{tr['citation']}{flag}]")
     if r["unconfirmed"]:
         c.print(f"[yellow]⚠ {t('unconfirmed')}[/yellow]")
@@ -479,12 +624,30 @@ def _print_case(r: dict[str, Any]) -> None:
 def _due_text(d: dict[str, Any]) -> str:
     if not d["due_date"]:
         return d.get("phrase") or ""
-    from datetime import date
-    text = date.fromisoformat(d["due_date"]).strftime("%d/%m/%Y")
+    text = _dmy(d["due_date"])
     n = d.get("working_days_left")
     if n is not None:
-        text += " (" + (t("left", n=n) if n >= 0 else t("overdue_by", n=-n)) + ")"
+        text += " (" + (tn("{n} working day left", "{n} working days left", n) if n >= 0
+                        else tn("overdue by {n} working day", "overdue by {n} working days", -n)) + ")"
     return text
+
+
+def _field_label(words: dict[str, Any], name: str) -> str:
+    """A case field's label in its workflow (the name itself for a field the workflow no longer declares)."""
+    return str(words["fields"].get(name, {}).get("label") or name)
+
+
+def _field_value(words: dict[str, Any], name: str, value: Any) -> str:
+    """A stored field value as an official reads it: dates dd/mm/yyyy, choices and yes/no in words."""
+    kind = words["fields"].get(name, {}).get("type")
+    values = value if isinstance(value, list) else [value]
+    if kind == "date":
+        values = [_dmy(v) if isinstance(v, str) else v for v in values]
+    elif kind in ("bool", "boolean") or isinstance(value, bool):
+        values = [yes_no(v) for v in values]
+    elif kind == "choice" or words["fields"].get(name, {}).get("choices"):
+        values = [word("CHOICES", v) for v in values]
+    return ", ".join("" if v is None else str(v) for v in values)
 
 
 @case.command("list")
@@ -496,8 +659,9 @@ def case_list(workflow: str | None, state: str | None, unit: str | None) -> None
     """List cases."""
     from agreeflow.engine import service
     emit(service.list_cases(settings(), workflow, state, unit), lambda rows: table(
-        t("case"), ["id", t("workflow"), t("state"), t("unit"), t("title")],
-        [[r["id"], r["workflow"], r["state_label"] + (" ⚠ " + ", ".join(r["flags"]) if r["flags"] else ""),
+        t("case"), [t("Id"), t("workflow"), t("state"), t("unit"), t("title")],
+        [[r["id"], r["workflow"], r["state_label"] + (" ⚠ " + ", ".join(word("FLAGS", f) for f in r["flags"])
+                                                      if r["flags"] else ""),
           r["unit"], r["title"]] for r in rows]))
 
 
@@ -508,10 +672,17 @@ def case_history(case_ref: str) -> None:
     """The case's transition log (hash-chained)."""
     from agreeflow.engine import service
     emit(service.history(settings(), case_ref), lambda rows: table(
-        case_ref, [t("seq"), t("at"), *_recorded_heading(rows), t("actor"), t("kind"), "from → to", "trigger",
+        case_ref, [t("seq"), t("at"), *_recorded_heading(rows), t("actor"), t("kind"), t("From → to"), t("Step"),
                    t("note")],
-        [[e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rows, e), _actor_cell(e), e["kind"],
-          f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rows]))
+        [[e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rows, e), _actor_cell(e),
+          word("EVENTS", e["kind"]), _move(e), e.get("trigger_label") or e["trigger"], _event_note(e)] for e in rows]))
+
+
+def _move(e: dict[str, Any]) -> str:
+    """"from → to" of an event in the states' words ("" when it did not move)."""
+    if not e["to"]:
+        return ""
+    return f"{e.get('from_label') or e['from'] or ''} → {e.get('to_label') or e['to']}"
 
 
 def _recorded_shown(rows: list[dict[str, Any]]) -> bool:
@@ -526,8 +697,8 @@ def _actor_cell(e: dict[str, Any]) -> str:
     table an inspector reads says "recorded by X on behalf of Y", not only the JSON's ``recorded_by``)."""
     by = e.get("recorded_by")
     if not by or by == e["actor"]:
-        return str(e["actor"])
-    return t("{actor} (recorded by {by} on their behalf)", actor=e["actor"], by=by)
+        return actor_text(e["actor"])
+    return t("{actor} (recorded by {by} on their behalf)", actor=actor_text(e["actor"]), by=by)
 
 
 def _recorded_heading(rows: list[dict[str, Any]]) -> list[str]:
@@ -540,7 +711,91 @@ def _recorded_cell(rows: list[dict[str, Any]], e: dict[str, Any]) -> list[str]:
 
 def _event_note(e: dict[str, Any]) -> str:
     from agreeflow.engine import service
+    p = e.get("payload") or {}
+    if e["kind"] == "deadline_moved":
+        name = p.get("label") or p.get("deadline")
+        if p.get("why") == "calendar":
+            return t("ev_moved_calendar", deadline=name, before=_dmy(p["before"]), after=_dmy(p["after"]),
+                     day=_dmy(p["calendar_day"]), reason=p.get("reason"), source=p.get("source"))
+        return t("ev_moved_suspension", deadline=name, before=_dmy(p["before"]), after=_dmy(p["after"]),
+                 n=p.get("working_days"))
+    if e["kind"] == "calendar_changed":
+        return t("ev_calendar_changed", day=_dmy(p["date"]), kind=t("cal_off" if p["kind"] == "off" else "cal_working"),
+                 reason=p.get("reason"), source=p.get("source"), n=len(p.get("moved", [])))
+    if e["kind"] == "suspended" and "since" in p:
+        if not _own_note(e):
+            return service.event_note(e, lang())
+        return t("ev_suspended", since=_dmy(p["since"]), reason=_own_note(e))
+    if e["kind"] == "resumed" and "until" in p:
+        dates = "".join(f"; {d['label']}: {_dmy(d['before'])} → {_dmy(d['after'])}" for d in p.get("deadlines", []))
+        return t("ev_resumed", since=_dmy(p["since"]), until=_dmy(p["until"]), n=p.get("working_days"),
+                 reason=p.get("reason") or "", dates=dates)
+    if e["kind"] in ("deadline_set", "deadline_met", "deadline_missed"):
+        label = service.render(service.pair(p.get("label"), p.get("label_en") or p.get("label")), lang())
+        due = _dmy(p["due_date"]) if p.get("due_date") else p.get("phrase") or ""
+        return f"{label}: {due}" + (f" ({_margin(p['margin_wd'])})" if p.get("margin_wd") is not None else "")
+    if e["kind"] in ("reminder_queued", "escalated"):
+        late = f" ({t('queued {duration} late', duration=_duration(p['late_by_s']))})" if p.get("late_by_s") else ""
+        return f"{rung_text(p.get('rung'))}: {', '.join(p.get('recipients') or [])}{late}"
+    if e["kind"] == "reminder_sent":
+        return f"{rung_text(p.get('rung'))} → {p.get('recipient')} ({p.get('node')})"
+    if e["kind"] == "refused":  # the error kept as a message key (older events: its text)
+        return service.event_note(e, lang())
+    if e["kind"] == "field_changed":
+        after = p.get("after")
+        if e.get("field_type"):  # the workflow declares the field: its value as case show gives it
+            name = str(p.get("field"))
+            words = {"fields": {name: {"type": e["field_type"], "choices": e.get("field_choices")}}}
+            return f"{e.get('field_label') or name}: {_field_value(words, name, after)}"
+        shown = [_dmy(v) if isinstance(v, str) and _ISO_DAY.fullmatch(v) else v
+                 for v in (after if isinstance(after, list) else [after])]
+        return f"{e.get('field_label') or p.get('field')}: {', '.join('' if v is None else str(v) for v in shown)}"
+    if e["kind"] == "unit_transferred":
+        if "cases" in p:  # the summary on the system chain
+            what = [", ".join(p["cases"]) or t("none")]
+        else:
+            what = [f"{k}: {_text(v.get('before'))} → {_text(v.get('after'))}" for k, v in p.get("fields", {}).items()]
+            what += [f"{t('unit')}: {p['unit'][0]} → {p['unit'][1]}"] if p.get("unit") and not what else []
+            what += [service.render(service.pair(d.get("label") or d.get("key"), d.get("label_en") or d.get("label")
+                                                 or d.get("key")), lang()) for d in p.get("deadlines", [])]
+        own = _own_note(e)
+        return t("ev_unit_transferred", old=p.get("from_unit"), new=p.get("to_unit"),
+                 since=_dmy(p.get("effective_from")), what="; ".join(what)) + (f" — {own}" if own else "")
+    if e["kind"] in ("suspended", "resumed"):
+        n = p.get("working_days")
+        return _own_note(e) + (f" ({tn('{n} working day', '{n} working days', n)})" if n is not None else "")
     return service.event_note(e, lang())
+
+
+def _own_note(e: dict[str, Any]) -> str:
+    """The event's note alone: what a person typed, or the engine's note (a stored message) in the reader's language."""
+    from agreeflow.engine import service
+    stored = (e.get("payload") or {}).get("note")
+    return service.render(stored, lang()) if isinstance(stored, dict) else str(e.get("note") or "")
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+"""A stored day (fields keep dates as YYYY-MM-DD)."""
+
+
+def _margin(wd: int) -> str:
+    """A deadline's margin in working days, in words: "2 working days early", "on the due day", "1 … late"."""
+    if wd > 0:
+        return tn("{n} working day early", "{n} working days early", wd)
+    if wd == 0:
+        return t("on the due day")
+    return tn("{n} working day late", "{n} working days late", -wd)
+
+
+def _duration(seconds: float) -> str:
+    """A delay in days, hours and minutes ("1 day 2 hours"); under a minute, "less than a minute"."""
+    minutes = int(seconds) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = ([tn("{n} day", "{n} days", days)] if days else []) + ([tn("{n} hour", "{n} hours", hours)] if hours
+                                                                   else []) \
+        + ([tn("{n} minute", "{n} minutes", minutes)] if minutes and not days else [])
+    return " ".join(parts) or t("less than a minute")
 
 
 # ----------------------------------------------------------------- audit
@@ -568,7 +823,8 @@ def audit_verify(case_ref: str | None, checkpoint_file: Path | None, public_key:
         if cp is None:
             click.echo(t("checkpoint_none", folder=r["checkpoints_dir"]))
         else:
-            click.echo(t("checkpoint_newest" if cp["automatic"] else "checkpoint_holds", **cp))
+            click.echo(t("checkpoint_newest" if cp["automatic"] else "checkpoint_holds",
+                         **(cp | {"taken_at": service.fmt_at_local(cp["taken_at"])})))
             if case_ref is None and isinstance(cp.get("events"), int) and r["events"] > cp["events"]:
                 # A checkpoint pins only what existed when it was taken: say so, rather than "all heads stand".
                 click.echo(t("{n} event(s) recorded after this checkpoint are not pinned by it: the removal of "
@@ -587,7 +843,8 @@ def audit_access_log(state: str) -> None:
     from agreeflow.engine import service
 
     def human(r: dict[str, Any]) -> None:
-        click.echo(t("access_log_" + r["access_log"] if r["changed"] else "access_log_unchanged", **r))
+        click.echo(t("access_log_" + r["access_log"] if r["changed"] else "access_log_unchanged",
+                     **(r | {"access_log": word("SWITCH", r["access_log"])})))
     emit(service.set_access_log(settings(), state == "on"), human)
 
 
@@ -603,7 +860,36 @@ def audit_security_log(kind: str | None, actor: str | None, start: str | None, e
     rows = service.security_log(settings(), start, end, kind, actor)
     emit(rows, lambda rs: table(t("security_log", n=len(rs)), [t("seq"), t("at"), t("actor"), t("kind"),
                                                                t("origin"), t("note")],
-         [[e["seq"], service.fmt_at_local(e["at"]), e["actor"], e["kind"], e["origin"], e["summary"]] for e in rs]))
+         [[e["seq"], service.fmt_at_local(e["at"]), actor_text(e["actor"]), word("SECURITY_KINDS", e["kind"]),
+           e["origin"], _security_summary(e)] for e in rs]))
+
+
+def _security_summary(e: dict[str, Any]) -> str:
+    """What a security log entry says, in words where the engine stored codes (a setting switched on/off)."""
+    from agreeflow.engine import service
+    d = e.get("detail") or {}
+    if e["kind"] == "setting_changed" and d.get("setting"):
+        return (f"{word('SETTINGS', d['setting'])}: {word('SWITCH', str(d.get('before')))} → "
+                f"{word('SWITCH', str(d.get('after')))}")
+    if "msg" in d or "message" in d:  # a refusal: the command and case, and its message (older entries: its text)
+        return str(e["summary"])
+    parts = []
+    for key, value in d.items():
+        if key == "what" or value in (None, "", [], {}):
+            continue
+        if key == "case":
+            parts.append(str(value))
+            continue
+        if isinstance(value, bool):
+            shown = yes_no(value)
+        elif key == "locked_until":
+            shown = service.fmt_at_local(str(value))
+        elif key == "by" and str(value).startswith("admin "):
+            shown = f"{word('SECURITY_VALUES', 'admin')} {str(value)[len('admin '):]}"
+        else:
+            shown = word("SECURITY_VALUES", str(value))
+        parts.append(f"{word('SECURITY_KEYS', key)}: {shown}")
+    return " ".join(p for p in (str(d.get("what") or ""), ", ".join(parts)) if p)
 
 
 @audit.command("keygen")
@@ -670,12 +956,13 @@ def calendar_due(phrase: tuple[str, ...], ref: str | None) -> None:
 
 def _print_due(r: dict[str, Any]) -> None:
     if "from" in r:
-        click.echo(t("cal_phrase", phrase=r["phrase"], kind=r["kind"], ref=_dmy(r["from"])))
+        click.echo(t("cal_phrase", phrase=r["phrase"], kind=word("PHRASE_KINDS", r["kind"]), ref=_dmy(r["from"])))
     if r["due_date"]:
-        click.echo(t("cal_due", date=_dmy(r["due_date"]), weekday=r["weekday"], at=r["due_at"]))
+        click.echo(t("Due: {date} ({weekday}), at the end of the day (24:00 Vietnam time)", date=_dmy(r["due_date"]),
+                     weekday=r["weekday"]))
     else:
         event = f": {r['pending_event']}" if r.get("pending_event") else ""
-        click.echo(t("cal_no_due", kind=r["kind"], event=event))
+        click.echo(t("cal_no_due", kind=word("PHRASE_KINDS", r["kind"]), event=event))
     click.echo(t("cal_explanation"))
     for line in r["explanation"]:
         click.echo(f"  · {line}")
@@ -729,6 +1016,24 @@ _NODE = click.option("--node-name", metavar="NAME",
                      help="This process's name in `nodes` and on claimed mail (default host:pid).")
 
 
+def _log_line() -> Any:
+    """serve's log lines for the operator: the time in Vietnam (dd/mm/yyyy HH:MM:SS), the level in words when it
+    is not plain information, the logger's name, the message (agreeflow's own are in the catalogue)."""
+    import logging
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    # Worded now: the lines are formatted in the scheduler's threads, where click's context (the language) is not.
+    levels = {"WARNING": t("WARNING"), "ERROR": t("ERROR"), "CRITICAL": t("ERROR")}
+
+    class LogLine(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            when = datetime.fromtimestamp(record.created, ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M:%S")
+            level = f" {levels[record.levelname]}" if record.levelname in levels else ""
+            line = f"{when}{level} [{record.name}] {record.getMessage()}"
+            return line + ("\n" + self.formatException(record.exc_info) if record.exc_info else "")
+    return LogLine()
+
+
 @main.command()
 @common
 @_NODE
@@ -736,8 +1041,7 @@ _NODE = click.option("--node-name", metavar="NAME",
 def tick(node_name: str | None, no_dispatch: bool) -> None:
     """One sweep at now (or --now): queue due reminders, escalations, digests; then send the outbox."""
     from agreeflow.engine.service import worker
-    emit(worker.tick(settings(), node_name, dispatch=not no_dispatch),
-         lambda r: click.echo(", ".join(f"{k}={v}" for k, v in r.items())))
+    emit(worker.tick(settings(), node_name, dispatch=not no_dispatch), lambda r: click.echo(counts_text(r)))
 
 
 @main.command()
@@ -752,20 +1056,24 @@ def serve(node_name: str | None, interval: float, dispatch_interval: float) -> N
     import logging
 
     from agreeflow.engine.service import worker
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_log_line())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is by design
-    emit(worker.serve(settings(), node_name, interval, dispatch_interval),
-         lambda r: click.echo(", ".join(f"{k}={v}" for k, v in r.items())))
+    emit(worker.serve(settings(), node_name, interval, dispatch_interval), lambda r: click.echo(counts_text(r)))
 
 
 @main.command()
 @common
 def nodes() -> None:
     """Scheduler nodes alive now and what each sent in the last hour."""
+    from agreeflow.engine import service
     from agreeflow.engine.service import worker
     emit(worker.nodes(settings()), lambda rows: table(
-        "Nodes", ["name", "host", "pid", "started", "last seen", "sent (1 h)"],
-        [[n["name"], n["host"], n["pid"], n["started_at"], n["last_seen"], n["sent_last_hour"]] for n in rows]))
+        t("Scheduler nodes"), [t("Name"), t("Machine"), t("Process"), t("Started"), t("Last seen"),
+                               t("Sent in the last hour")],
+        [[n["name"], n["host"], n["pid"], service.fmt_at_local(n["started_at"]), service.fmt_at_local(n["last_seen"]),
+          n["sent_last_hour"]] for n in rows]))
 
 
 @main.group()
@@ -782,9 +1090,12 @@ def outbox_list(status: str | None, limit: int) -> None:
     """The newest outbox messages."""
     from agreeflow.engine.service import worker
     emit(worker.outbox_list(settings(), status, limit), lambda rows: table(
-        "Outbox", ["id", "status", "case", "rung", "recipient", "tries", "sent / next try", "error"],
-        [[m["id"], m["status"] + (f" (+{m['late_by_s']}s)" if m["late_by_s"] else ""), m["case"], m["rung"],
-          m["recipient"], m["tries"], m["sent_at"] or m["next_try_at"], m["last_error"]] for m in rows]))
+        t("Outbox"), [t("Id"), t("status"), t("case"), t("Reminder"), t("Recipient"), t("Tries"),
+                      t("Sent / next try"), t("Error")],
+        [[m["id"], word("OUTBOX_STATUS", m["status"])
+          + (f" ({t('queued {duration} late', duration=_duration(m['late_by_s']))})" if m["late_by_s"] else ""),
+          m["case"], rung_text(m["rung"]), m["recipient"], m["tries"], m["sent_at"] or m["next_try_at"],
+          m["last_error"]] for m in rows]))
 
 
 @outbox.command("retry")
@@ -794,7 +1105,7 @@ def outbox_retry(message_id: int) -> None:
     """Queue a failed or cancelled message again (coordinator or admin)."""
     from agreeflow.engine.service import worker
     emit(worker.outbox_retry(settings(), message_id),
-         lambda m: click.echo(f"{m['id']}: {m['status']} → {m['recipient']}"))
+         lambda m: click.echo(f"{m['id']}: {word('OUTBOX_STATUS', m['status'])} → {m['recipient']}"))
 
 
 # ----------------------------------------------------------------- reports, export, import
@@ -825,9 +1136,10 @@ def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: s
     from agreeflow.engine import service
     rows = service.audit_log(settings(), start, end, case=case_ref, actor=actor, unit=unit, kind=kind)
     emit(rows, lambda rs: table(t("audit_log", n=len(rs)), [t("case"), t("seq"), t("at"), *_recorded_heading(rs),
-                                                             t("actor"), t("kind"), "from → to", "trigger", t("note")],
-         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rs, e), _actor_cell(e), e["kind"],
-           f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else "", e["trigger"], _event_note(e)] for e in rs]))
+                                                             t("actor"), t("kind"), t("From → to"), t("Step"),
+                                                             t("note")],
+         [[e["case"], e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rs, e), _actor_cell(e),
+           word("EVENTS", e["kind"]), _move(e), e.get("trigger_label") or e["trigger"], _event_note(e)] for e in rs]))
 
 
 @audit.command("export")
@@ -968,9 +1280,18 @@ def tasks_import(file: Path, dry_run: bool) -> None:
     fmt_day = service.fmt_day
     res = service.import_tasks(settings(), file, dry_run)
     emit(res, lambda r: table(t("import_dry" if r["dry_run"] else "import_ok", n=len(r["tasks"]), file=r["file"]),
-                              [t("case"), "STT", t("title"), t("unit"), t("due")],
-                              [[x["id"] or "—", x["row"], x["title"], x["lead_unit"],
+                              [t("case"), t("Where in the file"), t("title"), t("unit"), t("due")],
+                              [[x["id"] or "—", _plan_row(x), x["title"], x["lead_unit"],
                                 fmt_day(x["due_date"]) or x["due_phrase"]] for x in r["tasks"]]))
+
+
+def _plan_row(x: dict[str, Any]) -> str:
+    """Where a task is in its plan: "dòng 49 (STT 2.7)" — the file's line or row, and the plan's own number."""
+    if x.get("row_number") is None:
+        where = str(x["row"])
+    else:
+        where = t("row {n}" if x.get("row_kind") == "row" else "line {n}", n=x["row_number"])
+    return where + (f" ({t('No.')} {x['no']})" if x.get("no") not in (None, "") else "")
 
 
 # ----------------------------------------------------------------- demo, plan
@@ -1013,11 +1334,9 @@ def demo(until: Any, keep: bool, serve_web: bool, host: str, port: int) -> None:
 
 
 def _print_sign_ins(url: str, people: list[dict[str, Any]]) -> None:
-    en = lang() == "en"
-    click.echo(("Open " if en else "Mở ") + url + (" and sign in as:" if en else " và đăng nhập bằng:"))
-    table("Sign-ins" if en else "Tài khoản thử", ["email", "name" if en else "họ tên", "roles" if en else "vai trò",
-                                                  "password" if en else "mật khẩu"],
-          [[p["email"], p["name"], ", ".join(p["roles"]), p["password"]] for p in people])
+    click.echo(t("Open {url} and sign in as:", url=url))
+    table(t("Trial accounts"), [t("E-mail"), t("Name"), t("Roles"), t("Password")],
+          [[p["email"], p["name"], ", ".join(word("ROLES", x) for x in p["roles"]), p["password"]] for p in people])
 
 
 def _serve(settings_: Any, host: str, port: int, scheduler: bool, base_url: str | None = None) -> None:
@@ -1034,31 +1353,31 @@ def _serve(settings_: Any, host: str, port: int, scheduler: bool, base_url: str 
 def web(host: str, port: int, with_scheduler: bool) -> None:
     """Serve the web pages (sign-in, my work, cases, reply links) until interrupted."""
     s = settings()
-    click.echo(f"agreeflow web: http://{host}:{port} (Ctrl+C to stop)", err=True)
+    click.echo(t("agreeflow web: {url} (Ctrl+C to stop)", url=f"http://{host}:{port}"), err=True)
     _serve(s, host, port, with_scheduler)
 
 
 def _print_demo(r: dict[str, Any]) -> None:
-    en = lang() == "en"
-    table("Timeline" if en else "Diễn biến", ["at", "case", "kind", "from → to", "actor"],
-          [[e["at"], e["case"], e["kind"], f"{e['from'] or ''} → {e['to'] or ''}" if e["to"] else (e["trigger"] or ""),
-            e["actor"]] for e in r["timeline"]])
-    table("Mail per unit" if en else "Thư đã gửi theo đơn vị", ["unit", "messages"],
-          [[u, ", ".join(f"{k}={n}" for k, n in sorted(c.items()))] for u, c in sorted(r["mail_per_unit"].items())])
+    table(t("Timeline"), [t("at"), t("case"), t("kind"), t("From → to"), t("actor")],
+          [[e["at"], e["case"], word("EVENTS", e["kind"]), _move(e) or (e.get("trigger_label") or e["trigger"] or ""),
+            actor_text(e["actor"])] for e in r["timeline"]])
+    table(t("Mail sent, by unit"), [t("unit"), t("Mails")],
+          [[u, ", ".join(f"{rung_text(k.partition(':')[0])} ({word('OUTBOX_STATUS', k.partition(':')[2])}): {n}"
+                         for k, n in sorted(c.items()))] for u, c in sorted(r["mail_per_unit"].items())])
     counts: dict[str, int] = {}
     for d in r["compliance"]:
         counts[d["status"]] = counts.get(d["status"], 0) + 1
-    table("Deadlines" if en else "Thời hạn", ["case", "deadline", "unit", "due", "status", "margin (wd)"],
-          [[d["case"], d["deadline"], d["unit"], d["due_date"], d["status"], d["margin_wd"]] for d in r["compliance"]])
-    outcomes = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-    click.echo(("Deadline outcomes: " if en else "Kết quả thời hạn: ") + outcomes)
+    table(t("deadlines"), [t("case"), t("deadlines"), t("unit"), t("due"), t("status"), t("Margin")],
+          [[d["case"], d["deadline"], d["unit"], _dmy(d["due_date"]), word("DEADLINE_STATUS", d["status"]),
+            _margin(d["margin_wd"]) if d["margin_wd"] is not None else ""] for d in r["compliance"]])
+    click.echo(t("Deadline outcomes: {outcomes}", outcomes=counts_text(dict(sorted(counts.items())))))
     click.echo(t("verify_ok", **r["audit"]))
-    click.echo(("E-mails (.eml): " if en else "Thư điện tử (.eml): ") + f"{r['eml_files']} — {r['mail_dir']}")
+    click.echo(t("E-mails (.eml files): {n} — {folder}", n=r["eml_files"], folder=r["mail_dir"]))
     if r["kept"]:
-        click.echo(("Database kept. Explore it with: " if en else "Đã giữ cơ sở dữ liệu. Xem tiếp bằng: ")
-                   + f"export AGREEFLOW_HOME={r['data_dir']}; agreeflow case list")
+        click.echo(t("Database kept. Explore it with: {command}",
+                     command=f"export AGREEFLOW_HOME={r['data_dir']}; agreeflow case list"))
     else:
-        click.echo("(--keep " + ("keeps the database to explore)" if en else "để giữ cơ sở dữ liệu và xem tiếp)"))
+        click.echo(t("(--keep keeps the database to explore)"))
 
 
 
@@ -1081,32 +1400,38 @@ def _day(iso: str) -> str:
     return _dmy(iso)
 
 
+def _span(n: int, unit: str) -> str:
+    """A legal period in words: "7 working days", "15 days", "3 months" (units wd, d, m)."""
+    if unit == "wd":
+        return tn("{n} working day", "{n} working days", n)
+    if unit == "m":
+        return tn("{n} month", "{n} months", n)
+    return tn("{n} day", "{n} days", n)
+
+
 def _print_plan(r: dict[str, Any]) -> None:
-    en = lang() == "en"
-    click.echo(f"{r['workflow']} v{r['version']}: {r['title']} — {_day(r['start'])} → {r['goal_label']}")
+    click.echo(f"{r['title']} ({r['workflow']} v{r['version']}) — {_day(r['start'])} → {r['goal_label']}")
     for w in r["warnings"]:
         click.echo(f"⚠ {w}")
-    table("Plan" if en else "Lộ trình", ["step", "via", "earliest", "latest", "wd", "limit", "basis"],
+    unconfirmed = f" ⚠ {t('UNCONFIRMED')}"
+    table(t("Plan"), [t("Step"), t("Command"), t("Earliest"), t("Latest"), t("wd"), t("Time limit"), t("citation")],
           [[s["label"], s["via"] or "", _day(s["leave_earliest"]), _day(s["leave_latest"]), s["working_days"],
-            f"{s['wait']['max']} {s['wait']['unit']}" if s["wait"] else "",
-            (s["wait"]["citation"] or s["wait"]["note"]) + ("" if s["wait"]["confirmed"] else " ⚠ UNCONFIRMED")
+            _span(s["wait"]["max"], s["wait"]["unit"]) if s["wait"] else "",
+            (s["wait"]["citation"] or s["wait"]["note"]) + ("" if s["wait"]["confirmed"] else unconfirmed)
             if s["wait"] else (s["via_citation"] or "") + ("" if s["via_confirmed"] else " ⚠")] for s in r["steps"]])
     for s in r["steps"]:
         for line in s["explanation"]:
             click.echo(f"  · {line}")
-    click.echo(("Earliest if every reply arrives at once: " if en else "Sớm nhất nếu mọi ý kiến đến ngay: ")
-               + _day(r["earliest"]))
-    click.echo(("Earliest legal completion (full statutory periods): " if en
-                else "Ngày sớm nhất có thể cam kết (đủ thời hạn luật định): ") + _day(r["latest"])
-               + f" ({r['working_days']} {'working days' if en else 'ngày làm việc'})")
+    click.echo(t("Earliest if every reply arrives at once: {date}", date=_day(r["earliest"])))
+    click.echo(t("Earliest legal completion (full statutory periods): {date} ({days})", date=_day(r["latest"]),
+                 days=tn("{n} working day", "{n} working days", r["working_days"])))
     if r["feasible"] is not None:
-        why = "; ".join(f"{b['label']} {b['days']} {b['unit']} ({b['citation']})" for b in r["binding"])
+        why = "; ".join(f"{b['label']} {_span(b['days'], b['unit'])} ({b['citation']})" for b in r["binding"])
         if r["feasible"]:
-            click.echo(("FEASIBLE by " if en else "KHẢ THI trước ") + _day(r["by"]))
+            click.echo(t("FEASIBLE by {date}", date=_day(r["by"])))
         else:
-            click.echo(("INFEASIBLE by " if en else "KHÔNG KHẢ THI trước ") + _day(r["by"]) + ": "
-                       + (f"misses by {r['missed_by_wd']} working days — because of: " if en
-                          else f"thiếu {r['missed_by_wd']} ngày làm việc — do: ") + why)
+            click.echo(t("INFEASIBLE by {date}: misses by {days} — because of: {why}", date=_day(r["by"]),
+                         days=tn("{n} working day", "{n} working days", r["missed_by_wd"]), why=why))
     if r["unconfirmed"]:
         click.echo("⚠ " + t("unconfirmed") + ":\n  " + "\n  ".join(r["unconfirmed"]))
 
@@ -1127,11 +1452,13 @@ def consultation_summary(case_ref: str) -> None:
 
 def _print_round(r: dict[str, Any]) -> None:
     from agreeflow.engine import service
-    click.echo(f"{r['id']} — {r['title']} ({t('state')}: {r['state']}; on_silence={r['on_silence']})")
-    table(t("case"), [t("unit"), t("status"), t("at"), t("note"), t("documents")],
-          [[f"{x['unit']} {x['unit_name']}", x["status"], service.fmt_at_local(x["at"]),
-            x["comment"] or (x["rule"]["note"] if x["rule"] else ""), ", ".join(x["documents"])] for x in r["replies"]])
-    click.echo(", ".join(f"{k}={v}" for k, v in sorted(r["counts"].items())))
+    click.echo(f"{r['id']} — {r['title']} ({t('state')}: {r.get('state_label') or r['state']}; "
+               f"{t('No reply means')}: {word('CHOICES', r['on_silence'])})")
+    table(t("Replies"), [t("unit"), t("status"), t("at"), t("note"), t("documents")],
+          [[f"{x['unit']} {x['unit_name']}", x.get("state_label") or word("COUNTS", x["status"]),
+            service.fmt_at_local(x["at"]), x["comment"] or (x["rule"]["note"] if x["rule"] else ""),
+            ", ".join(x["documents"])] for x in r["replies"]])
+    click.echo(counts_text(dict(sorted(r["counts"].items()))))
 
 
 @consultation.command("close-round")
@@ -1157,7 +1484,8 @@ def consultation_follow_up(case_ref: str, reply_by: str, sent_on: str | None, le
     """Open the next round, addressed only to the units that did not answer."""
     from agreeflow.engine import service
     res = service.follow_up(settings(), case_ref, reply_by, sent_on, on_silence, letter_no, send)
-    emit(res, lambda r: click.echo(f"{r['id']}: {', '.join(r['fields']['units'])}"))
+    emit(res, lambda r: click.echo(t("Opened the round {id} for: {units}", id=r["id"],
+                                     units=", ".join(r["fields"]["units"]))))
 
 
 @case.command("flags")
@@ -1166,8 +1494,9 @@ def case_flags() -> None:
     """Run the engine's checks (delegations started without approval) and list flagged cases."""
     from agreeflow.engine import service
     emit(service.check_flags(settings()), lambda r: table(
-        t("case"), ["id", t("workflow"), t("state"), "flags"],
-        [[c["id"], c["workflow"], c["state_label"], ", ".join(c["flags"])] for c in r["flagged"]]))
+        t("Flagged cases"), [t("case"), t("workflow"), t("state"), t("Flags")],
+        [[c["id"], c["workflow"], c["state_label"], ", ".join(word("FLAGS", f) for f in c["flags"])]
+         for c in r["flagged"]]))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -92,7 +92,7 @@ PER_CASE = 20
 
 
 def add_verifiable_log(conn: sqlite3.Connection, n_cases: int, start: datetime,
-                       keep_canonical: list[bytes] | None = None) -> int:
+                       keep_canonical: list[bytes] | None = None, old_payloads: bool = False) -> int:
     """Cases whose log, rows and deadlines agree, as the service leaves them; returns the events written.
 
     Each case runs draft → submitted → opinions in 20 events of the kinds and
@@ -101,13 +101,19 @@ def add_verifiable_log(conn: sqlite3.Connection, n_cases: int, start: datetime,
     missed after the sweep said it was late, one open), reminders, an
     escalation, a field changed, a document attached, two transitions.  Every
     event has its two times and origin; every hash is ``audit.canonical`` hashed
-    with SHA-256.  The ``cases`` row holds the state and fields the log gives,
-    and the ``deadlines`` rows the status and due dates — so ``audit verify``
+    with SHA-256, and every payload stored as its canonical text, as
+    ``events.payload`` is written (store.CanonicalJSON) — or, with
+    ``old_payloads``, as ``json.dumps`` wrote it before (spaces, ``\\u``
+    escapes).  The ``cases`` row holds the state and fields the log gives, and
+    the ``deadlines`` rows the status and due dates — so ``audit verify``
     replays them and finds nothing, as on a sound database.
     ``keep_canonical`` collects the canonical bytes of every event (for the
     hash-only baseline).
     """
     from agreeflow.engine.core.audit import GENESIS, canonical
+    from agreeflow.engine.core.store import canonical_json
+
+    spell = json.dumps if old_payloads else canonical_json
 
     refs = [f"VB-2024-{i + 1:07d}" for i in range(n_cases)]
     now = ts(datetime.now(UTC))
@@ -136,7 +142,7 @@ def add_verifiable_log(conn: sqlite3.Connection, n_cases: int, start: datetime,
                     keep_canonical.append(blob)
                 digest = hashlib.sha256(blob).hexdigest()
                 yield (ids[p["ref"]], seq, ts(at), ev["actor"], ev["role"], ev["kind"], ev["from"], ev["to"],
-                       ev["trigger"], None, json.dumps(ev["payload"]), prev, digest, ts(at), "", ORIGIN)
+                       ev["trigger"], None, spell(ev["payload"]), prev, digest, ts(at), "", ORIGIN)
                 prev = digest
 
     return _batched(conn, "INSERT INTO events (case_id, seq, at, actor, role, kind, from_state, to_state,"

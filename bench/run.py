@@ -1,6 +1,6 @@
 """Run agreeflow's benchmarks and write bench/results.md.
 
-    python bench/run.py            # the full run (1 M rows; about 10 minutes on 2 cores)
+    python bench/run.py            # the full run (1 M rows; about 15 minutes on 2 cores)
     python bench/run.py --quick    # a smaller smoke run (about 2 minutes)
     python bench/run.py --only verify --only sweep
     python bench/run.py --only fire --update   # rewrite only fire's rows and sections of results.md
@@ -28,7 +28,7 @@ from typing import Any
 
 from common import BENCH_DIR, FIGURES_MARK, ROOT, WORK
 
-BENCHMARKS = ("startup", "fire", "flow", "sweep", "mail", "verify", "memory", "web")
+BENCHMARKS = ("startup", "fire", "flow", "sweep", "mail", "verify", "memory", "web", "web_audit")
 """In the order they run: the start-up timings first, while nothing else has warmed or loaded the machine."""
 PACKAGES = ("SQLAlchemy", "sqlmodel", "transitions", "holidays", "Jinja2", "aiosmtpd", "SpiffWorkflow",
             "python-statemachine", "psutil", "starlette", "uvicorn", "httpx")

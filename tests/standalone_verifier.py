@@ -23,10 +23,27 @@ class Broken(Exception):
     pass
 
 
+def canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def hashed_text(event: dict[str, Any]) -> str:
+    """What was hashed: ``hashed`` when the line has it (it must say exactly the other keys), else their canonical JSON."""
+    body = {k: v for k, v in event.items() if k not in ("hash", "hashed")}
+    given = event.get("hashed")
+    if given is None:
+        return canonical(body)
+    try:
+        said = canonical(json.loads(given))
+    except ValueError:
+        said = None
+    if said != canonical(body):
+        raise Broken(f"{event.get('case')} seq {event.get('seq')}: 'hashed' does not say what the line says")
+    return str(given)
+
+
 def canonical_hash(event: dict[str, Any]) -> str:
-    body = {k: v for k, v in event.items() if k != "hash"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(hashed_text(event).encode("utf-8")).hexdigest()
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -43,6 +60,8 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
             if ev.get("recorded_at") is None:  # recorded before the two times: not part of its hash
                 for key in ("recorded_at", "recorded_by", "origin"):
                     ev.pop(key, None)
+            if ev.get("hashed") is None:  # the text hashed is the canonical one of the others
+                ev.pop("hashed", None)
             out.append(ev)
     return out
 

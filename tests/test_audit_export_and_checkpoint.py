@@ -82,7 +82,9 @@ def test_export_limited_to_a_period_holds_only_its_events_and_still_verifies(af,
     assert events and all("2024-07-01" <= e["at"][:10] <= "2024-07-25" for e in events)
     assert {e["at"][:10] for e in events} == {"2024-07-01", "2024-07-25"}  # 08:00 and 10:00 local are UTC that day
     verify(events, partial=True)
-    res = af("audit", "export", "--from", "01/07/2024", "-o", str(tmp_path / "bad.jsonl"))
+    af("audit", "export", "--from", "01/07/2024", "-o", str(tmp_path / "dmy.jsonl"), ok=True)  # as officials write it
+    assert min(e["at"] for e in read_jsonl(tmp_path / "dmy.jsonl"))[:10] == "2024-07-01"
+    res = af("audit", "export", "--from", "32/07/2024", "-o", str(tmp_path / "bad.jsonl"))
     assert res.exit_code == 2 and "--from" in res.stderr and not (tmp_path / "bad.jsonl").exists()
 
 
@@ -170,7 +172,8 @@ def test_audit_log_filters_by_case_actor_unit_kind_and_period(af):
     july = af.json("audit", "log", "--from", "2024-07-01", "--to", "2024-07-25", "--kind", "transition")
     assert [(e["case"], e["trigger"]) for e in july] == [(refs[0], "start"), (refs[0], "report")]
     table = af("audit", "log", "--case", refs[0], "--kind", "transition", ok=True).stdout
-    assert "assigned → in_progress" in table and "01/07/2024 08:00" in table and COORD not in table
+    assert "Đã giao → Đang thực hiện" in table and "01/07/2024 08:00" in table and COORD not in table
+    assert "assigned" not in table and "in_progress" not in table  # states in words, not their ids
     for args, text in ((["--kind", "transiton"], "Có phải 'transition'?"), (["--unit", "CAA"], "Có phải 'CA'?"),
                        (["--to", "2024-13-01"], "--to"), (["--case", "NV-2099-0001"], "NV-2099-0001")):
         res = af("audit", "log", *args)

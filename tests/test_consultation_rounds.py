@@ -99,7 +99,8 @@ def test_summary_tells_who_commented_what_and_who_is_overdue(af, tmp_path):
     assert af.json("case", "show", kids["YD"])["state"] == "awaiting"
     assert af.json("case", "show", ref)["state"] == "open"
     text = af("consultation", "summary", ref, now="2021-04-09T09:00:00+07:00", ok=True).stdout
-    assert "commented" in text and "overdue" in text
+    assert "có ý kiến góp ý: 1" in text and "không trả lời, quá hạn: 1" in text  # the statuses in words
+    assert "commented" not in text and "overdue" not in text
 
 
 def test_apply_silence_as_the_sweep_calls_it_deems_only_due_replies_and_is_idempotent(af):

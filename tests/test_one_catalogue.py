@@ -20,10 +20,8 @@ from babel.messages.pofile import read_po
 from agreeflow.engine.core import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKED = ("engine", "workflows", "notifications", "web")
-"""Below the command line: every Python file here speaks through the catalogue."""
-PENDING = ("cli.py",)
-"""Moving to the catalogue on another branch (i18ncli); see test_pending_files_use_one_mechanism."""
+CHECKED = ("engine", "workflows", "notifications", "web", "cli.py")
+"""Every Python file here speaks through the catalogue (the command line too, since i18ncli was merged)."""
 EXEMPT = {"engine/core/i18n.py"}
 """The mechanism itself."""
 DATA_FIELDS = {"label_vi", "label_en", "name_vi", "name_en", "reason_vi", "reason_en", "unit_vi", "unit_en"}
@@ -98,14 +96,8 @@ def second_mechanisms(path: Path) -> list[str]:
     return found
 
 
-def test_no_second_translation_mechanism_below_the_command_line() -> None:
+def test_no_second_translation_mechanism_anywhere() -> None:
     assert [f for p in _files(CHECKED) for f in second_mechanisms(p)] == []
-
-
-@pytest.mark.xfail(reason="cli.py moves to the catalogue on branch i18ncli; this passes once it is merged — then "
-                          "move cli.py into CHECKED and delete this test", strict=True)
-def test_pending_files_use_one_mechanism() -> None:
-    assert [f for p in _files(PENDING) for f in second_mechanisms(p)] == []
 
 
 def test_the_check_finds_each_kind_of_second_mechanism(tmp_path: Path) -> None:

@@ -32,4 +32,6 @@ def test_quick_start_is_exactly_the_two_commands():
 
 
 def test_engine_exports_only_the_service_api_and_errors():
-    assert sorted(engine.__all__) == ["AgreeflowError", "RefusedError", "TamperingError", "UserInputError"]
+    """The errors, and the catalogue's words the command line needs before it knows which command runs (help)."""
+    assert sorted(engine.__all__) == ["AgreeflowError", "RefusedError", "TamperingError", "UserInputError",
+                                      "speaking", "text", "translations"]

@@ -15,9 +15,10 @@ from starlette.staticfiles import StaticFiles
 
 from agreeflow.engine import service
 from agreeflow.engine.service import worker
-from agreeflow.web import views
+from agreeflow.web import audit_views, views
 from agreeflow.web.config import WebConfig
 from agreeflow.web.context import Site
+from agreeflow.web.jobs import Jobs
 from agreeflow.web.render import environment
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -46,7 +47,31 @@ def routes() -> list[Any]:
         Route("/calendar", e(views.calendar)),
         Route("/reply/{token}", e(views.reply_page, public=True)),
         Route("/reply/{token}", e(views.reply, public=True), methods=["POST"]),
+        *audit_routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+
+
+def audit_routes() -> list[Any]:
+    """The inspectors' pages (web/audit_views.py); the POSTs are the integrity check (a read) and the mail's
+    "send again" (coordinators and admins)."""
+    e, a = views.endpoint, audit_views
+    return [
+        Route("/audit", e(a.home)),
+        Route("/audit/log", e(a.log)),
+        Route("/audit/proof", e(a.proof)),
+        Route("/audit/verify", e(a.verify_start), methods=["POST"]),
+        Route("/audit/verify/{job}", e(a.verify_status)),
+        Route("/audit/checkpoints/{name}", e(a.checkpoint_download)),
+        Route("/audit/export.{fmt}", e(a.export)),
+        Route("/audit/compliance", e(a.compliance)),
+        Route("/audit/compliance.xlsx", e(a.compliance_export)),
+        Route("/audit/annual", e(a.annual)),
+        Route("/audit/annual.{fmt}", e(a.annual_download)),
+        Route("/audit/outbox", e(a.outbox)),
+        Route("/audit/outbox/{id}/retry", e(a.outbox_retry), methods=["POST"]),
+        Route("/audit/directory", e(a.directory)),
+        Route("/audit/decisions", e(a.decisions)),
     ]
 
 
@@ -72,12 +97,14 @@ def create_app(settings: service.Settings, config: WebConfig, scheduler: bool = 
         try:
             yield
         finally:
+            app.state.jobs.stop()
             stop.set()
             if thread is not None:
                 thread.join(timeout=30)
 
     app = Starlette(routes=routes(), lifespan=lifespan)
     app.state.site = site
+    app.state.jobs = Jobs()
     return app
 
 

@@ -177,9 +177,9 @@ class Page:
         switch = self.request.url.path + "?" + urlencode({**query, "lang": other})
         html = self.site.env.get_template(template).render(
             _=words, w=words, lang=self.lang, who=self.who, csrf=self.csrf, path=self.request.url.path,
-            simulation=self.site.simulation,
-            switch_url=switch, switch_lang=other,
-            switch_name=service.language_name(other), **data)
+            simulation=self.site.simulation, switch_url=switch, switch_lang=other,
+            switch_name=service.language_name(other),
+            inspects=bool(self.who and set(self.who["roles"]) & set(service.INSPECTORS)), **data)
         return HTMLResponse(html, status_code=status)
 
     def redirect(self, url: str) -> RedirectResponse:

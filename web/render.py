@@ -9,6 +9,7 @@ values that come from data (roles, statuses, choices, document kinds).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,21 @@ def environment() -> jinja2.Environment:
     that is not there) renders as nothing."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
                              lstrip_blocks=True)
-    env.filters.update(dmy=service.fmt_day, at=service.fmt_at_local)
+    env.filters.update(dmy=service.fmt_day, at=service.fmt_at_local, combine=lambda a, b: {**a, **b},
+                       cellday=_cell)
     return env
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _cell(value: Any) -> Any:
+    """A report table's cell: an ISO day as dd/mm/yyyy, None as nothing, anything else as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and _ISO_DAY.match(value):
+        return service.fmt_day(value)
+    return value
 
 
 class Words:
@@ -66,6 +80,22 @@ class Words:
 
     def event(self, key: str) -> str:
         return self.word(words.EVENTS, key)
+
+    def position(self, key: str) -> str:
+        return self.word(words.POSITIONS, key)
+
+    def num(self, n: int | None) -> str:
+        """A whole number with thousands grouped as the language writes them (1.000.000 / 1,000,000)."""
+        if n is None:
+            return ""
+        return format_decimal(int(n), format="#,##0", locale=self.lang)  # Babel's locale data: 1.000.000 in vi
+
+    def mail_status(self, key: str) -> str:
+        return self.word(words.OUTBOX_STATUS, key)
+
+    def outcome(self, key: str) -> str:
+        """A compliance outcome (on time, late, overdue, no reply, deemed agreed…)."""
+        return service.text(f"outcome.{key}", self.lang)
 
     def choice(self, key: str) -> str:
         return self.word(words.CHOICES, key)

@@ -1,5 +1,6 @@
-"""The words of the pages that are not in the workflows' data: roles, statuses, event kinds, choice values,
-document kinds, and what an error means for the person who met it.
+"""The words of the pages that are not in the workflows' data — the tables of roles, statuses, event kinds,
+choice values and document kinds live in agreeflow.engine.service.words, shared with the command line — and
+what an error means for the person who met it.
 
 Every string here is an English ``msgid`` of the one catalogue
 (engine/locale/<lang>/LC_MESSAGES/agreeflow.po), translated at render time
@@ -14,62 +15,20 @@ import re
 from typing import Any
 
 from agreeflow.engine import AgreeflowError, service
+from agreeflow.engine.service import words as vocabulary
 
-
-def N_(message: str) -> str:  # noqa: N802 — gettext's "mark for extraction" convention
-    return message
+# The tables have one home, shared with the command line: agreeflow.engine.service.words.
+ROLES, DEADLINE_STATUS, ROUND_STATUS, EVENTS = (vocabulary.ROLES, vocabulary.DEADLINE_STATUS,
+                                                vocabulary.ROUND_STATUS, vocabulary.EVENTS)
+CHOICES, DOCUMENTS, ANSWERS, DAYS = vocabulary.CHOICES, vocabulary.DOCUMENTS, vocabulary.ANSWERS, vocabulary.DAYS
+WEEKDAYS, MONTHS = vocabulary.WEEKDAYS, vocabulary.MONTHS
+POSITIONS, OUTBOX_STATUS = vocabulary.POSITIONS, vocabulary.OUTBOX_STATUS
+word = vocabulary.word
 
 
 def t(message: str, lang: str, **values: Any) -> str:
     """``message`` (an English msgid) in ``lang``, ``{placeholders}`` filled."""
     return service.text(message, lang, **values)
-
-
-ROLES = {"coordinator": N_("Coordinator"), "officer": N_("Officer"), "approver": N_("Approver"),
-         "auditor": N_("Auditor"), "admin": N_("Administrator"), "system": N_("agreeflow (automatic)"),
-         "reply-link": N_("Reply link")}
-DEADLINE_STATUS = {"open": N_("Running"), "pending": N_("Awaiting an event"), "met": N_("Met"),
-                   "missed": N_("Missed"), "cancelled": N_("Cancelled")}
-ROUND_STATUS = {"waiting": N_("Within the time"), "overdue": N_("No reply — overdue (silence is not consent)")}
-EVENTS = {
-    "opened": N_("Case opened"), "transition": N_("Step taken"), "field_changed": N_("Field changed"),
-    "attached": N_("Document attached"), "refused": N_("Refused"), "suspended": N_("Legal clock stopped"),
-    "resumed": N_("Legal clock restarted"), "deadline_set": N_("Deadline set"), "deadline_met": N_("Deadline met"),
-    "deadline_missed": N_("Deadline missed"), "deadline_cancelled": N_("Deadline cancelled"),
-    "deadline_moved": N_("Deadline moved"), "reminder_queued": N_("Reminder queued"),
-    "escalated": N_("Escalated to the supervising body"), "reminder_sent": N_("Mail delivered"),
-    "calendar_changed": N_("Calendar changed"), "directory_loaded": N_("Directory loaded"),
-    "child_opened": N_("Consultation of a body opened"), "reply_recorded": N_("Reply recorded"),
-    "deemed_agreed": N_("Deemed agreed"), "flagged": N_("Flagged"), "occurrence_opened": N_("Next occurrence opened"),
-    "follow_up_opened": N_("Follow-up round opened"), "round_checked": N_("Round checked at the deadline"),
-    "effect_failed": N_("A linked step could not run"),
-}
-CHOICES = {
-    "agreement": N_("Agreement"), "mou": N_("Memorandum of understanding"), "letter_of_intent": N_("Letter of intent"),
-    "minutes": N_("Minutes"), "programme": N_("Programme"), "plan": N_("Plan"), "other": N_("Other"),
-    "in_person": N_("In person"), "online": N_("Online"), "amend": N_("Amend"), "supplement": N_("Supplement"),
-    "extend": N_("Extend"), "terminate": N_("Terminate"), "withdraw": N_("Withdraw"), "suspend": N_("Suspend"),
-    "overdue": N_("Overdue (no reply is not consent)"), "deemed_agreed": N_("Deemed agreed"),
-}
-DOCUMENTS = {
-    "proposal": N_("Proposal (submission letter)"), "draft_agreement": N_("Draft agreement"),
-    "reply": N_("Written reply"), "report": N_("Report"), "result": N_("Result"),
-    "signed_amendment": N_("Signed amendment"), "signed_copy": N_("Signed text"), "document": N_("Document"),
-}
-ANSWERS = {"agree": N_("We agree"), "comment": N_("We agree with comments"), "disagree": N_("We disagree")}
-DAYS = {"workday": N_("Working day"), "weekend": N_("Weekly rest"), "holiday": N_("Public holiday"),
-        "observed": N_("Compensatory day off"), "swap": N_("Swapped day off"), "makeup": N_("Make-up working day"),
-        "override": N_("Operator's change")}
-WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
-MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"), N_("July"),
-          N_("August"), N_("September"), N_("October"), N_("November"), N_("December"))
-
-
-def word(table: dict[str, str], key: str | None, lang: str) -> str:
-    """The word for ``key`` in one of the tables above; a key it does not know is shown as it is."""
-    if not key:
-        return ""
-    return t(table[key], lang) if key in table else key
 
 
 def working_days(n: int | None, lang: str) -> str:

@@ -15,6 +15,16 @@ times are UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``; the first event's
 ``prev_hash`` is 64 zeros.  An event written before (``recorded_at`` NULL)
 keeps its old form, so its stored hash still verifies.
 
+The payload as stored.  ``events.payload`` is written as its canonical text
+(store.CanonicalJSON), so the hashed bytes are the canonical text of the
+other fields with the payload's stored text in its place — and ``audit
+verify`` hashes that text as it is (:func:`hashed_text`) instead of parsing
+and re-encoding it.  A stored hash is accepted when it is the hash of either
+text: the payload as stored (when that is one JSON object) or re-encoded
+(:func:`canonical_bytes`; every event written before the payload was stored
+canonical).  Both say the same fields; the export carries the text that was
+hashed whenever it is not the re-encoded one (docs/audit.md section 2).
+
 Two times.  ``at`` is when the event took effect; ``recorded_at`` is when it
 was written, from the real clock, never from an option.  Every event a
 transaction appends shares one :class:`Recording` (when, from where, typed
@@ -38,7 +48,7 @@ from agreeflow.engine.core.i18n import N_, Msg, join, show
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.notes import stored
 from agreeflow.engine.core.prepared import Prepared
-from agreeflow.engine.core.store import Case, Event
+from agreeflow.engine.core.store import Case, Event, canonical_json
 
 GENESIS = "0" * 64
 
@@ -49,7 +59,8 @@ def fmt_at(at: datetime) -> str:
 
 
 # One encoder for every event: json.dumps with these options builds a new one per call.
-_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_encode = canonical_json
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -122,24 +133,87 @@ def canonical_doc(case_ref: str, seq: int, at_text: str, actor: str, role: str, 
     return doc
 
 
+def stored_object(text: Any) -> dict[str, Any] | None:
+    """The payload a stored text holds when it can be hashed as it is: one JSON object, nothing around it."""
+    if not isinstance(text, str):
+        return None
+    try:
+        obj, end = _scan(text, 0)
+    except (StopIteration, ValueError, RecursionError):
+        return None
+    return obj if end == len(text) and type(obj) is dict else None
+
+
+def hashed_text(case_ref: str, seq: int, at_text: str, actor: str, role: str, kind: str,
+                from_state: str | None, to_state: str | None, trigger: str | None, note: str | None,
+                payload_text: str, prev_hash: str, recorded_text: str | None = None, recorded_by: str = "",
+                origin: str = "") -> str:
+    """The hashed text of an event whose payload is hashed as stored (the reference).
+
+    The canonical JSON of :func:`canonical_doc` with ``payload`` written as
+    ``payload_text`` itself; the same as ``canonical_bytes(...).decode()``
+    whenever ``payload_text`` is the payload's canonical text, as agreeflow
+    writes it.  ``payload_text`` must be one JSON object (:func:`stored_object`).
+    """
+    doc = canonical_doc(case_ref, seq, at_text, actor, role, kind, from_state, to_state, trigger, note, None,
+                        prev_hash, recorded_text, recorded_by, origin)
+    return "{" + ",".join(f"{_encode(k)}:{payload_text if k == 'payload' else _encode(v)}"
+                          for k, v in sorted(doc.items())) + "}"
+
+
+def matching_text(case_ref: str, seq: int, at_text: str, actor: str, role: str, kind: str,
+                  from_state: str | None, to_state: str | None, trigger: str | None, note: str | None,
+                  payload_text: Any, prev_hash: str, recorded_text: str | None, recorded_by: str, origin: str,
+                  digest: str) -> tuple[str | None, Any]:
+    """(the text whose SHA-256 is ``digest``, or None; the payload parsed) — the rule ``audit verify`` applies.
+
+    The payload as stored when it is one JSON object, else (and when that does not
+    match) the payload re-encoded: events written before payloads were stored
+    canonical, and any whose text was respelt without changing what it says.
+    ``payload_text`` is the column as stored (text, or what the driver parsed).
+    """
+    obj = stored_object(payload_text)
+    if obj is not None:
+        try:
+            text = hashed_text(case_ref, seq, at_text, actor, role, kind, from_state, to_state, trigger, note,
+                               payload_text, prev_hash, recorded_text, recorded_by, origin)
+            if hashlib.sha256(text.encode("utf-8")).hexdigest() == digest:
+                return text, obj
+        except (TypeError, ValueError, UnicodeEncodeError):
+            pass  # a column no JSON text spells (or no UTF-8 encodes): the other form cannot match either
+    payload = payload_text
+    if isinstance(payload, (str, bytes)):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            return None, None  # not JSON at all: no hash can match
+    payload = payload or {}
+    try:
+        blob = canonical_bytes(case_ref, seq, at_text, actor, role, kind, from_state, to_state, trigger, note,
+                               payload, prev_hash, recorded_text, recorded_by, origin)
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return None, payload  # a value no JSON text spells (or no UTF-8 encodes): no hash can match
+    return (blob.decode("utf-8") if hashlib.sha256(blob).hexdigest() == digest else None), payload
+
+
 # The canonical form assembled by hand, for the verifier's inner loop.  Keys in sorted order;
 # every string goes through the very function the JSON encoder uses (encode_basestring), so
-# the text is the one _encode(canonical_doc(...)) gives — CanonicalText returns None for any
-# value it would have to spell differently, and the caller then takes the reference path.
+# the text is the one hashed_text(...) gives — CanonicalText returns None for any value it
+# would have to spell differently, and the caller then takes the reference path.
 _q = encode_basestring
 _FORM_LIMIT = 10_000
 
 
 class CanonicalText:
-    """The canonical text of an event whose payload is already canonical JSON, fast.
+    """The hashed text of an event given its payload's text, fast.
 
     Most of an event — actor, role, kind, states, trigger, note, origin — repeats
     from one event to the next; the encoded text of those parts is built once
-    per combination (a format with slots for the rest) and reused.  A call
-    returns what ``canonical_bytes(...).decode()`` returns, or None.
-    ``prev_hash`` must already be known to be 64 hex digits (the verifier
-    compares it with the previous hash first) and ``case_json`` is
-    ``encode_basestring(case ref)``.
+    per combination (:meth:`form`, a format with slots for the rest) and reused.
+    A call returns what :func:`hashed_text` returns — ``canonical_bytes(...).decode()``
+    when the payload's text is its canonical JSON — or None.  ``prev_hash`` must
+    already be known to be 64 hex digits (the verifier compares it with the
+    previous hash first) and ``case_json`` is ``encode_basestring(case ref)``.
     """
 
     def __init__(self) -> None:
@@ -156,8 +230,7 @@ class CanonicalText:
         if form == "":
             if len(self._forms) >= _FORM_LIMIT:
                 self._forms.clear()
-            form = self._forms[key] = _form(actor, role, kind, from_state, to_state, trigger, note, recorded_by,
-                                            origin, new)
+            form = self._forms[key] = self.form(*key)
         if form is None or type(at_text) is not str:
             return None
         if new:
@@ -166,22 +239,23 @@ class CanonicalText:
             return form % (_q(at_text), case_json, payload_json, prev_hash, _q(recorded_text), seq)
         return form % (_q(at_text), case_json, payload_json, prev_hash, seq)
 
-
-def _form(actor: Any, role: Any, kind: Any, from_state: Any, to_state: Any, trigger: Any, note: Any,
-          recorded_by: Any, origin: Any, new: bool) -> str | None:
-    """The canonical text with slots (at, case, payload, prev_hash[, recorded_at], seq); None if not all text."""
-    def j(v: Any) -> str:
-        return "null" if v is None else str(_q(v)).replace("%", "%%")
-    try:
-        head = '{"actor":' + j(actor) + ',"at":%s,"case":%s,"from":' + j(from_state) + ',"kind":' + j(kind) \
-            + ',"note":' + j(note)
-        tail = ',"role":' + j(role) + ',"seq":%d,"to":' + j(to_state) + ',"trigger":' + j(trigger) + "}"
-        if new:
-            return head + ',"origin":' + j(origin) + ',"payload":%s,"prev_hash":"%s","recorded_at":%s,"recorded_by":' \
-                + j(recorded_by) + tail
-        return head + ',"payload":%s,"prev_hash":"%s"' + tail
-    except TypeError:  # a value of another type than the columns hold: the reference spells it
-        return None
+    @staticmethod
+    def form(actor: Any, role: Any, kind: Any, from_state: Any, to_state: Any, trigger: Any, note: Any,
+             recorded_by: Any, origin: Any, new: bool) -> str | None:
+        """The hashed text with %-slots: (at, case, payload, prev_hash[, recorded_at], seq) — the first, the
+        second and the recorded time quoted JSON strings, the seq an int; None if a value is not text."""
+        def j(v: Any) -> str:
+            return "null" if v is None else str(_q(v)).replace("%", "%%")
+        try:
+            head = '{"actor":' + j(actor) + ',"at":%s,"case":%s,"from":' + j(from_state) + ',"kind":' + j(kind) \
+                + ',"note":' + j(note)
+            tail = ',"role":' + j(role) + ',"seq":%d,"to":' + j(to_state) + ',"trigger":' + j(trigger) + "}"
+            if new:
+                return head + ',"origin":' + j(origin) + ',"payload":%s,"prev_hash":"%s","recorded_at":%s,' \
+                    '"recorded_by":' + j(recorded_by) + tail
+            return head + ',"payload":%s,"prev_hash":"%s"' + tail
+        except TypeError:  # a value of another type than the columns hold: the reference spells it
+            return None
 
 
 def stored_at_text(value: Any) -> str:
@@ -197,7 +271,7 @@ def stored_at_text(value: Any) -> str:
 
 
 def event_hash(case_ref: str, ev: Event) -> str:
-    """The hash ``ev`` must carry."""
+    """The hash :func:`append_event` gives ``ev``: of its canonical text (its payload is stored as written there)."""
     return hashlib.sha256(canonical(case_ref, ev.seq, ev.at, ev.actor, ev.role, ev.kind, ev.from_state,
                                     ev.to_state, ev.trigger, ev.note, ev.payload or {}, ev.prev_hash,
                                     ev.recorded_at, ev.recorded_by, ev.origin)).hexdigest()
@@ -356,11 +430,24 @@ def event_view(e: Event) -> dict[str, Any]:
             "origin": e.origin}
 
 
-def export_record(ref: str, e: Event) -> dict[str, Any]:
-    """One event as exported for outside verification: exactly the hashed fields, plus ``hash``."""
-    return canonical_doc(ref, e.seq, fmt_at(e.at), e.actor, e.role, e.kind, e.from_state, e.to_state, e.trigger,
-                         e.note, e.payload or {}, e.prev_hash, fmt_at(e.recorded_at) if e.recorded_at else None,
-                         e.recorded_by, e.origin) | {"hash": e.hash}
+def export_record(ref: str, e: Event, payload_text: Any = None) -> dict[str, Any]:
+    """One event as exported for outside verification: exactly the hashed fields, plus ``hash``.
+
+    Given the payload's stored text, plus ``hashed`` — the text whose SHA-256 is the hash —
+    when that is not the canonical text of the fields (a payload hashed as stored that is not
+    spelt canonically: agreeflow writes none, but verify accepts it; docs/audit.md section 2).
+    """
+    doc = canonical_doc(ref, e.seq, fmt_at(e.at), e.actor, e.role, e.kind, e.from_state, e.to_state, e.trigger,
+                        e.note, e.payload or {}, e.prev_hash, fmt_at(e.recorded_at) if e.recorded_at else None,
+                        e.recorded_by, e.origin)
+    out = doc | {"hash": e.hash}
+    if payload_text is not None:
+        text, _ = matching_text(ref, e.seq, doc["at"], e.actor, e.role, e.kind, e.from_state, e.to_state, e.trigger,
+                                e.note, payload_text, e.prev_hash, doc.get("recorded_at"), e.recorded_by, e.origin,
+                                e.hash)
+        if text is not None and text != _encode(doc):
+            out["hashed"] = text
+    return out
 
 
 @dataclass
@@ -388,37 +475,6 @@ def listing(breaks: Iterable[Break]) -> Msg:
     return join([b.line() for b in breaks], "\n")
 
 
-def verify_rows(rows: Iterable[tuple[str, Event]]) -> tuple[int, int, list[Break]]:
-    """Check chains given (case ref, event) ORM rows ordered by case then seq: the reference.
-
-    Returns (events checked, cases checked, first break of each broken case).
-    ``engine.core.verification`` checks the stored log far faster and finds
-    the same breaks (tests/test_audit_verify_properties.py holds them equal).
-    """
-    breaks: list[Break] = []
-    current, expected_seq, prev, broken = None, 0, GENESIS, False
-    n_events = n_cases = 0
-    for ref, ev in rows:
-        n_events += 1
-        if ref != current:
-            current, expected_seq, prev, broken = ref, 1, GENESIS, False
-            n_cases += 1
-        if broken:
-            continue
-        found = None
-        if ev.seq != expected_seq:
-            found = bad_seq(ref, expected_seq, ev.seq)
-        elif ev.prev_hash != prev:
-            found = Break(ref, ev.seq, BAD_LINK)
-        elif event_hash(ref, ev) != ev.hash:
-            found = Break(ref, ev.seq, BAD_HASH)
-        if found is not None:
-            breaks.append(found)
-            broken = True
-        prev, expected_seq = ev.hash, expected_seq + 1
-    return n_events, n_cases, breaks
-
-
 BAD_LINK = Msg(N_("prev_hash does not match the previous event's hash"))
 BAD_HASH = Msg(N_("hash does not match the event's content (event edited)"))
 
@@ -429,9 +485,10 @@ def bad_seq(ref: str, expected: int, found: int) -> Break:
                                     expected=expected, found=found))
 
 
-def chain_rows(session: Session, case_id: int | None = None, batch: int = 5000) -> Iterable[tuple[str, Event]]:
-    """Stream (ref, event) ordered by case, seq — in batches, for large logs."""
-    stmt = select(Case.ref, Event).join(Case, col(Case.id) == col(Event.case_id))
+def chain_rows(session: Session, case_id: int | None = None, batch: int = 5000) -> Iterable[tuple[str, Event, Any]]:
+    """Stream (ref, event, the payload's stored text) ordered by case, seq — in batches, for large logs."""
+    text = sa.cast(col(Event.payload), sa.Text).label("payload_text")
+    stmt = select(Case.ref, Event, text).join(Case, col(Case.id) == col(Event.case_id))
     if case_id is not None:
         stmt = stmt.where(Event.case_id == case_id)
     stmt = stmt.order_by(col(Event.case_id), col(Event.seq)).execution_options(yield_per=batch)

@@ -180,7 +180,7 @@ def open_case(s: Session, defn: Definition, title: str, raw: dict[str, str], act
             values[name] = f.default
     missing = [n for n, f in defn.fields.items() if f.required and values.get(n) in (None, "", [])]
     if missing:
-        raise MissingFieldsError(trigger="open", missing=missing)
+        raise MissingFieldsError(trigger=Msg(N_("open a case")), missing=missing)
     check_rules(defn, values, values, to_local(now).date(), lambda trigger: None)
     unit = values.get(defn.unit_field) if defn.unit_field else actor.unit
     if role is None:

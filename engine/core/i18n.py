@@ -1,18 +1,32 @@
 """Every word users read, through one gettext catalogue (Vietnamese first, English available).
 
 The catalogue is data an operator can correct: ``engine/locale/<lang>/
-LC_MESSAGES/agreeflow.po`` (gettext ``.po`` files, read as text — no
-compile step; an edit takes effect at the next command), or a folder of the
+LC_MESSAGES/agreeflow.po`` (gettext ``.po`` files), or a folder of the
 operator's own named by ``AGREEFLOW_LOCALE_DIR``.  Messages are written in
 English in the code (the ``msgid``) and translated in ``vi.po``; ``en.po``
 may override the English.  A message missing from a catalogue shows its
 English text, so a forgotten translation is visible in review, never a crash.
 
+No build step: a ``.po`` file is compiled (Babel) to the standard binary
+``.mo`` form the first time it is read after a change, and the ``.mo`` is kept
+in the cache folder (``$AGREEFLOW_HOME/cache`` or the user's cache folder)
+under a name made of the ``.po`` file's path, size and modification time: an
+edit takes effect at the next command, and every later command reads the
+``.mo`` with the standard library's ``gettext`` (about 2 ms, where parsing the
+``.po`` costs 100 ms — too much for ``agreeflow --help``).  A cache that cannot
+be written only costs that time.
+
+The same ``.mo`` also serves the words of libraries that translate through the
+standard library's global ``gettext`` domain — click's "Usage:", "Options:",
+"No such option" — while :func:`speaking` is active (the command line enters it
+for each invocation).
+
 This module is the only place that chooses words by language:
 
 - ``t(message, lang, **values)`` translates now, then fills ``{placeholders}``;
-  ``nt(singular, plural, n, lang, **values)`` picks the plural form for ``n``
-  (English "1 working day" / "2 working days"; Vietnamese has one form).
+  ``nt(singular, plural, n, lang, **values)`` (also named ``tn``) picks the
+  plural form for ``n`` from the compiled catalogue's Plural-Forms (English
+  "1 working day" / "2 working days"; Vietnamese has one form).
 - ``Msg(message, **values)`` is a message *not yet* in a language: errors,
   guard reasons and the notes the log stores carry one, and it is rendered
   where someone reads it (``msg.render(lang)``).  ``msg.to_json()`` gives
@@ -34,19 +48,21 @@ Nothing below the command line uses it (tests/test_one_catalogue.py).
 
 from __future__ import annotations
 
-import gettext as _gettext
+import gettext as stdlib_gettext
+import io
 import os
-import re
 import string
-from collections.abc import Callable, Iterable, Mapping
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from agreeflow.engine.core.clock import fmt_day, fmt_local
-from agreeflow.engine.core.paths import ENGINE_DIR
+from agreeflow.engine.core.paths import ENGINE_DIR, cache_dir
 
 DOMAIN = "agreeflow"
 LANGS = ("vi", "en")
@@ -57,6 +73,8 @@ LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 """Each language by its own name (a link to switch to it reads the same in every language)."""
 LANGUAGE_TAGS = {"vi": "vi-VN", "en": "en-GB"}
 """The BCP 47 tag of each language (a document's language property)."""
+COMPILED_FORMAT = 1
+"""Part of every compiled file's name: bumped when the way a ``.po`` is compiled changes."""
 
 KEYS: dict[str, str] = {
     "case": "Case",
@@ -222,129 +240,114 @@ def locale_dir() -> Path:
     return Path(os.environ.get("AGREEFLOW_LOCALE_DIR") or LOCALE_DIR)
 
 
-def _po_path(lang: str) -> Path:
-    return locale_dir() / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+class Catalogue(stdlib_gettext.GNUTranslations):
+    """One language's compiled catalogue (the standard library's reader of ``.mo`` files)."""
+
+    @cached_property
+    def messages(self) -> dict[str, str]:
+        """msgid → translation of every singular message that has one."""
+        catalog: dict[Any, str] = getattr(self, "_catalog", {})  # where GNUTranslations keeps them (untyped)
+        return {k: v for k, v in catalog.items() if isinstance(k, str) and k and v}
 
 
-_ESCAPE = re.compile(r'\\([\\trn"])')
-_ESCAPED = {"\\": "\\", "t": "\t", "r": "\r", "n": "\n", '"': '"'}
+class _Source(NamedTuple):
+    """One state of one language's ``.po`` file: its path, modification time and size."""
+
+    po: str
+    lang: str
+    mtime_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, lang: str) -> _Source | None:
+        lang = lang if lang in LANGS else DEFAULT_LANG
+        po = locale_dir() / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        try:
+            st = po.stat()
+        except OSError:
+            return None
+        return cls(str(po), lang, st.st_mtime_ns, st.st_size)
+
+    def mo_root(self) -> Path:
+        """The cache folder holding ``<lang>/LC_MESSAGES/agreeflow.mo`` compiled from this state of the file."""
+        path = zlib.crc32(self.po.encode())
+        return cache_dir() / "locale" / f"{COMPILED_FORMAT}-{path:08x}-{self.mtime_ns}-{self.size}"
+
+    def mo_file(self) -> Path:
+        return self.mo_root() / self.lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
 
 
-def _unquote(text: str) -> str:
-    """One quoted .po string's content, its escapes undone (the ones gettext and Babel undo)."""
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        text = text[1:-1]
-    return _ESCAPE.sub(lambda m: _ESCAPED[m.group(1)], text)
+def _compile(source: _Source) -> bytes:
+    """The ``.mo`` bytes of a ``.po`` file (Babel: imported only here, it costs 50 ms)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with open(source.po, "rb") as fh:
+        cat = read_po(fh, locale=source.lang, domain=DOMAIN)
+    out = io.BytesIO()
+    write_mo(out, cat, use_fuzzy=True)  # a message marked fuzzy still shows: the operator sees it and corrects it
+    return out.getvalue()
 
 
-def read_catalogue(text: str, plurals: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
-    """msgid → msgstr of a .po file's text: what Babel's ``read_po`` gives for the messages, read directly.
-
-    Every command translates, so the catalogue is read at every start: Babel's
-    parser (and importing it) cost a command tens of milliseconds, this a few.
-    Same result as ``read_po``: translated singular messages (fuzzy ones
-    included, as Babel includes them), the last of a repeated msgid winning;
-    the header, plural entries, untranslated and obsolete (``#~``) ones left
-    out.  tests/test_catalogue_reader.py holds the two readers to the same answer.
-    """
-    out: dict[str, str] = {}
-    parts: dict[str, list[str]] = {}
-    field = ""
-
-    def flush() -> None:
-        if "msgid" in parts and "msgid_plural" not in parts:
-            msgid, msgstr = "".join(parts["msgid"]), "".join(parts.get("msgstr", []))
-            if msgid and msgstr:
-                out[msgid] = msgstr
-            elif not msgid and plurals is not None:  # the header: its Plural-Forms line
-                plurals[""] = tuple(line for line in msgstr.splitlines() if line.startswith("Plural-Forms:"))
-        elif "msgid_plural" in parts and "msgid" in parts and plurals is not None:
-            forms = ["".join(parts[k]) for k in sorted(k for k in parts if k.startswith("msgstr["))]
-            if forms and all(forms):
-                plurals["".join(parts["msgid"])] = tuple(forms)
-        parts.clear()
-
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("#"):
-            if line.startswith("#~") or "msgstr" in parts:
-                flush()  # an obsolete entry, or the comments of the next one
-            field = ""
-            continue
-        if line.startswith('"'):
-            if field:
-                parts[field].append(_unquote(line))
-            continue
-        keyword, _, rest = line.partition(" ")
-        # msgstr[i] of a plural entry is kept as its own field (flush reads the forms in order)
-        if keyword in ("msgctxt", "msgid") and ("msgstr" in parts or keyword in parts):
-            flush()
-        field = keyword
-        parts.setdefault(keyword, []).append(_unquote(rest))
-    flush()
-    return out
+def _compiled(source: _Source) -> tuple[bytes, Catalogue]:
+    """The compiled file read from the cache folder, else compiled now and written there."""
+    path = source.mo_file()
+    try:
+        data = path.read_bytes()
+        return data, Catalogue(io.BytesIO(data))
+    except (OSError, ValueError, UnicodeDecodeError, IndexError):  # absent or damaged: compile again
+        data = _compile(source)
+    try:
+        _write_beside(path, data)
+    except OSError:  # a read-only cache folder: the next process compiles again
+        pass
+    return data, Catalogue(io.BytesIO(data))
 
 
-@dataclass(frozen=True)
-class _Catalogue:
-    singular: dict[str, str]
-    plural: dict[str, tuple[str, ...]]
-    """msgid (the singular) → the translated forms."""
-    form: Callable[[int], int]
-    """n → the index of the plural form (the file's Plural-Forms)."""
+def _write_beside(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it: a reader never sees half a file.
 
-
-def _english_form(n: int) -> int:
-    return 0 if n == 1 else 1
-
-
-_EMPTY = _Catalogue({}, {}, _english_form)
-_PLURAL_EXPR = re.compile(r"plural\s*=\s*([^;]+)")
+    Not engine.core.files.atomic_write: files reports its errors through engine.core.errors, whose messages
+    come from this module (an import cycle).  The cache folder is agreeflow's own, so no device check."""
+    import tempfile  # (not on the path of --help when the compiled file is there)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @lru_cache(maxsize=8)
-def _catalogue(path: Path, mtime: int) -> _Catalogue:
-    plural: dict[str, tuple[str, ...]] = {}
-    singular = read_catalogue(path.read_bytes().decode("utf-8-sig"), plural)
-    header = " ".join(plural.pop("", ()))
-    found = _PLURAL_EXPR.search(header)
-    try:
-        form = _gettext.c2py(found.group(1).strip()) if found else _english_form
-    except ValueError:
-        form = _english_form
-    return _Catalogue(singular, plural, form)
+def _catalogue(source: _Source) -> Catalogue:
+    return _compiled(source)[1]
 
 
-def _loaded(lang: str) -> _Catalogue:
-    path = _po_path(lang if lang in LANGS else DEFAULT_LANG)
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError:
-        return _EMPTY
-    return _catalogue(path, mtime)
+def catalogue(lang: str) -> Catalogue | None:
+    """The compiled catalogue of ``lang`` as its file is now (None when there is no ``.po`` file)."""
+    source = _Source.of(lang)
+    return _catalogue(source) if source is not None else None
 
 
 def translations(lang: str) -> dict[str, str]:
     """msgid → translation for ``lang`` (cached until the file changes; empty when there is no file)."""
-    return _loaded(lang).singular
+    cat = catalogue(lang)
+    return cat.messages if cat is not None else {}
 
 
 def gettext(message: str, lang: str = DEFAULT_LANG) -> str:
     """``message`` (English, as written in the code) in ``lang``."""
-    return _loaded(lang).singular.get(message, message)
+    return translations(lang).get(message, message)
 
 
 def ngettext(singular: str, plural: str, n: int, lang: str = DEFAULT_LANG) -> str:
-    """The form of ``singular``/``plural`` (English, as in the code) for ``n`` in ``lang``."""
-    cat = _loaded(lang)
-    forms = cat.plural.get(singular)
-    if forms:
-        i = cat.form(n)
-        return forms[i] if 0 <= i < len(forms) else forms[-1]
-    return singular if n == 1 else plural
+    """The form of ``singular``/``plural`` (English, as in the code) for ``n`` in ``lang`` (the ``.mo``'s Plural-Forms)."""
+    cat = catalogue(lang)
+    return cat.ngettext(singular, plural, n) if cat is not None else (singular if n == 1 else plural)
+
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
@@ -355,6 +358,10 @@ def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
 def nt(singular: str, plural: str, n: int, lang: str = DEFAULT_LANG, **values: Any) -> str:
     """``ngettext`` then ``{placeholders}`` filled; ``{n}`` is ``n`` unless given."""
     return _fill(ngettext(singular, plural, n, lang), singular, lang, {"n": n, **values})
+
+
+tn = nt
+"""The same function by the name the command line's code uses (``tn("{n} working day late", …)``)."""
 
 
 def N_(message: str) -> str:  # noqa: N802 — the gettext convention for "mark for extraction, translate later"
@@ -511,3 +518,43 @@ def placeholders(text: str) -> set[str]:
         return {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(text) if f}
     except ValueError:
         return {"<unparseable>"}
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """While inside, the standard library's global ``gettext`` answers in ``lang`` from this catalogue.
+
+    Libraries that translate their own words through ``gettext.gettext`` and ``ngettext`` — click's
+    "Usage:", "Options:", "Show this message and exit.", "No such option", "Missing argument" — then
+    speak the user's language.  That interface is global: it reads the language from the ``LANGUAGE``
+    environment variable and the ``.mo`` files from the folder bound to the current domain, so both are
+    set here and put back on the way out (tests run many invocations in one process).  Without a
+    compiled file (a cache folder that cannot be written) those words stay English.
+    """
+    saved_domain = stdlib_gettext.textdomain()
+    saved_dir = stdlib_gettext.bindtextdomain(DOMAIN)
+    saved_language = os.environ.get("LANGUAGE")
+    try:
+        root = _bound_folder(lang)
+        if root is not None:
+            stdlib_gettext.bindtextdomain(DOMAIN, str(root))
+            stdlib_gettext.textdomain(DOMAIN)
+            os.environ["LANGUAGE"] = lang
+        yield
+    finally:
+        stdlib_gettext.textdomain(saved_domain)
+        stdlib_gettext.bindtextdomain(DOMAIN, saved_dir)
+        if saved_language is None:
+            os.environ.pop("LANGUAGE", None)
+        else:
+            os.environ["LANGUAGE"] = saved_language
+
+
+def _bound_folder(lang: str) -> Path | None:
+    """The cache folder of ``lang``'s compiled file, for the standard library (the file written if missing)."""
+    source = _Source.of(lang)
+    if source is None:
+        return None
+    if not source.mo_file().is_file():
+        _compiled(source)
+    return source.mo_root() if source.mo_file().is_file() else None

@@ -14,3 +14,16 @@ WORKFLOWS_DIR = ENGINE_DIR.parent / "workflows"
 """The shipped procedures (``agreeflow.workflows``)."""
 LETTER_TEMPLATES_DIR = ENGINE_DIR / "templates" / "letters"
 """The shipped letter templates, one folder per language (an operator's folder may replace any of them)."""
+
+
+def cache_dir() -> Path:
+    """Files agreeflow can always make again (compiled catalogues, the holiday table): ``$AGREEFLOW_HOME/cache``
+    when that is set, else the user's cache folder (platformdirs)."""
+    import os
+
+    home = os.environ.get("AGREEFLOW_HOME")
+    if home:
+        return Path(home) / "cache"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("agreeflow", appauthor=False))

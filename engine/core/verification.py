@@ -17,23 +17,26 @@ several processes can share a large log):
 Only the first break of a chain is reported (everything after it is
 suspect); the replay and the checkpoint are checked on sound chains only.
 
-Speed.  The hashed bytes are the canonical JSON of each event (docs/audit.md)
-and must be recomputed from the columns — a verifier that trusted stored
-bytes could be shown one thing while reports read another.  The payload is
-parsed and re-encoded with the C scanner and encoder made once (the json
-module builds a new encoder per call), the rest of the object is assembled
-by :func:`audit.canonical_text`, and payloads that repeat (a transition's
-citation) are encoded once.  Anything the fast path cannot spell exactly as
-the reference does goes through the reference (:func:`audit.canonical_bytes`),
-so the result is the reference's.  A large log is split between processes by
-the service (engine.service.audit).
+Speed.  The hashed bytes of an event are the canonical text of its columns
+with the payload's stored text in place (engine.core.audit): agreeflow stores
+every payload as its canonical text, so verify hashes that text as it is —
+parsed once, with the C scanner, because the replay reads it and because it
+must be one JSON object, but not re-encoded.  The rest of the text is
+assembled by :class:`audit.CanonicalText` from parts that repeat from event to
+event.  An event written before payloads were stored canonical (json.dumps's
+spacing gives it away) has its payload re-encoded, as the documented form
+says; anything the fast path cannot spell, or that does not match, goes to the
+reference (:func:`audit.matching_text`), so the result is the reference's.  A
+large log is split between processes by the service (engine.service.audit).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -46,14 +49,19 @@ from agreeflow.engine.core import audit, replay
 from agreeflow.engine.core.audit import GENESIS, Break
 from agreeflow.engine.core.i18n import N_, Msg
 
-_EVENTS_SQL = ('SELECT e.case_id, e.seq, e.prev_hash, e.hash, e.at, e.actor, e.role, e.kind, e.from_state,'
-               ' e.to_state, e."trigger", e.note, CAST(e.payload AS TEXT), e.recorded_at, e.recorded_by, e.origin'
-               ' FROM events e WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq')
+# The columns that repeat from event to event come last, in audit.CanonicalText.form's order: row[_HEAD:].
+EVENTS_SQL = ('SELECT e.case_id, e.seq, e.prev_hash, e.hash, e.at, e.recorded_at, CAST(e.payload AS TEXT),'
+              ' e.actor, e.role, e.kind, e.from_state, e.to_state, e."trigger", e.note, e.recorded_by, e.origin'
+              ' FROM events e WHERE e.case_id BETWEEN :lo AND :hi ORDER BY e.case_id, e.seq')
+"""The log as verify reads it (bench/verify_bench.py times the same query)."""
+_HEAD = 7
 _CASES_SQL = ('SELECT id, ref, workflow, state, CAST(fields AS TEXT), suspended_at FROM cases'
               ' WHERE id BETWEEN :lo AND :hi')
 _DEADLINES_SQL = ('SELECT case_id, id, "key", status, due_date FROM deadlines WHERE case_id BETWEEN :lo AND :hi'
                   ' ORDER BY case_id, id')
 _CACHE_LIMIT = 4096
+_cursor_ids = itertools.count()
+_FORM_LIMIT = 10_000
 
 
 def _no_default(o: Any) -> Any:
@@ -102,12 +110,15 @@ def scan(s: Session, lo: int, hi: int, pinned: Pinned | None = None) -> Scan:
     """Check every case whose id is in [lo, hi] (see the module docstring); one consistent read."""
     conn = s.connection()
     params = {"lo": lo, "hi": hi}
-    case_rows = {r[0]: r for r in conn.execute(sa.text(_CASES_SQL), params)}
+    with _raw_rows(conn, _CASES_SQL, params) as rows:
+        case_rows = {r[0]: r for r in rows}
     deadline_rows: dict[int, list[tuple[int, str, str, str | None]]] = {}
-    for cid, did, key, status, due in conn.execute(sa.text(_DEADLINES_SQL), params):
-        deadline_rows.setdefault(cid, []).append((did, key, status, _day(due)))
+    with _raw_rows(conn, _DEADLINES_SQL, params) as rows:
+        for cid, did, key, status, due in rows:
+            deadline_rows.setdefault(cid, []).append((did, key, status, due if type(due) is str else _day(due)))
     out = Scan(refs={r[1] for r in case_rows.values()})
-    walked = _walk(_raw_rows(conn, _EVENTS_SQL, params), case_rows, deadline_rows, pinned, out)
+    with _raw_rows(conn, EVENTS_SQL, params) as rows:
+        walked = _walk(rows, case_rows, deadline_rows, pinned, out)
     for cid, row in case_rows.items():
         if cid not in walked:
             out.breaks.append(Break(row[1], None, Msg(N_("has no event in the log: its events were removed"))))
@@ -116,7 +127,8 @@ def scan(s: Session, lo: int, hi: int, pinned: Pinned | None = None) -> Scan:
     return out
 
 
-def _raw_rows(conn: sa.Connection, sql: str, params: dict[str, int]) -> Iterator[tuple[Any, ...]]:
+@contextmanager
+def _raw_rows(conn: sa.Connection, sql: str, params: dict[str, int]) -> Iterator[Any]:
     """The rows of ``sql`` as the driver's own tuples, streamed, in the session's transaction.
 
     The log is the one table read row by row: a driver cursor costs a fraction of a result row
@@ -124,14 +136,14 @@ def _raw_rows(conn: sa.Connection, sql: str, params: dict[str, int]) -> Iterator
     """
     dbapi: Any = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
-        cur = dbapi.cursor(name="agreeflow_verify")
+        cur = dbapi.cursor(name=f"agreeflow_verify_{next(_cursor_ids)}")
         cur.itersize = 5000
         cur.execute(sql.replace(":lo", "%(lo)s").replace(":hi", "%(hi)s"), params)
     else:
         cur = dbapi.cursor()
         cur.execute(sql, params)
     try:
-        yield from cur
+        yield cur  # iterated by the caller itself: a generator in between costs a frame per row
     finally:
         cur.close()
 
@@ -143,10 +155,11 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
     The state of the case being walked is kept in locals (this loop runs once per event of the log)
     and handed to its ``_CaseWalk`` when the case ends.
     """
-    sha256, canonical_text, at_text_of, quote = hashlib.sha256, audit.CanonicalText(), audit.stored_at_text, \
-        encode_basestring
+    sha256, at_text_of, quote = hashlib.sha256, audit.stored_at_text, encode_basestring
+    form_of = audit.CanonicalText().form
+    forms: tuple[dict[Any, str | None], dict[Any, str | None]] = ({}, {})  # events without / with recorded_at
     scan_once, encode = scan_payload, encode_payload
-    payload_kinds, replayed = replay.PAYLOAD_KINDS, replay.REPLAYED
+    replayed, repeating = replay.REPLAYED, replay.STATE_KINDS - replay.PAYLOAD_KINDS  # the latter: payload unread
     cache: dict[str, str] = {}
     seen: set[int] = set()
     pins = pinned.heads if pinned is not None else {}
@@ -180,44 +193,58 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
             out.breaks.append(audit.bad_seq(ref, expected, seq))
             broken = True
             continue
+        stored = row[3]
         if row[2] != prev:
             out.breaks.append(Break(ref, seq, audit.BAD_LINK))
             broken = True
             continue
-        at = row[4]
+        at, rec = row[4], row[5]
         at_text = f"{at[:10]}T{at[11:]}Z" if type(at) is str and len(at) == 26 and at[10] == " " \
             and at[19] == "." and at[0] != "0" else at_text_of(at)
-        rec = row[13]
-        rec_text = None if rec is None else f"{rec[:10]}T{rec[11:]}Z" if type(rec) is str and len(rec) == 26 \
-            and rec[10] == " " and rec[19] == "." and rec[0] != "0" else at_text_of(rec)
-        kind, text = row[7], row[12]
+        rec_text = None if rec is None else at_text if rec == at else f"{rec[:10]}T{rec[11:]}Z" \
+            if type(rec) is str and len(rec) == 26 and rec[10] == " " and rec[19] == "." and rec[0] != "0" \
+            else at_text_of(rec)
+        kind, text = row[9], row[6]
         obj = None
-        pj = cache.get(text) if kind not in payload_kinds else None
+        repeats = kind in repeating
+        pj = cache.get(text) if repeats else None  # a transition's citation: the same text again and again
         if pj is None:
+            # The stored text is hashed as it is when it is one JSON object (parsed once: the replay reads it);
+            # json.dumps's spacing marks an event written before payloads were stored canonical: re-encoded.
             try:
                 obj, end = scan_once(text, 0)
-                if end != len(text):
-                    raise ValueError("extra data")
-                obj = obj or {}
-                pj = "".join(encode(obj, 0))
+                if end != len(text) or type(obj) is not dict:
+                    raise ValueError("not one JSON object")
+                pj = text if '": ' not in text else "".join(encode(obj, 0))
             except (StopIteration, ValueError, TypeError, RecursionError):
                 pj = obj = None
             else:
-                if kind not in payload_kinds:
+                if repeats:
                     if len(cache) >= _CACHE_LIMIT:
                         cache.clear()
                     cache[text] = pj
-        canon = None if pj is None else canonical_text(case_json, seq, at_text, row[5], row[6], kind, row[8], row[9],
-                                                       row[10], row[11], pj, row[2], rec_text, row[14], row[15])
-        if canon is not None:
-            digest = sha256(canon.encode()).hexdigest()
-        else:
+        digest = ""
+        if pj is not None and type(seq) is int:  # a bool or a float would be spelt otherwise
+            head = row[_HEAD:]
+            known = forms[rec_text is not None]
+            form = known.get(head, "")
+            if form == "":
+                if len(known) >= _FORM_LIMIT:
+                    known.clear()
+                actor, role, kind_, frm, to, trigger, note, recorded_by, origin = head
+                form = known[head] = form_of(actor, role, kind_, frm, to, trigger, note, recorded_by, origin,
+                                             rec_text is not None)
+            if form is not None:
+                at_json = quote(at_text)
+                canon = form % (at_json, case_json, pj, prev, at_json if rec_text is at_text else quote(rec_text),
+                                seq) if rec_text is not None else form % (at_json, case_json, pj, prev, seq)
+                digest = sha256(canon.encode()).hexdigest()
+        if digest != stored:  # odd values, an event hashed the other way, or an edit: the reference decides
             digest, obj = _reference(ref, row, at_text, rec_text)
-        stored = row[3]
-        if digest != stored:
-            out.breaks.append(Break(ref, seq, audit.BAD_HASH))
-            broken = True
-            continue
+            if digest != stored:
+                out.breaks.append(Break(ref, seq, audit.BAD_HASH))
+                broken = True
+                continue
         if rec_text is not None:
             if rec_text < last_rec and not case.problems:
                 case.problems.append(Break(
@@ -226,7 +253,7 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
                                   at=rec_text, last=last_rec, seq=rec_seq)))
             last_rec, rec_seq = rec_text, seq
         if kind in replayed:
-            feed(seq, kind, row[8], row[9], at_text, obj)
+            feed(seq, kind, row[10], row[11], at_text, obj)
         if seq == pin_seq:
             case.pin_found = stored
         prev, expected = stored, seq + 1
@@ -251,17 +278,11 @@ class _CaseWalk:
 
 
 def _reference(ref: str, row: Any, at_text: str, rec_text: str | None) -> tuple[str, Any]:
-    """The hash the reference computes for a row the fast path declined, and the parsed payload."""
-    payload = row[12]
-    try:
-        if isinstance(payload, (str, bytes)):
-            payload = json.loads(payload)
-    except ValueError:
-        return "", None  # not JSON at all: no hash can match
-    payload = payload or {}
-    blob = audit.canonical_bytes(ref, row[1], at_text, row[5], row[6], row[7], row[8], row[9], row[10], row[11],
-                                 payload, row[2], rec_text, row[14], row[15])
-    return hashlib.sha256(blob).hexdigest(), payload
+    """(the stored hash if the reference accepts the row, else ""; the payload parsed): the fast path declined."""
+    actor, role, kind, frm, to, trigger, note, recorded_by, origin = row[_HEAD:]
+    text, payload = audit.matching_text(ref, row[1], at_text, actor, role, kind, frm, to, trigger, note, row[6],
+                                        row[2], rec_text, recorded_by, origin, row[3])
+    return (row[3] if text is not None else ""), payload
 
 
 def _finish(case: _CaseWalk, crow: Any, deadlines: list[tuple[int, str, str, str | None]], pinned: Pinned | None,

@@ -15,8 +15,9 @@ from agreeflow.engine.core.i18n import N_, Msg
 DEADLINE_STATUS = {"open": N_("Running"), "pending": N_("Awaiting an event"), "met": N_("Met"),
                    "missed": N_("Missed"), "cancelled": N_("Cancelled"), "no_reply": N_("No reply"),
                    "deemed_agreed": N_("Deemed agreed")}
-OUTBOX_STATUS = {"queued": N_("Queued"), "sending": N_("Sending"), "sent": N_("Sent"), "failed": N_("Failed"),
-                 "cancelled": N_("Cancelled")}
+OUTBOX_STATUS = {"queued": N_("Waiting"), "sending": N_("Being sent"), "sent": N_("Sent"), "failed": N_("Failed"),
+                 "cancelled": N_("Cancelled"), "held": N_("Held to be sent with the reader's other mail"),
+                 "bundled": N_("Sent in one mail with the reader's others"), "skipped": N_("Skipped")}
 ROLES = {"coordinator": N_("Coordinator"), "officer": N_("Officer"), "approver": N_("Approver"),
          "auditor": N_("Auditor"), "admin": N_("Administrator"), "system": N_("agreeflow (automatic)"),
          "reply-link": N_("Reply link")}
@@ -25,14 +26,14 @@ EVENT_KINDS = {
     "attached": N_("Document attached"), "refused": N_("Refused"), "suspended": N_("Legal clock stopped"),
     "resumed": N_("Legal clock restarted"), "deadline_set": N_("Deadline set"), "deadline_met": N_("Deadline met"),
     "deadline_missed": N_("Deadline missed"), "deadline_cancelled": N_("Deadline cancelled"),
-    "deadline_closed": N_("Deadline closed"), "deadline_moved": N_("Deadline moved"),
+    "deadline_closed": N_("Deadline closed (no reply or deemed agreed)"), "deadline_moved": N_("Deadline moved"),
     "reminder_queued": N_("Reminder queued"), "escalated": N_("Escalated to the supervising body"),
     "reminder_sent": N_("Mail delivered"), "calendar_changed": N_("Calendar changed"),
     "directory_loaded": N_("Directory loaded"), "child_opened": N_("Consultation of a body opened"),
     "reply_recorded": N_("Reply recorded"), "deemed_agreed": N_("Deemed agreed"), "flagged": N_("Flagged"),
     "occurrence_opened": N_("Next occurrence opened"), "follow_up_opened": N_("Follow-up round opened"),
     "round_checked": N_("Round checked at the deadline"), "effect_failed": N_("A linked step could not run"),
-    "unit_transferred": N_("Work moved to another unit"),
+    "unit_transferred": N_("Work passed to the successor unit"),
 }
 CHOICES = {
     "agreement": N_("Agreement"), "mou": N_("Memorandum of understanding"), "letter_of_intent": N_("Letter of intent"),

@@ -190,7 +190,7 @@ def _report(defn: Definition, node: _Node, start: date, cal: Any, by: date | Non
     binding = [s for s in steps if s["wait"]]
     unconfirmed = [f"{s['label']}: {s['wait']['citation'] or s['wait']['note']}" for s in binding
                    if not s["wait"]["confirmed"]]
-    unconfirmed += [f"{s['via']}: {s['via_citation']}" for s in steps if s["via"] and not s["via_confirmed"]]
+    unconfirmed += [f"{s['via_label']}: {s['via_citation']}" for s in steps if s["via"] and not s["via_confirmed"]]
     out: dict[str, Any] = {
         "workflow": defn.id, "version": defn.version, "title": defn.title.get(lang, defn.id),
         "start": start.isoformat(), "goal": target, "goal_label": defn.label(target, lang),

@@ -63,6 +63,9 @@ class PlanRow:
 
     where: str
     values: dict[str, Any]
+    kind: str = "line"
+    """``line`` of a YAML file, ``row`` of a table (shown in words by the command line)."""
+    number: int | None = None
 
 
 @dataclass
@@ -76,9 +79,12 @@ class PlanItem:
     due_kind: str
     lead_unit: str
     extra: dict[str, Any] = field(default_factory=dict)
+    place: tuple[str, int | None, str] = ("line", None, "")
+    """Where it is in the file, for people: ``line``/``row``, its number, the plan's own number (STT)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"row": self.where, "title": self.title, "lead_unit": self.lead_unit,
+        return {"row": self.where, "row_kind": self.place[0], "row_number": self.place[1], "no": self.place[2],
+                "title": self.title, "lead_unit": self.lead_unit,
                 "cooperating_units": [u for u in self.fields.get("cooperating_units", "").split(",") if u],
                 "due_phrase": self.fields["due_phrase"], "due_date": self.due_date, "due_kind": self.due_kind,
                 "assigned_on": self.fields.get("assigned_on"), "source_document": self.fields.get("source_document")}
@@ -100,7 +106,7 @@ def _table(path: Path, header: list[Any], body: list[tuple[int, list[Any]]]) -> 
     for number, cells in body:
         values = {n: c for n, c in zip(names, cells) if n and c not in (None, "")}
         if values:
-            rows.append(PlanRow(f"row {number}", values))
+            rows.append(PlanRow(f"row {number}", values, "row", number))
     return rows
 
 
@@ -154,13 +160,14 @@ def _read_yaml(path: Path) -> list[PlanRow]:
     for item in raw["tasks"]:
         where = f"line {getattr(item, 'line', '?')}"
         if not isinstance(item, dict):
-            rows.append(PlanRow(where, {"_problem": "a task must be a mapping of column: value"}))
+            rows.append(PlanRow(where, {"_problem": "a task must be a mapping of column: value"}, "line",
+                                getattr(item, "line", None)))
             continue
         bad = [str(k) for k in item if k not in COLUMNS]
         values = {**defaults, **{k: v for k, v in item.items() if k in COLUMNS}}
         if bad:
             values["_problem"] = f"unknown keys {', '.join(bad)} (allowed: {', '.join(COLUMNS)})"
-        rows.append(PlanRow(where, values))
+        rows.append(PlanRow(where, values, "line", getattr(item, "line", None)))
     return rows
 
 
@@ -302,7 +309,8 @@ def prepare(s: Session, rows: list[PlanRow], cal: Any, today: date) -> list[Plan
                 fields["related_case"] = related
             name = units.codes[lead].name_vi
             items.append(PlanItem(where, title if len(leads) == 1 else f"{title} — {name}", fields,
-                                  due.due_date if due else None, str(due.kind) if due else "", lead))
+                                  due.due_date if due else None, str(due.kind) if due else "", lead,
+                                  place=(row.kind, row.number, str(v.get("no") or ""))))
     problems += _already_imported(s, items)
     if problems:
         phrases = any("time phrase" in p for p in problems)

@@ -67,14 +67,14 @@ def check(s: Session, old: str, new: str, since: date, today: date) -> None:
         raise OptionValueError(option="NEW", value=new,
                                remedy=Msg(N_("The unit taking over must differ from the one that ceased.")))
     if since > today:
-        raise OptionValueError(option="--from", value=since.isoformat(),
+        raise OptionValueError(option="--from", value=fmt_day(since),
                                remedy=Msg(N_("A transfer takes effect on a day that has come (today is {today})."),
                                           today=fmt_day(today)))
     if unit.active_to is None or unit.active_to >= since:
         until = Msg(N_("until {day}"), day=fmt_day(unit.active_to)) if unit.active_to \
             else Msg(N_("(no end date in the directory)"))
         raise OptionValueError(
-            option="--from", value=since.isoformat(),
+            option="--from", value=fmt_day(since),
             remedy=Msg(N_("The unit {unit} is active {until}: only the work of a unit that has ceased is "
                           "transferred. Set the unit's active_to in the directory (agreeflow directory load), then "
                           "transfer from the day after."), unit=old, until=until))

@@ -106,8 +106,9 @@ def _consultations(s: Session, m: ReportMap, w: Window) -> dict[str, Any]:
         hit = next((mv for mv in answered[case.id or 0] if w.holds(mv.at) and mv.to_state in replies), None)
         if hit is not None:
             replies[hit.to_state or ""] += 1
-    listed = [{"case": c.ref, "title": c.title, "state": c.state, "opened": local_day(c.opened_at),
-               "closed": local_day(closed.get(c.id))} for c in cases if w.holds(c.opened_at) or c.id in closed]
+    listed = [{"case": c.ref, "title": c.title, "state": c.state, "workflow": c.workflow,
+               "opened": local_day(c.opened_at), "closed": local_day(closed.get(c.id))}
+              for c in cases if w.holds(c.opened_at) or c.id in closed]
     return {"opened": sum(1 for c in cases if w.holds(c.opened_at)), "closed": len(closed), "replies": replies,
             "cases": listed}
 
@@ -184,7 +185,8 @@ def sections(rep: dict[str, Any], lang: str) -> list[Section]:
                          for k, n in co["replies"].items()], lang)
     co_list = Table(t("case_list", lang), [t("case", lang), t("title", lang), t("state", lang), t("date", lang),
                                       t("done_on", lang)],
-                    [[r["case"], r["title"], r["state"], r["opened"], r["closed"]] for r in co["cases"]])
+                    [[r["case"], r["title"], state_label([r["workflow"]], r["state"], lang), r["opened"], r["closed"]]
+                     for r in co["cases"]])
     ta_sum = _summary([(t(f"outcome.{o}", lang), n) for o, n in ta["counts"].items()]
                       + [(t("total", lang), ta["total"])], lang)
     ta_list = Table(t("case_list", lang), [t("case", lang), t("title", lang), t("unit", lang), t("due", lang),

@@ -15,6 +15,7 @@ facts took effect" below: :func:`moves`, :func:`closing`).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -25,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, cases, clock, definitions
 from agreeflow.engine.core.errors import OptionValueError, ReportMapError
+from agreeflow.engine.core.fields import parse_date
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import SYSTEM_ACTOR
 from agreeflow.engine.core.paths import DATA_DIR
@@ -59,12 +61,14 @@ class Window:
 
 
 def window(start: str | None, end: str | None) -> Window:
-    """Parse ``--from``/``--to`` (YYYY-MM-DD or ISO-8601); OptionValueError on bad text, DateValueError off
-    the calendar's years (the working days of a report are counted on it)."""
+    """Parse ``--from``/``--to`` (dd/mm/yyyy, YYYY-MM-DD or ISO-8601); OptionValueError on bad text,
+    DateValueError off the calendar's years (the working days of a report are counted on it)."""
     def one(option: str, text: str | None, is_end: bool) -> datetime | None:
         if not text:
             return None
         try:
+            if re.fullmatch(r"\s*\d{1,2}/\d{1,2}/\d{4}\s*", text):  # dd/mm/yyyy, as documents write a day
+                text = parse_date(text).isoformat()
             at = clock.parse_instant(text)
             calendar_admin.check_year(clock.to_local(at).year, f"{option} {text}")
         except OverflowError:  # year 1 in Vietnam is before year 1 in UTC: off the calendar in any case

@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime
 from typing import Any, BinaryIO
 
+from agreeflow.engine.core import clock
 from agreeflow.engine.core.i18n import t
 from agreeflow.engine.reports.annual import Section, title_of
 
@@ -30,7 +31,9 @@ def write_xlsx(out: BinaryIO, rep: dict[str, Any], sections: list[Section], lang
     wb.remove(wb.active)
     header_fill = PatternFill("solid", fgColor="DDE4EE")
     title = title_of(rep, lang)
-    subtitle = " — ".join(x for x in (rep.get("province"), rep.get("issuer"), rep.get("generated_at")) if x)
+    made = rep.get("generated_at")  # a stored instant: shown as a day and time in Vietnam, never as ISO text
+    when = t("made on {at}", lang, at=clock.fmt_local(clock.parse_instant(made))) if made else None
+    subtitle = " — ".join(x for x in (rep.get("province"), rep.get("issuer"), when) if x)
     for sec in sections:
         ws = wb.create_sheet(re.sub(r"[\[\]:*?/\\]", "-", sec.title)[:31])
         ws.cell(1, 1, title).font = Font(bold=True, size=14)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from agreeflow.engine.service import words
     from agreeflow.engine.service.audit import (
         audit_checkpoint,
         audit_export,
@@ -61,7 +62,25 @@ if TYPE_CHECKING:
         web_sign_out,
         whoami,
     )
+    from agreeflow.engine.service.inspection import (
+        INSPECTORS,
+        LogFilter,
+        checkpoint_file,
+        checkpoints,
+        export_file,
+        log_page,
+        may_inspect,
+    )
     from agreeflow.engine.service.letters import letter_kinds, write_letter
+    from agreeflow.engine.service.oversight import (
+        annual_file,
+        annual_preview,
+        calendar_decisions,
+        compliance_page,
+        compliance_xlsx,
+        directory_page,
+        outbox_page,
+    )
     from agreeflow.engine.service.pages import (
         attachment,
         calendar_month,
@@ -93,10 +112,12 @@ if TYPE_CHECKING:
         language_name,
         other_language,
         output_file,
+        pair,
         parse_instant,
         render,
         set_clock,
         text,
+        text_n,
         write_file,
     )
     from agreeflow.engine.service.replies import reply, reply_page
@@ -131,15 +152,21 @@ __all__ = [
     "parse_instant", "plan", "reading", "reply", "reply_page", "report_annual", "report_compliance", "resume",
     "round_page", "round_summary", "saved_token", "search_cases", "security_log", "send_sign_in_link",
     "set_access_log", "set_clock", "set_password", "show_case", "sign_in_trusted", "sign_in_with_link", "suspend",
-    "text", "verify", "event_note", "render", "other_language", "language_name",
+    "text", "text_n", "verify", "event_note", "render", "other_language", "language_name", "pair",
     "web_secret", "web_session", "web_sign_out", "whoami", "is_simulation_db", "with_session",
+    "words",
     "workflow_graph",
     "workflow_show", "workflows_list", "write_file", "write_letter", "writing",
+    "INSPECTORS", "LogFilter", "annual_file", "annual_preview", "calendar_decisions", "checkpoint_file",
+    "checkpoints", "compliance_page", "compliance_xlsx", "directory_page", "export_file", "log_page",
+    "may_inspect", "outbox_page",
 ]
 
 # Where each name of the API lives: (module of this package, its name there).  A command imports
 # only the module it calls (and what that imports) — ``case show`` does not pay for reports, mail
 # or the calendar administration (docs/performance.md, the lazy-import rule).
+_MODULES = ("words",)
+"""Modules of this package that are part of the API themselves (``service.words``: the words for codes)."""
 _WHERE: dict[str, tuple[str, str]] = {
     **{n: ("audit", n) for n in ("audit_checkpoint", "audit_export", "audit_log", "checkpoint_text",
                                   "security_log", "set_access_log", "verify")},
@@ -153,7 +180,11 @@ _WHERE: dict[str, tuple[str, str]] = {
     **{n: ("identity", n) for n in ("is_simulation_db", "login", "logout", "saved_token", "send_sign_in_link",
                                      "set_password", "sign_in_trusted", "sign_in_with_link", "web_session",
                                      "web_sign_out", "whoami")},
+    **{n: ("inspection", n) for n in ("INSPECTORS", "LogFilter", "checkpoint_file", "checkpoints", "export_file",
+                                       "log_page", "may_inspect")},
     **{n: ("letters", n) for n in ("letter_kinds", "write_letter")},
+    **{n: ("oversight", n) for n in ("annual_file", "annual_preview", "calendar_decisions", "compliance_page",
+                                      "compliance_xlsx", "directory_page", "outbox_page")},
     **{n: ("pages", n) for n in ("attachment", "calendar_month", "case_form", "case_forms", "case_page",
                                   "case_version", "my_work", "round_page")},
     "plan": ("planning", "plan"),
@@ -161,8 +192,8 @@ _WHERE: dict[str, tuple[str, str]] = {
                                     "ReadOnlyError", "Settings", "SignInRefusedError", "StaleCaseError",
                                     "UnknownCaseError", "UnknownUnitError", "catalogue", "check_output",
                                     "fmt_at_local", "fmt_day", "fmt_local", "output_file", "parse_instant",
-                                    "set_clock", "text", "write_file", "event_note", "render", "other_language",
-                                    "language_name")},
+                                    "set_clock", "text", "text_n", "write_file", "event_note", "render",
+                                    "other_language", "language_name", "pair")},
     "reply": ("replies", "reply"), "reply_page": ("replies", "reply_page"), "web_secret": ("replies", "secret"),
     **{n: ("reports", n) for n in ("annual_sections", "annual_title", "compliance_tables", "export_ics",
                                     "report_annual", "report_compliance")},
@@ -177,6 +208,10 @@ _WHERE: dict[str, tuple[str, str]] = {
 
 def __getattr__(name: str) -> Any:
     """Import the module that holds ``name`` on first use (PEP 562), then keep the name here."""
+    if name in _MODULES:
+        module = import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
     where = _WHERE.get(name)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

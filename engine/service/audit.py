@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import queue
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,6 +33,7 @@ from agreeflow.engine.reports import auditlog, checkpoint
 from agreeflow.engine.reports import common as reports
 from agreeflow.engine.service import base
 from agreeflow.engine.service.base import now, reading, reading_for, writing
+from agreeflow.engine.service.cases import label_events
 from agreeflow.engine.service.present import recorded_text
 from agreeflow.notifications import compose
 
@@ -39,12 +41,22 @@ log = logging.getLogger("agreeflow.checkpoint")
 PARALLEL_FROM = 150_000
 """Events from which verify shares the log between processes (below, starting them costs more than it saves)."""
 CHUNKS_PER_WORKER = 8
+PROGRESS_CHUNK = 10_000
+"""Events per chunk when verify reports its progress: a chunk takes a fraction of a second, so a progress
+report comes more often than once a second (the web's "Kiểm tra toàn vẹn" shows it)."""
+Progress = Callable[[str, int, int], None]
+"""``progress(phase, done, total)``: ``phase`` is ``chains`` (``done`` events of about ``total`` checked) or
+``security_log`` (the chains are done); called from the verifying process, never from its helpers."""
 
 
 # ------------------------------------------------------------------ verify
 def verify(settings: Settings, case_ref: str | None = None, checkpoint_file: Path | None = None,
-           public_key: Path | None = None, workers: int | None = None) -> dict[str, Any]:
+           public_key: Path | None = None, workers: int | None = None,
+           progress: Progress | None = None) -> dict[str, Any]:
     """Check the log (see the module docstring); TamperingError (exit 4) lists every finding.
+
+    ``progress`` (see :data:`Progress`) is told how far the check has come; the log is then read in
+    smaller chunks, and the findings and counts are the same as without it.
 
     Raises:
         InputFileError (exit 2): the checkpoint cannot be read, is not one, was
@@ -65,7 +77,9 @@ def verify(settings: Settings, case_ref: str | None = None, checkpoint_file: Pat
             found = verification.scan(s, case_id, case_id, pinned)
             n_security = None
         else:
-            found = _scan_all(settings, s, pinned, workers)
+            found = _scan_all(settings, s, pinned, workers, progress)
+            if progress is not None:
+                progress("security_log", found.events, found.events)
             n_security, problems = seclog.verify(s)
             found.breaks += [audit.Break(seclog.NAME, None, p) for p in problems]
             if cp is not None and not problems:
@@ -113,24 +127,34 @@ def _checkpoint(settings: Settings, given: Path | None, public_key: Path | None)
 
 
 def _scan_all(settings: Settings, s: Session, pinned: verification.Pinned | None,
-              workers: int | None) -> verification.Scan:
+              workers: int | None, progress: Progress | None = None) -> verification.Scan:
     """Every case, in this process or shared with ``workers - 1`` others (default: by the log's size)."""
     lo, hi = verification.id_range(s)
+    size = s.connection().execute(sa.text("SELECT max(id) FROM events")).scalar() or 0
     if workers is None:
-        size = s.connection().execute(sa.text("SELECT max(id) FROM events")).scalar() or 0
         workers = min(os.cpu_count() or 1, 8) if size >= PARALLEL_FROM else 1
-    if workers <= 1 or hi - lo + 1 < workers:
-        return verification.scan(s, lo, hi, pinned)
     n = workers * CHUNKS_PER_WORKER
+    if progress is not None:  # chunks of about PROGRESS_CHUNK events (case ids spread the log evenly enough)
+        n = max(n, size // PROGRESS_CHUNK, 1)
+        progress("chains", 0, size)
+    if (workers <= 1 or hi - lo + 1 < workers) and progress is None:
+        return verification.scan(s, lo, hi, pinned)
     step = max((hi - lo + 1 + n - 1) // n, 1)
     chunks = [(a, min(a + step - 1, hi)) for a in range(lo, hi + 1, step)]
+    if workers <= 1 or hi - lo + 1 < workers:
+        out = verification.Scan()
+        for a, b in chunks:
+            out.add(verification.scan(s, a, b, pinned))
+            if progress is not None:
+                progress("chains", out.events, size)
+        return out
     methods = multiprocessing.get_all_start_methods()
     # fork: the children start at once with everything imported; they open connections of their own
     # (db.after_fork).  spawn where there is no fork.
     ctx: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    counter = ctx.Value("i", 0)
+    counter, done = ctx.Value("i", 0), ctx.Value("q", 0)
     results: Any = ctx.Queue()
-    procs = [ctx.Process(target=_part, args=(settings.url, chunks, pinned, counter, results), daemon=True)
+    procs = [ctx.Process(target=_part, args=(settings.url, chunks, pinned, counter, results, done), daemon=True)
              for _ in range(workers - 1)]
     gc.freeze()  # the children would otherwise copy every page the collector touches
     try:
@@ -138,11 +162,14 @@ def _scan_all(settings: Settings, s: Session, pinned: verification.Pinned | None
             p.start()
     finally:
         gc.unfreeze()
-    total = _take(s, chunks, pinned, counter)
+    report = (lambda: progress("chains", done.value, size)) if progress is not None else None
+    total = _take(s, chunks, pinned, counter, done, report)
     got = 0
     while got < len(procs):
+        if report is not None:
+            report()
         try:
-            part = results.get(timeout=1.0)
+            part = results.get(timeout=1.0 if report is None else 0.25)
         except queue.Empty:
             if not any(p.is_alive() for p in procs):
                 try:
@@ -161,8 +188,9 @@ def _scan_all(settings: Settings, s: Session, pinned: verification.Pinned | None
 
 
 def _take(s: Session, chunks: list[tuple[int, int]], pinned: verification.Pinned | None,
-          counter: Any) -> verification.Scan:
-    """Scan chunks until none is left (each process takes the next free one)."""
+          counter: Any, done: Any = None, report: Callable[[], None] | None = None) -> verification.Scan:
+    """Scan chunks until none is left (each process takes the next free one); ``done`` counts the events
+    every process has checked, ``report`` (the verifying process only) passes it on after each chunk."""
     out = verification.Scan()
     while True:
         with counter.get_lock():
@@ -170,16 +198,22 @@ def _take(s: Session, chunks: list[tuple[int, int]], pinned: verification.Pinned
             counter.value += 1
         if i >= len(chunks):
             return out
-        out.add(verification.scan(s, chunks[i][0], chunks[i][1], pinned))
+        part = verification.scan(s, chunks[i][0], chunks[i][1], pinned)
+        out.add(part)
+        if done is not None:
+            with done.get_lock():
+                done.value += part.events
+        if report is not None:
+            report()
 
 
 def _part(url: str, chunks: list[tuple[int, int]], pinned: verification.Pinned | None, counter: Any,
-          results: Any) -> None:
+          results: Any, done: Any = None) -> None:
     """A verify process: its share of the chunks, in one read transaction of its own."""
     try:
         db.after_fork()
         with db.read(Settings(db_url=url)) as s:
-            results.put(_take(s, chunks, pinned, counter))
+            results.put(_take(s, chunks, pinned, counter, done))
     except Exception as exc:  # handed to the parent, which raises it
         results.put(RuntimeError(f"verify process: {type(exc).__name__}: {exc}"))
 
@@ -190,7 +224,7 @@ def audit_log(settings: Settings, start: str | None = None, end: str | None = No
     """Events matching ``case``/``actor``/``unit``/``kind`` in the period, oldest first."""
     w = reports.window(start, end)
     with reading_for(settings, "audit log", start=start, end=end, **filters) as s:
-        rows = auditlog.query(s, w, **filters)
+        rows = label_events(s, auditlog.query(s, w, **filters), settings.lang)
     return [r | {"recorded": recorded_text(r, settings.lang)} for r in rows]
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, clock, definitions, files, notes
-from agreeflow.engine.core.definitions import TransitionDef
+from agreeflow.engine.core.definitions import Definition, TransitionDef
 from agreeflow.engine.core.errors import (
     AttachmentTooLargeError,
     InputFileError,
@@ -45,7 +45,7 @@ def open_case(settings: Settings, workflow: str, title: str, field_args: list[st
     defn = definitions.get(workflow)
     raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args)
     if not title.strip():
-        raise MissingFieldsError(trigger="open", missing=["--title"])
+        raise MissingFieldsError(trigger=Msg(N_("open a case")), missing=["--title"])
     def work(s: Session) -> dict[str, Any]:
         actor = base.writer(s, settings)
         case = cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note)
@@ -264,14 +264,75 @@ def case_view(s: Session, settings: Settings, case: Case, person: Person | None)
         "suspended_since": audit.fmt_at(case.suspended_at) if case.suspended_at else None,
         "suspension": _suspension_view(s, case, cal, at),
         "parent": parent.ref if parent else None,
-        "children": [{"id": r, "state": st, "unit": u} for r, st, u in children],
-        "available_triggers": [_action_view(o.transition, lang) for o in offered if o.allowed],
+        "children": [{"id": r, "state": st, "unit": u, "state_label": _label_of(s, r, st, lang)}
+                     for r, st, u in children],
+        "available_triggers": [_action_view(o.transition, lang) | {"to_label": defn.label(o.transition.dest, lang)}
+                               for o in offered if o.allowed],
         "actions": [_action_view(o.transition, lang) | {"allowed": o.allowed, "rule": o.rule,
                                                          "reason": o.reason.render(lang) if o.reason else None}
                     for o in offered],
         "deadlines": [deadlines.view(d, cal, at, lang) for d in rows],
         "unconfirmed": defn.unconfirmed(),
+        "words": workflow_words(defn, lang),
     }
+
+
+def workflow_words(defn: Definition, lang: str) -> dict[str, Any]:
+    """The words of a workflow a page needs: its title, states, fields and transitions, in ``lang``."""
+    return {"id": defn.id, "version": defn.version, "title": defn.title.get(lang, defn.id),
+            "legal_basis": list(defn.legal_basis),
+            "states": {n: defn.label(n, lang) for n in defn.states},
+            "terminal": [n for n, st in defn.states.items() if st.terminal],
+            "triggers": {t.trigger: t.label.get(lang, t.trigger) for t in defn.transitions},
+            "fields": {n: {"name": n, "label": f.label.get(lang) or f.label.get("vi") or n, "type": f.type,
+                           "required": f.required, "choices": list(f.choices), "default": f.default}
+                       for n, f in defn.fields.items()},
+            "unit_field": defn.unit_field}
+
+
+def _label_of(s: Session, ref: str, state: str, lang: str) -> str:
+    case = cases.find(s, ref)
+    return cases.definition_of(s, case.workflow, case.version).label(state, lang)
+
+
+def _trigger_label(defn: Definition, trigger: str | None, source: str | None, lang: str) -> str | None:
+    """A trigger's label: the transition from ``source`` (one trigger may have a label per source), else the
+    one label all its transitions share, else the trigger itself."""
+    moves = [t for t in defn.transitions if t.trigger == trigger]
+    exact = [t for t in moves if source in t.sources]
+    labels = {t.label.get(lang, t.trigger) for t in (exact or moves)}
+    return labels.pop() if len(labels) == 1 else trigger
+
+
+def label_events(s: Session, events: list[dict[str, Any]], lang: str, ref: str | None = None) -> list[dict[str, Any]]:
+    """Event views with their states and trigger in words (``from_label``, ``to_label``, ``trigger_label``).
+
+    Each event's case is its ``case`` key, or ``ref`` for the events of one case; its workflow version gives
+    the words.
+    """
+    defs: dict[str, Definition | None] = {}
+    # The fields and documents a step records are logged just before its move, at the same instant and with the
+    # same trigger: the move's source state tells which transition's label they belong to.
+    sources = {(e.get("case") or ref, e.get("trigger"), e.get("at")): e["from"] for e in events if e.get("from")}
+    for e in events:
+        key = e.get("case") or ref
+        if key and key not in defs:
+            case = cases.find(s, key)
+            defs[key] = None if case.workflow == cases.SYSTEM_WORKFLOW else \
+                cases.definition_of(s, case.workflow, case.version)
+        defn = defs.get(key) if key else None
+        if defn is None:
+            continue
+        e["from_label"] = defn.label(e["from"], lang) if e.get("from") in defn.states else e.get("from")
+        e["to_label"] = defn.label(e["to"], lang) if e.get("to") in defn.states else e.get("to")
+        e["trigger_label"] = _trigger_label(defn, e.get("trigger"),
+                                            e.get("from") or sources.get((key, e.get("trigger"), e.get("at"))), lang)
+        changed = (e.get("payload") or {}).get("field")
+        if changed in defn.fields:
+            f = defn.fields[changed]
+            e["field_label"] = f.label.get(lang) or f.label.get("vi") or changed
+            e["field_type"], e["field_choices"] = f.type, list(f.choices)
+    return events
 
 
 def _action_view(t: TransitionDef, lang: str) -> dict[str, Any]:
@@ -329,7 +390,7 @@ def history(settings: Settings, ref: str) -> list[dict[str, Any]]:
         events = s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.seq))).all()
         fields = {} if case.workflow == cases.SYSTEM_WORKFLOW else cases.definition_of(s, case.workflow,
                                                                                        case.version).fields
-        views = [audit.event_view(e) for e in events]
+        views = label_events(s, [audit.event_view(e) for e in events], settings.lang, ref=case.ref)
     return [v | {"text": notes.describe(v, settings.lang, lambda name: fields[name].label if name in fields else None),
                  "recorded": recorded_text(v, settings.lang)} for v in views]
 

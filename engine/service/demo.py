@@ -29,6 +29,7 @@ from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, OutboxMessage
 from agreeflow.engine.core.yamlio import YamlSyntaxError, load_file
 from agreeflow.engine.service import worker
+from agreeflow.engine.service.cases import label_events
 
 SCRIPT = DATA_DIR / "demo-script.yaml"
 DEMO_BASE_URL = "http://127.0.0.1:8080"
@@ -217,8 +218,9 @@ def summarise(result: DemoResult) -> dict[str, Any]:
         rows = s.exec(select(Event.at, Case.ref, Event.kind, Event.from_state, Event.to_state, Event.trigger,  # type: ignore[call-overload]
                              Event.actor).join(Case, col(Case.id) == col(Event.case_id))
                       .where(col(Event.kind).in_(keep_kinds)).order_by(col(Event.at), col(Event.id))).all()
-        timeline = [{"at": audit_at(at), "case": ref, "kind": kind, "from": f, "to": t, "trigger": trig, "actor": actor}
-                    for at, ref, kind, f, t, trig, actor in rows]
+        timeline = label_events(s, [{"at": audit_at(at), "case": ref, "kind": kind, "from": f, "to": t,
+                                     "trigger": trig, "actor": actor} for at, ref, kind, f, t, trig, actor in rows],
+                                result.lang)
         mail = s.exec(select(OutboxMessage.unit, OutboxMessage.rung, OutboxMessage.status, sa.func.count())
                       .group_by(OutboxMessage.unit, OutboxMessage.rung, OutboxMessage.status)).all()
         per_unit: dict[str, dict[str, int]] = {}

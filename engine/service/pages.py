@@ -33,7 +33,7 @@ from agreeflow.engine.legaltime.calendar_admin import check_year
 from agreeflow.engine.procedures import consultation, fanout
 from agreeflow.engine.service import base
 from agreeflow.engine.service.base import now, reading
-from agreeflow.engine.service.cases import case_view
+from agreeflow.engine.service.cases import case_view, workflow_words
 
 SOON_WD = 3
 """A deadline this many working days away or nearer is "due soon" on my work."""
@@ -291,19 +291,6 @@ def case_page(settings: Settings, ref: str) -> dict[str, Any]:
             "last_change": ({"by": last.actor, "by_name": names.get(last.actor, last.actor),
                              "at": audit.fmt_at(last.at)} if last else None),
         }
-
-
-def workflow_words(defn: Definition, lang: str) -> dict[str, Any]:
-    """The words of a workflow a page needs: its title, states, fields and transitions, in ``lang``."""
-    return {"id": defn.id, "version": defn.version, "title": defn.title.get(lang, defn.id),
-            "legal_basis": list(defn.legal_basis),
-            "states": {n: defn.label(n, lang) for n in defn.states},
-            "terminal": [n for n, st in defn.states.items() if st.terminal],
-            "triggers": {t.trigger: t.label.get(lang, t.trigger) for t in defn.transitions},
-            "fields": {n: {"name": n, "label": f.label.get(lang) or f.label.get("vi") or n, "type": f.type,
-                           "required": f.required, "choices": list(f.choices), "default": f.default}
-                       for n, f in defn.fields.items()},
-            "unit_field": defn.unit_field}
 
 
 def _active_units(s: Session, on: date, lang: str) -> list[dict[str, str]]:

@@ -24,10 +24,11 @@ from agreeflow.engine.core.errors import (
     UnknownUnitError,
 )
 from agreeflow.engine.core.files import atomic_write as write_file
-from agreeflow.engine.core.i18n import N_, Msg, show, t, translations
+from agreeflow.engine.core.i18n import N_, Msg, pair, show, t, translations
 from agreeflow.engine.core.i18n import language_name as i18n_language_name
 from agreeflow.engine.core.i18n import other_language as i18n_other_language
 from agreeflow.engine.core.i18n import t as _translate
+from agreeflow.engine.core.i18n import tn as text_n
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
 
@@ -36,8 +37,9 @@ T = TypeVar("T")
 __all__ = [
     "DefinitionError", "FieldValueError", "MissingFieldsError", "NotSignedInError", "ReadOnlyError",
     "SignInRefusedError", "StaleCaseError", "UnknownCaseError", "UnknownUnitError", "Settings", "write_file",
-    "fmt_day", "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text", "catalogue", "crash_report",
-    "output_file", "check_output", "recorded_text", "event_note", "render", "other_language", "language_name",
+    "fmt_day", "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text", "text_n", "catalogue",
+    "crash_report", "output_file", "check_output", "recorded_text", "event_note", "render", "other_language",
+    "language_name", "pair",
 ]
 
 

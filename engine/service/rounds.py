@@ -28,7 +28,15 @@ def _leader(s: Session, settings: Settings, ref: str, action: str) -> tuple[Pers
 def summary(settings: Settings, ref: str) -> dict[str, Any]:
     """Who agreed, who commented what, who was deemed to agree, who has not answered (a logged read)."""
     with reading_for(settings, "consultation summary", case=ref) as s:
-        return consultation.summary(s, ref, now(), settings.lang)
+        return _summary(s, ref, settings.lang)
+
+
+def _summary(s: Session, ref: str, lang: str) -> dict[str, Any]:
+    """The round's summary, with its state in words (``state_label``)."""
+    out = consultation.summary(s, ref, now(), lang)
+    case = cases.find(s, ref)
+    out["state_label"] = cases.definition_of(s, case.workflow, case.version).label(case.state, lang)
+    return out
 
 
 def close_round(settings: Settings, ref: str) -> dict[str, Any]:
@@ -38,7 +46,7 @@ def close_round(settings: Settings, ref: str) -> dict[str, Any]:
         return consultation.close_round(s, ref, person, role, now())
     results = on_case(settings, ref, "close-round", work)
     with reading(settings) as s:
-        answer = consultation.summary(s, ref, now(), settings.lang)
+        answer = _summary(s, ref, settings.lang)
     return {"id": ref, "results": results, "summary": answer}
 
 

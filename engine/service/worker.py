@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import authority, clock, db, tokens
 from agreeflow.engine.core.errors import AgreeflowError, OptionValueError
-from agreeflow.engine.core.i18n import N_, Msg
+from agreeflow.engine.core.i18n import N_, Msg, t
 from agreeflow.engine.core.kinds import OutboxStatus, Role
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Node, OutboxMessage
@@ -33,7 +33,7 @@ from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.deadlines import calendar_for
 from agreeflow.engine.procedures import sweep as sweeping
 from agreeflow.engine.reports import checkpoint
-from agreeflow.engine.service import audit, base
+from agreeflow.engine.service import audit, base, words
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.notifications import compose, outbox
 from agreeflow.notifications.mailer import Transport, TransportError, build_bytes
@@ -88,7 +88,8 @@ def sweep(settings: Settings, at: datetime, stop: threading.Event | None = None)
             with writing(settings) as s:
                 counts.update(sweeping.handle(s, deadline_id, at, cal, policies, web))
         except Exception:  # isolate: one broken deadline must not stop the reminders of all others
-            log.exception("deadline %s: sweep failed; it stays due for the next sweep", deadline_id)
+            log.exception("%s", t("deadline {id}: the sweep failed; it stays due for the next sweep", settings.lang,
+                                  id=deadline_id))
             counts["errors"] += 1
     if stop is None or not stop.is_set():
         counts.update(_digests(settings, at, cal, policies, web))
@@ -113,7 +114,8 @@ def fold_held(settings: Settings, at: datetime, policies: reminders.Policies | N
                 if compose.bundle(s, recipient, at, policies) is not None:
                     counts["messages"] += 1
         except Exception:  # isolate: one recipient's mail must not stop everybody else's
-            log.exception("mail for %s not made; its rungs stay held for the next sweep", recipient)
+            log.exception("%s", t("mail for {who} not made; its rungs stay held for the next sweep", settings.lang,
+                                  who=recipient))
             counts["errors"] += 1
     return counts
 
@@ -139,7 +141,8 @@ def _checkpoint(settings: Settings, at: datetime) -> Counter[str]:
         counts["errors"] += 1
         return counts
     except Exception:
-        log.exception("checkpoint not written (folder %s)", settings.checkpoints_dir)
+        log.exception("%s", t("checkpoint not written (folder {folder})", settings.lang,
+                              folder=settings.checkpoints_dir))
         counts["errors"] += 1
         return counts
     if done is not None and "file" in done:
@@ -163,7 +166,7 @@ def _digests(settings: Settings, at: datetime, cal: Any, policies: reminders.Pol
             with writing(settings) as s:
                 counts.update(sweeping.digest(s, unit, items, week, at, cal, policies, web))
         except Exception:
-            log.exception("digest for %s failed; the next sweep tries again", unit)
+            log.exception("%s", t("digest for {unit} failed; the next sweep tries again", settings.lang, unit=unit))
             counts["errors"] += 1
     return counts
 
@@ -330,8 +333,8 @@ def nodes(settings: Settings) -> list[dict[str, Any]]:
 class _Once:
     """Run ``fn`` unless it is already running (the timer job and an explicit wake-up share it)."""
 
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self.fn, self.lock = fn, threading.Lock()
+    def __init__(self, fn: Callable[[], Any], lang: str = "vi") -> None:
+        self.fn, self.lock, self.lang = fn, threading.Lock(), lang
 
     def __call__(self) -> None:
         if not self.lock.acquire(blocking=False):
@@ -339,7 +342,7 @@ class _Once:
         try:
             self.fn()
         except Exception:  # a failing round must not kill the scheduler; the next round retries
-            serve_log.exception("scheduled round failed")
+            serve_log.exception("%s", t("a scheduled round failed", self.lang))
         finally:
             self.lock.release()
 
@@ -376,27 +379,29 @@ def serve(settings: Settings, node_name: str | None = None, interval: float = 60
     def do_dispatch() -> None:
         counts = dispatch_outbox(settings, name, stop=stop, transport=transport)
         if any(counts.values()):
-            serve_log.info("dispatch: %s", counts)
+            serve_log.info("%s", t("dispatch: {counts}", settings.lang, counts=_counts(counts, settings.lang)))
         add(counts)
 
     def do_sweep() -> None:
         counts = sweep(settings, now(), stop)
         if counts.get("queued") or counts.get("errors"):
-            serve_log.info("sweep: %s", counts)
+            serve_log.info("%s", t("sweep: {counts}", settings.lang, counts=_counts(counts, settings.lang)))
         add(counts)
         if counts.get("queued") and not stop.is_set():
             scheduler.add_job(dispatch_now, id="dispatch-now", replace_existing=True)  # run it now
 
-    sweep_job, dispatch_now = _Once(do_sweep), _Once(do_dispatch)
+    sweep_job, dispatch_now = _Once(do_sweep, settings.lang), _Once(do_dispatch, settings.lang)
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(4)}, timezone="UTC",
         job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
     scheduler.add_job(sweep_job, "interval", seconds=interval, id="sweep")
     scheduler.add_job(dispatch_now, "interval", seconds=dispatch_interval, id="dispatch")
-    scheduler.add_job(_Once(lambda: heartbeat(settings, name)), "interval", seconds=HEARTBEAT_S, id="heartbeat")
+    scheduler.add_job(_Once(lambda: heartbeat(settings, name), settings.lang), "interval", seconds=HEARTBEAT_S,
+                      id="heartbeat")
     scheduler.add_job(sweep_job, id="sweep-at-start")  # no trigger: now — catch up on what fell due meanwhile
-    serve_log.info("node %s: sweep every %ss, dispatch every %ss (reclaimed %d message(s))", name, interval,
-                   dispatch_interval, reclaimed)
+    serve_log.info("%s", t("node {name}: a sweep every {interval} s, the outbox every {dispatch} s ({n} message(s) "
+                           "taken back from stopped nodes)", settings.lang, name=name, interval=interval,
+                           dispatch=dispatch_interval, n=reclaimed))
     if not stop.is_set():
         scheduler.start()
     try:
@@ -408,7 +413,8 @@ def serve(settings: Settings, node_name: str | None = None, interval: float = 60
         release(settings, name)
         unregister(settings, name)
         _restore(previous)
-    serve_log.info("node %s stopped: %s", name, totals)
+    serve_log.info("%s", t("node {name} stopped: {counts}", settings.lang, name=name,
+                           counts=_counts(totals, settings.lang)))
     return {"node": name, **totals}
 
 
@@ -425,3 +431,8 @@ def _on_signals(stop: threading.Event) -> dict[int, Any]:
     for sig in (signal.SIGTERM, signal.SIGINT):
         previous[sig] = signal.signal(sig, lambda *_: stop.set())
     return previous
+
+
+def _counts(counts: dict[str, Any], lang: str) -> str:
+    """``{"sent": 2, "failed": 0}`` in words, as tick prints them ("đã gửi: 2, gửi lỗi: 0")."""
+    return ", ".join(f"{words.word(words.COUNTS, k, lang)}: {v}" for k, v in counts.items())

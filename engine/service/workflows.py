@@ -48,7 +48,8 @@ def workflow_show(settings: Settings, workflow: str) -> dict[str, Any]:
                         "timers": [{"id": t.id, "limit": t.limit, "unit": t.unit, "phrase_field": t.phrase_field,
                                     "citation": t.citation, "confirmed": t.confirmed} for t in st.timers]}
                        for n, st in newest.states.items()],
-            "transitions": [{"trigger": t.trigger, "from": list(t.sources), "to": t.dest, "roles": list(t.roles),
+            "transitions": [{"trigger": t.trigger, "label": t.label, "from": list(t.sources), "to": t.dest,
+                             "roles": list(t.roles),
                              "guards": list(t.guards), "requires": list(t.requires), "citation": t.citation,
                              "confirmed": t.confirmed} for t in newest.transitions],
             "unconfirmed": newest.unconfirmed()}

@@ -17,12 +17,12 @@ equals the year computed again).
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 
 from agreeflow.engine.core.files import atomic_write
+from agreeflow.engine.core.paths import cache_dir
 
 FORMAT = 1
 """Bumped when the file's layout changes."""
@@ -33,12 +33,7 @@ Names = dict[date, tuple[str, str]]
 
 
 def folder() -> Path:
-    home = os.environ.get("AGREEFLOW_HOME")
-    if home:
-        return Path(home) / "cache"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("agreeflow", appauthor=False))
+    return cache_dir()
 
 
 def cache_file() -> Path:

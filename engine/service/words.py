@@ -1,0 +1,121 @@
+"""The words for the engine's codes, as an official reads them: roles, deadline and outbox statuses, event
+kinds, choice values, document kinds, the sweep's counts — one table each, shared by the command line and the
+web pages.
+
+Every string is an English ``msgid`` of the one catalogue (engine/locale/<lang>/LC_MESSAGES/agreeflow.po),
+translated where it is shown (``word(table, key, lang)``).  A code a table does not know is shown as it is,
+so a new code without a word is visible, not hidden.
+"""
+
+from __future__ import annotations
+
+from agreeflow.engine.core.authority import POSITION_LABELS
+from agreeflow.engine.core.i18n import N_, t, tn
+from agreeflow.engine.core.vocabulary import CHOICES as CHOICES
+from agreeflow.engine.core.vocabulary import DEADLINE_STATUS as DEADLINE_STATUS
+from agreeflow.engine.core.vocabulary import EVENT_KINDS
+from agreeflow.engine.core.vocabulary import OUTBOX_STATUS as OUTBOX_STATUS
+from agreeflow.engine.core.vocabulary import ROLES as ROLES
+
+# Roles, deadline and outbox statuses, event kinds and choice values have one table, engine.core.vocabulary (the
+# engine's own notes name them too); they are named here as well, beside the words only the command line and pages use.
+EVENTS = EVENT_KINDS
+
+ROUND_STATUS = {"waiting": N_("Within the time"), "overdue": N_("No reply — overdue (silence is not consent)")}
+DOCUMENTS = {
+    "proposal": N_("Proposal (submission letter)"), "draft_agreement": N_("Draft agreement"),
+    "reply": N_("Written reply"), "report": N_("Report"), "result": N_("Result"),
+    "signed_amendment": N_("Signed amendment"), "signed_copy": N_("Signed text"), "document": N_("Document"),
+}
+ANSWERS = {"agree": N_("We agree"), "comment": N_("We agree with comments"), "disagree": N_("We disagree")}
+DAYS = {"workday": N_("Working day"), "weekend": N_("Weekly rest"), "holiday": N_("Public holiday"),
+        "observed": N_("Compensatory day off"), "swap": N_("Swapped day off"), "makeup": N_("Make-up working day"),
+        "override": N_("Operator's change")}
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"), N_("July"),
+          N_("August"), N_("September"), N_("October"), N_("November"), N_("December"))
+COUNTS = {
+    "node": N_("node"), "reclaimed": N_("taken back from a stopped node"), "due": N_("deadlines looked at"),
+    "queued": N_("mails queued"), "reminders": N_("reminders"), "escalations": N_("escalations"),
+    "missed": N_("deadlines missed"), "skipped": N_("past rungs skipped"), "messages": N_("mails made"),
+    "digests": N_("weekly digests"), "late": N_("queued late"), "errors": N_("errors"),
+    "checkpoints": N_("checkpoints"), "sent": N_("sent"), "retried": N_("to retry"), "failed": N_("failed"),
+    "cancelled": N_("cancelled"), "deemed_agreed": N_("deemed agreed"), "agreed": N_("agreed"),
+    "commented": N_("with comments"), "disagreed": N_("disagreed"), "waiting": N_("waiting"),
+    "overdue": N_("no reply, overdue"), "no_reply": N_("no reply"), "open": N_("running"), "met": N_("met"),
+    "pending": N_("awaiting an event"),
+}
+"""The numbers ``tick``, ``serve`` and a consultation's summary print, by the key they are counted under."""
+SECURITY_KINDS = {
+    "sign_in": N_("Signed in"), "sign_in_failed": N_("Sign-in failed"), "sign_in_link_sent": N_("Sign-in link sent"),
+    "sign_out": N_("Signed out"), "password_set": N_("Password set"), "refused": N_("Refused"), "read": N_("Read"),
+    "token_used": N_("Reply link used"), "setting_changed": N_("Setting changed"),
+}
+"""The kinds of entry of the security log (engine.core.seclog.SecurityKind)."""
+SETTINGS = {"access_log": N_("Access log")}
+"""The database settings an admin switches (their changes are in the security log)."""
+SWITCH = {"on": N_("switched on"), "off": N_("switched off")}
+SECURITY_KEYS = {
+    "kind": N_("how"), "by": N_("set by"), "failures": N_("failed attempts"), "locked_until": N_("locked until"),
+    "sent": N_("sent"), "token": N_("code"), "unit": N_("unit"), "answer": N_("answer"), "header": N_("header"),
+    "start": N_("from"), "end": N_("to"), "actor": N_("actor"), "workflow": N_("workflow"), "state": N_("state"),
+    "year": N_("year"), "format": N_("format"),
+}
+"""The details of a security log entry, by the key the engine stores them under."""
+SECURITY_VALUES = {
+    "cli": N_("command line"), "web": N_("web page"), "link": N_("link by mail"), "proxy": N_("trusted proxy"),
+    "self": N_("the person themself"), "simulation": N_("simulation"), "admin": N_("administrator"),
+}
+FLAGS = {"unapproved_delegation": N_("Delegation started without the required permission")}
+UNIT_KINDS = {
+    "ministry": N_("Ministry or central body"), "government": N_("Government"), "province": N_("Province"),
+    "department": N_("Provincial department"), "division": N_("Division"), "office": N_("Office"),
+    "district": N_("District"), "commune": N_("Commune"), "ward": N_("Ward"), "party": N_("Party body"),
+    "association": N_("Association"), "organisation": N_("Organisation"),
+    "national-organisation": N_("National organisation"),
+}
+"""The directory's unit kinds (data: a kind not listed here is shown as written in the directory)."""
+POSITIONS = {str(p.value): label for p, label in POSITION_LABELS.items()}
+RUNGS = {"digest": N_("weekly digest"), "sign_in_link": N_("sign-in link"), "checkpoint": N_("log checkpoint")}
+"""Mails that are not a rung of a reminder ladder; the ladder's rungs are worded from the policy file
+(:func:`rung_word`)."""
+_RUNG_WORDS = {  # (the rung's mail, its unit) → the words, the number of days being its offset
+    ("reminder", "d"): (N_("reminder {n} day before the due date"), N_("reminder {n} days before the due date")),
+    ("reminder", "wd"): (N_("reminder {n} working day before the due date"),
+                         N_("reminder {n} working days before the due date")),
+    ("overdue", "d"): (N_("overdue notice {n} day after the due date"),
+                       N_("overdue notice {n} days after the due date")),
+    ("overdue", "wd"): (N_("overdue notice {n} working day after the due date"),
+                        N_("overdue notice {n} working days after the due date")),
+}
+PHRASE_KINDS = {
+    "working_days": N_("working days"), "calendar_days": N_("calendar days"), "month": N_("a month"),
+    "quarter": N_("a quarter"), "half_year": N_("half a year"), "year": N_("a year"), "months": N_("months"),
+    "date": N_("a date"), "before_date": N_("before a date"), "recurring": N_("recurring"),
+    "ongoing": N_("ongoing"), "event_relative": N_("counted from an event"),
+}
+"""What kind of time phrase a deadline was read from (engine.legaltime.calendar.DueKind)."""
+
+
+def rung_word(rung: str | None, lang: str) -> str:
+    """A mail's rung in words ("nhắc trước hạn 3 ngày làm việc"), from what the reminder policy file says the
+    rung does; an id the file gives two meanings, or does not know, is shown as the operator wrote it."""
+    from agreeflow.engine.legaltime import reminders
+    if not rung or rung in RUNGS:
+        return word(RUNGS, rung, lang)
+    meanings = {(r.mail, r.unit if r.offset else "", abs(r.offset)) for p in reminders.load().policies.values()
+                for r in p.rungs if r.id == rung and r.mail}
+    if len(meanings) != 1:
+        return rung
+    mail, unit, n = meanings.pop()
+    if not n:
+        return t("mail on the due day", lang)
+    forms = _RUNG_WORDS.get(("overdue" if mail == "overdue" else "reminder", unit))
+    return tn(*forms, n, lang) if forms else rung
+
+
+def word(table: dict[str, str], key: str | None, lang: str) -> str:
+    """The word for ``key`` in one of the tables above; a key it does not know is shown as it is."""
+    if not key:
+        return ""
+    return t(table[key], lang) if key in table else key
