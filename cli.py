@@ -377,11 +377,11 @@ def directory_show() -> None:
     """List units, people (with positions) and delegations of authority."""
     from agreeflow.engine import service
     res = service.directory_show(settings())
-    en = lang() == "en"
 
     def human(r: Any) -> None:
         table(t("unit"), [t("Code"), t("Name"), t("E-mail"), t("Parent unit"), t("Kind"), t("Active")],
-              [[u["code"], u["name_en"] if en else u["name_vi"], u["email"], u["parent"], word("UNIT_KINDS", u["kind"]),
+              [[u["code"], service.render(service.pair(u["name_vi"], u["name_en"]), lang()), u["email"], u["parent"],
+                word("UNIT_KINDS", u["kind"]),
                 "✓" if u["active"] else f"✗ {service.fmt_day(u['active_to'])}"] for u in r["units"]])
         table(t("People"), [t("E-mail"), t("Name"), t("unit"), t("Roles"), t("positions")],
               [[p["email"], " ".join(x for x in (p["title"], p["name"]) if x), p["unit"],
@@ -430,8 +430,8 @@ def directory_transfer(old: str, new: str, since: str, dry_run: bool, note: str 
                   [[c["id"], c["title"],
                     "; ".join([f"{k}: {_text(v['before'])} → {_text(v['after'])}" for k, v in c["fields"].items()]
                               or ([f"{t('unit')}: {c['unit'][0]} → {c['unit'][1]}"] if c["unit"] else [])),
-                    "; ".join(f"{d['label'] if lang() == 'vi' else d['label_en']} ({service.fmt_day(d['due_date'])})"
-                              for d in c["deadlines"])] for c in r["cases"]])
+                    "; ".join(f"{service.render(service.pair(d['label'], d['label_en']), lang())} "
+                              f"({service.fmt_day(d['due_date'])})" for d in c["deadlines"])] for c in r["cases"]])
     emit(service.directory_transfer(settings(), old, new, since, dry_run=dry_run, note=note), human)
 
 
@@ -710,6 +710,7 @@ def _recorded_cell(rows: list[dict[str, Any]], e: dict[str, Any]) -> list[str]:
 
 
 def _event_note(e: dict[str, Any]) -> str:
+    from agreeflow.engine import service
     p = e.get("payload") or {}
     if e["kind"] == "deadline_moved":
         name = p.get("label") or p.get("deadline")
@@ -722,13 +723,15 @@ def _event_note(e: dict[str, Any]) -> str:
         return t("ev_calendar_changed", day=_dmy(p["date"]), kind=t("cal_off" if p["kind"] == "off" else "cal_working"),
                  reason=p.get("reason"), source=p.get("source"), n=len(p.get("moved", [])))
     if e["kind"] == "suspended" and "since" in p:
-        return t("ev_suspended", since=_dmy(p["since"]), reason=e["note"] or "")
+        if not _own_note(e):
+            return service.event_note(e, lang())
+        return t("ev_suspended", since=_dmy(p["since"]), reason=_own_note(e))
     if e["kind"] == "resumed" and "until" in p:
         dates = "".join(f"; {d['label']}: {_dmy(d['before'])} → {_dmy(d['after'])}" for d in p.get("deadlines", []))
         return t("ev_resumed", since=_dmy(p["since"]), until=_dmy(p["until"]), n=p.get("working_days"),
                  reason=p.get("reason") or "", dates=dates)
     if e["kind"] in ("deadline_set", "deadline_met", "deadline_missed"):
-        label = (p.get("label_en") if lang() == "en" else None) or p.get("label")
+        label = service.render(service.pair(p.get("label"), p.get("label_en") or p.get("label")), lang())
         due = _dmy(p["due_date"]) if p.get("due_date") else p.get("phrase") or ""
         return f"{label}: {due}" + (f" ({_margin(p['margin_wd'])})" if p.get("margin_wd") is not None else "")
     if e["kind"] in ("reminder_queued", "escalated"):
@@ -736,9 +739,8 @@ def _event_note(e: dict[str, Any]) -> str:
         return f"{rung_text(p.get('rung'))}: {', '.join(p.get('recipients') or [])}{late}"
     if e["kind"] == "reminder_sent":
         return f"{rung_text(p.get('rung'))} → {p.get('recipient')} ({p.get('node')})"
-    if e["kind"] == "refused":
-        message: str = p.get("message", "")
-        return message
+    if e["kind"] == "refused":  # the error kept as a message key (older events: its text)
+        return service.event_note(e, lang())
     if e["kind"] == "field_changed":
         after = p.get("after")
         if e.get("field_type"):  # the workflow declares the field: its value as case show gives it
@@ -754,14 +756,22 @@ def _event_note(e: dict[str, Any]) -> str:
         else:
             what = [f"{k}: {_text(v.get('before'))} → {_text(v.get('after'))}" for k, v in p.get("fields", {}).items()]
             what += [f"{t('unit')}: {p['unit'][0]} → {p['unit'][1]}"] if p.get("unit") and not what else []
-            label = "label_en" if lang() == "en" else "label"
-            what += [str(d.get(label) or d.get("key")) for d in p.get("deadlines", [])]
+            what += [service.render(service.pair(d.get("label") or d.get("key"), d.get("label_en") or d.get("label")
+                                                 or d.get("key")), lang()) for d in p.get("deadlines", [])]
+        own = _own_note(e)
         return t("ev_unit_transferred", old=p.get("from_unit"), new=p.get("to_unit"),
-                 since=_dmy(p.get("effective_from")), what="; ".join(what)) + (f" — {e['note']}" if e["note"] else "")
+                 since=_dmy(p.get("effective_from")), what="; ".join(what)) + (f" — {own}" if own else "")
     if e["kind"] in ("suspended", "resumed"):
         n = p.get("working_days")
-        return (e["note"] or "") + (f" ({tn('{n} working day', '{n} working days', n)})" if n is not None else "")
-    return e["note"] or ""
+        return _own_note(e) + (f" ({tn('{n} working day', '{n} working days', n)})" if n is not None else "")
+    return service.event_note(e, lang())
+
+
+def _own_note(e: dict[str, Any]) -> str:
+    """The event's note alone: what a person typed, or the engine's note (a stored message) in the reader's language."""
+    from agreeflow.engine import service
+    stored = (e.get("payload") or {}).get("note")
+    return service.render(stored, lang()) if isinstance(stored, dict) else str(e.get("note") or "")
 
 
 _ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
@@ -861,7 +871,7 @@ def _security_summary(e: dict[str, Any]) -> str:
     if e["kind"] == "setting_changed" and d.get("setting"):
         return (f"{word('SETTINGS', d['setting'])}: {word('SWITCH', str(d.get('before')))} → "
                 f"{word('SWITCH', str(d.get('after')))}")
-    if "message" in d:  # a refusal: the command and case, and the message
+    if "msg" in d or "message" in d:  # a refusal: the command and case, and its message (older entries: its text)
         return str(e["summary"])
     parts = []
     for key, value in d.items():

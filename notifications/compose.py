@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import authority, clock, tokens
 from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.directory import supervisor
-from agreeflow.engine.core.i18n import t
+from agreeflow.engine.core.i18n import localized, pair, render, t
 from agreeflow.engine.core.kinds import OutboxStatus
 from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Person, Unit
 from agreeflow.engine.legaltime.reminders import Policies
@@ -98,7 +98,7 @@ class Recipient:
 def unit_name(unit: Unit | None, code: str | None, lang: str) -> str:
     if unit is None:
         return code or ""
-    return (unit.name_en if lang == "en" and unit.name_en else unit.name_vi) or unit.code
+    return localized(pair(unit.name_vi, unit.name_en), lang) or unit.code
 
 
 def mailbox(unit: Unit | None) -> list[Recipient]:
@@ -267,12 +267,12 @@ def deadline_context(s: Session, case: Case, defn: Definition, d: Deadline, who:
         "sender_name": book.sender_name(lang), "internal": relation == "internal",
         "contact": {} if relation == "internal" else book.contact(case),
         "case_ref": case.ref, "case_title": case.title,
-        "workflow_title": defn.title.get(lang) or defn.title.get("vi") or defn.id,
-        "deadline_label": (d.label_en if lang == "en" else d.label_vi) or d.label_vi or d.key,
+        "workflow_title": localized(defn.title, lang) or defn.id,
+        "deadline_label": localized(pair(d.label_vi, d.label_en), lang) or d.key,
         "unit_name": unit, "due_date": d.due_date,
         "working_days_left": signed_working_days(cal, today, d.due_date),
         "phrase": _phrase(d), "citation": d.citation or "", "confirmed": bool(d.confirmed),
-        "explanation": list(d.explanation or []), "letter": request_letter(s, case, lang),
+        "explanation": [render(step, lang) for step in d.explanation or []], "letter": request_letter(s, case, lang),
         "silence": "" if escalation else silence_rule(case, d, lang),
         "waiting_for": pending, "late": ", ".join(pending) or unit,
     }

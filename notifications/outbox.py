@@ -46,15 +46,17 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, clock
 from agreeflow.engine.core.errors import OptionValueError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import EventKind, OutboxStatus
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, OutboxMessage
+from agreeflow.engine.core.vocabulary import OUTBOX_STATUS, word
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.notifications.mailer import MailUrlError, Transport, TransportError, backoff_delay, transport_from_url
 
 log = logging.getLogger("agreeflow.outbox")
 STATUSES = tuple(OutboxStatus)
-CANCELLED_NOTE = "thời hạn đã đóng trước khi gửi / deadline closed before sending"
+CANCELLED_NOTE = N_("deadline closed before sending")
 SENDER_ACTOR = "agreeflow"
 
 
@@ -68,7 +70,7 @@ def transport_for(settings: Settings) -> Transport:
     try:
         return transport_from_url(settings.smtp_url, settings.data_dir)
     except MailUrlError as exc:
-        raise OptionValueError(option="AGREEFLOW_SMTP", value="…", remedy_vi=str(exc), remedy_en=str(exc)) from None
+        raise OptionValueError(option="AGREEFLOW_SMTP", value="…", remedy=str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -273,12 +275,11 @@ def retry(s: Session, message_id: int, now: datetime) -> dict[str, Any]:
     """Queue a ``failed`` or ``cancelled`` message again (the caller checks who may)."""
     m = s.get(OutboxMessage, message_id)
     if m is None or m.status not in (OutboxStatus.FAILED, OutboxStatus.CANCELLED):
-        shown = "không có / none" if m is None else m.status
-        raise OptionValueError(option="ID", value=f"{message_id} ({shown})",
-                               remedy_vi="Chỉ gửi lại được thư 'failed' hoặc 'cancelled'; "
-                                         "xem: agreeflow outbox list",
-                               remedy_en="Only 'failed' or 'cancelled' messages can be retried; "
-                                         "see: agreeflow outbox list")
+        raise OptionValueError(option="ID", value=Msg(N_("{id} ({status})"), id=message_id,
+                                                      status=Msg(N_("none")) if m is None
+                                                      else word(OUTBOX_STATUS, m.status)),
+                               remedy=Msg(N_("Only failed or cancelled messages can be retried; see: agreeflow "
+                                             "outbox list")))
     m.status, m.tries, m.next_try_at, m.lease_until = OutboxStatus.QUEUED, 0, now, None
     s.add(m)
     s.flush()

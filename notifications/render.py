@@ -120,6 +120,7 @@ from typing import Any
 import jinja2
 
 from agreeflow.engine.core import clock
+from agreeflow.engine.core.i18n import nt, t
 
 KINDS = ("reminder", "due_today", "overdue", "escalation", "bundle", "digest", "sign_in_link")
 DEADLINE_KINDS = ("reminder", "due_today", "overdue", "escalation")
@@ -224,18 +225,11 @@ def working_days(n: int, lang: str = "vi") -> str:
 
     Positive is time left, zero is the due day, negative is how late.
     """
-    if _lang(lang) == "vi":
-        if n > 0:
-            return f"còn {n} ngày làm việc"
-        if n == 0:
-            return "hạn là hôm nay"
-        return f"quá hạn {-n} ngày làm việc"
-    unit = "working day" if abs(n) == 1 else "working days"
     if n > 0:
-        return f"{n} {unit} left"
+        return nt("{n} working day left", "{n} working days left", n, _lang(lang))
     if n == 0:
-        return "due today"
-    return f"{-n} {unit} overdue"
+        return t("due today", _lang(lang))
+    return nt("{n} working day overdue", "{n} working days overdue", -n, _lang(lang))
 
 
 def localized(value: str | Mapping[str, str], lang: str = "vi") -> str:

@@ -13,7 +13,7 @@ from agreeflow.engine.legaltime.calendar import lunar
 
 def test_the_day_two_before_tet_2025_is_28_chap_because_that_chap_had_29_days() -> None:
     info = calendar.load().day_info(date(2025, 1, 27))
-    assert (info.reason_vi, info.reason_en) == ("28 tháng Chạp", "28th day of the 12th lunar month")
+    assert (info.reason_vi, info.reason_en) == ("28 tháng Chạp", "day 28 of the 12th lunar month")
     assert lunar.lunar_date(date(2025, 1, 28)) == (29, 12, False)  # Giao thừa: the last day of a short Chạp
 
 

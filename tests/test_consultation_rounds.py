@@ -126,7 +126,7 @@ def test_a_late_reply_after_being_deemed_is_refused_as_wrong_state(af):
     af("consultation", "close-round", ref, now="2021-04-08T09:00:00+07:00", ok=True)
     sd = children(af, ref)["SD"]
     res = af("case", "fire", sd, "agree", "--lang", "en", user=officer("SD"), now="2021-04-09T09:00:00+07:00")
-    assert res.exit_code == 3 and "Coi như nhất trí" in res.stderr and "(none)" in res.stderr
+    assert res.exit_code == 3 and "Deemed agreed" in res.stderr and "(none)" in res.stderr
 
 
 def test_deeming_by_hand_before_the_deadline_or_without_the_letter_rule_is_refused(af):

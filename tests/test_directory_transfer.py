@@ -97,15 +97,15 @@ def test_a_transfer_that_cannot_be_is_refused_before_anything_is_written(af):
     district_work(af)
     before = af.snapshot()
     cases = {
-        ("LNG", "UBND", "2025-06-30"): "Option --from: '2025-06-30' is not valid. The unit LNG is active until "
+        ("LNG", "UBND", "2025-06-30"): "Option --from: '30/06/2025' is not valid. The unit LNG is active until "
                                        "30/06/2025: only the work of a unit that has ceased is transferred.",
-        ("SNGV", "UBND", "2025-07-01"): "Option --from: '2025-07-01' is not valid. The unit SNGV is active (no end "
+        ("SNGV", "UBND", "2025-07-01"): "Option --from: '01/07/2025' is not valid. The unit SNGV is active (no end "
                                         "date in the directory): only the work of a unit that has ceased",
         ("LNG", "TPBG", "2025-07-01"): "No active unit 'TPBG' on 01/07/2025: Bac Giang City People's Committee (TPBG) "
                                        "is no longer active from 01/07/2025.",
         ("LNGG", "UBND", "2025-07-01"): "No active unit 'LNGG' in the directory. Did you mean 'LNG'?",
         ("LNG", "LNG", "2025-07-01"): "Option NEW: 'LNG' is not valid.",
-        ("LNG", "UBND", "2025-07-02"): "Option --from: '2025-07-02' is not valid. A transfer takes effect on a day "
+        ("LNG", "UBND", "2025-07-02"): "Option --from: '02/07/2025' is not valid. A transfer takes effect on a day "
                                        "that has come (today is 01/07/2025).",
         ("LNG", "UBND", "hôm qua"): "Option --from: 'hôm qua' is not valid. Give a date as YYYY-MM-DD or dd/mm/yyyy",
     }

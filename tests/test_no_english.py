@@ -64,20 +64,10 @@ ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
 # Citations name the law, never the project's own notes (legal-basis.md) or its seed documents (issue 17, point 4).
 PROJECT_NOTES = re.compile(r"legal-basis|\bseeds? \d{3}\b")
 
-# Engine text not yet in the catalogue: it moves there on branch i18ncore (errors' problem_vi/en, guards'
-# reasons, log notes stored as message keys, raw states in engine text).  A line holding one of these
-# fragments is not checked; test_known_failures_still_fail keeps the list honest, and the lead removes
-# each entry when i18ncore lands.
-KNOWN_FAILURES = {
-    "is not possible. Triggers you may use now",  # refusals stored in the log as English text
-    "Cannot '",  # a guard's refusal stored in the log
-    "does not hold a position that may do",  # the positions rule's refusal stored in the log
-    "/ all child cases ended",  # the fan-in note, "vi / en" in one string
-    "Thao tác 'open' cần các trường",  # MissingFieldsError names the pseudo-trigger 'open'
-    "Chỉ chuyển được từ một ngày đã đến",  # transfer: the date given is shown back as YYYY-MM-DD
-    "Chỉ gửi lại được thư 'failed' hoặc 'cancelled'",  # outbox retry: statuses as codes
-    "auditors read everything and change nothing",  # a refusal stored in the security log as English text
-}
+# Engine text not yet in the catalogue: a line holding one of these fragments is not checked, and
+# test_known_failures_still_fail keeps the list honest.  Empty since i18ncore was merged (errors, guards'
+# reasons and log notes are messages of the catalogue).
+KNOWN_FAILURES: set[str] = set()
 
 
 @dataclass

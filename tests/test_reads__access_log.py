@@ -76,7 +76,7 @@ def test_with_the_access_log_on_an_unnamed_reader_is_exit_2_and_nothing_is_shown
     before = af.snapshot()
     result = af("case", "show", ref, "--lang", "en", user=None, now=NOW)
     assert result.exit_code == 2 and result.stdout == ""
-    assert "No person '(chưa đặt / not set)' in the directory" in result.stderr
+    assert "No person '(not set)' in the directory" in result.stderr
     assert af.snapshot() == before
 
 

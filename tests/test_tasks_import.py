@@ -124,7 +124,7 @@ def test_unreadable_plans_exit_2_with_the_reason(af, tmp_path):
     (tmp_path / "plan.txt").write_text("x", encoding="utf-8")
     (tmp_path / "plan.xlsx").write_bytes(b"not a zip")
     (tmp_path / "cols.csv").write_text("Nhiệm vụ,Hạn chót gì đó\nA,B\n", encoding="utf-8")
-    for name, text in (("plan.txt", ".csv, .xlsx"), ("plan.xlsx", "cannot read"), ("missing.csv", "not found"),
+    for name, text in (("plan.txt", ".csv, .xlsx"), ("plan.xlsx", "không đọc được"), ("missing.csv", "không tìm thấy"),
                        ("cols.csv", "Hạn chót gì đó")):
         res = af("tasks", "import", str(tmp_path / name))
         assert res.exit_code == 2 and text in res.stderr, res.stderr

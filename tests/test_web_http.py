@@ -241,7 +241,7 @@ def test_a_reply_link_from_the_mail_answers_its_own_case_once_as_the_body(site):
     moved = next(e for e in history if e["kind"] == "transition")
     token_id = moved["origin"].split("reply-link:")[1]
     assert (moved["actor"], moved["role"], moved["to"]) == ("unit:STP", "reply-link", "commented")
-    assert re.fullmatch(r"[0-9a-f]{12}", token_id) and token_id in (moved["note"] or "")
+    assert re.fullmatch(r"[0-9a-f]{12}", token_id) and token_id in moved["text"]
     again = visible_text(body.get(path).text)
     assert "Đã ghi nhận ý kiến" in again and "Sửa Điều 5" in again and "y-kien-stp.pdf" in again
     res = body.post(path, data={"csrf": body.csrf("/login"), "answer": "disagree", "comment": "Đổi ý"},

@@ -173,11 +173,12 @@ class Page:
         """A page rendered in this request's language."""
         words = Words(self.lang)
         query = dict(self.request.query_params)
-        other = "en" if self.lang == "vi" else "vi"
+        other = service.other_language(self.lang)
         switch = self.request.url.path + "?" + urlencode({**query, "lang": other})
         html = self.site.env.get_template(template).render(
             _=words, w=words, lang=self.lang, who=self.who, csrf=self.csrf, path=self.request.url.path,
             simulation=self.site.simulation, switch_url=switch, switch_lang=other,
+            switch_name=service.language_name(other),
             inspects=bool(self.who and set(self.who["roles"]) & set(service.INSPECTORS)), **data)
         return HTMLResponse(html, status_code=status)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel.numbers import format_decimal
 
 from agreeflow.engine import service
 from agreeflow.web import words
@@ -61,6 +62,10 @@ class Words:
             return ""
         return self(table[key]) if key in table else key
 
+    def data(self, label: Any) -> str:
+        """Data an operator edits — a ``{vi, en}`` label such as a unit's two names — in the page's language."""
+        return service.render(label, self.lang)
+
     def role(self, key: str) -> str:
         return self.word(words.ROLES, key)
 
@@ -83,8 +88,7 @@ class Words:
         """A whole number with thousands grouped as the language writes them (1.000.000 / 1,000,000)."""
         if n is None:
             return ""
-        text = f"{int(n):,}"
-        return text.replace(",", ".") if self.lang == "vi" else text
+        return format_decimal(int(n), format="#,##0", locale=self.lang)  # Babel's locale data: 1.000.000 in vi
 
     def mail_status(self, key: str) -> str:
         return self.word(words.OUTBOX_STATUS, key)
@@ -151,7 +155,7 @@ class Words:
 
     def size(self, n: int) -> str:
         if n >= 2**20:
-            return f"{n / 2**20:.1f} MB".replace(".", "," if self.lang == "vi" else ".")
+            return f"{format_decimal(n / 2**20, format='0.0', locale=self.lang)} MB"
         if n >= 1024:
             return f"{n // 1024} KB"
         return f"{n} B"

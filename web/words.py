@@ -60,9 +60,9 @@ def error_text(err: AgreeflowError, lang: str) -> str:
         return t("This step is not possible at the case's present step ({state}). Nothing was recorded.", lang,
                  state=f.get("state", ""))
     if name == "GuardRefusedError":
-        return t("Not possible yet: {reason}", lang, reason=f.get("reason_en" if lang == "en" else "reason_vi", ""))
+        return t("Not possible yet: {reason}", lang, reason=err.part("reason", lang))
     if name == "TimeOrderRefusedError":
-        return str(f.get("problem_en" if lang == "en" else "problem_vi", ""))
+        return err.part("problem", lang)
     if name == "SignInRefusedError":
         return t("Sign-in failed: wrong e-mail or password, no password set, or the account is locked for a "
                  "while after repeated failures.", lang)
@@ -81,10 +81,7 @@ def error_text(err: AgreeflowError, lang: str) -> str:
 
 def field_problem(err: AgreeflowError, lang: str) -> str:
     """The problem with one field's value and how to write it."""
-    f = err.fields
-    if lang == "en":
-        return f"{f.get('problem_en', '')}. {f.get('remedy_en', '')}".strip(" .") + "."
-    return f"{f.get('problem_vi', '')}. {f.get('remedy_vi', '')}".strip(" .") + "."
+    return f"{err.part('problem', lang)}. {err.part('remedy', lang)}".strip(" .") + "."
 
 
 _DOC = re.compile(r"--attach (\w+)=")

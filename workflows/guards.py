@@ -1,7 +1,8 @@
 """Named guards used by the workflow files (registered in engine.guards).
 
-Each returns ``None`` to allow or a ``Reason`` saying, in Vietnamese and
-English, what is missing and what to do.
+Each returns ``None`` to allow or a ``Reason`` (a message of the catalogue,
+``engine/locale``) saying what is missing and what to do; it is put in the
+reader's language where the refusal is shown.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from sqlmodel import col, select
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.guards import GuardContext, Reason, register_exclusive, register_guard
+from agreeflow.engine.core.i18n import N_, Msg, join, pair
 from agreeflow.engine.core.store import Case, Person, Unit
+from agreeflow.engine.core.vocabulary import CHOICES, UNIT_KINDS, duration, word, words
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.procedures import fanout
 
@@ -21,8 +24,7 @@ def has_attachment(ctx: GuardContext) -> Reason | None:
     """At least one document is attached to the case."""
     if ctx.fields.get("_documents"):
         return None
-    return Reason("hồ sơ chưa có văn bản đính kèm. Đính kèm bằng --attach TỆP.",
-                  "the case has no attached document. Attach one with --attach FILE.")
+    return Reason(N_("the case has no attached document. Attach one with --attach FILE."))
 
 
 register_guard("has_attachment", has_attachment)
@@ -45,6 +47,11 @@ def _date(value: object) -> date | None:
         return None
 
 
+def _lower(label: dict[str, str] | str) -> dict[str, str]:
+    """A field's label as it reads inside a sentence ("the signing date")."""
+    return {k: str(v).lower() for k, v in label.items()} if isinstance(label, dict) else {"vi": label, "en": label}
+
+
 def proposer_kind_allowed(ctx: GuardContext) -> Reason | None:
     """The proposing unit is of a kind the workflow's ``proposer_kinds`` lists, and still exists today."""
     allowed = ctx.definition.proposer_kinds
@@ -52,25 +59,22 @@ def proposer_kind_allowed(ctx: GuardContext) -> Reason | None:
     if ctx.session is None:
         kind = ctx.fields.get("proposer_kind")
         if kind and kind not in allowed:
-            return Reason(f"loại đơn vị '{kind}' không được đề xuất theo quy trình này (được: {', '.join(allowed)})",
-                          f"a unit of kind '{kind}' may not propose under this workflow "
-                          f"(allowed: {', '.join(allowed)})")
+            return Reason(N_("a unit of kind '{kind}' may not propose under this workflow (allowed: {allowed})"),
+                          kind=word(UNIT_KINDS, kind), allowed=words(UNIT_KINDS, list(allowed)))
         return None
     unit = ctx.session.get(Unit, code) if code else None
     if unit is None:
-        return Reason("hồ sơ chưa có đơn vị đề xuất.", "the case names no proposing unit.")
+        return Reason(N_("the case names no proposing unit."))
     if unit.kind not in allowed:
-        return Reason(f"{unit.name_vi} ({unit.kind}) không thuộc loại đơn vị được đề xuất ký thỏa thuận theo "
-                      f"quy trình này (được: {', '.join(allowed)}). Xem Nghị định 64/2021/NĐ-CP, Điều 2.",
-                      f"{unit.name_en or unit.code} ({unit.kind}) is not a kind of unit that may propose under this "
-                      f"workflow (allowed: {', '.join(allowed)}). See Decree 64/2021/ND-CP art. 2.")
+        return Reason(N_("{unit} ({kind}) is not a kind of unit that may propose under this workflow (allowed: "
+                         "{allowed}). See Decree 64/2021/ND-CP art. 2."),
+                      unit=pair(unit.name_vi, unit.name_en or unit.code), kind=word(UNIT_KINDS, unit.kind),
+                      allowed=words(UNIT_KINDS, list(allowed)))
     today = _today(ctx)
     if unit.active_to is not None and unit.active_to < today:
-        return Reason(f"{unit.name_vi} thôi hoạt động từ {unit.active_to:%d/%m/%Y} (danh bạ): đơn vị không còn "
-                      "được đề xuất. Thỏa thuận của cấp huyện do UBND tỉnh kế thừa (Nghị định 177/2025/NĐ-CP).",
-                      f"{unit.name_en or unit.code} ceased to exist after {unit.active_to:%d/%m/%Y} (directory): it "
-                      "can no longer propose. District agreements pass to the Provincial People's Committee "
-                      "(Decree 177/2025/ND-CP).")
+        return Reason(N_("{unit} ceased to exist after {day} (directory): it can no longer propose. District "
+                         "agreements pass to the Provincial People's Committee (Decree 177/2025/ND-CP)."),
+                      unit=pair(unit.name_vi, unit.name_en or unit.code), day=unit.active_to)
     return None
 
 
@@ -82,16 +86,14 @@ def party_policy_required(ctx: GuardContext) -> Reason | None:
     """The case says the Party's policy approval (xin chủ trương) is needed."""
     if _party_required(ctx):
         return None
-    return Reason("hồ sơ không cần xin chủ trương (party_policy_required=false); dùng thao tác 'submit'.",
-                  "this case needs no Party policy approval (party_policy_required=false); use 'submit'.")
+    return Reason(N_("this case needs no Party policy approval; use 'submit'."))
 
 
 def party_policy_not_required(ctx: GuardContext) -> Reason | None:
     """Submitting straight to DOFA is allowed only when no Party policy approval is needed."""
     if not _party_required(ctx):
         return None
-    return Reason("cần xin chủ trương trước (party_policy_required=true): dùng 'request_party_policy'.",
-                  "the Party's policy approval comes first (party_policy_required=true): use 'request_party_policy'.")
+    return Reason(N_("the Party's policy approval comes first: use 'request_party_policy'."))
 
 
 def _disagreement(ctx: GuardContext) -> bool:
@@ -108,17 +110,15 @@ def has_disagreement(ctx: GuardContext) -> Reason | None:
     """A consulted body disagreed (a reply 'disagree' in this round, or field disagreement=true)."""
     if _disagreement(ctx):
         return None
-    return Reason("không có cơ quan nào không đồng ý: không cần xin ý kiến Thủ tướng (Luật 70/2020, Điều 19(4)).",
-                  "no consulted body disagreed: the Prime Minister is not asked (Law 70/2020 art. 19(4)).")
+    return Reason(N_("no consulted body disagreed: the Prime Minister is not asked (Law 70/2020 art. 19(4))."))
 
 
 def no_disagreement(ctx: GuardContext) -> Reason | None:
     """Nobody disagreed, so the Chairman may decide without the Prime Minister's opinion."""
     if not _disagreement(ctx):
         return None
-    return Reason("có cơ quan không đồng ý: phải xin ý kiến Thủ tướng trước (Luật 70/2020, Điều 19(4)) — 'ask_pm'.",
-                  "a consulted body disagreed: the Prime Minister's opinion comes first (Law 70/2020 art. 19(4)) "
-                  "— use 'ask_pm'.")
+    return Reason(N_("a consulted body disagreed: the Prime Minister's opinion comes first (Law 70/2020 art. "
+                     "19(4)) — use 'ask_pm'."))
 
 
 LEADER_RANK = {"chairman": 3, "vice_chairman": 2}
@@ -136,20 +136,16 @@ def approver_above_leader(ctx: GuardContext) -> Reason | None:
     if not leader_email or ctx.session is None:
         return None
     if ctx.actor is not None and ctx.actor.email == leader_email:
-        return Reason("người quyết định cử đoàn không thể là trưởng đoàn: không ai tự phê duyệt chuyến đi của mình.",
-                      "the person deciding cannot be the head of the delegation: nobody approves their own trip.")
+        return Reason(N_("the person deciding cannot be the head of the delegation: nobody approves their own "
+                         "trip."))
     leader = ctx.session.get(Person, leader_email)
     rank = _rank(leader)
     if rank >= LEADER_RANK["chairman"]:
-        return Reason("đoàn do Chủ tịch UBND tỉnh dẫn: Thủ tướng phê duyệt (kế hoạch đoàn ra, qua Bộ Ngoại giao) — "
-                      "dùng 'record_central_approval' (Quyết định 67/2011/QĐ-TTg; điều khoản CHƯA XÁC NHẬN).",
-                      "a trip led by the Chairman is approved by the Prime Minister (outbound plan, through MOFA) — "
-                      "use 'record_central_approval' (Decision 67/2011/QD-TTg; article UNCONFIRMED).")
+        return Reason(N_("a trip led by the Chairman is approved by the Prime Minister (outbound plan, through "
+                         "MOFA) — use 'record_central_approval' (Decision 67/2011/QD-TTg; article UNCONFIRMED)."))
     if rank and _rank(ctx.actor) <= rank:
-        return Reason("đoàn do lãnh đạo UBND tỉnh dẫn: người có chức vụ cao hơn trưởng đoàn (Chủ tịch UBND tỉnh) "
-                      "quyết định cử đoàn.",
-                      "a trip led by a provincial leader is decided by someone above the head of the delegation "
-                      "(the Chairman).")
+        return Reason(N_("a trip led by a provincial leader is decided by someone above the head of the "
+                         "delegation (the Chairman)."))
     return None
 
 
@@ -160,8 +156,7 @@ def led_by_the_chairman(ctx: GuardContext) -> Reason | None:
     leader = ctx.session.get(Person, ctx.fields.get("leader") or "")
     if _rank(leader) >= LEADER_RANK["chairman"]:
         return None
-    return Reason("chỉ đoàn do Chủ tịch UBND tỉnh dẫn mới cần phê duyệt của Thủ tướng; các đoàn khác: 'approve'.",
-                  "only a trip led by the Chairman needs the Prime Minister's approval; others: 'approve'.")
+    return Reason(N_("only a trip led by the Chairman needs the Prime Minister's approval; others: 'approve'."))
 
 
 ANSWERED = ("agreed", "commented", "disagreed")
@@ -176,11 +171,9 @@ def all_replied(ctx: GuardContext) -> Reason | None:
     silent = [c.unit or c.ref for c in children if c.state not in ANSWERED]
     if children and not silent:
         return None
-    names = ", ".join(silent) if silent else "(chưa gửi / not sent)"
-    return Reason(f"chưa nhận đủ ý kiến: {names} chưa trả lời. Khi quá hạn: báo cáo lãnh đạo ('escalate'), rồi trình "
-                  "trên cơ sở ý kiến đã nhận ('proceed_on_record', ghi lý do) — Luật 70/2020/QH14, Điều 19(2)–(3).",
-                  f"not every opinion is in: {names} has not replied. When overdue: escalate ('escalate'), then "
-                  "proceed on the opinions received ('proceed_on_record', with a reason) — Law 70/2020 art. 19(2)–(3).")
+    return Reason(N_("not every opinion is in: {names} has not replied. When overdue: escalate ('escalate'), then "
+                     "proceed on the opinions received ('proceed_on_record', with a reason) — Law 70/2020 art. "
+                     "19(2)–(3)."), names=silent if silent else Msg(N_("(not sent)")))
 
 
 def deadline_passed(ctx: GuardContext) -> Reason | None:
@@ -192,11 +185,10 @@ def deadline_passed(ctx: GuardContext) -> Reason | None:
     if any(at <= ctx.now for at, _ in rows):
         return None
     if not rows:
-        return Reason("bước này không có thời hạn đang chạy.", "no time limit is running in this step.")
-    first = min(rows, key=lambda pair: pair[0])[1]
-    return Reason(f"thời hạn '{first.label_vi}' chưa hết: hết ngày {first.due_date:%d/%m/%Y} ({first.citation}).",
-                  f"the time limit '{first.label_en}' has not run out: it ends on {first.due_date:%d/%m/%Y} "
-                  f"({first.citation}).")
+        return Reason(N_("no time limit is running in this step."))
+    first = min(rows, key=lambda row: row[0])[1]
+    return Reason(N_("the time limit '{label}' has not run out: it ends on {day} ({citation})."),
+                  label=pair(first.label_vi, first.label_en), day=first.due_date, citation=first.citation)
 
 
 def term_not_ended(ctx: GuardContext) -> Reason | None:
@@ -204,10 +196,8 @@ def term_not_ended(ctx: GuardContext) -> Reason | None:
     end = _date(ctx.fields.get("term_end"))
     if end is None or end >= _today(ctx):
         return None
-    return Reason(f"thỏa thuận đã hết hiệu lực ngày {end:%d/%m/%Y}: không thể gia hạn/sửa đổi; đề xuất ký thỏa "
-                  "thuận mới (Luật 70/2020, Điều 33 áp dụng cho thỏa thuận còn hiệu lực).",
-                  f"the agreement expired on {end:%d/%m/%Y}: it can no longer be amended or extended; propose a new "
-                  "agreement (Law 70/2020 art. 33 applies to agreements in force).")
+    return Reason(N_("the agreement expired on {day}: it can no longer be amended or extended; propose a new "
+                     "agreement (Law 70/2020 art. 33 applies to agreements in force)."), day=end)
 
 
 def term_ended(ctx: GuardContext) -> Reason | None:
@@ -216,10 +206,8 @@ def term_ended(ctx: GuardContext) -> Reason | None:
     if end is not None and end < _today(ctx):
         return None
     if end is None:
-        return Reason("chưa có ngày hết hạn: ghi --field term_end=YYYY-MM-DD.",
-                      "no end of term: give --field term_end=YYYY-MM-DD.")
-    return Reason(f"thỏa thuận còn hiệu lực đến hết ngày {end:%d/%m/%Y}.",
-                  f"the agreement is in force until {end:%d/%m/%Y}.")
+        return Reason(N_("no end of term: give --field term_end=YYYY-MM-DD."))
+    return Reason(N_("the agreement is in force until {day}."), day=end)
 
 
 AMENDMENTS = ("amend", "supplement", "extend")   # Law 70/2020 art. 33
@@ -230,34 +218,31 @@ def change_is_amendment(ctx: GuardContext) -> Reason | None:
     """The proposal amends, supplements or extends (change_kind; Law 70/2020 art. 33)."""
     if ctx.fields.get("change_kind") in AMENDMENTS:
         return None
-    return Reason(f"đề xuất '{ctx.fields.get('change_kind')}' không phải sửa đổi, bổ sung, gia hạn (Điều 33): "
-                  "dùng 'propose_termination' / 'approve_termination' / 'approve_suspension'.",
-                  f"'{ctx.fields.get('change_kind')}' is not an amendment, supplement or extension (art. 33): use "
-                  "'propose_termination' / 'approve_termination' / 'approve_suspension'.")
+    return Reason(N_("'{kind}' is not an amendment, supplement or extension (Law 70/2020 art. 33): use "
+                     "'propose_termination' / 'approve_termination' / 'approve_suspension'."),
+                  kind=word(CHOICES, ctx.fields.get("change_kind")))
 
 
 def change_is_ending(ctx: GuardContext) -> Reason | None:
     """The proposal terminates, withdraws or suspends (change_kind; Law 70/2020 art. 34)."""
     if ctx.fields.get("change_kind") in ENDINGS:
         return None
-    return Reason(f"đề xuất '{ctx.fields.get('change_kind')}' không phải chấm dứt, rút khỏi, tạm đình chỉ (Điều 34).",
-                  f"'{ctx.fields.get('change_kind')}' is not a termination, withdrawal or suspension (art. 34).")
+    return Reason(N_("'{kind}' is not a termination, withdrawal or suspension (Law 70/2020 art. 34)."),
+                  kind=word(CHOICES, ctx.fields.get("change_kind")))
 
 
 def end_is_suspension(ctx: GuardContext) -> Reason | None:
     """The decision concerns a suspension (change_kind=suspend)."""
     if ctx.fields.get("change_kind") == "suspend":
         return None
-    return Reason("đề xuất không phải tạm đình chỉ: dùng 'approve_termination' hoặc 'approve'.",
-                  "the proposal is not a suspension: use 'approve_termination' or 'approve'.")
+    return Reason(N_("the proposal is not a suspension: use 'approve_termination' or 'approve'."))
 
 
 def end_is_termination(ctx: GuardContext) -> Reason | None:
     """The decision concerns a termination or withdrawal (change_kind=terminate|withdraw)."""
     if ctx.fields.get("change_kind") in ("terminate", "withdraw"):
         return None
-    return Reason("đề xuất không phải chấm dứt/rút khỏi: dùng 'approve_suspension' hoặc 'approve'.",
-                  "the proposal is not a termination or withdrawal: use 'approve_suspension' or 'approve'.")
+    return Reason(N_("the proposal is not a termination or withdrawal: use 'approve_suspension' or 'approve'."))
 
 
 def silence_means_agreement(ctx: GuardContext) -> Reason | None:
@@ -267,10 +252,8 @@ def silence_means_agreement(ctx: GuardContext) -> Reason | None:
         rule = fanout.on_silence_rule(ctx.session, ctx.case)
     if rule == "deemed_agreed":
         return None
-    return Reason("văn bản xin ý kiến không quy định 'không trả lời là nhất trí': quá hạn chỉ là "
-                  "chậm trả lời — nhắc và báo cáo cấp trên (Luật 70/2020, Điều 19 không coi im lặng là đồng ý).",
-                  "the request letter did not say that no reply means agreement: a late reply is "
-                  "only late — remind and escalate (Law 70/2020 art. 19 does not treat silence as consent).")
+    return Reason(N_("the request letter did not say that no reply means agreement: a late reply is only late — "
+                     "remind and escalate (Law 70/2020 art. 19 does not treat silence as consent)."))
 
 
 def lead_time_respected(ctx: GuardContext) -> Reason | None:
@@ -285,14 +268,13 @@ def lead_time_respected(ctx: GuardContext) -> Reason | None:
         due = cal.add(start, timer.limit, timer.unit)
         if _today(ctx) <= due.due_date:
             continue
-        flag = "" if timer.confirmed else " — thời hạn CHƯA XÁC NHẬN / UNCONFIRMED"
-        return Reason(f"đã quá thời hạn '{timer.label.get('vi')}': hạn chót {due.due_date:%d/%m/%Y} "
-                      f"({-timer.limit} {'ngày làm việc' if timer.unit == 'wd' else 'ngày'} trước ngày "
-                      f"{timer.start[6:]}; {timer.citation}{flag}). Nếu vẫn trình, ghi lý do: "
-                      "--field late_reason=\"...\"",
-                      f"the time limit '{timer.label.get('en')}' has passed: the last day was {due.due_date:%d/%m/%Y} "
-                      f"({-timer.limit} {'working days' if timer.unit == 'wd' else 'days'} before {timer.start[6:]}; "
-                      f"{timer.citation}{flag}). To submit anyway, give the reason: --field late_reason=\"...\"")
+        name = timer.start[6:]
+        start_label = ctx.definition.fields[name].label if name in ctx.definition.fields else name
+        return Reason(N_("the time limit '{label}' has passed: the last day was {day} ({count} before {start}; "
+                         "{citation}{flag}). To submit anyway, give the reason: --field late_reason=\"...\""),
+                      label=dict(timer.label), day=due.due_date, count=duration(-timer.limit, timer.unit),
+                      start=Msg(N_("the {label} date"), label=_lower(start_label)), citation=timer.citation,
+                      flag="" if timer.confirmed else Msg(N_(" — time limit UNCONFIRMED")))
     return None
 
 
@@ -305,11 +287,10 @@ def criteria_met(ctx: GuardContext) -> Reason | None:
         failing = [n for n in names if ctx.fields.get(n) is not True]
     if not failing:
         return None
-    vi = "; ".join(ctx.definition.fields[n].label.get("vi", n) for n in failing)
-    en = "; ".join(ctx.definition.fields[n].label.get("en", n) for n in failing)
     fix = " ".join(f"--field {n}=true" for n in failing)
-    return Reason(f"đoàn chưa đáp ứng tiêu chí (Công văn 102/VPCP-QHQT): {vi}. Khi đã đáp ứng: {fix}",
-                  f"the delegation does not meet the criteria (letter 102/VPCP-QHQT): {en}. Once met: {fix}")
+    return Reason(N_("the delegation does not meet the criteria (letter 102/VPCP-QHQT): {criteria}. Once met: {fix}"),
+                  criteria=join([dict(ctx.definition.fields[n].label) or n for n in failing]),
+                  fix=fix)
 
 
 def _needs_district(ctx: GuardContext) -> bool | None:
@@ -328,17 +309,16 @@ def needs_district_opinion(ctx: GuardContext) -> Reason | None:
     """A border commune asks its district first (Decree 64/2021, only while districts exist)."""
     if _needs_district(ctx) is not False:
         return None
-    return Reason("chỉ UBND xã biên giới thuộc một huyện còn hoạt động mới xin ý kiến UBND huyện (trước 01/07/2025).",
-                  "only a border commune under a district that still exists asks the district (before 01/07/2025).")
+    return Reason(N_("only a border commune under a district that still exists asks the district (before "
+                     "01/07/2025)."))
 
 
 def no_district_opinion_needed(ctx: GuardContext) -> Reason | None:
     """Units other than border communes under a district go to consultation directly."""
     if not _needs_district(ctx):
         return None
-    return Reason("UBND xã biên giới phải xin ý kiến UBND huyện trước (Nghị định 64/2021): "
-                  "dùng 'ask_district_opinion'.",
-                  "a border commune asks its district first (Decree 64/2021): use 'ask_district_opinion'.")
+    return Reason(N_("a border commune asks its district first (Decree 64/2021/ND-CP): use "
+                     "'ask_district_opinion'."))
 
 
 for _name, _fn in {

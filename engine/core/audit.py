@@ -44,7 +44,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from agreeflow.engine.core.i18n import N_, Msg, join, show
 from agreeflow.engine.core.kinds import EventKind
+from agreeflow.engine.core.notes import stored
 from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import Case, Event, canonical_json
 
@@ -334,7 +336,7 @@ _INSERT_EVENTS = sa.insert(Event)
 
 def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime, actor: str = "", role: str = "",
                  from_state: str | None = None, to_state: str | None = None, trigger: str | None = None,
-                 note: str | None = None, payload: dict[str, Any] | None = None) -> Head:
+                 note: str | Msg | None = None, payload: dict[str, Any] | None = None) -> Head:
     """Append one event to ``case``'s chain in the caller's transaction.
 
     ``at`` is when it takes effect — the instant of the command, or the
@@ -344,7 +346,9 @@ def append_event(session: Session, case: Case, kind: EventKind, *, at: datetime,
     (FOR UPDATE), so the chain stays linear; the UNIQUE(case_id, seq)
     constraint is the backstop.  The row is inserted at once, in the
     transaction (no ORM object: the unit of work has nothing to track); the
-    new head of the chain is returned.
+    new head of the chain is returned.  A ``note`` the engine writes is a
+    message (``i18n.Msg``): it is kept in the payload as a message key with its
+    values (``notes.stored``), a person's note as their text.
     """
     assert case.id is not None
     row, new = _next_row(recording(session), head(session, case.id), case.id, case.ref, kind, at, actor, role,
@@ -385,7 +389,7 @@ def append_events(session: Session, events: Iterable[tuple[Case, dict[str, Any]]
 
 
 def _next_row(rec: Recording, last: Head, case_id: int, case_ref: str, kind: str, at: datetime, actor: str,
-              role: str, from_state: str | None, to_state: str | None, trigger: str | None, note: str | None,
+              role: str, from_state: str | None, to_state: str | None, trigger: str | None, note: str | Msg | None,
               payload: dict[str, Any] | None) -> tuple[dict[str, Any], Head]:
     """The row of the event that follows ``last`` in its chain, and the chain's new head."""
     # The transaction read the clock before it waited for this case's lock: a writer that
@@ -393,6 +397,8 @@ def _next_row(rec: Recording, last: Head, case_id: int, case_ref: str, kind: str
     # written after that one, so it is recorded no earlier (verify requires it, audit.md).
     recorded = rec.at if last.recorded_at is None or last.recorded_at <= rec.at else last.recorded_at
     body = payload or {}
+    if isinstance(note, Msg):  # the engine's own words: a message key and its values, read in each reader's language
+        note, body = stored(note, body)
     if rec.late is not None:
         body = {**body, LATE_ENTRY: rec.late}
     seq = last.seq + 1
@@ -450,35 +456,33 @@ class Break:
 
     case: str
     seq: int | None
-    problem: str
-    """In English; ``problem_vi`` in Vietnamese (the English text when none was given)."""
-    problem_vi: str = ""
+    problem: Msg | str
+    """What is wrong: a message of the catalogue (plain text from a tool that has none)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"case": self.case, "seq": self.seq, "problem": self.problem,
-                "problem_vi": self.problem_vi or self.problem}
+        return {"case": self.case, "seq": self.seq, "problem": show(self.problem, "en"),
+                "problem_vi": show(self.problem, "vi")}
 
-    def line(self, lang: str) -> str:
+    def line(self) -> Msg:
         """``  - CASE seq N: problem`` (no seq for a finding about the tables)."""
-        where = f"{self.case} seq {self.seq}" if self.seq is not None else self.case
-        return f"  - {where}: {self.problem_vi or self.problem if lang == 'vi' else self.problem}"
+        if self.seq is None:
+            return Msg("  - {case}: {problem}", case=self.case, problem=self.problem)
+        return Msg("  - {case} seq {seq}: {problem}", case=self.case, seq=self.seq, problem=self.problem)
 
 
-def listing(breaks: Iterable[Break]) -> dict[str, str]:
-    """The findings as TamperingError lists them, in both languages."""
-    found = list(breaks)
-    return {lang: "\n".join(b.line(lang) for b in found) for lang in ("vi", "en")}
+def listing(breaks: Iterable[Break]) -> Msg:
+    """The findings as TamperingError lists them, one per line."""
+    return join([b.line() for b in breaks], "\n")
 
 
-BAD_LINK = ("prev_hash does not match the previous event's hash", "prev_hash không khớp mã băm của sự kiện trước")
-BAD_HASH = ("hash does not match the event's content (event edited)",
-            "mã băm không khớp nội dung sự kiện (sự kiện đã bị sửa)")
+BAD_LINK = Msg(N_("prev_hash does not match the previous event's hash"))
+BAD_HASH = Msg(N_("hash does not match the event's content (event edited)"))
 
 
 def bad_seq(ref: str, expected: int, found: int) -> Break:
     """The break of a chain whose next event does not carry the next seq."""
-    return Break(ref, expected, f"expected seq {expected}, found {found} (event missing or reordered)",
-                 f"cần seq {expected}, gặp seq {found} (sự kiện bị xóa hoặc bị đảo thứ tự)")
+    return Break(ref, expected, Msg(N_("expected seq {expected}, found {found} (event missing or reordered)"),
+                                    expected=expected, found=found))
 
 
 def chain_rows(session: Session, case_id: int | None = None, batch: int = 5000) -> Iterable[tuple[str, Event, Any]]:

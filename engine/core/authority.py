@@ -38,11 +38,11 @@ from agreeflow.engine.core.errors import (
     ScopeRefusedError,
     UnknownPersonError,
 )
-from agreeflow.engine.core.i18n import N_, t
+from agreeflow.engine.core.i18n import N_, Msg, join, pair
 from agreeflow.engine.core.kinds import SYSTEM_ACTOR, Position, Role
 from agreeflow.engine.core.store import Case, Delegation, Person, Unit
 
-NOT_SET = "(chưa đặt / not set)"
+NOT_SET = Msg(N_("(not set)"))
 SEE_ALL = frozenset({Role.COORDINATOR, Role.APPROVER, Role.AUDITOR, Role.ADMIN})
 """Roles that see every case; an officer sees the cases that concern their unit."""
 REPLY_LINK = "reply-link"
@@ -229,27 +229,27 @@ POSITION_LABELS = {
 }
 
 
-def _unit_name(s: Session, code: str | None, lang: str) -> str:
+def _unit_name(s: Session, code: str | None) -> dict[str, str] | str:
     row = s.get(Unit, code) if code else None
     if row is None:
         return code or ""
-    return (row.name_en or row.name_vi) if lang == "en" else row.name_vi
+    return pair(row.name_vi, row.name_en or row.name_vi)
 
 
-def describe_who(s: Session, tdef: TransitionDef, case: Case, lang: str) -> str:
+def describe_who(s: Session, tdef: TransitionDef, case: Case) -> Msg:
     """Who may take ``tdef`` on ``case``, in words ("Chủ tịch Ủy ban nhân dân tỉnh …; …")."""
     parts = []
     for w in tdef.who:
-        unit = _unit_name(s, _unit_of(w.unit, case), lang)
-        position = t(POSITION_LABELS.get(Position(w.position), w.position), lang)
+        unit = _unit_name(s, _unit_of(w.unit, case))
+        position = Msg(POSITION_LABELS.get(Position(w.position), w.position))
         if w.delegated:
-            parts.append(t("{position} of {unit}, or a person the {position} delegated this step to "
-                           "(recorded delegation of authority)", lang, position=position, unit=unit))
+            parts.append(Msg(N_("{position} of {unit}, or a person the {position} delegated this step to "
+                                "(recorded delegation of authority)"), position=position, unit=unit))
         else:
-            parts.append(t("{position} of {unit}", lang, position=position, unit=unit))
+            parts.append(Msg(N_("{position} of {unit}"), position=position, unit=unit))
     if not parts:
-        parts.append(t("an officer or coordinator of {unit}", lang, unit=_unit_name(s, case.unit, lang)))
-    return "; ".join(parts)
+        parts.append(Msg(N_("an officer or coordinator of {unit}"), unit=_unit_name(s, case.unit)))
+    return join(parts)
 
 
 def refusal(s: Session, permit: Permit, who: Person, tdef: TransitionDef, case: Case, needed_roles: list[str]
@@ -257,11 +257,10 @@ def refusal(s: Session, permit: Permit, who: Person, tdef: TransitionDef, case: 
     """The error that names the rule which refused ``who`` (role, unit scope or position) and who may."""
     if permit.rule == "unit":
         return ScopeRefusedError(actor=who.email, unit=who.unit, trigger=tdef.trigger, case=case.ref,
-                                 case_unit=case.unit or "", who=describe_who(s, tdef, case, "vi"))
+                                 case_unit=case.unit or "", who=describe_who(s, tdef, case))
     if permit.rule == "position":
         return PositionRefusedError(actor=who.email, trigger=tdef.trigger, case=case.ref,
-                                    who_vi=describe_who(s, tdef, case, "vi"), who_en=describe_who(s, tdef, case, "en"),
-                                    citation=tdef.citation)
+                                    who=describe_who(s, tdef, case), citation=tdef.citation)
     return RoleRefusedError(actor=who.email, trigger=tdef.trigger, case=case.ref, needed=needed_roles,
                             roles=who.roles)
 

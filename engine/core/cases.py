@@ -47,6 +47,7 @@ from agreeflow.engine.core.errors import (
 )
 from agreeflow.engine.core.fields import check_rules, coerce
 from agreeflow.engine.core.guards import GuardContext, Reason, registered_guards
+from agreeflow.engine.core.i18n import N_, Msg, join
 from agreeflow.engine.core.kinds import EventKind, Role
 from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import Case, Event, Person, WorkflowVersion
@@ -101,7 +102,7 @@ def system_case(s: Session, now: datetime) -> Case:
     case = s.exec(select(Case).where(Case.ref == SYSTEM_REF)).first()
     if case is None:
         case = Case(ref=SYSTEM_REF, workflow=SYSTEM_WORKFLOW, version=1, state="active",
-                    title="Nhật ký hệ thống / System log", opened_at=now, updated_at=now)
+                    title="Nhật ký hệ thống", opened_at=now, updated_at=now)  # a title is data: the office's words
         s.add(case)
         s.flush()
     return case
@@ -165,7 +166,7 @@ def next_ref(s: Session, prefix: str, year: int) -> str:
 
 
 def open_case(s: Session, defn: Definition, title: str, raw: dict[str, str], actor: Person, now: datetime, *,
-              parent_ref: str | None = None, note: str | None = None, role: str | None = None,
+              parent_ref: str | None = None, note: str | Msg | None = None, role: str | None = None,
               year: int | None = None) -> Case:
     """Open a case of ``defn`` with typed fields, log ``opened`` and run the open effects.
 
@@ -179,7 +180,7 @@ def open_case(s: Session, defn: Definition, title: str, raw: dict[str, str], act
             values[name] = f.default
     missing = [n for n, f in defn.fields.items() if f.required and values.get(n) in (None, "", [])]
     if missing:
-        raise MissingFieldsError(trigger="open", missing=missing)
+        raise MissingFieldsError(trigger=Msg(N_("open a case")), missing=missing)
     check_rules(defn, values, values, to_local(now).date(), lambda trigger: None)
     unit = values.get(defn.unit_field) if defn.unit_field else actor.unit
     if role is None:
@@ -187,8 +188,8 @@ def open_case(s: Session, defn: Definition, title: str, raw: dict[str, str], act
         if role == Role.OFFICER and not authority.unit_in_scope(s, actor, unit):
             # The same rule as for a step: an officer works for their own unit only.
             raise ScopeRefusedError(actor=actor.email, unit=actor.unit, trigger="open", case=f"{defn.id} ({unit})",
-                                    case_unit=unit or "", who=f"cán bộ của {unit} hoặc điều phối viên / "
-                                                                f"an officer of {unit} or a coordinator")
+                                    case_unit=unit or "",
+                                    who=Msg(N_("an officer of {unit} or a coordinator"), unit=unit or ""))
     parent_case = find(s, parent_ref) if parent_ref else None
     keep_snapshot(s, defn, now)
     number_year = year or to_local(now).year
@@ -218,13 +219,13 @@ def candidates(defn: Definition, state: str, trigger: str) -> list[TransitionDef
     return [t for t in defn.transitions if t.trigger == trigger and state in t.sources]
 
 
-def _missing(tdef: TransitionDef, merged: dict[str, Any], docs: dict[str, Any]) -> list[str]:
+def _missing(tdef: TransitionDef, merged: dict[str, Any], docs: dict[str, Any]) -> list[str | Msg]:
     missing = [f for f in tdef.requires if merged.get(f) in (None, "", [])]
-    return missing + [f"--attach {d}=TỆP" for d in tdef.documents if d not in docs]
+    return missing + [Msg(N_("--attach {kind}=FILE"), kind=d) for d in tdef.documents if d not in docs]
 
 
 def fire(s: Session, case: Case, person: Person, trigger: str, raw: dict[str, str], now: datetime, *,
-         note: str | None = None, files: Iterable[dict[str, Any]] = (), expect_version: int | None = None,
+         note: str | Msg | None = None, files: Iterable[dict[str, Any]] = (), expect_version: int | None = None,
          role_override: str | None = None) -> Fired:
     """Fire ``trigger`` on the locked ``case`` as ``person``; see the module docstring for the order of checks.
 
@@ -243,7 +244,9 @@ def fire(s: Session, case: Case, person: Person, trigger: str, raw: dict[str, st
     found = candidates(defn, case.state, trigger)
     if not found:
         allowed = [t.trigger for t in available(s, defn, case, person, now)]
-        raise Refusal(StateRefusedError(case=case.ref, state=defn.label(case.state, "vi"), trigger=trigger,
+        state = defn.states.get(case.state)
+        raise Refusal(StateRefusedError(case=case.ref, state=dict(state.label) if state and state.label else case.state,
+                                        trigger=trigger,
                                         allowed=allowed), person.email, "")
     delegations: dict[TransitionDef, dict[str, str]] = {}
     if role_override is not None:
@@ -274,9 +277,8 @@ def fire(s: Session, case: Case, person: Person, trigger: str, raw: dict[str, st
     tdef = machine.advance(defn, case.state, trigger, ctx)
     role = roles[tdef] if tdef is not None else next(iter(roles.values()))
     if tdef is None:
-        raise Refusal(GuardRefusedError(case=case.ref, trigger=trigger,
-                                        reason_vi="; ".join(r.vi for r in ctx.refusals),
-                                        reason_en="; ".join(r.en for r in ctx.refusals)), person.email, role)
+        raise Refusal(GuardRefusedError(case=case.ref, trigger=trigger, reason=join(ctx.refusals)),
+                      person.email, role)
     if missing := _missing(tdef, merged, docs):
         raise MissingFieldsError(trigger=trigger, missing=missing)
     check_rules(defn, set(values) | set(tdef.requires), merged, to_local(now).date(), lambda tr: day_of(s, case, tr))
@@ -286,7 +288,7 @@ def fire(s: Session, case: Case, person: Person, trigger: str, raw: dict[str, st
 
 
 def apply(s: Session, case: Case, defn: Definition, tdef: TransitionDef, actor: str, role: str,
-          values: dict[str, Any], merged: dict[str, Any], files: list[dict[str, Any]], note: str | None,
+          values: dict[str, Any], merged: dict[str, Any], files: list[dict[str, Any]], note: str | Msg | None,
           now: datetime, delegation: dict[str, str] | None = None) -> None:
     """Write one accepted transition — events, fields, state — then run the effects (caller's transaction)."""
     old_state, new_state = case.state, tdef.dest
@@ -361,8 +363,8 @@ def check_time_order(s: Session, case: Case, now: datetime, actor: str) -> None:
     last = audit.last_effective(s, case.id or 0)
     if last is not None and now < last:
         raise Refusal(TimeOrderRefusedError(effective=fmt_local(now), case=case.ref,
-                                            problem_vi=f"sớm hơn sự kiện cuối cùng của hồ sơ ({fmt_local(last)})",
-                                            problem_en=f"earlier than the case's last event ({fmt_local(last)})"),
+                                            problem=Msg(N_("earlier than the case's last event ({at})"),
+                                                        at=fmt_local(last))),
                       actor, "")
 
 
@@ -387,8 +389,8 @@ class Option:
     allowed: bool
     rule: str | None = None
     """Why not: ``role``, ``unit``, ``position`` or ``guard`` (None when allowed)."""
-    reason_vi: str = ""
-    reason_en: str = ""
+    reason: Msg | None = None
+    """Why not, as a message for the reader's language (None when allowed)."""
 
 
 def options(s: Session, defn: Definition, case: Case, person: Person | None, now: datetime) -> list[Option]:
@@ -412,16 +414,16 @@ def options(s: Session, defn: Definition, case: Case, person: Person | None, now
 def _option(s: Session, defn: Definition, case: Case, person: Person | None, now: datetime,
             found: list[TransitionDef]) -> Option:
     if person is None:
-        return Option(found[0], False, "role", "chưa đăng nhập", "not signed in")
+        return Option(found[0], False, "role", Msg(N_("not signed in")))
     if authority.is_read_only(person):
-        return Option(found[0], False, "role", "người kiểm tra chỉ được xem", "auditors read only")
+        return Option(found[0], False, "role", Msg(N_("auditors read only")))
     permits = {t: authority.decide(s, person, t, case, defn, to_local(now).date()) for t in found}
     allowed = [t for t, p in permits.items() if p.allowed]
     if not allowed:
         order = {"position": 0, "unit": 1, "role": 2}
         first, permit = min(permits.items(), key=lambda kv: order.get(kv[1].rule or "", 3))
         err = authority.refusal(s, permit, person, first, case, sorted({r for t in found for r in t.roles}))
-        return Option(first, False, permit.rule, err.render("vi"), err.render("en"))
+        return Option(first, False, permit.rule, err.message())
     guards = registered_guards()
     reasons: list[Reason] = []
     for t in allowed:
@@ -431,7 +433,7 @@ def _option(s: Session, defn: Definition, case: Case, person: Person | None, now
         if not refused or _passes_with_a_choice(t, defn, ctx, guards):
             return Option(t, True)
         reasons.extend(refused)
-    return Option(allowed[0], False, "guard", "; ".join(r.vi for r in reasons), "; ".join(r.en for r in reasons))
+    return Option(allowed[0], False, "guard", join(reasons))
 
 
 def _passes_with_a_choice(t: TransitionDef, defn: Definition, ctx: GuardContext, guards: Any) -> bool:
@@ -449,6 +451,11 @@ def _passes_with_a_choice(t: TransitionDef, defn: Definition, ctx: GuardContext,
 
 def log_refusal(s: Session, case: Case, err: RefusedError, actor: str, role: str, trigger: str | None,
                 now: datetime) -> None:
-    """Append a ``refused`` event to the (locked) case."""
+    """Append a ``refused`` event to the (locked) case.
+
+    The payload keeps the error's message as a message key with its values
+    (``{"error", "msg", "args"}``): the log reads it in each reader's language.
+    Events written before kept ``"message"`` in English; they read as they are.
+    """
     audit.append_event(s, case, EventKind.REFUSED, actor=actor, role=role, trigger=trigger, from_state=case.state,
-                       payload={"error": type(err).__name__, "message": err.render("en")}, at=now)
+                       payload={"error": type(err).__name__, **err.message().to_json()}, at=now)

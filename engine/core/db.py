@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from agreeflow.engine.core.errors import DatabaseUrlError, NotInitialisedError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.paths import MIGRATIONS_DIR
 from agreeflow.engine.core.settings import Settings
 
@@ -45,8 +46,8 @@ def safe_url(url: str) -> str:
         return url
 
 
-def _bad_url(url: str, vi: str, en: str) -> DatabaseUrlError:
-    return DatabaseUrlError(db=safe_url(url), problem_vi=vi, problem_en=en)
+def _bad_url(url: str, problem: Msg) -> DatabaseUrlError:
+    return DatabaseUrlError(db=safe_url(url), problem=problem)
 
 
 def get_engine(url: str) -> Engine:
@@ -57,15 +58,14 @@ def get_engine(url: str) -> Engine:
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
-        raise _bad_url(url, "không phải một địa chỉ cơ sở dữ liệu", "it is not a database URL") from None
+        raise _bad_url(url, Msg(N_("it is not a database URL"))) from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise _bad_url(url, f"agreeflow chỉ dùng SQLite hoặc PostgreSQL, không dùng '{parsed.get_backend_name()}'",
-                       f"agreeflow runs on SQLite or PostgreSQL, not '{parsed.get_backend_name()}'")
+        raise _bad_url(url, Msg(N_("agreeflow runs on SQLite or PostgreSQL, not '{backend}'"),
+                                backend=parsed.get_backend_name()))
     try:
         eng = _sqlite_engine(url, parsed) if is_sqlite(url) else sa.create_engine(url, pool_pre_ping=True)
     except (sa.exc.NoSuchModuleError, ModuleNotFoundError):
-        raise _bad_url(url, "không có trình điều khiển cho địa chỉ này (dùng postgresql+psycopg://…)",
-                       "no driver for this URL (use postgresql+psycopg://…)") from None
+        raise _bad_url(url, Msg(N_("no driver for this URL (use postgresql+psycopg://…)"))) from None
     _engines[url] = eng
     return eng
 
@@ -74,13 +74,11 @@ def _sqlite_engine(url: str, parsed: sa.engine.URL) -> Engine:
     path = parsed.database or ""
     if path and path != ":memory:":
         if Path(path).is_dir():
-            raise _bad_url(url, f"'{path}' là một thư mục, không phải tệp cơ sở dữ liệu",
-                           f"'{path}' is a folder, not a database file")
+            raise _bad_url(url, Msg(N_("'{path}' is a folder, not a database file"), path=path))
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise _bad_url(url, f"không tạo được thư mục chứa tệp ({exc.strerror})",
-                           f"cannot create the file's folder ({exc.strerror})") from None
+            raise _bad_url(url, Msg(N_("cannot create the file's folder ({problem})"), problem=exc.strerror)) from None
     eng = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(eng, "connect")
@@ -137,7 +135,7 @@ def _check_initialised(eng: Engine, url: str) -> None:
 
 def _unreachable(url: str, exc: sa.exc.DBAPIError) -> DatabaseUrlError:
     detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-    return _bad_url(url, f"không kết nối hoặc không đọc được ({detail})", f"cannot connect to or read it ({detail})")
+    return _bad_url(url, Msg(N_("cannot connect to or read it ({detail})"), detail=detail))
 
 
 @contextmanager

@@ -609,7 +609,7 @@ def from_source(text: str, path: str) -> Definition:
     try:
         return parse(load_text(text, path), path)
     except YamlSyntaxError as exc:
-        raise DefinitionError([f"{exc.path}:{exc.line}: {exc.detail}"]) from None
+        raise DefinitionError([exc.located]) from None
 
 
 def registry(path: str | None = None) -> dict[tuple[str, int], Definition]:

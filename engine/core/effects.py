@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from agreeflow.engine.core.definitions import Definition, TransitionDef
+    from agreeflow.engine.core.i18n import Msg
     from agreeflow.engine.core.store import Case
 
 
@@ -45,7 +46,7 @@ class Moved:
     new_state: str
     actor: str
     role: str
-    note: str | None
+    note: str | Msg | None        # a person's words, or the engine's (a message of the catalogue)
     now: datetime                 # the instant of the command: every event it writes carries it
     values: dict[str, Any] = field(default_factory=dict)
 

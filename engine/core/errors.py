@@ -1,4 +1,4 @@
-"""Errors that reach users, each with an exit code and a Vietnamese and English text.
+"""Errors that reach users, each with an exit code and one message of the catalogue.
 
     AgreeflowError                    (base; never raised itself)
     ├── UserInputError        exit 2  bad input; nothing was written
@@ -23,7 +23,7 @@
     │   ├── DatabaseUrlError          a database URL that is malformed or cannot be reached
     │   ├── OutputPathError           an output path that is a folder or cannot be written
     │   ├── AttachmentTooLargeError   a file given to --attach over the configured limit
-    │   └── OffCalendarError          a computation that needs days outside the calendar's years
+    │   ├── OffCalendarError          a computation that needs days outside the calendar's years
     │   └── OptionValueError          a malformed option value (--from, --year, ...)
     ├── RefusedError          exit 3  a rule refused it; the refusal is logged
     │   ├── RoleRefusedError          the person holds none of the step's roles
@@ -39,7 +39,11 @@
     └── TamperingError        exit 4  audit verify found a broken chain
 
 Subclasses keep their details as attributes (case, state, trigger, allowed...)
-so the CLI can print them as JSON as well as text.
+so the CLI can print them as JSON as well as text.  The text is one English
+``msgid`` of the gettext catalogue (``msgid`` on the class, or given when
+raised); its values are plain values or ``i18n.Msg`` messages (a problem, a
+remedy, a guard's reason) that are put in the reader's language only when the
+error is shown: ``err.render(lang)`` at the edge (command line, web page).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from agreeflow.engine.core.i18n import t
+from agreeflow.engine.core.i18n import N_, Msg, join, pair, show
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
@@ -64,11 +68,17 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
     return f"unknown {kind} '{name}'" + (f" — did you mean '{guess}'?" if guess else "")
 
 
+def guess_hint(guess: str) -> Msg | str:
+    """`` Did you mean 'x'?`` as a message ('' when there is no guess)."""
+    return Msg(N_(" Did you mean '{guess}'?"), guess=guess) if guess else ""
+
+
 class AgreeflowError(Exception):
     """Base of every error agreeflow shows to a user."""
 
     exit_code: ClassVar[int] = 1
-    messages: ClassVar[dict[str, str]] = {"vi": "Lỗi: {detail}", "en": "Error: {detail}"}
+    msgid: ClassVar[str] = N_("Error: {detail}")
+    """The English text (a message of the catalogue) whose ``{placeholders}`` the fields fill."""
 
     def __init__(self, **fields: Any) -> None:
         self.fields = fields
@@ -76,34 +86,42 @@ class AgreeflowError(Exception):
             setattr(self, key, value)
         super().__init__(self.render("en"))
 
+    def message(self) -> Msg:
+        """The error as a message of the catalogue, not yet in a language (what a log note stores)."""
+        return Msg(self.msgid, **self.fields)
+
     def render(self, lang: str = "vi") -> str:
         """The message in ``lang`` (vi or en), with its remedy."""
-        template = self.messages.get(lang) or self.messages["en"]
-        values = {k: _show(v, lang) for k, v in self.fields.items()}
-        return template.format_map(_Blank(values))
+        return self.message().render(lang)
+
+    def part(self, name: str, lang: str = "vi") -> str:
+        """One field (a problem, a remedy, a reason) in ``lang`` — for a page that words the rest itself."""
+        return show(self.fields.get(name), lang)
 
     def to_json(self, lang: str = "vi") -> dict[str, Any]:
         """A machine-readable form for ``--json`` output."""
         return {"error": type(self).__name__, "exit_code": self.exit_code,
                 "message": self.render(lang),
-                "details": {k: v for k, v in self.fields.items() if _jsonable(v)}}
-
-
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return ""
+                "details": {k: _detail(v, lang) for k, v in self.fields.items() if _jsonable(v)}}
 
 
 def _show(value: Any, lang: str) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) if value else ("(không có)" if lang == "vi" else "(none)")
-    if isinstance(value, dict) and lang in value:
-        return str(value[lang])
-    return str(value)
+    return show(value, lang)
 
 
 def _jsonable(v: Any) -> bool:
-    return isinstance(v, (str, int, float, bool, list, dict, type(None)))
+    return isinstance(v, (str, int, float, bool, list, dict, type(None), Msg))
+
+
+def _detail(value: Any, lang: str) -> Any:
+    """A field for ``--json``: messages in ``lang``, the rest as it is."""
+    if isinstance(value, Msg):
+        return value.render(lang)
+    if isinstance(value, list):
+        return [_detail(v, lang) for v in value]
+    if isinstance(value, dict) and value and set(value) <= {"vi", "en"}:
+        return show(value, lang)
+    return value
 
 
 # ---------------------------------------------------------------- exit 2
@@ -114,72 +132,43 @@ class UserInputError(AgreeflowError):
 
 
 class NotInitialisedError(UserInputError):
-    messages = {
-        "vi": "Cơ sở dữ liệu {db} chưa được khởi tạo. Hãy chạy: agreeflow init",
-        "en": "The database {db} is not initialised. Run: agreeflow init",
-    }
+    msgid = N_("The database {db} is not initialised. Run: agreeflow init")
 
 
 class UnknownCaseError(UserInputError):
-    messages = {
-        "vi": "Không tìm thấy hồ sơ '{case}'.{hint} Xem danh sách: agreeflow case list",
-        "en": "No case '{case}'.{hint} See the list: agreeflow case list",
-    }
+    msgid = N_("No case '{case}'.{hint} See the list: agreeflow case list")
 
     def __init__(self, case: str, known: Iterable[str] = ()) -> None:
-        guess = did_you_mean(case, known)
-        super().__init__(case=case, hint=f" Có phải '{guess}'?" if guess else "")
-        self._guess = guess
-
-    def render(self, lang: str = "vi") -> str:
-        if lang == "en":
-            self.fields["hint"] = f" Did you mean '{self._guess}'?" if getattr(self, "_guess", "") else ""
-        else:
-            self.fields["hint"] = f" Có phải '{self._guess}'?" if getattr(self, "_guess", "") else ""
-        return super().render(lang)
+        super().__init__(case=case, hint=guess_hint(did_you_mean(case, known)))
 
 
 class _Suggesting(UserInputError):
     """An unknown name with a 'did you mean' suggestion and the allowed names."""
 
-    kind: ClassVar[dict[str, str]] = {"vi": "tên", "en": "name"}
-    messages = {
-        "vi": "Không có {kind} '{name}'.{hint} Các giá trị hợp lệ: {allowed}",
-        "en": "Unknown {kind} '{name}'.{hint} Allowed: {allowed}",
-    }
+    kind: ClassVar[str] = N_("name")
+    msgid = N_("Unknown {kind} '{name}'.{hint} Allowed: {allowed}")
 
     def __init__(self, name: str, allowed: Iterable[str] = (), **extra: Any) -> None:
         allowed = sorted(set(allowed))
-        super().__init__(name=name, allowed=allowed, guess=did_you_mean(name, allowed), **extra)
+        guess = did_you_mean(name, allowed)
+        super().__init__(name=name, allowed=allowed, guess=guess, **extra)
 
-    def render(self, lang: str = "vi") -> str:
-        guess = self.fields.get("guess")
-        self.fields["kind"] = self.kind.get(lang, self.kind["en"])
-        if guess:
-            self.fields["hint"] = f" Có phải '{guess}'?" if lang == "vi" else f" Did you mean '{guess}'?"
-        else:
-            self.fields["hint"] = ""
-        return super().render(lang)
+    def message(self) -> Msg:
+        return Msg(self.msgid, **self.fields, kind=Msg(self.kind), hint=guess_hint(self.fields.get("guess", "")))
 
 
 class UnknownWorkflowError(_Suggesting):
-    kind = {"vi": "quy trình", "en": "workflow"}
+    kind = N_("workflow")
 
 
 class UnknownTriggerError(_Suggesting):
-    kind = {"vi": "thao tác", "en": "trigger"}
-    messages = {
-        "vi": "Quy trình của hồ sơ {case} không có thao tác '{name}'.{hint} Các thao tác: {allowed}",
-        "en": "The workflow of case {case} has no trigger '{name}'.{hint} Triggers: {allowed}",
-    }
+    kind = N_("trigger")
+    msgid = N_("The workflow of case {case} has no trigger '{name}'.{hint} Triggers: {allowed}")
 
 
 class UnknownUnitError(_Suggesting):
-    kind = {"vi": "đơn vị", "en": "unit"}
-    messages = {
-        "vi": "Không có đơn vị '{name}' đang hoạt động trong danh bạ.{hint} Xem: agreeflow directory show",
-        "en": "No active unit '{name}' in the directory.{hint} See: agreeflow directory show",
-    }
+    kind = N_("unit")
+    msgid = N_("No active unit '{name}' in the directory.{hint} See: agreeflow directory show")
 
 
 class InactiveUnitError(UserInputError):
@@ -189,183 +178,125 @@ class InactiveUnitError(UserInputError):
     misspelt ministry.  ``retired`` tells which side of its life the day falls on.
     """
 
-    messages = {
-        "vi": "Không có đơn vị '{name}' đang hoạt động ngày {on}: {unit_vi} ({name}) {status_vi}. {remedy_vi}",
-        "en": "No active unit '{name}' on {on}: {unit_en} ({name}) {status_en}. {remedy_en}",
-    }
+    msgid = N_("No active unit '{name}' on {on}: {unit} ({name}) {status}. {remedy}")
 
     def __init__(self, name: str, unit_vi: str, unit_en: str, since: str, on: str, retired: bool) -> None:
         if retired:
-            status_vi, status_en = f"thôi hoạt động từ {since}", f"is no longer active from {since}"
-            remedy_vi = ("Ghi đơn vị kế thừa công việc của đơn vị này (xem: agreeflow directory show); việc còn mở "
-                         f"của đơn vị chuyển sang đơn vị kế thừa bằng: agreeflow directory transfer {name} MỚI "
-                         f"--from {since}")
-            remedy_en = ("Name the unit that took over its work (see: agreeflow directory show); its open work "
-                         f"moves to that unit with: agreeflow directory transfer {name} NEW --from {since}")
+            status = Msg(N_("is no longer active from {since}"), since=since)
+            remedy = Msg(N_("Name the unit that took over its work (see: agreeflow directory show); its open work "
+                            "moves to that unit with: agreeflow directory transfer {name} NEW --from {since}"),
+                         name=name, since=since)
         else:
-            status_vi, status_en = f"chỉ hoạt động từ {since}", f"is active only from {since}"
-            remedy_vi, remedy_en = "Xem: agreeflow directory show", "See: agreeflow directory show"
-        super().__init__(name=name, unit_vi=unit_vi, unit_en=unit_en, since=since, on=on, retired=retired,
-                         status_vi=status_vi, status_en=status_en, remedy_vi=remedy_vi, remedy_en=remedy_en)
+            status = Msg(N_("is active only from {since}"), since=since)
+            remedy = Msg(N_("See: agreeflow directory show"))
+        super().__init__(name=name, unit=pair(unit_vi, unit_en), since=since, on=on, retired=retired,
+                         status=status, remedy=remedy)
 
 
 class UnknownPersonError(UserInputError):
-    messages = {
-        "vi": "Không có người dùng '{email}' trong danh bạ. Dùng --as EMAIL (hoặc AGREEFLOW_USER) với một địa chỉ trong: agreeflow directory show",
-        "en": "No person '{email}' in the directory. Use --as EMAIL (or AGREEFLOW_USER) with an address from: agreeflow directory show",
-    }
+    msgid = N_("No person '{email}' in the directory. Use --as EMAIL (or AGREEFLOW_USER) with an address from: "
+               "agreeflow directory show")
 
 
 class FieldValueError(UserInputError):
-    messages = {
-        "vi": "Trường '{field}': {problem_vi}. {remedy_vi}",
-        "en": "Field '{field}': {problem_en}. {remedy_en}",
-    }
+    """A value of a field that cannot be taken: ``problem`` and ``remedy`` are messages."""
+
+    msgid = N_("Field '{field}': {problem}. {remedy}")
 
 
 class MissingFieldsError(UserInputError):
-    messages = {
-        "vi": "Thao tác '{trigger}' cần các trường: {missing}. Thêm bằng --field TÊN=GIÁ_TRỊ (tệp đính kèm: --attach TỆP).",
-        "en": "Trigger '{trigger}' needs the fields: {missing}. Add them with --field NAME=VALUE (documents: --attach FILE).",
-    }
+    msgid = N_("Trigger '{trigger}' needs the fields: {missing}. Add them with --field NAME=VALUE "
+               "(documents: --attach FILE).")
 
 
 class DefinitionError(UserInputError):
     problems: list[str]  # set by AgreeflowError.__init__ from the fields
-    messages = {
-        "vi": "Tệp quy trình có {count} lỗi:\n{listing}",
-        "en": "The workflow file has {count} problem(s):\n{listing}",
-    }
+    msgid = N_("The workflow file has {count} problem(s):\n{listing}")
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(count=len(problems), listing="\n".join(f"  - {p}" for p in problems),
+    def __init__(self, problems: list[str] | list[Any]) -> None:
+        super().__init__(count=len(problems), listing=join([Msg("  - {problem}", problem=p) for p in problems], "\n"),
                          problems=problems)
 
 
 class DirectoryFileError(DefinitionError):
-    messages = {
-        "vi": "Tệp danh bạ có {count} lỗi (chưa ghi gì):\n{listing}",
-        "en": "The directory file has {count} problem(s) (nothing written):\n{listing}",
-    }
+    msgid = N_("The directory file has {count} problem(s) (nothing written):\n{listing}")
 
 
 class PhraseError(UserInputError):
-    """A phrase nothing reads, or one that reads but names what cannot be (``problem_vi``/``problem_en``).
+    """A phrase nothing reads, or one that reads but names what cannot be (``problem``, a message).
 
     "Quý V", "năm 0", "trong vòng -5 ngày": the problem is said, then the accepted forms — never another date.
     """
 
-    messages = {
-        "vi": "Không hiểu thời hạn '{phrase}'{problem_vi}. Các dạng được chấp nhận:\n{forms}",
-        "en": "Cannot read the time phrase '{phrase}'{problem_en}. Accepted forms:\n{forms}",
-    }
+    msgid = N_("Cannot read the time phrase '{phrase}'. Accepted forms:\n{forms}")
 
-    def render(self, lang: str = "vi") -> str:
-        problem = {k: f": {self.fields[k]}" for k in ("problem_vi", "problem_en") if self.fields.get(k)}
-        template = self.messages.get(lang) or self.messages["en"]
-        return template.format_map(_Blank({k: _show(v, lang) for k, v in self.fields.items()} | problem))
+    def message(self) -> Msg:
+        if self.fields.get("problem"):
+            return Msg(N_("Cannot read the time phrase '{phrase}': {problem}. Accepted forms:\n{forms}"),
+                       **self.fields)
+        return super().message()
 
 
 class DateValueError(UserInputError):
-    messages = {
-        "vi": "Ngày '{value}' không hợp lệ: {problem_vi}. Viết ngày theo dạng YYYY-MM-DD, ví dụ 2025-01-20 "
-              "(lịch có các năm {first}–{last}).",
-        "en": "'{value}' is not a valid date: {problem_en}. Write dates as YYYY-MM-DD, e.g. 2025-01-20 "
-              "(the calendar covers {first}–{last}).",
-    }
+    msgid = N_("'{value}' is not a valid date: {problem}. Write dates as YYYY-MM-DD, e.g. 2025-01-20 "
+               "(the calendar covers {first}–{last}).")
 
 
 class InputFileError(UserInputError):
-    messages = {
-        "vi": "Tệp '{path}': {problem}",
-        "en": "File '{path}': {problem}",
-    }
+    msgid = N_("File '{path}': {problem}")
 
 
 class PlanFileError(DefinitionError):
-    messages = {
-        "vi": "Tệp kế hoạch có {count} lỗi — chưa ghi gì; sửa các dòng sau rồi nhập lại:\n{listing}{hint}",
-        "en": "The plan file has {count} problem(s) — nothing was written; fix these rows and import again:\n{listing}{hint}",
-    }
+    msgid = N_("The plan file has {count} problem(s) — nothing was written; fix these rows and import again:"
+               "\n{listing}{hint}")
 
-    def __init__(self, problems: list[str], hint: str = "") -> None:
+    def __init__(self, problems: list[str] | list[Any], hint: str = "") -> None:
         super().__init__(problems)
         self.fields["hint"] = self.hint = f"\n{hint}" if hint else ""
 
 
 class ReportMapError(DefinitionError):
-    messages = {
-        "vi": "Tệp ánh xạ báo cáo (report-map) có {count} lỗi:\n{listing}",
-        "en": "The report map has {count} problem(s):\n{listing}",
-    }
+    msgid = N_("The report map has {count} problem(s):\n{listing}")
 
 
 class SimulationOnlyError(UserInputError):
-    messages = {
-        "vi": "{what} chỉ dùng được trên cơ sở dữ liệu mô phỏng (tạo bằng: agreeflow init --simulation). "
-              "Cơ sở dữ liệu {db} là cơ sở dữ liệu thật: thời gian lấy theo đồng hồ hệ thống. "
-              "Để ghi một việc đã xảy ra trước đây, dùng --effective NGÀY --reason \"lý do\".",
-        "en": "{what} works only on a simulation database (made with: agreeflow init --simulation). "
-              "The database {db} is a real one: time comes from the system clock. "
-              "To record something that happened earlier, use --effective DATE --reason \"why\".",
-    }
+    msgid = N_("{what} works only on a simulation database (made with: agreeflow init --simulation). "
+               "The database {db} is a real one: time comes from the system clock. "
+               "To record something that happened earlier, use --effective DATE --reason \"why\".")
 
 
 class NotSignedInError(UserInputError):
-    messages = {
-        "vi": "Chưa đăng nhập. Đăng nhập bằng: agreeflow login EMAIL (hoặc đặt AGREEFLOW_TOKEN).",
-        "en": "Not signed in. Sign in with: agreeflow login EMAIL (or set AGREEFLOW_TOKEN).",
-    }
+    msgid = N_("Not signed in. Sign in with: agreeflow login EMAIL (or set AGREEFLOW_TOKEN).")
 
 
 class DatabaseUrlError(UserInputError):
-    messages = {
-        "vi": "Không mở được cơ sở dữ liệu {db}: {problem_vi}. Kiểm tra --db / AGREEFLOW_DB "
-              "(ví dụ sqlite:////duong/dan/agreeflow.db hoặc postgresql+psycopg://nguoidung@may/agreeflow).",
-        "en": "Cannot open the database {db}: {problem_en}. Check --db / AGREEFLOW_DB "
-              "(e.g. sqlite:////path/to/agreeflow.db or postgresql+psycopg://user@host/agreeflow).",
-    }
+    msgid = N_("Cannot open the database {db}: {problem}. Check --db / AGREEFLOW_DB "
+               "(e.g. sqlite:////path/to/agreeflow.db or postgresql+psycopg://user@host/agreeflow).")
 
 
 class OutputPathError(UserInputError):
-    messages = {
-        "vi": "Không ghi được tệp '{path}': {problem_vi}. Chọn một đường dẫn tệp trong một thư mục có quyền ghi.",
-        "en": "Cannot write the file '{path}': {problem_en}. Choose a file path in a folder you may write to.",
-    }
+    msgid = N_("Cannot write the file '{path}': {problem}. Choose a file path in a folder you may write to.")
 
 
-class CataloguedError(UserInputError):
-    """An input error whose text is one message of the gettext catalogue (``msgid``: the English text)."""
-
-    msgid: ClassVar[str] = ""
-
-    def render(self, lang: str = "vi") -> str:
-        from agreeflow.engine.core.i18n import t  # at render time: the catalogue is read only for a message
-        return t(self.msgid, lang, **{k: _show(v, lang) for k, v in self.fields.items()})
+class AttachmentTooLargeError(UserInputError):
+    msgid = N_("The file '{path}' is {size} ({bytes} bytes), over the limit of {limit} ({limit_bytes} bytes) "
+               "for an attachment; nothing was stored. Send a smaller file (compress or split it), or ask the "
+               "administrator to raise AGREEFLOW_MAX_ATTACHMENT_MB.")
 
 
-class AttachmentTooLargeError(CataloguedError):
-    msgid = ("The file '{path}' is {size} ({bytes} bytes), over the limit of {limit} ({limit_bytes} bytes) "
-             "for an attachment; nothing was stored. Send a smaller file (compress or split it), or ask the "
-             "administrator to raise AGREEFLOW_MAX_ATTACHMENT_MB.")
-
-
-class OffCalendarError(CataloguedError, ValueError):
+class OffCalendarError(UserInputError, ValueError):
     """The input leads to days the calendar does not have (a start in 1994, 10⁶ working days, year 9999).
 
     Also a ValueError, so the code that already turns "off the calendar" into a message of its own keeps
     doing so; anywhere else it reaches the user as exit 2 with this text — never a traceback.
     """
 
-    msgid = ("The dates this needs ({years}) are outside the calendar's years {first}–{last}: agreeflow counts "
-             "working days only there. Check the dates and numbers given (a start, a number of days, a year).")
+    msgid = N_("The dates this needs ({years}) are outside the calendar's years {first}–{last}: agreeflow counts "
+               "working days only there. Check the dates and numbers given (a start, a number of days, a year).")
 
 
 class OptionValueError(UserInputError):
-    messages = {
-        "vi": "Tùy chọn {option}: '{value}' không hợp lệ. {remedy_vi}",
-        "en": "Option {option}: '{value}' is not valid. {remedy_en}",
-    }
+    msgid = N_("Option {option}: '{value}' is not valid. {remedy}")
 
 
 class LetterError(UserInputError):
@@ -375,26 +306,24 @@ class LetterError(UserInputError):
     """
 
     def __init__(self, message: str, **values: Any) -> None:
-        super().__init__(message=message, **values)
+        self._msgid = message
+        super().__init__(**values)
 
-    def render(self, lang: str = "vi") -> str:
-        values = {k: _show(v, lang) for k, v in self.fields.items() if k != "message"}
-        return t(str(self.fields["message"]), lang, **values)
+    def message(self) -> Msg:
+        return Msg(self._msgid, **self.fields)
 
 
 class UnknownLetterKindError(UserInputError):
     """A letter kind no template defines; says which kinds there are (with their names) and the closest."""
 
-    def __init__(self, name: str, kinds: dict[str, str]) -> None:
-        super().__init__(name=name, allowed=sorted(kinds), guess=did_you_mean(name, kinds), labels=kinds)
+    msgid = N_("There is no letter kind '{name}'.{hint} The kinds are:\n{listing}\n(The annual report: "
+               "agreeflow report annual --year YEAR --docx FILE.)")
 
-    def render(self, lang: str = "vi") -> str:
-        guess = self.fields["guess"]
-        hint = t(" Did you mean '{guess}'?", lang, guess=guess) if guess else ""
-        listing = "\n".join(f"  {k} — {self.fields['labels'][k]}" for k in self.fields["allowed"])
-        return t("There is no letter kind '{name}'.{hint} The kinds are:\n{listing}\n(The annual report: "
-                 "agreeflow report annual --year YEAR --docx FILE.)", lang, name=self.fields["name"], hint=hint,
-                 listing=listing)
+    def __init__(self, name: str, kinds: dict[str, str]) -> None:
+        allowed = sorted(kinds)
+        super().__init__(name=name, allowed=allowed, guess=did_you_mean(name, kinds), labels=kinds,
+                         hint=guess_hint(did_you_mean(name, kinds)),
+                         listing="\n".join(f"  {k} — {kinds[k]}" for k in allowed))
 
 
 # ---------------------------------------------------------------- exit 3
@@ -405,83 +334,52 @@ class RefusedError(AgreeflowError):
 
 
 class RoleRefusedError(RefusedError):
-    messages = {
-        "vi": "{actor} không có quyền thực hiện '{trigger}' trên hồ sơ {case} (cần vai trò: {needed}; vai trò của bạn: {roles}).",
-        "en": "{actor} may not do '{trigger}' on case {case} (needs role: {needed}; your roles: {roles}).",
-    }
+    msgid = N_("{actor} may not do '{trigger}' on case {case} (needs role: {needed}; your roles: {roles}).")
 
 
 class ScopeRefusedError(RefusedError):
-    messages = {
-        "vi": "{actor} (đơn vị {unit}) không được '{trigger}' hồ sơ {case}: hồ sơ thuộc đơn vị {case_unit}; "
-              "cán bộ chỉ thao tác trên hồ sơ của đơn vị mình (quy tắc phạm vi đơn vị). Người được làm: {who}.",
-        "en": "{actor} (unit {unit}) may not do '{trigger}' on case {case}: the case belongs to {case_unit}; "
-              "officers act only on their own unit's cases (the unit-scope rule). Who may: {who}.",
-    }
+    msgid = N_("{actor} (unit {unit}) may not do '{trigger}' on case {case}: the case belongs to {case_unit}; "
+               "officers act only on their own unit's cases (the unit-scope rule). Who may: {who}.")
 
 
 class PositionRefusedError(RefusedError):
-    messages = {
-        "vi": "{actor} không giữ chức vụ có thẩm quyền '{trigger}' hồ sơ {case} (quy tắc chức vụ). "
-              "Người có thẩm quyền: {who_vi}. Căn cứ: {citation}",
-        "en": "{actor} does not hold a position that may do '{trigger}' on case {case} (the position rule). "
-              "Who may: {who_en}. Basis: {citation}",
-    }
+    msgid = N_("{actor} does not hold a position that may do '{trigger}' on case {case} (the position rule). "
+               "Who may: {who}. Basis: {citation}")
 
 
 class StateRefusedError(RefusedError):
-    messages = {
-        "vi": "Hồ sơ {case} đang ở bước '{state}': không thể '{trigger}'. Thao tác bạn có thể dùng lúc này: {allowed}",
-        "en": "Case {case} is in state '{state}': '{trigger}' is not possible. Triggers you may use now: {allowed}",
-    }
+    msgid = N_("Case {case} is in state '{state}': '{trigger}' is not possible. Triggers you may use now: {allowed}")
 
 
 class GuardRefusedError(RefusedError):
-    messages = {
-        "vi": "Chưa thể '{trigger}' hồ sơ {case}: {reason_vi}",
-        "en": "Cannot '{trigger}' case {case} yet: {reason_en}",
-    }
+    """A guard refused: ``reason`` is its message (several joined)."""
+
+    msgid = N_("Cannot '{trigger}' case {case} yet: {reason}")
 
 
 class StaleCaseError(RefusedError):
-    messages = {
-        "vi": "Hồ sơ {case} đã thay đổi kể từ khi bạn xem (phiên bản {expected} → {actual}). Xem lại: agreeflow case show {case}",
-        "en": "The case {case} changed since you read it (version {expected} → {actual}). Look again: agreeflow case show {case}",
-    }
+    msgid = N_("The case {case} changed since you read it (version {expected} → {actual}). Look again: "
+               "agreeflow case show {case}")
 
 
 class ReadOnlyError(RefusedError):
-    messages = {
-        "vi": "{actor} có vai trò kiểm tra (auditor): chỉ được xem, không được thay đổi dữ liệu.",
-        "en": "{actor} is an auditor: auditors read everything and change nothing.",
-    }
+    msgid = N_("{actor} is an auditor: auditors read everything and change nothing.")
 
 
 class SignInRefusedError(RefusedError):
-    messages = {
-        "vi": "Đăng nhập không thành công cho {email}: sai mật khẩu, tài khoản chưa có mật khẩu hoặc đang tạm khóa{wait_vi}.",
-        "en": "Sign-in failed for {email}: wrong password, no password set, or the account is locked for now{wait_en}.",
-    }
+    msgid = N_("Sign-in failed for {email}: wrong password, no password set, or the account is locked for "
+               "now{wait}.")
 
 
 class OnBehalfRefusedError(RefusedError):
-    messages = {
-        "vi": "{recorder} không được ghi thay cho {actor}: chỉ quản trị viên (admin) được thao tác thay người khác (--as).",
-        "en": "{recorder} may not act on behalf of {actor}: only an admin may act for someone else (--as).",
-    }
+    msgid = N_("{recorder} may not act on behalf of {actor}: only an admin may act for someone else (--as).")
 
 
 class TimeOrderRefusedError(RefusedError):
-    messages = {
-        "vi": "Thời điểm có hiệu lực {effective} của hồ sơ {case} không hợp lệ: {problem_vi}.",
-        "en": "The effective time {effective} on case {case} is not allowed: {problem_en}.",
-    }
+    msgid = N_("The effective time {effective} on case {case} is not allowed: {problem}.")
 
 
 # ---------------------------------------------------------------- exit 4
 class TamperingError(AgreeflowError):
     exit_code = 4
-    messages = {
-        "vi": "Phát hiện nhật ký bị sửa đổi:\n{listing}",
-        "en": "The log has been tampered with:\n{listing}",
-    }
+    msgid = N_("The log has been tampered with:\n{listing}")

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core.definitions import INT_BOUND, Definition, FieldDef
 from agreeflow.engine.core.directory import active_unit
 from agreeflow.engine.core.errors import FieldValueError, UnknownCaseError, did_you_mean
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.store import Case, Person
 
 TRUE = {"true", "yes", "1", "có", "co", "đúng", "dung"}
@@ -35,10 +36,8 @@ def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise FieldValueError(field=pair, problem_vi="không đúng dạng TÊN=GIÁ_TRỊ",
-                                  problem_en="not of the form NAME=VALUE",
-                                  remedy_vi="Ví dụ: --field partner=\"Tỉnh Xay Som Boun\"",
-                                  remedy_en="Example: --field partner=\"Xay Som Boun province\"")
+            raise FieldValueError(field=pair, problem=Msg(N_("not of the form NAME=VALUE")),
+                                  remedy=Msg(N_("Example: --field partner=\"Xay Som Boun province\"")))
         out[name.strip()] = value.strip()
     return out
 
@@ -76,10 +75,9 @@ def coerce(session: Session | None, defn: Definition, raw: dict[str, str], on: d
         if fdef is None:
             guess = did_you_mean(name, defn.fields)
             raise FieldValueError(
-                field=name,
-                problem_vi=f"quy trình {defn.id} không có trường này" + (f" (có phải '{guess}'?)" if guess else ""),
-                problem_en=f"workflow {defn.id} has no such field" + (f" (did you mean '{guess}'?)" if guess else ""),
-                remedy_vi="Các trường: " + ", ".join(defn.fields), remedy_en="Fields: " + ", ".join(defn.fields))
+                field=name, problem=Msg(N_("workflow {workflow} has no such field{hint}"), workflow=defn.id,
+                                        hint=Msg(N_(" (did you mean '{guess}'?)"), guess=guess) if guess else ""),
+                remedy=Msg(N_("Fields: {fields}"), fields=list(defn.fields)))
         out[name] = _one(session, fdef, text, units_on if fdef.type in ("unit", "units") else on)
     return out
 
@@ -101,10 +99,8 @@ def reference_day(defn: Definition, raw: dict[str, str], on: date) -> date:
     return on
 
 
-def _bad(fdef: FieldDef, text: str, vi: str, en: str) -> FieldValueError:
-    return FieldValueError(field=fdef.name, problem_vi=f"giá trị '{text}' không hợp lệ",
-                           problem_en=f"'{text}' is not valid",
-                           remedy_vi=vi, remedy_en=en)
+def _bad(fdef: FieldDef, text: str, remedy: Msg) -> FieldValueError:
+    return FieldValueError(field=fdef.name, problem=Msg(N_("'{text}' is not valid"), text=text), remedy=remedy)
 
 
 def _one(session: Session | None, fdef: FieldDef, text: str, on: date) -> Any:
@@ -115,8 +111,7 @@ def _one(session: Session | None, fdef: FieldDef, text: str, on: date) -> Any:
         try:
             return parse_date(text).isoformat()
         except ValueError:
-            raise _bad(fdef, text, "Cần một ngày dạng YYYY-MM-DD hoặc dd/mm/yyyy, ví dụ 2024-07-31.",
-                       "Give a date as YYYY-MM-DD or dd/mm/yyyy, e.g. 2024-07-31.") from None
+            raise _bad(fdef, text, Msg(N_("Give a date as YYYY-MM-DD or dd/mm/yyyy, e.g. 2024-07-31."))) from None
     if t == "int":
         least = fdef.minimum if fdef.minimum is not None else -INT_BOUND
         most = fdef.maximum if fdef.maximum is not None else INT_BOUND
@@ -125,26 +120,24 @@ def _one(session: Session | None, fdef: FieldDef, text: str, on: date) -> Any:
         except ValueError:
             number = None
         if number is None or not least <= number <= most:
-            raise _bad(fdef, text, f"Cần một số nguyên từ {least} đến {most}, ví dụ 5.",
-                       f"Give a whole number from {least} to {most}, e.g. 5.")
+            raise _bad(fdef, text, Msg(N_("Give a whole number from {least} to {most}, e.g. 5."), least=least,
+                                       most=most))
         return number
     if t == "bool":
         low = text.lower()
         if low in TRUE | FALSE:
             return low in TRUE
-        raise _bad(fdef, text, "Cần true/false (có/không).", "Give true or false.")
+        raise _bad(fdef, text, Msg(N_("Give true or false.")))
     if t == "choice":
         if text in fdef.choices:
             return text
-        choices = ", ".join(fdef.choices)
-        raise _bad(fdef, text, f"Chọn một trong: {choices}", f"Choose one of: {choices}")
+        raise _bad(fdef, text, Msg(N_("Choose one of: {choices}"), choices=list(fdef.choices)))
     if t == "unit":
         return active_unit(session, text, on).code if session is not None else text
     if t == "units":
         codes = [c.strip() for c in text.split(",") if c.strip()]
         if not codes:
-            raise _bad(fdef, text, "Cần danh sách mã đơn vị, cách nhau bởi dấu phẩy, ví dụ SD,LG.",
-                       "Give unit codes separated by commas, e.g. SD,LG.")
+            raise _bad(fdef, text, Msg(N_("Give unit codes separated by commas, e.g. SD,LG.")))
         return [active_unit(session, c, on).code for c in codes] if session is not None else codes
     if t == "person":
         email = text.strip().lower()
@@ -153,10 +146,9 @@ def _one(session: Session | None, fdef: FieldDef, text: str, on: date) -> Any:
             if found is None or not found.active:
                 people = session.exec(select(Person.email).where(col(Person.active))).all()
                 guess = did_you_mean(email, people)
-                raise _bad(fdef, text, "Cần địa chỉ thư của một người trong danh bạ (agreeflow directory show)"
-                           + (f"; có phải '{guess}'?" if guess else "."),
-                           "Give the e-mail of a person in the directory (agreeflow directory show)"
-                           + (f"; did you mean '{guess}'?" if guess else "."))
+                raise _bad(fdef, text, Msg(N_("Give the e-mail of a person in the directory (agreeflow directory "
+                                              "show){hint}"),
+                                           hint=Msg(N_("; did you mean '{guess}'?"), guess=guess) if guess else "."))
         return email
     if t == "case-ref":
         if session is not None and session.exec(select(Case.id).where(Case.ref == text)).first() is None:
@@ -183,42 +175,41 @@ def check_rules(defn: Definition, names: Iterable[str], merged: dict[str, Any], 
             continue
         if fdef.must_include and not set(fdef.must_include) & set(value):
             raise FieldValueError(
-                field=name, problem_vi=f"thiếu {' hoặc '.join(fdef.must_include)} trong danh sách",
-                problem_en=f"{' or '.join(fdef.must_include)} is missing from the list",
-                remedy_vi=f"Thêm {fdef.must_include[0]}. Căn cứ: {fdef.rule_citation}",
-                remedy_en=f"Add {fdef.must_include[0]}. Basis: {fdef.rule_citation}")
+                field=name, problem=Msg(N_("{units} is missing from the list"),
+                                        units=Msg(N_("{first} or {second}"), first=", ".join(fdef.must_include[:-1]),
+                                                  second=fdef.must_include[-1])
+                                        if len(fdef.must_include) > 1 else fdef.must_include[0]),
+                remedy=Msg(N_("Add {unit}. Basis: {citation}"), unit=fdef.must_include[0],
+                           citation=fdef.rule_citation))
         if fdef.type != "date":
             continue
         day = date.fromisoformat(str(value))
         if fdef.not_future and day > on:
-            raise _rule(fdef, day, f"muộn hơn ngày ghi nhận {on:%d/%m/%Y} (một việc đã xảy ra không thể ở tương lai)",
-                        f"later than the day it is recorded, {on:%d/%m/%Y} (a fact that happened cannot be in the "
-                        f"future)")
+            raise _rule(fdef, day, Msg(N_("later than the day it is recorded, {day} (a fact that happened cannot be "
+                                          "in the future)"), day=on))
         for refs, strict in ((fdef.not_before, False), (fdef.after, True)):
             for ref in refs:
-                other, what_vi, what_en = _reference(defn, ref, merged, day_of)
+                other, what = _reference(defn, ref, merged, day_of)
                 if other is None or day > other or (day == other and not strict):
                     continue
-                rel_vi, rel_en = ("không sau", "not after") if strict else ("sớm hơn", "earlier than")
-                raise _rule(fdef, day, f"{rel_vi} {what_vi} ({other:%d/%m/%Y})",
-                            f"{rel_en} {what_en} ({other:%d/%m/%Y})")
+                relation = N_("not after {what} ({day})") if strict else N_("earlier than {what} ({day})")
+                raise _rule(fdef, day, Msg(relation, what=what, day=other))
 
 
-def _reference(defn: Definition, ref: str, merged: dict[str, Any], day_of: DayOf) -> tuple[date | None, str, str]:
+def _reference(defn: Definition, ref: str, merged: dict[str, Any], day_of: DayOf) -> tuple[date | None, Msg]:
     if ref.startswith("field:"):
         name = ref[6:]
         label = defn.fields[name].label if name in defn.fields else {}
         text = merged.get(name)
-        return (date.fromisoformat(str(text)) if text else None,
-                f"ngày {label.get('vi', name).lower()}", f"the {label.get('en', name).lower()} date")
+        lower = {lang: str(v).lower() for lang, v in label.items()} or {"vi": name, "en": name}
+        return (date.fromisoformat(str(text)) if text else None, Msg(N_("the {label} date"), label=lower))
     trigger = ref[11:]
-    label = next((t.label for t in defn.transitions if t.trigger == trigger), {})
-    return day_of(trigger), f"ngày \"{label.get('vi', trigger)}\"", f"the day of \"{label.get('en', trigger)}\""
+    label = next((t.label for t in defn.transitions if t.trigger == trigger), {}) or {"vi": trigger, "en": trigger}
+    return day_of(trigger), Msg(N_("the day of \"{label}\""), label=dict(label))
 
 
-def _rule(fdef: FieldDef, day: date, vi: str, en: str) -> FieldValueError:
-    basis_vi = f" Căn cứ: {fdef.rule_citation}" if fdef.rule_citation else ""
-    basis_en = f" Basis: {fdef.rule_citation}" if fdef.rule_citation else ""
-    return FieldValueError(field=fdef.name, problem_vi=f"ngày {day:%d/%m/%Y} {vi}",
-                           problem_en=f"{day:%d/%m/%Y} is {en}",
-                           remedy_vi=f"Kiểm tra lại ngày.{basis_vi}", remedy_en=f"Check the date.{basis_en}")
+def _rule(fdef: FieldDef, day: date, relation: Msg) -> FieldValueError:
+    remedy = Msg(N_("Check the date. Basis: {citation}"), citation=fdef.rule_citation) if fdef.rule_citation \
+        else Msg(N_("Check the date."))
+    return FieldValueError(field=fdef.name, problem=Msg(N_("{day} is {relation}"), day=day, relation=relation),
+                           remedy=remedy)

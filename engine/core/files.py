@@ -65,22 +65,22 @@ def read_input(path: Path, limit: int) -> bytes:
     A folder, a device (``/dev/zero`` never ends) or a pipe (it would wait for a writer), a missing or
     unreadable file, or one over the limit is InputFileError (exit 2) — before it is read in full.
     """
-    from agreeflow.engine.core.i18n import in_both
+    from agreeflow.engine.core.i18n import N_, Msg
 
-    def refuse(message: str, **values: Any) -> InputFileError:
-        vi, en = in_both(message, **values)
-        return InputFileError(path=str(path), problem={"vi": vi, "en": en})
+    def refuse(problem: Msg) -> InputFileError:
+        return InputFileError(path=str(path), problem=problem)
     try:
         if path.is_dir():
-            raise refuse("it is a folder, not a file")
+            raise refuse(Msg(N_("it is a folder, not a file")))
         if not path.is_file():
-            raise refuse("file not found" if not path.exists() else "not a regular file (a device or a pipe)")
+            raise refuse(Msg(N_("file not found")) if not path.exists()
+                         else Msg(N_("not a regular file (a device or a pipe)")))
         with path.open("rb") as fh:
             data = fh.read(limit + 1)
     except OSError as exc:
-        raise refuse("cannot read it: {reason}", reason=exc.strerror or type(exc).__name__) from None
+        raise refuse(Msg(N_("cannot read it: {reason}"), reason=exc.strerror or type(exc).__name__)) from None
     if len(data) > limit:
-        raise refuse("larger than the {limit} bytes such a file may have", limit=f"{limit:,}")
+        raise refuse(Msg(N_("larger than the {limit} bytes such a file may have"), limit=f"{limit:,}"))
     return data
 
 

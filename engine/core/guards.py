@@ -1,8 +1,9 @@
 """The registry of named guards that workflow files may use.
 
 A guard is a plain function ``guard(ctx: GuardContext) -> Reason | None``:
-``None`` lets the transition pass; a ``Reason`` (Vietnamese and English text)
-refuses it and reaches the user verbatim.  Guards are registered with a plain
+``None`` lets the transition pass; a ``Reason`` — a message of the catalogue
+with its values (``i18n.Msg``) — refuses it and reaches the user in their
+language.  Guards are registered with a plain
 function call, ``register_guard(name, fn)``; the workflow guards live in
 ``workflows/guards.py``, imported by the service layer (the core imports
 nothing above it).
@@ -21,13 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from agreeflow.engine.core.i18n import Msg
 
-@dataclass(frozen=True)
-class Reason:
-    """Why a guard refused, in both languages."""
-
-    vi: str
-    en: str
+Reason = Msg
+"""Why a guard refused: ``Reason(N_("the case has no … {x}"), x=…)``, rendered where it is read."""
 
 
 @dataclass

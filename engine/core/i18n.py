@@ -4,11 +4,8 @@ The catalogue is data an operator can correct: ``engine/locale/<lang>/
 LC_MESSAGES/agreeflow.po`` (gettext ``.po`` files), or a folder of the
 operator's own named by ``AGREEFLOW_LOCALE_DIR``.  Messages are written in
 English in the code (the ``msgid``) and translated in ``vi.po``; ``en.po``
-may override the English.  ``t(message, lang, **values)`` translates, then
-fills ``{placeholders}``; ``tn(singular, plural, n, lang, **values)`` picks the
-plural form for ``n`` ("1 working day" / "2 working days"; Vietnamese has one
-form).  A message missing from a catalogue shows its English text, so a
-forgotten translation is visible in review, never a crash.
+may override the English.  A message missing from a catalogue shows its
+English text, so a forgotten translation is visible in review, never a crash.
 
 No build step: a ``.po`` file is compiled (Babel) to the standard binary
 ``.mo`` form the first time it is read after a change, and the ``.mo`` is kept
@@ -24,8 +21,29 @@ standard library's global ``gettext`` domain — click's "Usage:", "Options:",
 "No such option" — while :func:`speaking` is active (the command line enters it
 for each invocation).
 
-``KEYS`` names the phrases the command line's tables use by a short key
-(``t("init_ok", lang)``); each is an ordinary message of the catalogue.
+This module is the only place that chooses words by language:
+
+- ``t(message, lang, **values)`` translates now, then fills ``{placeholders}``;
+  ``nt(singular, plural, n, lang, **values)`` (also named ``tn``) picks the
+  plural form for ``n`` from the compiled catalogue's Plural-Forms (English
+  "1 working day" / "2 working days"; Vietnamese has one form).
+- ``Msg(message, **values)`` is a message *not yet* in a language: errors,
+  guard reasons and the notes the log stores carry one, and it is rendered
+  where someone reads it (``msg.render(lang)``).  ``msg.to_json()`` gives
+  ``{"msg": message, "args": {...}}`` — what the log keeps — and
+  :func:`from_json` reads it back.
+- ``N_(message)`` marks a message for the catalogue without translating it.
+- ``localized(label, lang)`` picks a language from *data* an operator edits
+  (a workflow's ``{vi, en}`` label, a unit's two names): such text is not in
+  the catalogue.
+
+A value given to a message may itself be a ``Msg``, a ``{vi, en}`` label, a
+list (joined with ", "), a date (dd/mm/yyyy) or an aware datetime (dd/mm/yyyy
+HH:MM in Vietnam): each is shown in the reader's language when the message is.
+
+``KEYS`` names the phrases the command line's tables still ask for by a short
+key (``t("init_ok", lang)``); each is an ordinary message of the catalogue.
+Nothing below the command line uses it (tests/test_one_catalogue.py).
 """
 
 from __future__ import annotations
@@ -33,13 +51,17 @@ from __future__ import annotations
 import gettext as stdlib_gettext
 import io
 import os
+import string
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from agreeflow.engine.core.clock import fmt_day, fmt_local
 from agreeflow.engine.core.paths import ENGINE_DIR, cache_dir
 
 DOMAIN = "agreeflow"
@@ -47,6 +69,10 @@ LANGS = ("vi", "en")
 DEFAULT_LANG = "vi"
 LOCALE_DIR = ENGINE_DIR / "locale"
 """The shipped catalogues (AGREEFLOW_LOCALE_DIR points at an operator's own copy)."""
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+"""Each language by its own name (a link to switch to it reads the same in every language)."""
+LANGUAGE_TAGS = {"vi": "vi-VN", "en": "en-GB"}
+"""The BCP 47 tag of each language (a document's language property)."""
 COMPILED_FORMAT = 1
 """Part of every compiled file's name: bumped when the way a ``.po`` is compiled changes."""
 
@@ -130,7 +156,7 @@ KEYS: dict[str, str] = {
     "access_log_off": "Access log off: reads are no longer logged. Recorded as switched by {by}.",
     "access_log_unchanged": "The access log is already {access_log}; nothing changed.",
     "security_log": "Security log ({n} entries)",
-    "origin": "Origin",
+    "origin": "From",
     "keygen_ok": "Key {key_id}: private key {private_key} (keep it outside the database, readable by the worker only; AGREEFLOW_SIGNING_KEY={private_key}), public key {public_key} (give it to the inspectorate).",
     "ics_ok": "Wrote {todos} open deadlines to {file}.",
     "import_ok": "Opened {n} tasks from {file}",
@@ -197,6 +223,16 @@ KEYS: dict[str, str] = {
     "letter_ok": "Wrote the {label} of case {case} to {file}.",
     "letter_attached": "Wrote the {label} of case {case} to {file} and attached it to the case (logged).",
 }
+
+
+def language_name(lang: str) -> str:
+    """``lang`` by its own name ("Tiếng Việt", "English")."""
+    return LANGUAGE_NAMES.get(lang, lang)
+
+
+def other_language(lang: str) -> str:
+    """The language a reader of ``lang`` may switch to (a page's language link)."""
+    return next((x for x in LANGS if x != lang), DEFAULT_LANG)
 
 
 def locale_dir() -> Path:
@@ -307,31 +343,181 @@ def gettext(message: str, lang: str = DEFAULT_LANG) -> str:
     return translations(lang).get(message, message)
 
 
+def ngettext(singular: str, plural: str, n: int, lang: str = DEFAULT_LANG) -> str:
+    """The form of ``singular``/``plural`` (English, as in the code) for ``n`` in ``lang`` (the ``.mo``'s Plural-Forms)."""
+    cat = catalogue(lang)
+    return cat.ngettext(singular, plural, n) if cat is not None else (singular if n == 1 else plural)
+
+
+
 def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
     """A message (or a ``KEYS`` key) in ``lang``, with ``{placeholders}`` filled."""
-    text = gettext(KEYS.get(key, key), lang)
-    return text.format(**values) if values else text
+    return _fill(gettext(KEYS.get(key, key), lang), key, lang, values)
 
 
-def tn(singular: str, plural: str, n: int, lang: str = DEFAULT_LANG, **values: Any) -> str:
-    """The form of a message for the number ``n`` in ``lang``, with ``{n}`` and ``{placeholders}`` filled.
-
-    ``tn("{n} working day late", "{n} working days late", 2, "en")`` → "2 working days late"; Vietnamese
-    has one form for both ("trễ {n} ngày làm việc").
-    """
-    cat = catalogue(lang)
-    text = cat.ngettext(singular, plural, n) if cat is not None else (singular if n == 1 else plural)
-    return text.format(n=n, **values)
+def nt(singular: str, plural: str, n: int, lang: str = DEFAULT_LANG, **values: Any) -> str:
+    """``ngettext`` then ``{placeholders}`` filled; ``{n}`` is ``n`` unless given."""
+    return _fill(ngettext(singular, plural, n, lang), singular, lang, {"n": n, **values})
 
 
-def in_both(message: str, **values: Any) -> tuple[str, str]:
-    """``message`` in Vietnamese and in English (an error's ``*_vi``/``*_en`` fields), placeholders filled."""
-    return t(message, "vi", **values), t(message, "en", **values)
+tn = nt
+"""The same function by the name the command line's code uses (``tn("{n} working day late", …)``)."""
 
 
 def N_(message: str) -> str:  # noqa: N802 — the gettext convention for "mark for extraction, translate later"
     """Mark ``message`` for the catalogue without translating it yet."""
     return message
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:  # a value the caller did not give shows as nothing
+        return ""
+
+
+def _fill(text: str, fallback: str, lang: str, values: Mapping[str, Any]) -> str:
+    if not values and "{" not in text:
+        return text
+    shown = _Values({k: show(v, lang) for k, v in values.items()})
+    try:
+        return text.format_map(shown)
+    except (ValueError, IndexError, AttributeError):  # an operator's translation that does not parse
+        try:
+            return fallback.format_map(shown)
+        except (ValueError, IndexError, AttributeError):
+            return fallback
+
+
+def show(value: Any, lang: str) -> str:
+    """Any value of a message in ``lang``: see the module docstring."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Msg):
+        return value.render(lang)
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, datetime):
+        return fmt_local(value) if value.tzinfo is not None else fmt_day(value.date())
+    if isinstance(value, date):
+        return fmt_day(value)
+    if isinstance(value, Mapping):
+        if "msg" in value:
+            found = from_json(value)
+            if found is not None:
+                return found.render(lang)
+        if set(value) & set(LANGS):
+            return localized(value, lang)
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(show(v, lang) for v in value) if value else gettext("(none)", lang)
+    return str(value)
+
+
+def localized(label: Mapping[str, Any] | str | None, lang: str) -> str:
+    """Data an operator edits — a ``{vi, en}`` label — in ``lang`` (Vietnamese when ``lang`` is missing)."""
+    if label is None:
+        return ""
+    if isinstance(label, str):
+        return label
+    return str(label.get(lang) or label.get(DEFAULT_LANG) or next((v for v in label.values() if v), ""))
+
+
+def pair(vi: str | None, en: str | None) -> dict[str, str]:
+    """Two columns of data (``name_vi``/``name_en``) as a ``{vi, en}`` label for :func:`localized`."""
+    return {"vi": vi or "", "en": en or ""}
+
+
+@dataclass(frozen=True, init=False)
+class Msg:
+    """A message of the catalogue with its values, rendered in the reader's language when read.
+
+    ``Msg(N_("The case {case} is closed."), case=ref)``; ``Msg.plural(...)``
+    for a message with a count.  Equal when message and values are equal.
+    """
+
+    msgid: str
+    values: dict[str, Any] = field(default_factory=dict)
+    plural_id: str | None = None
+    n: int | None = None
+
+    def __init__(self, msgid: str, /, **values: Any) -> None:
+        object.__setattr__(self, "msgid", msgid)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "plural_id", None)
+        object.__setattr__(self, "n", None)
+
+    @classmethod
+    def plural(cls, singular: str, plural: str, n: int, /, **values: Any) -> Msg:
+        """A message whose words depend on the count ``n`` (``{n}`` in the text is ``n``)."""
+        msg = cls(singular, **values)
+        object.__setattr__(msg, "plural_id", plural)
+        object.__setattr__(msg, "n", n)
+        return msg
+
+    def render(self, lang: str = DEFAULT_LANG) -> str:
+        """The message in ``lang``."""
+        if self.plural_id is not None and self.n is not None:
+            return nt(self.msgid, self.plural_id, self.n, lang, **self.values)
+        return _fill(gettext(self.msgid, lang), self.msgid, lang, self.values)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"msg": msgid, "args": {...}}`` (``"plural"``, ``"n"`` for a count): what the log stores.
+
+        Values become JSON: a nested message its own form, a date dd/mm/yyyy, an
+        aware time dd/mm/yyyy HH:MM in Vietnam — so the stored form is the same
+        on every machine (its hash depends on it).
+        """
+        out: dict[str, Any] = {"msg": self.msgid, "args": {k: _jsonable(v) for k, v in self.values.items()}}
+        if self.plural_id is not None:
+            out["plural"], out["n"] = self.plural_id, self.n
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Msg):
+        return value.to_json()
+    if isinstance(value, (datetime, date)):
+        return show(value, DEFAULT_LANG)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def from_json(obj: Any) -> Msg | None:
+    """The message :meth:`Msg.to_json` wrote (None for anything else, e.g. an old plain-text note)."""
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("msg"), str):
+        return None
+    raw = obj.get("args")
+    args: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    if isinstance(obj.get("plural"), str) and isinstance(obj.get("n"), int):
+        return Msg.plural(obj["msg"], obj["plural"], obj["n"], **args)
+    return Msg(obj["msg"], **args)
+
+
+def render(value: Msg | Mapping[str, Any] | str | None, lang: str) -> str:
+    """A message, a stored message (``{"msg", "args"}``), a ``{vi, en}`` label or plain text, in ``lang``."""
+    return show(value, lang)
+
+
+def join(parts: Iterable[Any], sep: str = "; ") -> Msg:
+    """Several messages shown as one, separated by ``sep`` (e.g. the reasons of several guards)."""
+    items = list(parts)
+    return Msg("{" + "}{sep}{".join(f"p{i}" for i in range(len(items))) + "}" if items else "", sep=sep,
+               **{f"p{i}": p for i, p in enumerate(items)})
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{names}`` a message fills (what its translation must keep)."""
+    try:
+        return {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(text) if f}
+    except ValueError:
+        return {"<unparseable>"}
 
 
 @contextmanager

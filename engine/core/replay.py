@@ -39,6 +39,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import DeadlineStatus, EventKind
 
 DOCUMENTS = "_documents"
@@ -72,8 +73,7 @@ class Finding:
     """One disagreement: at an event (``seq``) or in a table column (``seq`` None)."""
 
     seq: int | None
-    en: str
-    vi: str
+    problem: Msg
 
 
 @dataclass
@@ -146,15 +146,15 @@ class CaseReplay:
                 d.status = str(p.get("status")) if kind == _KIND.DEADLINE_CLOSED else _CLOSING[kind]
                 d.due_date = p.get("due_date")
             else:
-                self.findings.append(Finding(seq, f"closes deadline '{p.get('deadline')}', which is not open",
-                                             f"đóng thời hạn '{p.get('deadline')}' không còn mở"))
+                self.findings.append(Finding(seq, Msg(N_("closes deadline '{key}', which is not open"),
+                                                      key=p.get("deadline"))))
         elif kind == _KIND.DEADLINE_MOVED:
             d = self._open_one(p.get("deadline"), p.get("before"))
             if d is not None:
                 d.due_date = p.get("after")
             else:
-                self.findings.append(Finding(seq, f"moves deadline '{p.get('deadline')}', which is not open",
-                                             f"dời thời hạn '{p.get('deadline')}' không còn mở"))
+                self.findings.append(Finding(seq, Msg(N_("moves deadline '{key}', which is not open"),
+                                                      key=p.get("deadline"))))
 
     def _deadline_set(self, seq: int, p: dict[str, Any]) -> None:
         key = str(p.get("deadline"))
@@ -171,12 +171,11 @@ class CaseReplay:
         return next((d for d in open_ if d.due_date == due_date), open_[0] if open_ else None)
 
     def _wrong_from(self, seq: int, what: str, from_state: str | None) -> None:
-        what_vi = "chuyển bước" if what == "transition" else "từ chối"
-        self.findings.append(Finding(
-            seq, f"the {what} starts from '{from_state}' but the log left the case in '{self.state}' "
-                 f"(seq {self.state_seq}): its state was changed outside the log",
-            f"sự kiện {what_vi} ghi trạng thái trước là '{from_state}' nhưng theo nhật ký hồ sơ đang ở "
-            f"'{self.state}' (seq {self.state_seq}): trạng thái đã bị sửa ngoài nhật ký"))
+        text = N_("the transition starts from '{from_state}' but the log left the case in '{state}' (seq {seq}): its "
+                  "state was changed outside the log") if what == "transition" else \
+            N_("the refusal starts from '{from_state}' but the log left the case in '{state}' (seq {seq}): its state "
+               "was changed outside the log")
+        self.findings.append(Finding(seq, Msg(text, from_state=from_state, state=self.state, seq=self.state_seq)))
 
     # ------------------------------------------------------------------ against the tables
     def compare(self, workflow: str, state: str, fields: dict[str, Any], suspended_at: str | None,
@@ -188,7 +187,7 @@ class CaseReplay:
         out = list(self.findings)
         if workflow != SYSTEM_WORKFLOW:
             if not self.opened:
-                out.append(Finding(None, "the log does not begin with 'opened'", "nhật ký không bắt đầu bằng 'opened'"))
+                out.append(Finding(None, Msg(N_("the log does not begin with 'opened'"))))
             elif state != self.state:
                 out.append(_column("cases.state", state, self.state))
             if self.opened:
@@ -220,14 +219,12 @@ class CaseReplay:
                 if due != d.due_date:
                     out.append(_column(f"deadlines '{key}' (id {row_id}).due_date", due, d.due_date))
             for row_id, _, status, due in stored[len(logged):]:
-                out.append(Finding(None, f"deadlines '{key}' (id {row_id}, {status}, due {due}) was never set in "
-                                         "the log", f"thời hạn '{key}' (id {row_id}, {status}, hạn {due}) không "
-                                                    "có trong nhật ký"))
+                out.append(Finding(None, Msg(N_("deadlines '{key}' (id {id}, {status}, due {due}) was never set in "
+                                                "the log"), key=key, id=row_id, status=status, due=due)))
             for d in logged[len(stored):]:
-                out.append(Finding(None, f"the log sets deadline '{key}' (seq {d.seq}, {d.status}, due {d.due_date}) "
-                                         "but the deadlines table has no such row",
-                                   f"nhật ký đặt thời hạn '{key}' (seq {d.seq}, {d.status}, hạn {d.due_date}) "
-                                   "nhưng bảng deadlines không có dòng đó"))
+                out.append(Finding(None, Msg(N_("the log sets deadline '{key}' (seq {seq}, {status}, due {due}) but "
+                                                "the deadlines table has no such row"), key=key, seq=d.seq,
+                                             status=d.status, due=d.due_date)))
         return out
 
 
@@ -240,8 +237,8 @@ def _show(value: Any) -> str:
 
 
 def _column(column: str, stored: Any, logged: Any) -> Finding:
-    return Finding(None, f"{column} is '{_show(stored)}' but the log says '{_show(logged)}'",
-                   f"{column} là '{_show(stored)}' nhưng nhật ký ghi '{_show(logged)}'")
+    return Finding(None, Msg(N_("{column} is '{stored}' but the log says '{logged}'"), column=column,
+                             stored=_show(stored), logged=_show(logged)))
 
 
 def _fields(stored: dict[str, Any], logged: dict[str, Any]) -> list[Finding]:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core.audit import GENESIS, fmt_at
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.store import SecurityEvent
 
 _PG_LOCK = 0x5EC106  # the security log's advisory lock key on PostgreSQL
@@ -63,19 +64,20 @@ def append(s: Session, kind: SecurityKind, *, actor: str, origin: str, at: datet
     return row
 
 
-def verify(s: Session) -> tuple[int, list[str]]:
+def verify(s: Session) -> tuple[int, list[Msg]]:
     """(entries checked, problems): every hash recomputed, every link and seq in order."""
-    problems: list[str] = []
+    problems: list[Msg] = []
     prev, expected = GENESIS, 1
     n = 0
     for row in s.exec(select(SecurityEvent).order_by(col(SecurityEvent.seq))).all():
         n += 1
         if row.seq != expected:
-            problems.append(f"security log: expected seq {expected}, found {row.seq} (entry missing or reordered)")
+            problems.append(Msg(N_("security log: expected seq {expected}, found {found} (entry missing or "
+                                   "reordered)"), expected=expected, found=row.seq))
             break
         if row.prev_hash != prev or entry_hash(row.seq, row.recorded_at, row.actor, row.kind, row.origin,
                                                row.detail or {}, row.prev_hash) != row.hash:
-            problems.append(f"security log seq {row.seq}: hash does not match (entry edited)")
+            problems.append(Msg(N_("security log seq {seq}: hash does not match (entry edited)"), seq=row.seq))
             break
         prev, expected = row.hash, expected + 1
     return n, problems

@@ -151,8 +151,8 @@ def attachment_limit(text: str | None) -> int:
     except ValueError:
         value = float("nan")
     if not 0 < value <= 1024 * 1024:  # also false for NaN and infinity
-        from agreeflow.engine.core.i18n import in_both
-        vi, en = in_both("Give a number of MB above 0, e.g. 20 or 2.5 (default {default}).",
-                         default=DEFAULT_MAX_ATTACHMENT_MB)
-        raise OptionValueError(option=MAX_ATTACHMENT_ENV, value=text, remedy_vi=vi, remedy_en=en)
+        from agreeflow.engine.core.i18n import N_, Msg
+        raise OptionValueError(option=MAX_ATTACHMENT_ENV, value=text,
+                               remedy=Msg(N_("Give a number of MB above 0, e.g. 20 or 2.5 (default {default})."),
+                                          default=DEFAULT_MAX_ATTACHMENT_MB))
     return max(int(value * MB), 1)

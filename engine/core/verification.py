@@ -47,6 +47,7 @@ from sqlmodel import Session
 
 from agreeflow.engine.core import audit, replay
 from agreeflow.engine.core.audit import GENESIS, Break
+from agreeflow.engine.core.i18n import N_, Msg
 
 # The columns that repeat from event to event come last, in audit.CanonicalText.form's order: row[_HEAD:].
 EVENTS_SQL = ('SELECT e.case_id, e.seq, e.prev_hash, e.hash, e.at, e.recorded_at, CAST(e.payload AS TEXT),'
@@ -120,8 +121,7 @@ def scan(s: Session, lo: int, hi: int, pinned: Pinned | None = None) -> Scan:
         walked = _walk(rows, case_rows, deadline_rows, pinned, out)
     for cid, row in case_rows.items():
         if cid not in walked:
-            out.breaks.append(Break(row[1], None, "has no event in the log: its events were removed",
-                                    "không có sự kiện nào trong nhật ký: các sự kiện đã bị xóa"))
+            out.breaks.append(Break(row[1], None, Msg(N_("has no event in the log: its events were removed"))))
             if pinned is not None and row[1] in pinned.heads:
                 out.breaks.append(_missing(row[1], 0, pinned.heads[row[1]][0], pinned.taken))
     return out
@@ -185,8 +185,7 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
             expected, prev, broken, last_rec, rec_seq = 1, GENESIS, False, "", 0
             if crow is None:
                 out.refs.add(ref)
-                out.breaks.append(Break(ref, None, "events of a case that the cases table does not hold",
-                                        "sự kiện của một hồ sơ không có trong bảng cases"))
+                out.breaks.append(Break(ref, None, Msg(N_("events of a case that the cases table does not hold"))))
         if broken:
             continue
         seq = row[1]
@@ -196,7 +195,7 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
             continue
         stored = row[3]
         if row[2] != prev:
-            out.breaks.append(Break(ref, seq, *audit.BAD_LINK))
+            out.breaks.append(Break(ref, seq, audit.BAD_LINK))
             broken = True
             continue
         at, rec = row[4], row[5]
@@ -243,16 +242,15 @@ def _walk(rows: Any, case_rows: dict[int, Any], deadline_rows: dict[int, list[tu
         if digest != stored:  # odd values, an event hashed the other way, or an edit: the reference decides
             digest, obj = _reference(ref, row, at_text, rec_text)
             if digest != stored:
-                out.breaks.append(Break(ref, seq, *audit.BAD_HASH))
+                out.breaks.append(Break(ref, seq, audit.BAD_HASH))
                 broken = True
                 continue
         if rec_text is not None:
             if rec_text < last_rec and not case.problems:
                 case.problems.append(Break(
-                    ref, seq, f"recorded_at {rec_text} is earlier than {last_rec} of seq {rec_seq}: "
-                              "recorded times go backwards (an event was backdated or the log reordered)",
-                    f"recorded_at {rec_text} sớm hơn {last_rec} của seq {rec_seq}: thời điểm ghi nhận "
-                    "đi lùi (sự kiện bị ghi lùi ngày hoặc nhật ký bị đảo thứ tự)"))
+                    ref, seq, Msg(N_("recorded_at {at} is earlier than {last} of seq {seq}: recorded times go "
+                                     "backwards (an event was backdated or the log reordered)"),
+                                  at=rec_text, last=last_rec, seq=rec_seq)))
             last_rec, rec_seq = rec_text, seq
         if kind in replayed:
             feed(seq, kind, row[10], row[11], at_text, obj)
@@ -300,33 +298,29 @@ def _finish(case: _CaseWalk, crow: Any, deadlines: list[tuple[int, str, str, str
         suspended_text = audit.stored_at_text(suspended) if suspended is not None else None
         for f in case.replay.compare(workflow, state, fields if isinstance(fields, dict) else {}, suspended_text,
                                      deadlines):
-            out.breaks.append(Break(case.ref, f.seq, f.en, f.vi))
+            out.breaks.append(Break(case.ref, f.seq, f.problem))
     if pinned is not None and case.pin_seq:
         last = case.expected - 1
         if last < case.pin_seq:
             out.breaks.append(_missing(case.ref, last, case.pin_seq, pinned.taken))
         elif case.pin_found != case.pin_hash:
             out.breaks.append(Break(case.ref, case.pin_seq,
-                                    f"differs from the checkpoint {pinned.taken}: an event up to here was changed, "
-                                    "removed or reordered (hashes recomputed)",
-                                    f"khác với mốc kiểm tra {pinned.taken}: một sự kiện đến đây đã bị sửa, xóa hoặc "
-                                    "đảo thứ tự (mã băm đã được tính lại)"))
+                                    Msg(N_("differs from the checkpoint {taken}: an event up to here was changed, "
+                                           "removed or reordered (hashes recomputed)"), taken=pinned.taken)))
 
 
 def _missing(ref: str, last: int, pinned_seq: int, taken: str) -> Break:
-    span = f"{last + 1}" if last + 1 == pinned_seq else f"{last + 1}–{pinned_seq}"
-    word_en = "event" if last + 1 == pinned_seq else "events"
-    return Break(ref, last + 1, f"{word_en} {span} recorded before checkpoint {taken} are missing"
-                 if word_en == "events" else f"event {span} recorded before checkpoint {taken} is missing",
-                 f"sự kiện {span} đã ghi trước mốc kiểm tra {taken} bị mất")
+    if last + 1 == pinned_seq:
+        return Break(ref, last + 1, Msg(N_("event {span} recorded before checkpoint {taken} is missing"),
+                                        span=last + 1, taken=taken))
+    return Break(ref, last + 1, Msg(N_("events {span} recorded before checkpoint {taken} are missing"),
+                                    span=f"{last + 1}–{pinned_seq}", taken=taken))
 
 
 def missing_cases(pinned: Pinned, refs: set[str], only: str | None = None) -> list[Break]:
     """Cases the checkpoint pinned that are neither in the cases table nor in the log."""
-    return [Break(ref, None, f"is in the checkpoint {pinned.taken} (seq {seq}) but not in the database: the whole "
-                             "case was removed",
-                  f"có trong mốc kiểm tra {pinned.taken} (seq {seq}) nhưng không còn trong cơ sở dữ liệu: cả hồ sơ đã "
-                  "bị xóa")
+    return [Break(ref, None, Msg(N_("is in the checkpoint {taken} (seq {seq}) but not in the database: the whole "
+                                    "case was removed"), taken=pinned.taken, seq=seq))
             for ref, (seq, _) in sorted(pinned.heads.items()) if ref not in refs and only in (None, ref)]
 
 

@@ -55,6 +55,8 @@ from typing import Any
 
 import yaml
 
+from agreeflow.engine.core.i18n import N_, Msg, show
+
 MAX_BYTES = 512 * 1024
 """Largest YAML document read, in bytes (512 KiB); see the module docstring for why."""
 
@@ -115,7 +117,7 @@ def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
         return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
     except ValueError as exc:
         raise yaml.constructor.ConstructorError(
-            None, None, f"'{node.value}' is not a real date ({exc})", node.start_mark) from None
+            None, None, f"'{node.value}' is not a real date ({exc})", node.start_mark) from None  # libyaml's words
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -123,24 +125,29 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 class YamlSyntaxError(Exception):
-    """A file that is not valid YAML, at ``path:line``."""
+    """A file that is not valid YAML, at ``path:line``; ``problem`` is the parser's words or a message."""
 
-    label = "YAML syntax: "
+    label = N_("YAML syntax: {problem}")
 
-    def __init__(self, path: str, line: int, problem: str) -> None:
-        super().__init__(f"{path}:{line}: {problem}")
+    def __init__(self, path: str, line: int, problem: str | Msg) -> None:
+        super().__init__(f"{path}:{line}: {show(problem, 'en')}")
         self.path, self.line, self.problem = path, line, problem
 
     @property
-    def detail(self) -> str:
+    def detail(self) -> Msg:
         """The problem with its kind, for a reader's "path:line: …" listing."""
-        return self.label + self.problem
+        return Msg(self.label, problem=self.problem)
+
+    @property
+    def located(self) -> Msg:
+        """``path:line: detail``."""
+        return Msg("{path}:{line}: {detail}", path=self.path, line=self.line, detail=self.detail)
 
 
 class YamlLimitError(YamlSyntaxError):
     """A file refused before it is built: too big, not UTF-8, a NUL byte, aliases expanding too far, too deep."""
 
-    label = ""
+    label = "{problem}"
 
 
 def load_text(text: str, path: str = "<text>") -> Any:
@@ -171,10 +178,10 @@ def load_text(text: str, path: str = "<text>") -> Any:
         char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
         at = text.find(char)
         raise YamlLimitError(path, text.count("\n", 0, max(at, 0)) + 1,
-                             f"ký tự điều khiển U+{ord(char):04X} không được phép / "
-                             f"control character U+{ord(char):04X} is not allowed in YAML") from None
+                             Msg(N_("control character U+{code} is not allowed in YAML"),
+                                 code=f"{ord(char):04X}")) from None
     except RecursionError:  # the pure-Python loader, where libyaml's depth check is missing
-        raise YamlLimitError(path, 1, _DEPTH_PROBLEM) from None
+        raise YamlLimitError(path, 1, _depth_problem()) from None
     finally:
         loader.dispose()
 
@@ -194,7 +201,7 @@ def load_file(path: Path) -> Any:
     return load_text(text, str(path))
 
 
-def load_checked(path: Path, error: Callable[[list[str]], Exception]) -> Any:
+def load_checked(path: Path, error: Callable[[list[Any]], Exception]) -> Any:
     """``load_file``, with a syntax error, a limit or an unreadable file raised as ``error([problem])``.
 
     For files whose problems are listed together (workflows, directory, report map).
@@ -202,9 +209,9 @@ def load_checked(path: Path, error: Callable[[list[str]], Exception]) -> Any:
     try:
         return load_file(path)
     except YamlSyntaxError as exc:
-        raise error([f"{exc.path}:{exc.line}: {exc.detail}"]) from None
+        raise error([exc.located]) from None
     except OSError as exc:
-        raise error([f"{path}: cannot read: {exc.strerror}"]) from None
+        raise error([Msg(N_("{path}: cannot read: {problem}"), path=str(path), problem=exc.strerror)]) from None
 
 
 # ------------------------------------------------------------------ limits
@@ -212,24 +219,23 @@ def _n(number: int) -> str:
     return f"{number:,}".replace(",", " ")  # 1 048 576: neither the Vietnamese "." nor the English ","
 
 
-_DEPTH_PROBLEM = (f"lồng sâu quá {MAX_DEPTH} cấp / nested deeper than {MAX_DEPTH} levels "
-                  "(aliases counted as written out)")
+def _depth_problem() -> Msg:
+    return Msg(N_("nested deeper than {n} levels (aliases counted as written out)"), n=MAX_DEPTH)
 
 
 def _too_big(path: str, size: int) -> YamlLimitError:
-    return YamlLimitError(path, 1, f"tệp {_n(size)} byte, quá giới hạn {_n(MAX_BYTES)} byte / the file is "
-                                   f"{_n(size)} bytes, over the {_n(MAX_BYTES)}-byte limit for YAML files")
+    return YamlLimitError(path, 1, Msg(N_("the file is {size} bytes, over the {limit}-byte limit for YAML files"),
+                                       size=_n(size), limit=_n(MAX_BYTES)))
 
 
 def _bad_byte(path: str, data: bytes, offset: int) -> YamlLimitError:
     line = data.count(b"\n", 0, offset) + 1
     byte = data[offset]
     if byte == 0:
-        problem = (f"byte NUL ở vị trí {offset} — tệp YAML phải là văn bản / a NUL byte at byte offset {offset} "
-                   "— YAML files must be text")
+        problem = Msg(N_("a NUL byte at byte offset {offset} — YAML files must be text"), offset=offset)
     else:
-        problem = (f"byte 0x{byte:02x} ở vị trí {offset} không phải UTF-8 — lưu tệp dạng UTF-8 / byte 0x{byte:02x} "
-                   f"at byte offset {offset} is not UTF-8 — save the file as UTF-8")
+        problem = Msg(N_("byte 0x{byte} at byte offset {offset} is not UTF-8 — save the file as UTF-8"),
+                      byte=f"{byte:02x}", offset=offset)
     return YamlLimitError(path, line, problem)
 
 
@@ -266,8 +272,7 @@ def _check_shape(root: yaml.Node, path: str) -> None:
                 if kid.__class__ is not scalar:
                     if id(kid) in entered:
                         raise YamlLimitError(path, kid.start_mark.line + 1,
-                                             "bí danh đệ quy (một &neo chứa chính *nó) / a recursive alias "
-                                             "(an &anchor that contains its own *alias)")
+                                             Msg(N_("a recursive alias (an &anchor that contains its own *alias)")))
                     stack.append(kid)
             continue
         stack.pop()
@@ -286,12 +291,11 @@ def _check_shape(root: yaml.Node, path: str) -> None:
                 deepest = max(deepest, depth[id(kid)])
         size[key], depth[key] = total, deepest + 1
         if deepest + 1 > MAX_DEPTH:
-            raise YamlLimitError(path, node.start_mark.line + 1, _DEPTH_PROBLEM)
+            raise YamlLimitError(path, node.start_mark.line + 1, _depth_problem())
         # ``written`` covers every node under this one and maybe more, so this undercounts the expansion;
         # expansion never shrinks going up the tree, so the first node over the bound already dooms the document.
         if total - written > MAX_ALIAS_EXPANSION:
             raise YamlLimitError(
                 path, node.start_mark.line + 1,
-                f"các bí danh (*tên) làm tài liệu lớn thêm hơn {_n(MAX_ALIAS_EXPANSION)} nút/ký tự — viết "
-                f"thẳng giá trị hoặc dùng ít bí danh hơn / aliases (*name) expand the document by more than "
-                f"{_n(MAX_ALIAS_EXPANSION)} nodes and characters — write the values out or use fewer aliases")
+                Msg(N_("aliases (*name) expand the document by more than {n} nodes and characters — write the values "
+                       "out or use fewer aliases"), n=_n(MAX_ALIAS_EXPANSION)))

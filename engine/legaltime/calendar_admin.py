@@ -20,11 +20,13 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, cases
 from agreeflow.engine.core.errors import DateValueError
+from agreeflow.engine.core.i18n import N_, Msg, render
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import CalendarDay, Case, Deadline
 from agreeflow.engine.legaltime import deadlines, reminders
 from agreeflow.engine.legaltime.calendar import DayInfo, Due, weekday_name
 from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
+from agreeflow.engine.legaltime.calendar.due import step
 
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
@@ -41,7 +43,7 @@ def parse_day(text: str) -> date:
     try:
         day = date(int(dmy[3]), int(dmy[2]), int(dmy[1])) if dmy else date.fromisoformat(raw)
     except ValueError:
-        raise bad_date(text, "không đúng dạng hoặc không có ngày này", "malformed, or no such day") from None
+        raise bad_date(text, Msg(N_("malformed, or no such day"))) from None
     check_year(day.year, text)
     return day
 
@@ -49,12 +51,11 @@ def parse_day(text: str) -> date:
 def check_year(year: int, shown: str | None = None) -> None:
     """Raise DateValueError when ``year`` is outside the calendar's years."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise bad_date(shown or str(year), "ngoài phạm vi của lịch", "outside the calendar's years")
+        raise bad_date(shown or str(year), Msg(N_("outside the calendar's years")))
 
 
-def bad_date(value: str, problem_vi: str, problem_en: str) -> DateValueError:
-    return DateValueError(value=value, problem_vi=problem_vi, problem_en=problem_en,
-                          first=FIRST_YEAR, last=LAST_YEAR)
+def bad_date(value: str, problem: Msg) -> DateValueError:
+    return DateValueError(value=value, problem=problem, first=FIRST_YEAR, last=LAST_YEAR)
 
 
 # ------------------------------------------------------------------ reading
@@ -67,10 +68,10 @@ def day_json(info: DayInfo, lang: str) -> dict[str, Any]:
 
 
 def due_json(due: Due, lang: str) -> dict[str, Any]:
-    """A Due with its explanation in ``lang`` next to the bilingual steps."""
+    """A Due with its explanation in ``lang`` next to the stored steps."""
     out = due.to_json()
     out["weekday"] = weekday_name(due.due_date, lang) if due.due_date else None
-    out["explanation"] = [s.get(lang) or s["vi"] for s in due.steps]
+    out["explanation"] = [render(s, lang) for s in due.steps]
     return out
 
 
@@ -101,7 +102,7 @@ def set_day(s: Session, actor: str, when: date, kind: str, reason: str, source: 
     change = {"date": when.isoformat(), "kind": kind, "reason": reason, "source": source}
     moved, unknown = _reproject(s, old_cal, new_cal, change, actor, now)
     result.update(changed=True, moved=moved, not_reprojected=unknown,
-                  before={"kind": before.kind, "reason": before.describe("vi"), "source": before.source})
+                  before={"kind": before.kind, "reason": before.label().to_json(), "source": before.source})
     audit.append_event(s, syscase, EventKind.CALENDAR_CHANGED, actor=actor, role="admin", note=reason, at=now,
                        payload={**change, "before": result["before"], "moved": moved,
                                 "not_reprojected": unknown})
@@ -155,12 +156,11 @@ def _move(s: Session, case: Case, d: Deadline, new: Due, cal: Any, change: dict[
     return {"case": case.ref, **payload}
 
 
-def calendar_step(change: dict[str, Any], before: date, after: date) -> dict[str, str]:
+def calendar_step(change: dict[str, Any], before: date, after: date) -> dict[str, Any]:
     """The explanation step saying which calendar decision moved a due date."""
-    day = date.fromisoformat(change["date"])
-    vi_kind, en_kind = ("ngày nghỉ", "a day off") if change["kind"] == "off" else ("ngày làm việc", "a working day")
-    return {"vi": f"Lịch thay đổi: {day:%d/%m/%Y} là {vi_kind} ({change['reason']}; căn cứ: {change['source']}) "
-                  f"— hạn tính lại từ {before:%d/%m/%Y} sang {after:%d/%m/%Y}",
-            "en": f"Calendar changed: {day:%d/%m/%Y} is {en_kind} ({change['reason']}; source: {change['source']}) "
-                  f"— due recomputed from {before:%d/%m/%Y} to {after:%d/%m/%Y}",
-            "date": after.isoformat()}
+    text = N_("Calendar changed: {day} is a day off ({reason}; source: {source}) — due recomputed from {before} to "
+              "{after}") if change["kind"] == "off" else N_("Calendar changed: {day} is a working day ({reason}; "
+                                                            "source: {source}) — due recomputed from {before} to "
+                                                            "{after}")
+    return step(Msg(text, day=date.fromisoformat(change["date"]), reason=change["reason"], source=change["source"],
+                    before=before, after=after), after)

@@ -23,11 +23,14 @@ from agreeflow.engine.core.audit import append_event
 from agreeflow.engine.core.definitions import Definition, TimerDef
 from agreeflow.engine.core.effects import Moved, Opened
 from agreeflow.engine.core.errors import PhraseError
+from agreeflow.engine.core.i18n import N_, Msg, localized, pair, render, show
 from agreeflow.engine.core.kinds import OPEN_DEADLINE, DeadlineStatus, EventKind
 from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import CalendarDay, Case, Deadline
+from agreeflow.engine.core.vocabulary import DEADLINE_STATUS, duration, word
 from agreeflow.engine.legaltime import calendar as legal_calendar
 from agreeflow.engine.legaltime import reminders
+from agreeflow.engine.legaltime.calendar.due import step
 
 OPEN = OPEN_DEADLINE
 PERIOD_END = "period_end"
@@ -197,12 +200,10 @@ def _due_extra(due: Any) -> dict[str, Any]:
     return out
 
 
-def suspension_step(k: int, since: date, until: date, before: date, after: date) -> dict[str, str]:
+def suspension_step(k: int, since: date, until: date, before: date, after: date) -> dict[str, Any]:
     """The explanation step of a suspension of ``k`` working days that moved a due date."""
-    return {"vi": f"Tạm dừng {k} ngày làm việc ({since:%d/%m/%Y} – {until:%d/%m/%Y}): hạn lùi từ "
-                  f"{before:%d/%m/%Y} sang {after:%d/%m/%Y}",
-            "en": f"Suspended for {k} working days ({since:%d/%m/%Y} – {until:%d/%m/%Y}): due moved from "
-                  f"{before:%d/%m/%Y} to {after:%d/%m/%Y}"}
+    return step(Msg(N_("Suspended for {count} ({since} – {until}): due moved from {before} to {after}"),
+                    count=duration(k, "wd"), since=since, until=until, before=before, after=after))
 
 
 def reprojected(d: Deadline, cal: Any) -> Any:
@@ -235,7 +236,7 @@ def reprojected(d: Deadline, cal: Any) -> Any:
 
 
 def deadline_payload(d: Deadline | NewDeadline) -> dict[str, Any]:
-    return {"deadline": d.key, "label": d.label_vi, "unit": d.unit, "status": d.status,
+    return {"deadline": d.key, "label": d.label_vi, "label_en": d.label_en, "unit": d.unit, "status": d.status,
             "due_date": d.due_date.isoformat() if d.due_date else None,
             "phrase": d.phrase, "citation": d.citation, "confirmed": d.confirmed}
 
@@ -359,12 +360,13 @@ def view(d: Deadline | sa.Row[Any], cal: Any, now: datetime, lang: str) -> dict[
     if d.status == "open" and d.due_date:
         left = cal.working_days_between(today, d.due_date) if today <= d.due_date \
             else -cal.working_days_between(d.due_date, today)
-    return {"key": d.key, "label": d.label_vi if lang == "vi" else d.label_en, "unit": d.unit,
-            "status": d.status, "due_date": d.due_date.isoformat() if d.due_date else None,
+    return {"key": d.key, "label": localized(pair(d.label_vi, d.label_en), lang), "unit": d.unit,
+            "status": d.status, "status_label": show(word(DEADLINE_STATUS, d.status), lang),
+            "due_date": d.due_date.isoformat() if d.due_date else None,
             "due_at": d.due_at.strftime("%Y-%m-%dT%H:%M:%SZ") if d.due_at else None,
             "phrase": d.phrase, "kind": d.kind, "working_days_left": left, "margin_wd": d.margin_wd,
             "citation": d.citation, "confirmed": d.confirmed,
-            "explanation": [s.get(lang, s.get("vi")) for s in d.explanation or []],
+            "explanation": [render(s, lang) for s in d.explanation or []],
             "pending_event": (d.extra or {}).get("pending_event")}
 
 

@@ -127,7 +127,9 @@ def load(path: Path | None = None) -> Policies:
 def _load(path: Path, mtime: int) -> Policies:
     try:
         raw = load_file(path)
-    except (YamlSyntaxError, OSError) as exc:
+    except YamlSyntaxError as exc:
+        raise InputFileError(path=str(path), problem=exc.located) from None
+    except OSError as exc:
         raise InputFileError(path=str(path), problem=str(exc)) from None
     problems: list[str] = []
     if not isinstance(raw, LineDict):

@@ -86,12 +86,17 @@ def suspension_reason(s: Session, case: Case) -> str | None:
                   .order_by(col(Event.seq).desc()).limit(1)).first()
 
 
+def _own(note: object) -> str | None:
+    """A person's reason for the suspension (the engine never suspends in its own words)."""
+    return note if isinstance(note, str) else None
+
+
 def _suspend_action(m: effects.Moved) -> None:
-    suspend(m.session, m.case, m.actor, m.note, calendar_for(m.session), m.now)
+    suspend(m.session, m.case, m.actor, _own(m.note), calendar_for(m.session), m.now)
 
 
 def _resume_action(m: effects.Moved) -> None:
-    resume(m.session, m.case, m.actor, m.note, calendar_for(m.session), m.now)
+    resume(m.session, m.case, m.actor, _own(m.note), calendar_for(m.session), m.now)
 
 
 effects.register_action("suspend", _suspend_action)

@@ -22,8 +22,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, cases, definitions
+from agreeflow.engine.core import audit, cases, definitions, notes
 from agreeflow.engine.core.errors import UserInputError
+from agreeflow.engine.core.i18n import N_, Msg, localized, pair
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
 from agreeflow.engine.legaltime import deadlines
@@ -34,18 +35,12 @@ WORKFLOW = "consultation"
 
 
 class NotARoundError(UserInputError):
-    messages = {
-        "vi": "Hồ sơ {case} không phải một đợt xin ý kiến đã gửi (không có hồ sơ con). Xem: agreeflow case show {case}",
-        "en": "Case {case} is not a consultation round that was sent (it has no child cases). "
-              "See: agreeflow case show {case}",
-    }
+    msgid = N_("Case {case} is not a consultation round that was sent (it has no child cases). "
+               "See: agreeflow case show {case}")
 
 
 class NobodyToFollowUpError(UserInputError):
-    messages = {
-        "vi": "Mọi đơn vị trong đợt {case} đã trả lời: không cần đợt tiếp theo.",
-        "en": "Every addressee of round {case} has answered: no follow-up round is needed.",
-    }
+    msgid = N_("Every addressee of round {case} has answered: no follow-up round is needed.")
 
 
 def _round(s: Session, ref: str) -> tuple[Case, list[Case]]:
@@ -70,7 +65,7 @@ def _reply_view(s: Session, child: Case, now: Any, cal: Any, lang: str) -> dict[
         status = "overdue" if due is not None and due.due_at is not None and due.due_at <= now else "waiting"
     return {
         "case": child.ref, "unit": child.unit,
-        "unit_name": (unit.name_en if lang == "en" and unit and unit.name_en else unit.name_vi if unit else child.unit),
+        "unit_name": localized(pair(unit.name_vi, unit.name_en), lang) if unit else child.unit,
         "status": status, "state_label": defn.label(child.state, lang),
         "answered": child.state in ANSWERED,
         "at": audit.fmt_at(last.at) if last is not None else None,
@@ -79,7 +74,8 @@ def _reply_view(s: Session, child: Case, now: Any, cal: Any, lang: str) -> dict[
         "documents": [d["name"] for docs in (child.fields.get("_documents") or {}).values() for d in docs],
         "due_date": due.due_date.isoformat() if due is not None and due.due_date else None,
         "rule": ({"rule": rule[-1].payload.get("rule"), "wording": rule[-1].payload.get("wording"),
-                  "deadline": rule[-1].payload.get("deadline"), "note": rule[-1].note} if rule else None),
+                  "deadline": rule[-1].payload.get("deadline"),
+                  "note": notes.note_of(audit.event_view(rule[-1]), lang)} if rule else None),
     }
 
 
@@ -124,14 +120,15 @@ def follow_up(s: Session, ref: str, person: Person, now: datetime, reply_by: str
             "on_silence": on_silence or str(case.fields.get("on_silence") or "overdue")}
     raw |= {k: v for k, v in (("sent_on", sent_on), ("letter_no", letter_no)) if v}
     title = f"{case.title.split(' — đợt ')[0]} — đợt {n}"
-    new = cases.open_case(s, defn, title, raw, person, now, note=f"Đợt tiếp theo của {ref}: {', '.join(units)}")
+    new = cases.open_case(s, defn, title, raw, person, now, note=Msg(N_("Next round of {ref}: {units}"), ref=ref,
+                                                                                  units=units))
     audit.append_event(s, case, EventKind.FOLLOW_UP_OPENED, actor=person.email, at=now,
                        payload={"next": new.ref, "units": units})
     if not cases.is_terminal(s, case):
         # The earlier round ends here: its silent addressees are asked again in the new round, and in
         # this one they did not reply.
         try:
-            cases.fire(s, case, person, "close", {}, now, note=f"Đợt tiếp theo / next round: {new.ref}")
+            cases.fire(s, case, person, "close", {}, now, note=Msg(N_("Next round: {ref}"), ref=new.ref))
         except cases.Refusal as r:
             raise r.err from None
     if send:

@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, authority, cases, definitions, effects
 from agreeflow.engine.core.definitions import SpawnDef
 from agreeflow.engine.core.fields import to_text
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import SYSTEM_ACTOR, EventKind
 from agreeflow.engine.core.store import Case, Deadline, Event
 from agreeflow.engine.legaltime import deadlines
@@ -81,7 +82,9 @@ def spawn(s: Session, case: Case, spec: SpawnDef, actor: str, role: str, now: da
         raw_text = {k: to_text(v) for k, v in raw.items() if v not in (None, "", [])}
         title = (spec.title or "{parent_title} — {unit}").format(parent_title=case.title, unit=unit, parent=case.ref)
         child = cases.open_case(s, child_defn, title, raw_text, person, now, parent_ref=case.ref,
-                                note=f"{case.ref}: {spec.workflow} → {unit}", role=role or SYSTEM_ACTOR)
+                                note=Msg(N_("Opened from {parent} for {unit}: {workflow}"), parent=case.ref,
+                                         unit=unit, workflow=dict(child_defn.title)),
+                                role=role or SYSTEM_ACTOR)
         audit.append_event(s, case, EventKind.CHILD_OPENED, actor=actor, role=role, at=now,
                            payload={"child": child.ref, "unit": unit, "workflow": spec.workflow})
         made.append(child)
@@ -115,12 +118,12 @@ def children_done(s: Session, child: Case, now: datetime) -> str | None:
     siblings = round_of(s, parent)
     if child.ref not in {c.ref for c in siblings} or not all(cases.is_terminal(s, c) for c in siblings):
         return None
-    return fire_as_system(s, parent, trigger, now, note=f"Các hồ sơ con đã kết thúc / all child cases ended "
-                                                   f"({len(siblings)}; cuối cùng / last: {child.ref})")
+    return fire_as_system(s, parent, trigger, now, note=Msg(N_("All child cases ended ({n}; last: {ref})"),
+                                                            n=len(siblings), ref=child.ref))
 
 
 def fire_as_system(s: Session, case: Case, trigger: str, now: datetime, raw: dict[str, str] | None = None,
-                   note: str | None = None) -> str | None:
+                   note: str | Msg | None = None) -> str | None:
     """Fire ``trigger`` as the engine inside the caller's transaction; the new state, or None when refused."""
     try:
         return cases.fire(s, case, authority.system_person(), trigger, raw or {}, now, note=note,
@@ -132,16 +135,16 @@ def fire_as_system(s: Session, case: Case, trigger: str, now: datetime, raw: dic
 # ------------------------------------------------------------------ actions
 def close_children(m: effects.Moved) -> None:
     """Action ``close_children``: every child of the round still open ends as "no reply" (``close_unanswered``)."""
-    _end_open_children(m, CLOSE_TRIGGER, m.note or f"{m.case.ref}: đợt xin ý kiến kết thúc / round closed")
+    _end_open_children(m, CLOSE_TRIGGER, m.note or Msg(N_("{ref}: the round is closed"), ref=m.case.ref))
 
 
 def supersede_children(m: effects.Moved) -> None:
     """Action ``supersede_children``: every child still open ends as no longer needed (``supersede``)."""
-    _end_open_children(m, SUPERSEDE_TRIGGER, f"{m.case.ref}: {m.transition.label.get('vi', m.transition.trigger)}"
-                                             f" — không còn cần trả lời / no longer needed")
+    _end_open_children(m, SUPERSEDE_TRIGGER, Msg(N_("{ref}: {step} — no reply needed any more"), ref=m.case.ref,
+                                                 step=dict(m.transition.label) or m.transition.trigger))
 
 
-def _end_open_children(m: effects.Moved, trigger: str, note: str) -> list[str]:
+def _end_open_children(m: effects.Moved, trigger: str, note: str | Msg) -> list[str]:
     ended = []
     for child in round_of(m.session, m.case):
         if not cases.is_terminal(m.session, child):
@@ -212,9 +215,8 @@ def _silence_one(s: Session, child: Case, now: datetime) -> dict[str, Any]:
         out["result"] = "overdue"
         return out
     wording = child.fields.get("silence_rule") or ""
-    deadline_text = due.due_date.strftime("%d/%m/%Y") if due.due_date else ""
-    note = (f"Không trả lời trước hạn {deadline_text}: coi như nhất trí theo văn bản xin ý kiến"
-            + (f" («{wording}»)" if wording else ""))
+    note = Msg(N_("No reply by {day}: deemed agreed under the request letter{wording}"), day=due.due_date,
+               wording=Msg(" («{wording}»)", wording=wording) if wording else "")
     new_state = fire_as_system(s, child, DEEM_TRIGGER, now, note=note)
     if new_state is None:
         out["result"] = "refused"

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, cases, clock
 from agreeflow.engine.core.definitions import Definition
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import SYSTEM_ACTOR, EventKind
 from agreeflow.engine.core.store import Case
 
@@ -65,10 +66,11 @@ def flag_unapproved_delegations(session: Session, now: datetime) -> list[str]:
             cases.touch(session, locked, now)
             audit.append_event(
                 session, locked, EventKind.FLAGGED, actor=SYSTEM_ACTOR, role=SYSTEM_ACTOR, at=now,
-                note=(f"Ngày bắt đầu {date.fromisoformat(start):%d/%m/%Y} đã đến nhưng đoàn chưa được phê duyệt "
-                      f"(bước '{defn.label(case.state, 'vi')}') — hoạt động khi chưa được phép"),
+                note=Msg(N_("The start date {day} has come but the delegation is not approved (step '{state}') — "
+                            "activity without permission"), day=date.fromisoformat(start),
+                         state=dict(defn.states[case.state].label) or case.state),
                 payload={"flag": FLAG, "start_date": start, "state": case.state,
-                         "why": "delegation started without approval (seed 003)"})
+                         "why": "delegation started without approval"})
             flagged.append(case.ref)
     session.flush()
     return flagged

@@ -28,12 +28,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, clock, effects
-from agreeflow.engine.core.clock import fmt_day
+from agreeflow.engine.core import audit, cases, clock, effects
 from agreeflow.engine.core.errors import AgreeflowError
+from agreeflow.engine.core.i18n import N_, Msg, pair
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import Case, Deadline, Event
+from agreeflow.engine.core.vocabulary import duration
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.legaltime.calendar.due import step
 
@@ -82,7 +83,8 @@ def _log_failure(s: Session, linked: Case, d: Deadline, related: Case, exc: Exce
     problem = exc.render("en") if isinstance(exc, AgreeflowError) else str(exc)
     locked = s.exec(select(Case).where(Case.id == linked.id).with_for_update()).one()
     audit.append_event(s, locked, EventKind.EFFECT_FAILED, actor=actor, at=now,
-                       note=f"Không bắt đầu được thời hạn '{d.label_vi}' từ sự kiện của {related.ref}",
+                       note=Msg(N_("The deadline '{label}' could not start from the event of {ref}"),
+                                label=pair(d.label_vi, d.label_en), ref=related.ref),
                        payload={"effect": "pending", "deadline": d.key, "event_case": related.ref,
                                 "problem": problem[:500]})
 
@@ -119,11 +121,12 @@ def start(s: Session, linked: Case, d: Deadline, related: Case, state: str, day:
         n, unit = int(linked.fields.get("after_event_days") or DEFAULT_AFTER_EVENT_DAYS), "d"
     due = cal.add(day, int(n), unit or "d", phrase=d.phrase)
     event = extra.get("pending_event") or state
-    head = step(f"Sự kiện “{event}”: hồ sơ {related.ref} chuyển sang bước '{state}', ngày {fmt_day(day)}",
-                f"Event “{event}”: case {related.ref} entered '{state}' on {fmt_day(day)}", day)
+    related_state = cases.definition_of(s, related.workflow, related.version).states.get(state)
+    head = step(Msg(N_("Event “{event}”: case {ref} entered '{state}' on {day}"), event=event, ref=related.ref,
+                    state=dict(related_state.label) if related_state and related_state.label else state, day=day), day)
     if extra.get("offset_n") is None:
-        head_n = step(f"Văn bản không ghi số ngày: áp dụng {n} ngày (trường after_event_days, chính sách)",
-                      f"The phrase gives no count: {n} days apply (field after_event_days, policy)")
+        head_n = step(Msg(N_("The phrase gives no count: {count} apply (field after_event_days, policy)"),
+                          count=duration(int(n), "d")))
         steps = [head, head_n] + list(due.steps)
     else:
         steps = [head] + list(due.steps)

@@ -39,21 +39,17 @@ from agreeflow.engine.core.definitions import Definition, StateDef, TransitionDe
 from agreeflow.engine.core.errors import FieldValueError, UserInputError, did_you_mean
 from agreeflow.engine.core.fields import coerce, parse_date
 from agreeflow.engine.core.guards import GuardContext, registered_guards
+from agreeflow.engine.core.i18n import N_, Msg, render
+from agreeflow.engine.core.i18n import t as translate
 from agreeflow.engine.legaltime import calendar_admin
 
 
 class NoPathError(UserInputError):
-    messages = {
-        "vi": "Không có đường hợp lệ từ '{start}' đến '{goal}' của quy trình {workflow} với các trường đã cho{why}.",
-        "en": "No legal path from '{start}' to '{goal}' in workflow {workflow} with the given fields{why}.",
-    }
+    msgid = N_("No legal path from '{start}' to '{goal}' in workflow {workflow} with the given fields{why}.")
 
 
 class UnknownGoalError(UserInputError):
-    messages = {
-        "vi": "Quy trình {workflow} không có bước '{goal}'.{hint} Các bước: {states}",
-        "en": "Workflow {workflow} has no state '{goal}'.{hint} States: {states}",
-    }
+    msgid = N_("Workflow {workflow} has no state '{goal}'.{hint} States: {states}")
 
 
 @dataclass
@@ -114,7 +110,7 @@ class PlannedCase:
     unit: str | None
     workflow: str
     version: int
-    ref: str = "(kế hoạch / plan)"
+    ref: str = "—"  # a plan is no case yet: it has no number
     id: None = None
 
 
@@ -188,7 +184,7 @@ def _report(defn: Definition, node: _Node, start: date, cal: Any, by: date | Non
             "wait": ({"min": w.min, "max": w.max, "unit": w.unit, "source": w.source, "citation": w.citation,
                       "confirmed": w.confirmed, "note": w.note} if waits else None),
             "working_days": cal.working_days_between(enter_late, leave_late),
-            "explanation": [s.get(lang, s.get("vi")) for s in due.steps] if due else [],
+            "explanation": [render(s, lang) for s in due.steps] if due else [],
         })
     latest, earliest = node.latest, node.earliest
     binding = [s for s in steps if s["wait"]]
@@ -206,10 +202,9 @@ def _report(defn: Definition, node: _Node, start: date, cal: Any, by: date | Non
         "feasible": None, "missed_by_wd": None,
     }
     if defn.effective_from and start < defn.effective_from:
-        out["warnings"].append(
-            f"Quy trình áp dụng từ {fmt_day(defn.effective_from)}; ngày bắt đầu {fmt_day(start)} sớm hơn — kiểm tra "
-            f"văn bản áp dụng khi đó / the workflow applies from {fmt_day(defn.effective_from)}; check the rules then "
-            "in force")
+        out["warnings"].append(translate("The workflow applies from {since}; the start {start} is earlier — check the "
+                                         "rules then in force", lang, since=fmt_day(defn.effective_from),
+                                         start=fmt_day(start)))
     if by is not None:
         out["feasible"] = latest <= by
         out["missed_by_wd"] = 0 if latest <= by else cal.working_days_between(by, latest)
@@ -225,6 +220,5 @@ def parse_day(text: str, option: str) -> date:
         calendar_admin.check_year(day.year, f"{option} {text}")
         return day
     except ValueError:
-        raise FieldValueError(field=option, problem_vi=f"'{text}' không phải ngày",
-                              problem_en=f"'{text}' is not a date", remedy_vi="Ví dụ: 2017-05-02 hoặc 02/05/2017",
-                              remedy_en="E.g. 2017-05-02 or 02/05/2017") from None
+        raise FieldValueError(field=option, problem=Msg(N_("'{text}' is not a date"), text=text),
+                              remedy=Msg(N_("E.g. 2017-05-02 or 02/05/2017"))) from None

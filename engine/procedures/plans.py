@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import directory, files
 from agreeflow.engine.core.errors import InputFileError, PhraseError, PlanFileError, did_you_mean
 from agreeflow.engine.core.fields import parse_date
-from agreeflow.engine.core.i18n import in_both
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.store import Case, Unit
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_file
 from agreeflow.engine.legaltime import calendar as legal_calendar
@@ -99,9 +99,9 @@ def _table(path: Path, header: list[Any], body: list[tuple[int, list[Any]]]) -> 
     names = [_column(h) if str(h or "").strip() else None for h in header]
     unknown = [str(h) for h, n in zip(header, names) if str(h or "").strip() and n is None]
     if unknown or "title" not in names:
-        raise InputFileError(path=str(path), problem=(
-            f"cột không nhận ra / unknown columns: {', '.join(unknown) or '-'}; cần ít nhất / needs at least "
-            f"title, lead_unit, due_phrase (allowed: {', '.join(COLUMNS)})"))
+        raise InputFileError(path=str(path), problem=Msg(N_(
+            "unknown columns: {unknown}; needs at least title, lead_unit, due_phrase (allowed: {allowed})"),
+            unknown=unknown or "-", allowed=list(COLUMNS)))
     rows = []
     for number, cells in body:
         values = {n: c for n, c in zip(names, cells) if n and c not in (None, "")}
@@ -118,7 +118,7 @@ def _read_csv(path: Path) -> list[PlanRow]:
         dialect = csv.excel
     lines = list(csv.reader(io.StringIO(text), dialect))
     if not lines:
-        raise InputFileError(path=str(path), problem="tệp rỗng / the file is empty")
+        raise InputFileError(path=str(path), problem=Msg(N_("the file is empty")))
     return _table(path, lines[0], [(i, [c.strip() for c in r]) for i, r in enumerate(lines[1:], 2)])
 
 
@@ -130,14 +130,14 @@ def _read_xlsx(path: Path) -> list[PlanRow]:
         lines = []
         for i, r in enumerate(ws.iter_rows(values_only=True), 1):
             if i > MAX_PLAN_ROWS:
-                vi, en = in_both("more than {n} rows: split the plan into several files", n=MAX_PLAN_ROWS)
-                raise InputFileError(path=str(path), problem={"vi": vi, "en": en})
+                raise InputFileError(path=str(path), problem=Msg(N_("more than {n} rows: split the plan into several "
+                                                                    "files"), n=MAX_PLAN_ROWS))
             if any(c not in (None, "") for c in r):
                 lines.append((i, list(r)))
     finally:
         wb.close()
     if not lines:
-        raise InputFileError(path=str(path), problem="bảng tính rỗng / the first sheet is empty")
+        raise InputFileError(path=str(path), problem=Msg(N_("the first sheet is empty")))
     return _table(path, lines[0][1], lines[1:])
 
 
@@ -145,15 +145,16 @@ def _read_yaml(path: Path) -> list[PlanRow]:
     try:
         raw = load_file(path)
     except YamlSyntaxError as exc:
-        raise InputFileError(path=str(path), problem=f"line {exc.line}: {exc.detail}") from None
+        raise InputFileError(path=str(path), problem=Msg(N_("line {line}: {detail}"), line=exc.line,
+                                                         detail=exc.detail)) from None
     if isinstance(raw, list):
         raw = LineDict(tasks=raw)
     if not isinstance(raw, dict) or not isinstance(raw.get("tasks"), list):
-        raise InputFileError(path=str(path), problem="cần khóa 'tasks:' là một danh sách / needs 'tasks:' (a list)")
+        raise InputFileError(path=str(path), problem=Msg(N_("needs 'tasks:' (a list)")))
     extra = set(raw) - FILE_KEYS
     if extra:
-        raise InputFileError(path=str(path), problem=f"khóa lạ / unknown keys {', '.join(sorted(map(str, extra)))} "
-                                                     f"(allowed: {', '.join(sorted(FILE_KEYS))})")
+        raise InputFileError(path=str(path), problem=Msg(N_("unknown keys {keys} (allowed: {allowed})"),
+                                                         keys=sorted(map(str, extra)), allowed=sorted(FILE_KEYS)))
     defaults = {k: raw[k] for k in ("source_document", "assigned_on") if raw.get(k) is not None}
     rows = []
     for item in raw["tasks"]:
@@ -173,16 +174,16 @@ def _read_yaml(path: Path) -> list[PlanRow]:
 def read_rows(path: Path) -> list[PlanRow]:
     """The rows of a plan file, by its extension (.csv, .xlsx, .yaml/.yml)."""
     if not path.is_file():
-        raise InputFileError(path=str(path), problem="không tìm thấy tệp / file not found")
+        raise InputFileError(path=str(path), problem=Msg(N_("file not found")))
     reader = {".csv": _read_csv, ".xlsx": _read_xlsx, ".yaml": _read_yaml, ".yml": _read_yaml}.get(path.suffix.lower())
     if reader is None:
-        raise InputFileError(path=str(path), problem="chỉ nhận .csv, .xlsx, .yaml / only .csv, .xlsx or .yaml files")
+        raise InputFileError(path=str(path), problem=Msg(N_("only .csv, .xlsx or .yaml files")))
     if reader is _read_xlsx:
         files.read_input(path, MAX_PLAN_BYTES)  # a folder, a device or a huge file: refused before unzipping
     try:
         return reader(path)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, csv.Error) as exc:  # a damaged or mislabelled file
-        raise InputFileError(path=str(path), problem=f"không đọc được / cannot read: {exc}") from None
+        raise InputFileError(path=str(path), problem=Msg(N_("cannot read: {problem}"), problem=str(exc))) from None
 
 
 # ------------------------------------------------------------------ checking
@@ -214,8 +215,7 @@ class _Units:
             why = directory.inactive(unit, on)
             if why is None:
                 return [unit]
-            return (f"{unit.name_vi} ({unit.code}) {why.fields['status_vi']} / {unit.code} {why.fields['status_en']}"
-                    f" — {_task_day(on)}")
+            return f"{unit.name_vi} ({unit.code}) {why.part('status', 'en')} — {_task_day(on)}"
         guess = did_you_mean(token, [u.code for u in active] + [u.name_vi for u in active])
         return (f"unknown unit '{token}'" + (f" — did you mean '{guess}'?" if guess else "")
                 + f" (no unit with this code or name is active on {on:%d/%m/%Y}; see: agreeflow directory show)")
@@ -288,7 +288,7 @@ def prepare(s: Session, rows: list[PlanRow], cal: Any, today: date) -> list[Plan
             try:
                 due = legal_calendar.parse_phrase(phrase, assigned or today, cal)
             except PhraseError as exc:  # with what is wrong in it when the phrase says it ("Quý V", "năm 0")
-                problem = exc.fields.get("problem_en")
+                problem = exc.part("problem", "en")
                 bad.append(f"the time phrase '{phrase}' cannot be read" + (f": {problem}" if problem else ""))
         related = str(v.get("related_case") or "").strip()
         if related and s.exec(select(Case.id).where(Case.ref == related)).first() is None:

@@ -56,6 +56,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, authority, cases, clock, definitions, effects
 from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.fields import to_text
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import SYSTEM_ACTOR, DeadlineStatus, EventKind
 from agreeflow.engine.core.store import Case, Deadline, Event
 from agreeflow.engine.legaltime import deadlines, reminders
@@ -259,7 +260,7 @@ def _next_case(s: Session, case: Case, row: Deadline, actor: str, now: datetime)
         fields["previous_occurrence"] = case.ref
     raw = {k: to_text(v) for k, v in fields.items() if k in newest.fields and v not in (None, "", [])}
     nxt = cases.open_case(s, newest, case.title, raw, authority.person_or_system(s, actor), now,
-                          role=SYSTEM_ACTOR, note=f"Kỳ tiếp theo của {case.ref} / next occurrence of {case.ref}")
+                          role=SYSTEM_ACTOR, note=Msg(N_("Next occurrence of {ref}"), ref=case.ref))
     audit.append_event(s, case, EventKind.OCCURRENCE_OPENED, actor=actor, at=now,
                        payload={"next": nxt.ref, "after": row.due_date.isoformat(),
                                 "recurring": (row.extra or {}).get("recurring")})

@@ -39,6 +39,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, cases, clock
+from agreeflow.engine.core.i18n import localized, pair
 from agreeflow.engine.core.kinds import EventKind, OutboxStatus
 from agreeflow.engine.core.store import Case, Deadline, OutboxMessage
 from agreeflow.engine.legaltime import reminders
@@ -248,7 +249,7 @@ def digest(s: Session, unit: str, items: list[tuple[Deadline, Case]], week: Dige
     for who in compose.unit_recipients(s, unit):
         relation = book.relation(who)
         listed = [{"case_ref": c.ref, "case_title": c.title,
-                   "deadline_label": (d.label_en if who.lang == "en" else d.label_vi) or d.key, "due_date": d.due_date,
+                   "deadline_label": localized(pair(d.label_vi, d.label_en), who.lang) or d.key, "due_date": d.due_date,
                    "working_days_left": compose.signed_working_days(cal, today, d.due_date or today),
                    "link": links.case(c.ref) if links is not None else ""}
                   for d, c in items]

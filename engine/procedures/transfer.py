@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, authority, cases, directory
 from agreeflow.engine.core.clock import fmt_day
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import OPEN_DEADLINE, EventKind
 from agreeflow.engine.core.store import Case, Deadline, Unit
 
@@ -63,22 +64,20 @@ def check(s: Session, old: str, new: str, since: date, today: date) -> None:
     if unit is None:
         raise UnknownUnitError(old, known)
     if new == old:
-        raise OptionValueError(option="NEW", value=new, remedy_vi="Đơn vị nhận phải khác đơn vị chuyển đi.",
-                               remedy_en="The unit taking over must differ from the one that ceased.")
+        raise OptionValueError(option="NEW", value=new,
+                               remedy=Msg(N_("The unit taking over must differ from the one that ceased.")))
     if since > today:
-        raise OptionValueError(option="--from", value=since.isoformat(),
-                               remedy_vi=f"Chỉ chuyển được từ một ngày đã đến (hôm nay là {fmt_day(today)}).",
-                               remedy_en=f"A transfer takes effect on a day that has come (today is {fmt_day(today)}).")
+        raise OptionValueError(option="--from", value=fmt_day(since),
+                               remedy=Msg(N_("A transfer takes effect on a day that has come (today is {today})."),
+                                          today=fmt_day(today)))
     if unit.active_to is None or unit.active_to >= since:
-        until_vi = f"đến hết ngày {fmt_day(unit.active_to)}" if unit.active_to else "(không có ngày kết thúc)"
-        until_en = f"until {fmt_day(unit.active_to)}" if unit.active_to else "(no end date in the directory)"
+        until = Msg(N_("until {day}"), day=fmt_day(unit.active_to)) if unit.active_to \
+            else Msg(N_("(no end date in the directory)"))
         raise OptionValueError(
-            option="--from", value=since.isoformat(),
-            remedy_vi=f"Đơn vị {old} còn hoạt động {until_vi}: chỉ chuyển việc của đơn vị đã thôi hoạt động. "
-                      "Ghi active_to của đơn vị trong danh bạ (agreeflow directory load) rồi chuyển từ ngày sau đó.",
-            remedy_en=f"The unit {old} is active {until_en}: only the work of a unit that has ceased is transferred. "
-                      "Set the unit's active_to in the directory (agreeflow directory load), then transfer from "
-                      "the day after.")
+            option="--from", value=fmt_day(since),
+            remedy=Msg(N_("The unit {unit} is active {until}: only the work of a unit that has ceased is "
+                          "transferred. Set the unit's active_to in the directory (agreeflow directory load), then "
+                          "transfer from the day after."), unit=old, until=until))
     for day in sorted({since, today}):
         directory.active_unit(s, new, day)
 

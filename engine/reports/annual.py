@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from agreeflow.engine.core import audit
-from agreeflow.engine.core.i18n import t
+from agreeflow.engine.core.i18n import localized, pair, t
 from agreeflow.engine.core.store import Unit
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.reports import compliance
@@ -125,7 +125,7 @@ def report(s: Session, m: ReportMap, year: int, lang: str, now: datetime,
     w = year_window(year)
     issuer = s.get(Unit, m.issuer) if m.issuer else None
     return {"year": year, "lang": lang, "province": province_name(s),
-            "issuer": (issuer.name_en if lang == "en" and issuer.name_en else issuer.name_vi) if issuer else "",
+            "issuer": localized(pair(issuer.name_vi, issuer.name_en), lang) if issuer else "",
             "generated_at": audit.fmt_at(now), "warnings": map_warnings(m),
             "agreements": _agreements(s, m, w), "delegations": _delegations(s, m, w),
             "consultations": _consultations(s, m, w), "tasks": _tasks(s, m, w, lang, now),

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, seclog
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError, did_you_mean
-from agreeflow.engine.core.i18n import in_both
+from agreeflow.engine.core.i18n import N_, Msg, from_json
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import Case, Event, SecurityEvent, Unit
 from agreeflow.engine.reports.common import Window
@@ -57,10 +57,9 @@ def _check_kind(s: Session, kind: str) -> None:
     known = set(KINDS) | recorded_kinds(s)
     if kind not in known:
         guess = did_you_mean(kind, known)
-        listed = ", ".join(sorted(known))
         raise OptionValueError(option="--kind", value=kind,
-                               remedy_vi=(f"Có phải '{guess}'? " if guess else "") + "Các loại: " + listed,
-                               remedy_en=(f"Did you mean '{guess}'? " if guess else "") + "Kinds: " + listed)
+                               remedy=Msg(N_("{hint}Kinds: {kinds}"), kinds=sorted(known),
+                                          hint=Msg(N_("Did you mean '{guess}'? "), guess=guess) if guess else ""))
 
 
 def _cases_of_unit(s: Session, unit: str) -> list[int]:
@@ -96,7 +95,7 @@ def query(s: Session, w: Window, case: str | None = None, actor: str | None = No
     return [record(ref, ev) for ref, ev in rows]
 
 
-def security_query(s: Session, w: Window, kind: str | None = None, actor: str | None = None
+def security_query(s: Session, w: Window, kind: str | None = None, actor: str | None = None, lang: str = "vi"
                    ) -> list[dict[str, Any]]:
     """Entries of the security log in the period (by recording time), oldest first, with a one-line summary."""
     stmt = select(SecurityEvent)
@@ -104,9 +103,9 @@ def security_query(s: Session, w: Window, kind: str | None = None, actor: str | 
         known = [str(k) for k in seclog.SecurityKind]
         if kind not in known:
             guess = did_you_mean(kind, known)
-            vi, en = in_both("Did you mean '{guess}'? Kinds: {kinds}" if guess else "Kinds: {kinds}",
-                             guess=guess, kinds=", ".join(known))
-            raise OptionValueError(option="--kind", value=kind, remedy_vi=vi, remedy_en=en)
+            remedy = Msg(N_("Did you mean '{guess}'? Kinds: {kinds}"), guess=guess, kinds=known) if guess \
+                else Msg(N_("Kinds: {kinds}"), kinds=known)
+            raise OptionValueError(option="--kind", value=kind, remedy=remedy)
         stmt = stmt.where(SecurityEvent.kind == kind)
     if actor:
         stmt = stmt.where(SecurityEvent.actor == actor)
@@ -115,18 +114,22 @@ def security_query(s: Session, w: Window, kind: str | None = None, actor: str | 
     if w.end:
         stmt = stmt.where(SecurityEvent.recorded_at < w.end)
     return [{"seq": e.seq, "at": audit.fmt_at(e.recorded_at), "actor": e.actor, "kind": e.kind, "origin": e.origin,
-             "detail": e.detail, "summary": _summary(e.kind, e.detail or {}), "hash": e.hash}
+             "detail": e.detail, "summary": _summary(e.kind, e.detail or {}, lang), "hash": e.hash}
             for e in s.exec(stmt.order_by(col(SecurityEvent.seq))).all()]
 
 
-def _summary(kind: str, detail: dict[str, Any]) -> str:
-    """What one entry says, on one line (the full detail is in ``--json``)."""
+def _summary(kind: str, detail: dict[str, Any], lang: str) -> str:
+    """What one entry says, on one line, in ``lang`` (the full detail is in ``--json``)."""
     if kind == seclog.SecurityKind.READ:
         args = [f"{k}={v}" if k not in ("case",) else str(v) for k, v in detail.items() if k != "what"]
         return " ".join([str(detail.get("what", ""))] + args)
     if kind == seclog.SecurityKind.SETTING_CHANGED:
         return f"{detail.get('setting')}: {detail.get('before')} → {detail.get('after')}"
-    if "message" in detail:
+    said = from_json(detail)  # a refusal kept as its message key and values
+    if said is not None:
+        where = " ".join(str(detail[k]) for k in ("action", "case") if detail.get(k))
+        return f"{where}: {said.render(lang)}" if where else said.render(lang)
+    if "message" in detail:  # written before messages were kept as keys
         where = " ".join(str(detail[k]) for k in ("action", "case") if detail.get(k))
         return f"{where}: {detail['message']}" if where else str(detail["message"])
     return json.dumps(detail, ensure_ascii=False, sort_keys=True, separators=(",", ":")) if detail else ""
@@ -146,8 +149,7 @@ def write(rows: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> dict[str, in
     ``recorded_by``, ``origin``): the file keeps exactly their hashed fields, the summary names them.
     """
     if fmt not in ("jsonl", "csv"):
-        raise OptionValueError(option="--format", value=fmt, remedy_vi="Chọn jsonl hoặc csv.",
-                               remedy_en="Choose jsonl or csv.")
+        raise OptionValueError(option="--format", value=fmt, remedy=Msg(N_("Choose jsonl or csv.")))
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer:
         writer.writerow(FIELDS)

@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, files, seclog
 from agreeflow.engine.core.errors import InputFileError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.store import Case, Event, SecurityEvent
 
 FORMAT = "agreeflow-checkpoint/1"
@@ -163,11 +164,10 @@ def security_breaks(s: Session, cp: dict[str, Any]) -> list[audit.Break]:
     taken = cp.get("taken_at")
     if last < pinned["seq"]:
         return [audit.Break(seclog.NAME, last + 1,
-                            f"entries {last + 1}–{pinned['seq']} recorded before checkpoint {taken} are missing",
-                            f"các mục {last + 1}–{pinned['seq']} đã ghi trước mốc kiểm tra {taken} bị mất")]
+                            Msg(N_("entries {span} recorded before checkpoint {taken} are missing"),
+                                span=f"{last + 1}–{pinned['seq']}", taken=taken))]
     if seclog_hash(s, pinned["seq"]) != pinned["hash"]:
-        return [audit.Break(seclog.NAME, pinned["seq"], f"differs from the checkpoint {taken}",
-                            f"khác với mốc kiểm tra {taken}")]
+        return [audit.Break(seclog.NAME, pinned["seq"], Msg(N_("differs from the checkpoint {taken}"), taken=taken))]
     return []
 
 
@@ -185,7 +185,7 @@ def load(path: Path) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
-        raise InputFileError(path=str(path), problem=f"không phải JSON / not JSON: {str(exc)[:200]}") from None
+        raise InputFileError(path=str(path), problem=Msg(N_("not JSON: {problem}"), problem=str(exc)[:200])) from None
 
 
 def check(path: Path, cp: Any) -> dict[str, Any]:
@@ -194,16 +194,15 @@ def check(path: Path, cp: Any) -> dict[str, Any]:
     if not isinstance(cp, dict) or cp.get("format") != FORMAT or not isinstance(heads, list) or not all(
             isinstance(h, dict) and isinstance(h.get("case"), str) and isinstance(h.get("seq"), int)
             and isinstance(h.get("hash"), str) for h in heads):
-        raise InputFileError(path=str(path), problem=f"không phải tệp mốc kiểm tra / not an {FORMAT} file "
-                                                     "(needs format, root, heads: [{case, seq, hash}])")
+        raise InputFileError(path=str(path), problem=Msg(N_("not an {format} file (needs format, root, heads: "
+                                                            "[case, seq, hash])"), format=FORMAT))
     if root_of(heads) != cp.get("root"):
-        raise InputFileError(path=str(path), problem="gốc Merkle không khớp danh sách đầu chuỗi: tệp mốc đã bị sửa "
-                                                     "/ the Merkle root does not match the heads: the checkpoint file "
-                                                     "was altered — use the copy that was sent out")
+        raise InputFileError(path=str(path), problem=Msg(N_("the Merkle root does not match the heads: the checkpoint "
+                                                            "file was altered — use the copy that was sent out")))
     pin = cp.get("security_log")
     if pin is not None and not (isinstance(pin, dict) and isinstance(pin.get("seq"), int)
                                 and isinstance(pin.get("hash"), str)):
-        raise InputFileError(path=str(path), problem="security_log phải là {seq, hash} / must be {seq, hash}")
+        raise InputFileError(path=str(path), problem=Msg(N_("security_log must be (seq, hash)")))
     return cp
 
 
@@ -246,13 +245,13 @@ def load_private_key(path: Path) -> Any:
     try:
         key = serialization.load_pem_private_key(files.read_input(Path(path), MAX_KEY_BYTES), password=None)
     except OSError as exc:
-        raise InputFileError(path=str(path), problem=f"không đọc được khóa ký / cannot read the signing key: "
-                                                     f"{exc.strerror}") from None
+        raise InputFileError(path=str(path), problem=Msg(N_("cannot read the signing key: {problem}"),
+                                                         problem=exc.strerror)) from None
     except (ValueError, TypeError):
         key = None
     if not isinstance(key, Ed25519PrivateKey):
-        raise InputFileError(path=str(path), problem="không phải khóa bí mật Ed25519 (PEM) / not an Ed25519 private "
-                                                     "key (PEM): make one with agreeflow audit keygen")
+        raise InputFileError(path=str(path), problem=Msg(N_("not an Ed25519 private key (PEM): make one with "
+                                                            "agreeflow audit keygen")))
     return key
 
 
@@ -275,25 +274,23 @@ def check_signature(path: Path, cp: Any, public_key_path: Path) -> str:
     try:
         key = serialization.load_pem_public_key(files.read_input(Path(public_key_path), MAX_KEY_BYTES))
     except OSError as exc:
-        raise InputFileError(path=str(public_key_path), problem=f"không đọc được khóa công khai / cannot read the "
-                                                                f"public key: {exc.strerror}") from None
+        raise InputFileError(path=str(public_key_path), problem=Msg(N_("cannot read the public key: {problem}"),
+                                                                    problem=exc.strerror)) from None
     except (ValueError, TypeError):
         key = None
     if not isinstance(key, Ed25519PublicKey):
-        raise InputFileError(path=str(public_key_path), problem="không phải khóa công khai Ed25519 (PEM) / not an "
-                                                                "Ed25519 public key (PEM)")
+        raise InputFileError(path=str(public_key_path), problem=Msg(N_("not an Ed25519 public key (PEM)")))
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     sig = cp.get("signature") if isinstance(cp, dict) else None
     value = sig.get("value") if isinstance(sig, dict) else None
     if not isinstance(value, str):
-        raise InputFileError(path=str(path), problem="mốc kiểm tra không được ký / the checkpoint is not signed: "
-                                                     "it is not signed by this key or was altered")
+        raise InputFileError(path=str(path), problem=Msg(N_("the checkpoint is not signed: it is not signed by this "
+                                                            "key or was altered")))
     try:
         key.verify(base64.b64decode(value, validate=True), signed_bytes(cp))
     except (InvalidSignature, ValueError):
         named = sig.get("key_id") if isinstance(sig, dict) else None
-        raise InputFileError(path=str(path), problem=(
-            "chữ ký không khớp: mốc kiểm tra không do khóa này ký hoặc đã bị sửa / the signature does not match: "
-            f"the checkpoint is not signed by this key (key {key_id(raw)}; the file names {named}) or was "
-            "altered — use the copy that was sent out")) from None
+        raise InputFileError(path=str(path), problem=Msg(N_(
+            "the signature does not match: the checkpoint is not signed by this key (key {key}; the file names "
+            "{named}) or was altered — use the copy that was sent out"), key=key_id(raw), named=named)) from None
     return key_id(raw)

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, cases, clock, definitions
 from agreeflow.engine.core.errors import OptionValueError, ReportMapError
 from agreeflow.engine.core.fields import parse_date
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import SYSTEM_ACTOR
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Case, Deadline, Event, Meta
@@ -74,8 +75,7 @@ def window(start: str | None, end: str | None) -> Window:
             calendar_admin.check_year(1, f"{option} {text}")
         except ValueError:
             raise OptionValueError(option=option, value=text,
-                                   remedy_vi="Cần ngày dạng YYYY-MM-DD hoặc thời điểm ISO-8601, ví dụ 2024-07-31.",
-                                   remedy_en="Give a date YYYY-MM-DD or an ISO-8601 instant, e.g. 2024-07-31."
+                                   remedy=Msg(N_("Give a date YYYY-MM-DD or an ISO-8601 instant, e.g. 2024-07-31."))
                                    ) from None
         if is_end and len(text.strip()) <= 10:
             return clock.end_of_local_day(clock.to_local(at).date())
@@ -83,7 +83,7 @@ def window(start: str | None, end: str | None) -> Window:
     w = Window(one("--from", start, False), one("--to", end, True))
     if w.start and w.end and w.end <= w.start:
         raise OptionValueError(option="--to", value=end,
-                               remedy_vi="--to phải sau --from.", remedy_en="--to must come after --from.")
+                               remedy=Msg(N_("--to must come after --from.")))
     return w
 
 

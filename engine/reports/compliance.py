@@ -39,8 +39,9 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.cases import SYSTEM_WORKFLOW
 from agreeflow.engine.core.errors import UnknownUnitError
-from agreeflow.engine.core.i18n import t
+from agreeflow.engine.core.i18n import localized, pair, t
 from agreeflow.engine.core.store import Case, Deadline, Unit
+from agreeflow.engine.core.vocabulary import duration
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.reports.common import (
     Closing,
@@ -103,7 +104,7 @@ def step_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang
         else:
             closed, done = None, None
             outcome, wd = _open_outcome(d.due_date, d.due_at, cal, now)
-        row = _row("step", case, d.label_en if lang == "en" else d.label_vi, d.unit, d.due_date, done, outcome, wd,
+        row = _row("step", case, localized(pair(d.label_vi, d.label_en), lang), d.unit, d.due_date, done, outcome, wd,
                    d.citation, d.confirmed)
         if outcome == "deemed_agreed":
             row["letter_no"] = case.fields.get(m.letter_field) or None
@@ -151,7 +152,7 @@ def task_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang
         arrived = done_move(history[case.id or 0], m.task_done)
         finished = local_day(arrived.at) if arrived else None
         outcome, wd = _done_outcome(due, finished, cal) if finished else _open_outcome(due, due_at, cal, now)
-        label = (d.label_en if lang == "en" else d.label_vi) if d else case.workflow
+        label = localized(pair(d.label_vi, d.label_en), lang) if d else case.workflow
         citation = str(case.fields.get("source_document") or (d.citation if d else ""))
         row = _row("task", case, label, case.unit, due, finished, outcome, wd, citation, d.confirmed if d else True)
         row["phrase"] = case.fields.get("due_phrase") or (d.phrase if d else None)
@@ -199,7 +200,7 @@ def outcome_text(row: dict[str, Any], lang: str) -> str:
     text = t(f"outcome.{row['outcome']}", lang)
     wd = row["working_days"]
     if wd is not None and row["outcome"] in ("late", "overdue", "open"):
-        text += f" ({wd} {'ngày làm việc' if lang == 'vi' else 'working days'})"
+        text = t("{text} ({count})", lang, text=text, count=duration(wd, "wd"))
     return text
 
 

@@ -39,7 +39,7 @@ from datetime import date
 from typing import Any, BinaryIO
 
 from agreeflow.engine.core.clock import fmt_day
-from agreeflow.engine.core.i18n import N_, t
+from agreeflow.engine.core.i18n import LANGUAGE_TAGS, N_, t
 
 PAGE_MM = (210, 297)
 MARGINS_MM = {"top": 20, "bottom": 20, "left": 30, "right": 15}
@@ -167,7 +167,7 @@ def write_docx(out: BinaryIO, doc: Document) -> None:
     _signature(word, doc)
     word.core_properties.title = doc.title or doc.summary
     word.core_properties.author = " ".join(doc.issuer).title()
-    word.core_properties.language = "vi-VN" if doc.lang == "vi" else "en-GB"
+    word.core_properties.language = LANGUAGE_TAGS.get(doc.lang, "vi-VN")
     word.save(out)
 
 
@@ -184,7 +184,7 @@ def _page(word: Any, lang: str) -> None:
     for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
         fonts.set(qn(attr), "Times New Roman")
     language = OxmlElement("w:lang")
-    language.set(qn("w:val"), "vi-VN" if lang == "vi" else "en-GB")
+    language.set(qn("w:val"), LANGUAGE_TAGS.get(lang, "vi-VN"))
     normal.element.get_or_add_rPr().append(language)
     normal.paragraph_format.space_after = Pt(0)
     section = word.sections[0]

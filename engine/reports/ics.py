@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError
+from agreeflow.engine.core.i18n import N_, Msg, localized, pair, render, t
 from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
 from agreeflow.engine.legaltime import reminders
 
@@ -32,8 +33,7 @@ def _unit_of(s: Session, unit: str | None, person: str | None) -> str | None:
         p = s.get(Person, person)
         if p is None:
             raise OptionValueError(option="--person", value=person,
-                                   remedy_vi="Không có người này trong danh bạ. Xem: agreeflow directory show",
-                                   remedy_en="No such person in the directory. See: agreeflow directory show")
+                                   remedy=Msg(N_("No such person in the directory. See: agreeflow directory show")))
         return p.unit
     if unit and s.get(Unit, unit) is None:
         raise UnknownUnitError(unit, s.exec(select(Unit.code)).all())
@@ -75,7 +75,7 @@ def build(s: Session, unit: str | None, person: str | None, lang: str, now: date
     cal.add("version", "2.0")
     cal.add("x-wr-calname", "agreeflow" + (f" — {person or unit}" if person or unit else ""))
     for d, case in rows:
-        label = d.label_en if lang == "en" and d.label_en else d.label_vi
+        label = localized(pair(d.label_vi, d.label_en), lang)
         sequence, moved_at = revisions[d.id or 0]
         stamp = moved_at or d.start_at or case.opened_at
         todo = Todo()
@@ -111,10 +111,10 @@ def _alarm_times(d: Deadline, now: datetime) -> list[datetime]:
 def _description(d: Deadline, case: Case, lang: str) -> str:
     lines = [case.title]
     if d.phrase:
-        lines.append(("Thời hạn: " if lang == "vi" else "Time limit: ") + d.phrase)
-    lines += [str(step.get(lang) or step.get("vi") or "") for step in d.explanation or []]
+        lines.append(t("Time limit: {phrase}", lang, phrase=d.phrase))
+    lines += [render(step, lang) for step in d.explanation or []]
     if d.citation:
-        lines.append(("Căn cứ: " if lang == "vi" else "Legal basis: ") + d.citation
-                     + ("" if d.confirmed else (" (chưa xác nhận)" if lang == "vi" else " (unconfirmed)")))
+        lines.append(t("Legal basis: {citation}", lang, citation=d.citation) if d.confirmed
+                     else t("Legal basis: {citation} (unconfirmed)", lang, citation=d.citation))
     lines.append(f"agreeflow case show {case.ref}")
     return "\n".join(lines)

@@ -39,7 +39,7 @@ from agreeflow.engine.core import authority, cases
 from agreeflow.engine.core.clock import fmt_day, fmt_local, parse_instant, to_local
 from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.errors import LetterError, UnknownLetterKindError
-from agreeflow.engine.core.i18n import N_, t
+from agreeflow.engine.core.i18n import N_, Msg, join, localized, pair, t
 from agreeflow.engine.core.kinds import EventKind, Position
 from agreeflow.engine.core.paths import LETTER_TEMPLATES_DIR
 from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
@@ -162,7 +162,7 @@ def _read_kind(path: Path, name: str, lang: str, reader: str) -> LetterKind:
     try:
         raw = load_text(header, str(path)) if header.strip() else {}
     except YamlSyntaxError as exc:
-        raise _template_error(str(path), [str(exc)]) from None
+        raise _template_error(str(path), [exc.located]) from None
     problems = []
     if not isinstance(raw, dict):
         raise _template_error(str(path), ["the header between the --- lines is not a mapping of keys"])
@@ -195,9 +195,9 @@ def _read_kind(path: Path, name: str, lang: str, reader: str) -> LetterKind:
                       collective=str(signer.get("collective") or ""), citation=str(raw.get("citation") or ""))
 
 
-def _template_error(file: str, problems: list[str]) -> LetterError:
+def _template_error(file: str, problems: list[str] | list[Msg]) -> LetterError:
     return LetterError(N_("The letter template {file} cannot be used:\n{listing}"), file=file,
-                       listing="\n".join(f"  - {p}" for p in problems))
+                       listing=join([Msg("  - {problem}", problem=p) for p in problems], "\n"))
 
 
 def _environment(own: Path | None, lang: str) -> jinja2.Environment:
@@ -373,7 +373,7 @@ def _issuer_lines(s: Session, code: str, lang: str) -> tuple[str, list[str]]:
     if unit is None:
         raise LetterError(N_("The letter's issuing body '{unit}' is not in the directory (see: agreeflow directory "
                              "show); correct 'issuer:' in its template."), unit=code)
-    name = _capitals(unit.name_en if lang == "en" and unit.name_en else unit.name_vi)
+    name = _capitals(localized(pair(unit.name_vi, unit.name_en), lang))
     lines = [name]
     for body in _COLLECTIVE_NAMES:
         if name.startswith(body + " ") and unit.kind != "division":
@@ -381,7 +381,7 @@ def _issuer_lines(s: Session, code: str, lang: str) -> tuple[str, list[str]]:
     parent = s.get(Unit, unit.parent) if unit.parent else None
     parent_line = ""
     if parent is not None and unit.kind != "ministry":
-        parent_line = _capitals(parent.name_en if lang == "en" and parent.name_en else parent.name_vi)
+        parent_line = _capitals(localized(pair(parent.name_vi, parent.name_en), lang))
         for phrase, short in _ABBREVIATED.items():
             parent_line = parent_line.replace(phrase, short)
     return parent_line, lines

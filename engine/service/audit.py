@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from agreeflow.engine.core import audit, cases, clock, db, files, seclog, verification
 from agreeflow.engine.core.errors import InputFileError, OutputPathError, TamperingError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.reports import auditlog, checkpoint
@@ -118,8 +119,7 @@ def _checkpoint(settings: Settings, given: Path | None, public_key: Path | None)
     if path is None:
         if public_key is not None:
             raise InputFileError(path=str(settings.checkpoints_dir),
-                                 problem="không có mốc kiểm tra để kiểm chữ ký / no checkpoint to check the "
-                                         "signature of (give --checkpoint FILE)")
+                                 problem=Msg(N_("no checkpoint to check the signature of (give --checkpoint FILE)")))
         return None
     raw = checkpoint.load(path)
     key = checkpoint.check_signature(path, raw, public_key) if public_key is not None else None
@@ -246,7 +246,7 @@ def security_log(settings: Settings, start: str | None = None, end: str | None =
     """Entries of the security log (sign-ins, refusals with no case, reads, settings), oldest first."""
     w = reports.window(start, end)
     with reading_for(settings, "audit security-log", start=start, end=end, kind=kind, actor=actor) as s:
-        return auditlog.security_query(s, w, kind, actor)
+        return auditlog.security_query(s, w, kind, actor, settings.lang)
 
 
 def set_access_log(settings: Settings, on: bool) -> dict[str, Any]:
@@ -323,8 +323,7 @@ def sweep_checkpoint(settings: Settings, at: Any) -> dict[str, Any] | None:
     try:
         files.atomic_write(path, lambda fh: fh.write(text))
     except OSError as exc:
-        raise OutputPathError(path=str(path), problem_vi=exc.strerror or str(exc),
-                              problem_en=exc.strerror or str(exc)) from None
+        raise OutputPathError(path=str(path), problem=exc.strerror or str(exc)) from None
     mailed = 0
     addresses = [a.strip() for a in (settings.inspectorate or "").split(",") if a.strip()]
     if addresses:
@@ -344,13 +343,11 @@ def keygen(out: Path) -> dict[str, Any]:
         try:
             there = p.exists()
         except OSError as exc:  # a name too long for the file system, a component that is a file, …
-            raise OutputPathError(path=str(out), problem_vi=exc.strerror or str(exc),
-                                  problem_en=exc.strerror or str(exc)) from None
+            raise OutputPathError(path=str(out), problem=exc.strerror or str(exc)) from None
         if there:
-            raise OutputPathError(path=str(p), problem_vi="tệp khóa đã có; không ghi đè (chữ ký cũ sẽ không kiểm "
-                                                          "được nữa)",
-                                  problem_en="a key file is already there; it is not overwritten (checkpoints "
-                                             "signed with it could no longer be checked)")
+            raise OutputPathError(path=str(p), problem=Msg(N_("a key file is already there; it is not overwritten "
+                                                              "(checkpoints signed with it could no longer be "
+                                                              "checked)")))
     private, public, key_id = checkpoint.new_key_pair()
     try:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -360,6 +357,5 @@ def keygen(out: Path) -> dict[str, Any]:
         os.chmod(private_path, 0o600)
         files.write_bytes(public_path, public)
     except OSError as exc:
-        raise OutputPathError(path=str(out), problem_vi=exc.strerror or str(exc),
-                              problem_en=exc.strerror or str(exc)) from None
+        raise OutputPathError(path=str(out), problem=exc.strerror or str(exc)) from None
     return {"private_key": str(private_path), "public_key": str(public_path), "key_id": key_id}

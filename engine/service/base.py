@@ -55,6 +55,7 @@ from agreeflow.engine.core.errors import (
     UnknownCaseError,
     UnknownPersonError,
 )
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.settings import Settings
@@ -249,7 +250,7 @@ def log_security_refusal(settings: Settings, action: str, err: RefusedError) -> 
     """A refusal that concerns no case, in the security log (its own transaction)."""
     security(settings, seclog.SecurityKind.REFUSED,
              str(err.fields.get("recorder") or err.fields.get("actor") or settings.user or ""),
-             {"action": action, "error": type(err).__name__, "message": err.render("en")})
+             {"action": action, "error": type(err).__name__, **err.message().to_json()})
 
 
 def log_refusal(settings: Settings, ref: str, err: RefusedError, who: str, role: str, action: str | None) -> None:
@@ -260,7 +261,7 @@ def log_refusal(settings: Settings, ref: str, err: RefusedError, who: str, role:
         except UnknownCaseError:
             seclog.append(s, seclog.SecurityKind.REFUSED, actor=who, origin=settings.origin,
                           at=clock.real_now(), detail={"case": ref, "action": action, "error": type(err).__name__,
-                                                       "message": err.render("en")})
+                                                       **err.message().to_json()})
             return
         cases.log_refusal(s, case, err, who, role, action, now())
 
@@ -279,9 +280,8 @@ def late_entry(s: Session, case: Case, effective: datetime, reason: str, at: dat
     """
     if effective > at:
         raise cases.Refusal(TimeOrderRefusedError(effective=clock.fmt_local(effective), case=case.ref,
-                                                  problem_vi=f"muộn hơn thời điểm ghi nhận ({clock.fmt_local(at)})",
-                                                  problem_en=f"later than the time of recording "
-                                                             f"({clock.fmt_local(at)})"), who, "")
+                                                  problem=Msg(N_("later than the time of recording ({at})"),
+                                                              at=clock.fmt_local(at))), who, "")
     audit.recording(s).late = {"effective": audit.fmt_at(effective), "reason": reason.strip()}
     return min(effective, at)
 

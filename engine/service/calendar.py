@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from agreeflow.engine.core import cases, clock
 from agreeflow.engine.core.errors import MissingFieldsError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime import calendar_admin, deadlines
 from agreeflow.engine.legaltime.calendar import parse_phrase
@@ -39,8 +40,8 @@ def add(settings: Settings, start_text: str, n: int, unit: str = "wd") -> dict[s
     try:
         due = cal.add(start, n, unit)
     except ValueError:  # the count runs off the calendar's years
-        raise calendar_admin.bad_date(f"{start_text} + {n}", "kết quả ngoài phạm vi của lịch",
-                                      "the result falls outside the calendar's years") from None
+        raise calendar_admin.bad_date(f"{start_text} + {n}",
+                                      Msg(N_("the result falls outside the calendar's years"))) from None
     return {"start": start.isoformat(), "n": n, "unit": unit, **calendar_admin.due_json(due, settings.lang)}
 
 

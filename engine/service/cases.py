@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, authority, cases, clock, definitions, files
+from agreeflow.engine.core import audit, authority, cases, clock, definitions, files, notes
 from agreeflow.engine.core.definitions import Definition, TransitionDef
 from agreeflow.engine.core.errors import (
     AttachmentTooLargeError,
@@ -26,7 +26,7 @@ from agreeflow.engine.core.errors import (
     ScopeRefusedError,
 )
 from agreeflow.engine.core.fields import parse_pairs
-from agreeflow.engine.core.i18n import in_both
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.settings import MB, Settings
@@ -45,7 +45,7 @@ def open_case(settings: Settings, workflow: str, title: str, field_args: list[st
     defn = definitions.get(workflow)
     raw = field_args if isinstance(field_args, dict) else parse_pairs(field_args)
     if not title.strip():
-        raise MissingFieldsError(trigger="open", missing=["--title"])
+        raise MissingFieldsError(trigger=Msg(N_("open a case")), missing=["--title"])
     def work(s: Session) -> dict[str, Any]:
         actor = base.writer(s, settings)
         case = cases.open_case(s, defn, title, raw, actor, now(), parent_ref=parent, note=note)
@@ -61,7 +61,7 @@ def uploaded(files: list[tuple[str, str, bytes]], limit: int) -> list[tuple[dict
     for kind, name, data in files:
         clean = Path(name.replace("\\", "/")).name.strip() or "tep"
         if not data:
-            raise InputFileError(path=clean, problem=_both("the file is empty"))
+            raise InputFileError(path=clean, problem=Msg(N_("the file is empty")))
         _check_size(Path(clean), len(data), limit)
         out.append(({"kind": kind, "name": clean, "size": len(data),
                      "sha256": hashlib.sha256(data).hexdigest()}, data))
@@ -81,9 +81,9 @@ def read_attachments(paths: list[Path], limit: int) -> list[tuple[dict[str, Any]
         kind, _, name = text.partition("=") if "=" in text and not Path(text).exists() else ("document", "", text)
         path = Path(name)
         if path.is_dir():
-            raise InputFileError(path=str(path), problem=_both("it is a folder, not a file"))
+            raise InputFileError(path=str(path), problem=Msg(N_("it is a folder, not a file")))
         if not path.is_file():
-            raise InputFileError(path=str(path), problem=_both("file not found"))
+            raise InputFileError(path=str(path), problem=Msg(N_("file not found")))
         _check_size(path, _size(path), limit)
         found.append((kind, path))
     out = []
@@ -97,11 +97,6 @@ def read_attachments(paths: list[Path], limit: int) -> list[tuple[dict[str, Any]
         meta = {"kind": kind, "name": path.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         out.append((meta, data))
     return out
-
-
-def _both(message: str) -> dict[str, str]:
-    vi, en = in_both(message)
-    return {"vi": vi, "en": en}
 
 
 def _size(path: Path) -> int:
@@ -178,8 +173,8 @@ def effective_time(text: str | None, reason: str | None) -> datetime | None:
         when = clock.parse_instant(text)
     except ValueError:
         raise OptionValueError(option="--effective", value=text,
-                               remedy_vi="Viết ngày YYYY-MM-DD hoặc thời điểm ISO-8601, ví dụ 2024-07-30.",
-                               remedy_en="Give a date YYYY-MM-DD or an ISO-8601 time, e.g. 2024-07-30.") from None
+                               remedy=Msg(N_("Give a date YYYY-MM-DD or an ISO-8601 time, e.g. 2024-07-30."))
+                               ) from None
     if len(text.strip()) <= 10:  # a day alone: the step took effect during that day — its end
         when = clock.end_of_local_day(clock.to_local(when).date()) - timedelta(microseconds=1)
     return when
@@ -197,8 +192,7 @@ def _clock_action(settings: Settings, ref: str, note: str | None, which: str) ->
                 # An officer of another unit: name the unit-scope rule, as a refused step does (issue 13 point 2).
                 raise ScopeRefusedError(actor=person.email, unit=person.unit, trigger=which, case=ref,
                                         case_unit=case.unit or "",
-                                        who=f"cán bộ của {case.unit} hoặc điều phối viên / "
-                                            f"an officer of {case.unit} or a coordinator")
+                                        who=Msg(N_("an officer of {unit} or a coordinator"), unit=case.unit))
             raise RoleRefusedError(actor=person.email, trigger=which, case=ref,
                                    needed=[Role.COORDINATOR, Role.OFFICER], roles=person.roles)
         at = now()
@@ -212,8 +206,8 @@ def _clock_action(settings: Settings, ref: str, note: str | None, which: str) ->
 def suspend(settings: Settings, ref: str, reason: str) -> dict[str, Any]:
     """Stop the legal clock of a case (logged with the reason; a blank reason is exit 2)."""
     if not reason.strip():
-        vi, en = in_both('Say why the legal clock stops, e.g. --reason "Hồ sơ thiếu bản dịch".')
-        raise OptionValueError(option="--reason", value=reason, remedy_vi=vi, remedy_en=en)
+        raise OptionValueError(option="--reason", value=reason,
+                               remedy=Msg(N_('Say why the legal clock stops, e.g. --reason "Hồ sơ thiếu bản dịch".')))
     return _clock_action(settings, ref, reason, "suspend")
 
 
@@ -275,8 +269,7 @@ def case_view(s: Session, settings: Settings, case: Case, person: Person | None)
         "available_triggers": [_action_view(o.transition, lang) | {"to_label": defn.label(o.transition.dest, lang)}
                                for o in offered if o.allowed],
         "actions": [_action_view(o.transition, lang) | {"allowed": o.allowed, "rule": o.rule,
-                                                         "reason": (o.reason_en if lang == "en" else o.reason_vi)
-                                                         or None}
+                                                         "reason": o.reason.render(lang) if o.reason else None}
                     for o in offered],
         "deadlines": [deadlines.view(d, cal, at, lang) for d in rows],
         "unconfirmed": defn.unconfirmed(),
@@ -391,12 +384,15 @@ def _listing(by_workflow: bool, by_state: bool) -> Prepared:
 
 
 def history(settings: Settings, ref: str) -> list[dict[str, Any]]:
-    """The case's events in order (a logged read)."""
+    """The case's events in order (a logged read), each with ``text``: what it says, in the reader's language."""
     with reading_for(settings, "case history", case=ref) as s:
         case = cases.find(s, ref)
         events = s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.seq))).all()
+        fields = {} if case.workflow == cases.SYSTEM_WORKFLOW else cases.definition_of(s, case.workflow,
+                                                                                       case.version).fields
         views = label_events(s, [audit.event_view(e) for e in events], settings.lang, ref=case.ref)
-    return [v | {"recorded": recorded_text(v, settings.lang)} for v in views]
+    return [v | {"text": notes.describe(v, settings.lang, lambda name: fields[name].label if name in fields else None),
+                 "recorded": recorded_text(v, settings.lang)} for v in views]
 
 
 # ------------------------------------------------------------------ engine checks

@@ -76,7 +76,9 @@ def load_script(path: Path = SCRIPT) -> dict[str, Any]:
     """The demo script; InputFileError when it is not readable YAML or over a limit."""
     try:
         script: dict[str, Any] = load_file(path)
-    except (YamlSyntaxError, OSError) as exc:
+    except YamlSyntaxError as exc:
+        raise InputFileError(path=str(path), problem=exc.located) from None
+    except OSError as exc:
         raise InputFileError(path=str(path), problem=str(exc)) from None
     return script
 
@@ -225,7 +227,7 @@ def summarise(result: DemoResult) -> dict[str, Any]:
         for unit, rung, status, n in mail:
             per_unit.setdefault(unit or "-", {}).setdefault(f"{rung}:{status}", 0)
             per_unit[unit or "-"][f"{rung}:{status}"] += n
-        label = Deadline.label_en if result.lang == "en" else Deadline.label_vi
+        label = {"vi": Deadline.label_vi, "en": Deadline.label_en}.get(result.lang, Deadline.label_vi)
         # Six columns: the same sqlmodel limit as above.
         deadlines = s.exec(select(Case.ref, label, Deadline.unit, Deadline.due_date, Deadline.status,  # type: ignore[call-overload]
                                   Deadline.margin_wd).join(Case, col(Case.id) == col(Deadline.case_id))

@@ -18,6 +18,7 @@ from agreeflow.engine.core import audit, cases, clock, definitions
 from agreeflow.engine.core import directory as directory_mod
 from agreeflow.engine.core.errors import OptionValueError
 from agreeflow.engine.core.fields import parse_date
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Delegation, Meta, Person, Unit
@@ -108,8 +109,8 @@ def transfer(settings: Settings, old: str, new: str, since: str, dry_run: bool =
         day = parse_date(since)
     except ValueError:
         raise OptionValueError(option="--from", value=since,
-                               remedy_vi="Viết ngày dạng YYYY-MM-DD hoặc dd/mm/yyyy, ví dụ 2025-07-01.",
-                               remedy_en="Give a date as YYYY-MM-DD or dd/mm/yyyy, e.g. 2025-07-01.") from None
+                               remedy=Msg(N_("Give a date as YYYY-MM-DD or dd/mm/yyyy, e.g. 2025-07-01."))
+                               ) from None
 
     def result(moves: list[transfer_mod.CaseMove]) -> dict[str, Any]:
         return {"from_unit": old, "to_unit": new, "effective_from": day.isoformat(), "dry_run": dry_run,

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import authority, clock, identity, seclog
 from agreeflow.engine.core.errors import AgreeflowError, OptionValueError, RoleRefusedError, SignInRefusedError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Account, Person
@@ -45,8 +46,7 @@ def saved_token(settings: Settings) -> str | None:
 def _check_password_rules(password: str) -> None:
     if len(password) < identity.MIN_PASSWORD:
         raise OptionValueError(option="password", value="…",
-                               remedy_vi=f"Mật khẩu cần ít nhất {identity.MIN_PASSWORD} ký tự.",
-                               remedy_en=f"A password needs at least {identity.MIN_PASSWORD} characters.")
+                               remedy=Msg(N_("A password needs at least {n} characters."), n=identity.MIN_PASSWORD))
 
 
 def _no_admin_has_a_password(s: Session) -> bool:
@@ -98,8 +98,7 @@ def login(settings: Settings, email: str, password: str, kind: str = "cli", hour
                                   "locked_until": base.iso(attempt.locked_until)})
     if not attempt.ok:
         until = clock.fmt_local(attempt.locked_until) if attempt.locked_until else ""
-        raise SignInRefusedError(email=email, wait_vi=f" (thử lại sau {until})" if until else "",
-                                 wait_en=f" (try again after {until})" if until else "")
+        raise SignInRefusedError(email=email, wait=Msg(N_(" (try again after {at})"), at=until) if until else "")
     if save and kind == "cli":
         path = token_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -206,7 +205,7 @@ def sign_in_with_link(settings: Settings, token: str) -> dict[str, Any]:
             seclog.append(s, seclog.SecurityKind.SIGN_IN_FAILED, actor="", origin=settings.origin, at=at,
                           detail={"kind": "link", "token": identity.token_hash(token)[:12]})
     if who is None:
-        raise SignInRefusedError(email="—", wait_vi="", wait_en="")
+        raise SignInRefusedError(email="—", wait="")
     return {"email": who.email, "kind": "web", "token": session}
 
 
@@ -226,7 +225,7 @@ def sign_in_trusted(settings: Settings, email: str, header: str) -> dict[str, An
         seclog.append(s, seclog.SecurityKind.SIGN_IN if ok else seclog.SecurityKind.SIGN_IN_FAILED, actor=email,
                       origin=settings.origin, at=at, detail={"kind": "proxy", "header": header})
     if not ok:
-        raise SignInRefusedError(email=email, wait_vi="", wait_en="")
+        raise SignInRefusedError(email=email, wait="")
     return {"email": email, "kind": "web", "token": token}
 
 

@@ -35,6 +35,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, authority, cases, clock
 from agreeflow.engine.core.errors import FieldValueError, RoleRefusedError, UnknownCaseError
 from agreeflow.engine.core.fields import parse_date
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.seclog import SecurityKind
 from agreeflow.engine.core.settings import Settings
@@ -106,8 +107,8 @@ class LogFilter:
         return out
 
 
-def _bad(field: str, vi: str, en: str, remedy_vi: str = "", remedy_en: str = "") -> FieldValueError:
-    return FieldValueError(field=field, problem_vi=vi, problem_en=en, remedy_vi=remedy_vi, remedy_en=remedy_en)
+def _bad(field: str, problem: Msg, remedy: Msg | None = None) -> FieldValueError:
+    return FieldValueError(field=field, problem=problem, remedy=remedy or "")
 
 
 def _window(f: LogFilter) -> reports.Window:
@@ -118,15 +119,14 @@ def _window(f: LogFilter) -> reports.Window:
         try:
             day = parse_date(text)
         except ValueError:
-            raise _bad(name, f"'{text}' không phải một ngày", f"'{text}' is not a date",
-                       "Viết ngày dạng dd/mm/yyyy.", "Write the date as dd/mm/yyyy.") from None
+            raise _bad(name, Msg(N_("'{text}' is not a date"), text=text),
+                       Msg(N_("Write the date as dd/mm/yyyy."))) from None
         if name == "start":
             w = replace(w, start=clock.local_at(day, 0))
         else:
             w = replace(w, end=clock.end_of_local_day(day))
     if w.start and w.end and w.end <= w.start:
-        raise _bad("end", "ngày cuối trước ngày đầu", "the last day is before the first",
-                   "Chọn ngày cuối sau ngày đầu.", "Choose a last day after the first.")
+        raise _bad("end", Msg(N_("the last day is before the first")), Msg(N_("Choose a last day after the first.")))
     return w
 
 
@@ -147,11 +147,11 @@ def _conditions(s: Session, f: LogFilter, w: reports.Window) -> list[Any]:
     if f.kind:
         known = set(auditlog.KINDS) | auditlog.recorded_kinds(s)
         if f.kind not in known:
-            raise _bad("kind", f"không có loại sự kiện '{f.kind}'", f"there is no event kind '{f.kind}'")
+            raise _bad("kind", Msg(N_("there is no event kind '{kind}'"), kind=f.kind))
         where.append(col(Event.kind) == f.kind)
     if f.unit:
         if s.get(Unit, f.unit) is None:
-            raise _bad("unit", f"không có đơn vị '{f.unit}'", f"there is no unit '{f.unit}'")
+            raise _bad("unit", Msg(N_("there is no unit '{unit}'"), unit=f.unit))
         of_unit = select(col(Case.id)).where(unit_condition(f.unit))
         if _dense(s, f.unit):
             # ``case_id + 0`` hides the case index from the planner: it then walks the log's (at, id) index in
@@ -242,8 +242,8 @@ def log_page(settings: Settings, f: LogFilter, limit: int = PER_PAGE) -> dict[st
             try:
                 case = cases.find(s, f.case)
             except UnknownCaseError:
-                raise _bad("case", f"không có hồ sơ '{f.case}'", f"there is no case '{f.case}'",
-                           "Kiểm tra số hồ sơ.", "Check the case number.") from None
+                raise _bad("case", Msg(N_("there is no case '{case}'"), case=f.case),
+                           Msg(N_("Check the case number."))) from None
         person = f.person.lower()
         if case is not None:
             if f.person:

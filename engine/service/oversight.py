@@ -25,6 +25,7 @@ from agreeflow.engine.core import cases, clock
 from agreeflow.engine.core import directory as directory_mod
 from agreeflow.engine.core.errors import FieldValueError
 from agreeflow.engine.core.fields import parse_date
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import EventKind, OutboxStatus
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import CalendarDay, Case, Delegation, Event, OutboxMessage, Person, Unit
@@ -49,9 +50,8 @@ def _day(field: str, text: str) -> date | None:
     try:
         return parse_date(text)
     except ValueError:
-        raise FieldValueError(field=field, problem_vi=f"'{text}' không phải một ngày",
-                              problem_en=f"'{text}' is not a date", remedy_vi="Viết ngày dạng dd/mm/yyyy.",
-                              remedy_en="Write the date as dd/mm/yyyy.") from None
+        raise FieldValueError(field=field, problem=Msg(N_("'{text}' is not a date"), text=text),
+                              remedy=Msg(N_("Write the date as dd/mm/yyyy."))) from None
 
 
 def _period(start: str, end: str) -> tuple[date, date]:
@@ -60,9 +60,8 @@ def _period(start: str, end: str) -> tuple[date, date]:
     first = _day("start", start) or date(today.year, 1, 1)
     last = _day("end", end) or date(first.year, 12, 31)
     if last < first:
-        raise FieldValueError(field="end", problem_vi="ngày cuối trước ngày đầu",
-                              problem_en="the last day is before the first", remedy_vi="Chọn ngày cuối sau ngày đầu.",
-                              remedy_en="Choose a last day after the first.")
+        raise FieldValueError(field="end", problem=Msg(N_("the last day is before the first")),
+                              remedy=Msg(N_("Choose a last day after the first.")))
     return first, last
 
 
@@ -162,9 +161,8 @@ def annual_file(settings: Settings, year: int, fmt: str) -> bytes:
     """The annual report as ``xlsx`` or ``docx`` (Decree 30/2020 form), as ``agreeflow report annual`` writes it."""
     may_inspect(settings, "report annual")
     if fmt not in ("xlsx", "docx"):
-        raise FieldValueError(field="format", problem_vi=f"không có định dạng '{fmt}'",
-                              problem_en=f"there is no format '{fmt}'", remedy_vi="Chọn xlsx hoặc docx.",
-                              remedy_en="Choose xlsx or docx.")
+        raise FieldValueError(field="format", problem=Msg(N_("there is no format '{format}'"), format=fmt),
+                              remedy=Msg(N_("Choose xlsx or docx.")))
     with tempfile.TemporaryDirectory(prefix="agreeflow-annual-") as folder:
         path = Path(folder) / f"annual.{fmt}"
         report_annual(settings, year, **{fmt: path})

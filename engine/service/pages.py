@@ -24,6 +24,7 @@ from agreeflow.engine.core import audit, authority, cases, clock, definitions, f
 from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.directory import is_active
 from agreeflow.engine.core.errors import NotSignedInError, UnknownCaseError
+from agreeflow.engine.core.i18n import localized, pair
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
@@ -56,6 +57,7 @@ def person_view(who: Person, s: Session) -> dict[str, Any]:
     unit = s.get(Unit, who.unit) if who.unit else None
     return {"email": who.email, "name": who.name, "unit": who.unit,
             "unit_name": unit.name_vi if unit else who.unit, "unit_name_en": unit.name_en if unit else who.unit,
+            "unit_label": pair(unit.name_vi, unit.name_en) if unit else who.unit,
             "roles": list(who.roles or []), "read_only": authority.is_read_only(who),
             "sees_all": bool(authority.SEE_ALL & set(who.roles or [])),
             "may_open": bool(set(OPENERS) & set(who.roles or [])) and not authority.is_read_only(who)}
@@ -71,7 +73,7 @@ def visible(s: Session, who: Person, ref: str) -> tuple[Case, Definition]:
 
 
 def unit_names(s: Session, lang: str) -> dict[str, str]:
-    return {u.code: (u.name_en if lang == "en" and u.name_en else u.name_vi)
+    return {u.code: localized(pair(u.name_vi, u.name_en), lang)
             for u in s.exec(select(Unit).order_by(col(Unit.code))).all()}
 
 
@@ -292,7 +294,7 @@ def case_page(settings: Settings, ref: str) -> dict[str, Any]:
 
 
 def _active_units(s: Session, on: date, lang: str) -> list[dict[str, str]]:
-    return [{"code": u.code, "name": (u.name_en if lang == "en" and u.name_en else u.name_vi)}
+    return [{"code": u.code, "name": localized(pair(u.name_vi, u.name_en), lang)}
             for u in s.exec(select(Unit).order_by(col(Unit.name_vi))).all() if is_active(u, on)]
 
 
@@ -405,7 +407,7 @@ def calendar_month(settings: Settings, year: int | None = None, month: int | Non
                 continue
             assert d.due_date is not None
             due.setdefault(d.due_date, []).append(
-                {"case": c.ref, "case_title": c.title, "label": d.label_en if lang == "en" else d.label_vi,
+                {"case": c.ref, "case_title": c.title, "label": localized(pair(d.label_vi, d.label_en), lang),
                  "status": d.status, "unit": d.unit, "citation": d.citation, "confirmed": d.confirmed})
         days = []
         for n in range(1, last.day + 1):

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agreeflow.engine.core import clock
+from agreeflow.engine.core import clock, notes
 from agreeflow.engine.core.clock import fmt_day, fmt_local, parse_instant
 from agreeflow.engine.core.errors import (
     DateValueError,
@@ -24,9 +24,11 @@ from agreeflow.engine.core.errors import (
     UnknownUnitError,
 )
 from agreeflow.engine.core.files import atomic_write as write_file
+from agreeflow.engine.core.i18n import N_, Msg, pair, show, t, translations
+from agreeflow.engine.core.i18n import language_name as i18n_language_name
+from agreeflow.engine.core.i18n import other_language as i18n_other_language
 from agreeflow.engine.core.i18n import t as _translate
 from agreeflow.engine.core.i18n import tn as text_n
-from agreeflow.engine.core.i18n import translations
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
 
@@ -36,7 +38,8 @@ __all__ = [
     "DefinitionError", "FieldValueError", "MissingFieldsError", "NotSignedInError", "ReadOnlyError",
     "SignInRefusedError", "StaleCaseError", "UnknownCaseError", "UnknownUnitError", "Settings", "write_file",
     "fmt_day", "fmt_local", "fmt_at_local", "parse_instant", "set_clock", "text", "text_n", "catalogue",
-    "crash_report", "output_file", "check_output", "recorded_text",
+    "crash_report", "output_file", "check_output", "recorded_text", "event_note", "render", "other_language",
+    "language_name", "pair",
 ]
 
 
@@ -58,26 +61,44 @@ def set_clock(value: str | datetime | None, option: str = "--now") -> None:
         except OverflowError:  # year 1 in Vietnam is before year 1 in UTC: off the calendar in any case
             clock.set_now(None)
             raise DateValueError(value=f"{option} {text}", first=FIRST_YEAR, last=LAST_YEAR,
-                                 problem_vi="ngoài phạm vi của lịch",
-                                 problem_en="outside the calendar's years") from None
+                                 problem=Msg(N_("outside the calendar's years"))) from None
         except ValueError:
             value = None
         if value is None:
             clock.set_now(None)
             raise DateValueError(value=f"{option} {text}".strip(), first=FIRST_YEAR, last=LAST_YEAR,
-                                 problem_vi="không phải thời điểm ISO-8601 (ví dụ 2024-07-01T08:00)",
-                                 problem_en="not an ISO-8601 time (e.g. 2024-07-01T08:00)")
+                                 problem=Msg(N_("not an ISO-8601 time (e.g. 2024-07-01T08:00)")))
     local_year = clock.to_local(value).year if value.tzinfo else value.year
     if not FIRST_YEAR <= local_year <= LAST_YEAR:
         clock.set_now(None)
         raise DateValueError(value=f"{option} {shown}", first=FIRST_YEAR, last=LAST_YEAR,
-                             problem_vi="ngoài phạm vi của lịch", problem_en="outside the calendar's years")
+                             problem=Msg(N_("outside the calendar's years")))
     clock.set_now(value)
 
 
 def text(key: str, lang: str, **values: Any) -> str:
     """A user-facing phrase in ``lang``."""
     return _translate(key, lang, **values)
+
+
+def event_note(e: dict[str, Any], lang: str) -> str:
+    """What one event of a history or an audit log says, in ``lang`` (``e["text"]`` when the service gave it)."""
+    return str(e["text"]) if e.get("text") is not None else notes.describe(e, lang)
+
+
+def other_language(lang: str) -> str:
+    """The language a reader of ``lang`` may switch to."""
+    return i18n_other_language(lang)
+
+
+def language_name(lang: str) -> str:
+    """A language by its own name, for a link that switches to it."""
+    return i18n_language_name(lang)
+
+
+def render(value: Any, lang: str) -> str:
+    """A message, a stored message, a ``{vi, en}`` label or plain text, in ``lang``."""
+    return show(value, lang)
 
 
 def catalogue(lang: str) -> dict[str, str]:
@@ -121,7 +142,7 @@ def crash_report(exc: BaseException, argv: list[str]) -> str:
             return str(path)
         except OSError:
             continue
-    return "(không ghi được báo cáo / no report could be written)"
+    return t("(no report could be written)", Settings.from_env().lang)
 
 
 def output_file(path: Path, write: Callable[[Any], T], *, binary: bool = False) -> T:
@@ -130,8 +151,7 @@ def output_file(path: Path, write: Callable[[Any], T], *, binary: bool = False) 
     try:
         return write_file(path, write, binary=binary)  # type: ignore[call-overload, no-any-return]
     except OSError as exc:
-        raise OutputPathError(path=str(path), problem_vi=exc.strerror or str(exc),
-                              problem_en=exc.strerror or str(exc)) from None
+        raise OutputPathError(path=str(path), problem=exc.strerror or str(exc)) from None
 
 
 def check_output(path: Path) -> None:
@@ -139,20 +159,17 @@ def check_output(path: Path) -> None:
     try:
         _check_output(path)
     except OSError as exc:  # a name too long for the file system, a component that is a file, …
-        raise OutputPathError(path=str(path), problem_vi=exc.strerror or str(exc),
-                              problem_en=exc.strerror or str(exc)) from None
+        raise OutputPathError(path=str(path), problem=exc.strerror or str(exc)) from None
 
 
 def _check_output(path: Path) -> None:
     if path.is_dir():
-        raise OutputPathError(path=str(path), problem_vi="đó là một thư mục", problem_en="it is a folder")
+        raise OutputPathError(path=str(path), problem=Msg(N_("it is a folder")))
     if path.exists() and not path.is_file():  # a device such as /dev/null, a socket, a pipe: never replaced
-        raise OutputPathError(path=str(path), problem_vi="đó không phải là một tệp thông thường (thiết bị, socket…)",
-                              problem_en="it is not a regular file (a device, a socket…)")
+        raise OutputPathError(path=str(path), problem=Msg(N_("it is not a regular file (a device, a socket…)")))
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise OutputPathError(path=str(path), problem_vi=f"không có thư mục {folder}",
-                              problem_en=f"there is no folder {folder}")
+        raise OutputPathError(path=str(path), problem=Msg(N_("there is no folder {folder}"), folder=str(folder)))
     if not os.access(folder, os.W_OK):
-        raise OutputPathError(path=str(path), problem_vi=f"không có quyền ghi vào {folder}",
-                              problem_en=f"no permission to write in {folder}")
+        raise OutputPathError(path=str(path), problem=Msg(N_("no permission to write in {folder}"),
+                                                          folder=str(folder)))

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, authority, cases, clock, files, seclog, tokens
 from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.errors import FieldValueError, StateRefusedError, UnknownCaseError
+from agreeflow.engine.core.i18n import N_, Msg, localized, pair
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, Unit
 from agreeflow.engine.legaltime import deadlines
@@ -81,7 +82,7 @@ def reply_page(settings: Settings, token: str) -> dict[str, Any]:
         docs = [{"kind": k, **d} for k, ds in (case.fields.get(cases.DOCUMENTS) or {}).items() for d in ds]
         return {
             "id": case.ref, "title": case.title, "unit": unit,
-            "unit_name": unit_row.name_en if lang == "en" and unit_row.name_en else unit_row.name_vi,
+            "unit_name": localized(pair(unit_row.name_vi, unit_row.name_en), lang),
             "request": {"parent": parent.ref, "parent_title": parent.title,
                         "procedure": pdefn.title.get(lang, pdefn.id), "legal_basis": list(pdefn.legal_basis),
                         "document": case.fields.get("document"), "letter_no": case.fields.get("letter_no"),
@@ -112,10 +113,8 @@ def reply(settings: Settings, token: str, answer: str, comment: str = "", reply_
         StateRefusedError (exit 3): the case no longer waits for this unit's answer; logged on the case.
     """
     if answer not in authority.REPLY_TRIGGERS:
-        raise FieldValueError(field="answer", problem_vi=f"'{answer}' không phải một câu trả lời",
-                              problem_en=f"'{answer}' is not an answer",
-                              remedy_vi="Chọn: nhất trí, góp ý hoặc không đồng ý.",
-                              remedy_en="Choose agree, comment or disagree.")
+        raise FieldValueError(field="answer", problem=Msg(N_("'{answer}' is not an answer"), answer=answer),
+                              remedy=Msg(N_("Choose agree, comment or disagree.")))
     ref, unit = _claim(settings, token)
     tid = tokens.token_id(token)
     attached = uploaded([("reply", upload[0], upload[1])], settings.max_attachment_bytes) if upload else []
@@ -127,12 +126,13 @@ def reply(settings: Settings, token: str, answer: str, comment: str = "", reply_
         case = cases.lock(s, case.id)
         person = authority.unit_person(unit_row)
         if not authority.may_reply(case, defn, unit):
-            raise cases.Refusal(StateRefusedError(case=case.ref, state=defn.label(case.state, "vi"), trigger=answer,
-                                                  allowed=[]), person.email, authority.REPLY_LINK)
+            state = dict(defn.states[case.state].label) or case.state
+            raise cases.Refusal(StateRefusedError(case=case.ref, state=state, trigger=answer, allowed=[]),
+                                person.email, authority.REPLY_LINK)
         at = now()
         if clock.is_simulated():
             cases.check_time_order(s, case, at, person.email)
-        cases.fire(s, case, person, answer, raw, at, note=f"{authority.REPLY_LINK} {tid}",
+        cases.fire(s, case, person, answer, raw, at, note=Msg(N_("through the reply link {id}"), id=tid),
                    files=[m for m, _ in attached], role_override=authority.REPLY_LINK)
         for _, data in attached:
             files.put_blob(settings.files_dir, data)

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, authority, cases, clock, definitions
 from agreeflow.engine.core.errors import FieldValueError
 from agreeflow.engine.core.fields import parse_date
-from agreeflow.engine.core.i18n import N_, t
+from agreeflow.engine.core.i18n import N_, Msg, t
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Person
 from agreeflow.engine.legaltime import deadlines
@@ -75,9 +75,8 @@ def _day(name: str, text: str) -> date | None:
     try:
         return parse_date(text)
     except ValueError:
-        raise FieldValueError(field=name, problem_vi=f"'{text}' không phải một ngày",
-                              problem_en=f"'{text}' is not a date", remedy_vi="Viết ngày dạng dd/mm/yyyy.",
-                              remedy_en="Write the date as dd/mm/yyyy.") from None
+        raise FieldValueError(field=name, problem=Msg(N_("'{text}' is not a date"), text=text),
+                              remedy=Msg(N_("Write the date as dd/mm/yyyy."))) from None
 
 
 def _like(text: str) -> str:

@@ -10,6 +10,7 @@ from sqlmodel import select
 from agreeflow.engine.core import cases, db
 from agreeflow.engine.core import directory as directory_mod
 from agreeflow.engine.core.errors import OptionValueError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Meta, Unit
 from agreeflow.engine.service import base
@@ -34,10 +35,8 @@ def init(settings: Settings, directory_file: Path | None = None, simulation: boo
         kind_is_simulation = (s.get(Meta, base.SIMULATION_KEY) or Meta(key="", value="")).value == "true"
     if simulation and not kind_is_simulation:
         raise OptionValueError(option="--simulation", value="true",
-                               remedy_vi="Cơ sở dữ liệu này đã được tạo là cơ sở dữ liệu thật; "
-                                         "không thể đổi thành mô phỏng. Tạo một cơ sở dữ liệu mới.",
-                               remedy_en="This database was created as a real one; it cannot become a "
-                                         "simulation. Create a new database.")
+                               remedy=Msg(N_("This database was created as a real one; it cannot become a "
+                                             "simulation. Create a new database.")))
     with writing(settings) as s:
         cases.system_case(s, now())
     loaded = None

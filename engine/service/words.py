@@ -11,36 +11,17 @@ from __future__ import annotations
 
 from agreeflow.engine.core.authority import POSITION_LABELS
 from agreeflow.engine.core.i18n import N_, t, tn
+from agreeflow.engine.core.vocabulary import CHOICES as CHOICES
+from agreeflow.engine.core.vocabulary import DEADLINE_STATUS as DEADLINE_STATUS
+from agreeflow.engine.core.vocabulary import EVENT_KINDS
+from agreeflow.engine.core.vocabulary import OUTBOX_STATUS as OUTBOX_STATUS
+from agreeflow.engine.core.vocabulary import ROLES as ROLES
 
-ROLES = {"coordinator": N_("Coordinator"), "officer": N_("Officer"), "approver": N_("Approver"),
-         "auditor": N_("Auditor"), "admin": N_("Administrator"), "system": N_("agreeflow (automatic)"),
-         "reply-link": N_("Reply link")}
-DEADLINE_STATUS = {"open": N_("Running"), "pending": N_("Awaiting an event"), "met": N_("Met"),
-                   "missed": N_("Missed"), "cancelled": N_("Cancelled"), "deemed_agreed": N_("Deemed agreed"),
-                   "no_reply": N_("No reply")}
+# Roles, deadline and outbox statuses, event kinds and choice values have one table, engine.core.vocabulary (the
+# engine's own notes name them too); they are named here as well, beside the words only the command line and pages use.
+EVENTS = EVENT_KINDS
+
 ROUND_STATUS = {"waiting": N_("Within the time"), "overdue": N_("No reply — overdue (silence is not consent)")}
-EVENTS = {
-    "opened": N_("Case opened"), "transition": N_("Step taken"), "field_changed": N_("Field changed"),
-    "attached": N_("Document attached"), "refused": N_("Refused"), "suspended": N_("Legal clock stopped"),
-    "resumed": N_("Legal clock restarted"), "deadline_set": N_("Deadline set"), "deadline_met": N_("Deadline met"),
-    "deadline_missed": N_("Deadline missed"), "deadline_cancelled": N_("Deadline cancelled"),
-    "deadline_moved": N_("Deadline moved"), "reminder_queued": N_("Reminder queued"),
-    "escalated": N_("Escalated to the supervising body"), "reminder_sent": N_("Mail delivered"),
-    "calendar_changed": N_("Calendar changed"), "directory_loaded": N_("Directory loaded"),
-    "child_opened": N_("Consultation of a body opened"), "reply_recorded": N_("Reply recorded"),
-    "deemed_agreed": N_("Deemed agreed"), "flagged": N_("Flagged"), "occurrence_opened": N_("Next occurrence opened"),
-    "follow_up_opened": N_("Follow-up round opened"), "round_checked": N_("Round checked at the deadline"),
-    "effect_failed": N_("A linked step could not run"),
-    "deadline_closed": N_("Deadline closed (no reply or deemed agreed)"),
-    "unit_transferred": N_("Work passed to the successor unit"),
-}
-CHOICES = {
-    "agreement": N_("Agreement"), "mou": N_("Memorandum of understanding"), "letter_of_intent": N_("Letter of intent"),
-    "minutes": N_("Minutes"), "programme": N_("Programme"), "plan": N_("Plan"), "other": N_("Other"),
-    "in_person": N_("In person"), "online": N_("Online"), "amend": N_("Amend"), "supplement": N_("Supplement"),
-    "extend": N_("Extend"), "terminate": N_("Terminate"), "withdraw": N_("Withdraw"), "suspend": N_("Suspend"),
-    "overdue": N_("Overdue (no reply is not consent)"), "deemed_agreed": N_("Deemed agreed"),
-}
 DOCUMENTS = {
     "proposal": N_("Proposal (submission letter)"), "draft_agreement": N_("Draft agreement"),
     "reply": N_("Written reply"), "report": N_("Report"), "result": N_("Result"),
@@ -53,9 +34,6 @@ DAYS = {"workday": N_("Working day"), "weekend": N_("Weekly rest"), "holiday": N
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"), N_("July"),
           N_("August"), N_("September"), N_("October"), N_("November"), N_("December"))
-OUTBOX_STATUS = {"queued": N_("Waiting"), "sending": N_("Being sent"), "sent": N_("Sent"), "failed": N_("Failed"),
-                 "cancelled": N_("Cancelled"), "held": N_("Held to be sent with the reader's other mail"),
-                 "bundled": N_("Sent in one mail with the reader's others"), "skipped": N_("Skipped")}
 COUNTS = {
     "node": N_("node"), "reclaimed": N_("taken back from a stopped node"), "due": N_("deadlines looked at"),
     "queued": N_("mails queued"), "reminders": N_("reminders"), "escalations": N_("escalations"),

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import authority, clock, db, tokens
 from agreeflow.engine.core.errors import AgreeflowError, OptionValueError
-from agreeflow.engine.core.i18n import t
+from agreeflow.engine.core.i18n import N_, Msg, t
 from agreeflow.engine.core.kinds import OutboxStatus, Role
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Node, OutboxMessage
@@ -297,10 +297,8 @@ def register(settings: Settings, name: str) -> None:
         if row is not None and row.pid != pid and row.last_seen >= at - timedelta(seconds=ALIVE_S):
             if row.host != host or _pid_alive(row.pid):
                 raise OptionValueError(option="--node-name", value=name,
-                                       remedy_vi=f"Tiến trình {row.pid} trên {row.host} đang dùng tên này; "
-                                                 "chọn tên khác.",
-                                       remedy_en=f"Process {row.pid} on {row.host} is using this name; "
-                                                 "choose another.")
+                                       remedy=Msg(N_("Process {pid} on {host} is using this name; choose another."),
+                                                  pid=row.pid, host=row.host))
         row = row or Node(name=name, started_at=at, last_seen=at)
         row.started_at, row.last_seen, row.pid, row.host = at, at, pid, host
         s.add(row)

@@ -28,10 +28,11 @@ from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from importlib.metadata import version
-from typing import Literal
+from typing import Any, Literal
 
-from agreeflow.engine.core.clock import fmt_day
 from agreeflow.engine.core.errors import OffCalendarError
+from agreeflow.engine.core.i18n import N_, Msg, pair, t
+from agreeflow.engine.core.vocabulary import duration
 from agreeflow.engine.legaltime.calendar import lunar, package_cache
 from agreeflow.engine.legaltime.calendar.due import Due, DueKind, add_months, step
 
@@ -57,15 +58,17 @@ class DayCategory(StrEnum):
     OVERRIDE = "override"      # an operator's entry in the database
 
 
-_CATEGORY_WORDS: dict[DayCategory, tuple[str, str]] = {
-    DayCategory.WORKDAY: ("ngày làm việc", "working day"),
-    DayCategory.WEEKEND: ("nghỉ hằng tuần", "weekly rest"),
-    DayCategory.HOLIDAY: ("nghỉ lễ", "public holiday"),
-    DayCategory.OBSERVED: ("nghỉ bù", "compensatory day off"),
-    DayCategory.SWAP: ("nghỉ hoán đổi", "swapped day off"),
-    DayCategory.MAKEUP: ("ngày làm bù — tính là ngày làm việc", "make-up working day — counted"),
-    DayCategory.OVERRIDE: ("điều chỉnh của quản trị", "operator override"),
+_CATEGORY_WORDS: dict[DayCategory, str] = {
+    DayCategory.WORKDAY: N_("working day"),
+    DayCategory.WEEKEND: N_("weekly rest"),
+    DayCategory.HOLIDAY: N_("public holiday"),
+    DayCategory.OBSERVED: N_("compensatory day off"),
+    DayCategory.SWAP: N_("swapped day off"),
+    DayCategory.MAKEUP: N_("make-up working day — counted"),
+    DayCategory.OVERRIDE: N_("operator override"),
 }
+WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+            N_("Sunday"))
 
 
 @dataclass(frozen=True)
@@ -85,19 +88,24 @@ class DayInfo:
         """True when the day counts as a working day."""
         return self.kind == "working"
 
+    def label(self) -> Msg:
+        """``reason (category)``, e.g. ``Tết Nguyên Đán (nghỉ lễ)``, as a message for any language.
+
+        An ordinary working day is only its reason ("Ngày làm việc"), never "Ngày làm việc (ngày làm việc)".
+        """
+        reason = pair(self.reason_vi, self.reason_en)
+        text = Msg("{reason}", reason=reason) if self.category == DayCategory.WORKDAY \
+            else Msg(N_("{reason} ({category})"), reason=reason, category=Msg(_CATEGORY_WORDS[self.category]))
+        return text if self.confirmed else Msg(N_("{text} — UNCONFIRMED"), text=text)
+
     def describe(self, lang: str = "vi") -> str:
-        """``reason (category)`` in ``lang``, e.g. ``Tết Nguyên Đán (nghỉ lễ)``."""
-        vi, en = _CATEGORY_WORDS[self.category]
-        reason, words = (self.reason_en, en) if lang == "en" else (self.reason_vi, vi)
-        text = f"{reason} ({words})" if reason.lower() != words else reason
-        if not self.confirmed:
-            text += " — CHƯA XÁC NHẬN" if lang != "en" else " — UNCONFIRMED"
-        return text
+        """:meth:`label` in ``lang``."""
+        return self.label().render(lang)
 
 
 def weekday_name(d: date, lang: str = "vi") -> str:
     """The day of the week of ``d`` in ``lang``: ``Thứ Hai`` … ``Chủ nhật`` / ``Monday`` … ``Sunday``."""
-    return (_WEEKDAY_EN if lang == "en" else _WEEKDAY_VI)[d.weekday()]
+    return t(WEEKDAYS[d.weekday()], lang)
 
 
 def _package_day(day: date, name_vi: str, name_en: str) -> DayInfo:
@@ -111,7 +119,8 @@ def _package_day(day: date, name_vi: str, name_en: str) -> DayInfo:
     else:
         category = DayCategory.HOLIDAY
     if name_vi == PACKAGE_DAY_29:  # the package's name for "two days before Tết", wrong when Chạp has 29 days
-        name_vi, name_en = lunar.chap_label(day, "vi"), lunar.chap_label(day, "en")
+        label = lunar.chap_label(day)  # the row keeps both names, as it does the package's
+        name_vi, name_en = label.render("vi"), label.render("en")
     return DayInfo(day, "off", name_vi, name_en, PACKAGE_SOURCE, True, category)
 
 
@@ -289,38 +298,28 @@ class Calendar:
         return Due(kind=_UNIT_KINDS[unit], phrase=phrase or _canonical_phrase(n, unit),
                    due_date=due, steps=self.count_steps(start, n, unit, due))
 
-    def count_steps(self, start: date, n: int, unit: Unit, due: date) -> list[dict[str, str]]:
+    def count_steps(self, start: date, n: int, unit: Unit, due: date) -> list[dict[str, Any]]:
         """The explanation of a count: day 0, each day skipped and why, the last day."""
-        steps = [step(f"Ngày bắt đầu (ngày 0, không tính — BLDS 2015 điều 147): {fmt_day(start)}",
-                      f"Start (day 0, not counted — Civil Code 2015 art. 147): {fmt_day(start)}",
-                      start)]
+        steps = [step(Msg(N_("Start (day 0, not counted — Civil Code 2015 art. 147): {day}"), day=start), start)]
         if unit == "wd":
-            skipped = [step(f"{fmt_day(i.day)} — {i.describe('vi')}: không tính",
-                            f"{fmt_day(i.day)} — {i.describe('en')}: not counted", i.day)
+            skipped = [step(Msg(N_("{day} — {why}: not counted"), day=i.day, why=i.label()), i.day)
                        for i in self.days_off_between(start, due)]
-            worked = [step(f"{fmt_day(i.day)} — {i.describe('vi')}",
-                           f"{fmt_day(i.day)} — {i.describe('en')}", i.day)
+            worked = [step(Msg(N_("{day} — {why}"), day=i.day, why=i.label()), i.day)
                       for i in self.makeup_days_between(start, due)]
             steps += sorted(skipped + worked, key=lambda s: s["date"], reverse=n < 0)
-            steps.append(step(
-                f"Ngày làm việc thứ {abs(n)} {'sau' if n >= 0 else 'trước'} ngày bắt đầu: "
-                f"{fmt_day(due)}; hạn là hết ngày (24:00, BLDS điều 148)",
-                f"Working day {abs(n)} {'after' if n >= 0 else 'before'} the start: "
-                f"{fmt_day(due)}; due at the end of that day (24:00, Civil Code art. 148)", due))
+            last = N_("Working day {n} after the start: {day}; due at the end of that day (24:00, Civil Code art. "
+                      "148)") if n >= 0 else N_("Working day {n} before the start: {day}; due at the end of that "
+                                               "day (24:00, Civil Code art. 148)")
+            steps.append(step(Msg(last, n=abs(n), day=due), due))
             return steps
         plain = _plain_end(start, n, unit)
-        vi, en = ("tháng", "months") if unit == "m" else ("ngày", "days")
-        sign = "+" if n >= 0 else "−"
-        steps.append(step(f"Ngày bắt đầu {sign} {abs(n)} {vi} = {fmt_day(plain)}",
-                          f"Start {sign} {abs(n)} {en} = {fmt_day(plain)}", plain))
+        steps.append(step(Msg(N_("Start {sign} {count} = {day}"), sign="+" if n >= 0 else "−",
+                              count=duration(abs(n), unit), day=plain), plain))
         if plain != due:
-            info = self.day_info(plain)
-            steps.append(step(
-                f"{fmt_day(plain)} là ngày nghỉ ({info.describe('vi')}): hạn chuyển sang ngày làm "
-                f"việc {'kế tiếp' if n >= 0 else 'liền trước'} {fmt_day(due)} (BLDS điều 148)",
-                f"{fmt_day(plain)} is a day off ({info.describe('en')}): the deadline moves to the "
-                f"{'next' if n >= 0 else 'previous'} working day {fmt_day(due)} (Civil Code art. 148)",
-                due))
+            moved = N_("{day} is a day off ({why}): the deadline moves to the next working day {due} (Civil Code "
+                       "art. 148)") if n >= 0 else N_("{day} is a day off ({why}): the deadline moves to the "
+                                                      "previous working day {due} (Civil Code art. 148)")
+            steps.append(step(Msg(moved, day=plain, why=self.day_info(plain).label(), due=due), due))
         return steps
 
 

@@ -1,13 +1,16 @@
-"""A computed deadline (``Due``) and the bilingual explanation that travels with it.
+"""A computed deadline (``Due``) and the explanation that travels with it.
 
 Why the explanation is part of the value: an official must be able to check a
 due date by hand, so every Due carries the steps that produced it (day 0, the
-days skipped and why, the last day of a period and whether it is a day off),
-in Vietnamese and English.  The deadlines table stores ``to_json()`` as is.
+days skipped and why, the last day of a period and whether it is a day off).
+Each step is a message of the catalogue with its values (``{"msg", "args",
+"date"}``), read in the reader's language (``i18n.render``); steps stored
+before kept ``{"vi", "en", "date"}`` and read as they are.  The deadlines
+table stores ``to_json()`` as is.
 
 Period phrases ("trong tháng 7/2024", "Quý III/2024") end on the last day of
 the period and are NOT moved when that day is a day off: they are dates set by
-a notice, not periods counted under Civil Code art. 148 (legal-basis.md §9).
+a notice, not periods counted under Civil Code art. 148.
 The steps then name the last working day before, so a reminder can aim at it.
 """
 
@@ -19,7 +22,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from agreeflow.engine.core.clock import end_of_local_day, fmt_day
+from agreeflow.engine.core.clock import end_of_local_day
+from agreeflow.engine.core.i18n import N_, Msg
 
 if TYPE_CHECKING:
     from agreeflow.engine.legaltime.calendar.days import Calendar
@@ -42,9 +46,13 @@ class DueKind(StrEnum):
     EVENT_RELATIVE = "event_relative"
 
 
-def step(vi: str, en: str, d: date | None = None) -> dict[str, str]:
+Step = dict[str, Any]
+"""One explanation step: ``{"msg", "args"[, "date"]}`` (see the module docstring)."""
+
+
+def step(text: Msg, d: date | None = None) -> Step:
     """One explanation step; ``date`` (ISO) only when the step is about a day."""
-    out = {"vi": vi, "en": en}
+    out = text.to_json()
     if d is not None:
         out["date"] = d.isoformat()
     return out
@@ -63,7 +71,7 @@ class Due:
     kind: DueKind
     phrase: str
     due_date: date | None = None
-    steps: list[dict[str, str]] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     recurring: str | None = None
     pending_event: str | None = None
     offset_n: int | None = None
@@ -116,30 +124,32 @@ def add_months(d: date, months: int) -> date:
     return clamp_day(index // 12, index % 12 + 1, d.day)
 
 
-def fixed_end_steps(end: date, cal: Calendar, vi: str, en: str) -> list[dict[str, str]]:
-    """Steps for a due date that is not moved: ``vi``/``en`` then a day-off note if needed."""
-    steps = [step(vi, en, end)]
+def fixed_end_steps(end: date, cal: Calendar, text: Msg) -> list[Step]:
+    """Steps for a due date that is not moved: ``text`` then a day-off note if needed."""
+    steps = [step(text, end)]
     info = cal.day_info(end)
     if not info.working:
         last = cal.previous_working(end)
-        steps.append(step(
-            f"{fmt_day(end)} là ngày nghỉ ({info.describe('vi')}); hạn này không dời sang ngày "
-            f"làm việc sau. Ngày làm việc cuối cùng trước hạn: {fmt_day(last)}",
-            f"{fmt_day(end)} is a day off ({info.describe('en')}); this deadline is not moved. "
-            f"The last working day before it: {fmt_day(last)}", last))
+        steps.append(step(Msg(N_("{day} is a day off ({why}); this deadline is not moved. The last working day "
+                                 "before it: {last}"), day=end, why=info.label(), last=last), last))
     return steps
 
 
-def period_end_steps(end: date, cal: Calendar, label_vi: str, label_en: str) -> list[dict[str, str]]:
+def period_end_steps(end: date, cal: Calendar, period: Msg) -> list[Step]:
     """Steps for "the period ends on its last day", e.g. ``tháng 7/2024`` → 31/07/2024."""
-    return fixed_end_steps(
-        end, cal, f"Hạn là hết ngày cuối của kỳ ({label_vi}): {fmt_day(end)}",
-        f"Due at the end of the last day of the period ({label_en}): {fmt_day(end)}")
+    return fixed_end_steps(end, cal, Msg(N_("Due at the end of the last day of the period ({period}): {day}"),
+                                         period=period, day=end))
 
 
 # ---------------------------------------------------------------- recurrence
-_RECURRING_LABELS = {"yearly": ("năm", "year"), "quarterly": ("quý", "quarter"),
-                     "monthly": ("tháng", "month")}
+_RECURRING_LABELS = {
+    "yearly": (N_("Repeats every year; each occurrence is due at the end of the year's last day"),
+               N_("current year")),
+    "quarterly": (N_("Repeats every quarter; each occurrence is due at the end of the quarter's last day"),
+                  N_("current quarter")),
+    "monthly": (N_("Repeats every month; each occurrence is due at the end of the month's last day"),
+                N_("current month")),
+}
 
 
 def recurring_end(spec: str, after: date) -> date:
@@ -162,16 +172,13 @@ def recurring_end(spec: str, after: date) -> date:
     raise ValueError(f"unknown recurrence {spec!r}: use yearly, quarterly, monthly or yearly:MM-DD")
 
 
-def recurring_steps(spec: str, end: date, cal: Calendar) -> list[dict[str, str]]:
+def recurring_steps(spec: str, end: date, cal: Calendar) -> list[Step]:
     """Explain one occurrence of ``spec`` ending on ``end``."""
     if spec.startswith("yearly:"):
-        head = step(f"Lặp lại hằng năm vào ngày {end:%d/%m}", f"Repeats every year on {end:%d/%m}")
-        return [head] + fixed_end_steps(end, cal, f"Hạn kỳ này: hết ngày {fmt_day(end)}",
-                                        f"Due this time: end of {fmt_day(end)}")
-    vi, en = _RECURRING_LABELS[spec]
-    head = step(f"Lặp lại hằng {vi}; hạn mỗi kỳ là hết ngày cuối của {vi}",
-                f"Repeats every {en}; each occurrence is due at the end of the {en}'s last day")
-    return [head] + period_end_steps(end, cal, f"{vi} hiện tại", f"current {en}")
+        head = step(Msg(N_("Repeats every year on {day_month}"), day_month=f"{end:%d/%m}"))
+        return [head] + fixed_end_steps(end, cal, Msg(N_("Due this time: end of {day}"), day=end))
+    repeats, current = _RECURRING_LABELS[spec]
+    return [step(Msg(repeats))] + period_end_steps(end, cal, Msg(current))
 
 
 def next_occurrence(due: Due, cal: Calendar) -> Due | None:

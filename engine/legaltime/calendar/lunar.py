@@ -19,6 +19,8 @@ import math
 from datetime import date
 from functools import lru_cache
 
+from agreeflow.engine.core.i18n import N_, Msg
+
 TZ_HOURS = 7.0
 """Vietnam's time zone: the Vietnamese calendar places new moons in UTC+7 (since 1968)."""
 _SYNODIC = 29.530588853
@@ -123,12 +125,9 @@ def lunar_date(d: date) -> tuple[int, int, bool]:
     return day, month, leap
 
 
-def chap_label(d: date, lang: str) -> str:
-    """"28 tháng Chạp" / "28th day of the 12th lunar month" for a day of tháng Chạp."""
+def chap_label(d: date) -> Msg:
+    """"28 tháng Chạp" / "day 28 of the 12th lunar month" for a day of tháng Chạp."""
     day, month, _ = lunar_date(d)
     if month != 12:
         raise ValueError(f"{d} is day {day} of lunar month {month}, not of tháng Chạp")
-    if lang == "en":
-        suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-        return f"{day}{suffix} day of the 12th lunar month"
-    return f"{day} tháng Chạp"
+    return Msg(N_("day {day} of the 12th lunar month"), day=day)

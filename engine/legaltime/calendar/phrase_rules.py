@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.legaltime.calendar import periods as p
 from agreeflow.engine.legaltime.calendar.days import Calendar
 from agreeflow.engine.legaltime.calendar.due import Due
@@ -70,16 +71,19 @@ Reader = Callable[[re.Match[str], Context], Due]
 
 @dataclass(frozen=True)
 class Rule:
-    """One accepted form: ``pattern`` (on folded text), its reader, and an example per language."""
+    """One accepted form: ``pattern`` (on folded text), its reader, what it is called and examples."""
 
     name: str
     pattern: re.Pattern[str]
     read: Reader
-    form: str
+    label: str
+    """What the form is, a message of the catalogue ("" for a row that only refuses)."""
+    examples: str
+    """Phrases it reads, ``; ``-separated (in the language they are written in)."""
 
 
-def _rule(name: str, pattern: str, read: Reader, form: str) -> Rule:
-    return Rule(name, re.compile(pattern), read, form)
+def _rule(name: str, pattern: str, read: Reader, label: str, examples: str) -> Rule:
+    return Rule(name, re.compile(pattern), read, label, examples)
 
 
 # ---------------------------------------------------------------- readers
@@ -117,8 +121,7 @@ def _date(year: int, month: int, day: int) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise p.PeriodValueError(f"không có ngày {day:02d}/{month:02d}/{year}",
-                                 f"there is no day {day:02d}/{month:02d}/{year}") from None
+        raise p.PeriodValueError(Msg(N_("there is no day {day}"), day=f"{day:02d}/{month:02d}/{year}")) from None
 
 
 def to_date(text: str) -> date:
@@ -255,74 +258,74 @@ M = r"(?:0?[1-9]|1[0-2])"
 MY_SEP = r"\s*(?:[/.\-]|\s+nam\s+)\s*"
 RULES: tuple[Rule, ...] = (
     _rule("ongoing", r"\b(?:thuong xuyen|lien tuc|ongoing|continuous(?:ly)?|regularly)\b", read_ongoing,
-          "thường xuyên / ongoing: Thường xuyên; ongoing"),
+          N_("ongoing"), "Thường xuyên; ongoing"),
     _rule("event_offset",
           rf"(?<!ngay\s)\b{COUNT_PREFIX}(?P<n>\d+)\s*(?P<unit>{UNITS})\s+(?:(?P<back>truoc|before)|ke tu|tinh tu"
           rf"|sau khi|sau|of|after|from|following)\s+(?:(?:khi|the date of|the day of)\s+)?(?P<event>\S.*)",
           read_event_offset,
-          "N ngày kể từ sự kiện / N days from an event: trong vòng 30 ngày kể từ khi ký; within 30 days of signing; "
-          "15 ngày làm việc trước ngày 01/09/2024"),
+          N_("N days from an event"),
+          "trong vòng 30 ngày kể từ khi ký; within 30 days of signing; 15 ngày làm việc trước ngày 01/09/2024"),
     _rule("event", r"\b(?:sau khi|after|upon|once)\s+(?P<event>\S.*)", read_event,
-          "sau sự kiện / after an event: Sau khi MOU được ký kết; after the MOU is signed"),
+          N_("after an event"), "Sau khi MOU được ký kết; after the MOU is signed"),
     _rule("recurring_day",
           rf"(?:(?P<before>truoc ngay|truoc|before)\s+|{DEADLINE_WORDS})(?P<dm>{DAY_MONTH})\s*,?\s+{YEARLY}\b",
-          read_recurring_day, "ngày hằng năm / a day every year: chậm nhất ngày 15/12 hằng năm; by 15 December every year"),
+          read_recurring_day, N_("a day every year"), "chậm nhất ngày 15/12 hằng năm; by 15 December every year"),
     _rule("recurring_day_first",
           rf"\b{YEARLY}\s*,?\s+(?:(?P<before>truoc ngay|truoc|before)\s+|{DEADLINE_WORDS})(?P<dm>{DAY_MONTH})",
-          read_recurring_day, "ngày hằng năm / a day every year: hằng năm, trước ngày 15/12; every year by 15 December"),
+          read_recurring_day, N_("a day every year"), "hằng năm, trước ngày 15/12; every year by 15 December"),
     _rule("recurring",
           r"\b(?P<per>(?:hang|moi)\s+(?:nam|quy|thang)|annually|yearly|every year|each year|quarterly"
           r"|every quarter|monthly|every month)\b"
           r"(?:.*?\b(?:ke tu|tu|from|starting)\s+(?:nam\s+|in\s+)?(?P<y>\d+)\b(?![/.\-]\d))?",
-          read_recurring, "định kỳ / recurring: Hàng năm; hàng quý; hàng tháng; annually; quarterly; monthly"),
+          read_recurring, N_("recurring"), "Hàng năm; hàng quý; hàng tháng; annually; quarterly; monthly"),
     _rule("before_date", rf"\b(?P<before>truoc ngay|truoc|before|prior to)\s+(?:ngay\s+)?(?P<when>{DATE})",
-          read_date, "trước ngày / before a day: trước ngày 09/08/2021; before 9 August 2021"),
+          read_date, N_("before a day"), "trước ngày 09/08/2021; before 9 August 2021"),
     _rule("date", rf"(?<![\d/]){DEADLINE_WORDS}(?P<when>{DATE})", read_date,
-          "ngày cụ thể / a day: chậm nhất ngày 15/12/2024; by 2024-07-31; no later than 15 December 2024"),
+          N_("a day"), "chậm nhất ngày 15/12/2024; by 2024-07-31; no later than 15 December 2024"),
     _rule("day_month",
           rf"\b(?:(?P<before>truoc ngay|truoc|before)|cham nhat(?:\s+ngay)?|ngay|by|no later than)\s+(?P<dm>{DAY_MONTH})",
-          read_day_month, "ngày không ghi năm / a day without year: trước ngày 15/12; by 15 December"),
+          read_day_month, N_("a day without year"), "trước ngày 15/12; by 15 December"),
     _rule("half_year", rf"\b(?:6|sau|nua)\s+(?:thang\s+)?(?P<h>dau|cuoi)\s+nam(?:\s+(?P<y>{Y}))?", read_half,
-          "nửa năm / half-year: 6 tháng đầu năm 2024; 6 tháng cuối năm 2024"),
+          N_("half-year"), "6 tháng đầu năm 2024; 6 tháng cuối năm 2024"),
     _rule("half_year_en", rf"\b(?P<h>first|second|1st|2nd)\s+half\s+(?:of\s+)?(?:the\s+year\s+)?(?P<y>{Y})?",
-          read_half, "nửa năm / half-year: first half of 2024; second half of 2024"),
-    _rule("half_year_h", rf"\b(?:(?P<h>h[12])\s*[/\-]?\s*(?P<y>{Y})?\b)", read_half, "nửa năm / half-year: H1 2024; H2/2024"),
+          read_half, N_("half-year"), "first half of 2024; second half of 2024"),
+    _rule("half_year_h", rf"\b(?:(?P<h>h[12])\s*[/\-]?\s*(?P<y>{Y})?\b)", read_half, N_("half-year"), "H1 2024; H2/2024"),
     _rule("quarter", rf"\bquy\s+(?P<q>iv|iii|ii|i|[1-4])\b(?:{MY_SEP}|\s*,\s*|\s+)?(?:nam\s+)?(?P<y>{Y})?",
-          read_quarter, "quý / quarter: Quý III năm 2024; quý 3/2024"),
-    _rule("quarter_q", rf"\bq(?P<q>[1-4])\b\s*[/\-]?\s*(?P<y>{Y})?", read_quarter, "quý / quarter: Q3 2024"),
+          read_quarter, N_("quarter"), "Quý III năm 2024; quý 3/2024"),
+    _rule("quarter_q", rf"\bq(?P<q>[1-4])\b\s*[/\-]?\s*(?P<y>{Y})?", read_quarter, N_("quarter"), "Q3 2024"),
     _rule("quarter_en", rf"\b(?P<q>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\s+(?:of\s+)?(?P<y>{Y})?",
-          read_quarter, "quý / quarter: third quarter of 2024"),
+          read_quarter, N_("quarter"), "third quarter of 2024"),
     # Before the rows below, which would read "Quý V năm 2024" as the year 2024.
     _rule("refuse_quarter", r"\bquy\s+(?P<q>(?!(?:iv|iii|ii|i|[1-4])\b)(?:[ivxlc]+|\d+))\b(?=\s*(?:$|[/.,\-]|nam\b|\d))",
-          refuse_quarter, ""),
-    _rule("refuse_quarter_q", r"\bq(?P<q>(?![1-4]\b)\d+)\b(?=\s*(?:$|[/\-]|\d))", refuse_quarter, ""),
+          refuse_quarter, "", ""),
+    _rule("refuse_quarter_q", r"\bq(?P<q>(?![1-4]\b)\d+)\b(?=\s*(?:$|[/\-]|\d))", refuse_quarter, "", ""),
     _rule("refuse_quarter_en", r"\b(?P<q>zeroth|fifth|sixth|seventh|eighth|ninth|tenth"
-          r"|(?![1-4](?:st|nd|rd|th))\d+(?:st|nd|rd|th))\s+quarter\b", refuse_quarter, ""),
+          r"|(?![1-4](?:st|nd|rd|th))\d+(?:st|nd|rd|th))\s+quarter\b", refuse_quarter, "", ""),
     _rule("count", rf"(?<!ngay\s)\b{COUNT_PREFIX}(?P<n>\d+)\s*(?P<unit>{UNITS})(?!\w)", read_count,
-          "số ngày kể từ hôm nay / a count from today: trong vòng 10 ngày làm việc; trong thời hạn 15 ngày; "
-          "within 30 days; 10 working days; trong vòng 3 tháng"),
+          N_("a count from today"),
+          "trong vòng 10 ngày làm việc; trong thời hạn 15 ngày; within 30 days; 10 working days; trong vòng 3 tháng"),
     _rule("month_range",
           rf"\b(?:tu\s+)?thang\s+(?P<m1>{M})(?:{MY_SEP}(?P<y1>{Y}))?\s*(?:den|toi|-)\s*(?:het\s+)?(?:thang\s+)?"
           rf"(?P<m2>{M}){MY_SEP}(?P<y2>{Y})",
-          read_month_range, "khoảng tháng / month range: Tháng 6-8/2017; Từ tháng 6/2017 đến tháng 12/2017"),
+          read_month_range, N_("month range"), "Tháng 6-8/2017; Từ tháng 6/2017 đến tháng 12/2017"),
     _rule("month_range_en",
           rf"\b(?:from\s+)?(?P<mon1>{MON})\s*(?P<y1>{Y})?\s*(?:-|to|until|through)\s*(?P<mon2>{MON})\s*(?P<y2>{Y})",
-          read_month_range, "khoảng tháng / month range: June-August 2017; from June 2017 to December 2017"),
+          read_month_range, N_("month range"), "June-August 2017; from June 2017 to December 2017"),
     _rule("month_list", rf"\bthang\s+(?P<ms>{M}(?:\s*(?:,|va|&|\+)\s*{M})+){MY_SEP}(?P<y>{Y})", read_month_list,
-          "nhiều tháng / several months: Tháng 3,4/2017"),
+          N_("several months"), "Tháng 3,4/2017"),
     _rule("month_list_en", rf"\b(?P<ms>{MON}(?:\s*(?:,|and|&)\s*{MON})+)\s*(?P<y>{Y})", read_month_list,
-          "nhiều tháng / several months: March and April 2017"),
+          N_("several months"), "March and April 2017"),
     _rule("month", rf"\bthang\s+(?P<m>{M})\b(?:{MY_SEP}(?P<y>{Y}))?", read_month,
-          "tháng / month: trong tháng 7/2024; tháng 7 năm 2024; Tháng 2/2017"),
-    _rule("refuse_month", rf"\bthang\s+(?P<m>(?!{M}\b)\d+)\b(?=\s*(?:$|[/.,\-]|nam\b))", refuse_month, ""),
-    _rule("month_bare", rf"(?<![\d/.\-])(?P<m>{M})\s*[/.\-]\s*(?P<y>{Y})\b", read_month, "tháng / month: 5/2018"),
-    _rule("refuse_month_bare", rf"(?<![\d/.\-])(?P<m>(?!{M}\b)\d{{1,2}})\s*[/.\-]\s*{Y}\b", refuse_month, ""),
-    _rule("month_iso", rf"(?<![\d/.\-])(?P<y>{Y})-(?P<m>0[1-9]|1[0-2])\b(?!-\d)", read_month, "tháng / month: 2024-07"),
-    _rule("month_en", rf"\b(?P<mon>{MON}),?\s*(?:of\s+)?(?P<y>{Y})\b", read_month, "tháng / month: July 2024; in July 2024"),
+          N_("month"), "trong tháng 7/2024; tháng 7 năm 2024; Tháng 2/2017"),
+    _rule("refuse_month", rf"\bthang\s+(?P<m>(?!{M}\b)\d+)\b(?=\s*(?:$|[/.,\-]|nam\b))", refuse_month, "", ""),
+    _rule("month_bare", rf"(?<![\d/.\-])(?P<m>{M})\s*[/.\-]\s*(?P<y>{Y})\b", read_month, N_("month"), "5/2018"),
+    _rule("refuse_month_bare", rf"(?<![\d/.\-])(?P<m>(?!{M}\b)\d{{1,2}})\s*[/.\-]\s*{Y}\b", refuse_month, "", ""),
+    _rule("month_iso", rf"(?<![\d/.\-])(?P<y>{Y})-(?P<m>0[1-9]|1[0-2])\b(?!-\d)", read_month, N_("month"), "2024-07"),
+    _rule("month_en", rf"\b(?P<mon>{MON}),?\s*(?:of\s+)?(?P<y>{Y})\b", read_month, N_("month"), "July 2024; in July 2024"),
     _rule("year_range", rf"(?<![\d/])(?P<y1>{Y_BARE})\s*-\s*(?P<y2>{Y_BARE})\b", read_year_range,
-          "giai đoạn / years: 2021-2025"),
+          N_("years"), "2021-2025"),
     _rule("year", rf"(?<![\d/.\-])(?P<y>{Y_BARE})\b(?![/.\-]\d)", read_year,
-          "năm / year: Năm 2021; trong năm 2022; 2022; in 2022"),
+          N_("year"), "Năm 2021; trong năm 2022; 2022; in 2022"),
     _rule("refuse_year", r"\b(?:nam|year)\s+(?P<y>\d+)\b(?![/.\-]\d)(?!\s*(?:ngay|tuan|thang|nam|lan)\b)",
-          refuse_year, ""),
+          refuse_year, "", ""),
 )

@@ -16,6 +16,7 @@ import unicodedata
 from datetime import date
 
 from agreeflow.engine.core.errors import PhraseError
+from agreeflow.engine.core.i18n import Msg, join
 from agreeflow.engine.legaltime.calendar.days import Calendar
 from agreeflow.engine.legaltime.calendar.due import Due
 from agreeflow.engine.legaltime.calendar.periods import PeriodValueError
@@ -36,22 +37,27 @@ def fold(text: str) -> str:
     return "".join(_fold_char(ch) for ch in text.translate(_DASHES))
 
 
-def accepted_forms() -> list[str]:
-    """One line per accepted form, ``label: example; example``, merged by label, in rule order."""
+def forms() -> list[Msg]:
+    """One message per accepted form, ``label: example; example``, merged by label, in rule order."""
     merged: dict[str, list[str]] = {}
     for rule in RULES:
-        if not rule.form:  # a row that only refuses (a quarter V, a month 13)
+        if not rule.label:  # a row that only refuses (a quarter V, a month 13)
             continue
-        label, examples = rule.form.split(": ", 1)
-        merged.setdefault(label, []).extend(examples.split("; "))
-    return [f"{label}: {'; '.join(examples)}" for label, examples in merged.items()]
+        merged.setdefault(rule.label, []).extend(rule.examples.split("; "))
+    return [Msg("{label}: {examples}", label=Msg(label), examples="; ".join(examples))
+            for label, examples in merged.items()]
 
 
-def _phrase_error(phrase: str, problem_vi: str = "", problem_en: str = "") -> PhraseError:
-    forms = accepted_forms()
+def accepted_forms(lang: str = "vi") -> list[str]:
+    """:func:`forms` in ``lang``."""
+    return [f.render(lang) for f in forms()]
+
+
+def _phrase_error(phrase: str, problem: Msg | str = "") -> PhraseError:
+    accepted = forms()
     # ``forms`` is shown as a bulleted block; ``accepted`` keeps the list for --json.
-    return PhraseError(phrase=phrase, problem_vi=problem_vi, problem_en=problem_en,
-                       forms="\n".join(f"  - {f}" for f in forms), accepted=forms)
+    return PhraseError(phrase=phrase, problem=problem, accepted=accepted,
+                       forms=join([Msg("  - {form}", form=f) for f in accepted], "\n"))
 
 
 def parse_phrase(text: str, ref: date, cal: Calendar) -> Due:
@@ -72,7 +78,7 @@ def parse_phrase(text: str, ref: date, cal: Calendar) -> Due:
         try:
             return rule.read(match, context)
         except PeriodValueError as exc:
-            raise _phrase_error(phrase, exc.vi, exc.en) from exc
+            raise _phrase_error(phrase, exc.problem) from exc
         except ValueError as exc:  # e.g. a range that ends before it starts
-            raise _phrase_error(phrase, str(exc), str(exc)) from exc
+            raise _phrase_error(phrase, str(exc)) from exc
     raise _phrase_error(phrase)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agreeflow.engine.core.errors import InputFileError
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.yamlio import YamlSyntaxError, load_file
 from agreeflow.engine.legaltime.calendar.days import Calendar, DayCategory, DayInfo
@@ -51,7 +52,7 @@ def _entry(year: int, index: int, raw: Any, problems: list[str]) -> DayInfo | No
     if not isinstance(raw, dict):
         problems.append(f"{where}: expected a mapping with keys {', '.join(ENTRY_KEYS)}")
         return None
-    unknown = sorted(set(raw) - set(ENTRY_KEYS))
+    unknown = sorted(str(k) for k in set(raw) - set(ENTRY_KEYS))  # a key may be a number: YAML reads 2024: as one
     missing = [k for k in ENTRY_KEYS if k not in raw]
     if unknown:
         problems.append(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(ENTRY_KEYS)}")
@@ -87,7 +88,8 @@ def read_data_file(path: Path = DATA_PATH) -> CalendarData:
     try:
         doc = load_file(path)
     except YamlSyntaxError as exc:
-        raise InputFileError(path=str(path), problem=f"line {exc.line}: {exc.detail}") from None
+        raise InputFileError(path=str(path), problem=Msg(N_("line {line}: {detail}"), line=exc.line,
+                                                         detail=exc.detail)) from None
     except OSError as exc:
         raise InputFileError(path=str(path), problem=str(exc)) from exc
     if not isinstance(doc, dict):

@@ -1,0 +1,173 @@
+"""What one event of the log says, in the reader's language.
+
+The log keeps a person's own words as they typed them (the ``note`` column)
+and the engine's words as a message key with its values: a note the engine
+writes is ``payload["note"] = {"msg": <English msgid>, "args": {...}}``
+(:func:`stored`), a refusal keeps its error the same way
+(``payload = {"error", "msg", "args"}``).  Both are part of the hashed
+payload; their canonical JSON is the same on every machine, because the
+values are plain JSON (dates already written dd/mm/yyyy).  :func:`describe`
+renders an event (as :func:`agreeflow.engine.core.audit.event_view` gives
+it) for a history, an audit log or a page: in the reader's language, with
+states and choices by their labels, days dd/mm/yyyy and durations in words.
+Events written before keep their plain text (English or "vi / en") and read
+as they were written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from agreeflow.engine.core.clock import fmt_day
+from agreeflow.engine.core.i18n import N_, Msg, from_json, join, pair, show
+from agreeflow.engine.core.vocabulary import CHOICES, duration, word
+
+NOTE = "note"
+"""The payload key of a note the engine wrote (a stored message)."""
+
+MAIL_KINDS = {"reminder": N_("reminder"), "due_today": N_("due-today notice"), "overdue": N_("overdue notice"),
+              "escalation": N_("escalation"), "digest": N_("weekly digest"), "checkpoint": N_("checkpoint"),
+              "bundle": N_("reminder")}
+"""What a queued mail is, by its kind (the rung's ``mail:``)."""
+
+Labels = Callable[[str], Mapping[str, str] | None]
+"""A field name → its label ``{vi, en}`` in the case's workflow (None: not known)."""
+
+
+def stored(note: str | Msg | None, payload: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """(note column, payload) for an event: a message goes into the payload, a person's text stays a note."""
+    if isinstance(note, Msg):
+        return None, {**payload, NOTE: note.to_json()}
+    return note, dict(payload)
+
+
+def note_of(e: Mapping[str, Any], lang: str) -> str:
+    """The event's note alone: the person's words, or the engine's message in ``lang``."""
+    found = from_json((e.get("payload") or {}).get(NOTE))
+    if found is not None:
+        return found.render(lang)
+    return str(e.get("note") or "")
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+Z?)?")
+
+
+def day(value: Any) -> str:
+    """An ISO day (or instant) as dd/mm/yyyy; anything else as it is."""
+    text = "" if value is None else str(value)
+    if _ISO_DAY.fullmatch(text):
+        try:
+            return fmt_day(date.fromisoformat(text[:10]))
+        except ValueError:
+            return text
+    return text
+
+
+def value(v: Any) -> Any:
+    """A stored field value as a reader sees it: days dd/mm/yyyy, choices by label, true/false as words."""
+    if isinstance(v, bool):
+        return Msg(N_("yes") if v else N_("no"))
+    if isinstance(v, list):
+        return [value(x) for x in v]
+    if isinstance(v, str):
+        return day(v) if _ISO_DAY.fullmatch(v) else word(CHOICES, v)
+    return v
+
+
+def _late(seconds: int) -> Msg:
+    """How late a mail was queued, in days or hours, never a count of seconds."""
+    if seconds >= 86400:
+        return Msg.plural(N_("{n} day"), N_("{n} days"), seconds // 86400)
+    if seconds >= 3600:
+        return Msg.plural(N_("{n} hour"), N_("{n} hours"), seconds // 3600)
+    return Msg.plural(N_("{n} minute"), N_("{n} minutes"), max(seconds // 60, 1))
+
+
+def describe(e: Mapping[str, Any], lang: str, labels: Labels | None = None) -> str:
+    """The event in words, in ``lang`` (see the module docstring)."""
+    return show(message(e, labels), lang)
+
+
+def message(e: Mapping[str, Any], labels: Labels | None = None) -> Msg | str:
+    """The event in words, as a message not yet in a language."""
+    p: Mapping[str, Any] = e.get("payload") or {}
+    kind = e.get("kind")
+    own: Msg | str = from_json(p.get(NOTE)) or str(e.get("note") or "")
+    if kind == "deadline_moved":
+        name = pair(p.get("label"), p.get("label_en") or p.get("label")) if p.get("label") else p.get("deadline")
+        if p.get("why") == "calendar":
+            return Msg(N_("{deadline}: {before} → {after} (calendar change: {day} {reason}; source {source})"),
+                       deadline=name, before=day(p.get("before")), after=day(p.get("after")),
+                       day=day(p.get("calendar_day")), reason=p.get("reason"), source=p.get("source"))
+        return Msg(N_("{deadline}: {before} → {after} (+{count}, suspension)"), deadline=name,
+                   before=day(p.get("before")), after=day(p.get("after")),
+                   count=duration(int(p.get("working_days") or 0), "wd"))
+    if kind == "calendar_changed":
+        return Msg(N_("{day} → {kind}: {reason} (source {source}); {n} deadline(s) re-projected"),
+                   day=day(p.get("date")), kind=Msg(N_("off") if p.get("kind") == "off" else N_("working")),
+                   reason=p.get("reason"), source=p.get("source"), n=len(p.get("moved") or []))
+    if kind == "suspended" and "since" in p:
+        if not own:  # stopped by a step (a dossier sent back to complete), no reason typed
+            return Msg(N_("Suspended from {since}"), since=day(p["since"]))
+        return Msg(N_("Suspended from {since}: {reason}"), since=day(p["since"]), reason=own)
+    if kind == "resumed" and "until" in p:
+        dates = [Msg("; {label}: {before} → {after}", label=d.get("label"), before=day(d.get("before")),
+                     after=day(d.get("after"))) for d in p.get("deadlines") or []]
+        reason = p.get("reason")
+        if not reason:  # stopped by a step, no reason typed: the note of the restart, if any, follows
+            text = Msg(N_("Resumed: suspended {since} – {until} ({count}){dates}"), since=day(p["since"]),
+                       until=day(p["until"]), count=duration(int(p.get("working_days") or 0), "wd"),
+                       dates=join(dates, ""))
+            return Msg("{text} — {note}", text=text, note=own) if own else text
+        return Msg(N_("Resumed: suspended {since} – {until} ({count}; reason: {reason}){dates}"),
+                   since=day(p["since"]), until=day(p["until"]),
+                   count=duration(int(p.get("working_days") or 0), "wd"), reason=reason,
+                   dates=join(dates, ""))
+    if kind in ("deadline_set", "deadline_met", "deadline_missed", "deadline_cancelled", "deadline_closed"):
+        label = pair(p.get("label"), p.get("label_en") or p.get("label")) if p.get("label") else p.get("deadline")
+        when = day(p.get("due_date")) if p.get("due_date") else p.get("phrase") or ""
+        text = Msg("{label}: {when}", label=label, when=when)
+        if p.get("margin_wd") is not None:
+            margin = int(p["margin_wd"])
+            text = Msg(N_("{text} (done {count} early)") if margin > 0 else N_("{text} (done {count} late)")
+                       if margin < 0 else N_("{text} (done on the last day)"), text=text,
+                       count=duration(abs(margin), "wd"))
+        return text
+    if kind in ("reminder_queued", "escalated"):
+        what = word(MAIL_KINDS, p.get("kind")) if p.get("kind") in MAIL_KINDS else p.get("rung") or ""
+        text = Msg(N_("{what} to {recipients}"), what=what, recipients=list(p.get("recipients") or []))
+        late = p.get("late_by_s")
+        return Msg(N_("{text} (queued {late} late)"), text=text, late=_late(int(late))) if late else text
+    if kind == "reminder_sent":
+        return Msg(N_("{what} → {recipient} (node {node})"),
+                   what=word(MAIL_KINDS, p.get("kind")) if p.get("kind") in MAIL_KINDS else p.get("rung") or "",
+                   recipient=p.get("recipient"), node=p.get("node"))
+    if kind == "refused":
+        return from_json(p) or str(p.get("message", ""))
+    if kind == "child_opened" and p.get("child"):
+        return Msg(N_("{child} for {unit}"), child=p.get("child"), unit=p.get("unit"))
+    if kind == "field_changed":
+        name = str(p.get("field"))
+        return Msg("{field} = {value}", field=(labels(name) if labels else None) or name, value=value(p.get("after")))
+    if kind == "unit_transferred":
+        summary: Any
+        if "cases" in p:  # the summary on the system chain
+            summary = list(p["cases"]) or Msg(N_("(none)"))
+        else:
+            moved: list[Any] = [Msg("{field}: {before} → {after}", field=(labels(k) if labels else None) or k,
+                                    before=value(v.get("before")), after=value(v.get("after")))
+                                for k, v in (p.get("fields") or {}).items()]
+            if p.get("unit") and not moved:
+                moved.append(Msg(N_("unit: {before} → {after}"), before=p["unit"][0], after=p["unit"][1]))
+            moved += [pair(str(d.get("label") or d.get("key")),
+                           str(d.get("label_en") or d.get("label") or d.get("key"))) for d in p.get("deadlines") or []]
+            summary = join(moved)
+        text = Msg(N_("{old} → {new} from {since}: {what}"), old=p.get("from_unit"), new=p.get("to_unit"),
+                   since=day(p.get("effective_from")), what=summary)
+        return Msg("{text} — {note}", text=text, note=own) if own else text
+    if kind in ("suspended", "resumed") and "working_days" in p:
+        return Msg("{note} ({count})", note=own, count=duration(int(p["working_days"]), "wd"))
+    return own
