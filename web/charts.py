@@ -72,33 +72,30 @@ def data_url(svg: bytes | str) -> str:
 def by_unit(data: dict[str, Any], w: Words) -> str:
     """Bars per unit, one segment per outcome (a ``data:`` URL of the SVG)."""
     groups = data["by_unit"]
-    outcomes = _used(groups, data["outcomes"])
-    chart = _config(pygal.HorizontalStackedBar, w("Deadlines by unit and outcome"), outcomes,
-                    max(260, 90 + 34 * len(groups)))
-    chart.x_labels = [g["name"] for g in groups]
-    for o in outcomes:
-        chart.add(w.outcome(o), [g[o] or None for g in groups])
-    return data_url(chart.render())
+    return _stacked(pygal.HorizontalStackedBar, w("Deadlines by unit and outcome"), data, groups,
+                    [g["name"] for g in groups], max(260, 90 + 34 * len(groups)), w)
 
 
 def by_month(data: dict[str, Any], w: Words) -> str:
     """The monthly trend: per month of the due date, how the deadlines stood."""
     groups = data["months"]
-    outcomes = _used(groups, data["outcomes"])
-    chart = _config(pygal.StackedBar, w("Deadlines by month of the due date"), outcomes, 380)
-    chart.x_labels = [f"{g['month'][5:]}/{g['month'][:4]}" for g in groups]
-    for o in outcomes:
-        chart.add(w.outcome(o), [g[o] or None for g in groups])
-    return data_url(chart.render())
+    return _stacked(pygal.StackedBar, w("Deadlines by month of the due date"), data, groups,
+                    [f"{g['month'][5:]}/{g['month'][:4]}" for g in groups], 380, w)
 
 
 def by_step(data: dict[str, Any], w: Words) -> str:
     """Bars per legal step (the step's label and its procedure), one segment per outcome."""
     groups = data["by_step"]
+    return _stacked(pygal.HorizontalStackedBar, w("Deadlines by legal step and outcome"), data, groups,
+                    [g["step"] for g in groups], max(260, 90 + 34 * len(groups)), w)
+
+
+def _stacked(kind: Any, title: str, data: dict[str, Any], groups: list[dict[str, Any]], labels: list[str],
+             height: int, w: Words) -> str:
+    """One stacked bar per group, a segment per outcome that occurs (a ``data:`` URL of the SVG)."""
     outcomes = _used(groups, data["outcomes"])
-    chart = _config(pygal.HorizontalStackedBar, w("Deadlines by legal step and outcome"), outcomes,
-                    max(260, 90 + 34 * len(groups)))
-    chart.x_labels = [g["step"] for g in groups]
+    chart = _config(kind, title, outcomes, height)
+    chart.x_labels = labels
     for o in outcomes:
         chart.add(w.outcome(o), [g[o] or None for g in groups])
     return data_url(chart.render())
