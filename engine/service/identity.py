@@ -14,11 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import authority, clock, identity, seclog
-from agreeflow.engine.core.errors import AgreeflowError, OptionValueError, RoleRefusedError, SignInRefusedError
+from agreeflow.engine.core.errors import OptionValueError, RoleRefusedError, SignInRefusedError
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
@@ -124,12 +123,14 @@ def logout(settings: Settings) -> dict[str, Any]:
 
 def is_simulation_db(settings: Settings) -> bool:
     """True when the database was made with ``init --simulation`` (its clock may be set; its cases are not
-    real ones): the web shows it on every page, ``audit export`` says it.  False for a database not yet made."""
-    try:
-        with base.reading(settings) as s:
-            return base.is_simulation(s, settings)
-    except (AgreeflowError, SQLAlchemyError):
-        return False
+    real ones): the web shows it on every page, ``audit export`` says it.
+
+    Raises:
+        NotInitialisedError and the other database errors of ``base.reading`` (exit 2): ``agreeflow web``
+            asks this at start, so it refuses a database not made yet instead of serving error pages.
+    """
+    with base.reading(settings) as s:
+        return base.is_simulation(s, settings)
 
 
 def whoami(settings: Settings) -> dict[str, Any]:
