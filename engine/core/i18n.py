@@ -156,7 +156,7 @@ KEYS: dict[str, str] = {
     "access_log_off": "Access log off: reads are no longer logged. Recorded as switched by {by}.",
     "access_log_unchanged": "The access log is already {access_log}; nothing changed.",
     "security_log": "Security log ({n} entries)",
-    "origin": "From",
+    "origin": "Origin",
     "keygen_ok": "Key {key_id}: private key {private_key} (keep it outside the database, readable by the worker only; AGREEFLOW_SIGNING_KEY={private_key}), public key {public_key} (give it to the inspectorate).",
     "ics_ok": "Wrote {todos} open deadlines to {file}.",
     "import_ok": "Opened {n} tasks from {file}",

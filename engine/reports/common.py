@@ -75,7 +75,7 @@ def window(start: str | None, end: str | None) -> Window:
             calendar_admin.check_year(1, f"{option} {text}")
         except ValueError:
             raise OptionValueError(option=option, value=text,
-                                   remedy=Msg(N_("Give a date YYYY-MM-DD or an ISO-8601 instant, e.g. 2024-07-31."))
+                                   remedy=Msg(N_("Give a day dd/mm/yyyy (e.g. 31/07/2024), YYYY-MM-DD or an ISO-8601 instant."))
                                    ) from None
         if is_end and len(text.strip()) <= 10:
             return clock.end_of_local_day(clock.to_local(at).date())
