@@ -74,9 +74,8 @@ def window(start: str | None, end: str | None) -> Window:
         except OverflowError:  # year 1 in Vietnam is before year 1 in UTC: off the calendar in any case
             calendar_admin.check_year(1, f"{option} {text}")
         except ValueError:
-            raise OptionValueError(option=option, value=text,
-                                   remedy=Msg(N_("Give a day dd/mm/yyyy (e.g. 31/07/2024), YYYY-MM-DD or an ISO-8601 instant."))
-                                   ) from None
+            remedy = Msg(N_("Give a day dd/mm/yyyy (e.g. 31/07/2024), YYYY-MM-DD or an ISO-8601 instant."))
+            raise OptionValueError(option=option, value=text, remedy=remedy) from None
         if is_end and len(text.strip()) <= 10:
             return clock.end_of_local_day(clock.to_local(at).date())
         return at
