@@ -221,3 +221,17 @@ def test_an_agreement_in_force_offers_amendment_and_termination_whose_kind_the_f
     wrong = af("case", "fire", ref, "propose_amendment", "--field", "change_kind=terminate", "--field",
                "change_summary=x", now="2028-10-01T09:00")
     assert wrong.exit_code == 3 and "Điều 33" in wrong.stderr
+
+
+def test_a_step_no_choice_can_open_shows_only_the_reason_no_choice_removes(af, tmp_path):
+    """An agreement whose term is over: propose_amendment is refused for the law's reason alone, not also for
+    the empty change_kind the form would ask for (issue 15; seen on TTQT-2021-0001 of the demo)."""
+    ref = open_agreement(af, tmp_path)
+    to_in_force(af, tmp_path, ref)
+    for lang, law, empty in (("vi", "Điều 33", "đề xuất ''"), ("en", "art. 33", "'' is not")):
+        actions = {a["trigger"]: a for a in af.json("case", "show", ref, "--lang", lang,
+                                                     now="2029-04-01T09:00")["actions"]}
+        amend = actions["propose_amendment"]
+        assert not amend["allowed"] and law in amend["reason"] and "20/03/2029" in amend["reason"]
+        assert empty not in amend["reason"] and "'None'" not in amend["reason"]
+        assert actions["propose_termination"]["allowed"]

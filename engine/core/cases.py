@@ -430,23 +430,35 @@ def _option(s: Session, defn: Definition, case: Case, person: Person | None, now
         ctx = GuardContext(case=case, definition=defn, trigger=t.trigger, fields=dict(case.fields), actor=person,
                            now=now, session=s)
         refused = [r for g in t.guards if (r := guards[g](ctx)) is not None]
-        if not refused or _passes_with_a_choice(t, defn, ctx, guards):
+        if refused:
+            refused = _left_with_a_choice(t, defn, ctx, guards, refused)
+        if not refused:
             return Option(t, True)
         reasons.extend(refused)
     return Option(allowed[0], False, "guard", join(reasons))
 
 
-def _passes_with_a_choice(t: TransitionDef, defn: Definition, ctx: GuardContext, guards: Any) -> bool:
-    """Whether a value the step's form asks for (a required choice field, e.g. ``change_kind``) lets its
-    guards pass: the form will ask for it, so the step is offered, not greyed out with the reason the case's
-    old or empty value gives ("'None' is not an amendment").  Firing still judges the value given."""
+def _left_with_a_choice(t: TransitionDef, defn: Definition, ctx: GuardContext, guards: Any,
+                        refused: list[Reason]) -> list[Reason]:
+    """The guards' reasons that remain with the best value of a choice the step's form asks for (a required
+    choice field, e.g. ``change_kind``).
+
+    The form will ask for that value, so a step some choice lets through is offered (no reason left), not
+    greyed out with the reason the case's old or empty value gives ("'' is not an amendment"); a step no
+    choice lets through shows only the reasons no choice removes (the agreement's term is over).  Firing
+    still judges the value given.
+    """
+    best = refused
     for name in t.requires:
         f = defn.fields.get(name)
         for choice in f.choices if f is not None else ():
             ctx.fields[name] = choice
-            if all(guards[g](ctx) is None for g in t.guards):
-                return True
-    return False
+            left = [r for g in t.guards if (r := guards[g](ctx)) is not None]
+            if len(left) < len(best):
+                best = left
+            if not best:
+                return best
+    return best
 
 
 def log_refusal(s: Session, case: Case, err: RefusedError, actor: str, role: str, trigger: str | None,
