@@ -44,6 +44,8 @@ class ReceivedMail:
     mail_from: str
     rcpt_tos: list[str]
     content: bytes
+    peer: Any = None
+    """The client's (host, port): one per SMTP connection."""
 
     def message(self) -> EmailMessage:
         """The bytes parsed back into a message (headers decoded by the modern policy)."""
@@ -101,7 +103,7 @@ class _Handler:
         content = envelope.original_content or b""
         with self.lock:
             self.sink.received.append(
-                ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), content))
+                ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), content, session.peer))
         return "250 Message accepted for delivery"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,13 +14,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from smtp_server import SmtpSink  # pytest puts tests/ on sys.path: it has no __init__.py
+from sqlmodel import Session, select
 
 from agreeflow.engine.core import clock, db
+from agreeflow.engine.core.errors import InputFileError
 from agreeflow.engine.core.settings import Settings
+from agreeflow.engine.core.store import OutboxMessage
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.service import worker
 from agreeflow.notifications import outbox
-from agreeflow.notifications.mailer import build_email, message_id_for
+from agreeflow.notifications.mailer import SmtpTransport, build_bytes, build_email, message_id_for
 from agreeflow.notifications.render import RenderedMessage
 from tests.conftest import APPROVER, OFFICER_CA
 
@@ -188,3 +193,81 @@ def test_a_message_sent_but_not_recorded_before_a_crash_goes_again_with_the_same
     assert len(ids) == 3 and ids.count(c.message_id) == 2
     assert {r.status for r in rows(af)} == {"sent"}
     assert sum(e["kind"] == "reminder_sent" for e in af.json("case", "history", "NV-2024-0001")) == 2
+
+
+LEADS = ("CA", "STP", "STC", "SVHTTDL", "TTRA", "LHHN")
+
+
+def test_a_batch_is_shared_among_several_smtp_sessions_and_each_message_goes_once(af: Any, smtp: SmtpSink) -> None:
+    af.env["AGREEFLOW_SMTP"] = smtp.url()
+    for unit in LEADS:
+        af("case", "open", "task", "--title", f"Nhiệm vụ của {unit}", "--field", f"lead_unit={unit}",
+           "--field", "due_phrase=hoàn thành trong tháng 7/2024", "--field", "assigned_on=2024-06-21",
+           now=OPENED, ok=True)
+    connections = reminders.load().mail.connections
+    assert connections > 1  # the default policy file shares a batch
+
+    counts = af.json("tick", now=WEEK_BEFORE)
+    ids = Counter(m.message()["Message-ID"] for m in smtp.received)
+    assert counts["sent"] == len(smtp.received) == len(ids) >= len(LEADS) and max(ids.values()) == 1
+    assert len({m.peer for m in smtp.received}) == connections  # one connection per session, all used
+    with Session(db.get_engine(af.url)) as s:
+        marked = s.exec(select(OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.tries,  # type: ignore[call-overload]
+                               OutboxMessage.lease_until)).all()
+    assert set(marked) == {("sent", clock.parse_instant(WEEK_BEFORE), 1, None)}
+
+
+def test_sessions_sharing_a_gate_never_leave_two_messages_delivered_and_unrecorded(smtp: SmtpSink) -> None:
+    """The server's count at each recording is the number recorded so far: no second message became delivered
+    (its end of data answered) while one was delivered and not yet recorded.  Without the gate it fails."""
+    smtp.data_delay = 0.002  # a server that thinks a little: the sessions' messages overlap
+    transport = SmtpTransport.from_url(smtp.url())
+    gate = threading.Lock()
+    seen: list[int] = []
+
+    def session(i: int) -> None:
+        with transport.open(gate) as s:
+            for j in range(8):
+                out = build_bytes(RenderedMessage(f"Thư {i}.{j}", "Nội dung", "<p>Nội dung</p>"),
+                                  "agreeflow@bacgiang.example", f"u{i}@bacgiang.example",
+                                  message_id_for(f"gate:{i}:{j}", "bacgiang.example"))
+                s.send(out, lambda: seen.append(len(smtp.received)))
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == list(range(1, 33))
+    assert len({m.peer for m in smtp.received}) == 4
+
+
+def test_a_delivered_mark_for_a_claim_another_node_holds_changes_nothing(af: Any, smtp: SmtpSink) -> None:
+    settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
+    open_police_task(af)
+    assert af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"] == 2
+    t0 = clock.parse_instant(WEEK_BEFORE)
+    [c], _ = worker.claim(settings, "node-a", t0, 1, timedelta(minutes=5))
+    with outbox.DeliveredMarks(db.get_engine(af.url)) as marks:
+        assert not marks.mark(c, "node-b", t0 + timedelta(seconds=1))
+        assert (rows(af, f"id = {c.id}")[0].status, rows(af, f"id = {c.id}")[0].claimed_by) == ("sending", "node-a")
+        assert marks.mark(c, "node-a", t0 + timedelta(seconds=2))
+    with Session(db.get_engine(af.url)) as s:
+        row = s.get(OutboxMessage, c.id)
+        assert row is not None
+        assert (row.status, row.sent_at, row.tries, row.lease_until) == (
+            "delivered", t0 + timedelta(seconds=2), c.tries + 1, None)
+
+
+def test_the_number_of_smtp_sessions_is_data_and_checked(tmp_path: Path) -> None:
+    text = reminders.POLICY_FILE.read_text(encoding="utf-8")
+    assert "  connections: 4" in text
+    one = tmp_path / "one.yaml"
+    one.write_text(text.replace("  connections: 4", "  connections: 1"), encoding="utf-8")
+    assert reminders.load(one).mail.connections == 1
+    for bad_value in ("0", "33", "two", "true"):
+        bad = tmp_path / f"bad-{bad_value}.yaml"
+        bad.write_text(text.replace("  connections: 4", f"  connections: {bad_value}"), encoding="utf-8")
+        with pytest.raises(InputFileError) as caught:
+            reminders.load(bad)
+        assert "connections" in str(caught.value)

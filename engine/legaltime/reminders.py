@@ -38,7 +38,9 @@ MAIL_KINDS = ("reminder", "due_today", "overdue")
 MISSED_EVENT = "deadline_missed"
 _TOP = {"send_at", "timezone", "late_after_minutes", "digest_weekday", "coordinators", "mail", "policies",
         "catch_up_after_working_days"}
-_MAIL = {"sender", "message_id_domain", "max_tries", "lease_seconds", "batch", "group"}
+_MAIL = {"sender", "message_id_domain", "max_tries", "lease_seconds", "batch", "group", "connections"}
+MAX_CONNECTIONS = 32
+"""Most SMTP sessions a dispatcher may open at once (relays limit connections per client)."""
 _RUNG = {"id", "offset", "unit", "mail", "escalate", "at", "event"}
 
 
@@ -74,6 +76,8 @@ class MailSettings:
     """Messages claimed per round, sent over one SMTP session and recorded in one transaction."""
     group: bool = True
     """One message per recipient per sweep listing all its rungs (False: one message per rung)."""
+    connections: int = 4
+    """SMTP sessions a dispatcher keeps open at once; a batch is shared among them (1: one after another)."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,10 @@ def _load(path: Path, mtime: int) -> Policies:
     if not isinstance(catch_up, int) or isinstance(catch_up, bool) or catch_up < 0:
         problems.append("catch_up_after_working_days: a whole number of working days, 0 or more")
         catch_up = 2
+    connections = mail_raw.get("connections", 4)
+    if not isinstance(connections, int) or isinstance(connections, bool) or not 1 <= connections <= MAX_CONNECTIONS:
+        problems.append(f"mail: connections: a whole number from 1 to {MAX_CONNECTIONS} (SMTP sessions at once)")
+        connections = 1
     if not isinstance(mail_raw.get("group", True), bool):
         problems.append("mail: group: true (one message per recipient per sweep) or false")
     coord = raw.get("coordinators") or {}
@@ -168,7 +176,7 @@ def _load(path: Path, mtime: int) -> Policies:
         raise InputFileError(path=str(path), problem="\n  - " + "\n  - ".join(problems))
     mail = MailSettings(str(mail_raw["sender"]), str(mail_raw["message_id_domain"]),
                         int(mail_raw.get("max_tries", 8)), int(mail_raw.get("lease_seconds", 300)),
-                        int(mail_raw.get("batch", 200)), mail_raw.get("group", True) is not False)
+                        int(mail_raw.get("batch", 200)), mail_raw.get("group", True) is not False, connections)
     return Policies(send_at, tz, timedelta(minutes=int(raw.get("late_after_minutes", 10))), weekday,
                     str(coord["unit"]), str(coord.get("role", "coordinator")), mail, policies, catch_up)
 

@@ -17,6 +17,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -204,32 +205,97 @@ def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None 
 
 def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], transport: Transport,
                 mail: reminders.MailSettings, counts: dict[str, int], stop: threading.Event | None) -> bool:
-    """Send one claimed batch over one session; False when the round must end (stop, or no server)."""
-    # The delivered marks go through one plain connection held for the batch: a statement and a commit
-    # each, no session to build per message.
-    with transport.open() as session, db.get_engine(settings.url).connect() as conn:
-        for i, c in enumerate(batch):
-            if stop is not None and stop.is_set():
-                release(settings, node, [x.id for x in batch[i:]])
-                return False
-            rendered = RenderedMessage(subject=c.subject, text=c.text, html=c.html)
-            headers = {"X-Agreeflow-Key": c.idem_key} | ({"X-Agreeflow-Case": c.case_ref} if c.case_ref else {})
-            try:
-                session.send(build_bytes(rendered, mail.sender, c.recipient, c.message_id, headers, now()))
-            except TransportError as err:
-                with writing(settings) as s:
-                    status = outbox.record_failure(s, c, node, err, now(), mail.max_tries)
-                if status:
-                    counts["retried" if status == OutboxStatus.QUEUED else "failed"] += 1
-                if err.temporary and err.code is None:
-                    release(settings, node, [x.id for x in batch[i + 1:]])
-                    return False
-                continue
-            # The mark that keeps the message from going again: one small statement, at once.
-            with conn.begin():
-                if outbox.mark_delivered(conn, c, node, now()):
-                    counts["sent"] += 1
-    return True
+    """Send one claimed batch over ``mail.connections`` SMTP sessions at once; False when the round must end
+    (stop, or no server).
+
+    The batch is dealt out in turn to the sessions, each in a thread of its own: while one waits for the
+    server's answer, the others send.  The end of each message's data, the server's reply and the message's
+    ``delivered`` mark happen inside one gate the sessions share (TransportSession), so however many
+    sessions send, at most one message is ever accepted by the server and not yet marked: a crash can send
+    only that one twice (docs/mail.md).
+    """
+    shares = max(1, min(mail.connections, len(batch)))
+    run = _Batch(settings, node, transport, mail, counts, stop)
+    if shares == 1:
+        run.send(batch, True)
+    else:
+        with ThreadPoolExecutor(shares, thread_name_prefix="agreeflow-smtp") as pool:
+            done = [pool.submit(run.send, batch[i::shares], i == 0) for i in range(shares)]
+        for future in done:
+            future.result()  # a session's unexpected error reaches the caller (its rows stay claimed until the lease)
+    return not run.halt.is_set()
+
+
+class _Batch:
+    """What the sessions sending one batch share: the counts, the gate, and the halt."""
+
+    def __init__(self, settings: Settings, node: str, transport: Transport, mail: reminders.MailSettings,
+                 counts: dict[str, int], stop: threading.Event | None) -> None:
+        self.settings, self.node, self.transport, self.mail = settings, node, transport, mail
+        self.counts, self.stop = counts, stop
+        self.halt = threading.Event()
+        """Set when the round must end: stop was asked, or the server cannot be reached."""
+        self.reached = threading.Event()
+        """Set once the first session has tried the batch's first message: the others start then, so a server
+        that cannot be reached costs one attempt (the oldest message's back-off), not one per session."""
+        self.gate = threading.Lock()
+        """Held by a session from the end of a message's data to its delivered mark (TransportSession), and
+        for the sessions' other writes (SQLite has one writer: waiting on its lock inside this process would
+        only add its back-off sleeps)."""
+
+    def send(self, share: list[outbox.Claimed], first: bool) -> None:
+        """Send ``share`` over one session: each message built, sent and marked before the next.
+
+        ``first``: this share holds the batch's first message; the other sessions wait until it was tried.
+        """
+        try:
+            if not first:
+                self.reached.wait()
+            self._send(share)
+        except BaseException:
+            self.halt.set()  # the other sessions stop too; the error goes to the caller
+            raise
+        finally:
+            self.reached.set()
+
+    def _send(self, share: list[outbox.Claimed]) -> None:
+        mail, node = self.mail, self.node
+        # The delivered marks go through one driver connection held for the batch: a statement and a commit
+        # each, no session to build per message.
+        with self.transport.open(self.gate) as session, \
+                outbox.DeliveredMarks(db.get_engine(self.settings.url)) as marks:
+            for i, c in enumerate(share):
+                if self.stop is not None and self.stop.is_set():
+                    self.halt.set()
+                if self.halt.is_set():
+                    with self.gate:
+                        release(self.settings, node, [x.id for x in share[i:]])
+                    return
+                rendered = RenderedMessage(subject=c.subject, text=c.text, html=c.html)
+                headers = {"X-Agreeflow-Key": c.idem_key} | ({"X-Agreeflow-Case": c.case_ref} if c.case_ref else {})
+
+                def accepted(c: outbox.Claimed = c) -> None:
+                    # The mark that keeps the message from going again: one small statement, at once.
+                    if marks.mark(c, node, now()):
+                        self.counts["sent"] += 1
+                try:
+                    session.send(build_bytes(rendered, mail.sender, c.recipient, c.message_id, headers, now()),
+                                 accepted)
+                except TransportError as err:
+                    unreachable = err.temporary and err.code is None
+                    with self.gate:
+                        if unreachable and self.halt.is_set():
+                            # Another session found no server and took the back-off: this one gives its rows back.
+                            release(self.settings, node, [x.id for x in share[i:]])
+                            return
+                        with writing(self.settings) as s:
+                            status = outbox.record_failure(s, c, node, err, now(), mail.max_tries)
+                        if status:
+                            self.counts["retried" if status == OutboxStatus.QUEUED else "failed"] += 1
+                        if unreachable:
+                            self.halt.set()  # no server: the rest of the batch waits for the next round
+                if i == 0 and not self.reached.is_set():
+                    self.reached.set()
 
 
 def _log_delivered(settings: Settings) -> int:
