@@ -52,6 +52,7 @@ import gettext as stdlib_gettext
 import io
 import os
 import string
+import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -326,9 +327,25 @@ def _catalogue(source: _Source) -> Catalogue:
     return _compiled(source)[1]
 
 
+RECHECK_SECONDS = 1.0
+"""How long a catalogue is used before its ``.po`` file is looked at again (an operator's edit shows within it)."""
+_looked: dict[str, tuple[float, str, _Source | None]] = {}  # lang → (when, locale folder setting, what was found)
+
+
 def catalogue(lang: str) -> Catalogue | None:
-    """The compiled catalogue of ``lang`` as its file is now (None when there is no ``.po`` file)."""
-    source = _Source.of(lang)
+    """The compiled catalogue of ``lang`` as its file is now (None when there is no ``.po`` file).
+
+    The file is looked at (a path and a stat) at most once a second per language, and again at once when
+    AGREEFLOW_LOCALE_DIR changes: a mail or a page asks for thousands of words, and the stat of each word
+    cost more than the template that wanted it.
+    """
+    now, folder = time.monotonic(), os.environ.get("AGREEFLOW_LOCALE_DIR") or ""
+    seen = _looked.get(lang)
+    if seen is not None and now - seen[0] < RECHECK_SECONDS and seen[1] == folder:
+        source = seen[2]
+    else:
+        source = _Source.of(lang)
+        _looked[lang] = (now, folder, source)
     return _catalogue(source) if source is not None else None
 
 
