@@ -591,10 +591,10 @@ def read(path: Path) -> Definition:
     return parse(load_checked(path, DefinitionError), str(path))
 
 
-def lint(paths: list[Path]) -> tuple[list[Definition], list[Msg]]:
+def lint(paths: list[Path]) -> tuple[list[Definition], list[Msg | str]]:
     """Validate files; returns the good definitions and every problem of every file (messages of the catalogue)."""
     good: list[Definition] = []
-    problems: list[Msg] = []
+    problems: list[Msg | str] = []
     files = [f for p in paths for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])]
     for f in files:
         try:

@@ -235,7 +235,7 @@ class MissingFieldsError(UserInputError):
 
 
 class DefinitionError(UserInputError):
-    problems: list[str]  # set by AgreeflowError.__init__ from the fields
+    problems: list[Any]  # set by AgreeflowError.__init__ from the fields: messages (Msg) or text
     msgid = N_("The workflow file has {count} problem(s):\n{listing}")
 
     def __init__(self, problems: list[str] | list[Any]) -> None:
