@@ -505,7 +505,7 @@ def workflows_lint(paths: tuple[Path, ...]) -> None:
             click.echo(t("lint_unconfirmed", wf=wf))
             for i in items:
                 click.echo(f"  ! {i}")
-    emit(res, human)
+    emit({**res, "problems": [service.render(p, lang()) for p in res["problems"]]}, human)
     if res["problems"]:
         raise service.DefinitionError(res["problems"])
 

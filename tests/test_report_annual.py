@@ -243,7 +243,9 @@ def test_a_map_that_names_what_no_workflow_has_warns_and_a_broken_map_exits_2(af
     drifted = tmp_path / "drifted.yaml"
     drifted.write_text(text.replace("states: [expired]", "states: [expird]").replace("[t_consultation]", "[t_consult]"),
                        encoding="utf-8")
-    res = af("report", "annual", "--year", "2024", "--map", str(drifted), ok=True)
+    res = af("report", "annual", "--year", "2024", "--map", str(drifted), ok=True)  # Vietnamese by default
+    assert "không có bước 'expird' trong t_agreement" in res.stderr and "không có quy trình 't_consult'" in res.stderr
+    res = af("report", "annual", "--year", "2024", "--map", str(drifted), "--lang", "en", ok=True)
     assert "no state 'expird' in t_agreement" in res.stderr and "no workflow 't_consult'" in res.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text(text.replace("  done: [reported, accepted]\n", ""), encoding="utf-8")
@@ -251,4 +253,6 @@ def test_a_map_that_names_what_no_workflow_has_warns_and_a_broken_map_exits_2(af
         full = ["report", "annual", "--year", "2024", *args] if args[0] == "--map" else ["report", "annual", *args]
         res = af(*full)
         assert res.exit_code == 2, res.stderr
-    assert "needs done: [...]" in af("report", "annual", "--year", "2024", "--map", str(broken)).stderr
+    assert "'tasks' cần có done: [...]" in af("report", "annual", "--year", "2024", "--map", str(broken)).stderr
+    assert "'tasks' needs done: [...]" in af("report", "annual", "--year", "2024", "--map", str(broken), "--lang",
+                                             "en").stderr

@@ -16,7 +16,7 @@ import yaml
 from sqlmodel import select
 from starlette.routing import Route
 
-from agreeflow.engine import service
+from agreeflow.engine import TamperingError, service
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.store import Event, OutboxMessage, SecurityEvent
 from agreeflow.engine.service import worker
@@ -277,6 +277,26 @@ def test_verify_on_the_page_names_the_first_broken_event_with_a_link_to_it(site,
     assert re.search(rf"{ref}</strong> seq 2</a>: ", done)
 
 
+def test_the_findings_of_the_check_are_in_the_readers_language_vietnamese_first(site, af):
+    ref = open_agreement(site.home, site.url)
+    auditor = site.client(AUDITOR)
+    with af.raw_connection() as con:
+        for statement in DROP[af.dialect]:
+            con.execute(statement)
+        con.execute(f"UPDATE events SET note = 'sửa trộm' WHERE seq = 2 AND case_id = (SELECT id FROM cases "
+                    f"WHERE ref = '{ref}')")
+    with pytest.raises(TamperingError) as caught:
+        service.verify(site.settings(AUDITOR))
+    finding = next(b for b in caught.value.fields["broken"] if b["case"] == ref and b["seq"] == 2)
+    vi, en = service.render(finding["message"], "vi"), service.render(finding["message"], "en")
+    assert vi != en and en == finding["problem"]  # a message of the catalogue, translated
+    page = visible_text(run_verify(auditor))
+    assert re.search(rf"{ref}\s+seq 2\s*:\s*{re.escape(vi)}", page) and en not in page
+    assert '<html lang="en">' in auditor.get("/audit/proof?lang=en").text  # the reader picks English
+    page = visible_text(run_verify(auditor))
+    assert re.search(rf"{ref}\s+seq 2\s*:\s*{re.escape(en)}", page) and vi not in page
+
+
 @pytest.mark.slow  # waits 1.8 s on purpose, then a check in a process of its own
 def test_the_check_says_how_far_it_is_at_least_every_second_even_before_it_starts_counting(site):
     """The page hears from the check while the engine loads and the checkpoint is read, not only per chunk
@@ -382,6 +402,9 @@ def test_the_directory_as_it_was_takes_later_changes_back_and_shows_them(site, t
     assert old_name in before and "Trần Văn Mới" not in before.split("Các lần thay đổi danh bạ")[0]
     assert f"{OFFICER_SNGV}: name «{old_name}» → «Trần Văn Mới»" in before
     assert "Danh bạ vào ngày 30/04/2024" in before
+    assert "Sở Ngoại vụ" in today and "Department of Foreign Affairs" not in today  # a unit's name in the
+    english = visible_text(c.get("/audit/directory?lang=en").text)                  # reader's language
+    assert "Department of Foreign Affairs" in english and "Sở Ngoại vụ" not in english
 
 
 def test_working_day_decisions_show_their_source_and_whether_confirmed_and_every_change(site):

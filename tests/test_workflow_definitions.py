@@ -75,7 +75,7 @@ def test_graph_draws_mermaid_with_the_current_state_highlighted(af):
 def test_states_that_only_lead_to_each_other_are_traps_listed_with_their_lines_and_the_other_problems():
     with pytest.raises(DefinitionError) as caught:
         definitions.read(TRAP)
-    assert caught.value.problems == [
+    assert [p.render("en") for p in caught.value.problems] == [
         f"{TRAP}:21: transition 'ask': unknown role 'coordinater' — did you mean 'coordinator'?",
         f"{TRAP}:11: state 'stuck' is a dead end: not terminal and no transition leaves it",
         f"{TRAP}:9: state 'waiting' is a trap: no terminal state can be reached from it (it only leads to "
@@ -90,7 +90,7 @@ def test_states_that_only_lead_to_each_other_are_traps_listed_with_their_lines_a
 def test_two_transitions_on_one_trigger_whose_guards_may_both_pass_are_reported_with_both_lines():
     with pytest.raises(DefinitionError) as caught:
         definitions.read(OVERLAP)
-    assert caught.value.problems == [  # the two 'close' transitions (term_ended / term_not_ended) are not here
+    assert [p.render("en") for p in caught.value.problems] == [  # the two 'close' transitions (term_ended / term_not_ended) are not here
         f"{OVERLAP}:18: transition 'decide': from 'review' it overlaps the transition at line 13 — guards "
         "[no_disagreement] and [term_ended] are not declared exclusive, so whichever comes first in the file fires "
         "when both pass; if they never both pass, declare them with register_exclusive() in workflows/guards.py "
@@ -103,8 +103,9 @@ def test_one_trigger_from_one_state_passes_lint_when_the_guards_are_declared_exc
     assert problems == [] and [d.id for d in good] == ["exclusive"]
     with pytest.raises(DefinitionError) as caught:  # the declaration, not the guard names, is what lets it pass
         definitions.parse(load_checked(EXCLUSIVE, DefinitionError), str(EXCLUSIVE), exclusive=set())
-    assert [p.split(": ", 1)[0] for p in caught.value.problems] == [f"{EXCLUSIVE}:16"]
-    assert "overlaps the transition at line 11" in caught.value.problems[0]
+    problems = [p.render("en") for p in caught.value.problems]
+    assert [p.split(": ", 1)[0] for p in problems] == [f"{EXCLUSIVE}:16"]
+    assert "overlaps the transition at line 11" in problems[0]
 
 
 def test_a_declared_exclusive_pair_must_name_registered_guards():

@@ -63,8 +63,14 @@ class Words:
         return self(table[key]) if key in table else key
 
     def data(self, label: Any) -> str:
-        """Data an operator edits — a ``{vi, en}`` label such as a unit's two names — in the page's language."""
+        """Data an operator edits — a ``{vi, en}`` label such as a unit's two names — or a message of the
+        catalogue in its stored form (``{msg, args}``, e.g. a finding of the integrity check), in the page's
+        language."""
         return service.render(label, self.lang)
+
+    def unit_name(self, unit: Any) -> str:
+        """A unit's name (a row with ``name_vi``/``name_en``) in the page's language (Vietnamese when no English)."""
+        return self.data(service.pair(unit.get("name_vi"), unit.get("name_en")))
 
     def role(self, key: str) -> str:
         return self.word(words.ROLES, key)

@@ -460,8 +460,10 @@ class Break:
     """What is wrong: a message of the catalogue (plain text from a tool that has none)."""
 
     def to_json(self) -> dict[str, Any]:
+        """``problem`` in English for programs; ``message`` the same in the catalogue's stored form, for a
+        reader's language (a page renders it with ``service.render``)."""
         return {"case": self.case, "seq": self.seq, "problem": show(self.problem, "en"),
-                "problem_vi": show(self.problem, "vi")}
+                "message": self.problem.to_json() if isinstance(self.problem, Msg) else self.problem}
 
     def line(self) -> Msg:
         """``  - CASE seq N: problem`` (no seq for a finding about the tables)."""

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from agreeflow.engine.core.effects import actions as registered_actions
-from agreeflow.engine.core.errors import DefinitionError, UnknownWorkflowError, did_you_mean, unknown_name
+from agreeflow.engine.core.errors import DefinitionError, UnknownWorkflowError, dash_hint, did_you_mean, unknown_name
 from agreeflow.engine.core.guards import exclusive_pairs, registered_guards
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Position
 from agreeflow.engine.core.lint import check_graph
 from agreeflow.engine.core.paths import WORKFLOWS_DIR
@@ -203,10 +204,10 @@ class Definition:
 class _Problems:
     def __init__(self, path: str) -> None:
         self.path = path
-        self.items: list[str] = []
+        self.items: list[Msg] = []
 
-    def add(self, line: int, text: str) -> None:
-        self.items.append(f"{self.path}:{line}: {text}")
+    def add(self, line: int, text: Msg | str) -> None:
+        self.items.append(Msg("{path}:{line}: {problem}", path=self.path, line=line, problem=text))
 
 
 def _label(raw: Any, default: str) -> dict[str, str]:
@@ -223,13 +224,12 @@ def _as_list(raw: Any) -> list[Any]:
     return list(raw) if isinstance(raw, list) else [raw]
 
 
-def _check_keys(node: LineDict, allowed: set[str], where: str, p: _Problems) -> None:
+def _check_keys(node: LineDict, allowed: set[str], where: Msg | str, p: _Problems) -> None:
     for key in node:
         if key not in allowed:
-            guess = did_you_mean(str(key), allowed)
-            hint = f" — did you mean '{guess}'?" if guess else ""
-            p.add(node.line_of(str(key)), f"{where}: unknown key '{key}'{hint} "
-                  f"(allowed: {', '.join(sorted(allowed))})")
+            p.add(node.line_of(str(key)), Msg(N_("{where}: unknown key '{key}'{hint} (allowed: {allowed})"),
+                                              where=where, key=key, hint=dash_hint(did_you_mean(str(key), allowed)),
+                                              allowed=sorted(allowed)))
 
 
 def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str] | None = None,
@@ -241,44 +241,48 @@ def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str]
     """
     p = _Problems(path)
     if not isinstance(raw, LineDict):
-        raise DefinitionError([f"{path}:1: a workflow file must be a mapping with id, version, states, transitions"])
+        raise DefinitionError([Msg("{path}:{line}: {problem}", path=path, line=1, problem=Msg(
+            N_("a workflow file must be a mapping with id, version, states, transitions")))])
     if guards is None:
         guards = set(registered_guards())
     if actions is None:
         actions = set(registered_actions())
     if exclusive is None:
         exclusive = exclusive_pairs()
-    _check_keys(raw, TOP_KEYS, "workflow", p)
+    _check_keys(raw, TOP_KEYS, Msg(N_("workflow")), p)
     for key in ("id", "version", "states", "transitions"):
         if key not in raw:
-            p.add(raw.line, f"missing required key '{key}'")
+            p.add(raw.line, Msg(N_("missing required key '{key}'"), key=key))
     wid = str(raw.get("id", "?"))
     version = raw.get("version", 0)
     if "version" in raw and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
-        p.add(raw.line_of("version"), "version must be a whole number ≥ 1")
+        p.add(raw.line_of("version"), Msg(N_("version must be a whole number ≥ 1")))
         version = 0
     fields = _parse_fields(raw.get("fields") or LineDict(), p)
     states = _parse_states(raw.get("states"), fields, p)
     transitions = _parse_transitions(raw.get("transitions"), raw, states, fields, guards, actions, p)
     unit_field = raw.get("unit_field")
     if unit_field is not None and fields.get(unit_field, FieldDef("", "")).type != "unit":
-        p.add(raw.line_of("unit_field"), f"unit_field '{unit_field}' must name a field of type unit")
+        p.add(raw.line_of("unit_field"), Msg(N_("unit_field '{field}' must name a field of type unit"),
+                                             field=unit_field))
     fanout = raw.get("fanout") or {}
     if isinstance(fanout, LineDict):
         _check_keys(fanout, FANOUT_KEYS, "fanout", p)
         if fanout.get("on_silence", "overdue") not in ON_SILENCE:
-            p.add(fanout.line_of("on_silence"), f"fanout.on_silence must be one of {', '.join(ON_SILENCE)}")
+            p.add(fanout.line_of("on_silence"), Msg(N_("fanout.on_silence must be one of {allowed}"),
+                                                    allowed=list(ON_SILENCE)))
     known_triggers = {tr.trigger for tr in transitions or []}
     for f in fields.values():
         for ref in f.not_before + f.after:
             if ref.startswith("transition:") and transitions is not None and ref[11:] not in known_triggers:
                 where_line = raw["fields"].line_of(f.name) if isinstance(raw.get("fields"), LineDict) else 0
-                p.add(where_line, f"field '{f.name}': {ref}: {unknown_name('trigger', ref[11:], known_triggers)}")
+                p.add(where_line, Msg(N_("field '{field}': {ref}: {problem}"), field=f.name, ref=ref,
+                                      problem=unknown_name("trigger", ref[11:], known_triggers)))
     if states and transitions is not None:
         check_graph(states, transitions, p.add, states_line=raw.line_of("states"), exclusive=exclusive)
     eff = raw.get("effective_from")
     if eff is not None and not isinstance(eff, date):
-        p.add(raw.line_of("effective_from"), "effective_from must be a date YYYY-MM-DD")
+        p.add(raw.line_of("effective_from"), Msg(N_("effective_from must be a date YYYY-MM-DD")))
         eff = None
     if p.items:
         raise DefinitionError(p.items)
@@ -296,43 +300,44 @@ def parse(raw: Any, path: str, guards: set[str] | None = None, actions: set[str]
 def _parse_fields(raw: Any, p: _Problems) -> dict[str, FieldDef]:
     out: dict[str, FieldDef] = {}
     if not isinstance(raw, LineDict):
-        p.add(getattr(raw, "line", 0), "fields must be a mapping of field name → {type, required, label}")
+        p.add(getattr(raw, "line", 0), Msg(N_("fields must be a mapping of field name → {{type, required, label}}")))
         return out
     for name, spec in raw.items():
         line = raw.line_of(name)
         if isinstance(spec, str):
             spec_d: dict[str, Any] = {"type": spec}
         elif isinstance(spec, LineDict):
-            _check_keys(spec, FIELD_KEYS, f"field '{name}'", p)
+            _check_keys(spec, FIELD_KEYS, Msg(N_("field '{field}'"), field=name), p)
             spec_d = spec
         else:
-            p.add(line, f"field '{name}' must be a type name or a mapping")
+            p.add(line, Msg(N_("field '{field}' must be a type name or a mapping"), field=name))
             continue
         ftype = spec_d.get("type", "text")
         if ftype not in FIELD_TYPES:
-            p.add(line, f"field '{name}': {unknown_name('type', str(ftype), FIELD_TYPES)} "
-                        f"(types: {', '.join(FIELD_TYPES)})")
+            p.add(line, Msg(N_("field '{field}': {problem} (types: {types})"), field=name,
+                            problem=unknown_name("type", str(ftype), FIELD_TYPES), types=list(FIELD_TYPES)))
             continue
         choices = tuple(str(c) for c in _as_list(spec_d.get("choices")))
         if ftype == "choice" and not choices:
-            p.add(line, f"field '{name}' of type choice needs 'choices'")
+            p.add(line, Msg(N_("field '{field}' of type choice needs 'choices'"), field=name))
         bounds = {}
         for key in ("min", "max"):
             value = spec_d.get(key)
             if value is not None and (ftype != "int" or not isinstance(value, int) or isinstance(value, bool)):
-                p.add(line, f"field '{name}': {key} is a whole number, for fields of type int")
+                p.add(line, Msg(N_("field '{field}': {key} is a whole number, for fields of type int"), field=name,
+                                key=key))
                 value = None
             bounds[key] = value
         rules = {key: [str(x) for x in _as_list(spec_d.get(key))] for key in ("must_include", "not_before", "after")}
         if rules["must_include"] and ftype != "units":
-            p.add(line, f"field '{name}': must_include is for fields of type units")
+            p.add(line, Msg(N_("field '{field}': must_include is for fields of type units"), field=name))
         for key in ("not_before", "after"):
             for ref in rules[key]:
                 if ftype != "date" or not (ref.startswith("field:") or ref.startswith("transition:")):
-                    p.add(line, f"field '{name}': {key} takes field:<date field> or transition:<trigger> "
-                                f"(fields of type date)")
+                    p.add(line, Msg(N_("field '{field}': {key} takes field:<date field> or transition:<trigger> "
+                                       "(fields of type date)"), field=name, key=key))
         if spec_d.get("not_future") is not None and (ftype != "date" or not isinstance(spec_d["not_future"], bool)):
-            p.add(line, f"field '{name}': not_future is true or false, for fields of type date")
+            p.add(line, Msg(N_("field '{field}': not_future is true or false, for fields of type date"), field=name))
         out[str(name)] = FieldDef(str(name), ftype, bool(spec_d.get("required", False)),
                                   _label(spec_d.get("label"), str(name)), choices, spec_d.get("default"),
                                   bounds["min"], bounds["max"], tuple(rules["must_include"]),
@@ -341,7 +346,8 @@ def _parse_fields(raw: Any, p: _Problems) -> dict[str, FieldDef]:
     for f in out.values():  # references between fields, now that every field is known
         for ref in f.not_before + f.after:
             if ref.startswith("field:") and out.get(ref[6:], FieldDef("", "")).type != "date":
-                p.add(raw.line_of(f.name), f"field '{f.name}': {ref} must name a field of type date")
+                p.add(raw.line_of(f.name), Msg(N_("field '{field}': {ref} must name a field of type date"),
+                                               field=f.name, ref=ref))
     return out
 
 
@@ -350,12 +356,12 @@ def _parse_states(raw: Any, fields: dict[str, FieldDef], p: _Problems) -> dict[s
     if not isinstance(raw, LineDict) or not raw:
         if raw is not None:
             p.add(getattr(raw, "line", 0),
-                  "states must be a non-empty mapping of state name → {label, initial, terminal, timers}")
+                  Msg(N_("states must be a non-empty mapping of state name → {{label, initial, terminal, timers}}")))
         return out
     for name, spec in raw.items():
         line = raw.line_of(str(name))
         spec = spec if isinstance(spec, LineDict) else LineDict()
-        _check_keys(spec, STATE_KEYS, f"state '{name}'", p)
+        _check_keys(spec, STATE_KEYS, Msg(N_("state '{state}'"), state=name), p)
         timers = []
         for t in _as_list(spec.get("timers")):
             timer = _parse_timer(t, str(name), fields, p, line)
@@ -367,7 +373,7 @@ def _parse_states(raw: Any, fields: dict[str, FieldDef], p: _Problems) -> dict[s
                                   _parse_plan(spec.get("plan"), str(name), timers, p), line)
     initials = [s for s in out.values() if s.initial]
     if len(initials) != 1:
-        p.add(raw.line, f"exactly one state must have 'initial: true' (found {len(initials)})")
+        p.add(raw.line, Msg(N_("exactly one state must have 'initial: true' (found {n})"), n=len(initials)))
     return out
 
 
@@ -375,50 +381,58 @@ def _parse_plan(raw: Any, state: str, timers: list[TimerDef], p: _Problems) -> d
     if raw is None:
         return {}
     if not isinstance(raw, LineDict):
-        p.add(0, f"state '{state}': plan must be a mapping {{wait | max, unit, min, confirmed, note, goal}}")
+        p.add(0, Msg(N_("state '{state}': plan must be a mapping {{wait | max, unit, min, confirmed, note, goal}}"),
+                     state=state))
         return {}
-    _check_keys(raw, PLAN_KEYS, f"plan of state '{state}'", p)
+    _check_keys(raw, PLAN_KEYS, Msg(N_("plan of state '{state}'"), state=state), p)
     wait = raw.get("wait")
     if wait is not None and not any(t.id == wait and t.limit is not None and t.start == "entered" for t in timers):
         known = [t.id for t in timers]
-        p.add(raw.line_of("wait"), f"state '{state}': plan.wait must name a timer of this state with a limit "
-                                   f"counted from entering it ({unknown_name('timer', str(wait), known)})")
+        p.add(raw.line_of("wait"), Msg(N_("state '{state}': plan.wait must name a timer of this state with a limit "
+                                          "counted from entering it ({problem})"), state=state,
+                                       problem=unknown_name("timer", str(wait), known)))
     for key in ("min", "max"):
         if raw.get(key) is not None and (not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 0):
-            p.add(raw.line_of(key), f"state '{state}': plan.{key} must be a whole number of days ≥ 0")
+            p.add(raw.line_of(key), Msg(N_("state '{state}': plan.{key} must be a whole number of days ≥ 0"),
+                                        state=state, key=key))
     if str(raw.get("unit", "wd")) not in TIMER_UNITS:
-        p.add(raw.line_of("unit"), f"state '{state}': plan.unit must be 'wd' or 'd'")
+        p.add(raw.line_of("unit"), Msg(N_("state '{state}': plan.unit must be 'wd' or 'd'"), state=state))
     return dict(raw)
 
 
 def _parse_timer(t: Any, state: str, fields: dict[str, FieldDef], p: _Problems, line: int) -> TimerDef | None:
     if not isinstance(t, LineDict):
-        p.add(line, f"state '{state}': each timer must be a mapping")
+        p.add(line, Msg(N_("state '{state}': each timer must be a mapping"), state=state))
         return None
-    _check_keys(t, TIMER_KEYS, f"timer in state '{state}'", p)
+    _check_keys(t, TIMER_KEYS, Msg(N_("timer in state '{state}'"), state=state), p)
     tid = str(t.get("id") or "")
     if not tid:
-        p.add(t.line, f"state '{state}': timer needs an 'id'")
+        p.add(t.line, Msg(N_("state '{state}': timer needs an 'id'"), state=state))
     limit, phrase_field = t.get("limit"), t.get("phrase_field")
     if (limit is None) == (phrase_field is None):
-        p.add(t.line, f"timer '{tid}' in state '{state}': give either 'limit' (with 'unit') or 'phrase_field'")
+        p.add(t.line, Msg(N_("timer '{timer}' in state '{state}': give either 'limit' (with 'unit') or 'phrase_field'"),
+                          timer=tid, state=state))
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
-        p.add(t.line_of("limit"), f"timer '{tid}': limit must be a whole number of days")
+        p.add(t.line_of("limit"), Msg(N_("timer '{timer}': limit must be a whole number of days"), timer=tid))
     unit = str(t.get("unit", "wd"))
     if unit not in TIMER_UNITS:
-        p.add(t.line_of("unit"), f"timer '{tid}': unit must be 'wd' (working days) or 'd' (calendar days)")
+        p.add(t.line_of("unit"), Msg(N_("timer '{timer}': unit must be 'wd' (working days) or 'd' (calendar days)"),
+                                     timer=tid))
     start = str(t.get("start", "entered"))
     for key, value in (("start", start), ("responsible", str(t.get("responsible", "case")))):
         if value.startswith("field:") and value[6:] not in fields:
-            p.add(t.line_of(key), f"timer '{tid}': {key}: {unknown_name('field', value[6:], fields)}")
+            p.add(t.line_of(key), Msg(N_("timer '{timer}': {key}: {problem}"), timer=tid, key=key,
+                                      problem=unknown_name("field", value[6:], fields)))
     for key in ("phrase_field", "ref_field"):
         if t.get(key) is not None and t[key] not in fields:
-            p.add(t.line_of(key), f"timer '{tid}': {key}: {unknown_name('field', str(t[key]), fields)}")
+            p.add(t.line_of(key), Msg(N_("timer '{timer}': {key}: {problem}"), timer=tid, key=key,
+                                      problem=unknown_name("field", str(t[key]), fields)))
     if start != "entered" and not start.startswith("field:"):
-        p.add(t.line_of("start"), f"timer '{tid}': start must be 'entered' or 'field:<date field>'")
+        p.add(t.line_of("start"), Msg(N_("timer '{timer}': start must be 'entered' or 'field:<date field>'"),
+                                      timer=tid))
     confirmed = t.get("confirmed", True)
     if not isinstance(confirmed, bool):
-        p.add(t.line_of("confirmed"), f"timer '{tid}': confirmed must be true or false")
+        p.add(t.line_of("confirmed"), Msg(N_("timer '{timer}': confirmed must be true or false"), timer=tid))
     return TimerDef(tid, _label(t.get("label"), tid), limit if isinstance(limit, int) else None, unit,
                     start, phrase_field, t.get("ref_field"), str(t.get("citation", "")),
                     bool(confirmed), str(t.get("responsible", "case")), str(t.get("policy", "default")),
@@ -434,13 +448,15 @@ def _parse_outcomes(t: LineDict, tid: str, p: _Problems) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, LineDict):
-        p.add(t.line_of("outcomes"), f"timer '{tid}': outcomes maps a state to one of {', '.join(TIMER_OUTCOMES)}")
+        p.add(t.line_of("outcomes"), Msg(N_("timer '{timer}': outcomes maps a state to one of {outcomes}"),
+                                         timer=tid, outcomes=list(TIMER_OUTCOMES)))
         return {}
     out = {}
     for state, outcome in raw.items():
         if str(outcome) not in TIMER_OUTCOMES:
             p.add(raw.line_of(str(state)),
-                  f"timer '{tid}': outcome {unknown_name('outcome', str(outcome), TIMER_OUTCOMES)}")
+                  Msg(N_("timer '{timer}': {problem}"), timer=tid,
+                      problem=unknown_name("outcome", str(outcome), TIMER_OUTCOMES)))
         out[str(state)] = str(outcome)
     return out
 
@@ -449,59 +465,67 @@ def _parse_transitions(raw: Any, top: LineDict, states: dict[str, StateDef], fie
                        guards: set[str], known_actions: set[str], p: _Problems) -> list[TransitionDef] | None:
     if not isinstance(raw, list):
         if raw is not None:
-            p.add(top.line_of("transitions"), "transitions must be a list")
+            p.add(top.line_of("transitions"), Msg(N_("transitions must be a list")))
         return None
     out = []
     seen: dict[tuple[str, str, tuple[str, ...]], int] = {}
     for tr in raw:
         if not isinstance(tr, LineDict):
-            p.add(top.line_of("transitions"), "each transition must be a mapping")
+            p.add(top.line_of("transitions"), Msg(N_("each transition must be a mapping")))
             continue
-        _check_keys(tr, TRANSITION_KEYS, f"transition '{tr.get('trigger', '?')}'", p)
+        _check_keys(tr, TRANSITION_KEYS, Msg(N_("transition '{trigger}'"), trigger=tr.get("trigger", "?")), p)
         trig = str(tr.get("trigger") or "")
-        where = f"transition '{trig}'"
+        where = Msg(N_("transition '{trigger}'"), trigger=trig)
         if not trig:
-            p.add(tr.line, "transition without 'trigger'")
+            p.add(tr.line, Msg(N_("transition without 'trigger'")))
         sources = [str(s) for s in _as_list(tr.get("from"))]
         if sources == ["*"]:
             sources = [s for s, d in states.items() if not d.terminal]
         if not sources:
-            p.add(tr.line, f"{where}: needs 'from'")
+            p.add(tr.line, Msg(N_("{where}: needs 'from'"), where=where))
         dest = str(tr.get("to") or "")
         for s in sources + ([dest] if dest else []):
             if states and s not in states:
-                p.add(tr.line_of("to" if s == dest else "from"), f"{where}: {unknown_name('state', s, states)}")
+                p.add(tr.line_of("to" if s == dest else "from"), Msg("{where}: {problem}", where=where,
+                                                                     problem=unknown_name("state", s, states)))
         if not dest:
-            p.add(tr.line, f"{where}: needs 'to'")
+            p.add(tr.line, Msg(N_("{where}: needs 'to'"), where=where))
         roles = [str(r) for r in _as_list(tr.get("roles"))]
         if not roles:
-            p.add(tr.line, f"{where}: no roles — every transition must say who may fire it (roles: {', '.join(ROLES)})")
+            p.add(tr.line, Msg(N_("{where}: no roles — every transition must say who may fire it (roles: {roles})"),
+                               where=where, roles=list(ROLES)))
         for r in roles:
             if r not in ROLES:
-                p.add(tr.line_of("roles"), f"{where}: {unknown_name('role', r, ROLES)}")
+                p.add(tr.line_of("roles"), Msg("{where}: {problem}", where=where, problem=unknown_name("role", r,
+                                               ROLES)))
         if "auditor" in roles:
-            p.add(tr.line_of("roles"), f"{where}: auditors read only and cannot fire transitions")
+            p.add(tr.line_of("roles"), Msg(N_("{where}: auditors read only and cannot fire transitions"), where=where))
         tguards = [str(g) for g in _as_list(tr.get("guards"))]
         for g in tguards:
             if g not in guards:
-                p.add(tr.line_of("guards"), f"{where}: {unknown_name('guard', g, guards)}")
+                p.add(tr.line_of("guards"), Msg("{where}: {problem}", where=where,
+                                                problem=unknown_name("guard", g, guards)))
         requires = [str(f) for f in _as_list(tr.get("requires"))]
         for f in requires:
             if f not in fields:
-                p.add(tr.line_of("requires"), f"{where}: requires {unknown_name('field', f, fields)}")
+                p.add(tr.line_of("requires"), Msg(N_("{where}: requires {problem}"), where=where,
+                                                  problem=unknown_name("field", f, fields)))
         actions = [str(a) for a in _as_list(tr.get("actions"))]
         for a in actions:
             if a not in known_actions:
-                p.add(tr.line_of("actions"), f"{where}: {unknown_name('action', a, known_actions)}")
+                p.add(tr.line_of("actions"), Msg("{where}: {problem}", where=where,
+                                                 problem=unknown_name("action", a, known_actions)))
         confirmed = tr.get("confirmed", True)
         if not isinstance(confirmed, bool):
-            p.add(tr.line_of("confirmed"), f"{where}: confirmed must be true or false")
+            p.add(tr.line_of("confirmed"), Msg(N_("{where}: confirmed must be true or false"), where=where))
         for s in sources:
             if s in states and states[s].terminal:
-                p.add(tr.line_of("from"), f"{where}: leaves terminal state '{s}' (terminal states have no way out)")
+                p.add(tr.line_of("from"), Msg(N_("{where}: leaves terminal state '{state}' (terminal states have no "
+                                                 "way out)"), where=where, state=s))
             key = (trig, s, tuple(tguards))
             if key in seen:
-                p.add(tr.line, f"{where}: duplicates the transition at line {seen[key]} from '{s}'")
+                p.add(tr.line, Msg(N_("{where}: duplicates the transition at line {line} from '{state}'"), where=where,
+                                   line=seen[key], state=s))
             seen[key] = tr.line
         spawn = _parse_spawn(tr.get("spawn"), where, fields, p)
         who = _parse_who(tr.get("who"), where, fields, p, tr)
@@ -516,42 +540,47 @@ WHO_KEYS = {"position", "unit", "delegated", "delegate_position"}
 POSITIONS = tuple(Position)
 
 
-def _parse_who(raw: Any, where: str, fields: dict[str, FieldDef], p: _Problems, tr: LineDict) -> tuple[WhoDef, ...]:
+def _parse_who(raw: Any, where: Msg, fields: dict[str, FieldDef], p: _Problems, tr: LineDict) -> tuple[WhoDef, ...]:
     out = []
     for entry in _as_list(raw):
         if not isinstance(entry, LineDict):
-            p.add(tr.line_of("who"), f"{where}: each 'who' entry is a mapping {{position, unit, delegated}}")
+            p.add(tr.line_of("who"), Msg(N_("{where}: each 'who' entry is a mapping {{position, unit, delegated}}"),
+                                         where=where))
             continue
-        _check_keys(entry, WHO_KEYS, f"{where} who", p)
+        _check_keys(entry, WHO_KEYS, Msg(N_("{where} who"), where=where), p)
         position, unit = str(entry.get("position", "")), str(entry.get("unit", ""))
         for key, value in (("position", position), ("delegate_position", entry.get("delegate_position"))):
             if value is not None and str(value) not in POSITIONS:
-                p.add(entry.line_of(key), f"{where}: who: {unknown_name('position', str(value), POSITIONS)} "
-                                          f"(positions: {', '.join(POSITIONS)})")
+                p.add(entry.line_of(key), Msg(N_("{where}: who: {problem} (positions: {positions})"), where=where,
+                                              problem=unknown_name("position", str(value), POSITIONS),
+                                              positions=list(POSITIONS)))
         if not unit:
-            p.add(entry.line, f"{where}: who needs 'unit' (a unit code, field:<unit field> or case)")
+            p.add(entry.line, Msg(N_("{where}: who needs 'unit' (a unit code, field:<unit field> or case)"),
+                                  where=where))
         elif unit.startswith("field:") and fields.get(unit[6:], FieldDef("", "")).type != "unit":
-            p.add(entry.line_of("unit"), f"{where}: who: unit {unit} must name a field of type unit")
+            p.add(entry.line_of("unit"), Msg(N_("{where}: who: unit {unit} must name a field of type unit"),
+                                             where=where,
+                                             unit=unit))
         delegated = entry.get("delegated", False)
         if not isinstance(delegated, bool):
-            p.add(entry.line_of("delegated"), f"{where}: who: delegated must be true or false")
+            p.add(entry.line_of("delegated"), Msg(N_("{where}: who: delegated must be true or false"), where=where))
         dpos = entry.get("delegate_position")
         out.append(WhoDef(position, unit, bool(delegated), str(dpos) if dpos is not None else None))
     return tuple(out)
 
 
-def _parse_spawn(raw: Any, where: str, fields: dict[str, FieldDef], p: _Problems) -> SpawnDef | None:
+def _parse_spawn(raw: Any, where: Msg, fields: dict[str, FieldDef], p: _Problems) -> SpawnDef | None:
     if raw is None:
         return None
     if not isinstance(raw, LineDict):
-        p.add(0, f"{where}: spawn must be a mapping {{workflow, for_each, fields}}")
+        p.add(0, Msg(N_("{where}: spawn must be a mapping {{workflow, for_each, fields}}"), where=where))
         return None
-    _check_keys(raw, SPAWN_KEYS, f"{where} spawn", p)
+    _check_keys(raw, SPAWN_KEYS, Msg(N_("{where} spawn"), where=where), p)
     for_each = str(raw.get("for_each", ""))
     if fields.get(for_each, FieldDef("", "")).type != "units":
-        p.add(raw.line_of("for_each"), f"{where}: spawn.for_each must name a field of type units")
+        p.add(raw.line_of("for_each"), Msg(N_("{where}: spawn.for_each must name a field of type units"), where=where))
     if not raw.get("workflow"):
-        p.add(raw.line, f"{where}: spawn needs 'workflow'")
+        p.add(raw.line, Msg(N_("{where}: spawn needs 'workflow'"), where=where))
     return SpawnDef(str(raw.get("workflow", "")), for_each,
                     {str(k): str(v) for k, v in (raw.get("fields") or {}).items()}, str(raw.get("title", "")))
 
@@ -562,9 +591,10 @@ def read(path: Path) -> Definition:
     return parse(load_checked(path, DefinitionError), str(path))
 
 
-def lint(paths: list[Path]) -> tuple[list[Definition], list[str]]:
-    """Validate files; returns the good definitions and every problem of every file."""
-    good, problems = [], []
+def lint(paths: list[Path]) -> tuple[list[Definition], list[Msg | str]]:
+    """Validate files; returns the good definitions and every problem of every file (messages of the catalogue)."""
+    good: list[Definition] = []
+    problems: list[Msg | str] = []
     files = [f for p in paths for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])]
     for f in files:
         try:
@@ -574,7 +604,8 @@ def lint(paths: list[Path]) -> tuple[list[Definition], list[str]]:
     ids: dict[tuple[str, int], str] = {}
     for d in good:
         if (d.id, d.version) in ids:
-            problems.append(f"{d.path}: {d.id} version {d.version} is also defined in {ids[(d.id, d.version)]}")
+            problems.append(Msg(N_("{path}: {workflow} version {version} is also defined in {other}"), path=d.path,
+                                workflow=d.id, version=d.version, other=ids[(d.id, d.version)]))
         ids[(d.id, d.version)] = d.path
     known = {d.id for d in good}
     beside: dict[Path, set[str]] = {}  # one read of a folder per lint, not one per spawn
@@ -582,8 +613,8 @@ def lint(paths: list[Path]) -> tuple[list[Definition], list[str]]:
         for t in d.transitions:
             if t.spawn and t.spawn.workflow not in known and t.spawn.workflow not in beside.setdefault(
                     Path(d.path).parent, _ids_beside(Path(d.path))):
-                problems.append(f"{d.path}: transition '{t.trigger}': spawn.workflow "
-                                f"{unknown_name('workflow', t.spawn.workflow, known)}")
+                problems.append(Msg(N_("{path}: transition '{trigger}': spawn.workflow {problem}"), path=d.path,
+                                    trigger=t.trigger, problem=unknown_name("workflow", t.spawn.workflow, known)))
     return good, problems
 
 

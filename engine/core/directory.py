@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core.clock import fmt_day
-from agreeflow.engine.core.errors import DirectoryFileError, InactiveUnitError, UnknownUnitError, did_you_mean
+from agreeflow.engine.core.errors import (
+    DirectoryFileError,
+    InactiveUnitError,
+    UnknownUnitError,
+    dash_hint,
+    did_you_mean,
+)
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Delegation, Person, Unit
 from agreeflow.engine.core.yamlio import LineDict, load_checked
@@ -52,11 +59,11 @@ def read_file(path: Path) -> DirectoryData:
 
     raw = load_checked(path, DirectoryFileError)
     if not isinstance(raw, LineDict):
-        raise DirectoryFileError([f"{path}:1: a directory file is a mapping with 'units:' (and 'people:', "
-                                  "'delegations:')"])
-    problems: list[tuple[int, str]] = []
+        raise DirectoryFileError([_at(path, 1, Msg(N_("a directory file is a mapping with 'units:' (and 'people:', "
+                                                      "'delegations:')")))])
+    problems: list[tuple[int, Msg | str]] = []
 
-    def add(node: Any, loc: tuple[Any, ...], text: str, default: int) -> None:
+    def add(node: Any, loc: tuple[Any, ...], text: Msg | str, default: int) -> None:
         problems.append((schema.line_of(node, loc, default), text))
 
     head, errors = schema.validate(schema.FileHead, raw)
@@ -71,23 +78,33 @@ def read_file(path: Path) -> DirectoryData:
             built, errors = schema.validate(model, item)
             where = _entry_label(section, i, item)
             for loc, err in errors:
-                add(raw, (section, i, *loc), f"{where}: {schema.describe(err, schema.allowed_keys(model))}",
+                add(raw, (section, i, *loc), Msg("{where}: {problem}", where=where,
+                                                 problem=schema.describe(err, schema.allowed_keys(model))),
                     raw.line_of(section))
             if built is not None:
                 built_entries[section].append(built)
     problems += _cross_check(raw)
     if problems:
-        raise DirectoryFileError([f"{path}:{line}: {text}" for line, text in sorted(problems, key=lambda p: p[0])])
+        raise DirectoryFileError([_at(path, line, text) for line, text in sorted(problems, key=lambda p: p[0])])
     return DirectoryData(province=head.province if head else "", units=built_entries["units"],
                          people=built_entries["people"], delegations=built_entries["delegations"])
 
 
-def _entry_label(section: str, index: int, item: Any) -> str:
-    key = {"units": "code", "people": "email", "delegations": "delegate"}[section]
-    noun = {"units": "unit", "people": "person", "delegations": "delegation"}[section]
+def _at(path: Path, line: int, problem: Msg | str) -> Msg:
+    """``file:line: problem``."""
+    return Msg("{path}:{line}: {problem}", path=str(path), line=line, problem=problem)
+
+
+_LABELS = {"units": ("code", N_("unit '{value}'")), "people": ("email", N_("person '{value}'")),
+           "delegations": ("delegate", N_("delegation to '{value}'"))}
+"""How a problem names an entry of each section: by its code, address or delegate."""
+
+
+def _entry_label(section: str, index: int, item: Any) -> Msg | str:
+    key, label = _LABELS[section]
     value = item.get(key) if isinstance(item, dict) else None
     if isinstance(value, str) and 0 < len(value) <= 64:
-        return f"{noun} '{value}'" if section != "delegations" else f"delegation to '{value}'"
+        return Msg(label, value=value)
     return f"{section}[{index + 1}]"
 
 
@@ -101,7 +118,7 @@ def _line(node: Any, key: str, default: int) -> int:
     return node.line_of(key) if isinstance(node, LineDict) else default
 
 
-def _cross_check(raw: LineDict) -> list[tuple[int, str]]:
+def _cross_check(raw: LineDict) -> list[tuple[int, Msg | str]]:
     """What entries say about each other, read from every entry — also those the schema refused.
 
     So one run lists a bad kind and, in the same entry, an unknown parent.
@@ -109,55 +126,58 @@ def _cross_check(raw: LineDict) -> list[tuple[int, str]]:
     def items(section: str) -> list[Any]:
         value = raw.get(section)
         return value if isinstance(value, list) else []
-    problems: list[tuple[int, str]] = []
+    problems: list[tuple[int, Msg | str]] = []
     codes: dict[str, int] = {}
     for u in items("units"):
         code, line = _text(u, "code"), _line(u, "code", raw.line)
         if code is None:
             continue
         if code in codes:
-            problems.append((line, f"unit '{code}': the code is already used at line {codes[code]}"))
+            problems.append((line, Msg(N_("unit '{code}': the code is already used at line {line}"), code=code,
+                                       line=codes[code])))
         codes.setdefault(code, line)
     for u in items("units"):
         code, parent = _text(u, "code"), _text(u, "parent")
         if parent is not None and parent not in codes:
-            problems.append((_line(u, "parent", raw.line), f"unit '{code}': parent {_unknown(parent, codes)}"))
+            problems.append((_line(u, "parent", raw.line), Msg(N_("unit '{code}': parent {unknown}"), code=code,
+                                                               unknown=_unknown(parent, codes))))
         elif parent is not None and parent == code:
-            problems.append((_line(u, "parent", raw.line), f"unit '{code}' cannot be its own parent"))
+            problems.append((_line(u, "parent", raw.line), Msg(N_("unit '{code}' cannot be its own parent"),
+                                                               code=code)))
     emails: dict[str, int] = {}
     for p in items("people"):
         email, line = _text(p, "email"), _line(p, "email", raw.line)
         if email is None:
             continue
         if email in emails:
-            problems.append((line, f"person '{email}' appears twice (first at line {emails[email]})"))
+            problems.append((line, Msg(N_("person '{email}' appears twice (first at line {line})"), email=email,
+                                       line=emails[email])))
         emails.setdefault(email, line)
         unit = _text(p, "unit")
         if unit is not None and unit not in codes:
-            problems.append((_line(p, "unit", line), f"person '{email}': unit {_unknown(unit, codes)}"))
+            problems.append((_line(p, "unit", line), Msg(N_("person '{email}': unit {unknown}"), email=email,
+                                                         unknown=_unknown(unit, codes))))
         positions = p.get("positions")
         for pos in positions if isinstance(positions, list) else []:
             unit = _text(pos, "unit")
             if unit is not None and unit not in codes:
                 what = _text(pos, "position") or "?"
-                problems.append((_line(pos, "unit", line), f"person '{email}': position {what} in unit "
-                                                           f"{_unknown(unit, codes)}"))
+                problems.append((_line(pos, "unit", line), Msg(N_("person '{email}': position {position} in unit "
+                                                                  "{unknown}"), email=email, position=what,
+                                                               unknown=_unknown(unit, codes))))
     for d in items("delegations"):
         for key in ("principal", "delegate"):
             who = _text(d, key)
             if who is not None and who not in emails:
-                problems.append((_line(d, key, raw.line), f"delegation to '{_text(d, 'delegate')}': {key} '{who}' "
-                                                          f"is not a person of this file{_close_address(who, emails)}"))
+                problems.append((_line(d, key, raw.line), Msg(N_("delegation to '{delegate}': {key} '{who}' is not a "
+                                                                 "person of this file{hint}"),
+                                                              delegate=_text(d, "delegate"), key=key, who=who,
+                                                              hint=dash_hint(_close_address(who, emails)))))
     return problems
 
 
-def _hint(name: str, known: Any) -> str:
-    g = did_you_mean(name, known)
-    return f" — did you mean '{g}'?" if g and g != name else ""
-
-
 def _close_address(who: str, emails: Any) -> str:
-    """ " — did you mean '…'?" for an address a letter or two off (compared by the part before the @:
+    """The address a letter or two off ``who`` ('' when none; compared by the part before the @:
     addresses of one province share their domain, which would make every address look close)."""
     local, _, domain = who.partition("@")
     same = {e.partition("@")[0]: e for e in emails if e.partition("@")[2] == domain}
@@ -165,11 +185,12 @@ def _close_address(who: str, emails: Any) -> str:
 
     close = get_close_matches(local, list(same), n=1, cutoff=0.8) if len(local) > 3 else []
     found = same[close[0]] if close else next((e for e in emails if e.partition("@")[0] == local), "")
-    return f" — did you mean '{found}'?" if found else ""
+    return found
 
 
-def _unknown(name: str, known: Any) -> str:
-    return f"'{name}' is unknown{_hint(name, known)}"
+def _unknown(name: str, known: Any) -> Msg:
+    guess = did_you_mean(name, known)
+    return Msg(N_("'{name}' is unknown{hint}"), name=name, hint=dash_hint(guess if guess != name else ""))
 
 
 def apply(session: Session, data: DirectoryData, today: date) -> dict[str, Any]:

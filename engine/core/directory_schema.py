@@ -29,7 +29,8 @@ from pydantic import (
     model_validator,
 )
 
-from agreeflow.engine.core.errors import did_you_mean
+from agreeflow.engine.core.errors import dash_hint, did_you_mean
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Position, Role
 from agreeflow.engine.core.yamlio import LineDict
 
@@ -45,8 +46,8 @@ def _day(value: Any) -> Any:
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"'{value}' is not a real date") from None
-    raise ValueError("must be a date YYYY-MM-DD")
+            raise ValueError(Msg(NOT_A_REAL_DATE, value=value)) from None
+    raise ValueError(Msg(N_("must be a date YYYY-MM-DD")))
 
 
 def _scope(value: Any) -> Any:
@@ -83,7 +84,8 @@ class UnitEntry(_Entry):
     @model_validator(mode="after")
     def _dates_in_order(self) -> UnitEntry:
         if self.active_from and self.active_to and self.active_to < self.active_from:
-            raise ValueError(f"active_to {self.active_to} is before active_from {self.active_from}")
+            raise ValueError(Msg(N_("active_to {to} is before active_from {from_}"), to=self.active_to.isoformat(),
+                                 from_=self.active_from.isoformat()))
         return self
 
 
@@ -120,11 +122,12 @@ class DelegationEntry(_Entry):
     @model_validator(mode="after")
     def _dates_in_order(self) -> DelegationEntry:
         if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise ValueError(f"'to' ({self.valid_to}) is before 'from' ({self.valid_from})")
+            raise ValueError(Msg(N_("'to' ({to}) is before 'from' ({from_})"), to=self.valid_to.isoformat(),
+                                 from_=self.valid_from.isoformat()))
         if "*" in self.scope and len(self.scope) > 1:
-            raise ValueError("scope is either \"*\" (every step) or a list of triggers, not both")
+            raise ValueError(Msg(N_("scope is either \"*\" (every step) or a list of triggers, not both")))
         if self.principal == self.delegate:
-            raise ValueError("a person cannot delegate to themself")
+            raise ValueError(Msg(N_("a person cannot delegate to themself")))
         return self
 
 
@@ -141,40 +144,49 @@ class FileHead(_Entry):
 SECTIONS: dict[str, type[_Entry]] = {"units": UnitEntry, "people": PersonEntry, "delegations": DelegationEntry}
 
 # What a value must be, said to the operator (pydantic's own words name Python types).
+_A_DATE = N_("a date YYYY-MM-DD")
+_PERSON = N_("the e-mail address of a person of this file")
 _MUST: dict[str, str] = {
-    "code": "a unit code: letters, digits, '-', '_' or '.', at most 64 characters (e.g. SNGV)",
-    "parent": "the code of another unit of this file",
-    "unit": "the code of a unit of this file",
-    "email": "an e-mail address (name@domain.example)",
-    "principal": "the e-mail address of a person of this file",
-    "delegate": "the e-mail address of a person of this file",
-    "name": "the person's full name (text)",
-    "name_vi": "the unit's name in Vietnamese (text)",
-    "name_en": "the unit's name in English (text, at most 300 characters)",
-    "kind": "a unit kind in lower case, at most 32 characters (e.g. department, district)",
-    "roles": f"a list of roles, e.g. [officer] (roles: {', '.join(Role)})",
-    "positions": "a list of {unit, position}, e.g. [{unit: SNGV, position: director}]",
-    "position": f"one of: {', '.join(Position)}",
-    "lang": "vi or en",
-    "title": f"how the person is addressed: {' or '.join(TITLES)}",
-    "phone": "a phone number (digits, spaces, '.', '-', '(', ')', an optional leading +)",
-    "scope": "\"*\" (every step) or a list of triggers, e.g. [approve]",
-    "from": "a date YYYY-MM-DD",
-    "to": "a date YYYY-MM-DD",
-    "active_from": "a date YYYY-MM-DD",
-    "active_to": "a date YYYY-MM-DD",
-    "as_of": "a date YYYY-MM-DD",
-    "document": "the deciding document (số, ngày), as text",
-    "province": "the province's name (text)",
-    "units": "a list of units",
-    "people": "a list of people",
-    "delegations": "a list of delegations",
+    "code": N_("a unit code: letters, digits, '-', '_' or '.', at most 64 characters (e.g. SNGV)"),
+    "parent": N_("the code of another unit of this file"),
+    "unit": N_("the code of a unit of this file"),
+    "email": N_("an e-mail address (name@domain.example)"),
+    "principal": _PERSON,
+    "delegate": _PERSON,
+    "name": N_("the person's full name (text)"),
+    "name_vi": N_("the unit's name in Vietnamese (text)"),
+    "name_en": N_("the unit's name in English (text, at most 300 characters)"),
+    "kind": N_("a unit kind in lower case, at most 32 characters (e.g. department, district)"),
+    "roles": N_("a list of roles, e.g. [officer] (roles: {roles})"),
+    "positions": N_("a list of {{unit, position}}, e.g. [{{unit: SNGV, position: director}}]"),
+    "position": N_("one of: {positions}"),
+    "lang": N_("vi or en"),
+    "title": N_("how the person is addressed: {titles}"),
+    "phone": N_("a phone number (digits, spaces, '.', '-', '(', ')', an optional leading +)"),
+    "scope": N_("\"*\" (every step) or a list of triggers, e.g. [approve]"),
+    "from": _A_DATE,
+    "to": _A_DATE,
+    "active_from": _A_DATE,
+    "active_to": _A_DATE,
+    "as_of": _A_DATE,
+    "document": N_("the deciding document (số, ngày), as text"),
+    "province": N_("the province's name (text)"),
+    "units": N_("a list of units"),
+    "people": N_("a list of people"),
+    "delegations": N_("a list of delegations"),
 }
+NOT_A_REAL_DATE = N_("'{value}' is not a real date")
 
 
-def _shown(value: Any) -> str:
+def _must(name: str) -> Msg:
+    """What the value of ``name`` must be (``_MUST``), its lists of roles, positions and titles filled in."""
+    titles = Msg(N_("{first} or {last}"), first=", ".join(TITLES[:-1]), last=TITLES[-1])
+    return Msg(_MUST[name], roles=", ".join(Role), positions=", ".join(Position), titles=titles)
+
+
+def _shown(value: Any) -> Msg | str:
     text = repr(value) if not isinstance(value, str) else f"'{value}'"
-    return text if len(text) <= 40 else f"{text[:30]}… ({len(text)} characters)"
+    return text if len(text) <= 40 else Msg(N_("{start}… ({n} characters)"), start=text[:30], n=len(text))
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -183,37 +195,55 @@ def _field(loc: tuple[Any, ...]) -> str:
     return names[-1] if names else ""
 
 
-def describe(err: dict[str, Any], allowed: list[str]) -> str:
-    """One pydantic error in the operator's terms."""
+def _reason(err: dict[str, Any]) -> Msg | str:
+    """The message a validator of this module raised (``ValueError(Msg)``), or pydantic's own words."""
+    error = err.get("ctx", {}).get("error")
+    if isinstance(error, ValueError) and error.args and isinstance(error.args[0], Msg):
+        return error.args[0]
+    return str(error if error is not None else err["msg"])
+
+
+def describe(err: dict[str, Any], allowed: list[str]) -> Msg | str:
+    """One pydantic error in the operator's terms (a message of the catalogue)."""
     kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
     name = _field(loc)
     if kind == "missing":
-        return f"'{name}' is missing" + (f" ({_MUST[name]})" if name in _MUST else "")
+        if name in _MUST:
+            return Msg(N_("'{name}' is missing ({must})"), name=name, must=_must(name))
+        return Msg(N_("'{name}' is missing"), name=name)
     if kind == "extra_forbidden":
         guess = did_you_mean(name, allowed)
-        return (f"unknown key '{name}'" + (f" — did you mean '{guess}'?" if guess and guess != name else "")
-                + f" (allowed: {', '.join(allowed)})")
+        return Msg(N_("unknown key '{name}'{hint} (allowed: {allowed})"), name=name,
+                   hint=dash_hint(guess) if guess != name else "", allowed=allowed)
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"{'an entry' if not name else repr(name)} must be a mapping of key: value (got {_shown(value)})"
+        if not name:
+            return Msg(N_("an entry must be a mapping of key: value (got {value})"), value=_shown(value))
+        return Msg(N_("'{name}' must be a mapping of key: value (got {value})"), name=name, value=_shown(value))
     if kind == "too_short":
-        return f"'{name}' needs at least {err['ctx']['min_length']} entry"
+        return Msg(N_("'{name}' needs at least {n} entry"), name=name, n=err["ctx"]["min_length"])
     if kind == "too_long":
-        return f"'{name}' has {err['ctx']['actual_length']} entries, at most {err['ctx']['max_length']} allowed"
+        return Msg(N_("'{name}' has {n} entries, at most {most} allowed"), name=name, n=err["ctx"]["actual_length"],
+                   most=err["ctx"]["max_length"])
     if kind == "value_error" and not name:
-        return str(err.get("ctx", {}).get("error", err["msg"]))
+        return _reason(err)
     if kind == "enum" and isinstance(value, str):
         options = [str(p.value) for p in (Position if name == "position" else Role)]
-        guess = did_you_mean(value, options)
-        return (f"'{value}' is not a {name.rstrip('s')}" + (f" — did you mean '{guess}'?" if guess else "")
-                + f" ({'positions' if name == 'position' else 'roles'}: {', '.join(options)})")
+        hint = dash_hint(did_you_mean(value, options))
+        if name == "position":
+            return Msg(N_("'{value}' is not a position{hint} (positions: {options})"), value=value, hint=hint,
+                       options=options)
+        return Msg(N_("'{value}' is not a role{hint} (roles: {options})"), value=value, hint=hint, options=options)
     if kind == "string_too_long":
-        return f"'{name}' is {len(str(value))} characters long, at most {err['ctx']['max_length']} allowed"
+        return Msg(N_("'{name}' is {n} characters long, at most {most} allowed"), name=name, n=len(str(value)),
+                   most=err["ctx"]["max_length"])
     if kind == "value_error":
-        reason = str(err.get("ctx", {}).get("error", ""))
-        if name in ("active_from", "active_to", "from", "to", "as_of") and "real date" in reason:
-            return f"'{name}': {reason}"
-    must = _MUST.get(name)
-    return f"'{name}' must be {must} (got {_shown(value)})" if must else f"'{name}': {err['msg']} (got {_shown(value)})"
+        reason = _reason(err)
+        if name in ("active_from", "active_to", "from", "to", "as_of") and isinstance(reason, Msg) \
+                and reason.msgid == NOT_A_REAL_DATE:
+            return Msg("'{name}': {reason}", name=name, reason=reason)
+    if name in _MUST:
+        return Msg(N_("'{name}' must be {must} (got {value})"), name=name, must=_must(name), value=_shown(value))
+    return Msg(N_("'{name}': {reason} (got {value})"), name=name, reason=err["msg"], value=_shown(value))
 
 
 def line_of(node: Any, loc: tuple[Any, ...], default: int) -> int:

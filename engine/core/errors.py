@@ -62,10 +62,35 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     return found[0] if found else ""
 
 
-def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
+_UNKNOWN: dict[str, str] = {
+    "action": N_("unknown action '{name}'{hint}"),
+    "field": N_("unknown field '{name}'{hint}"),
+    "guard": N_("unknown guard '{name}'{hint}"),
+    "outcome": N_("unknown outcome '{name}'{hint}"),
+    "position": N_("unknown position '{name}'{hint}"),
+    "role": N_("unknown role '{name}'{hint}"),
+    "state": N_("unknown state '{name}'{hint}"),
+    "timer": N_("unknown timer '{name}'{hint}"),
+    "trigger": N_("unknown trigger '{name}'{hint}"),
+    "type": N_("unknown type '{name}'{hint}"),
+    "workflow": N_("unknown workflow '{name}'{hint}"),
+}
+"""What a workflow file may name, each with its message (the word order differs between languages)."""
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> Msg:
     """"unknown <kind> '<name>'", with "did you mean" when a known name is close (workflow lint)."""
-    guess = did_you_mean(name, known)
-    return f"unknown {kind} '{name}'" + (f" — did you mean '{guess}'?" if guess else "")
+    return Msg(_UNKNOWN[kind], name=name, hint=dash_hint(did_you_mean(name, known)))
+
+
+def dash_hint(guess: str) -> Msg | str:
+    """`` — did you mean 'x'?`` after a problem of a data file ('' when there is no guess)."""
+    return Msg(N_(" — did you mean '{guess}'?"), guess=guess) if guess else ""
+
+
+def listed(problems: Iterable[Any]) -> Msg:
+    """Problems of a data file, one a line (``\\n  - …``): the ``problem`` of an ``InputFileError``."""
+    return Msg("\n  - {listing}", listing=join(list(problems), "\n  - "))
 
 
 def guess_hint(guess: str) -> Msg | str:
@@ -210,7 +235,7 @@ class MissingFieldsError(UserInputError):
 
 
 class DefinitionError(UserInputError):
-    problems: list[str]  # set by AgreeflowError.__init__ from the fields
+    problems: list[Any]  # set by AgreeflowError.__init__ from the fields: messages (Msg) or text
     msgid = N_("The workflow file has {count} problem(s):\n{listing}")
 
     def __init__(self, problems: list[str] | list[Any]) -> None:

@@ -18,12 +18,13 @@ from collections.abc import Callable, Collection, Iterable
 from itertools import combinations
 from typing import TYPE_CHECKING
 
-from agreeflow.engine.core.errors import did_you_mean, unknown_name
+from agreeflow.engine.core.errors import dash_hint, did_you_mean, unknown_name
+from agreeflow.engine.core.i18n import N_, Msg
 
 if TYPE_CHECKING:
     from agreeflow.engine.core.definitions import StateDef, TransitionDef
 
-Report = Callable[[int, str], None]
+Report = Callable[[int, Msg], None]
 Graph = dict[str, set[str]]  # state → the known states its transitions lead to
 
 
@@ -69,7 +70,8 @@ def check_dead_ends(states: dict[str, StateDef], graph: Graph, report: Report) -
     """A state that is not terminal and that no transition leaves."""
     for name, st in states.items():
         if not st.terminal and not graph[name]:
-            report(st.line, f"state '{name}' is a dead end: not terminal and no transition leaves it")
+            report(st.line, Msg(N_("state '{state}' is a dead end: not terminal and no transition leaves it"),
+                                state=name))
 
 
 def check_reachable(states: dict[str, StateDef], graph: Graph, report: Report) -> None:
@@ -80,7 +82,8 @@ def check_reachable(states: dict[str, StateDef], graph: Graph, report: Report) -
     seen = reach(graph, initial[0])
     for name, st in states.items():
         if name not in seen:
-            report(st.line, f"state '{name}' cannot be reached from the initial state '{initial[0]}'")
+            report(st.line, Msg(N_("state '{state}' cannot be reached from the initial state '{initial}'"),
+                                state=name, initial=initial[0]))
 
 
 def check_closes_on(states: dict[str, StateDef], report: Report) -> None:
@@ -89,14 +92,14 @@ def check_closes_on(states: dict[str, StateDef], report: Report) -> None:
         for timer in st.timers:
             for target in timer.closes_on:
                 if target not in states:
-                    report(st.line, f"timer '{timer.id}' in state '{name}': "
-                                    f"closes_on {unknown_name('state', target, states)}")
+                    report(st.line, Msg(N_("timer '{timer}' in state '{state}': closes_on {problem}"),
+                                        timer=timer.id, state=name, problem=unknown_name("state", target, states)))
 
 
 def check_has_terminal(states: dict[str, StateDef], states_line: int, report: Report) -> None:
     """The file has no terminal state at all."""
     if not any(st.terminal for st in states.values()):
-        report(states_line, "no terminal state: every case must be able to end")
+        report(states_line, Msg(N_("no terminal state: every case must be able to end")))
 
 
 def check_children_done(states: dict[str, StateDef], transitions: list[TransitionDef], report: Report) -> None:
@@ -106,9 +109,9 @@ def check_children_done(states: dict[str, StateDef], transitions: list[Transitio
             continue
         here = {t.trigger for t in transitions if name in t.sources}
         if st.on_children_done not in here:
-            guess = did_you_mean(st.on_children_done, here)
-            report(st.line, f"state '{name}': on_children_done names '{st.on_children_done}', which is not a "
-                            f"trigger from this state" + (f" — did you mean '{guess}'?" if guess else ""))
+            report(st.line, Msg(N_("state '{state}': on_children_done names '{trigger}', which is not a trigger "
+                                   "from this state{hint}"), state=name, trigger=st.on_children_done,
+                                hint=dash_hint(did_you_mean(st.on_children_done, here))))
 
 
 def check_traps(states: dict[str, StateDef], transitions: list[TransitionDef], graph: Graph,
@@ -138,10 +141,11 @@ def check_traps(states: dict[str, StateDef], transitions: list[TransitionDef], g
             continue
         reached = reach(graph, name) - {name}
         ahead = [s for s in states if s in reached]
-        goes = f"it only leads to {_names(ahead)}" if ahead else "it only leads back to itself"
-        report(st.line, f"state '{name}' is a trap: no terminal state can be reached from it ({goes}) — add a "
-                        f"transition from it, or from a state it leads to, towards a terminal state "
-                        f"({_names(terminals)})")
+        goes = Msg(N_("it only leads to {states}"), states=_names(ahead)) if ahead else \
+            Msg(N_("it only leads back to itself"))
+        report(st.line, Msg(N_("state '{state}' is a trap: no terminal state can be reached from it ({goes}) — add "
+                               "a transition from it, or from a state it leads to, towards a terminal state "
+                               "({terminals})"), state=name, goes=goes, terminals=_names(terminals)))
 
 
 def check_overlaps(transitions: list[TransitionDef], exclusive: Collection[frozenset[str]],
@@ -160,27 +164,34 @@ def check_overlaps(transitions: list[TransitionDef], exclusive: Collection[froze
         shared = [s for s in first.sources if s in second.sources]
         if not shared or any(frozenset((a, b)) in exclusive for a in first.guards for b in second.guards):
             continue
-        report(second.line, f"transition '{second.trigger}': from {_names(shared)} it overlaps the transition "
-                            f"at line {first.line} — guards {_guards(first)} and {_guards(second)} are not "
-                            f"declared exclusive, so whichever comes first in the file fires when both pass; "
-                            f"if they never both pass, declare them with register_exclusive() in "
-                            f"workflows/guards.py{_exclusive_hint(first, second, exclusive)}")
+        report(second.line, Msg(N_("transition '{trigger}': from {states} it overlaps the transition at line "
+                                   "{line} — guards {first} and {second} are not declared exclusive, so whichever "
+                                   "comes first in the file fires when both pass; if they never both pass, declare "
+                                   "them with register_exclusive() in workflows/guards.py{hint}"),
+                                trigger=second.trigger, states=_names(shared), line=first.line,
+                                first=_guards(first), second=_guards(second),
+                                hint=_exclusive_hint(first, second, exclusive)))
 
 
-def _exclusive_hint(first: TransitionDef, second: TransitionDef, exclusive: Collection[frozenset[str]]) -> str:
+def _exclusive_hint(first: TransitionDef, second: TransitionDef,
+                    exclusive: Collection[frozenset[str]]) -> Msg | str:
     """"did you mean" a guard declared exclusive with one the other transition already has."""
-    for have, where in ((first, "this transition"), (second, f"the one at line {first.line}")):
+    for have, where in ((first, Msg(N_("this transition"))),
+                        (second, Msg(N_("the one at line {line}"), line=first.line))):
         for guard in have.guards:
             partners = sorted(p for pair in exclusive if guard in pair for p in pair if p != guard)
             if partners:
-                return f" — did you mean to guard {where} with '{partners[0]}' (exclusive with '{guard}')?"
+                return Msg(N_(" — did you mean to guard {where} with '{partner}' (exclusive with '{guard}')?"),
+                           where=where, partner=partners[0], guard=guard)
     return ""
 
 
-def _guards(t: TransitionDef) -> str:
-    return f"[{', '.join(t.guards)}]" if t.guards else "(none)"
+def _guards(t: TransitionDef) -> Msg | str:
+    return f"[{', '.join(t.guards)}]" if t.guards else Msg(N_("(none)"))
 
 
-def _names(names: list[str], most: int = 5) -> str:
+def _names(names: list[str], most: int = 5) -> Msg | str:
     shown = ", ".join(f"'{n}'" for n in names[:most])
-    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+    if len(names) > most:
+        return Msg(N_("{names} and {n} more"), names=shown, n=len(names) - most)
+    return shown

@@ -27,7 +27,8 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from agreeflow.engine.core import clock
-from agreeflow.engine.core.errors import InputFileError
+from agreeflow.engine.core.errors import InputFileError, listed
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Deadline
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_file
@@ -135,9 +136,9 @@ def _load(path: Path, mtime: int) -> Policies:
         raise InputFileError(path=str(path), problem=exc.located) from None
     except OSError as exc:
         raise InputFileError(path=str(path), problem=str(exc)) from None
-    problems: list[str] = []
+    problems: list[Msg] = []
     if not isinstance(raw, LineDict):
-        raise InputFileError(path=str(path), problem="expected a mapping with 'policies'")
+        raise InputFileError(path=str(path), problem=Msg(N_("expected a mapping with 'policies'")))
     _unknown(raw, _TOP, "", problems)
     mail_raw = raw.get("mail") or {}
     _unknown(mail_raw, _MAIL, "mail: ", problems)
@@ -145,35 +146,36 @@ def _load(path: Path, mtime: int) -> Policies:
     for name, body in (raw.get("policies") or {}).items():
         policies[str(name)] = _policy(str(name), body, problems)
     if "default" not in policies:
-        problems.append("policies: a 'default' policy is required")
+        problems.append(Msg(N_("policies: a 'default' policy is required")))
     try:
         hour, minute = (int(x) for x in str(raw.get("send_at", "08:00")).split(":"))
         send_at = time(hour, minute)
         tz = ZoneInfo(str(raw.get("timezone", "Asia/Ho_Chi_Minh")))
     except (ValueError, KeyError) as exc:
-        problems.append(f"send_at/timezone: {exc} (write send_at: \"08:00\", timezone: Asia/Ho_Chi_Minh)")
+        problems.append(Msg(N_("send_at/timezone: {error} (write send_at: \"08:00\", timezone: Asia/Ho_Chi_Minh)"),
+                            error=str(exc)))
         send_at, tz = time(8), clock.VN
     weekday = raw.get("digest_weekday", 0)
     if not isinstance(weekday, int) or not 0 <= weekday <= 6:
-        problems.append("digest_weekday: a number 0 (Monday) … 6 (Sunday)")
+        problems.append(Msg(N_("digest_weekday: a number 0 (Monday) … 6 (Sunday)")))
         weekday = 0
     catch_up = raw.get("catch_up_after_working_days", 2)
     if not isinstance(catch_up, int) or isinstance(catch_up, bool) or catch_up < 0:
-        problems.append("catch_up_after_working_days: a whole number of working days, 0 or more")
+        problems.append(Msg(N_("catch_up_after_working_days: a whole number of working days, 0 or more")))
         catch_up = 2
     connections = mail_raw.get("connections", 4)
     if not isinstance(connections, int) or isinstance(connections, bool) or not 1 <= connections <= MAX_CONNECTIONS:
         problems.append(f"mail: connections: a whole number from 1 to {MAX_CONNECTIONS} (SMTP sessions at once)")
         connections = 1
     if not isinstance(mail_raw.get("group", True), bool):
-        problems.append("mail: group: true (one message per recipient per sweep) or false")
+        problems.append(Msg(N_("mail: group: true (one message per recipient per sweep) or false")))
     coord = raw.get("coordinators") or {}
     if not coord.get("unit"):
-        problems.append("coordinators: needs 'unit' (the coordinating unit's code) and 'role'")
+        problems.append(Msg(N_("coordinators: needs 'unit' (the coordinating unit's code) and 'role'")))
     if not mail_raw.get("sender") or not mail_raw.get("message_id_domain"):
-        problems.append("mail: needs 'sender' and 'message_id_domain'")
+        problems.append(Msg(N_("mail: needs 'sender' and 'message_id_domain'")))
     if problems:
-        raise InputFileError(path=str(path), problem="\n  - " + "\n  - ".join(problems))
+        raise InputFileError(path=str(path), problem=listed(problems))
     mail = MailSettings(str(mail_raw["sender"]), str(mail_raw["message_id_domain"]),
                         int(mail_raw.get("max_tries", 8)), int(mail_raw.get("lease_seconds", 300)),
                         int(mail_raw.get("batch", 200)), mail_raw.get("group", True) is not False, connections)
@@ -181,16 +183,17 @@ def _load(path: Path, mtime: int) -> Policies:
                     str(coord["unit"]), str(coord.get("role", "coordinator")), mail, policies, catch_up)
 
 
-def _unknown(node: Any, allowed: set[str], where: str, problems: list[str]) -> None:
+def _unknown(node: Any, allowed: set[str], where: str, problems: list[Msg]) -> None:
     for key in node if isinstance(node, dict) else ():
         if key not in allowed:
-            problems.append(f"{where}unknown key '{key}' (allowed: {', '.join(sorted(allowed))})")
+            problems.append(Msg(N_("{where}unknown key '{key}' (allowed: {allowed})"), where=where, key=key,
+                                allowed=sorted(allowed)))
 
 
-def _policy(name: str, body: Any, problems: list[str]) -> Policy:
+def _policy(name: str, body: Any, problems: list[Msg]) -> Policy:
     where = f"policies.{name}"
     if not isinstance(body, dict):
-        problems.append(f"{where}: expected 'rungs' and 'digest'")
+        problems.append(Msg(N_("{where}: expected 'rungs' and 'digest'"), where=where))
         return Policy(name, (), False)
     _unknown(body, {"rungs", "digest"}, f"{where}: ", problems)
     rungs: list[RungDef] = []
@@ -198,20 +201,23 @@ def _policy(name: str, body: Any, problems: list[str]) -> Policy:
         _unknown(raw, _RUNG, f"{where}: rung: ", problems)
         rid = str(raw.get("id") or "")
         if not rid or ":" in rid or len(rid) > 32 or rid in {r.id for r in rungs}:
-            problems.append(f"{where}: rung id '{rid}' must be unique, ≤ 32 characters, without ':'")
+            problems.append(Msg(N_("{where}: rung id '{rung}' must be unique, ≤ 32 characters, without ':'"),
+                                where=where, rung=rid))
         if raw.get("event") is not None:
             if raw.get("event") != MISSED_EVENT or raw.get("at") != "due_end" or raw.get("mail"):
-                problems.append(f"{where}: rung '{rid}': an event rung is {{at: due_end, event: {MISSED_EVENT}}}")
+                problems.append(Msg(N_("{where}: rung '{rung}': an event rung is {{at: due_end, event: {event}}}"),
+                                    where=where, rung=rid, event=MISSED_EVENT))
             rungs.append(RungDef(rid, event=MISSED_EVENT))
             continue
         mail, unit, offset = raw.get("mail"), raw.get("unit", "d"), raw.get("offset")
         if mail not in MAIL_KINDS or unit not in ("d", "wd") or not isinstance(offset, int):
-            problems.append(f"{where}: rung '{rid}': needs offset (whole number), unit d|wd and "
-                            f"mail {'|'.join(MAIL_KINDS)}")
+            problems.append(Msg(N_("{where}: rung '{rung}': needs offset (whole number), unit d|wd and mail {kinds}"),
+                                where=where, rung=rid, kinds="|".join(MAIL_KINDS)))
             continue
         rungs.append(RungDef(rid, str(mail), offset, str(unit), raw.get("escalate") is True))
     if sum(1 for r in rungs if r.event) != 1:
-        problems.append(f"{where}: needs exactly one rung {{at: due_end, event: {MISSED_EVENT}}}")
+        problems.append(Msg(N_("{where}: needs exactly one rung {{at: due_end, event: {event}}}"), where=where,
+                            event=MISSED_EVENT))
     return Policy(name, tuple(rungs), body.get("digest") is True)
 
 

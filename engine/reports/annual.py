@@ -126,7 +126,7 @@ def report(s: Session, m: ReportMap, year: int, lang: str, now: datetime,
     issuer = s.get(Unit, m.issuer) if m.issuer else None
     return {"year": year, "lang": lang, "province": province_name(s),
             "issuer": localized(pair(issuer.name_vi, issuer.name_en), lang) if issuer else "",
-            "generated_at": audit.fmt_at(now), "warnings": map_warnings(m),
+            "generated_at": audit.fmt_at(now), "warnings": map_warnings(m, lang),
             "agreements": _agreements(s, m, w), "delegations": _delegations(s, m, w),
             "consultations": _consultations(s, m, w), "tasks": _tasks(s, m, w, lang, now),
             "reply_workflows": list(m.replies.workflows),

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, cases, clock, definitions
 from agreeflow.engine.core.errors import OptionValueError, ReportMapError
 from agreeflow.engine.core.fields import parse_date
-from agreeflow.engine.core.i18n import N_, Msg
+from agreeflow.engine.core.i18n import N_, Msg, t
 from agreeflow.engine.core.kinds import SYSTEM_ACTOR
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Case, Deadline, Event, Meta
@@ -159,13 +159,13 @@ def load_map(path: Path | None = None) -> ReportMap:
     """Read and check the report map (``--map``, ``AGREEFLOW_REPORT_MAP`` or the shipped file)."""
     path = path or Path(os.environ.get("AGREEFLOW_REPORT_MAP") or MAP_FILE)
     raw = load_checked(path, ReportMapError)
-    problems: list[str] = []
+    problems: list[Msg] = []
     where = str(path)
 
     def sect(name: str) -> dict[str, Any]:
         node = raw.get(name) if isinstance(raw, dict) else None
         if not isinstance(node, dict):
-            problems.append(f"{where}: needs a '{name}' section")
+            problems.append(Msg(N_("{where}: needs a '{name}' section"), where=where, name=name))
             return {}
         return node
 
@@ -182,7 +182,8 @@ def load_map(path: Path | None = None) -> ReportMap:
 
     def selector(node: Any, name: str) -> Selector:
         if not isinstance(node, dict) or not (node.get("states") or node.get("triggers")):
-            problems.append(f"{where}: '{name}' needs states: [...] (or triggers: [...])")
+            problems.append(Msg(N_("{where}: '{name}' needs states: [...] (or triggers: [...])"), where=where,
+                                name=name))
             return Selector()
         return Selector(strs(node, "states"), strs(node, "triggers"), str(node.get("date_field") or "") or None)
 
@@ -207,16 +208,16 @@ def load_map(path: Path | None = None) -> ReportMap:
                     ("delegations.inbound", result.inbound), ("consultations", result.consultations),
                     ("tasks", result.tasks)):
         if not g.workflows:
-            problems.append(f"{where}: '{name}' needs workflows: [...]")
+            problems.append(Msg(N_("{where}: '{name}' needs workflows: [...]"), where=where, name=name))
     if not result.task_done:
-        problems.append(f"{where}: 'tasks' needs done: [...]")
+        problems.append(Msg(N_("{where}: 'tasks' needs done: [...]"), where=where))
     if problems:
         raise ReportMapError(problems)
     return result
 
 
-def map_warnings(m: ReportMap) -> list[str]:
-    """Workflow ids and states the map names that no workflow file defines (the map has drifted)."""
+def map_warnings(m: ReportMap, lang: str) -> list[str]:
+    """Workflow ids and states the map names that no workflow file defines (the map has drifted), in ``lang``."""
     known: dict[str, set[str]] = {}
     for (wid, _), d in definitions.registry().items():
         known.setdefault(wid, set()).update(d.states)
@@ -225,12 +226,14 @@ def map_warnings(m: ReportMap) -> list[str]:
     def check(group: Group, states: Iterable[str], what: str) -> None:
         for wid in group.workflows:
             if wid not in known:
-                out.append(f"{what}: no workflow '{wid}' (report-map {m.path})")
+                out.append(t(N_("{what}: no workflow '{workflow}' (report-map {path})"), lang, what=what, workflow=wid,
+                             path=m.path))
         # A group may join workflows whose states differ: a state must exist in one of them.
         have = set().union(*(known.get(wid, set()) for wid in group.workflows))
         for st in states:
             if have and st not in have:
-                out.append(f"{what}: no state '{st}' in {', '.join(group.workflows)}")
+                out.append(t(N_("{what}: no state '{state}' in {workflows}"), lang, what=what, state=st,
+                             workflows=list(group.workflows)))
     check(m.agreements, {s for sel in m.agreement.values() for s in sel.states}, "agreements")
     check(m.outbound, m.approved.states, "delegations.outbound")
     check(m.inbound, m.approved.states, "delegations.inbound")

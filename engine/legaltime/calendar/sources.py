@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agreeflow.engine.core.errors import InputFileError
+from agreeflow.engine.core.errors import InputFileError, listed
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.yamlio import YamlSyntaxError, load_file
@@ -47,29 +47,32 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(str(value).strip())
 
 
-def _entry(year: int, index: int, raw: Any, problems: list[str]) -> DayInfo | None:
+def _entry(year: int, index: int, raw: Any, problems: list[Msg]) -> DayInfo | None:
     where = f"years.{year}[{index}]"
     if not isinstance(raw, dict):
-        problems.append(f"{where}: expected a mapping with keys {', '.join(ENTRY_KEYS)}")
+        problems.append(Msg(N_("{where}: expected a mapping with keys {keys}"), where=where, keys=list(ENTRY_KEYS)))
         return None
     unknown = sorted(str(k) for k in set(raw) - set(ENTRY_KEYS))  # a key may be a number: YAML reads 2024: as one
     missing = [k for k in ENTRY_KEYS if k not in raw]
     if unknown:
-        problems.append(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(ENTRY_KEYS)}")
+        problems.append(Msg(N_("{where}: unknown key(s) {keys}; allowed: {allowed}"), where=where, keys=unknown,
+                            allowed=list(ENTRY_KEYS)))
     if missing:
-        problems.append(f"{where}: missing key(s) {', '.join(missing)}")
+        problems.append(Msg(N_("{where}: missing key(s) {keys}"), where=where, keys=missing))
     if unknown or missing:
         return None
     try:
         day = _as_date(raw["date"])
     except ValueError:
-        problems.append(f"{where}: date {raw['date']!r} is not YYYY-MM-DD")
+        problems.append(Msg(N_("{where}: date {value} is not YYYY-MM-DD"), where=where, value=repr(raw["date"])))
         return None
     kind, confirmed = raw["kind"], raw["confirmed"]
     bad = [text for failed, text in (
-        (day.year != year, f"{where}: date {day} is not in {year}"),
-        (kind not in ("off", "working"), f"{where}: kind must be off or working, not {kind!r}"),
-        (not isinstance(confirmed, bool), f"{where}: confirmed must be true or false"),
+        (day.year != year, Msg(N_("{where}: date {day} is not in {year}"), where=where, day=day.isoformat(),
+                               year=str(year))),
+        (kind not in ("off", "working"), Msg(N_("{where}: kind must be off or working, not {kind}"), where=where,
+                                             kind=repr(kind))),
+        (not isinstance(confirmed, bool), Msg(N_("{where}: confirmed must be true or false"), where=where)),
     ) if failed]
     if bad:
         problems.extend(bad)
@@ -93,16 +96,18 @@ def read_data_file(path: Path = DATA_PATH) -> CalendarData:
     except OSError as exc:
         raise InputFileError(path=str(path), problem=str(exc)) from exc
     if not isinstance(doc, dict):
-        raise InputFileError(path=str(path), problem="expected a mapping with keys " + ", ".join(TOP_KEYS))
-    problems = [f"unknown key {k!r}; allowed: {', '.join(TOP_KEYS)}" for k in doc if k not in TOP_KEYS]
+        raise InputFileError(path=str(path), problem=Msg(N_("expected a mapping with keys {keys}"),
+                                                         keys=list(TOP_KEYS)))
+    problems = [Msg(N_("unknown key {key}; allowed: {allowed}"), key=repr(k), allowed=list(TOP_KEYS))
+                for k in doc if k not in TOP_KEYS]
     entries: list[DayInfo] = []
     years = doc.get("years") or {}
     if not isinstance(years, dict):
-        problems.append("years: expected a mapping of year numbers to lists of entries")
+        problems.append(Msg(N_("years: expected a mapping of year numbers to lists of entries")))
         years = {}
     for year, items in years.items():
         if not isinstance(year, int) or not isinstance(items, list):
-            problems.append(f"years.{year}: expected a year number with a list of entries")
+            problems.append(Msg(N_("years.{year}: expected a year number with a list of entries"), year=str(year)))
             continue
         for index, raw in enumerate(items):
             entry = _entry(year, index, raw, problems)
@@ -110,10 +115,10 @@ def read_data_file(path: Path = DATA_PATH) -> CalendarData:
                 entries.append(entry)
     names = doc.get("unconfirmed_package_holidays") or []
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        problems.append("unconfirmed_package_holidays: expected a list of holiday names")
+        problems.append(Msg(N_("unconfirmed_package_holidays: expected a list of holiday names")))
         names = []
     if problems:
-        raise InputFileError(path=str(path), problem="\n  - " + "\n  - ".join(problems))
+        raise InputFileError(path=str(path), problem=listed(problems))
     return CalendarData(tuple(entries), tuple(names))
 
 
