@@ -271,3 +271,10 @@ def test_the_number_of_smtp_sessions_is_data_and_checked(tmp_path: Path) -> None
         with pytest.raises(InputFileError) as caught:
             reminders.load(bad)
         assert "connections" in str(caught.value)
+    assert "  max_tries: 8" in text
+    bad = tmp_path / "bad-tries.yaml"
+    bad.write_text(text.replace("  max_tries: 8", "  max_tries: eight"), encoding="utf-8")
+    with pytest.raises(InputFileError) as caught:
+        reminders.load(bad)
+    assert caught.value.message().render("vi").count("max_tries: một số nguyên") == 1
+    assert "mail: max_tries: a whole number, 1 or more" in caught.value.message().render("en")

@@ -165,8 +165,14 @@ def _load(path: Path, mtime: int) -> Policies:
         catch_up = 2
     connections = mail_raw.get("connections", 4)
     if not isinstance(connections, int) or isinstance(connections, bool) or not 1 <= connections <= MAX_CONNECTIONS:
-        problems.append(f"mail: connections: a whole number from 1 to {MAX_CONNECTIONS} (SMTP sessions at once)")
+        problems.append(Msg(N_("mail: connections: a whole number from 1 to {most} (SMTP sessions at once)"),
+                            most=MAX_CONNECTIONS))
         connections = 1
+    for where, node, key, default in (("mail: ", mail_raw, "max_tries", 8), ("mail: ", mail_raw, "lease_seconds", 300),
+                                      ("mail: ", mail_raw, "batch", 200), ("", raw, "late_after_minutes", 10)):
+        value = node.get(key, default) if isinstance(node, dict) else default
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            problems.append(Msg(N_("{where}{key}: a whole number, 1 or more"), where=where, key=key))
     if not isinstance(mail_raw.get("group", True), bool):
         problems.append(Msg(N_("mail: group: true (one message per recipient per sweep) or false")))
     coord = raw.get("coordinators") or {}
