@@ -305,17 +305,24 @@ def _encode(value: Any) -> Any:
 def _decode(value: Any) -> Any:
     kind = type(value)
     if kind is list:
-        return [_decode(v) for v in value]
+        return [_decode(v) if type(v) in _NESTED else v for v in value]
     if kind is tuple:
         if value[0] == 1:
             return date.fromordinal(value[1])
         _, line, key_lines, keys, values = value
-        out = LineDict(zip(map(_decode, keys), map(_decode, values), strict=True))
+        out = LineDict(zip([_decode(k) if type(k) in _NESTED else k for k in keys],
+                           [_decode(v) if type(v) in _NESTED else v for v in values], strict=True))
         out.line, out.key_lines = line, key_lines
         return out
-    if kind in (str, int, float, bool) or value is None:
+    if kind in _SCALARS or value is None:
         return value
     raise TypeError(kind.__name__)
+
+
+_NESTED = frozenset({list, tuple})
+"""What :func:`_decode` must rebuild; anything else marshal gave back is a value as it is (one call less per
+scalar: a workflow file has thousands)."""
+_SCALARS = frozenset({str, int, float, bool})
 
 
 # ------------------------------------------------------------------ limits
