@@ -108,6 +108,17 @@ def test_a_file_the_encoding_cannot_carry_is_read_and_not_kept(tmp_path: Path,
     assert not yamlio._cache_file(path).exists()
 
 
+def test_a_cache_folder_that_cannot_be_written_only_costs_the_parse(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "cache").write_text("a file where the cache folder would be", encoding="utf-8")
+    monkeypatch.setenv("AGREEFLOW_HOME", str(home))
+    path = definitions.WORKFLOWS_DIR / "task.yaml"
+    assert same_tree(load_file(path, cached=True), load_file(path))
+    assert same_tree(load_file(path, cached=True), load_file(path))
+
+
 @pytest.mark.parametrize("af", ["sqlite"], indirect=True)
 def test_an_operator_edit_of_a_workflow_shows_at_the_next_command(af: Agreeflow, workflows_copy: Path) -> None:
     ref = open_task(af)
