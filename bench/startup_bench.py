@@ -8,7 +8,7 @@ import, which every command that reads the database pays — the reading
 commands are also given as a ratio to it.  ``case show`` reads a real case of
 the shipped ``task`` workflow, ``case list`` the cases of a database made by
 ``agreeflow init`` plus that one.  The OS file cache is warm (one untimed run
-first, which also writes the holiday cache file, as the first command on any
+first, which also fills the cache folder, as the first command on any
 machine does): "cold" means a fresh interpreter, not a cold disk.
 agreeflow's modules are compiled to bytecode first, as ``pip install`` does:
 with an editable install and ``PYTHONDONTWRITEBYTECODE`` set (no
@@ -166,7 +166,7 @@ def run(quick: bool) -> list[common.Figure]:
     compile_bytecode()
     cmd = agreeflow_command()
     common.say(f"median of {repeat} rounds: python -c pass, python -c 'import sqlmodel', agreeflow --help, "
-               f"agreeflow case show {ref} (with and without the holiday cache), agreeflow case list")
+               f"agreeflow case show {ref} (with and without the cache folder), agreeflow case list")
     cache = Path(env["AGREEFLOW_HOME"]) / "cache"
     ms = interleaved_medians({
         "pass": Command([sys.executable, "-c", "pass"]),
@@ -203,7 +203,8 @@ def run(quick: bool) -> list[common.Figure]:
                    (f"imports of {name} beyond import sqlmodel (-X importtime, which slows imports)", beyond[key])]
         if key == "show":
             details += [("heaviest imports of case show (-X importtime, cumulative)", imports),
-                        ("case show without the holiday cache file (removed before each run)",
+                        ("case show with no cache folder (removed before each run: the holiday table, the compiled "
+                         "catalogue and the parsed workflow files are all made again)",
                          f"{ms['show without cache'] - bare:.0f} ms over python -c pass")]
         figures.append(common.Figure(
             name=f"cold start: {name}", value=own, unit="ms over python -c pass",
