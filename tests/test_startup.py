@@ -1,6 +1,7 @@
 """What a reading command costs to start (issue 12): ``case show`` and ``case list`` import no module they do not
 use, read the workflow files' parse from the cache folder while no file changed — and still see an operator's
-edit at the next command — and the table classes, defined more cheaply, are still the tables the migrations make."""
+edit at the next command — take no write lock, and the table classes, defined more cheaply, are still the tables
+the migrations make."""
 
 from __future__ import annotations
 
@@ -51,6 +52,26 @@ def test_a_reading_command_imports_nothing_it_does_not_use(af: Agreeflow, comman
     modules = imported(af, *args)
     assert "agreeflow.engine.core.store" in modules  # the check sees the command's own imports
     assert sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in NOT_ON_A_READ)) == []
+
+
+@pytest.mark.parametrize("af", ["sqlite"], indirect=True)
+def test_a_reading_command_does_not_wait_for_a_writer(af: Agreeflow) -> None:
+    """The check that the database is initialised (once a process) read-only: it took SQLite's write lock, so
+    ``case show`` waited out a writer's transaction, up to the 30 s busy timeout, before reading anything."""
+    import sqlite3
+
+    ref = open_task(af)
+    env = {**os.environ, **af.base_env(COORD, None, None)}
+    writer = sqlite3.connect(af.sqlite_path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+        for args in (("case", "show", ref), ("case", "list")):
+            run = subprocess.run([sys.executable, "-m", "agreeflow.cli", *args], env=env, capture_output=True,
+                                 text=True, cwd=ROOT, timeout=20)
+            assert run.returncode == 0 and ref in run.stdout, run.stderr
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 def same_tree(a: object, b: object) -> bool:
