@@ -125,7 +125,10 @@ def _check_initialised(eng: Engine, url: str) -> None:
     if url in _initialised:
         return
     try:
-        has_cases = sa.inspect(eng).has_table("cases")
+        # On a connection of its own marked read-only: on SQLite it begins with BEGIN, not BEGIN IMMEDIATE,
+        # so a reading command never waits for the write lock (up to the 30 s busy timeout) just to look.
+        with eng.connect() as conn:
+            has_cases = sa.inspect(conn.execution_options(**{_READ_ONLY: True})).has_table("cases")
     except sa.exc.DBAPIError as exc:
         raise _unreachable(url, exc) from None
     if not has_cases:

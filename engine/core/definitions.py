@@ -587,8 +587,12 @@ def _parse_spawn(raw: Any, where: Msg, fields: dict[str, FieldDef], p: _Problems
 
 # ------------------------------------------------------------------ loading
 def read(path: Path) -> Definition:
-    """Read and validate one file (no cache); DefinitionError lists all problems."""
-    return parse(load_checked(path, DefinitionError), str(path))
+    """Read and validate one file; DefinitionError lists all problems.
+
+    The YAML parse is kept in the cache folder, keyed by the file's bytes (``yamlio.load_file``): a command
+    that reads cases imports no YAML parser while no workflow file changed.  The checks below run every time.
+    """
+    return parse(load_checked(path, DefinitionError, cached=True), str(path))
 
 
 def lint(paths: list[Path]) -> tuple[list[Definition], list[Msg | str]]:
@@ -622,7 +626,7 @@ def _ids_beside(path: Path) -> set[str]:
     ids = set()
     for f in path.parent.glob("*.yaml"):
         try:
-            raw = load_file(f)
+            raw = load_file(f, cached=True)
         except (YamlSyntaxError, OSError):
             continue
         if isinstance(raw, dict) and raw.get("id"):

@@ -17,8 +17,8 @@ LETTER_TEMPLATES_DIR = ENGINE_DIR / "templates" / "letters"
 
 
 def cache_dir() -> Path:
-    """Files agreeflow can always make again (compiled catalogues, the holiday table): ``$AGREEFLOW_HOME/cache``
-    when that is set, else the user's cache folder (platformdirs)."""
+    """Files agreeflow can always make again (compiled catalogues, the holiday table, parsed workflow files):
+    ``$AGREEFLOW_HOME/cache`` when that is set, else the user's cache folder (platformdirs)."""
     import os
 
     home = os.environ.get("AGREEFLOW_HOME")

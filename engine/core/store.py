@@ -16,6 +16,20 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Column, Field, SQLModel
 
 
+class TableBase(SQLModel):
+    """The base of every table class: a SQLModel whose pydantic validator is built on first use, not at import.
+
+    Nothing validates a table object through pydantic (rows are built from the database or from values the
+    engine checked itself: ``engine.core.fields``), so the fourteen validators, built when each class was
+    defined, cost every command about 8 ms for nothing (``defer_build``).  Should anything call
+    ``model_validate`` on a table class, pydantic builds that class's validator then.  The tables
+    themselves (the SQLAlchemy side, on ``SQLModel.metadata``) are unchanged: tests/test_startup.py
+    compares them with what the migrations make.
+    """
+
+    model_config = {"defer_build": True}
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC in Python, naive UTC in the database (portable across dialects)."""
 
@@ -67,7 +81,7 @@ def _json(default: Any) -> Any:
     return Field(default_factory=default, sa_column=Column(sa.JSON(), nullable=False))
 
 
-class Unit(SQLModel, table=True):
+class Unit(TableBase, table=True):
     __tablename__ = "units"
     code: str = Field(primary_key=True, max_length=64)
     name_vi: str
@@ -79,7 +93,7 @@ class Unit(SQLModel, table=True):
     active_to: date | None = None
 
 
-class Person(SQLModel, table=True):
+class Person(TableBase, table=True):
     __tablename__ = "people"
     email: str = Field(primary_key=True, max_length=255)
     name: str
@@ -94,7 +108,7 @@ class Person(SQLModel, table=True):
     phone: str = ""
 
 
-class Delegation(SQLModel, table=True):
+class Delegation(TableBase, table=True):
     """A delegation of authority (ủy quyền): ``delegate`` may act for ``principal`` in ``scope``, from … to …."""
 
     __tablename__ = "delegations"
@@ -109,7 +123,7 @@ class Delegation(SQLModel, table=True):
     """The deciding document (số, ngày), e.g. "Quyết định 123/QĐ-UBND ngày 02/01/2024"."""
 
 
-class Case(SQLModel, table=True):
+class Case(TableBase, table=True):
     __tablename__ = "cases"
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(max_length=64, sa_column_kwargs={"unique": True})
@@ -128,7 +142,7 @@ class Case(SQLModel, table=True):
     created_by: str = ""
 
 
-class Event(SQLModel, table=True):
+class Event(TableBase, table=True):
     __tablename__ = "events"
     __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
                       # The log page reads newest first by (at, id), with or without a kind or a person, from
@@ -160,7 +174,7 @@ class Event(SQLModel, table=True):
     """Where it was written from: ``cli:<os account>@<host>``, ``web:<address>``, ``worker:<node>``."""
 
 
-class Deadline(SQLModel, table=True):
+class Deadline(TableBase, table=True):
     __tablename__ = "deadlines"
     __table_args__ = (sa.Index("ix_deadlines_due_sweep", "status", "next_action_at"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -188,7 +202,7 @@ class Deadline(SQLModel, table=True):
     extra: dict[str, Any] = _json(dict)
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(TableBase, table=True):
     __tablename__ = "outbox"
     __table_args__ = (sa.Index("ix_outbox_dispatch", "status", "next_try_at"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -220,7 +234,7 @@ class OutboxMessage(SQLModel, table=True):
     """The message a ``bundled`` rung went out in."""
 
 
-class CalendarDay(SQLModel, table=True):
+class CalendarDay(TableBase, table=True):
     __tablename__ = "calendar_days"
     day: date = Field(primary_key=True)
     kind: str = Field(max_length=16)
@@ -230,7 +244,7 @@ class CalendarDay(SQLModel, table=True):
     created_at: datetime = _utc(nullable=False)
 
 
-class Node(SQLModel, table=True):
+class Node(TableBase, table=True):
     __tablename__ = "nodes"
     name: str = Field(primary_key=True, max_length=128)
     started_at: datetime = _utc(nullable=False)
@@ -239,7 +253,7 @@ class Node(SQLModel, table=True):
     host: str = ""
 
 
-class Meta(SQLModel, table=True):
+class Meta(TableBase, table=True):
     """Small key/value facts about the database (e.g. when the directory was loaded)."""
 
     __tablename__ = "meta"
@@ -247,7 +261,7 @@ class Meta(SQLModel, table=True):
     value: str = ""
 
 
-class WorkflowVersion(SQLModel, table=True):
+class WorkflowVersion(TableBase, table=True):
     """The YAML text of each definition version a case was opened on.
 
     Keeps old versions loadable even after the file on disk was edited or
@@ -263,7 +277,7 @@ class WorkflowVersion(SQLModel, table=True):
     stored_at: datetime = _utc(nullable=False)
 
 
-class SecurityEvent(SQLModel, table=True):
+class SecurityEvent(TableBase, table=True):
     """The security log: sign-ins, sign-outs, failures, refusals with no case, reads (when kept).
 
     Hash-chained like a case's log (one chain), append-only.
@@ -281,7 +295,7 @@ class SecurityEvent(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
-class Account(SQLModel, table=True):
+class Account(TableBase, table=True):
     """A person's sign-in secret (argon2 hash) and failure count; the person is in ``people``."""
 
     __tablename__ = "accounts"
@@ -292,7 +306,7 @@ class Account(SQLModel, table=True):
     changed_at: datetime = _utc(nullable=False)
 
 
-class SignIn(SQLModel, table=True):
+class SignIn(TableBase, table=True):
     """A signed-in session (web or command line) or a one-time sign-in link; only the token's hash is kept."""
 
     __tablename__ = "sign_ins"

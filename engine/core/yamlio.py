@@ -48,14 +48,20 @@ reader turns into its own exit-2 error; nothing is constructed past the check.
 
 from __future__ import annotations
 
-import re
+import hashlib
+import marshal
+import os
 from collections.abc import Callable
+from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from agreeflow.engine.core.i18n import N_, Msg, show
+from agreeflow.engine.core.paths import cache_dir
+
+if TYPE_CHECKING:
+    import yaml
 
 MAX_BYTES = 512 * 1024
 """Largest YAML document read, in bytes (512 KiB); see the module docstring for why."""
@@ -77,24 +83,33 @@ class LineDict(dict[Any, Any]):
         return self.key_lines.get(key, self.line)
 
 
-# libyaml's C parser when PyYAML has it (its wheels do): ~20x faster on workflow files.
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+@cache
+def _loader() -> Any:
+    """The loader class, built on first use: PyYAML is imported only when a file must really be parsed
+    (a file read with ``cached=True`` whose parse is in the cache folder needs no PyYAML, 10 ms a command)."""
+    import re
+
+    import yaml
+
+    # libyaml's C parser when PyYAML has it (its wheels do): ~20x faster on workflow files.
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class _Loader(base):  # type: ignore[valid-type,misc]
+        pass
+
+    # Drop YAML 1.1's bool resolver and add a strict one.
+    _Loader.yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+    }
+    _Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+    return _Loader
 
 
-class _Loader(_Base):  # type: ignore[valid-type,misc]
-    pass
-
-
-# Drop YAML 1.1's bool resolver and add a strict one.
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
     loader.flatten_mapping(node)
     result = LineDict()
     result.line = node.start_mark.line + 1
@@ -104,6 +119,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
         try:
             hash(key)
         except TypeError:
+            import yaml
             raise yaml.constructor.ConstructorError(
                 None, None, "a key must be a single value, not a list or a mapping", key_node.start_mark) from None
         result[key] = loader.construct_object(value_node, deep=True)
@@ -111,17 +127,15 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     return result
 
 
-def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
+    import yaml
+
     # "2024-02-30" matches the timestamp pattern; the stock constructor then raises a bare ValueError.
     try:
         return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
     except ValueError as exc:
         raise yaml.constructor.ConstructorError(
             None, None, f"'{node.value}' is not a real date ({exc})", node.start_mark) from None  # libyaml's words
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 class YamlSyntaxError(Exception):
@@ -163,7 +177,9 @@ def load_text(text: str, path: str = "<text>") -> Any:
     nul = text.find("\0")
     if nul >= 0:
         raise _bad_byte(path, text.encode("utf-8", "surrogatepass"), len(text[:nul].encode("utf-8", "surrogatepass")))
-    loader = _Loader(text)
+    import yaml
+
+    loader = _loader()(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -186,10 +202,19 @@ def load_text(text: str, path: str = "<text>") -> Any:
         loader.dispose()
 
 
-def load_file(path: Path) -> Any:
-    """``load_text`` of a file's bytes: too big, not UTF-8 or NUL raise YamlLimitError; OSError passes."""
+def load_file(path: Path, *, cached: bool = False) -> Any:
+    """``load_text`` of a file's bytes: too big, not UTF-8 or NUL raise YamlLimitError; OSError passes.
+
+    ``cached=True`` (the files every command reads: workflows, the calendar data) keeps what was read in the
+    cache folder, keyed by the file's bytes: see :func:`_from_cache`.
+    """
     with open(path, "rb") as fh:
         data = fh.read(MAX_BYTES + 1)
+    if cached and len(data) <= MAX_BYTES:
+        kept, digest = _cache_file(path), hashlib.sha256(CACHE_FORMAT + data).digest()
+        found = _from_cache(kept, digest)
+        if found is not _MISSING:
+            return found
     if len(data) > MAX_BYTES:
         raise _too_big(str(path), max(len(data), path.stat().st_size if path.is_file() else 0))
     if b"\0" in data:
@@ -198,20 +223,106 @@ def load_file(path: Path) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _bad_byte(str(path), data, exc.start) from None
-    return load_text(text, str(path))
+    result = load_text(text, str(path))
+    if cached:
+        _keep(kept, digest, result)
+    return result
 
 
-def load_checked(path: Path, error: Callable[[list[Any]], Exception]) -> Any:
+def load_checked(path: Path, error: Callable[[list[Any]], Exception], *, cached: bool = False) -> Any:
     """``load_file``, with a syntax error, a limit or an unreadable file raised as ``error([problem])``.
 
     For files whose problems are listed together (workflows, directory, report map).
     """
     try:
-        return load_file(path)
+        return load_file(path, cached=cached)
     except YamlSyntaxError as exc:
         raise error([exc.located]) from None
     except OSError as exc:
         raise error([Msg(N_("{path}: cannot read: {problem}"), path=str(path), problem=exc.strerror)]) from None
+
+
+# ------------------------------------------------------------------ the cache of parsed files
+CACHE_FORMAT = b"agreeflow-yaml-1"
+"""Part of every cache key: change it when the loader gives something else for the same bytes."""
+
+_MISSING = object()
+
+
+class _Uncacheable(Exception):
+    """A value the cache's encoding does not carry (a timestamp, a set, binary data…): the file is not kept."""
+
+
+def _cache_file(path: Path) -> Path:
+    """The cache file of ``path``: one per file read, named by its absolute path (rewritten when the file changes)."""
+    where = hashlib.sha256(os.path.abspath(path).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return cache_dir() / "yaml" / f"{where}.marshal"
+
+
+def _from_cache(kept: Path, digest: bytes) -> Any:
+    """What the file whose bytes hash to ``digest`` parsed to, when ``kept`` holds it; else ``_MISSING``.
+
+    The key is a hash of the file's bytes (and ``CACHE_FORMAT``), not its modification time or size: an
+    edit that keeps both (a copy with ``cp -p``, a clock set back, a replaced character) is still seen.
+    A cache file that is absent, of another file state, damaged or written by another Python is a miss.
+    """
+    try:
+        with open(kept, "rb") as fh:
+            found = marshal.loads(fh.read())
+        if not isinstance(found, tuple) or len(found) != 2 or found[0] != digest:
+            return _MISSING
+        return _decode(found[1])
+    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError, RecursionError):
+        return _MISSING
+
+
+def _keep(kept: Path, digest: bytes, value: Any) -> None:
+    """Write what a file parsed to; a value the encoding cannot carry, or a cache folder that cannot be
+    written, leaves nothing (the next command parses again)."""
+    from agreeflow.engine.core.files import write_bytes
+
+    try:
+        write_bytes(kept, marshal.dumps((digest, _encode(value))), sync=False)
+    except (_Uncacheable, OSError, ValueError, RecursionError):
+        pass
+
+
+# The encoding uses what marshal carries (str, int, float, bool, None, list, dict) and tuples as tags, which
+# the loader never makes: (0, line, key_lines, keys, values) a LineDict, (1, ordinal) a date.
+def _encode(value: Any) -> Any:
+    kind = type(value)
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    if kind is LineDict:
+        return (0, value.line, dict(value.key_lines), [_encode(k) for k in value], [_encode(v) for v in value.values()])
+    if kind is list:
+        return [_encode(v) for v in value]
+    if kind is date:
+        return (1, value.toordinal())
+    raise _Uncacheable(kind.__name__)
+
+
+def _decode(value: Any) -> Any:
+    kind = type(value)
+    if kind is list:
+        return [_decode(v) if type(v) in _NESTED else v for v in value]
+    if kind is tuple:
+        if value[0] == 1:
+            return date.fromordinal(value[1])
+        _, line, key_lines, keys, values = value
+        out = LineDict(zip([_decode(k) if type(k) in _NESTED else k for k in keys],
+                           [_decode(v) if type(v) in _NESTED else v for v in values], strict=True))
+        out.line, out.key_lines = line, key_lines
+        return out
+    if kind in _SCALARS or value is None:
+        return value
+    raise TypeError(kind.__name__)
+
+
+_NESTED = frozenset({list, tuple})
+"""What :func:`_decode` must rebuild; anything else marshal gave back is a value as it is (one call less per
+scalar: a workflow file has thousands)."""
+_SCALARS = frozenset({str, int, float, bool})
 
 
 # ------------------------------------------------------------------ limits
@@ -250,6 +361,8 @@ def _check_shape(root: yaml.Node, path: str) -> None:
     meeting one of them as a child is a cycle.  Scalars are sized inline (most
     nodes are scalars); ``seen`` counts an aliased scalar's text once as written.
     """
+    import yaml
+
     if not isinstance(root, (yaml.MappingNode, yaml.SequenceNode)):
         return
     scalar = yaml.ScalarNode

@@ -29,7 +29,6 @@ from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import CalendarDay, Case, Deadline
 from agreeflow.engine.core.vocabulary import DEADLINE_STATUS, duration, word
 from agreeflow.engine.legaltime import calendar as legal_calendar
-from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.calendar.due import step
 
 OPEN = OPEN_DEADLINE
@@ -189,6 +188,7 @@ def apply_due(d: Deadline | NewDeadline, due: Any, now: datetime, source: dict[s
     d.explanation = list(due.steps)
     d.extra = {**(d.extra or {}), **_due_extra(due)}
     d.rung = 0
+    from agreeflow.engine.legaltime import reminders  # only when a deadline moves: a read imports none
     d.next_action_at = reminders.next_action(d, now)
 
 

@@ -18,7 +18,6 @@ from agreeflow.engine.core.audit import append_event
 from agreeflow.engine.core.errors import StateRefusedError
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import Case, Event
-from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.deadlines import calendar_for, open_for_case, suspension_step
 
 
@@ -71,6 +70,7 @@ def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: 
                               "after": d.due_date.isoformat()})
         d.extra = extra
         d.rung = 0
+        from agreeflow.engine.legaltime import reminders  # only when a deadline moves: a read imports none
         d.next_action_at = reminders.next_action(d, now)
         s.add(d)
     case.suspended_at = None

@@ -59,7 +59,7 @@ from agreeflow.engine.core.fields import to_text
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import SYSTEM_ACTOR, DeadlineStatus, EventKind
 from agreeflow.engine.core.store import Case, Deadline, Event
-from agreeflow.engine.legaltime import deadlines, reminders
+from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.legaltime.calendar import Due, DueKind, next_occurrence
 
 ACTION = "open_next_occurrence"
@@ -176,6 +176,7 @@ def period_missed(s: Session, case: Case, row: Deadline, cal: Any, actor: str, n
 
 def _marker(s: Session, case: Case, row: Deadline, cal: Any, actor: str, now: datetime, final: bool) -> None:
     assert row.due_at is not None and row.due_date is not None
+    from agreeflow.engine.legaltime import reminders  # only when a deadline moves: a read imports none
     rung = next((r.id for r in reminders.ladder(row, cal) if r.rung.event), "missed")
     audit.append_event(s, case, EventKind.DEADLINE_MISSED, actor=actor, role=SYSTEM_ACTOR, at=now,
                        payload=deadlines.deadline_payload(row) | {
@@ -187,6 +188,7 @@ def _end_missed(s: Session, case: Case, row: Deadline, cal: Any, actor: str, now
     """Close one period as missed at its end: no report came by its due date (final)."""
     row.status, row.margin_wd, row.closed_at = DeadlineStatus.MISSED, None, now
     row.extra = {**(row.extra or {}), PERIOD_END: True}
+    from agreeflow.engine.legaltime import reminders  # only when a deadline moves: a read imports none
     for rung in reminders.ladder(row, cal):
         if rung.rung.event:
             reminders.mark_done(row, rung)

@@ -22,7 +22,6 @@ from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Account, Person
-from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.service import base
 
 
@@ -177,6 +176,7 @@ def send_sign_in_link(settings: Settings, email: str, base_url: str) -> dict[str
         sent = person is not None and person.active
         if sent:
             assert person is not None
+            from agreeflow.engine.legaltime import reminders  # (the mail settings) only for a link, too
             from agreeflow.notifications import compose  # mail (Jinja2, email) only for a link: not every command
 
             token = identity.open_session(s, email, "link", at, settings.origin, LINK_MINUTES / 60)

@@ -89,7 +89,7 @@ def read_data_file(path: Path = DATA_PATH) -> CalendarData:
         InputFileError: the file is missing, not YAML, or has bad entries.
     """
     try:
-        doc = load_file(path)
+        doc = load_file(path, cached=True)  # its parse kept in the cache folder: no YAML parser on a read command
     except YamlSyntaxError as exc:
         raise InputFileError(path=str(path), problem=Msg(N_("line {line}: {detail}"), line=exc.line,
                                                          detail=exc.detail)) from None
