@@ -96,17 +96,23 @@ def _busy(now: datetime) -> Any:
                   sa.and_(col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.lease_until) < now))
 
 
-def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta) -> tuple[list[Claimed], int]:
+def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta, cancel: bool = True
+          ) -> tuple[list[Claimed], int]:
     """Mark up to ``limit`` due rows ``sending`` for ``node``; returns them and how many were cancelled.
 
+    ``cancel``: first cancel the due messages whose deadlines closed (``cancelled``).  Those two UPDATEs look
+    at every due message, so a dispatch round makes them at its first claim only (a deadline closed during
+    the round's few seconds is no different from one closed just after its claim).
     The caller commits at once, before a word is spoken to the mail server.
     """
-    closed = select(Deadline.id).where(deadlines.mail_moot())
-    cancelled = s.exec(sa.update(OutboxMessage)
-                       .where(_busy(now), col(OutboxMessage.deadline_id).in_(closed))
-                       .values(status=OutboxStatus.CANCELLED, lease_until=None, last_error=CANCELLED_NOTE)
-                       .execution_options(synchronize_session=False)).rowcount
-    cancelled += _cancel_moot_bundles(s, now)
+    cancelled = 0
+    if cancel:
+        closed = select(Deadline.id).where(deadlines.mail_moot())
+        cancelled = s.exec(sa.update(OutboxMessage)
+                           .where(_busy(now), col(OutboxMessage.deadline_id).in_(closed))
+                           .values(status=OutboxStatus.CANCELLED, lease_until=None, last_error=CANCELLED_NOTE)
+                           .execution_options(synchronize_session=False)).rowcount or 0
+        cancelled += _cancel_moot_bundles(s, now)
     # The columns the sending needs, and one UPDATE for the whole batch: no ORM object per row.
     rows = s.exec(select(OutboxMessage.id, OutboxMessage.idem_key, OutboxMessage.case_id,  # type: ignore[call-overload]
                          OutboxMessage.rung, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.body_text,

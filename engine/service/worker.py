@@ -190,7 +190,8 @@ def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None 
     counts = {"sent": 0, "retried": 0, "failed": 0, "cancelled": 0}
     _log_delivered(settings)  # what a dispatcher killed after delivering left unlogged
     while stop is None or not stop.is_set():
-        batch, cancelled = claim(settings, node, now(), mail.batch, timedelta(seconds=mail.lease_seconds))
+        batch, cancelled = claim(settings, node, now(), mail.batch, timedelta(seconds=mail.lease_seconds),
+                                 cancel=counts["sent"] + counts["retried"] + counts["failed"] == 0)
         counts["cancelled"] += cancelled
         if not batch:
             break
@@ -304,11 +305,12 @@ def _log_delivered(settings: Settings) -> int:
         return outbox.log_delivered(s, now())
 
 
-def claim(settings: Settings, node: str, at: datetime, limit: int, lease: timedelta
+def claim(settings: Settings, node: str, at: datetime, limit: int, lease: timedelta, cancel: bool = True
           ) -> tuple[list[outbox.Claimed], int]:
-    """Claim up to ``limit`` due messages for ``node`` and commit the claim (before any is sent)."""
+    """Claim up to ``limit`` due messages for ``node`` and commit the claim (before any is sent); ``cancel``:
+    first cancel the messages whose deadlines closed (outbox.claim)."""
     with writing(settings) as s:
-        return outbox.claim(s, node, at, limit, lease)
+        return outbox.claim(s, node, at, limit, lease, cancel)
 
 
 def release(settings: Settings, node: str, ids: list[int] | None = None) -> int:
