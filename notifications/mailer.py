@@ -1,10 +1,13 @@
 """Turn rendered mail into MIME messages and hand them to a transport.
 
-The dispatcher builds one ``EmailMessage`` per outbox row with
-``build_email`` and gives it to a ``Transport``; it never talks SMTP itself.
-A transport has one method, ``send``, and signals failure only through
-``TransportError``, whose ``temporary`` flag tells the dispatcher whether to
-retry (after ``backoff_delay``) or to give up on that message.
+The dispatcher builds the bytes of each outbox row with ``build_bytes`` (the
+message ``build_email`` makes, written directly) and sends them through a
+session of a ``Transport`` (``Transport.open``: for SMTP, one connection and
+``_transaction`` per message; several sessions share one gate, see
+``TransportSession``); it never talks SMTP itself.  A transport needs one
+method, ``send``, and signals failure only through ``TransportError``, whose
+``temporary`` flag tells the dispatcher whether to retry (after
+``backoff_delay``) or to give up on that message.
 
 Transports are chosen by URL scheme from a small registry:
 
@@ -58,12 +61,24 @@ class TransportError(Exception):
             problems (the dispatcher retries); False when this message itself
             was refused (5xx about the message or its recipient).
         code: the SMTP reply code when there was one, else None.
+        session: True when the failure is about the session (greeting, HELO or
+            login refused, e.g. a relay's limit of connections per client),
+            not about the message.
     """
 
-    def __init__(self, message: str, *, temporary: bool, code: int | None = None) -> None:
+    def __init__(self, message: str, *, temporary: bool, code: int | None = None, session: bool = False) -> None:
         super().__init__(message)
         self.temporary = temporary
         self.code = code
+        self.session = session
+
+
+class GateClosed(TransportError):
+    """A session's gate refused the end of a message (see TransportSession): another session's message
+    ended in doubt, so no other may become delivered before the batch stops.  Nothing was delivered."""
+
+    def __init__(self) -> None:
+        super().__init__("not sent: the batch stopped (another message's delivery is in doubt)", temporary=True)
 
 
 class MailUrlError(ValueError):
@@ -93,7 +108,12 @@ class TransportSession:
     callback that records it happen inside the gate, one session at a time.
     Everything before that moment (the envelope, the body) goes on in
     parallel, but at most one message of all the sessions is ever delivered
-    and not yet recorded — the one a crash can send twice.
+    and not yet recorded — the one a crash can send twice.  The gate may
+    refuse to be entered (``GateClosed``): the session then drops its
+    connection before the end of the message, which the server throws away.
+
+    A transport of one's own (``register_transport``) that overrides ``open``
+    or its session's ``send`` takes the ``gate`` and ``accepted`` arguments.
     """
 
     def __init__(self, transport: Transport, gate: AbstractContextManager[Any] | None = None) -> None:
@@ -392,15 +412,20 @@ class _SmtpSession(TransportSession):
         self.smtp: smtplib.SMTP | None = None
 
     def send(self, out: Outgoing, accepted: Callable[[], None] | None = None) -> None:
-        with _smtp_errors(self.transport, self._drop):
-            if self.smtp is None:
-                smtp = self.transport._connect()
-                self.transport._hello(smtp)
-                self.smtp = smtp
-            _transaction(self.smtp, out, self.gate, accepted)
+        try:
+            with _smtp_errors(self.transport, self._drop):
+                if self.smtp is None:
+                    smtp = self.transport._connect()
+                    self.transport._hello(smtp)
+                    self.smtp = smtp
+                _transaction(self.smtp, out, self.gate, accepted)
+        except GateClosed:
+            self._drop(True)  # in the middle of DATA: close without QUIT, which the server would take for text
+            raise
 
     def _drop(self, broken: bool) -> None:
-        if broken and self.smtp is not None:
+        # A connection smtplib closed itself (a 421 to RCPT, say) is broken whatever the error says.
+        if self.smtp is not None and (broken or self.smtp.sock is None):
             try:
                 self.smtp.close()
             finally:
@@ -483,7 +508,8 @@ def _smtp_errors(transport: SmtpTransport, on_error: Callable[[bool], None] | No
         yield
     except (smtplib.SMTPException, OSError) as exc:
         broken = not isinstance(exc, (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException)) or \
-            isinstance(exc, (smtplib.SMTPConnectError, smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError))
+            isinstance(exc, (smtplib.SMTPConnectError, smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError)) or \
+            getattr(exc, "smtp_code", None) == 421  # "closing the channel": smtplib has closed it (_abandon too)
         if on_error is not None:
             on_error(broken)
         raise _transport_error(transport, exc) from exc
@@ -502,11 +528,12 @@ def _transport_error(self: SmtpTransport, exc: BaseException) -> TransportError:
         # A wrong password refuses every message, not this one: retry until
         # the operator fixes the settings rather than drop the reminder.
         return TransportError(f"SMTP login refused ({exc.smtp_code}); check the mail URL",
-                              temporary=True, code=exc.smtp_code)
+                              temporary=True, code=exc.smtp_code, session=True)
     except (smtplib.SMTPConnectError, smtplib.SMTPHeloError) as exc:
         # A greeting or HELO refused is about this server, not this message.
         return TransportError(f"SMTP server {self.host}:{self.port} refused the session: "
-                              f"{exc.smtp_code} {_text(exc.smtp_error)}", temporary=True, code=exc.smtp_code)
+                              f"{exc.smtp_code} {_text(exc.smtp_error)}", temporary=True, code=exc.smtp_code,
+                              session=True)
     except smtplib.SMTPResponseException as exc:
         return TransportError(f"SMTP server replied {exc.smtp_code} {_text(exc.smtp_error)}",
                               temporary=exc.smtp_code < 500, code=exc.smtp_code)

@@ -196,7 +196,10 @@ class DeliveredMarks:
             done = cursor.rowcount == 1
             self._raw.commit()
         except BaseException:
-            self._raw.rollback()
+            try:
+                self._raw.rollback()
+            except Exception:  # a dead connection: the error that killed it is the one to report
+                pass
             raise
         finally:
             cursor.close()

@@ -87,6 +87,34 @@ class _Handler:
 
     sink: SmtpSink
     lock: threading.Lock = field(default_factory=threading.Lock)
+    greeted: set[Any] = field(default_factory=set)
+
+    def _too_many(self, session: Session) -> bool:
+        """A new session beyond ``sink.max_sessions`` (the sessions greeted and not yet ended by QUIT)."""
+        limit = self.sink.max_sessions
+        with self.lock:
+            if limit is not None and session.peer not in self.greeted and len(self.greeted) >= limit:
+                return True
+            self.greeted.add(session.peer)
+            return False
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self.lock:
+            self.greeted.discard(session.peer)  # the limit is on sessions open at once
+        return "221 Bye"
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+                          responses: list[str]) -> list[str]:
+        if self._too_many(session):
+            return ["421 4.7.0 Too many connections from your host"]
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str) -> str:
+        if self._too_many(session):
+            return "421 4.7.0 Too many connections from your host"
+        session.host_name = hostname
+        return f"250 {server.hostname}"
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
@@ -96,6 +124,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self.lock:
+            self.sink.data_ends += 1
         if self.sink.data_delay:
             await asyncio.sleep(self.sink.data_delay)
         if self.sink.fail_data:
@@ -131,6 +161,11 @@ class SmtpSink:
         """A reply such as "451 4.3.0 Try again later" after DATA, or None to accept."""
         self.data_delay: float = 0.0
         """Seconds the server thinks before answering DATA (a slow relay; 0: at once)."""
+        self.data_ends = 0
+        """Messages whose end of data arrived (delivered or not: a client that hangs up during data_delay)."""
+        self.max_sessions: int | None = None
+        """Sessions open at once (greeted, not yet ended by QUIT) beyond which the server answers a new one's
+        EHLO/HELO 421 (a relay's limit of connections per client), or None for no limit."""
         self._controller: Controller | None = None
 
     def start(self) -> None:

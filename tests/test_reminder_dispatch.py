@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -200,10 +201,7 @@ LEADS = ("CA", "STP", "STC", "SVHTTDL", "TTRA", "LHHN")
 
 def test_a_batch_is_shared_among_several_smtp_sessions_and_each_message_goes_once(af: Any, smtp: SmtpSink) -> None:
     af.env["AGREEFLOW_SMTP"] = smtp.url()
-    for unit in LEADS:
-        af("case", "open", "task", "--title", f"Nhiệm vụ của {unit}", "--field", f"lead_unit={unit}",
-           "--field", "due_phrase=hoàn thành trong tháng 7/2024", "--field", "assigned_on=2024-06-21",
-           now=OPENED, ok=True)
+    open_tasks(af)
     connections = reminders.load().mail.connections
     assert connections > 1  # the default policy file shares a batch
 
@@ -231,7 +229,7 @@ def test_sessions_sharing_a_gate_never_leave_two_messages_delivered_and_unrecord
                 out = build_bytes(RenderedMessage(f"Thư {i}.{j}", "Nội dung", "<p>Nội dung</p>"),
                                   "agreeflow@bacgiang.example", f"u{i}@bacgiang.example",
                                   message_id_for(f"gate:{i}:{j}", "bacgiang.example"))
-                s.send(out, lambda: seen.append(len(smtp.received)))
+                s.send(out, lambda: (time.sleep(0.002), seen.append(len(smtp.received))))  # a mark's time
 
     threads = [threading.Thread(target=session, args=(i,)) for i in range(4)]
     for t in threads:
@@ -265,7 +263,7 @@ def test_the_number_of_smtp_sessions_is_data_and_checked(tmp_path: Path) -> None
     one = tmp_path / "one.yaml"
     one.write_text(text.replace("  connections: 4", "  connections: 1"), encoding="utf-8")
     assert reminders.load(one).mail.connections == 1
-    for bad_value in ("0", "33", "two", "true"):
+    for bad_value in ("0", "9", "two", "true"):
         bad = tmp_path / f"bad-{bad_value}.yaml"
         bad.write_text(text.replace("  connections: 4", f"  connections: {bad_value}"), encoding="utf-8")
         with pytest.raises(InputFileError) as caught:
@@ -278,3 +276,67 @@ def test_the_number_of_smtp_sessions_is_data_and_checked(tmp_path: Path) -> None
         reminders.load(bad)
     assert caught.value.message().render("vi").count("max_tries: một số nguyên") == 1
     assert "mail: max_tries: a whole number, 1 or more" in caught.value.message().render("en")
+    at_once = tmp_path / "at-once.yaml"
+    at_once.write_text(text.replace("late_after_minutes: 10", "late_after_minutes: 0"), encoding="utf-8")
+    assert "late_after_minutes: 10" in text and reminders.load(at_once).late_after == timedelta(0)
+    listed = tmp_path / "listed.yaml"
+    listed.write_text(text.replace("\nmail:\n", "\nmail: [sender]\nold_mail:\n"), encoding="utf-8")
+    with pytest.raises(InputFileError) as caught:
+        reminders.load(listed)
+    assert "mail: cần là một bảng" in caught.value.message().render("vi")
+
+
+def open_tasks(af: Any) -> None:
+    for unit in LEADS:
+        af("case", "open", "task", "--title", f"Nhiệm vụ của {unit}", "--field", f"lead_unit={unit}",
+           "--field", "due_phrase=hoàn thành trong tháng 7/2024", "--field", "assigned_on=2024-06-21",
+           now=OPENED, ok=True)
+
+
+def test_a_server_that_stops_answering_after_a_message_leaves_only_that_one_in_doubt(af: Any, smtp: SmtpSink) -> None:
+    """No answer to the end of data within the time-out: that message may have been delivered, so the batch
+    stops there — the other sessions drop their connections before ending their messages, which the server
+    throws away.  The next round sends everything; only the message in doubt can arrive twice."""
+    af.env["AGREEFLOW_SMTP"] = smtp.url(timeout=1)
+    open_tasks(af)
+    queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
+    assert queued >= 2 * reminders.load().mail.connections
+    smtp.data_delay = 2.5  # longer than the client's time-out: the first message ends in doubt
+    first = af.json("tick", now=WEEK_BEFORE)
+    assert (first["sent"], first["retried"]) == (0, 1)
+    assert smtp.data_ends == 1  # the other sessions' messages were never ended
+    time.sleep(2.7)  # what the server does with the one in doubt (aiosmtpd drops it with the connection)
+    assert len(smtp.received) <= 1
+    assert [r.status for r in rows(af)].count("queued") == queued and sum(r.tries for r in rows(af)) == 1
+
+    smtp.data_delay = 0
+    later = (clock.parse_instant(WEEK_BEFORE) + timedelta(minutes=2)).isoformat()
+    assert af.json("tick", now=later)["sent"] == queued
+    ids = Counter(m.message()["Message-ID"] for m in smtp.received)
+    assert len(ids) == queued and sum(n > 1 for n in ids.values()) <= 1 and max(ids.values()) <= 2
+    assert {r.status for r in rows(af)} == {"sent"}
+
+
+def test_a_relay_that_refuses_extra_sessions_costs_their_messages_nothing(af: Any, smtp: SmtpSink) -> None:
+    af.env["AGREEFLOW_SMTP"] = smtp.url()
+    open_tasks(af)
+    queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
+    smtp.max_sessions = 1  # "421 Too many connections" to a second session while one is open
+    counts = af.json("tick", now=WEEK_BEFORE)
+    assert (counts["sent"], counts["retried"], counts["failed"]) == (queued, 0, 0)  # the first session sent all
+    assert {(r.status, r.tries) for r in rows(af)} == {("sent", 1)}  # a refused session costs its messages no try
+    assert len(smtp.received) == queued == len({m.message()["Message-ID"] for m in smtp.received})
+
+
+def test_a_message_no_server_would_take_fails_alone_and_the_batch_goes_on(af: Any, smtp: SmtpSink) -> None:
+    af.env["AGREEFLOW_SMTP"] = smtp.url()
+    open_tasks(af)
+    queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
+    bad = rows(af)[0].id
+    with db.get_engine(af.url).begin() as conn:
+        conn.execute(sa.text("UPDATE outbox SET recipient = 'phòng.hợp.tác@bacgiang.example' WHERE id = :id"),
+                     {"id": bad})
+    counts = af.json("tick", now=WEEK_BEFORE)
+    assert (counts["sent"], counts["failed"]) == (queued - 1, 1)
+    [row] = rows(af, f"id = {bad}")
+    assert row.status == "failed" and "cannot be sent as it is" in row.last_error

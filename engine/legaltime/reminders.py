@@ -40,8 +40,9 @@ MISSED_EVENT = "deadline_missed"
 _TOP = {"send_at", "timezone", "late_after_minutes", "digest_weekday", "coordinators", "mail", "policies",
         "catch_up_after_working_days"}
 _MAIL = {"sender", "message_id_domain", "max_tries", "lease_seconds", "batch", "group", "connections"}
-MAX_CONNECTIONS = 32
-"""Most SMTP sessions a dispatcher may open at once (relays limit connections per client)."""
+MAX_CONNECTIONS = 8
+"""Most SMTP sessions a dispatcher may open at once: relays limit connections per client, and each session holds
+a database connection of the pool (SQLAlchemy's default: 5, and 10 more when needed) for its delivered marks."""
 _RUNG = {"id", "offset", "unit", "mail", "escalate", "at", "event"}
 
 
@@ -74,7 +75,7 @@ class MailSettings:
     lease_seconds: int = 300
     """How long a claim protects a message being sent."""
     batch: int = 200
-    """Messages claimed per round, sent over one SMTP session and recorded in one transaction."""
+    """Messages claimed per round, shared among ``connections`` SMTP sessions and recorded in one transaction."""
     group: bool = True
     """One message per recipient per sweep listing all its rungs (False: one message per rung)."""
     connections: int = 4
@@ -141,6 +142,9 @@ def _load(path: Path, mtime: int) -> Policies:
         raise InputFileError(path=str(path), problem=Msg(N_("expected a mapping with 'policies'")))
     _unknown(raw, _TOP, "", problems)
     mail_raw = raw.get("mail") or {}
+    if not isinstance(mail_raw, dict):
+        problems.append(Msg(N_("mail: expected a mapping (sender, message_id_domain, …)")))
+        mail_raw = {}
     _unknown(mail_raw, _MAIL, "mail: ", problems)
     policies = {}
     for name, body in (raw.get("policies") or {}).items():
@@ -169,10 +173,13 @@ def _load(path: Path, mtime: int) -> Policies:
                             most=MAX_CONNECTIONS))
         connections = 1
     for where, node, key, default in (("mail: ", mail_raw, "max_tries", 8), ("mail: ", mail_raw, "lease_seconds", 300),
-                                      ("mail: ", mail_raw, "batch", 200), ("", raw, "late_after_minutes", 10)):
-        value = node.get(key, default) if isinstance(node, dict) else default
+                                      ("mail: ", mail_raw, "batch", 200)):
+        value = node.get(key, default)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             problems.append(Msg(N_("{where}{key}: a whole number, 1 or more"), where=where, key=key))
+    late = raw.get("late_after_minutes", 10)
+    if not isinstance(late, int) or isinstance(late, bool) or late < 0:
+        problems.append(Msg(N_("late_after_minutes: a whole number of minutes, 0 or more")))
     if not isinstance(mail_raw.get("group", True), bool):
         problems.append(Msg(N_("mail: group: true (one message per recipient per sweep) or false")))
     coord = raw.get("coordinators") or {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import smtplib
 import socket
 import threading
 from collections import Counter
@@ -37,7 +38,7 @@ from agreeflow.engine.reports import checkpoint
 from agreeflow.engine.service import audit, base, words
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.notifications import compose, outbox
-from agreeflow.notifications.mailer import Transport, TransportError, build_bytes
+from agreeflow.notifications.mailer import GateClosed, Transport, TransportError, build_bytes
 from agreeflow.notifications.render import RenderedMessage
 
 log = logging.getLogger("agreeflow.sweep")
@@ -176,9 +177,9 @@ def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None 
                     transport: Transport | None = None) -> dict[str, int]:
     """Send every due message, batch by batch, until none is left or ``stop`` is set.
 
-    A batch is claimed in one transaction, sent over one transport session
-    (one SMTP connection), each message marked ``delivered`` as soon as the
-    server accepts it, and the batch's ``reminder_sent`` events written in one
+    A batch is claimed in one transaction, sent over ``mail.connections``
+    transport sessions at once (_send_batch), each message marked ``delivered``
+    as soon as the server accepts it, and the batch's ``reminder_sent`` events written in one
     transaction at its end (notifications/outbox.py says why that keeps
     exactly-once).  Stops between messages, never in the middle of one; rows
     claimed but not sent are given back.  A server that cannot be reached ends
@@ -207,13 +208,13 @@ def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None 
 def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], transport: Transport,
                 mail: reminders.MailSettings, counts: dict[str, int], stop: threading.Event | None) -> bool:
     """Send one claimed batch over ``mail.connections`` SMTP sessions at once; False when the round must end
-    (stop, or no server).
+    (stop, no server, or a message whose delivery is in doubt).
 
     The batch is dealt out in turn to the sessions, each in a thread of its own: while one waits for the
     server's answer, the others send.  The end of each message's data, the server's reply and the message's
-    ``delivered`` mark happen inside one gate the sessions share (TransportSession), so however many
-    sessions send, at most one message is ever accepted by the server and not yet marked: a crash can send
-    only that one twice (docs/mail.md).
+    ``delivered`` mark happen inside one gate the sessions share (TransportSession, _Gate), so however many
+    sessions send, at most one message is ever accepted by the server and not yet marked: a crash, or a
+    server that stops answering after the end of a message, can send only that one twice (docs/mail.md).
     """
     shares = max(1, min(mail.connections, len(batch)))
     run = _Batch(settings, node, transport, mail, counts, stop)
@@ -222,9 +223,45 @@ def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], tran
     else:
         with ThreadPoolExecutor(shares, thread_name_prefix="agreeflow-smtp") as pool:
             done = [pool.submit(run.send, batch[i::shares], i == 0) for i in range(shares)]
-        for future in done:
-            future.result()  # a session's unexpected error reaches the caller (its rows stay claimed until the lease)
+        errors = [exc for future in done if (exc := future.exception()) is not None]
+        for exc in errors[1:]:  # the first reaches the caller; the others are logged, not lost
+            log.error("a mail session failed too", exc_info=exc)
+        if errors:
+            raise errors[0]  # the session's unsent rows stay claimed until the lease runs out
     return not run.halt.is_set()
+
+
+class _Gate:
+    """The lock of TransportSession's gate, closed once the batch must stop.
+
+    Entered: refuses (``GateClosed``) when the batch halted, so no session ends a message after that.
+    Left by an error other than the server's own refusal of the message (no answer to the end of data, a
+    broken connection, a mark that could not be written): the message is in doubt, and the batch halts.
+    """
+
+    def __init__(self, halt: threading.Event) -> None:
+        self.lock = threading.Lock()
+        """Taken alone (not as the gate) for the sessions' other writes: SQLite has one writer, and waiting
+        on its lock inside this process would only add its back-off sleeps."""
+        self.halt = halt
+        self.halted_by: int | None = None
+        """The thread whose message is in doubt (it records the failure; the others give their rows back)."""
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+        if self.halt.is_set():
+            self.lock.release()
+            raise GateClosed()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        try:
+            answered = isinstance(exc, smtplib.SMTPResponseException) or (
+                isinstance(exc, TransportError) and exc.code is not None)  # the server refused it: not delivered
+            if kind is not None and not answered:
+                self.halted_by = threading.get_ident()
+                self.halt.set()
+        finally:
+            self.lock.release()
 
 
 class _Batch:
@@ -235,14 +272,11 @@ class _Batch:
         self.settings, self.node, self.transport, self.mail = settings, node, transport, mail
         self.counts, self.stop = counts, stop
         self.halt = threading.Event()
-        """Set when the round must end: stop was asked, or the server cannot be reached."""
+        """Set when the round must end: stop was asked, the server cannot be reached, or a delivery is in doubt."""
         self.reached = threading.Event()
         """Set once the first session has tried the batch's first message: the others start then, so a server
         that cannot be reached costs one attempt (the oldest message's back-off), not one per session."""
-        self.gate = threading.Lock()
-        """Held by a session from the end of a message's data to its delivered mark (TransportSession), and
-        for the sessions' other writes (SQLite has one writer: waiting on its lock inside this process would
-        only add its back-off sleeps)."""
+        self.gate = _Gate(self.halt)
 
     def send(self, share: list[outbox.Claimed], first: bool) -> None:
         """Send ``share`` over one session: each message built, sent and marked before the next.
@@ -252,15 +286,15 @@ class _Batch:
         try:
             if not first:
                 self.reached.wait()
-            self._send(share)
+            self._send(share, first)
         except BaseException:
             self.halt.set()  # the other sessions stop too; the error goes to the caller
             raise
         finally:
             self.reached.set()
 
-    def _send(self, share: list[outbox.Claimed]) -> None:
-        mail, node = self.mail, self.node
+    def _send(self, share: list[outbox.Claimed], first: bool) -> None:
+        mail, node, me = self.mail, self.node, threading.get_ident()
         # The delivered marks go through one driver connection held for the batch: a statement and a commit
         # each, no session to build per message.
         with self.transport.open(self.gate) as session, \
@@ -269,34 +303,50 @@ class _Batch:
                 if self.stop is not None and self.stop.is_set():
                     self.halt.set()
                 if self.halt.is_set():
-                    with self.gate:
-                        release(self.settings, node, [x.id for x in share[i:]])
+                    self._give_back(share[i:])
                     return
-                rendered = RenderedMessage(subject=c.subject, text=c.text, html=c.html)
-                headers = {"X-Agreeflow-Key": c.idem_key} | ({"X-Agreeflow-Case": c.case_ref} if c.case_ref else {})
 
                 def accepted(c: outbox.Claimed = c) -> None:
                     # The mark that keeps the message from going again: one small statement, at once.
                     if marks.mark(c, node, now()):
                         self.counts["sent"] += 1
                 try:
-                    session.send(build_bytes(rendered, mail.sender, c.recipient, c.message_id, headers, now()),
-                                 accepted)
+                    rendered = RenderedMessage(subject=c.subject, text=c.text, html=c.html)
+                    headers = {"X-Agreeflow-Key": c.idem_key} | (
+                        {"X-Agreeflow-Case": c.case_ref} if c.case_ref else {})
+                    try:
+                        out = build_bytes(rendered, mail.sender, c.recipient, c.message_id, headers, now())
+                    except (ValueError, UnicodeError) as exc:  # a recipient or header no server would take
+                        raise TransportError(f"cannot be sent as it is: {exc}", temporary=False) from exc
+                    session.send(out, accepted)
                 except TransportError as err:
                     unreachable = err.temporary and err.code is None
-                    with self.gate:
-                        if unreachable and self.halt.is_set():
-                            # Another session found no server and took the back-off: this one gives its rows back.
-                            release(self.settings, node, [x.id for x in share[i:]])
+                    with self.gate.lock:
+                        if self.halt.is_set() and self.gate.halted_by != me:
+                            # Another session found no server, or has a message in doubt: give the rows back.
+                            self._give_back(share[i:], locked=True)
+                            return
+                        if err.session and not first:
+                            # This session was refused (a relay's limit of connections per client, say): its
+                            # messages are not at fault; they wait for the next round.
+                            self._give_back(share[i:], locked=True)
                             return
                         with writing(self.settings) as s:
                             status = outbox.record_failure(s, c, node, err, now(), mail.max_tries)
                         if status:
                             self.counts["retried" if status == OutboxStatus.QUEUED else "failed"] += 1
                         if unreachable:
+                            self.gate.halted_by = me
                             self.halt.set()  # no server: the rest of the batch waits for the next round
                 if i == 0 and not self.reached.is_set():
                     self.reached.set()
+
+    def _give_back(self, rows: list[outbox.Claimed], locked: bool = False) -> None:
+        if locked:
+            release(self.settings, self.node, [x.id for x in rows])
+            return
+        with self.gate.lock:
+            release(self.settings, self.node, [x.id for x in rows])
 
 
 def _log_delivered(settings: Settings) -> int:
