@@ -183,3 +183,24 @@ def test_a_plan_naming_a_retired_district_says_so_in_vietnamese_then_english(af,
     assert "line 3: UBND huyện Lục Ngạn (LNG) is no longer active from 01/07/2025 — the task is assigned on " \
            "15/07/2025" in en
     assert "line 4: unknown keys deadline (allowed: no, title," in en
+
+
+def test_a_broken_letter_template_header_is_named_in_vietnamese_then_english(af, tmp_path: Path, monkeypatch) -> None:
+    from agreeflow.engine.core.paths import LETTER_TEMPLATES_DIR
+    own = tmp_path / "mau-van-ban"
+    (own / "vi").mkdir(parents=True)
+    shipped = (LETTER_TEMPLATES_DIR / "vi" / "submission.txt").read_text(encoding="utf-8")
+    assert "symbol: TTr-SNgV\n" in shipped and "signer: {position: director}\n" in shipped
+    (own / "vi" / "submission.txt").write_text(shipped.replace("symbol: TTr-SNgV\n", "symbl: TTr-SNgV\n").replace(
+        "signer: {position: director}\n", "signer: {position: secretary}\n"), encoding="utf-8")
+    monkeypatch.setenv("AGREEFLOW_LETTER_TEMPLATES", str(own))
+    vi, en = both(af, "letter", "QT-2024-001", "submission", "--out", str(tmp_path / "x.docx"))
+    assert vi.startswith(f"Không dùng được mẫu văn bản {own / 'vi' / 'submission.txt'}:")
+    assert "khóa lạ 'symbl' — có phải là 'symbol'? — các khóa được dùng: label, workflows," in vi
+    assert "signer: position phải là một trong chairman, director, head (người đứng đầu cơ quan ban hành)" in vi
+    assert "thiếu 'symbol': ký hiệu sau số văn bản, ví dụ TTr-SNgV (Số: …/TTr-SNgV)" in vi
+    assert "unknown" not in vi and "is missing" not in vi
+    assert "unknown key 'symbl' — did you mean 'symbol'? — the keys are: label, workflows," in en
+    assert "signer: position must be one of chairman, director, head (the head of the issuing body)" in en
+    assert "'symbol' is missing: the symbol after the number, e.g. TTr-SNgV (Số: …/TTr-SNgV)" in en
+    assert not (tmp_path / "x.docx").exists()
