@@ -204,3 +204,22 @@ def test_a_broken_letter_template_header_is_named_in_vietnamese_then_english(af,
     assert "signer: position must be one of chairman, director, head (the head of the issuing body)" in en
     assert "'symbol' is missing: the symbol after the number, e.g. TTr-SNgV (Số: …/TTr-SNgV)" in en
     assert not (tmp_path / "x.docx").exists()
+
+
+def test_a_broken_mail_register_file_stops_tick_in_vietnamese_then_english(af, tmp_path: Path, monkeypatch) -> None:
+    from agreeflow.notifications import render
+    text = render.REGISTER_FILE.read_text(encoding="utf-8")
+    closing = '    closing: "Trân trọng cảm ơn sự phối hợp của {you}."\n'
+    assert closing in text and "{sender} trân trọng kính báo {you}: thời hạn" in text
+    broken = tmp_path / "register.yaml"
+    broken.write_text(text.replace(closing, "").replace("{sender} trân trọng kính báo {you}: thời hạn",
+                                                       "{sender} kính báo {ban}: thời hạn"), encoding="utf-8")
+    monkeypatch.setattr(render, "REGISTER_FILE", broken)
+    before = af.snapshot(but=("security_log",))
+    vi, en = both(af, "tick", "--no-dispatch")
+    assert vi.startswith(f"Tệp '{broken}': \n  - ")
+    assert "vi.peer: thiếu closing" in vi
+    assert "vi.superior.reminder: chỗ điền {…} không hợp lệ: 'ban'" in vi
+    assert "vi.peer: missing closing" in en
+    assert "vi.superior.reminder: {placeholder} not known: 'ban'" in en
+    assert af.snapshot(but=("security_log",)) == before  # nothing swept, nothing queued
