@@ -252,7 +252,7 @@ def _place(kind: str, number: int | None, no: Any, where: str) -> Msg | str:
     if number is None:
         return where
     place = Msg(N_("row {n}") if kind == "row" else N_("line {n}"), n=number)
-    return Msg("{where} (STT {no})", where=place, no=no) if no not in (None, "") else place
+    return Msg(N_("{where} (STT {no})"), where=place, no=no) if no not in (None, "") else place
 
 
 def _norm(text: str) -> str:

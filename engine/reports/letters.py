@@ -184,7 +184,7 @@ def _read_kind(path: Path, name: str, lang: str, reader: str) -> LetterKind:
             problems.append(_missing(key))
     where = raw.get("where") or {}
     if not isinstance(where, dict):
-        problems.append(Msg("where: {meaning}", meaning=Msg(HEADER_KEYS["where"])))
+        problems.append(Msg("{key}: {meaning}", key="where", meaning=Msg(HEADER_KEYS["where"])))
         where = {}
     if problems:
         raise _template_error(str(path), problems)
