@@ -120,7 +120,8 @@ from typing import Any
 import jinja2
 
 from agreeflow.engine.core import clock
-from agreeflow.engine.core.i18n import nt, t
+from agreeflow.engine.core.errors import InputFileError, listed
+from agreeflow.engine.core.i18n import N_, Msg, join, nt, t
 
 KINDS = ("reminder", "due_today", "overdue", "escalation", "bundle", "digest", "sign_in_link")
 DEADLINE_KINDS = ("reminder", "due_today", "overdue", "escalation")
@@ -353,8 +354,9 @@ def _lead(kind: str, item: Mapping[str, Any], reg: Mapping[str, str], lang: str)
         left=working_days(int(item["working_days_left"]), lang), late=item["late"])
 
 
-class RegisterFileError(ValueError):
-    """templates/register.yaml is not what the mail needs; the message lists every problem."""
+class RegisterFileError(InputFileError):
+    """templates/register.yaml is not what the mail needs (exit 2); the message lists every problem, each a message
+    of the catalogue, so the operator who edited the wording reads them in their language."""
 
 
 def register(lang: str, relation: str, sender: str, you: str) -> dict[str, str]:
@@ -383,36 +385,42 @@ def register_file(path: Path | None = None) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def _register(path: Path, mtime: int) -> dict[str, Any]:
-    from agreeflow.engine.core.yamlio import load_file
+    from agreeflow.engine.core.yamlio import YamlSyntaxError, load_file
 
-    raw = load_file(path)
-    problems = []
+    try:
+        raw = load_file(path)
+    except YamlSyntaxError as exc:
+        raise RegisterFileError(path=str(path), problem=Msg(N_("line {line}: {detail}"), line=exc.line,
+                                                            detail=exc.detail)) from None
+    problems: list[Msg] = []
     kinds = raw.get("superior_kinds") if isinstance(raw, dict) else None
     if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
-        problems.append("superior_kinds: a list of unit kinds")
+        problems.append(Msg(N_("superior_kinds: a list of unit kinds")))
     phrases: dict[str, Any] = {}
     for lang in LANGS:
         by_relation = raw.get(lang) if isinstance(raw, dict) else None
         for relation in RELATIONS:
             block = by_relation.get(relation) if isinstance(by_relation, dict) else None
             if not isinstance(block, dict):
-                problems.append(f"{lang}.{relation}: missing (needs {', '.join(PHRASES)})")
+                problems.append(Msg(N_("{where}: missing (needs {keys})"), where=f"{lang}.{relation}",
+                                    keys=list(PHRASES)))
                 continue
             missing = [k for k in PHRASES if not isinstance(block.get(k), str)]
             unknown = [k for k in block if k not in PHRASES]
             if missing or unknown:
-                problems.append(f"{lang}.{relation}: " + "; ".join(
-                    ([f"missing {', '.join(missing)}"] if missing else []) +
-                    ([f"unknown {', '.join(map(str, unknown))}"] if unknown else [])))
+                problems.append(Msg("{where}: {problems}", where=f"{lang}.{relation}", problems=join(
+                    ([Msg(N_("missing {keys}"), keys=missing)] if missing else []) +
+                    ([Msg(N_("unknown {keys}"), keys=[str(k) for k in unknown])] if unknown else []))))
                 continue
             for key, text in block.items():
                 try:
                     text.format(sender="", you="", task="", ref="", due="", left="", late="")
                 except (KeyError, IndexError, ValueError) as exc:
-                    problems.append(f"{lang}.{relation}.{key}: {{placeholder}} not known: {exc}")
+                    problems.append(Msg(N_("{where}: {{placeholder}} not known: {problem}"),
+                                        where=f"{lang}.{relation}.{key}", problem=str(exc)))
             phrases.setdefault(lang, {})[relation] = {k: str(v) for k, v in block.items()}
     if problems:
-        raise RegisterFileError(f"{path}:\n  - " + "\n  - ".join(problems))
+        raise RegisterFileError(path=str(path), problem=listed(problems))
     return {"superior_kinds": list(kinds or []), "phrases": phrases}
 
 

@@ -260,11 +260,15 @@ def test_an_operators_template_replaces_the_shipped_one_and_a_broken_one_is_name
     res, _ = letter(demo_af, tmp_path, GIFU, "submission")
     assert res.exit_code == 2
     broken_line = next(n for n, line in enumerate(shipped.splitlines(), 1) if "{{ f.partner }}" in line)
-    assert f"{own / 'vi' / 'submission.txt'}" in res.stderr and f"line {broken_line}:" in res.stderr
+    assert f"{own / 'vi' / 'submission.txt'}" in res.stderr and f"dòng {broken_line}:" in res.stderr
     assert "partnr" in res.stderr
+    res, _ = letter(demo_af, tmp_path, GIFU, "submission", "--lang", "en")
+    assert res.exit_code == 2 and f"line {broken_line}:" in res.stderr and "partnr" in res.stderr
     (own / "vi" / "submission.txt").write_text(shipped.replace("symbol: TTr-SNgV", "symbl: TTr-SNgV"),
                                                encoding="utf-8")
     res, _ = letter(demo_af, tmp_path, GIFU, "submission")
+    assert res.exit_code == 2 and "khóa lạ 'symbl'" in res.stderr and "thiếu 'symbol'" in res.stderr
+    res, _ = letter(demo_af, tmp_path, GIFU, "submission", "--lang", "en")
     assert res.exit_code == 2 and "unknown key 'symbl'" in res.stderr and "'symbol' is missing" in res.stderr
 
 

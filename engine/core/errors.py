@@ -275,9 +275,9 @@ class PlanFileError(DefinitionError):
     msgid = N_("The plan file has {count} problem(s) — nothing was written; fix these rows and import again:"
                "\n{listing}{hint}")
 
-    def __init__(self, problems: list[str] | list[Any], hint: str = "") -> None:
+    def __init__(self, problems: list[str] | list[Any], hint: Msg | str = "") -> None:
         super().__init__(problems)
-        self.fields["hint"] = self.hint = f"\n{hint}" if hint else ""
+        self.fields["hint"] = self.hint = Msg("\n{hint}", hint=hint) if hint else ""
 
 
 class ReportMapError(DefinitionError):

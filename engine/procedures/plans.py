@@ -29,7 +29,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import directory, files
-from agreeflow.engine.core.errors import InputFileError, PhraseError, PlanFileError, did_you_mean
+from agreeflow.engine.core.errors import InputFileError, PhraseError, PlanFileError, dash_hint, did_you_mean
 from agreeflow.engine.core.fields import parse_date
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.store import Case, Unit
@@ -160,13 +160,13 @@ def _read_yaml(path: Path) -> list[PlanRow]:
     for item in raw["tasks"]:
         where = f"line {getattr(item, 'line', '?')}"
         if not isinstance(item, dict):
-            rows.append(PlanRow(where, {"_problem": "a task must be a mapping of column: value"}, "line",
+            rows.append(PlanRow(where, {"_problem": Msg(N_("a task must be a mapping of column: value"))}, "line",
                                 getattr(item, "line", None)))
             continue
         bad = [str(k) for k in item if k not in COLUMNS]
         values = {**defaults, **{k: v for k, v in item.items() if k in COLUMNS}}
         if bad:
-            values["_problem"] = f"unknown keys {', '.join(bad)} (allowed: {', '.join(COLUMNS)})"
+            values["_problem"] = Msg(N_("unknown keys {keys} (allowed: {allowed})"), keys=bad, allowed=list(COLUMNS))
         rows.append(PlanRow(where, values, "line", getattr(item, "line", None)))
     return rows
 
@@ -203,44 +203,56 @@ class _Units:
     def active(self, on: date) -> list[Unit]:
         return [u for u in self.all if directory.is_active(u, on)]
 
-    def one(self, token: str, on: date) -> list[Unit] | str:
-        """The units ``token`` names on day ``on``, or a problem text."""
+    def one(self, token: str, on: date) -> list[Unit] | Msg:
+        """The units ``token`` names on day ``on``, or the problem (a message)."""
         active = self.active(on)
         if token.startswith("kind:"):
             found = [u for u in active if u.kind == token[5:].strip()]
             kinds = sorted({u.kind for u in active if u.kind})
-            return found or f"no active unit of kind '{token[5:]}' on {on:%d/%m/%Y} (kinds: {', '.join(kinds)})"
+            return found or Msg(N_("no active unit of kind '{kind}' on {on} (kinds: {kinds})"), kind=token[5:], on=on,
+                                kinds=kinds)
         unit = self.codes.get(token) or self.codes.get(token.upper()) or self.names.get(_norm(token))
         if unit:
             why = directory.inactive(unit, on)
             if why is None:
                 return [unit]
-            return f"{unit.name_vi} ({unit.code}) {why.part('status', 'en')} — {_task_day(on)}"
+            return Msg("{unit} ({code}) {status} — {task_day}", unit=unit.name_vi, code=unit.code,
+                       status=why.fields["status"], task_day=_task_day(on))
         guess = did_you_mean(token, [u.code for u in active] + [u.name_vi for u in active])
-        return (f"unknown unit '{token}'" + (f" — did you mean '{guess}'?" if guess else "")
-                + f" (no unit with this code or name is active on {on:%d/%m/%Y}; see: agreeflow directory show)")
+        return Msg(N_("unknown unit '{unit}'{hint} (no unit with this code or name is active on {on}; see: agreeflow "
+                      "directory show)"), unit=token, hint=dash_hint(guess), on=on)
 
-    def many(self, value: Any, on: date) -> tuple[list[str], list[str]]:
+    def many(self, value: Any, on: date) -> tuple[list[str], list[Msg]]:
         """Codes for a cell or list (``;``/newline separated; ``,`` too when the whole text is no name)."""
         tokens: list[str] = []
         for part in value if isinstance(value, list) else re.split(r"[;\n]", str(value)):
             part = str(part).strip()
-            if part and isinstance(self.one(part, on), str) and "," in part and _norm(part) not in self.names:
+            if part and isinstance(self.one(part, on), Msg) and "," in part and _norm(part) not in self.names:
                 tokens += [p.strip() for p in part.split(",") if p.strip()]
             elif part:
                 tokens.append(part)
-        codes, problems = [], []
+        codes: list[str] = []
+        problems: list[Msg] = []
         for token in tokens:
             found = self.one(token, on)
-            if isinstance(found, str):
+            if isinstance(found, Msg):
                 problems.append(found)
             else:
                 codes += [u.code for u in found if u.code not in codes]
         return codes, problems
 
 
-def _task_day(on: date) -> str:
-    return f"the task is assigned on {on:%d/%m/%Y} (assigned_on, else the day of import)"
+def _task_day(on: date) -> Msg:
+    return Msg(N_("the task is assigned on {on} (assigned_on, else the day of import)"), on=on)
+
+
+def _place(kind: str, number: int | None, no: Any, where: str) -> Msg | str:
+    """Where a row is, in the reader's words: "row 3 (STT 2)", "dòng 49 (STT 2.7)" (``where``, as it is, when the
+    row's number is not known)."""
+    if number is None:
+        return where
+    place = Msg(N_("row {n}") if kind == "row" else N_("line {n}"), n=number)
+    return Msg(N_("{where} (STT {no})"), where=place, no=no) if no not in (None, "") else place
 
 
 def _norm(text: str) -> str:
@@ -258,43 +270,49 @@ def _day(value: Any) -> date:
 def prepare(s: Session, rows: list[PlanRow], cal: Any, today: date) -> list[PlanItem]:
     """Check every row; PlanFileError lists each bad one.  Returns the tasks to open, in file order."""
     units = _Units(s)
-    problems: list[str] = []
+    problems: list[Msg] = []
     items: list[PlanItem] = []
+    phrases = False
     for row in rows:
         v = row.values
         where = row.where + (f" (STT {v['no']})" if v.get("no") not in (None, "") else "")
-        bad: list[str] = [v["_problem"]] if "_problem" in v else []
+        bad: list[Msg] = [v["_problem"]] if "_problem" in v else []
         title = str(v.get("title") or "").strip()
         if not title:
-            bad.append("no title (task)")
+            bad.append(Msg(N_("no title (task)")))
         assigned = None
         if v.get("assigned_on") not in (None, ""):
             try:
                 assigned = _day(v["assigned_on"])
             except ValueError:
-                bad.append(f"assigned_on '{v['assigned_on']}' is not a date (YYYY-MM-DD or dd/mm/yyyy)")
+                bad.append(Msg(N_("assigned_on '{value}' is not a date (YYYY-MM-DD or dd/mm/yyyy)"),
+                               value=str(v["assigned_on"])))
         on = assigned or today  # units are checked on the day the task was assigned, not the day of import
         leads, lead_problems = units.many(v.get("lead_unit") or "", on)
         bad += lead_problems
         if not leads and not lead_problems:
-            bad.append("no lead unit")
+            bad.append(Msg(N_("no lead unit")))
         coop, coop_problems = units.many(v.get("cooperating_units") or "", on)
         bad += coop_problems
         phrase = str(v.get("due_phrase") or "").strip()
         due = None
         if not phrase:
-            bad.append("no time phrase (due_phrase)")
+            bad.append(Msg(N_("no time phrase (due_phrase)")))
         else:
             try:
                 due = legal_calendar.parse_phrase(phrase, assigned or today, cal)
             except PhraseError as exc:  # with what is wrong in it when the phrase says it ("Quý V", "năm 0")
-                problem = exc.part("problem", "en")
-                bad.append(f"the time phrase '{phrase}' cannot be read" + (f": {problem}" if problem else ""))
+                problem = exc.fields.get("problem")
+                phrases = True
+                bad.append(Msg(N_("the time phrase '{phrase}' cannot be read: {problem}"), phrase=phrase,
+                               problem=problem) if problem else
+                           Msg(N_("the time phrase '{phrase}' cannot be read"), phrase=phrase))
         related = str(v.get("related_case") or "").strip()
         if related and s.exec(select(Case.id).where(Case.ref == related)).first() is None:
-            bad.append(f"related case '{related}' does not exist")
+            bad.append(Msg(N_("related case '{case}' does not exist"), case=related))
         if bad:
-            problems += [f"{where}: {b}" for b in bad]
+            at = _place(row.kind, row.number, v.get("no"), where)
+            problems += [Msg("{where}: {problem}", where=at, problem=b) for b in bad]
             continue
         for lead in leads:
             fields = {"lead_unit": lead, "due_phrase": phrase}
@@ -313,13 +331,12 @@ def prepare(s: Session, rows: list[PlanRow], cal: Any, today: date) -> list[Plan
                                   place=(row.kind, row.number, str(v.get("no") or ""))))
     problems += _already_imported(s, items)
     if problems:
-        phrases = any("time phrase" in p for p in problems)
-        raise PlanFileError(problems, "Accepted time phrases:\n" + "\n".join(f"  · {f}" for f in accepted_forms())
-                            if phrases else "")
+        raise PlanFileError(problems, Msg(N_("Accepted time phrases:\n{forms}"),
+                                          forms="\n".join(f"  · {f}" for f in accepted_forms())) if phrases else "")
     return items
 
 
-def _already_imported(s: Session, items: list[PlanItem]) -> list[str]:
+def _already_imported(s: Session, items: list[PlanItem]) -> list[Msg]:
     """Rows that match a task already open (same title, lead unit and source): importing twice would duplicate."""
     titles = {i.title for i in items}
     if not titles:
@@ -327,5 +344,6 @@ def _already_imported(s: Session, items: list[PlanItem]) -> list[str]:
     existing = s.exec(select(Case).where(Case.workflow == WORKFLOW, col(Case.title).in_(titles),
                                          col(Case.closed_at).is_(None))).all()
     seen = {(c.title, c.unit, c.fields.get("source_document")): c.ref for c in existing}
-    return [f"{i.where}: already imported as {seen[k]} (same task, lead unit and source document)"
+    return [Msg("{where}: {problem}", where=_place(*i.place, i.where),
+                problem=Msg(N_("already imported as {case} (same task, lead unit and source document)"), case=seen[k]))
             for i in items if (k := (i.title, i.lead_unit, i.fields.get("source_document"))) in seen]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import authority, cases
 from agreeflow.engine.core.clock import fmt_day, fmt_local, parse_instant, to_local
 from agreeflow.engine.core.definitions import Definition
-from agreeflow.engine.core.errors import LetterError, UnknownLetterKindError
+from agreeflow.engine.core.errors import LetterError, UnknownLetterKindError, dash_hint, did_you_mean
 from agreeflow.engine.core.i18n import N_, Msg, join, localized, pair, t
 from agreeflow.engine.core.kinds import EventKind, Position
 from agreeflow.engine.core.paths import LETTER_TEMPLATES_DIR
@@ -50,16 +50,18 @@ from agreeflow.engine.reports.common import province_name
 
 SECTIONS = ("summary", "to", "body", "copies")
 HEADER_KEYS = {
-    "label": "what the letter is: text, or {vi: …, en: …} (named in messages and listed by `agreeflow letter`)",
-    "workflows": "the procedures whose cases have this letter, e.g. [agreement-province]",
-    "where": "{field: [values]}: only when the case's field holds one of the values",
-    "requires": "[fields] the case must have (set by the procedure's steps) before the letter can be written",
-    "issuer": "the unit code of the issuing body (directory), e.g. SNGV or UBND",
-    "symbol": "the symbol after the number, e.g. TTr-SNgV (Số: …/TTr-SNgV)",
-    "type": "the type name in capitals, e.g. TỜ TRÌNH; empty for a công văn (its summary goes under the number)",
-    "signer": "{position: director | chairman | head, unit: CODE (default the issuer), collective: ỦY BAN NHÂN DÂN}",
-    "citation": "the legal basis of the letter",
+    "label": N_("what the letter is: text, or {{vi: …, en: …}} (named in messages and listed by `agreeflow letter`)"),
+    "workflows": N_("the procedures whose cases have this letter, e.g. [agreement-province]"),
+    "where": N_("{{field: [values]}}: only when the case's field holds one of the values"),
+    "requires": N_("[fields] the case must have (set by the procedure's steps) before the letter can be written"),
+    "issuer": N_("the unit code of the issuing body (directory), e.g. SNGV or UBND"),
+    "symbol": N_("the symbol after the number, e.g. TTr-SNgV (Số: …/TTr-SNgV)"),
+    "type": N_("the type name in capitals, e.g. TỜ TRÌNH; empty for a công văn (its summary goes under the number)"),
+    "signer": N_("{{position: director | chairman | head, unit: CODE (default the issuer), collective: ỦY BAN NHÂN "
+                 "DÂN}}"),
+    "citation": N_("the legal basis of the letter"),
 }
+"""What each header key says (messages of the catalogue: a broken template's problem quotes them)."""
 DEPUTY = {Position.CHAIRMAN: Position.VICE_CHAIRMAN, Position.DIRECTOR: Position.DEPUTY_DIRECTOR,
           Position.HEAD: Position.DEPUTY_HEAD}
 """Who signs "KT." (ký thay) for the head of a body (Decree 30/2020, art. 13)."""
@@ -163,24 +165,26 @@ def _read_kind(path: Path, name: str, lang: str, reader: str) -> LetterKind:
         raw = load_text(header, str(path)) if header.strip() else {}
     except YamlSyntaxError as exc:
         raise _template_error(str(path), [exc.located]) from None
-    problems = []
+    problems: list[Msg] = []
     if not isinstance(raw, dict):
-        raise _template_error(str(path), ["the header between the --- lines is not a mapping of keys"])
+        raise _template_error(str(path), [Msg(N_("the header between the --- lines is not a mapping of keys"))])
     for key in sorted(set(raw) - set(HEADER_KEYS)):
-        problems.append(f"unknown key '{key}' — the keys are: {', '.join(HEADER_KEYS)}")
+        problems.append(Msg(N_("unknown key '{key}'{hint} — the keys are: {keys}"), key=key,
+                            hint=dash_hint(did_you_mean(str(key), HEADER_KEYS)), keys=list(HEADER_KEYS)))
     signer = raw.get("signer") or {}
     position = str(signer.get("position") or "") if isinstance(signer, dict) else ""
     if position not in DEPUTY:
-        problems.append(f"signer: position must be one of {', '.join(DEPUTY)} (the head of the issuing body)")
+        problems.append(Msg(N_("signer: position must be one of {positions} (the head of the issuing body)"),
+                            positions=[str(d) for d in DEPUTY]))
     label = raw.get("label")
     if isinstance(label, dict):
         label = label.get(reader) or label.get(lang) or label.get("vi")
     for key, value in (("label", label), ("symbol", raw.get("symbol"))):
         if not str(value or "").strip():
-            problems.append(f"'{key}' is missing: {HEADER_KEYS[key]}")
+            problems.append(_missing(key))
     where = raw.get("where") or {}
     if not isinstance(where, dict):
-        problems.append(f"where: {HEADER_KEYS['where']}")
+        problems.append(Msg("{key}: {meaning}", key="where", meaning=Msg(HEADER_KEYS["where"])))
         where = {}
     if problems:
         raise _template_error(str(path), problems)
@@ -195,7 +199,12 @@ def _read_kind(path: Path, name: str, lang: str, reader: str) -> LetterKind:
                       collective=str(signer.get("collective") or ""), citation=str(raw.get("citation") or ""))
 
 
-def _template_error(file: str, problems: list[str] | list[Msg]) -> LetterError:
+def _missing(key: str) -> Msg:
+    """"'key' is missing: what it says" (a header key a template needs)."""
+    return Msg(N_("'{key}' is missing: {meaning}"), key=key, meaning=Msg(HEADER_KEYS[key]))
+
+
+def _template_error(file: str, problems: Sequence[Msg | str]) -> LetterError:
     return LetterError(N_("The letter template {file} cannot be used:\n{listing}"), file=file,
                        listing=join([Msg("  - {problem}", problem=p) for p in problems], "\n"))
 
@@ -213,33 +222,36 @@ def _render(own: Path | None, spec: LetterKind, context: dict[str, Any]) -> dict
     try:
         text = _environment(own, spec.lang).get_template(spec.template).render(context)
     except jinja2.TemplateError as exc:
-        raise _template_error(spec.file, [_where(exc, spec.file) + str(exc)]) from None
+        raise _template_error(spec.file, [_where(exc, spec.file, str(exc))]) from None
     parts: dict[str, list[str]] = {}
     current = None
     for n, line in enumerate(text.splitlines(), 1):
         marker = _SECTION_LINE.match(line.strip())
         if marker:
             if marker.group(1) not in SECTIONS:
-                raise _template_error(spec.file, [f"unknown section [{marker.group(1)}] — the sections are: "
-                                                  + ", ".join(f"[{s}]" for s in SECTIONS)])
+                raise _template_error(spec.file, [Msg(N_("unknown section [{section}] — the sections are: {sections}"),
+                                                      section=marker.group(1),
+                                                      sections=[f"[{s}]" for s in SECTIONS])])
             current = marker.group(1)
             parts[current] = []
         elif current is not None:
             parts[current].append(line.rstrip())
         elif line.strip():
-            raise _template_error(spec.file, [f"text before the first section, rendered line {n}: '{line.strip()}'"])
+            raise _template_error(spec.file, [Msg(N_("text before the first section, rendered line {n}: '{text}'"),
+                                                  n=n, text=line.strip())])
     return parts
 
 
-def _where(exc: jinja2.TemplateError, file: str) -> str:
-    """"line N: " of the template line a rendering error came from (Jinja keeps it in the traceback)."""
+def _where(exc: jinja2.TemplateError, file: str, problem: str) -> Msg | str:
+    """"line N: problem", N the template line a rendering error came from (Jinja keeps it in the traceback);
+    ``problem`` is Jinja's own words."""
     lineno = getattr(exc, "lineno", None)
     tb = sys.exc_info()[2]
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == file:
             lineno = tb.tb_lineno
         tb = tb.tb_next
-    return f"line {lineno}: " if lineno else ""
+    return Msg(N_("line {n}: {problem}"), n=lineno, problem=problem) if lineno else problem
 
 
 def _paragraphs(lines: list[str]) -> list[decree30.Paragraph]:
@@ -482,7 +494,7 @@ def case_letter(s: Session, case: Case, spec: LetterKind, author: Person, now: d
     """
     _check_case(s, case, spec, spec.lang)
     if not spec.issuer:
-        raise _template_error(spec.file, [f"'issuer' is missing: {HEADER_KEYS['issuer']}"])
+        raise _template_error(spec.file, [_missing("issuer")])
     day = to_local(now).date()
     parts = _render(own, spec, case_context(s, case, author, day, spec.lang))
     return _document(s, spec, parts, spec.issuer, day, number, signer, f"{case.ref} — {spec.label}", [])

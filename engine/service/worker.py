@@ -39,7 +39,7 @@ from agreeflow.engine.service import audit, base, words
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.notifications import compose, outbox
 from agreeflow.notifications.mailer import GateClosed, Transport, TransportError, build_bytes
-from agreeflow.notifications.render import RenderedMessage
+from agreeflow.notifications.render import RenderedMessage, register_file
 
 log = logging.getLogger("agreeflow.sweep")
 COUNTS = ("due", "queued", "reminders", "escalations", "missed", "skipped", "messages", "digests", "late", "errors",
@@ -56,6 +56,7 @@ def tick(settings: Settings, node: str | None = None, dispatch: bool = True,
     base.allowed(settings, "tick", lambda s: base.worker(s, settings, "tick"))
     transport = outbox.transport_for(settings) if dispatch else None  # a bad mail URL fails before the sweep writes
     check_signing_key(settings)  # and so does a signing key that cannot sign
+    register_file()  # and a register file (the mail's wording by relation) an operator broke
     counts = sweep(settings, now(), stop)
     if transport is not None:
         counts.update(dispatch_outbox(settings, node or outbox.default_node_name(), stop=stop, transport=transport))
@@ -481,6 +482,7 @@ def serve(settings: Settings, node_name: str | None = None, interval: float = 60
         base.allowed(settings, "serve", lambda s: base.worker(s, settings, "serve"))  # once, at the start
         transport = outbox.transport_for(settings)
         check_signing_key(settings)
+        register_file()
         register(settings, name)
     except BaseException:
         _restore(previous)
