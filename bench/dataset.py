@@ -150,6 +150,39 @@ def add_verifiable_log(conn: sqlite3.Connection, n_cases: int, start: datetime,
                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows())
 
 
+def add_chained_events(conn: sqlite3.Connection, cases: list[tuple[int, str]], per_case: int, start: datetime) -> int:
+    """A valid hash chain of ``per_case`` events for each existing case (opened, then deadlines set and
+    notes), for pages that show a case's history; returns the events written.  Unlike add_verifiable_log,
+    the cases' rows are not made to agree with it (``audit verify`` would report them)."""
+    from agreeflow.engine.core.audit import GENESIS, canonical
+    from agreeflow.engine.core.store import canonical_json
+
+    def rows() -> Iterator[tuple[object, ...]]:
+        for case_id, ref in cases:
+            prev, at = GENESIS, start
+            for seq in range(1, per_case + 1):
+                at = at + timedelta(seconds=37, microseconds=seq * 1013)
+                if seq == 1:
+                    kind, role = "opened", "coordinator"
+                    payload: dict[str, Any] = {"workflow": "approval", "version": 1, "title": f"Thỏa thuận {ref}",
+                                               "fields": {"lead_unit": "SNGV"}, "parent": None}
+                else:
+                    kind, role = "deadline_set", ""
+                    payload = {"deadline": f"timer:bench:{seq}", "label": "Hạn xin ý kiến", "unit": "SNGV",
+                               "status": "open", "due_date": "2024-07-31", "phrase": "3 ngày làm việc",
+                               "citation": CITATION, "confirmed": True}
+                blob = canonical(ref, seq, at, COORDINATOR, role, kind, None, None, None, None, payload, prev, at,
+                                 "", ORIGIN)
+                digest = hashlib.sha256(blob).hexdigest()
+                yield (case_id, seq, ts(at), COORDINATOR, role, kind, None, None, None, None, canonical_json(payload),
+                       prev, digest, ts(at), "", ORIGIN)
+                prev = digest
+
+    return _batched(conn, "INSERT INTO events (case_id, seq, at, actor, role, kind, from_state, to_state,"
+                          " \"trigger\", note, payload, prev_hash, hash, recorded_at, recorded_by, origin)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows())
+
+
 COORDINATOR = "dieuphoi@bacgiang.example"
 ORIGIN = "worker:bench"
 CITATION = "Điều 21 Nghị định 64/2021/NĐ-CP"

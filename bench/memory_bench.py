@@ -125,9 +125,10 @@ def run(quick: bool) -> list[common.Figure]:
                  ("no deadlines: peak / end", f"{base_peak:.1f} / {base_last:.1f} MiB"),
                  ("window", f"{window:.0f} s, first sweep at start, {DUE_NOW:,} deadlines due"),
                  ("work done by the node in the window", work)],
-        notes=("none of these deadlines is overdue: the weekly digest (engine/sweep.py digests) loads every "
-               "overdue open deadline with its case as ORM objects on its day, so a table with many overdue "
-               "deadlines costs more then — not measured here"))]
+        notes=("none of these deadlines is overdue: on its day the weekly digest (engine/procedures/sweep.py "
+               "digest_items) loads the overdue open deadlines, then every open deadline of the units they name, "
+               "with their cases, as ORM objects — a table with many overdue deadlines costs more then; not "
+               "measured here"))]
 
 
 if __name__ == "__main__":

@@ -129,8 +129,7 @@ def build(home: Path, agreements: int, per_case: int) -> dict[str, Any]:
                      " phrase, explanation, citation, confirmed, status, policy, next_action_at, rung, extra) VALUES"
                      " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", deadlines)
     conn.execute("COMMIT")
-    events = dataset.add_events(conn, dataset.chained_events([(i, r) for i, r, *_ in every], per_case,
-                                                             now - timedelta(days=400)))
+    events = dataset.add_chained_events(conn, [(i, r) for i, r, *_ in every], per_case, now - timedelta(days=400))
     conn.execute("ANALYZE")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

@@ -213,26 +213,36 @@ def digest_items(s: Session, week: DigestWeek, cal: Any, policies: Policies
                  ) -> dict[str, list[tuple[Deadline, Case]]]:
     """Per unit that has not had this week's digest and has an overdue deadline whose ladder has ended:
     everything open for it, less what a mail told it about that same day (the digest never repeats the
-    day's mail), by due date."""
-    rows = s.exec(select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
-                  .where(Deadline.status == "open", col(Deadline.due_date).is_not(None),
-                         col(Case.suspended_at).is_(None))
-                  .order_by(col(Deadline.unit), col(Deadline.due_date), col(Deadline.id))).all()
+    day's mail), by due date.
+
+    The overdue deadlines are read first, and the open ones only for the units they name: a table of a
+    million open deadlines, few of them overdue, costs the weekly sweep those few (bench/memory_bench.py).
+    """
     done = {k.split(":")[1] for k in s.exec(select(OutboxMessage.idem_key).where(
         col(OutboxMessage.idem_key).like(f"{week.tag}:%"))).all()}
     day_start = clock.local_at(clock.to_local(week.at).date(), 0)
     told_today = set(s.exec(select(OutboxMessage.deadline_id).where(
         col(OutboxMessage.created_at) >= day_start, col(OutboxMessage.deadline_id).is_not(None),
         col(OutboxMessage.status) != OutboxStatus.SKIPPED)).all())
+
+    def wanted(d: Deadline) -> bool:
+        return bool(d.unit) and d.unit not in done and policies.get(d.policy).digest and d.id not in told_today
+
+    def open_rows(*more: Any) -> Any:
+        return (select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
+                .where(Deadline.status == "open", col(Deadline.due_date).is_not(None),
+                       col(Case.suspended_at).is_(None), *more))
+
+    due_units = {d.unit for d, _ in s.exec(open_rows(col(Deadline.due_at) < week.at)).all()
+                 if wanted(d) and reminders.ladder_finished_before(d, week.at, cal, policies)}
+    if not due_units:
+        return {}
     per_unit: dict[str, list[tuple[Deadline, Case]]] = {}
-    due_units: set[str] = set()
-    for d, case in rows:
-        if not d.unit or d.unit in done or not policies.get(d.policy).digest or d.id in told_today:
-            continue
-        per_unit.setdefault(d.unit, []).append((d, case))
-        if d.due_at is not None and d.due_at < week.at and reminders.ladder_finished_before(d, week.at, cal, policies):
-            due_units.add(d.unit)
-    return {u: items for u, items in per_unit.items() if u in due_units}
+    for d, case in s.exec(open_rows(col(Deadline.unit).in_(sorted(u for u in due_units if u)))
+                          .order_by(col(Deadline.unit), col(Deadline.due_date), col(Deadline.id))).all():
+        if wanted(d):
+            per_unit.setdefault(str(d.unit), []).append((d, case))
+    return per_unit
 
 
 def digest(s: Session, unit: str, items: list[tuple[Deadline, Case]], week: DigestWeek, now: datetime,
