@@ -54,6 +54,18 @@ def test_a_workflow_naming_an_unknown_position_fails_lint_with_the_line_and_the_
     assert "transition 'approve': who: unknown position 'chairmen' — did you mean 'chairman'?" in res.stderr
     assert "positions: chairman, vice_chairman, director" in res.stderr
 
+def test_initial_and_terminal_must_be_true_or_false(af, tmp_path):
+    """'initial: yes' (YAML 1.2: the text "yes") or 'initial: khong_co' was taken as true; it is a lint error."""
+    shipped = (Path(__file__).parents[1] / "workflows" / "task.yaml").read_text(encoding="utf-8")
+    assert "    initial: true\n" in shipped
+    bad = tmp_path / "task.yaml"
+    bad.write_text(shipped.replace("    initial: true\n", "    initial: khong_co\n", 1), encoding="utf-8")
+    res = af("workflows", "lint", str(bad))
+    assert res.exit_code == 2 and "initial phải là true hoặc false, không phải 'khong_co'" in res.stderr
+    res = af("workflows", "lint", str(bad), "--lang", "en")
+    assert "state 'assigned': initial must be true or false, not 'khong_co'" in res.stderr
+
+
 def test_yes_no_on_off_stay_text():
     doc = load_text("states: {on: 1, off: 2}\nvalues: [yes, no, On, true]\n")
     assert list(doc["states"]) == ["on", "off"]

@@ -362,6 +362,10 @@ def _parse_states(raw: Any, fields: dict[str, FieldDef], p: _Problems) -> dict[s
         line = raw.line_of(str(name))
         spec = spec if isinstance(spec, LineDict) else LineDict()
         _check_keys(spec, STATE_KEYS, Msg(N_("state '{state}'"), state=name), p)
+        for flag in ("initial", "terminal"):
+            if not isinstance(spec.get(flag, False), bool):
+                p.add(spec.line_of(flag), Msg(N_("state '{state}': {key} must be true or false, not '{value}'"),
+                                                     state=name, key=flag, value=str(spec.get(flag))))
         timers = []
         for t in _as_list(spec.get("timers")):
             timer = _parse_timer(t, str(name), fields, p, line)
