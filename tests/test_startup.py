@@ -5,6 +5,7 @@ the migrations make."""
 
 from __future__ import annotations
 
+import marshal
 import os
 import subprocess
 import sys
@@ -114,7 +115,15 @@ def test_a_damaged_or_foreign_cache_file_is_parsed_again(tmp_path: Path, monkeyp
     want = load_file(path)
     load_file(path, cached=True)
     kept = yamlio._cache_file(path)
-    for junk in (b"", b"\x00garbage", kept.read_bytes()[:-3]):
+    digest = marshal.loads(kept.read_bytes())[0]
+    foreign = [  # well-formed, with the right key, holding what the loader never makes
+        (0, 1, {}, ["id", "when", "states"], [b"bytes-not-str", (1, 739131), ["x", "y"]]),
+        (0, 1, {}, ["id", "when", "states"], ["a", (1, 10**12), ["x", "y"]]),
+        (0, "1", {}, ["id"], ["a"]),
+        (0, 1, {"id": "one"}, ["id"], ["a"]),
+        (7, 1, {}, ["id"], ["a"]),
+    ]
+    for junk in (b"", b"\x00garbage", kept.read_bytes()[:-3], *(marshal.dumps((digest, f)) for f in foreign)):
         kept.write_bytes(junk)
         assert same_tree(load_file(path, cached=True), want)
     assert same_tree(load_file(path, cached=True), want)

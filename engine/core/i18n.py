@@ -340,6 +340,7 @@ def catalogue(lang: str) -> Catalogue | None:
     cost more than the template that wanted it.
     """
     now, folder = time.monotonic(), os.environ.get("AGREEFLOW_LOCALE_DIR") or ""
+    lang = lang if lang in LANGS else DEFAULT_LANG  # as _Source.of does: the dictionary stays two entries
     seen = _looked.get(lang)
     if seen is not None and now - seen[0] < RECHECK_SECONDS and seen[1] == folder:
         source = seen[2]

@@ -211,7 +211,7 @@ def load_file(path: Path, *, cached: bool = False) -> Any:
     with open(path, "rb") as fh:
         data = fh.read(MAX_BYTES + 1)
     if cached and len(data) <= MAX_BYTES:
-        kept, digest = _cache_file(path), hashlib.sha256(CACHE_FORMAT + data).digest()
+        kept, digest = _cache_file(path), hashlib.sha256(CACHE_FORMAT + _loader_id() + data).digest()
         found = _from_cache(kept, digest)
         if found is not _MISSING:
             return found
@@ -249,6 +249,17 @@ CACHE_FORMAT = b"agreeflow-yaml-1"
 _MISSING = object()
 
 
+@cache
+def _loader_id() -> bytes:
+    """A hash of this module's own source, part of every cache key: a later agreeflow whose loader gives
+    something else for the same bytes (resolvers, limits, line numbers) never reads an earlier one's parse,
+    even when nobody changed ``CACHE_FORMAT`` (they may share the user's cache folder)."""
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).digest()
+    except OSError:
+        return b"?"
+
+
 class _Uncacheable(Exception):
     """A value the cache's encoding does not carry (a timestamp, a set, binary data…): the file is not kept."""
 
@@ -264,7 +275,8 @@ def _from_cache(kept: Path, digest: bytes) -> Any:
 
     The key is a hash of the file's bytes (and ``CACHE_FORMAT``), not its modification time or size: an
     edit that keeps both (a copy with ``cp -p``, a clock set back, a replaced character) is still seen.
-    A cache file that is absent, of another file state, damaged or written by another Python is a miss.
+    A cache file that is absent, of another file state or of another loader, damaged, or holding a value
+    the loader never makes, is a miss.
     """
     try:
         with open(kept, "rb") as fh:
@@ -272,7 +284,8 @@ def _from_cache(kept: Path, digest: bytes) -> Any:
         if not isinstance(found, tuple) or len(found) != 2 or found[0] != digest:
             return _MISSING
         return _decode(found[1])
-    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError, RecursionError):
+    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError, RecursionError, OverflowError,
+            AttributeError):
         return _MISSING
 
 
@@ -303,25 +316,33 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(value: Any) -> Any:
+    """What :func:`_encode` wrote, every value checked to be one the loader makes: a cache file is not
+    trusted to hold only what agreeflow wrote (TypeError: a miss, the file is parsed again)."""
     kind = type(value)
     if kind is list:
-        return [_decode(v) if type(v) in _NESTED else v for v in value]
+        return [_decode(v) if type(v) in _NESTED else _scalar(v) for v in value]
     if kind is tuple:
         if value[0] == 1:
             return date.fromordinal(value[1])
-        _, line, key_lines, keys, values = value
-        out = LineDict(zip([_decode(k) if type(k) in _NESTED else k for k in keys],
-                           [_decode(v) if type(v) in _NESTED else v for v in values], strict=True))
+        tag, line, key_lines, keys, values = value
+        if tag != 0 or type(line) is not int or type(key_lines) is not dict or any(
+                type(k) is not str or type(n) is not int for k, n in key_lines.items()):
+            raise TypeError("not a LineDict")
+        out = LineDict(zip([_decode(k) if type(k) in _NESTED else _scalar(k) for k in keys],
+                           [_decode(v) if type(v) in _NESTED else _scalar(v) for v in values], strict=True))
         out.line, out.key_lines = line, key_lines
         return out
-    if kind in _SCALARS or value is None:
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> Any:
+    if type(value) in _SCALARS or value is None:
         return value
-    raise TypeError(kind.__name__)
+    raise TypeError(type(value).__name__)
 
 
 _NESTED = frozenset({list, tuple})
-"""What :func:`_decode` must rebuild; anything else marshal gave back is a value as it is (one call less per
-scalar: a workflow file has thousands)."""
+"""What :func:`_decode` must rebuild; anything else must be a scalar the loader makes (:func:`_scalar`)."""
 _SCALARS = frozenset({str, int, float, bool})
 
 
