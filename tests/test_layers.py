@@ -135,3 +135,15 @@ def test_import_contracts_hold() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_the_service_api_lists_agree() -> None:
+    """engine/service/__init__.py names its API three times — the TYPE_CHECKING imports and the literal
+    ``__all__`` (for ruff and mypy, which read them statically) and ``_WHERE`` (what the lazy import
+    resolves): a name added to one and not the others fails here, and every name resolves."""
+    from agreeflow.engine import service
+
+    where = service._WHERE  # noqa: SLF001  (this test checks the module's own table)
+    assert set(service.__all__) == set(where) | set(service._MODULES) | {"with_session"}  # noqa: SLF001
+    for name in service.__all__:
+        assert getattr(service, name) is not None, name

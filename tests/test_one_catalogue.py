@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import re
-import string
 from pathlib import Path
 
 import pytest
@@ -169,19 +168,15 @@ def test_every_vietnamese_entry_is_translated() -> None:
     assert untranslated == []
 
 
-def _names(text: str) -> set[str]:
-    return {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(text) if f}
-
-
 @pytest.mark.parametrize("lang", i18n.LANGS)
 def test_placeholders_match_between_msgid_and_translation(lang: str) -> None:
     wrong = []
     for mid, m in _catalogue(lang).items():
         ids = [m.id] if isinstance(m.id, str) else list(m.id)  # type: ignore[attr-defined]
         strings = [m.string] if isinstance(m.string, str) else list(m.string)  # type: ignore[attr-defined]
-        expected = set().union(*(_names(i) for i in ids))
-        wrong += [(mid, s) for s in strings if s and _names(s) - expected]
-        if isinstance(m.id, str) and m.string and _names(m.string) != _names(m.id):  # type: ignore[attr-defined]
+        expected = set().union(*(i18n.placeholders(i) for i in ids))
+        wrong += [(mid, s) for s in strings if s and i18n.placeholders(s) - expected]
+        if isinstance(m.id, str) and m.string and i18n.placeholders(m.string) != i18n.placeholders(m.id):  # type: ignore[attr-defined]
             wrong.append((mid, m.string))  # type: ignore[attr-defined]
     assert wrong == []
 

@@ -130,10 +130,6 @@ class AgreeflowError(Exception):
                 "details": {k: _detail(v, lang) for k, v in self.fields.items() if _jsonable(v)}}
 
 
-def _show(value: Any, lang: str) -> str:
-    return show(value, lang)
-
-
 def _jsonable(v: Any) -> bool:
     return isinstance(v, (str, int, float, bool, list, dict, type(None), Msg))
 
