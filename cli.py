@@ -675,7 +675,8 @@ def case_history(case_ref: str) -> None:
         case_ref, [t("seq"), t("at"), *_recorded_heading(rows), t("actor"), t("kind"), t("From → to"), t("Step"),
                    t("note")],
         [[e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rows, e), _actor_cell(e),
-          word("EVENTS", e["kind"]), _move(e), e.get("trigger_label") or e["trigger"], _event_note(e)] for e in rows]))
+          word("EVENTS", e["kind"]), _move(e), e.get("trigger_label") or e["trigger"], service.event_note(e, lang())]
+         for e in rows]))
 
 
 def _move(e: dict[str, Any]) -> str:
@@ -707,75 +708,6 @@ def _recorded_heading(rows: list[dict[str, Any]]) -> list[str]:
 
 def _recorded_cell(rows: list[dict[str, Any]], e: dict[str, Any]) -> list[str]:
     return [e["recorded"]] if _recorded_shown(rows) else []
-
-
-def _event_note(e: dict[str, Any]) -> str:
-    from agreeflow.engine import service
-    p = e.get("payload") or {}
-    if e["kind"] == "deadline_moved":
-        name = p.get("label") or p.get("deadline")
-        if p.get("why") == "calendar":
-            return t("ev_moved_calendar", deadline=name, before=_dmy(p["before"]), after=_dmy(p["after"]),
-                     day=_dmy(p["calendar_day"]), reason=p.get("reason"), source=p.get("source"))
-        return t("ev_moved_suspension", deadline=name, before=_dmy(p["before"]), after=_dmy(p["after"]),
-                 n=p.get("working_days"))
-    if e["kind"] == "calendar_changed":
-        return t("ev_calendar_changed", day=_dmy(p["date"]), kind=t("cal_off" if p["kind"] == "off" else "cal_working"),
-                 reason=p.get("reason"), source=p.get("source"), n=len(p.get("moved", [])))
-    if e["kind"] == "suspended" and "since" in p:
-        if not _own_note(e):
-            return service.event_note(e, lang())
-        return t("ev_suspended", since=_dmy(p["since"]), reason=_own_note(e))
-    if e["kind"] == "resumed" and "until" in p:
-        dates = "".join(f"; {d['label']}: {_dmy(d['before'])} → {_dmy(d['after'])}" for d in p.get("deadlines", []))
-        return t("ev_resumed", since=_dmy(p["since"]), until=_dmy(p["until"]), n=p.get("working_days"),
-                 reason=p.get("reason") or "", dates=dates)
-    if e["kind"] in ("deadline_set", "deadline_met", "deadline_missed"):
-        label = service.render(service.pair(p.get("label"), p.get("label_en") or p.get("label")), lang())
-        due = _dmy(p["due_date"]) if p.get("due_date") else p.get("phrase") or ""
-        return f"{label}: {due}" + (f" ({_margin(p['margin_wd'])})" if p.get("margin_wd") is not None else "")
-    if e["kind"] in ("reminder_queued", "escalated"):
-        late = f" ({t('queued {duration} late', duration=_duration(p['late_by_s']))})" if p.get("late_by_s") else ""
-        return f"{rung_text(p.get('rung'))}: {', '.join(p.get('recipients') or [])}{late}"
-    if e["kind"] == "reminder_sent":
-        return f"{rung_text(p.get('rung'))} → {p.get('recipient')} ({p.get('node')})"
-    if e["kind"] == "refused":  # the error kept as a message key (older events: its text)
-        return service.event_note(e, lang())
-    if e["kind"] == "field_changed":
-        after = p.get("after")
-        if e.get("field_type"):  # the workflow declares the field: its value as case show gives it
-            name = str(p.get("field"))
-            words = {"fields": {name: {"type": e["field_type"], "choices": e.get("field_choices")}}}
-            return f"{e.get('field_label') or name}: {_field_value(words, name, after)}"
-        shown = [_dmy(v) if isinstance(v, str) and _ISO_DAY.fullmatch(v) else v
-                 for v in (after if isinstance(after, list) else [after])]
-        return f"{e.get('field_label') or p.get('field')}: {', '.join('' if v is None else str(v) for v in shown)}"
-    if e["kind"] == "unit_transferred":
-        if "cases" in p:  # the summary on the system chain
-            what = [", ".join(p["cases"]) or t("none")]
-        else:
-            what = [f"{k}: {_text(v.get('before'))} → {_text(v.get('after'))}" for k, v in p.get("fields", {}).items()]
-            what += [f"{t('unit')}: {p['unit'][0]} → {p['unit'][1]}"] if p.get("unit") and not what else []
-            what += [service.render(service.pair(d.get("label") or d.get("key"), d.get("label_en") or d.get("label")
-                                                 or d.get("key")), lang()) for d in p.get("deadlines", [])]
-        own = _own_note(e)
-        return t("ev_unit_transferred", old=p.get("from_unit"), new=p.get("to_unit"),
-                 since=_dmy(p.get("effective_from")), what="; ".join(what)) + (f" — {own}" if own else "")
-    if e["kind"] in ("suspended", "resumed"):
-        n = p.get("working_days")
-        return _own_note(e) + (f" ({tn('{n} working day', '{n} working days', n)})" if n is not None else "")
-    return service.event_note(e, lang())
-
-
-def _own_note(e: dict[str, Any]) -> str:
-    """The event's note alone: what a person typed, or the engine's note (a stored message) in the reader's language."""
-    from agreeflow.engine import service
-    stored = (e.get("payload") or {}).get("note")
-    return service.render(stored, lang()) if isinstance(stored, dict) else str(e.get("note") or "")
-
-
-_ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
-"""A stored day (fields keep dates as YYYY-MM-DD)."""
 
 
 def _margin(wd: int) -> str:
@@ -1139,7 +1071,8 @@ def audit_log(case_ref: str | None, actor: str | None, unit: str | None, kind: s
                                                              t("actor"), t("kind"), t("From → to"), t("Step"),
                                                              t("note")],
          [[e["case"], e["seq"], service.fmt_at_local(e["at"]), *_recorded_cell(rs, e), _actor_cell(e),
-           word("EVENTS", e["kind"]), _move(e), e.get("trigger_label") or e["trigger"], _event_note(e)] for e in rs]))
+           word("EVENTS", e["kind"]), _move(e), e.get("trigger_label") or e["trigger"], service.event_note(e, lang())]
+          for e in rs]))
 
 
 @audit.command("export")

@@ -166,3 +166,19 @@ def test_only_an_admin_changes_the_calendar_others_are_refused_and_logged(probe,
         assert s.exec(select(CalendarDay)).all() == []
     assert dues(probe, ref)["opinions"] == "2025-03-12"
     assert probe.json("calendar", "is-working", "2025-03-11")["working"]
+
+
+def test_a_moved_deadline_reads_in_the_readers_language_in_history_and_log(probe):
+    """The CLI's history and audit log word an event as the engine does (one wording, ``notes.describe``): a
+    deadline moved by a day off is named by its label in the reader's language, with the days dd/mm/yyyy."""
+    ref = open_probe(probe)
+    probe("calendar", "set-off", "2025-03-11", *STORM, user=ADMIN, now=LATER, ok=True)
+
+    for command in (("case", "history", ref), ("audit", "log", "--case", ref)):
+        texts = [e["text"] for e in probe.json(*command, lang="en", now=LATER) if e["kind"] == "deadline_moved"]
+        assert texts[0] == ("Opinions: 12/03/2025 → 13/03/2025 (calendar change: 11/03/2025 Nghỉ do bão số 3; "
+                            f"source {STORM[3]})"), texts
+        english = probe(*command, lang="en", now=LATER, ok=True).stdout
+        assert "Opinions" in english and "Góp ý" not in english, english
+        vietnamese = probe(*command, now=LATER, ok=True).stdout
+        assert "Góp ý" in vietnamese and "Opinions" not in vietnamese, vietnamese

@@ -157,6 +157,25 @@ def test_an_auditor_gets_no_writing_forms_and_a_post_is_refused_403_and_logged(s
     assert service.show_case(site.settings(), ref)["state"] == "opinions"
 
 
+def test_the_case_page_and_the_log_page_word_events_as_the_cli_does_in_the_readers_language(site, af):
+    """One wording of the log (the engine's): a deadline by its label in the page's language, a refusal with
+    its reason, on the case page and the inspectors' log page alike."""
+    ref = open_agreement(site.home, site.url)
+    auditor = site.client(AUDITOR)
+    auditor.post(f"/cases/{ref}/fire", data={"csrf": auditor.csrf(f"/cases/{ref}"), "trigger": "abandon",
+                                             "f.abandon_reason": "Kiểm tra"})
+    deadline = next(e["payload"] for e in service.history(site.settings(), ref) if e["kind"] == "deadline_set")
+    assert deadline["label"] != deadline["label_en"]
+    c = site.client(COORD)
+    vietnamese = visible_text(c.get(f"/cases/{ref}").text)
+    assert deadline["label"] in vietnamese and deadline["label_en"] not in vietnamese
+    assert "chỉ được xem" in vietnamese  # why the auditor's step was refused
+    english = visible_text(c.get(f"/cases/{ref}?lang=en").text)
+    assert deadline["label_en"] in english and deadline["label"] not in english
+    log = visible_text(auditor.get(f"/audit/log?case={ref}&lang=en").text)
+    assert deadline["label_en"] in log and deadline["label"] not in log, log[-2000:]
+
+
 # ------------------------------------------------------------------ forms
 def test_bad_input_is_400_at_the_field_and_the_database_is_unchanged(site, af):
     c = site.client(COORD)

@@ -36,6 +36,9 @@ MAIL_KINDS = {"reminder": N_("reminder"), "due_today": N_("due-today notice"), "
 Labels = Callable[[str], Mapping[str, str] | None]
 """A field name → its label ``{vi, en}`` in the case's workflow (None: not known)."""
 
+Rungs = Callable[[str], str]
+"""A reminder rung's id → what it is, in the reader's language (the policy file says; the service knows it)."""
+
 
 def stored(note: str | Msg | None, payload: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
     """(note column, payload) for an event: a message goes into the payload, a person's text stays a note."""
@@ -86,14 +89,29 @@ def _late(seconds: int) -> Msg:
     return Msg.plural(N_("{n} minute"), N_("{n} minutes"), max(seconds // 60, 1))
 
 
-def describe(e: Mapping[str, Any], lang: str, labels: Labels | None = None) -> str:
-    """The event in words, in ``lang`` (see the module docstring)."""
-    return show(message(e, labels), lang)
+def describe(e: Mapping[str, Any], lang: str, labels: Labels | None = None, rungs: Rungs | None = None) -> str:
+    """The event in words, in ``lang`` (see the module docstring).
+
+    ``labels`` gives a field's label (else the event's ``field_label``, else its name); ``rungs`` a reminder
+    rung in words (else the kind of mail).
+    """
+    return show(message(e, labels, rungs), lang)
 
 
-def message(e: Mapping[str, Any], labels: Labels | None = None) -> Msg | str:
+def message(e: Mapping[str, Any], labels: Labels | None = None, rungs: Rungs | None = None) -> Msg | str:
     """The event in words, as a message not yet in a language."""
     p: Mapping[str, Any] = e.get("payload") or {}
+
+    def field_label(name: str) -> Any:
+        """A field by its label: the workflow's, else the one the event view carries, else its name."""
+        return (labels(name) if labels is not None else None) or (
+            e.get("field_label") if name == p.get("field") else None) or name
+
+    def mail(payload: Mapping[str, Any]) -> Any:
+        if rungs is not None and payload.get("rung"):
+            return rungs(str(payload["rung"]))
+        return word(MAIL_KINDS, payload.get("kind")) if payload.get("kind") in MAIL_KINDS else payload.get("rung") or ""
+
     kind = e.get("kind")
     own: Msg | str = from_json(p.get(NOTE)) or str(e.get("note") or "")
     if kind == "deadline_moved":
@@ -114,7 +132,8 @@ def message(e: Mapping[str, Any], labels: Labels | None = None) -> Msg | str:
             return Msg(N_("Suspended from {since}"), since=day(p["since"]))
         return Msg(N_("Suspended from {since}: {reason}"), since=day(p["since"]), reason=own)
     if kind == "resumed" and "until" in p:
-        dates = [Msg("; {label}: {before} → {after}", label=d.get("label"), before=day(d.get("before")),
+        dates = [Msg("; {label}: {before} → {after}", label=pair(d.get("label"), d.get("label_en") or d.get("label")),
+                     before=day(d.get("before")),
                      after=day(d.get("after"))) for d in p.get("deadlines") or []]
         reason = p.get("reason")
         if not reason:  # stopped by a step, no reason typed: the note of the restart, if any, follows
@@ -137,27 +156,25 @@ def message(e: Mapping[str, Any], labels: Labels | None = None) -> Msg | str:
                        count=duration(abs(margin), "wd"))
         return text
     if kind in ("reminder_queued", "escalated"):
-        what = word(MAIL_KINDS, p.get("kind")) if p.get("kind") in MAIL_KINDS else p.get("rung") or ""
-        text = Msg(N_("{what} to {recipients}"), what=what, recipients=list(p.get("recipients") or []))
+        text = Msg(N_("{what} to {recipients}"), what=mail(p), recipients=list(p.get("recipients") or []))
         late = p.get("late_by_s")
         return Msg(N_("{text} (queued {late} late)"), text=text, late=_late(int(late))) if late else text
     if kind == "reminder_sent":
-        return Msg(N_("{what} → {recipient} (node {node})"),
-                   what=word(MAIL_KINDS, p.get("kind")) if p.get("kind") in MAIL_KINDS else p.get("rung") or "",
-                   recipient=p.get("recipient"), node=p.get("node"))
+        return Msg(N_("{what} → {recipient} (node {node})"), what=mail(p), recipient=p.get("recipient"),
+                   node=p.get("node"))
     if kind == "refused":
         return from_json(p) or str(p.get("message", ""))
     if kind == "child_opened" and p.get("child"):
         return Msg(N_("{child} for {unit}"), child=p.get("child"), unit=p.get("unit"))
     if kind == "field_changed":
         name = str(p.get("field"))
-        return Msg("{field} = {value}", field=(labels(name) if labels else None) or name, value=value(p.get("after")))
+        return Msg("{field}: {value}", field=field_label(name), value=value(p.get("after")))
     if kind == "unit_transferred":
         summary: Any
         if "cases" in p:  # the summary on the system chain
             summary = list(p["cases"]) or Msg(N_("(none)"))
         else:
-            moved: list[Any] = [Msg("{field}: {before} → {after}", field=(labels(k) if labels else None) or k,
+            moved: list[Any] = [Msg("{field}: {before} → {after}", field=field_label(k),
                                     before=value(v.get("before")), after=value(v.get("after")))
                                 for k, v in (p.get("fields") or {}).items()]
             if p.get("unit") and not moved:

@@ -148,7 +148,8 @@ def _move(s: Session, case: Case, d: Deadline, new: Due, cal: Any, change: dict[
     d.due_date, d.due_at = after, new.due_at
     d.explanation = list(new.steps) + [calendar_step(change, before, after)]
     wd = cal.working_days_between(before, after)
-    payload = {"deadline": d.key, "label": d.label_vi, "before": before.isoformat(), "after": after.isoformat(),
+    payload = {"deadline": d.key, "label": d.label_vi, "label_en": d.label_en, "before": before.isoformat(),
+               "after": after.isoformat(),
                "working_days": wd, "why": "calendar", "calendar_day": change["date"],
                "calendar_kind": change["kind"], "reason": change["reason"], "source": change["source"]}
     audit.append_event(s, case, EventKind.DEADLINE_MOVED, actor=actor, role="admin", note=change["reason"],

@@ -62,12 +62,13 @@ def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: 
             d.due_date, d.due_at = due.due_date, due.due_at
             d.explanation = list(d.explanation or []) + [suspension_step(k, since, today, before, d.due_date)]
             append_event(s, case, EventKind.DEADLINE_MOVED, actor=actor, at=now,
-                         payload={"deadline": d.key, "label": d.label_vi, "before": before.isoformat(),
+                         payload={"deadline": d.key, "label": d.label_vi, "label_en": d.label_en,
+                                  "before": before.isoformat(),
                                   "after": d.due_date.isoformat(), "working_days": k, "why": "suspension",
                                   "reason": reason})
             moved.append(d.key)
-            new_dates.append({"deadline": d.key, "label": d.label_vi, "before": before.isoformat(),
-                              "after": d.due_date.isoformat()})
+            new_dates.append({"deadline": d.key, "label": d.label_vi, "label_en": d.label_en,
+                              "before": before.isoformat(), "after": d.due_date.isoformat()})
         d.extra = extra
         d.rung = 0
         from agreeflow.engine.legaltime import reminders  # only when a deadline moves: a read imports none

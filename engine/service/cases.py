@@ -33,7 +33,7 @@ from agreeflow.engine.core.settings import MB, Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, Person
 from agreeflow.engine.legaltime import deadlines, suspension
 from agreeflow.engine.procedures import flags
-from agreeflow.engine.service import base
+from agreeflow.engine.service import base, words
 from agreeflow.engine.service.base import now, on_case, reading, reading_for
 from agreeflow.engine.service.present import recorded_text
 
@@ -305,7 +305,9 @@ def _trigger_label(defn: Definition, trigger: str | None, source: str | None, la
 
 
 def label_events(s: Session, events: list[dict[str, Any]], lang: str, ref: str | None = None) -> list[dict[str, Any]]:
-    """Event views with their states and trigger in words (``from_label``, ``to_label``, ``trigger_label``).
+    """Event views with their states and trigger in words (``from_label``, ``to_label``, ``trigger_label``), and
+    ``text``: what the event says (``notes.describe``), which every reader of the log shows — the CLI's history
+    and audit log, the web's pages.
 
     Each event's case is its ``case`` key, or ``ref`` for the events of one case; its workflow version gives
     the words.
@@ -332,6 +334,8 @@ def label_events(s: Session, events: list[dict[str, Any]], lang: str, ref: str |
             f = defn.fields[changed]
             e["field_label"] = f.label.get(lang) or f.label.get("vi") or changed
             e["field_type"], e["field_choices"] = f.type, list(f.choices)
+    for e in events:
+        e["text"] = notes.describe(e, lang, rungs=lambda rung: words.rung_word(rung, lang))
     return events
 
 
@@ -388,11 +392,8 @@ def history(settings: Settings, ref: str) -> list[dict[str, Any]]:
     with reading_for(settings, "case history", case=ref) as s:
         case = cases.find(s, ref)
         events = s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.seq))).all()
-        fields = {} if case.workflow == cases.SYSTEM_WORKFLOW else cases.definition_of(s, case.workflow,
-                                                                                       case.version).fields
         views = label_events(s, [audit.event_view(e) for e in events], settings.lang, ref=case.ref)
-    return [v | {"text": notes.describe(v, settings.lang, lambda name: fields[name].label if name in fields else None),
-                 "recorded": recorded_text(v, settings.lang)} for v in views]
+    return [v | {"recorded": recorded_text(v, settings.lang)} for v in views]
 
 
 # ------------------------------------------------------------------ engine checks

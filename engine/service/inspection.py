@@ -32,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, authority, cases, clock
+from agreeflow.engine.core import audit, authority, cases, clock, notes
 from agreeflow.engine.core.errors import FieldValueError, RoleRefusedError, UnknownCaseError
 from agreeflow.engine.core.fields import parse_date
 from agreeflow.engine.core.i18n import N_, Msg
@@ -42,7 +42,7 @@ from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Event, Person, Unit
 from agreeflow.engine.reports import auditlog, checkpoint
 from agreeflow.engine.reports import common as reports
-from agreeflow.engine.service import base
+from agreeflow.engine.service import base, words
 from agreeflow.engine.service.base import reading
 from agreeflow.engine.service.pages import person_view, reader, unit_condition, unit_names
 
@@ -283,14 +283,19 @@ def _views(s: Session, rows: list[Event], lang: str) -> list[dict[str, Any]]:
     emails = {e.actor for e in rows} | {e.recorded_by for e in rows if e.recorded_by}
     names = dict(s.exec(select(Person.email, Person.name).where(col(Person.email).in_(emails))).all())
     units = unit_names(s, lang)
-    out = []
+    out: list[dict[str, Any]] = []
+    words_of: dict[int, tuple[dict[str, str], dict[str, dict[str, str]]]] = {}
     for e in rows:
         c = found.get(e.case_id)
-        labels = _labels(s, c, lang)
+        if e.case_id not in words_of:
+            words_of[e.case_id] = _labels(s, c, lang)
+        labels, fields = words_of[e.case_id]
         p = e.payload or {}
         actor_name = names.get(e.actor) or (units.get(e.actor[5:], e.actor) if e.actor.startswith("unit:")
                                             else e.actor)
-        out.append(audit.event_view(e) | {
+        view = audit.event_view(e)
+        out.append(view | {
+            "text": notes.describe(view, lang, fields.get, lambda rung: words.rung_word(rung, lang)),
             "id": e.id, "case": c.ref if c else f"(case id {e.case_id})", "case_title": c.title if c else "",
             "actor_name": actor_name, "recorded_by_name": names.get(e.recorded_by, e.recorded_by),
             "from_label": labels.get(e.from_state or "", e.from_state or ""),
@@ -302,14 +307,15 @@ def _views(s: Session, rows: list[Event], lang: str) -> list[dict[str, Any]]:
     return out
 
 
-def _labels(s: Session, c: Case | None, lang: str) -> dict[str, str]:
+def _labels(s: Session, c: Case | None, lang: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The states of the case's workflow in words, and its fields' labels ({vi, en})."""
     if c is None or c.workflow == cases.SYSTEM_WORKFLOW:
-        return {}
+        return {}, {}
     try:
         defn = cases.definition_of(s, c.workflow, c.version)
     except Exception:  # a definition that no longer loads: show the state ids as they are
-        return {}
-    return {n: defn.label(n, lang) for n in defn.states}
+        return {}, {}
+    return {n: defn.label(n, lang) for n in defn.states}, {n: dict(f.label) for n, f in defn.fields.items()}
 
 
 # ------------------------------------------------------------------ the proof

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, authority, cases, clock, definitions, files, machine
+from agreeflow.engine.core import audit, authority, cases, clock, definitions, files, machine, notes
 from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.directory import is_active
 from agreeflow.engine.core.errors import NotSignedInError, UnknownCaseError
@@ -31,7 +31,7 @@ from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.legaltime.calendar_admin import check_year
 from agreeflow.engine.procedures import consultation, fanout
-from agreeflow.engine.service import base
+from agreeflow.engine.service import base, words
 from agreeflow.engine.service.base import now, reading
 from agreeflow.engine.service.cases import case_view, workflow_words
 
@@ -283,7 +283,8 @@ def case_page(settings: Settings, ref: str) -> dict[str, Any]:
         last = next((e for e in reversed(events) if e.kind != "refused"), None)  # a refusal changes nothing
         return {
             "case": view, "viewer": person_view(who, s), "workflow": workflow_words(defn, lang),
-            "events": [audit.event_view(e) | {"actor_name": names.get(e.actor, e.actor)} for e in events],
+            "events": [_timeline(audit.event_view(e), defn, lang) | {"actor_name": names.get(e.actor, e.actor)}
+                       for e in events],
             "diagram": machine.mermaid(defn, lang, case.state),
             "round": consultation.summary(s, ref, now(), lang) if has_round else None,
             "parent": {"id": parent.ref, "title": parent.title} if parent else None,
@@ -291,6 +292,12 @@ def case_page(settings: Settings, ref: str) -> dict[str, Any]:
             "last_change": ({"by": last.actor, "by_name": names.get(last.actor, last.actor),
                              "at": audit.fmt_at(last.at)} if last else None),
         }
+
+
+def _timeline(view: dict[str, Any], defn: Definition, lang: str) -> dict[str, Any]:
+    """An event of the case page with ``text``: what it says, as the CLI's history and the log page say it."""
+    return view | {"text": notes.describe(view, lang, lambda name: defn.fields[name].label if name in defn.fields
+                                          else None, lambda rung: words.rung_word(rung, lang))}
 
 
 def _active_units(s: Session, on: date, lang: str) -> list[dict[str, str]]:
