@@ -43,7 +43,7 @@ from tests.databases import raw_connection
 from tests.standalone_verifier import Broken, read_jsonl
 from tests.standalone_verifier import verify as outside_verify
 from tests.test_audit_verify__tables_and_truncation import DROP
-from tests.test_web_browser import ARGS, CHROMIUM, Shots, sign_in, watch
+from tests.test_web_browser import ARGS, CHROMIUM, LOCALE_ENV, Shots, sign_in, watch
 from tests.web_support import PASSWORD, free_port, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser,
@@ -93,7 +93,7 @@ def test_an_inspector_reads_the_log_checks_it_catches_an_edit_and_takes_the_proo
     downloads.mkdir()
     try:
         with serving(app, port), sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS, env=LOCALE_ENV)
             office = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN",
                                          accept_downloads=True)
             page = watch(office.new_page(), problems)

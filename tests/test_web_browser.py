@@ -38,6 +38,9 @@ from tests.web_support import PASSWORD, free_port, give_passwords, reply_links, 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
+LOCALE_ENV = {**os.environ, "LANG": "vi_VN.UTF-8", "LANGUAGE": "vi"}
+"""Chromium's environment: a Vietnamese system, as on an official's computer (its date inputs then show
+dd/mm/yyyy; the page's own locale does not change them)."""
 pytestmark = [pytest.mark.slow, pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at "
                                  "/usr/bin/chromium (.ci/run installs it: apt-get install chromium)")]
@@ -99,7 +102,7 @@ def test_a_provincial_agreement_from_sign_in_to_the_signed_text(tmp_path: Path, 
     problems: list[str] = []
     try:
         with serving(app, port), sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS, env=LOCALE_ENV)
             office = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN",
                                          accept_downloads=True)
             page = watch(office.new_page(), problems)
