@@ -952,14 +952,15 @@ def _log_line() -> Any:
     """serve's log lines for the operator: the time in Vietnam (dd/mm/yyyy HH:MM:SS), the level in words when it
     is not plain information, the logger's name, the message (agreeflow's own are in the catalogue)."""
     import logging
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    from datetime import UTC, datetime
+
+    from agreeflow.engine import service
     # Worded now: the lines are formatted in the scheduler's threads, where click's context (the language) is not.
     levels = {"WARNING": t("WARNING"), "ERROR": t("ERROR"), "CRITICAL": t("ERROR")}
 
     class LogLine(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
-            when = datetime.fromtimestamp(record.created, ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M:%S")
+            when = service.fmt_local(datetime.fromtimestamp(record.created, UTC), seconds=True)
             level = f" {levels[record.levelname]}" if record.levelname in levels else ""
             line = f"{when}{level} [{record.name}] {record.getMessage()}"
             return line + ("\n" + self.formatException(record.exc_info) if record.exc_info else "")
@@ -1335,11 +1336,8 @@ def _day(iso: str) -> str:
 
 def _span(n: int, unit: str) -> str:
     """A legal period in words: "7 working days", "15 days", "3 months" (units wd, d, m)."""
-    if unit == "wd":
-        return tn("{n} working day", "{n} working days", n)
-    if unit == "m":
-        return tn("{n} month", "{n} months", n)
-    return tn("{n} day", "{n} days", n)
+    from agreeflow.engine import service
+    return service.words.span(n, unit, lang())
 
 
 def _print_plan(r: dict[str, Any]) -> None:
@@ -1357,14 +1355,14 @@ def _print_plan(r: dict[str, Any]) -> None:
             click.echo(f"  · {line}")
     click.echo(t("Earliest if every reply arrives at once: {date}", date=_day(r["earliest"])))
     click.echo(t("Earliest legal completion (full statutory periods): {date} ({days})", date=_day(r["latest"]),
-                 days=tn("{n} working day", "{n} working days", r["working_days"])))
+                 days=_span(r["working_days"], "wd")))
     if r["feasible"] is not None:
         why = "; ".join(f"{b['label']} {_span(b['days'], b['unit'])} ({b['citation']})" for b in r["binding"])
         if r["feasible"]:
             click.echo(t("FEASIBLE by {date}", date=_day(r["by"])))
         else:
             click.echo(t("INFEASIBLE by {date}: misses by {days} — because of: {why}", date=_day(r["by"]),
-                         days=tn("{n} working day", "{n} working days", r["missed_by_wd"]), why=why))
+                         days=_span(r["missed_by_wd"], "wd"), why=why))
     if r["unconfirmed"]:
         click.echo("⚠ " + t("unconfirmed") + ":\n  " + "\n  ".join(r["unconfirmed"]))
 

@@ -105,9 +105,9 @@ def fmt_day(value: date | datetime | str | None) -> str:
     return f"{value.day:02d}/{value.month:02d}/{value.year}"  # not strftime: 5x slower, and it runs per step
 
 
-def fmt_local(dt: datetime | None, with_time: bool = True) -> str:
-    """dd/mm/yyyy [HH:MM] in Vietnamese local time, the form officials read."""
+def fmt_local(dt: datetime | None, with_time: bool = True, seconds: bool = False) -> str:
+    """dd/mm/yyyy [HH:MM[:SS]] in Vietnamese local time, the form officials read."""
     if dt is None:
         return ""
     loc = to_local(dt)
-    return loc.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
+    return loc.strftime(("%d/%m/%Y %H:%M:%S" if seconds else "%d/%m/%Y %H:%M") if with_time else "%d/%m/%Y")

@@ -13,12 +13,14 @@ from agreeflow.engine.core.authority import POSITION_LABELS
 from agreeflow.engine.core.i18n import N_, t, tn
 from agreeflow.engine.core.vocabulary import CHOICES as CHOICES
 from agreeflow.engine.core.vocabulary import DEADLINE_STATUS as DEADLINE_STATUS
-from agreeflow.engine.core.vocabulary import EVENT_KINDS
+from agreeflow.engine.core.vocabulary import EVENT_KINDS, duration
 from agreeflow.engine.core.vocabulary import OUTBOX_STATUS as OUTBOX_STATUS
 from agreeflow.engine.core.vocabulary import ROLES as ROLES
+from agreeflow.engine.core.vocabulary import UNIT_KINDS as UNIT_KINDS
 
-# Roles, deadline and outbox statuses, event kinds and choice values have one table, engine.core.vocabulary (the
-# engine's own notes name them too); they are named here as well, beside the words only the command line and pages use.
+# Roles, deadline and outbox statuses, event kinds, choice values and unit kinds have one table each,
+# engine.core.vocabulary (the engine's own notes and guards name them too); they are named here as well, beside the
+# words only the command line and pages use.
 EVENTS = EVENT_KINDS
 
 ROUND_STATUS = {"waiting": N_("Within the time"), "overdue": N_("No reply — overdue (silence is not consent)")}
@@ -67,14 +69,6 @@ SECURITY_VALUES = {
     "self": N_("the person themself"), "simulation": N_("simulation"), "admin": N_("administrator"),
 }
 FLAGS = {"unapproved_delegation": N_("Delegation started without the required permission")}
-UNIT_KINDS = {
-    "ministry": N_("Ministry or central body"), "government": N_("Government"), "province": N_("Province"),
-    "department": N_("Provincial department"), "division": N_("Division"), "office": N_("Office"),
-    "district": N_("District"), "commune": N_("Commune"), "ward": N_("Ward"), "party": N_("Party body"),
-    "association": N_("Association"), "organisation": N_("Organisation"),
-    "national-organisation": N_("National organisation"),
-}
-"""The directory's unit kinds (data: a kind not listed here is shown as written in the directory)."""
 POSITIONS = {str(p.value): label for p, label in POSITION_LABELS.items()}
 RUNGS = {"digest": N_("weekly digest"), "sign_in_link": N_("sign-in link"), "checkpoint": N_("log checkpoint")}
 """Mails that are not a rung of a reminder ladder; the ladder's rungs are worded from the policy file
@@ -95,6 +89,11 @@ PHRASE_KINDS = {
     "ongoing": N_("ongoing"), "event_relative": N_("counted from an event"),
 }
 """What kind of time phrase a deadline was read from (engine.legaltime.calendar.DueKind)."""
+
+
+def span(n: int, unit: str, lang: str) -> str:
+    """A legal period in words: "7 ngày làm việc", "15 ngày", "3 tháng" (units wd, d, m; the engine's one table)."""
+    return duration(n, unit).render(lang)
 
 
 def rung_word(rung: str | None, lang: str) -> str:
