@@ -371,6 +371,11 @@ def directory_load(file: Path) -> None:
     emit(service.load_directory(settings(), file), lambda r: click.echo(t("directory_ok", **r)))
 
 
+def _capitalised(text: str) -> str:
+    """A word of a sentence ("sở, ngành") as a table cell ("Sở, ngành")."""
+    return text[:1].upper() + text[1:]
+
+
 @directory.command("show")
 @common
 def directory_show() -> None:
@@ -381,7 +386,7 @@ def directory_show() -> None:
     def human(r: Any) -> None:
         table(t("unit"), [t("Code"), t("Name"), t("E-mail"), t("Parent unit"), t("Kind"), t("Active")],
               [[u["code"], service.render(service.pair(u["name_vi"], u["name_en"]), lang()), u["email"], u["parent"],
-                word("UNIT_KINDS", u["kind"]),
+                _capitalised(word("UNIT_KINDS", u["kind"])),
                 "✓" if u["active"] else f"✗ {service.fmt_day(u['active_to'])}"] for u in r["units"]])
         table(t("People"), [t("E-mail"), t("Name"), t("unit"), t("Roles"), t("positions")],
               [[p["email"], " ".join(x for x in (p["title"], p["name"]) if x), p["unit"],

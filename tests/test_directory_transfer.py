@@ -63,6 +63,8 @@ def test_a_district_agreement_and_task_open_on_30_06_2025_pass_to_the_provincial
     assert event["payload"]["effective_from"] == "2025-07-01" and event["payload"]["unit"] == ["LNG", "UBND"]
     assert event["payload"]["fields"] == {"lead_unit": {"before": "LNG", "after": "UBND"}}
     assert [d["key"] for d in event["payload"]["deadlines"]] == ["timer:assigned:due"]
+    label = task["words"]["fields"]["lead_unit"]["label"]  # the history names the field as the workflow does
+    assert f"{label}: LNG → UBND" in event["text"] and "lead_unit" not in event["text"], event["text"]
     agreement = af.json("case", "show", work["agreement"])
     assert agreement["unit"] == "UBND" and agreement["fields"]["proposing_unit"] == "UBND"
     coop = af.json("case", "show", work["coop"])

@@ -190,6 +190,11 @@ class Definition:
         st = self.states.get(state)
         return (st.label.get(lang) or st.label.get("vi") or state) if st else state
 
+    def field_label(self, name: str) -> dict[str, str] | None:
+        """A field's label ``{vi, en}``; None for a field the workflow does not declare (notes.Labels)."""
+        f = self.fields.get(name)
+        return dict(f.label) if f is not None else None
+
     def unconfirmed(self) -> list[str]:
         """Human-readable list of the items marked ``confirmed: false``."""
         out = [f"{s.name}/{t.id}: {t.citation}" for s in self.states.values()

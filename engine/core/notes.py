@@ -108,9 +108,11 @@ def message(e: Mapping[str, Any], labels: Labels | None = None, rungs: Rungs | N
             e.get("field_label") if name == p.get("field") else None) or name
 
     def mail(payload: Mapping[str, Any]) -> Any:
-        if rungs is not None and payload.get("rung"):
-            return rungs(str(payload["rung"]))
-        return word(MAIL_KINDS, payload.get("kind")) if payload.get("kind") in MAIL_KINDS else payload.get("rung") or ""
+        """The mail by its rung in words; else (a rung the policy file no longer knows) by its kind."""
+        rung = str(payload.get("rung") or "")
+        if rungs is not None and rung and (said := rungs(rung)) != rung:
+            return said
+        return word(MAIL_KINDS, payload.get("kind")) if payload.get("kind") in MAIL_KINDS else rung
 
     kind = e.get("kind")
     own: Msg | str = from_json(p.get(NOTE)) or str(e.get("note") or "")
@@ -157,6 +159,8 @@ def message(e: Mapping[str, Any], labels: Labels | None = None, rungs: Rungs | N
         return text
     if kind in ("reminder_queued", "escalated"):
         text = Msg(N_("{what} to {recipients}"), what=mail(p), recipients=list(p.get("recipients") or []))
+        if p.get("due_date"):
+            text = Msg(N_("{text} (due {date})"), text=text, date=day(p["due_date"]))
         late = p.get("late_by_s")
         return Msg(N_("{text} (queued {late} late)"), text=text, late=_late(int(late))) if late else text
     if kind == "reminder_sent":

@@ -335,7 +335,10 @@ def label_events(s: Session, events: list[dict[str, Any]], lang: str, ref: str |
             e["field_label"] = f.label.get(lang) or f.label.get("vi") or changed
             e["field_type"], e["field_choices"] = f.type, list(f.choices)
     for e in events:
-        e["text"] = notes.describe(e, lang, rungs=lambda rung: words.rung_word(rung, lang))
+        key = e.get("case") or ref
+        defn = defs.get(key) if key else None
+        e["text"] = notes.describe(e, lang, defn.field_label if defn is not None else None,
+                                   lambda rung: words.rung_word(rung, lang))
     return events
 
 

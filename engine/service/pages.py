@@ -296,8 +296,7 @@ def case_page(settings: Settings, ref: str) -> dict[str, Any]:
 
 def _timeline(view: dict[str, Any], defn: Definition, lang: str) -> dict[str, Any]:
     """An event of the case page with ``text``: what it says, as the CLI's history and the log page say it."""
-    return view | {"text": notes.describe(view, lang, lambda name: defn.fields[name].label if name in defn.fields
-                                          else None, lambda rung: words.rung_word(rung, lang))}
+    return view | {"text": notes.describe(view, lang, defn.field_label, lambda rung: words.rung_word(rung, lang))}
 
 
 def _active_units(s: Session, on: date, lang: str) -> list[dict[str, str]]:

@@ -1,0 +1,28 @@
+"""What one event of the log says (engine.core.notes.describe), as every reader shows it: the CLI's history and
+audit log, the case page and the log page."""
+
+from __future__ import annotations
+
+from agreeflow.engine import service
+from agreeflow.engine.core import notes
+
+
+def queued(rung: str, due: str | None = "2024-12-15") -> dict[str, object]:
+    return {"kind": "reminder_queued", "payload": {"kind": "reminder", "rung": rung, "due_date": due,
+                                                   "recipients": ["congan@bacgiang.example"]}}
+
+
+def words(e: dict[str, object], lang: str = "vi") -> str:
+    return notes.describe(e, lang, rungs=lambda rung: service.words.rung_word(rung, lang))
+
+
+def test_a_reminder_names_its_rung_from_the_policy_file_and_the_due_date_it_is_about():
+    assert words(queued("before_3wd")) == ("nhắc trước hạn 3 ngày làm việc gửi congan@bacgiang.example "
+                                           "(hạn 15/12/2024)")
+    assert words(queued("before_3wd"), "en") == ("reminder 3 working days before the due date to "
+                                                 "congan@bacgiang.example (due 15/12/2024)")
+
+
+def test_a_rung_the_policy_file_no_longer_knows_reads_as_its_kind_of_mail_not_as_an_id():
+    text = words(queued("before_14d_old", due=None))
+    assert "before_14d_old" not in text and text == "thư nhắc gửi congan@bacgiang.example", text
