@@ -26,3 +26,9 @@ def test_a_reminder_names_its_rung_from_the_policy_file_and_the_due_date_it_is_a
 def test_a_rung_the_policy_file_no_longer_knows_reads_as_its_kind_of_mail_not_as_an_id():
     text = words(queued("before_14d_old", due=None))
     assert "before_14d_old" not in text and text == "thư nhắc gửi congan@bacgiang.example", text
+
+
+def test_a_text_field_reads_as_typed_even_when_it_is_also_a_choice_code():
+    changed = {"kind": "field_changed", "payload": {"field": "partner", "after": "other"}, "field_label": "Đối tác"}
+    assert notes.describe(changed | {"field_type": "text"}, "vi") == "Đối tác: other"
+    assert notes.describe(changed | {"field_type": "choice"}, "vi") == "Đối tác: Khác"

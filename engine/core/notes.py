@@ -69,13 +69,20 @@ def day(value: Any) -> str:
     return text
 
 
-def value(v: Any) -> Any:
-    """A stored field value as a reader sees it: days dd/mm/yyyy, choices by label, true/false as words."""
+_AS_TYPED = frozenset({"text", "unit", "units", "int", "case-ref", "person"})
+"""Field types whose values read as they were typed (a text that happens to be a choice's code stays text)."""
+
+
+def value(v: Any, kind: str | None = None) -> Any:
+    """A stored field value as a reader sees it: days dd/mm/yyyy, choices by label, true/false as words.
+
+    ``kind``: the field's type in its workflow, when known; without it the value itself decides.
+    """
     if isinstance(v, bool):
         return Msg(N_("yes") if v else N_("no"))
     if isinstance(v, list):
-        return [value(x) for x in v]
-    if isinstance(v, str):
+        return [value(x, kind) for x in v]
+    if isinstance(v, str) and kind not in _AS_TYPED:
         return day(v) if _ISO_DAY.fullmatch(v) else word(CHOICES, v)
     return v
 
@@ -172,7 +179,7 @@ def message(e: Mapping[str, Any], labels: Labels | None = None, rungs: Rungs | N
         return Msg(N_("{child} for {unit}"), child=p.get("child"), unit=p.get("unit"))
     if kind == "field_changed":
         name = str(p.get("field"))
-        return Msg("{field}: {value}", field=field_label(name), value=value(p.get("after")))
+        return Msg("{field}: {value}", field=field_label(name), value=value(p.get("after"), e.get("field_type")))
     if kind == "unit_transferred":
         summary: Any
         if "cases" in p:  # the summary on the system chain
