@@ -340,3 +340,33 @@ def test_a_message_no_server_would_take_fails_alone_and_the_batch_goes_on(af: An
     assert (counts["sent"], counts["failed"]) == (queued - 1, 1)
     [row] = rows(af, f"id = {bad}")
     assert row.status == "failed" and "cannot be sent as it is" in row.last_error
+
+
+def test_a_batch_slower_than_its_lease_gives_its_rows_back_so_no_other_node_sends_them_too(
+        af: Any, smtp: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A claim is a node's for ``lease_seconds``; then another node may take its rows. A slow server must not
+    make the first node go on sending rows the second has taken: it gives back what it has not started while
+    enough of the lease is left (worker.lease_margin) and claims them again. Two nodes, real time, one slow
+    server: every message arrives once."""
+    policy = tmp_path / "policies.yaml"
+    policy.write_text(reminders.POLICY_FILE.read_text(encoding="utf-8")
+                      .replace("  lease_seconds: 300", "  lease_seconds: 2")
+                      .replace("  connections: 4", "  connections: 1"), encoding="utf-8")
+    monkeypatch.setattr(reminders, "POLICY_FILE", policy)
+    open_tasks(af)
+    queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
+    assert queued >= 6
+    smtp.data_delay = 0.4  # a slow relay: the whole batch takes longer than the 2 s lease
+    settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
+    clock.set_now(None)  # real time: the lease runs out while node-a sends
+    counts: dict[str, dict[str, int]] = {}
+    node_a = threading.Thread(target=lambda: counts.__setitem__("a", worker.dispatch_outbox(settings, "node-a")))
+    node_a.start()
+    time.sleep(2.2)  # node-a's first claim has run out: node-b takes whatever it still holds
+    counts["b"] = worker.dispatch_outbox(settings, "node-b")
+    node_a.join()
+
+    ids = Counter(m.message()["Message-ID"] for m in smtp.received)
+    assert len(ids) == queued and max(ids.values()) == 1, ids  # nothing twice
+    assert counts["a"]["sent"] + counts["b"]["sent"] == queued
+    assert {r.status for r in rows(af)} == {"sent"}

@@ -191,14 +191,16 @@ def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None 
     transport = transport or outbox.transport_for(settings)
     counts = {"sent": 0, "retried": 0, "failed": 0, "cancelled": 0}
     _log_delivered(settings)  # what a dispatcher killed after delivering left unlogged
+    lease = timedelta(seconds=mail.lease_seconds)
     while stop is None or not stop.is_set():
-        batch, cancelled = claim(settings, node, now(), mail.batch, timedelta(seconds=mail.lease_seconds),
+        at = now()
+        batch, cancelled = claim(settings, node, at, mail.batch, lease,
                                  cancel=counts["sent"] + counts["retried"] + counts["failed"] == 0)
         counts["cancelled"] += cancelled
         if not batch:
             break
         try:
-            go_on = _send_batch(settings, node, batch, transport, mail, counts, stop)
+            go_on = _send_batch(settings, node, batch, transport, mail, counts, stop, at + lease)
         finally:
             _log_delivered(settings)
         if not go_on:
@@ -207,9 +209,14 @@ def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None 
 
 
 def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], transport: Transport,
-                mail: reminders.MailSettings, counts: dict[str, int], stop: threading.Event | None) -> bool:
+                mail: reminders.MailSettings, counts: dict[str, int], stop: threading.Event | None,
+                lease_ends: datetime) -> bool:
     """Send one claimed batch over ``mail.connections`` SMTP sessions at once; False when the round must end
     (stop, no server, or a message whose delivery is in doubt).
+
+    A claim is ours until ``lease_ends``; after that another node may take its rows and send them too. So a
+    session gives back the rows it has not started once less than ``lease_margin`` of the lease is left (a
+    slow server, a large batch): the round claims them again with a fresh lease.
 
     The batch is dealt out in turn to the sessions, each in a thread of its own: while one waits for the
     server's answer, the others send.  The end of each message's data, the server's reply and the message's
@@ -218,7 +225,7 @@ def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], tran
     server that stops answering after the end of a message, can send only that one twice (docs/mail.md).
     """
     shares = max(1, min(mail.connections, len(batch)))
-    run = _Batch(settings, node, transport, mail, counts, stop)
+    run = _Batch(settings, node, transport, mail, counts, stop, lease_ends)
     if shares == 1:
         run.send(batch, True)
     else:
@@ -269,9 +276,11 @@ class _Batch:
     """What the sessions sending one batch share: the counts, the gate, and the halt."""
 
     def __init__(self, settings: Settings, node: str, transport: Transport, mail: reminders.MailSettings,
-                 counts: dict[str, int], stop: threading.Event | None) -> None:
+                 counts: dict[str, int], stop: threading.Event | None, lease_ends: datetime) -> None:
         self.settings, self.node, self.transport, self.mail = settings, node, transport, mail
         self.counts, self.stop = counts, stop
+        self.give_back_at = lease_ends - lease_margin(mail)
+        """From this instant on, the rows not yet started go back (their claim could run out mid-message)."""
         self.halt = threading.Event()
         """Set when the round must end: stop was asked, the server cannot be reached, or a delivery is in doubt."""
         self.reached = threading.Event()
@@ -303,7 +312,7 @@ class _Batch:
             for i, c in enumerate(share):
                 if self.stop is not None and self.stop.is_set():
                     self.halt.set()
-                if self.halt.is_set():
+                if self.halt.is_set() or now() >= self.give_back_at:
                     self._give_back(share[i:])
                     return
 
@@ -348,6 +357,13 @@ class _Batch:
             return
         with self.gate.lock:
             release(self.settings, self.node, [x.id for x in rows])
+
+
+def lease_margin(mail: reminders.MailSettings) -> timedelta:
+    """How much of a claim's lease must be left to start one more message: a minute (a message takes a few
+    server round trips, each up to the transport's time-out), or half the lease when that is shorter — so the
+    first message of a claim always starts and every claim makes progress."""
+    return min(timedelta(minutes=1), timedelta(seconds=mail.lease_seconds) / 2)
 
 
 def _log_delivered(settings: Settings) -> int:
