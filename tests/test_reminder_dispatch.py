@@ -356,7 +356,7 @@ def test_a_batch_slower_than_its_lease_gives_its_rows_back_so_no_other_node_send
     open_tasks(af)
     queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
     assert queued >= 6
-    smtp.data_delay = 0.4  # a slow relay: the whole batch takes longer than the 2 s lease
+    smtp.data_delay = 0.3  # a slow relay: the whole batch takes longer than the 2 s lease
     settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
     clock.set_now(None)  # real time: the lease runs out while node-a sends
     counts: dict[str, dict[str, int]] = {}
@@ -370,3 +370,26 @@ def test_a_batch_slower_than_its_lease_gives_its_rows_back_so_no_other_node_send
     assert len(ids) == queued and max(ids.values()) == 1, ids  # nothing twice
     assert counts["a"]["sent"] + counts["b"]["sent"] == queued
     assert {r.status for r in rows(af)} == {"sent"}
+
+
+def test_a_claim_that_waited_out_most_of_its_lease_sends_nothing_and_ends_the_round(
+        af: Any, smtp: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database kept the claim waiting (another writer) until less than the margin of its lease was left:
+    its rows go back untried and the round ends — it does not claim, give back and claim again without end."""
+    policy = tmp_path / "policies.yaml"
+    policy.write_text(reminders.POLICY_FILE.read_text(encoding="utf-8")
+                      .replace("  lease_seconds: 300", "  lease_seconds: 2"), encoding="utf-8")
+    monkeypatch.setattr(reminders, "POLICY_FILE", policy)
+    open_police_task(af)
+    queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
+    settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
+    clock.set_now(None)  # real time
+    claim, waits = worker.claim, [1.3]
+
+    def slow_claim(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(waits.pop() if waits else 0)  # the first claim waits for another writer's lock
+        return claim(*args, **kwargs)
+    monkeypatch.setattr(worker, "claim", slow_claim)
+    assert worker.dispatch_outbox(settings, "node-a")["sent"] == 0
+    assert len(smtp.received) == 0 and [(r.status, r.tries) for r in rows(af)] == [("queued", 0)] * queued
+    assert worker.dispatch_outbox(settings, "node-a")["sent"] == queued  # the next round sends them

@@ -226,6 +226,7 @@ def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], tran
     """
     shares = max(1, min(mail.connections, len(batch)))
     run = _Batch(settings, node, transport, mail, counts, stop, lease_ends)
+    tried = counts["sent"] + counts["retried"] + counts["failed"]
     if shares == 1:
         run.send(batch, True)
     else:
@@ -236,6 +237,8 @@ def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], tran
             log.error("a mail session failed too", exc_info=exc)
         if errors:
             raise errors[0]  # the session's unsent rows stay claimed until the lease runs out
+    if run.ran_out.is_set() and counts["sent"] + counts["retried"] + counts["failed"] == tried:
+        return False  # the claim itself took most of its lease (a long wait for the database): not again now
     return not run.halt.is_set()
 
 
@@ -281,6 +284,8 @@ class _Batch:
         self.counts, self.stop = counts, stop
         self.give_back_at = lease_ends - lease_margin(mail)
         """From this instant on, the rows not yet started go back (their claim could run out mid-message)."""
+        self.ran_out = threading.Event()
+        """Set when a session gave rows back because the lease was running out."""
         self.halt = threading.Event()
         """Set when the round must end: stop was asked, the server cannot be reached, or a delivery is in doubt."""
         self.reached = threading.Event()
@@ -313,6 +318,8 @@ class _Batch:
                 if self.stop is not None and self.stop.is_set():
                     self.halt.set()
                 if self.halt.is_set() or now() >= self.give_back_at:
+                    if not self.halt.is_set():
+                        self.ran_out.set()
                     self._give_back(share[i:])
                     return
 
