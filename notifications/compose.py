@@ -40,7 +40,7 @@ from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.directory import supervisor
 from agreeflow.engine.core.i18n import localized, pair, render, t
 from agreeflow.engine.core.kinds import OutboxStatus
-from agreeflow.engine.core.store import Case, Deadline, OutboxMessage, Person, Unit
+from agreeflow.engine.core.store import Case, Deadline, OutboxBody, OutboxMessage, Person, Unit
 from agreeflow.engine.legaltime.reminders import Policies
 from agreeflow.notifications.mailer import message_id_for
 from agreeflow.notifications.render import render_message, superior_kinds
@@ -291,7 +291,7 @@ def _phrase(d: Deadline) -> str:
 def outbox_row(idem_key: str, kind: str, context: dict[str, Any], who: Recipient, policies: Policies,
                now: datetime, *, rung: str, case_id: int | None = None, deadline_id: int | None = None,
                late_by_s: int | None = None) -> dict[str, Any]:
-    """One rendered outbox row (as a dict for a bulk insert)."""
+    """One rendered outbox row (as a dict for ``queue``, which stores its bodies apart: OutboxBody)."""
     msg = render_message(kind, who.lang, context)
     return {"idem_key": idem_key, "case_id": case_id, "deadline_id": deadline_id, "rung": rung,
             "recipient": who.address, "unit": who.unit, "lang": who.lang, "subject": msg.subject,
@@ -308,8 +308,8 @@ def held_row(idem_key: str, kind: str, context: dict[str, Any], who: Recipient, 
     """One rung for one recipient, not rendered yet: ``held`` until ``bundle`` folds it into the recipient's
     mail (or ``skipped``, with ``why``, and never sent)."""
     return {"idem_key": idem_key, "case_id": case_id, "deadline_id": deadline_id, "rung": rung,
-            "recipient": who.address, "unit": who.unit, "lang": who.lang, "subject": "", "body_text": "",
-            "body_html": "", "message_id": message_id_for(idem_key, policies.mail.message_id_domain),
+            "recipient": who.address, "unit": who.unit, "lang": who.lang, "subject": "",
+            "message_id": message_id_for(idem_key, policies.mail.message_id_domain),
             "status": status, "tries": 0, "next_try_at": None, "late_by_s": late_by_s, "created_at": now,
             "kind": kind, "context": _to_json(context) if status == OutboxStatus.HELD else None, "bundle_id": None,
             "last_error": why}
@@ -382,17 +382,22 @@ def bundle(s: Session, recipient: str, now: datetime, policies: Policies) -> Bun
         rung = "bundle"
     if len(rows) == 1:  # one rung: it becomes its own message, keeping its key and Message-ID
         msg = render_message(kind, first.lang, context)
-        first.subject, first.body_text, first.body_html = msg.subject, msg.text, msg.html
+        first.subject = msg.subject
         first.status, first.next_try_at, first.context = OutboxStatus.QUEUED, now, None
+        assert first.id is not None  # a row read from the database
         s.add(first)
+        s.add(OutboxBody(id=first.id, body_text=msg.text, body_html=msg.html))
         s.flush()
-        return Bundled(first.id or 0, [])
+        return Bundled(first.id, [])
     late = [r.late_by_s for r in rows if r.late_by_s is not None]
     row = outbox_row(f"m{rows[0].id}:{recipient}", kind, context, who, policies, now, rung=rung,
                      case_id=one_case, deadline_id=one_deadline, late_by_s=max(late) if late else None)
+    text, html = row.pop("body_text"), row.pop("body_html")
     message = OutboxMessage(**row)
     s.add(message)
     s.flush()
+    assert message.id is not None
+    s.add(OutboxBody(id=message.id, body_text=text, body_html=html))
     ids = [r.id for r in rows if r.id is not None]
     s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
            .values(status=OutboxStatus.BUNDLED, bundle_id=message.id, context=None)
@@ -413,7 +418,8 @@ def rung_cases(s: Session, message_ids: Iterable[int]) -> dict[int, list[tuple[i
 
 
 def queue(s: Session, rows: list[dict[str, Any]]) -> list[str]:
-    """Insert outbox rows, skipping idempotency keys already present; returns the keys inserted."""
+    """Insert outbox rows and their bodies, skipping idempotency keys already present; returns the keys
+    inserted.  A row's ``body_text`` and ``body_html`` (``outbox_row``) go to ``outbox_bodies``."""
     if not rows:
         return []
     keys = [r["idem_key"] for r in rows]
@@ -421,16 +427,27 @@ def queue(s: Session, rows: list[dict[str, Any]]) -> list[str]:
     fresh = [r for r in rows if r["idem_key"] not in existing]
     if not fresh:
         return []
+    bodies = {r["idem_key"]: (r["body_text"], r["body_html"]) for r in fresh if "body_text" in r}  # held: none
+    fresh = [{k: v for k, v in r.items() if k not in _BODY} for r in fresh]
     dialect = s.get_bind().dialect.name
-    if dialect not in ("sqlite", "postgresql"):
+    if dialect in ("sqlite", "postgresql"):
+        insert = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"]).insert
+        # The UNIQUE key is the real guard: another node may insert between the check above and here.
+        stmt = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idem_key"])
+                .returning(OutboxMessage.id, OutboxMessage.idem_key))
+        ids = dict((key, row_id) for row_id, key in s.execute(stmt, fresh).all())
+    else:
         s.execute(sa.insert(OutboxMessage), fresh)
-        return [r["idem_key"] for r in fresh]
-    insert = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"]).insert
-    # The UNIQUE key is the real guard: another node may insert between the check above and here.
-    stmt = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idem_key"])
-            .returning(OutboxMessage.idem_key))
-    inserted = set(s.execute(stmt, fresh).scalars().all())
-    return [k for k in keys if k in inserted]
+        ids = dict(s.exec(select(OutboxMessage.idem_key, OutboxMessage.id)
+                          .where(col(OutboxMessage.idem_key).in_([r["idem_key"] for r in fresh]))).all())
+    texts = [{"id": row_id, "body_text": bodies[key][0], "body_html": bodies[key][1]}
+             for key, row_id in ids.items() if key in bodies]
+    if texts:
+        s.execute(sa.insert(OutboxBody), texts)
+    return [k for k in keys if k in ids]
+
+
+_BODY = ("body_text", "body_html")
 
 
 INSPECTORATE_NAME = "Thanh tra tỉnh"

@@ -96,7 +96,7 @@ def test_every_write_an_auditor_sends_is_refused_403_and_logged(site, af):
     assert posts - READS == WRITES  # a new write route must be added here, and refused
     with service.reading(site.settings()) as s:
         s.add(OutboxMessage(idem_key="test:failed", recipient="congan@bacgiang.example", subject="Nhắc hạn",
-                            body_text="x", body_html="x", message_id="<x@agreeflow>", status="failed",
+                            message_id="<x@agreeflow>", status="failed",
                             last_error="550 hộp thư không tồn tại", created_at=clock.now()))
         s.commit()
     with service.reading(site.settings()) as s:

@@ -214,8 +214,6 @@ class OutboxMessage(TableBase, table=True):
     unit: str | None = Field(default=None, max_length=64)
     lang: str = Field(default="vi", max_length=8)
     subject: str
-    body_text: str = Field(sa_column=Column(sa.Text(), nullable=False))
-    body_html: str = Field(sa_column=Column(sa.Text(), nullable=False))
     message_id: str = Field(max_length=255)
     status: str = Field(default="queued", max_length=16)
     tries: int = 0
@@ -232,6 +230,21 @@ class OutboxMessage(TableBase, table=True):
     """A ``held`` rung's render context, until it is folded into its recipient's message."""
     bundle_id: int | None = Field(default=None, index=True)
     """The message a ``bundled`` rung went out in."""
+
+
+class OutboxBody(TableBase, table=True):
+    """A queued message's text and HTML, apart from its outbox row.
+
+    The dispatcher updates an outbox row three times (claimed, delivered, sent), one of them inside the gate
+    every message passes through; SQLite rewrites a whole row on every update, and with its bodies a row
+    spans overflow pages (about 7 kB): 3.5× the work of a row without them (docs/mail.md).  Held and
+    skipped rungs have no body; a message has one from the moment it is queued.
+    """
+
+    __tablename__ = "outbox_bodies"
+    id: int = Field(foreign_key="outbox.id", primary_key=True)
+    body_text: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    body_html: str = Field(sa_column=Column(sa.Text(), nullable=False))
 
 
 class CalendarDay(TableBase, table=True):
