@@ -393,3 +393,31 @@ def test_a_claim_that_waited_out_most_of_its_lease_sends_nothing_and_ends_the_ro
     assert worker.dispatch_outbox(settings, "node-a")["sent"] == 0
     assert len(smtp.received) == 0 and [(r.status, r.tries) for r in rows(af)] == [("queued", 0)] * queued
     assert worker.dispatch_outbox(settings, "node-a")["sent"] == queued  # the next round sends them
+
+
+def test_a_message_that_reaches_the_gate_too_late_in_its_claim_is_not_ended_so_no_other_node_sends_it_too(
+        af: Any, smtp: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four sessions start their messages in time, then queue at the gate behind a slow server: the last of
+    them would end its message after the 2 s claim ran out, while another node has taken the row. The gate
+    refuses an end once less than half the lease margin is left; the message goes back untried."""
+    policy = tmp_path / "policies.yaml"
+    policy.write_text(reminders.POLICY_FILE.read_text(encoding="utf-8")
+                      .replace("  lease_seconds: 300", "  lease_seconds: 2"), encoding="utf-8")
+    monkeypatch.setattr(reminders, "POLICY_FILE", policy)
+    open_tasks(af)
+    queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
+    assert queued >= 5
+    smtp.data_delay = 0.5  # the first message ends at 0.5 s; the four after it reach the gate then, in time
+    settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
+    clock.set_now(None)  # real time
+    counts: dict[str, dict[str, int]] = {}
+    node_a = threading.Thread(target=lambda: counts.__setitem__("a", worker.dispatch_outbox(settings, "node-a")))
+    node_a.start()
+    time.sleep(2.2)  # node-a's claim has run out: node-b takes what it still holds
+    counts["b"] = worker.dispatch_outbox(settings, "node-b")
+    node_a.join()
+
+    ids = Counter(m.message()["Message-ID"] for m in smtp.received)
+    assert len(ids) == queued and max(ids.values()) == 1, ids  # nothing twice
+    assert counts["a"]["sent"] + counts["b"]["sent"] == queued
+    assert {r.status for r in rows(af)} == {"sent"}

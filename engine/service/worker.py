@@ -245,22 +245,28 @@ def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], tran
 class _Gate:
     """The lock of TransportSession's gate, closed once the batch must stop.
 
-    Entered: refuses (``GateClosed``) when the batch halted, so no session ends a message after that.
+    Entered: refuses (``GateClosed``) when the batch halted, so no session ends a message after that, and
+    once less than half the lease margin is left of the claim (``end_by``): a message started in time may
+    still reach the gate late (a wait behind the other sessions' messages, a slow server), and its end must
+    not come when another node may already have taken its row.
     Left by an error other than the server's own refusal of the message (no answer to the end of data, a
     broken connection, a mark that could not be written): the message is in doubt, and the batch halts.
     """
 
-    def __init__(self, halt: threading.Event) -> None:
+    def __init__(self, halt: threading.Event, end_by: datetime) -> None:
         self.lock = threading.Lock()
         """Taken alone (not as the gate) for the sessions' other writes: SQLite has one writer, and waiting
         on its lock inside this process would only add its back-off sleeps."""
         self.halt = halt
+        self.end_by = end_by
+        """From this instant on no message ends: what is left of the claim might not cover the server's answer
+        and the mark, and another node could take the row and send it too."""
         self.halted_by: int | None = None
         """The thread whose message is in doubt (it records the failure; the others give their rows back)."""
 
     def __enter__(self) -> None:
         self.lock.acquire()
-        if self.halt.is_set():
+        if self.halt.is_set() or now() >= self.end_by:
             self.lock.release()
             raise GateClosed()
 
@@ -291,7 +297,7 @@ class _Batch:
         self.reached = threading.Event()
         """Set once the first session has tried the batch's first message: the others start then, so a server
         that cannot be reached costs one attempt (the oldest message's back-off), not one per session."""
-        self.gate = _Gate(self.halt)
+        self.gate = _Gate(self.halt, lease_ends - lease_margin(mail) / 2)
 
     def send(self, share: list[outbox.Claimed], first: bool) -> None:
         """Send ``share`` over one session: each message built, sent and marked before the next.
@@ -341,6 +347,12 @@ class _Batch:
                     with self.gate.lock:
                         if self.halt.is_set() and self.gate.halted_by != me:
                             # Another session found no server, or has a message in doubt: give the rows back.
+                            self._give_back(share[i:], locked=True)
+                            return
+                        if isinstance(err, GateClosed):
+                            # Too little of the claim was left to end this message: the server throws away a
+                            # message whose end never came; it and the rest go back, untried.
+                            self.ran_out.set()
                             self._give_back(share[i:], locked=True)
                             return
                         if err.session and not first:
