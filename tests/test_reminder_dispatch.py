@@ -342,23 +342,20 @@ def test_a_message_no_server_would_take_fails_alone_and_the_batch_goes_on(af: An
     assert row.status == "failed" and "cannot be sent as it is" in row.last_error
 
 
-def test_a_batch_slower_than_its_lease_gives_its_rows_back_so_no_other_node_sends_them_too(
-        af: Any, smtp: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A claim is a node's for ``lease_seconds``; then another node may take its rows. A slow server must not
-    make the first node go on sending rows the second has taken: it gives back what it has not started while
-    enough of the lease is left (worker.lease_margin) and claims them again. Two nodes, real time, one slow
-    server: every message arrives once."""
+def short_lease(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, connections: int = 4) -> None:
+    """The mail policy with a 2 s claim (a 1 s margin), and ``connections`` sessions."""
     policy = tmp_path / "policies.yaml"
     policy.write_text(reminders.POLICY_FILE.read_text(encoding="utf-8")
                       .replace("  lease_seconds: 300", "  lease_seconds: 2")
-                      .replace("  connections: 4", "  connections: 1"), encoding="utf-8")
+                      .replace("  connections: 4", f"  connections: {connections}"), encoding="utf-8")
     monkeypatch.setattr(reminders, "POLICY_FILE", policy)
-    open_tasks(af)
-    queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
-    assert queued >= 6
-    smtp.data_delay = 0.3  # a slow relay: the whole batch takes longer than the 2 s lease
+
+
+def two_nodes_send_once_each(af: Any, smtp: SmtpSink, queued: int) -> None:
+    """node-a dispatches; 2.2 s later, when its first claim has run out, node-b dispatches too (real time).
+    Every message arrives once and is counted once, by one of them."""
     settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
-    clock.set_now(None)  # real time: the lease runs out while node-a sends
+    clock.set_now(None)
     counts: dict[str, dict[str, int]] = {}
     node_a = threading.Thread(target=lambda: counts.__setitem__("a", worker.dispatch_outbox(settings, "node-a")))
     node_a.start()
@@ -372,14 +369,25 @@ def test_a_batch_slower_than_its_lease_gives_its_rows_back_so_no_other_node_send
     assert {r.status for r in rows(af)} == {"sent"}
 
 
+def test_a_batch_slower_than_its_lease_gives_its_rows_back_so_no_other_node_sends_them_too(
+        af: Any, smtp: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A claim is a node's for ``lease_seconds``; then another node may take its rows. A slow server must not
+    make the first node go on sending rows the second has taken: it gives back what it has not started while
+    enough of the lease is left (worker.lease_margin) and claims them again. Two nodes, real time, one slow
+    server: every message arrives once."""
+    short_lease(tmp_path, monkeypatch, connections=1)
+    open_tasks(af)
+    queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
+    assert queued >= 6
+    smtp.data_delay = 0.3  # a slow relay: the whole batch takes longer than the 2 s lease
+    two_nodes_send_once_each(af, smtp, queued)
+
+
 def test_a_claim_that_waited_out_most_of_its_lease_sends_nothing_and_ends_the_round(
         af: Any, smtp: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The database kept the claim waiting (another writer) until less than the margin of its lease was left:
     its rows go back untried and the round ends — it does not claim, give back and claim again without end."""
-    policy = tmp_path / "policies.yaml"
-    policy.write_text(reminders.POLICY_FILE.read_text(encoding="utf-8")
-                      .replace("  lease_seconds: 300", "  lease_seconds: 2"), encoding="utf-8")
-    monkeypatch.setattr(reminders, "POLICY_FILE", policy)
+    short_lease(tmp_path, monkeypatch)
     open_police_task(af)
     queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
     settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
@@ -400,24 +408,9 @@ def test_a_message_that_reaches_the_gate_too_late_in_its_claim_is_not_ended_so_n
     """Four sessions start their messages in time, then queue at the gate behind a slow server: the last of
     them would end its message after the 2 s claim ran out, while another node has taken the row. The gate
     refuses an end once less than half the lease margin is left; the message goes back untried."""
-    policy = tmp_path / "policies.yaml"
-    policy.write_text(reminders.POLICY_FILE.read_text(encoding="utf-8")
-                      .replace("  lease_seconds: 300", "  lease_seconds: 2"), encoding="utf-8")
-    monkeypatch.setattr(reminders, "POLICY_FILE", policy)
+    short_lease(tmp_path, monkeypatch)
     open_tasks(af)
     queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
     assert queued >= 5
     smtp.data_delay = 0.5  # the first message ends at 0.5 s; the four after it reach the gate then, in time
-    settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
-    clock.set_now(None)  # real time
-    counts: dict[str, dict[str, int]] = {}
-    node_a = threading.Thread(target=lambda: counts.__setitem__("a", worker.dispatch_outbox(settings, "node-a")))
-    node_a.start()
-    time.sleep(2.2)  # node-a's claim has run out: node-b takes what it still holds
-    counts["b"] = worker.dispatch_outbox(settings, "node-b")
-    node_a.join()
-
-    ids = Counter(m.message()["Message-ID"] for m in smtp.received)
-    assert len(ids) == queued and max(ids.values()) == 1, ids  # nothing twice
-    assert counts["a"]["sent"] + counts["b"]["sent"] == queued
-    assert {r.status for r in rows(af)} == {"sent"}
+    two_nodes_send_once_each(af, smtp, queued)
