@@ -35,7 +35,8 @@ WHY_MISSED = (
     "an idle machine, and shares the two cores with the sender: when other work loads the machine (the load "
     "average below), every part slows. The dispatcher's own time is the 'transport that drops' figure: the "
     "claim, the bytes, one committed delivered mark per message (the mark that keeps a crash from sending more "
-    "than one message twice, docs/mail.md) and the batched reminder_sent events.")
+    "than one message twice, docs/mail.md) and the batched reminder_sent events. The shared gate is not the "
+    "limit: one gate per session was no faster (docs/mail.md, 'Where it stands').")
 SENDER = "agreeflow@bacgiang.example"
 DOMAIN = "bacgiang.example"
 RELATIONS = ("superior", "peer", "subordinate")
