@@ -798,35 +798,7 @@ def audit_security_log(kind: str | None, actor: str | None, start: str | None, e
     emit(rows, lambda rs: table(t("security_log", n=len(rs)), [t("seq"), t("at"), t("actor"), t("kind"),
                                                                t("origin"), t("note")],
          [[e["seq"], service.fmt_at_local(e["at"]), actor_text(e["actor"]), word("SECURITY_KINDS", e["kind"]),
-           e["origin"], _security_summary(e)] for e in rs]))
-
-
-def _security_summary(e: dict[str, Any]) -> str:
-    """What a security log entry says, in words where the engine stored codes (a setting switched on/off)."""
-    from agreeflow.engine import service
-    d = e.get("detail") or {}
-    if e["kind"] == "setting_changed" and d.get("setting"):
-        return (f"{word('SETTINGS', d['setting'])}: {word('SWITCH', str(d.get('before')))} → "
-                f"{word('SWITCH', str(d.get('after')))}")
-    if "msg" in d or "message" in d:  # a refusal: the command and case, and its message (older entries: its text)
-        return str(e["summary"])
-    parts = []
-    for key, value in d.items():
-        if key == "what" or value in (None, "", [], {}):
-            continue
-        if key == "case":
-            parts.append(str(value))
-            continue
-        if isinstance(value, bool):
-            shown = yes_no(value)
-        elif key == "locked_until":
-            shown = service.fmt_at_local(str(value))
-        elif key == "by" and str(value).startswith("admin "):
-            shown = f"{word('SECURITY_VALUES', 'admin')} {str(value)[len('admin '):]}"
-        else:
-            shown = word("SECURITY_VALUES", str(value))
-        parts.append(f"{word('SECURITY_KEYS', key)}: {shown}")
-    return " ".join(p for p in (str(d.get("what") or ""), ", ".join(parts)) if p)
+           e["origin"], service.words.security_note(e, lang())] for e in rs]))
 
 
 @audit.command("keygen")

@@ -195,3 +195,18 @@ def test_on_a_real_database_only_an_admin_acts_as_another_and_the_log_says_on_wh
     real.env["COLUMNS"] = "300"  # a table wide enough not to fold the actor's cell ("on their | behalf")
     shown = real("case", "history", ref, "--lang", "en", user=None, ok=True).stdout
     assert f"{COORD} (recorded by {ADMIN} on their behalf)" in shown
+
+
+def test_the_security_log_says_in_words_who_set_each_password(real):
+    """The first admin password (no admin had one) and a password an admin set for someone else are named in
+    the reader's language — stored as codes, {"by": "bootstrap"} and {"by": "admin", "admin": email}."""
+    tokens = accounts(real, COORD)
+    assert [d for _, kind, d in security_entries(real) if kind == "password_set"] == [
+        {"by": "bootstrap"}, {"by": "admin", "admin": ADMIN}]
+    real.env |= {"AGREEFLOW_TOKEN": tokens[ADMIN], "COLUMNS": "1000"}  # one row a line
+    vi = real("audit", "security-log", user=None, ok=True).stdout
+    assert "người đặt: quản trị viên đầu tiên (khi chưa quản trị viên nào có mật khẩu)" in vi
+    assert f"người đặt: quản trị viên {ADMIN}" in vi and "bootstrap" not in vi
+    en = real("audit", "security-log", "--lang", "en", user=None, ok=True).stdout
+    assert "set by: the first administrator (no administrator had a password yet)" in en
+    assert f"set by: administrator {ADMIN}" in en

@@ -58,10 +58,11 @@ def set_password(settings: Settings, email: str, password: str) -> dict[str, Any
 
     def work(s: Session) -> dict[str, Any]:
         target = authority.person(s, email)
+        admin = None
         if base.is_simulation(s, settings):
             how = "simulation"
         elif (who := base.signed_in(s, settings)) is not None and (who.email == email or Role.ADMIN in who.roles):
-            how = "self" if who.email == email else f"admin {who.email}"
+            how, admin = ("self", None) if who.email == email else ("admin", who.email)
         elif Role.ADMIN in target.roles and _no_admin_has_a_password(s):
             how = "bootstrap"
         else:
@@ -69,8 +70,8 @@ def set_password(settings: Settings, email: str, password: str) -> dict[str, Any
                                    case=email, needed=[Role.ADMIN], roles=who.roles if who else [])
         identity.set_password(s, email, password, clock.real_now())
         seclog.append(s, seclog.SecurityKind.PASSWORD_SET, actor=email, origin=settings.origin,
-                      at=clock.real_now(), detail={"by": how})
-        return {"email": email, "by": how}
+                      at=clock.real_now(), detail={"by": how} | ({"admin": admin} if admin else {}))
+        return {"email": email, "by": how} | ({"admin": admin} if admin else {})
     return base.refused(settings, "user set-password", work)
 
 

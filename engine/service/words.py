@@ -9,6 +9,9 @@ so a new code without a word is visible, not hidden.
 
 from __future__ import annotations
 
+from typing import Any
+
+from agreeflow.engine.core import clock
 from agreeflow.engine.core.authority import POSITION_LABELS
 from agreeflow.engine.core.i18n import N_, t, tn
 from agreeflow.engine.core.vocabulary import CHOICES as CHOICES
@@ -67,6 +70,7 @@ SECURITY_KEYS = {
 SECURITY_VALUES = {
     "cli": N_("command line"), "web": N_("web page"), "link": N_("link by mail"), "proxy": N_("trusted proxy"),
     "self": N_("the person themself"), "simulation": N_("simulation"), "admin": N_("administrator"),
+    "bootstrap": N_("the first administrator (no administrator had a password yet)"),
 }
 FLAGS = {"unapproved_delegation": N_("Delegation started without the required permission")}
 POSITIONS = {str(p.value): label for p, label in POSITION_LABELS.items()}
@@ -118,3 +122,33 @@ def word(table: dict[str, str], key: str | None, lang: str) -> str:
     if not key:
         return ""
     return t(table[key], lang) if key in table else key
+
+
+def security_note(entry: dict[str, Any], lang: str) -> str:
+    """What a security log entry says, in words where the engine stored codes: a setting switched on or off,
+    who set a password, how someone signed in. A refusal keeps the text it was logged with."""
+    d = entry.get("detail") or {}
+    if entry["kind"] == "setting_changed" and d.get("setting"):
+        return (f"{word(SETTINGS, d['setting'], lang)}: {word(SWITCH, str(d.get('before')), lang)} → "
+                f"{word(SWITCH, str(d.get('after')), lang)}")
+    if "msg" in d or "message" in d:  # a refusal: the command and case, and its message (older entries: its text)
+        return str(entry["summary"])
+    parts = []
+    for key, value in d.items():
+        if key in ("what", "admin") or value in (None, "", [], {}):
+            continue
+        if key == "case":
+            parts.append(str(value))
+            continue
+        if isinstance(value, bool):
+            shown = t("yes" if value else "no", lang)
+        elif key == "locked_until":
+            shown = clock.fmt_local(clock.parse_instant(str(value)))
+        elif key == "by" and (value == "admin" or str(value).startswith("admin ")):
+            # who set a password for someone else: {"by": "admin", "admin": email}; before December 2026 one
+            # string, "admin <email>"
+            shown = f"{word(SECURITY_VALUES, 'admin', lang)} {d.get('admin') or str(value)[len('admin '):]}"
+        else:
+            shown = word(SECURITY_VALUES, str(value), lang)
+        parts.append(f"{word(SECURITY_KEYS, key, lang)}: {shown}")
+    return " ".join(p for p in (str(d.get("what") or ""), ", ".join(parts)) if p)
