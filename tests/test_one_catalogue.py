@@ -115,7 +115,9 @@ def test_the_check_finds_each_kind_of_second_mechanism(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ the catalogue holds what the code names
 MARKERS = {"t", "N_", "Msg", "Reason", "gettext", "text", "_translate"}
-"""Functions whose first argument, a literal, is a msgid (``Msg.plural``/``nt``/``ngettext`` take two)."""
+PLURALS = {"plural", "nt", "ngettext", "tn", "text_n"}
+"""Functions whose first two arguments, literals, are a msgid and its plural (``Msg.plural``, ``i18n.nt``, the
+command line's ``tn`` and the service's ``text_n``, which call it)."""
 
 
 def _named_messages() -> dict[str, str]:
@@ -132,7 +134,7 @@ def _named_messages() -> dict[str, str]:
             if name == "text" and not (isinstance(node.func, ast.Attribute) and node.func.value is not None
                                        and getattr(node.func.value, "id", "") == "service"):
                 continue  # sqlalchemy's text(), not the catalogue's
-            if name in MARKERS | {"plural", "nt", "ngettext"} and isinstance(first, ast.Constant) \
+            if name in MARKERS | PLURALS and isinstance(first, ast.Constant) \
                     and isinstance(first.value, str):
                 msgid = i18n.KEYS.get(first.value, first.value)
                 if _has_words(msgid):

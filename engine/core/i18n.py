@@ -24,7 +24,7 @@ for each invocation).
 This module is the only place that chooses words by language:
 
 - ``t(message, lang, **values)`` translates now, then fills ``{placeholders}``;
-  ``nt(singular, plural, n, lang, **values)`` (also named ``tn``) picks the
+  ``nt(singular, plural, n, lang, **values)`` picks the
   plural form for ``n`` from the compiled catalogue's Plural-Forms (English
   "1 working day" / "2 working days"; Vietnamese has one form).
 - ``Msg(message, **values)`` is a message *not yet* in a language: errors,
@@ -370,10 +370,6 @@ def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
 def nt(singular: str, plural: str, n: int, lang: str = DEFAULT_LANG, **values: Any) -> str:
     """``ngettext`` then ``{placeholders}`` filled; ``{n}`` is ``n`` unless given."""
     return _fill(ngettext(singular, plural, n, lang), singular, lang, {"n": n, **values})
-
-
-tn = nt
-"""The same function by the name the command line's code uses (``tn("{n} working day late", …)``)."""
 
 
 def N_(message: str) -> str:  # noqa: N802 — the gettext convention for "mark for extraction, translate later"

@@ -26,9 +26,9 @@ from agreeflow.engine.core.errors import (
 from agreeflow.engine.core.files import atomic_write as write_file
 from agreeflow.engine.core.i18n import N_, Msg, pair, show, t, translations
 from agreeflow.engine.core.i18n import language_name as i18n_language_name
+from agreeflow.engine.core.i18n import nt as text_n
 from agreeflow.engine.core.i18n import other_language as i18n_other_language
 from agreeflow.engine.core.i18n import t as _translate
-from agreeflow.engine.core.i18n import tn as text_n
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.legaltime.calendar.days import FIRST_YEAR, LAST_YEAR
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.authority import POSITION_LABELS
-from agreeflow.engine.core.i18n import N_, t, tn
+from agreeflow.engine.core.i18n import N_, nt, t
 from agreeflow.engine.core.vocabulary import CHOICES as CHOICES
 from agreeflow.engine.core.vocabulary import DEADLINE_STATUS as DEADLINE_STATUS
 from agreeflow.engine.core.vocabulary import EVENT_KINDS, duration
@@ -114,7 +114,7 @@ def rung_word(rung: str | None, lang: str) -> str:
     if not n:
         return t("mail on the due day", lang)
     forms = _RUNG_WORDS.get(("overdue" if mail == "overdue" else "reminder", unit))
-    return tn(*forms, n, lang) if forms else rung
+    return nt(*forms, n, lang) if forms else rung
 
 
 def word(table: dict[str, str], key: str | None, lang: str) -> str:
