@@ -74,11 +74,12 @@ class TransportError(Exception):
 
 
 class GateClosed(TransportError):
-    """A session's gate refused the end of a message (see TransportSession): another session's message
-    ended in doubt, so no other may become delivered before the batch stops.  Nothing was delivered."""
+    """A session's gate refused the end of a message (see TransportSession): the batch stopped (another
+    session's message ended in doubt, or a stop was asked), or too little of the claim was left for the
+    server's answer.  Nothing was delivered: the message goes back, untried."""
 
     def __init__(self) -> None:
-        super().__init__("not sent: the batch stopped (another message's delivery is in doubt)", temporary=True)
+        super().__init__("not sent: the batch stopped before the end of this message", temporary=True)
 
 
 class MailUrlError(ValueError):

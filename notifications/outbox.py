@@ -57,6 +57,7 @@ from agreeflow.notifications.mailer import MailUrlError, Transport, TransportErr
 log = logging.getLogger("agreeflow.outbox")
 STATUSES = tuple(OutboxStatus)
 CANCELLED_NOTE = N_("deadline closed before sending")
+NO_BODY_NOTE = N_("no text to send: the message was never rendered")
 SENDER_ACTOR = "agreeflow"
 
 
@@ -122,17 +123,23 @@ def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta, ca
                   .limit(limit).with_for_update(skip_locked=True)).all()
     if not rows:
         return [], int(cancelled or 0)
-    # The bodies live apart (OutboxBody: the updates of a row without them cost a third); a message with none
-    # (a bug, not a state) is sent empty rather than left queued for ever.
+    # The bodies live apart (OutboxBody: the updates of a row without them cost a third).
     bodies = {row_id: (text, html) for row_id, text, html in s.exec(
         select(OutboxBody.id, OutboxBody.body_text, OutboxBody.body_html)
         .where(col(OutboxBody.id).in_([r[0] for r in rows]))).all()}
+    if bodyless := [r[0] for r in rows if r[0] not in bodies]:
+        # A message with no body (a bug, not a state) fails, visibly, rather than reach an official blank.
+        log.error("outbox messages %s have no body: marked failed, not sent", bodyless)
+        s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_(bodyless))
+               .values(status=OutboxStatus.FAILED, lease_until=None, last_error=NO_BODY_NOTE)
+               .execution_options(synchronize_session=False))
+        rows = [r for r in rows if r[0] in bodies]
     s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r[0] for r in rows]))
            .values(status=OutboxStatus.SENDING, lease_until=now + lease, claimed_by=node)
            .execution_options(synchronize_session=False))
     refs = dict(s.exec(select(Case.id, Case.ref).where(
         col(Case.id).in_({r[2] for r in rows if r[2]}))).all())
-    out = [Claimed(row_id, key, case_id, refs.get(case_id), rung, recipient, subject, *bodies.get(row_id, ("", "")),
+    out = [Claimed(row_id, key, case_id, refs.get(case_id), rung, recipient, subject, *bodies[row_id],
                    message_id, tries, late_by_s)
            for row_id, key, case_id, rung, recipient, subject, message_id, tries, late_by_s in rows]
     return out, int(cancelled or 0)

@@ -210,3 +210,12 @@ def test_the_security_log_says_in_words_who_set_each_password(real):
     en = real("audit", "security-log", "--lang", "en", user=None, ok=True).stdout
     assert "set by: the first administrator (no administrator had a password yet)" in en
     assert f"set by: administrator {ADMIN}" in en
+
+
+def test_an_entry_logged_before_the_codes_reads_the_same():
+    """Entries written before December 2026 stored who set a password as one string, "admin <email>"."""
+    from agreeflow.engine.service.words import security_note
+    old = {"kind": "password_set", "summary": "", "detail": {"by": f"admin {ADMIN}"}}
+    new = {"kind": "password_set", "summary": "", "detail": {"by": "admin", "admin": ADMIN}}
+    assert security_note(old, "vi") == security_note(new, "vi") == f"người đặt: quản trị viên {ADMIN}"
+    assert security_note(old, "en") == f"set by: administrator {ADMIN}"

@@ -328,15 +328,21 @@ def test_a_relay_that_refuses_extra_sessions_costs_their_messages_nothing(af: An
     assert len(smtp.received) == queued == len({m.message()["Message-ID"] for m in smtp.received})
 
 
-def test_a_message_no_server_would_take_fails_alone_and_the_batch_goes_on(af: Any, smtp: SmtpSink) -> None:
+def one_message_spoiled(af: Any, smtp: SmtpSink, sql: str) -> tuple[int, int, dict[str, int]]:
+    """Queue the tasks' reminders, spoil the first with ``sql`` (``:id`` is its id), then tick: (how many were
+    queued, the spoiled one's id, the tick's counts)."""
     af.env["AGREEFLOW_SMTP"] = smtp.url()
     open_tasks(af)
     queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
     bad = rows(af)[0].id
     with db.get_engine(af.url).begin() as conn:
-        conn.execute(sa.text("UPDATE outbox SET recipient = 'phòng.hợp.tác@bacgiang.example' WHERE id = :id"),
-                     {"id": bad})
-    counts = af.json("tick", now=WEEK_BEFORE)
+        conn.execute(sa.text(sql), {"id": bad})
+    return queued, bad, af.json("tick", now=WEEK_BEFORE)
+
+
+def test_a_message_no_server_would_take_fails_alone_and_the_batch_goes_on(af: Any, smtp: SmtpSink) -> None:
+    queued, bad, counts = one_message_spoiled(
+        af, smtp, "UPDATE outbox SET recipient = 'phòng.hợp.tác@bacgiang.example' WHERE id = :id")
     assert (counts["sent"], counts["failed"]) == (queued - 1, 1)
     [row] = rows(af, f"id = {bad}")
     assert row.status == "failed" and "cannot be sent as it is" in row.last_error
@@ -351,15 +357,15 @@ def short_lease(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, connections:
     monkeypatch.setattr(reminders, "POLICY_FILE", policy)
 
 
-def two_nodes_send_once_each(af: Any, smtp: SmtpSink, queued: int) -> None:
-    """node-a dispatches; 2.2 s later, when its first claim has run out, node-b dispatches too (real time).
-    Every message arrives once and is counted once, by one of them."""
+def two_nodes_send_once_each(af: Any, smtp: SmtpSink, queued: int, b_starts: float = 2.2) -> None:
+    """node-a dispatches; ``b_starts`` s later, when its first 2 s claim has run out, node-b dispatches too
+    (real time). Every message arrives once and is counted once, by one of them."""
     settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
     clock.set_now(None)
     counts: dict[str, dict[str, int]] = {}
     node_a = threading.Thread(target=lambda: counts.__setitem__("a", worker.dispatch_outbox(settings, "node-a")))
     node_a.start()
-    time.sleep(2.2)  # node-a's first claim has run out: node-b takes whatever it still holds
+    time.sleep(b_starts)  # node-a's first claim has run out: node-b takes whatever it still holds
     counts["b"] = worker.dispatch_outbox(settings, "node-b")
     node_a.join()
 
@@ -379,28 +385,55 @@ def test_a_batch_slower_than_its_lease_gives_its_rows_back_so_no_other_node_send
     open_tasks(af)
     queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
     assert queued >= 6
-    smtp.data_delay = 0.3  # a slow relay: the whole batch takes longer than the 2 s lease
-    two_nodes_send_once_each(af, smtp, queued)
+    # A slow relay: the batch takes far longer than the 2 s lease. Without the margin node-a would start its
+    # fifth message at 1.8 s and end it at 2.25 s, after node-b (at 2.1 s) had taken and sent it too.
+    smtp.data_delay = 0.45
+    two_nodes_send_once_each(af, smtp, queued, b_starts=2.1)
 
 
-def test_a_claim_that_waited_out_most_of_its_lease_sends_nothing_and_ends_the_round(
+def test_a_claim_that_waits_for_another_writer_still_gets_its_whole_lease(
         af: Any, smtp: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The database kept the claim waiting (another writer) until less than the margin of its lease was left:
-    its rows go back untried and the round ends — it does not claim, give back and claim again without end."""
+    """Another writer holds the database for 1.3 s of the claim's 2 s lease. On SQLite the claim reads the clock
+    once its BEGIN IMMEDIATE has the write lock, so it gets its whole lease and sends at once. On PostgreSQL
+    the wait comes inside the claim (a lock on the outbox table): less than the margin is left, so its rows go
+    back untried and the round ends — it does not claim and give back without end — and the next round sends."""
     short_lease(tmp_path, monkeypatch)
     open_police_task(af)
     queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
     settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
     clock.set_now(None)  # real time
-    claim, waits = worker.claim, [1.3]
+    holding, log_delivered = threading.Event(), worker._log_delivered
 
-    def slow_claim(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(waits.pop() if waits else 0)  # the first claim waits for another writer's lock
-        return claim(*args, **kwargs)
-    monkeypatch.setattr(worker, "claim", slow_claim)
-    assert worker.dispatch_outbox(settings, "node-a")["sent"] == 0
-    assert len(smtp.received) == 0 and [(r.status, r.tries) for r in rows(af)] == [("queued", 0)] * queued
+    def hold_the_database() -> None:
+        with af.raw_connection() as con:
+            con.execute("BEGIN IMMEDIATE" if af.dialect == "sqlite" else "BEGIN")
+            if af.dialect != "sqlite":
+                con.execute("LOCK TABLE outbox IN EXCLUSIVE MODE")
+            holding.set()
+            time.sleep(1.3)
+            con.execute("COMMIT")
+
+    def then_another_writer(settings: Settings) -> int:  # right before the round's first claim
+        done = log_delivered(settings)
+        if not holding.is_set():
+            threading.Thread(target=hold_the_database).start()
+            holding.wait()
+        return done
+    monkeypatch.setattr(worker, "_log_delivered", then_another_writer)
+    first = worker.dispatch_outbox(settings, "node-a")["sent"]
+    if af.dialect == "sqlite":
+        assert first == queued and len(smtp.received) == queued
+        return
+    assert first == 0 and len(smtp.received) == 0
+    assert [(r.status, r.tries) for r in rows(af)] == [("queued", 0)] * queued
     assert worker.dispatch_outbox(settings, "node-a")["sent"] == queued  # the next round sends them
+
+
+def test_a_message_without_a_body_fails_visibly_and_is_never_sent_blank(af: Any, smtp: SmtpSink) -> None:
+    queued, bad, counts = one_message_spoiled(af, smtp, "DELETE FROM outbox_bodies WHERE id = :id")
+    assert (counts["sent"], len(smtp.received)) == (queued - 1, queued - 1)
+    [row] = rows(af, f"id = {bad}")
+    assert row.status == "failed" and row.last_error == outbox.NO_BODY_NOTE
 
 
 def test_a_message_that_reaches_the_gate_too_late_in_its_claim_is_not_ended_so_no_other_node_sends_it_too(

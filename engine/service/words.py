@@ -147,7 +147,8 @@ def security_note(entry: dict[str, Any], lang: str) -> str:
         elif key == "by" and (value == "admin" or str(value).startswith("admin ")):
             # who set a password for someone else: {"by": "admin", "admin": email}; before December 2026 one
             # string, "admin <email>"
-            shown = f"{word(SECURITY_VALUES, 'admin', lang)} {d.get('admin') or str(value)[len('admin '):]}"
+            who = d.get("admin") or str(value)[len("admin "):]
+            shown = f"{word(SECURITY_VALUES, 'admin', lang)} {who}".strip()
         else:
             shown = word(SECURITY_VALUES, str(value), lang)
         parts.append(f"{word(SECURITY_KEYS, key, lang)}: {shown}")

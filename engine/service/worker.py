@@ -193,9 +193,8 @@ def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None 
     _log_delivered(settings)  # what a dispatcher killed after delivering left unlogged
     lease = timedelta(seconds=mail.lease_seconds)
     while stop is None or not stop.is_set():
-        at = now()
-        batch, cancelled = claim(settings, node, at, mail.batch, lease,
-                                 cancel=counts["sent"] + counts["retried"] + counts["failed"] == 0)
+        batch, cancelled, at = _claim_now(settings, node, mail.batch, lease,
+                                          cancel=counts["sent"] + counts["retried"] + counts["failed"] == 0)
         counts["cancelled"] += cancelled
         if not batch:
             break
@@ -238,7 +237,11 @@ def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], tran
         if errors:
             raise errors[0]  # the session's unsent rows stay claimed until the lease runs out
     if run.ran_out.is_set() and counts["sent"] + counts["retried"] + counts["failed"] == tried:
-        return False  # the claim itself took most of its lease (a long wait for the database): not again now
+        # The claim itself took most of its lease (it waited on another writer's row locks, on PostgreSQL):
+        # not again now, the next round tries.
+        log.warning("%s", t("a mail claim took most of its lease; its {n} messages wait for the next round",
+                            settings.lang, n=len(batch)))
+        return False
     return not run.halt.is_set()
 
 
@@ -381,7 +384,7 @@ class _Batch:
 def lease_margin(mail: reminders.MailSettings) -> timedelta:
     """How much of a claim's lease must be left to start one more message: a minute (a message takes a few
     server round trips, each up to the transport's time-out), or half the lease when that is shorter — so the
-    first message of a claim always starts and every claim makes progress."""
+    first message of a claim starts unless the claim itself took half its lease (``_send_batch``)."""
     return min(timedelta(minutes=1), timedelta(seconds=mail.lease_seconds) / 2)
 
 
@@ -389,6 +392,17 @@ def _log_delivered(settings: Settings) -> int:
     """Write the reminder_sent events of delivered messages (outbox.log_delivered), in one transaction."""
     with writing(settings) as s:
         return outbox.log_delivered(s, now())
+
+
+def _claim_now(settings: Settings, node: str, limit: int, lease: timedelta, cancel: bool
+               ) -> tuple[list[outbox.Claimed], int, datetime]:
+    """``claim`` at the instant the transaction holds the database: on SQLite its BEGIN IMMEDIATE waits for
+    any other writer first, so a claim that waited still gets its whole lease. Returns the instant too."""
+    with writing(settings) as s:
+        s.connection()  # begins the transaction: BEGIN IMMEDIATE on SQLite, which waits for the write lock
+        at = clock.now()  # not now(), the transaction's recording time, read before that wait
+        batch, cancelled = outbox.claim(s, node, at, limit, lease, cancel)
+    return batch, cancelled, at
 
 
 def claim(settings: Settings, node: str, at: datetime, limit: int, lease: timedelta, cancel: bool = True

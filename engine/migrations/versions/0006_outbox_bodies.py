@@ -9,6 +9,13 @@ sent), once inside the gate every message passes through.  SQLite rewrites
 the whole row on each update; with its text and HTML a row spans overflow
 pages.  The bodies move to ``outbox_bodies`` (same id); held and skipped
 rungs, which never had any, get no row there.
+
+Stop every node (serve) before upgrading: a node still running the code of
+before reads and writes the bodies in the outbox row, and fails on every
+claim and queue once they are gone.  For later migrations: outbox_bodies
+points at outbox, so a batch operation on ``outbox`` under SQLite (copy the
+table, drop the old one) fails while foreign keys are on, as they are in
+``agreeflow init``; use plain ALTER TABLE, as here, or move the bodies aside.
 """
 import sqlalchemy as sa
 from alembic import op
