@@ -447,3 +447,19 @@ def test_a_message_that_reaches_the_gate_too_late_in_its_claim_is_not_ended_so_n
     assert queued >= 5
     smtp.data_delay = 0.5  # the first message ends at 0.5 s; the four after it reach the gate then, in time
     two_nodes_send_once_each(af, smtp, queued)
+
+
+def test_a_mail_timeout_that_does_not_fit_in_a_claim_is_refused_before_anything_is_written(
+        af: Any, smtp: SmtpSink) -> None:
+    """The server's answer is awaited up to the mail URL's timeout; the gate stops ending messages when half
+    the lease margin (30 s of the default 300 s lease) is left. A longer timeout could let the answer come after
+    the claim ran out, so tick (and serve, through the same check) refuses it, naming what to change: exit 2,
+    nothing written."""
+    open_police_task(af)
+    af.env["AGREEFLOW_SMTP"] = smtp.url(timeout=45)
+    before = af.snapshot()
+    refused = af("tick", now=WEEK_BEFORE, ok=False)
+    assert refused.exit_code == 2 and "timeout=45" in refused.stderr and "dưới 30 giây" in refused.stderr
+    assert af.snapshot() == before and not smtp.received
+    af.env["AGREEFLOW_SMTP"] = smtp.url(timeout=29)
+    assert af.json("tick", now=WEEK_BEFORE)["sent"] >= 1  # a timeout that fits: accepted

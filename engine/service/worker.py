@@ -54,7 +54,7 @@ def tick(settings: Settings, node: str | None = None, dispatch: bool = True,
     security log) before anything is swept or sent.
     """
     base.allowed(settings, "tick", lambda s: base.worker(s, settings, "tick"))
-    transport = outbox.transport_for(settings) if dispatch else None  # a bad mail URL fails before the sweep writes
+    transport = mail_transport(settings) if dispatch else None  # a bad mail URL fails before the sweep writes
     check_signing_key(settings)  # and so does a signing key that cannot sign
     register_file()  # and a register file (the mail's wording by relation) an operator broke
     counts = sweep(settings, now(), stop)
@@ -121,6 +121,22 @@ def fold_held(settings: Settings, at: datetime, policies: reminders.Policies | N
                                   who=recipient))
             counts["errors"] += 1
     return counts
+
+
+def mail_transport(settings: Settings) -> Transport:
+    """The mail URL's transport, checked against the claim's lease (OptionValueError, exit 2).
+
+    The server's answer to the end of a message is awaited up to the URL's ``timeout``; the gate stops ending
+    messages when half the lease margin is left of a claim (``_Gate``). A longer ``timeout`` could let that
+    answer come after the claim ran out, when another node may have sent the same message.
+    """
+    transport = outbox.transport_for(settings)
+    timeout, allowed = getattr(transport, "timeout", None), lease_margin(reminders.load().mail) / 2
+    if isinstance(timeout, (int, float)) and timedelta(seconds=timeout) >= allowed:
+        raise OptionValueError(option="AGREEFLOW_SMTP", value=f"timeout={timeout:g}", remedy=Msg(N_(
+            "The server's answer must come well within a mail claim: give a timeout under {seconds} seconds, or a "
+            "longer mail.lease_seconds in the reminder policy file."), seconds=f"{allowed.total_seconds():g}"))
+    return transport
 
 
 def check_signing_key(settings: Settings) -> None:
@@ -529,7 +545,7 @@ def serve(settings: Settings, node_name: str | None = None, interval: float = 60
     previous = _on_signals(stop)
     try:
         base.allowed(settings, "serve", lambda s: base.worker(s, settings, "serve"))  # once, at the start
-        transport = outbox.transport_for(settings)
+        transport = mail_transport(settings)
         check_signing_key(settings)
         register_file()
         register(settings, name)
