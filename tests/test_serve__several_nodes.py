@@ -36,8 +36,10 @@ from tests.test_concurrency import TOGGLE
 REMINDERS = int(os.environ.get("AGREEFLOW_TEST_REMINDERS") or 1000)
 """5,000 in CI (.ci/run sets it; about three minutes on two cores); 1,000 for a quick local run."""
 CASES, NODES = 50, ("n1", "n2", "n3")
-LEASE_S = 8
+LEASE_S = 12
 """Short enough to see a takeover, long enough for a live node to send a claimed batch."""
+SMTP_TIMEOUT_S = 2.5
+"""Under half the lease margin (half of 6 s): serve refuses a mail timeout the end of a claim could not cover."""
 MAILBOX = "bocongan@mps.example"  # the Ministry of Public Security: a unit mailbox, one recipient
 
 
@@ -79,7 +81,7 @@ def nodes() -> Iterator[dict[str, subprocess.Popen[str]]]:
 def start_node(af: Agreeflow, name: str, policies: Path, smtp: SmtpSink) -> subprocess.Popen[str]:
     """``agreeflow serve --node-name name``; its log goes to a file (a pipe nobody reads fills
     up, and a node blocked writing a log line holds its transaction and the case lock)."""
-    env = {**os.environ, **af.base_env(None, None, None), "AGREEFLOW_SMTP": smtp.url(),
+    env = {**os.environ, **af.base_env(None, None, None), "AGREEFLOW_SMTP": smtp.url(timeout=SMTP_TIMEOUT_S),
            "AGREEFLOW_TEST_POLICIES": str(policies)}
     with open(af.home / f"{name}.log", "a", encoding="utf-8") as log:
         return subprocess.Popen([sys.executable, "-m", "tests.serve_node", "serve", "--node-name", name,
