@@ -144,6 +144,9 @@ class TransportSession:
 class Transport(ABC):
     """Something that delivers one message or raises ``TransportError``."""
 
+    timeout: float | None = None
+    """Seconds a reply from the far end may take (SMTP: each one); None: it does not wait for a reply."""
+
     @abstractmethod
     def send(self, msg: EmailMessage) -> None:
         """Deliver ``msg`` to the recipients in its headers.
@@ -319,6 +322,8 @@ class SmtpTransport(Transport):
     One connection per message keeps the transport stateless: a dispatcher
     crash or a server restart never leaves a half-used session behind.
     """
+
+    timeout: float
 
     def __init__(self, host: str, port: int, *, ssl_mode: str = "none",
                  username: str | None = None, password: str | None = None,

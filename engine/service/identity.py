@@ -69,9 +69,10 @@ def set_password(settings: Settings, email: str, password: str) -> dict[str, Any
             raise RoleRefusedError(actor=who.email if who else settings.origin, trigger="user set-password",
                                    case=email, needed=[Role.ADMIN], roles=who.roles if who else [])
         identity.set_password(s, email, password, clock.real_now())
+        detail = {"by": how} | ({"admin": admin} if admin else {})
         seclog.append(s, seclog.SecurityKind.PASSWORD_SET, actor=email, origin=settings.origin,
-                      at=clock.real_now(), detail={"by": how} | ({"admin": admin} if admin else {}))
-        return {"email": email, "by": how} | ({"admin": admin} if admin else {})
+                      at=clock.real_now(), detail=detail)
+        return {"email": email} | detail
     return base.refused(settings, "user set-password", work)
 
 

@@ -131,8 +131,8 @@ def mail_transport(settings: Settings) -> Transport:
     answer come after the claim ran out, when another node may have sent the same message.
     """
     transport = outbox.transport_for(settings)
-    timeout, allowed = getattr(transport, "timeout", None), lease_margin(reminders.load().mail) / 2
-    if isinstance(timeout, (int, float)) and timedelta(seconds=timeout) >= allowed:
+    timeout, allowed = transport.timeout, lease_margin(reminders.load().mail) / 2
+    if timeout is not None and timedelta(seconds=timeout) >= allowed:
         raise OptionValueError(option="AGREEFLOW_SMTP", value=f"timeout={timeout:g}", remedy=Msg(N_(
             "The server's answer must come well within a mail claim: give a timeout under {seconds} seconds, or a "
             "longer mail.lease_seconds in the reminder policy file."), seconds=f"{allowed.total_seconds():g}"))
