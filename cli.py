@@ -1005,7 +1005,7 @@ def outbox_list(status: str | None, limit: int) -> None:
         [[m["id"], word("OUTBOX_STATUS", m["status"])
           + (f" ({t('queued {duration} late', duration=_duration(m['late_by_s']))})" if m["late_by_s"] else ""),
           m["case"], rung_text(m["rung"]), m["recipient"], m["tries"], m["sent_at"] or m["next_try_at"],
-          m["last_error"]] for m in rows]))
+          word("OUTBOX_NOTES", m["last_error"])] for m in rows]))
 
 
 @outbox.command("retry")

@@ -50,14 +50,12 @@ from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import EventKind, OutboxStatus
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, OutboxBody, OutboxMessage
-from agreeflow.engine.core.vocabulary import OUTBOX_STATUS, word
+from agreeflow.engine.core.vocabulary import CANCELLED_NOTE, NO_BODY_NOTE, OUTBOX_STATUS, word
 from agreeflow.engine.legaltime import deadlines
 from agreeflow.notifications.mailer import MailUrlError, Transport, TransportError, backoff_delay, transport_from_url
 
 log = logging.getLogger("agreeflow.outbox")
 STATUSES = tuple(OutboxStatus)
-CANCELLED_NOTE = N_("deadline closed before sending")
-NO_BODY_NOTE = N_("no text to send: the message was never rendered")
 SENDER_ACTOR = "agreeflow"
 
 

@@ -463,3 +463,18 @@ def test_a_mail_timeout_that_does_not_fit_in_a_claim_is_refused_before_anything_
     assert af.snapshot() == before and not smtp.received
     af.env["AGREEFLOW_SMTP"] = smtp.url(timeout=29)
     assert af.json("tick", now=WEEK_BEFORE)["sent"] >= 1  # a timeout that fits: accepted
+
+
+def test_why_a_message_was_not_sent_reads_in_the_officials_language(af: Any, smtp: SmtpSink) -> None:
+    """The outbox stores its own notes and a skipped rung's reason as codes; the outbox list shows them in words
+    (a mail server's own reply is shown as it came)."""
+    from agreeflow.engine.service import words
+    one_message_spoiled(af, smtp, "DELETE FROM outbox_bodies WHERE id = :id")
+    af.env["COLUMNS"] = "250"
+    vi = af("outbox", "list", "--status", "failed", ok=True).stdout
+    assert "không có nội dung để gửi" in vi and "never rendered" not in vi
+    en = af("outbox", "list", "--status", "failed", lang="en", ok=True).stdout
+    assert "no text to send: the message was never rendered" in en
+    assert words.word(words.OUTBOX_NOTES, "stale", "vi").startswith("không gửi:")
+    assert words.word(words.OUTBOX_NOTES, "overtaken", "vi").startswith("không gửi:")
+    assert words.word(words.OUTBOX_NOTES, "550 5.1.1 No such user", "vi") == "550 5.1.1 No such user"

@@ -18,6 +18,15 @@ DEADLINE_STATUS = {"open": N_("Running"), "pending": N_("Awaiting an event"), "m
 OUTBOX_STATUS = {"queued": N_("Waiting"), "sending": N_("Being sent"), "sent": N_("Sent"), "failed": N_("Failed"),
                  "cancelled": N_("Cancelled"), "held": N_("Held to be sent with the reader's other mail"),
                  "bundled": N_("Sent in one mail with the reader's others"), "skipped": N_("Skipped")}
+CANCELLED_NOTE = N_("deadline closed before sending")
+NO_BODY_NOTE = N_("no text to send: the message was never rendered")
+OUTBOX_NOTES = {
+    CANCELLED_NOTE: CANCELLED_NOTE, NO_BODY_NOTE: NO_BODY_NOTE,
+    "stale": N_("not sent: its words no longer fit the day (mail caught up after a stop)"),
+    "overtaken": N_("not sent: a later reminder of the same deadline went instead"),
+}
+"""Why a message was not sent, as the engine stores it in ``outbox.last_error`` (the outbox's own notes, and a
+skipped rung's reason from engine.legaltime.reminders); any other text there is the mail server's own reply."""
 ROLES = {"coordinator": N_("Coordinator"), "officer": N_("Officer"), "approver": N_("Approver"),
          "auditor": N_("Auditor"), "admin": N_("Administrator"), "system": N_("agreeflow (automatic)"),
          "reply-link": N_("Reply link")}

@@ -33,6 +33,7 @@ from agreeflow.engine.legaltime import deadlines
 from agreeflow.engine.legaltime.calendar_admin import check_year, day_json
 from agreeflow.engine.reports import compliance
 from agreeflow.engine.reports.common import Table
+from agreeflow.engine.service import words
 from agreeflow.engine.service.base import now, reading
 from agreeflow.engine.service.inspection import may_inspect
 from agreeflow.engine.service.pages import unit_names
@@ -190,7 +191,8 @@ def outbox_page(settings: Settings, unit: str = "", status: str = "", before: st
     rows = [{"id": m.id, "status": m.status, "case": ref, "recipient": m.recipient, "unit": m.unit,
              "unit_name": units.get(m.unit or "", m.unit or ""), "subject": m.subject, "tries": m.tries,
              "created_at": clock.fmt_local(m.created_at), "sent_at": clock.fmt_local(m.sent_at) or None,
-             "next_try_at": clock.fmt_local(m.next_try_at) or None, "reason": m.last_error,
+             "next_try_at": clock.fmt_local(m.next_try_at) or None,
+             "reason": words.word(words.OUTBOX_NOTES, m.last_error, settings.lang),
              "late_by_s": m.late_by_s, "retryable": m.status in (OutboxStatus.FAILED, OutboxStatus.CANCELLED)}
             for m, ref in got[:OUTBOX_PAGE]]
     roles = set(viewer["roles"])

@@ -17,6 +17,7 @@ from agreeflow.engine.core.i18n import N_, nt, t
 from agreeflow.engine.core.vocabulary import CHOICES as CHOICES
 from agreeflow.engine.core.vocabulary import DEADLINE_STATUS as DEADLINE_STATUS
 from agreeflow.engine.core.vocabulary import EVENT_KINDS, duration
+from agreeflow.engine.core.vocabulary import OUTBOX_NOTES as OUTBOX_NOTES
 from agreeflow.engine.core.vocabulary import OUTBOX_STATUS as OUTBOX_STATUS
 from agreeflow.engine.core.vocabulary import ROLES as ROLES
 from agreeflow.engine.core.vocabulary import UNIT_KINDS as UNIT_KINDS
