@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from agreeflow.engine.core import clock, db
 from agreeflow.engine.core.errors import InputFileError
+from agreeflow.engine.core.kinds import OutboxStatus
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import OutboxMessage
 from agreeflow.engine.legaltime import reminders
@@ -478,3 +479,4 @@ def test_why_a_message_was_not_sent_reads_in_the_officials_language(af: Any, smt
     assert words.word(words.OUTBOX_NOTES, "stale", "vi").startswith("không gửi:")
     assert words.word(words.OUTBOX_NOTES, "overtaken", "vi").startswith("không gửi:")
     assert words.word(words.OUTBOX_NOTES, "550 5.1.1 No such user", "vi") == "550 5.1.1 No such user"
+    assert {str(x) for x in OutboxStatus} <= set(words.OUTBOX_STATUS)  # every status has its words too

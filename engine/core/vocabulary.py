@@ -17,7 +17,8 @@ DEADLINE_STATUS = {"open": N_("Running"), "pending": N_("Awaiting an event"), "m
                    "deemed_agreed": N_("Deemed agreed")}
 OUTBOX_STATUS = {"queued": N_("Waiting"), "sending": N_("Being sent"), "sent": N_("Sent"), "failed": N_("Failed"),
                  "cancelled": N_("Cancelled"), "held": N_("Held to be sent with the reader's other mail"),
-                 "bundled": N_("Sent in one mail with the reader's others"), "skipped": N_("Skipped")}
+                 "bundled": N_("Sent in one mail with the reader's others"), "skipped": N_("Skipped"),
+                 "delivered": N_("Accepted by the mail server, being logged")}
 CANCELLED_NOTE = N_("deadline closed before sending")
 NO_BODY_NOTE = N_("no text to send: the message was never rendered")
 OUTBOX_NOTES = {
