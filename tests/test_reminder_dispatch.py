@@ -480,3 +480,11 @@ def test_why_a_message_was_not_sent_reads_in_the_officials_language(af: Any, smt
     assert words.word(words.OUTBOX_NOTES, "overtaken", "vi").startswith("không gửi:")
     assert words.word(words.OUTBOX_NOTES, "550 5.1.1 No such user", "vi") == "550 5.1.1 No such user"
     assert {str(x) for x in OutboxStatus} <= set(words.OUTBOX_STATUS)  # every status has its words too
+
+
+def test_the_outbox_list_offers_every_status(af: Any) -> None:
+    from agreeflow import cli
+    assert sorted(cli.OUTBOX_STATUSES) == sorted(str(x) for x in OutboxStatus)
+    assert af("outbox", "list", "--status", "skipped", ok=True).exit_code == 0
+    wrong = af("outbox", "list", "--status", "gone", ok=False)
+    assert wrong.exit_code == 2 and "'gone'" in wrong.stderr
