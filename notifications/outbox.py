@@ -113,29 +113,29 @@ def claim(s: Session, node: str, now: datetime, limit: int, lease: timedelta, ca
                            .execution_options(synchronize_session=False)).rowcount or 0
         cancelled += _cancel_moot_bundles(s, now)
     # The columns the sending needs, and one UPDATE for the whole batch: no ORM object per row.
-    rows = s.exec(select(OutboxMessage.id, OutboxMessage.idem_key, OutboxMessage.case_id,  # type: ignore[call-overload]
-                         OutboxMessage.rung, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.message_id,
-                         OutboxMessage.tries, OutboxMessage.late_by_s)
-                  .where(_busy(now))
-                  .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
-                  .limit(limit).with_for_update(skip_locked=True)).all()
+    # Through the connection: rows and UPDATEs of columns, nothing for the ORM to load or track.
+    run = s.connection().execute
+    rows = run(select(OutboxMessage.id, OutboxMessage.idem_key, OutboxMessage.case_id,  # type: ignore[call-overload]
+                      OutboxMessage.rung, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.message_id,
+                      OutboxMessage.tries, OutboxMessage.late_by_s)
+               .where(_busy(now))
+               .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
+               .limit(limit).with_for_update(skip_locked=True)).all()
     if not rows:
         return [], int(cancelled or 0)
     # The bodies live apart (OutboxBody: the updates of a row without them cost a third).
-    bodies = {row_id: (text, html) for row_id, text, html in s.exec(
+    bodies = {row_id: (text, html) for row_id, text, html in run(
         select(OutboxBody.id, OutboxBody.body_text, OutboxBody.body_html)
         .where(col(OutboxBody.id).in_([r[0] for r in rows]))).all()}
     if bodyless := [r[0] for r in rows if r[0] not in bodies]:
         # A message with no body (a bug, not a state) fails, visibly, rather than reach an official blank.
         log.error("outbox messages %s have no body: marked failed, not sent", bodyless)
-        s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_(bodyless))
-               .values(status=OutboxStatus.FAILED, lease_until=None, last_error=NO_BODY_NOTE)
-               .execution_options(synchronize_session=False))
+        run(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_(bodyless))
+            .values(status=OutboxStatus.FAILED, lease_until=None, last_error=NO_BODY_NOTE))
         rows = [r for r in rows if r[0] in bodies]
-    s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r[0] for r in rows]))
-           .values(status=OutboxStatus.SENDING, lease_until=now + lease, claimed_by=node)
-           .execution_options(synchronize_session=False))
-    refs = dict(s.exec(select(Case.id, Case.ref).where(
+    run(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r[0] for r in rows]))
+        .values(status=OutboxStatus.SENDING, lease_until=now + lease, claimed_by=node))
+    refs: dict[int, str] = dict(run(select(Case.id, Case.ref).where(
         col(Case.id).in_({r[2] for r in rows if r[2]}))).all())
     out = [Claimed(row_id, key, case_id, refs.get(case_id), rung, recipient, subject, *bodies[row_id],
                    message_id, tries, late_by_s)
@@ -232,7 +232,8 @@ def log_delivered(s: Session, now: datetime, limit: int = 1000) -> int:
     transaction does), and rows another node is logging are skipped.
     """
     # Only the columns the events need: the bodies (kilobytes each) stay in the database.
-    rows = [_Delivered(*r) for r in s.exec(
+    run = s.connection().execute  # rows and UPDATEs of columns: nothing for the ORM to load or track
+    rows = [_Delivered(*r) for r in run(
         select(OutboxMessage.id, OutboxMessage.idem_key, OutboxMessage.case_id, OutboxMessage.rung,  # type: ignore[call-overload, misc]
                OutboxMessage.recipient, OutboxMessage.message_id, OutboxMessage.tries, OutboxMessage.claimed_by,
                OutboxMessage.late_by_s, OutboxMessage.sent_at)
@@ -258,8 +259,8 @@ def log_delivered(s: Session, now: datetime, limit: int = 1000) -> int:
     audit.append_events(s, ((locked[case_id], _payload(r, rung, key)) for case_id in ids
                             for r, rung, key in per_case[case_id]),
                         EventKind.REMINDER_SENT, at=now, actor=SENDER_ACTOR, role="system")
-    s.exec(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))
-           .values(status=OutboxStatus.SENT).execution_options(synchronize_session=False))
+    run(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))
+        .values(status=OutboxStatus.SENT))
     return len(rows)
 
 
