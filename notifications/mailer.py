@@ -28,8 +28,9 @@ import re
 import smtplib
 import socket
 import ssl
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +47,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import did_you_mean
 from agreeflow.engine.core.files import write_bytes
+from agreeflow.notifications.interleave import GATE_TURN, Readable, Task, Wait, drive
 from agreeflow.notifications.render import RenderedMessage
 
 MAIL_POLICY = policy.SMTP.clone(cte_type="7bit")
@@ -103,18 +105,22 @@ class TransportSession:
     The default sends each through ``Transport.send``; transports that can do
     better (one SMTP session for a whole dispatch batch) override it.
 
-    ``gate`` is a lock the sessions of one dispatcher share when they send at
-    the same time: the moment a message becomes delivered (for SMTP, the
-    end-of-data line and the server's reply to it) and the ``accepted``
-    callback that records it happen inside the gate, one session at a time.
-    Everything before that moment (the envelope, the body) goes on in
-    parallel, but at most one message of all the sessions is ever delivered
-    and not yet recorded — the one a crash can send twice.  The gate may
-    refuse to be entered (``GateClosed``): the session then drops its
-    connection before the end of the message, which the server throws away.
+    ``gate`` is shared by the sessions of one dispatcher sending at the same
+    time: the moment a message becomes delivered (for SMTP, the end-of-data
+    line and the server's reply to it) and the ``accepted`` callback that
+    records it happen inside the gate, one session at a time.  Everything
+    before that moment (the envelope, the body) goes on in parallel, but at
+    most one message of all the sessions is ever delivered and not yet
+    recorded — the one a crash can send twice.  The gate may refuse to be
+    entered (``GateClosed``): the session then drops its connection before the
+    end of the message, which the server throws away.
 
-    A transport of one's own (``register_transport``) that overrides ``open``
-    or its session's ``send`` takes the ``gate`` and ``accepted`` arguments.
+    The dispatcher runs its sessions in one thread (notifications/interleave.py):
+    it takes each message's ``steps``, which yield what they wait for — a reply
+    on the socket, the gate's turn.  ``send`` is the same work done at once, in
+    the caller's thread, with a real lock as the gate.  A session of one's own
+    (``register_transport``) needs only ``send``: its default ``steps`` waits
+    for the gate's turn and calls it, so its messages go one after another.
     """
 
     def __init__(self, transport: Transport, gate: AbstractContextManager[Any] | None = None) -> None:
@@ -130,6 +136,11 @@ class TransportSession:
             self.transport.send(parsed)
             if accepted is not None:
                 accepted()
+
+    def steps(self, out: Outgoing, accepted: Callable[[], None] | None = None) -> Task:
+        """``send`` as a task of ``interleave``: the gate's turn, then ``send`` at once."""
+        yield GATE_TURN
+        self.send(out, accepted)
 
     def close(self) -> None:
         """End the session (nothing to end by default)."""
@@ -409,33 +420,44 @@ class SmtpTransport(Transport):
 
 
 class _SmtpSession(TransportSession):
-    """A batch over one connection; a connection that broke is opened again for the next message."""
+    """A batch over one connection; a connection that broke is opened again for the next message.
+
+    smtplib opens the session (connection, TLS, login, EHLO) and ends it (QUIT); the mail transactions in
+    between are ``_transaction``'s steps, which read the server's replies through ``_Replies``.
+    """
 
     transport: SmtpTransport
 
     def __init__(self, transport: SmtpTransport, gate: AbstractContextManager[Any] | None = None) -> None:
         super().__init__(transport, gate)
         self.smtp: smtplib.SMTP | None = None
+        self.replies: _Replies | None = None
 
     def send(self, out: Outgoing, accepted: Callable[[], None] | None = None) -> None:
+        drive(self.steps(out, accepted))
+
+    def steps(self, out: Outgoing, accepted: Callable[[], None] | None = None) -> Task:
         try:
             with _smtp_errors(self.transport, self._drop):
-                if self.smtp is None:
+                if self.smtp is None or self.replies is None:
                     smtp = self.transport._connect()
-                    self.transport._hello(smtp)
                     self.smtp = smtp
-                _transaction(self.smtp, out, self.gate, accepted)
+                    self.transport._hello(smtp)
+                    smtp.ehlo_or_helo_if_needed()
+                    assert smtp.sock is not None
+                    self.replies = _Replies(smtp.sock, self.transport.timeout)
+                yield from _transaction(self.smtp, self.replies, out, self.gate, accepted)
         except GateClosed:
             self._drop(True)  # in the middle of DATA: close without QUIT, which the server would take for text
             raise
 
     def _drop(self, broken: bool) -> None:
-        # A connection smtplib closed itself (a 421 to RCPT, say) is broken whatever the error says.
+        # A connection closed already (a 421: _abandon) is broken whatever the error says.
         if self.smtp is not None and (broken or self.smtp.sock is None):
             try:
                 self.smtp.close()
             finally:
-                self.smtp = None
+                self.smtp = self.replies = None
 
     def close(self) -> None:
         if self.smtp is not None:
@@ -443,44 +465,92 @@ class _SmtpSession(TransportSession):
                 self.smtp.quit()
             except (smtplib.SMTPException, OSError):
                 self.smtp.close()
-            self.smtp = None
+            self.smtp = self.replies = None
 
 
-def _transaction(smtp: smtplib.SMTP, out: Outgoing, gate: AbstractContextManager[Any],
-                 accepted: Callable[[], None] | None) -> None:
+_MAX_LINE = 8192
+"""The longest reply line smtplib reads (its ``_MAXLINE``)."""
+
+
+class _Replies:
+    """The server's replies on one connection, read as smtplib's ``getreply`` reads them, as steps that wait
+    for the socket (``Readable``) instead of blocking on it."""
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        self.sock = sock
+        self.timeout = timeout
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def command(self, line: str) -> Generator[Wait, None, tuple[int, bytes]]:
+        """Send one command line; the steps return the reply (code, text)."""
+        self.sock.sendall(line.encode("ascii") + b"\r\n")
+        return (yield from self.reply())
+
+    def reply(self) -> Generator[Wait, None, tuple[int, bytes]]:
+        """The next reply (code, text): a malformed code is -1 and a closed connection raises
+        SMTPServerDisconnected, as in smtplib."""
+        lines: list[bytes] = []
+        while True:
+            end = self.buffer.find(b"\n")
+            if end < 0:
+                if len(self.buffer) > _MAX_LINE:
+                    raise smtplib.SMTPResponseException(500, "Line too long.")
+                pending = getattr(self.sock, "pending", None)  # TLS: bytes already decrypted
+                if not (pending is not None and pending()):
+                    yield Readable(self.sock, time.monotonic() + self.timeout)
+                data = self.sock.recv(65536)
+                if not data:
+                    raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+                self.buffer += data
+                continue
+            line, self.buffer = self.buffer[:end + 1], self.buffer[end + 1:]
+            lines.append(line[4:].strip(b" \t\r\n"))
+            try:
+                code = int(line[:3])
+            except ValueError:
+                return -1, b"\n".join(lines)
+            if line[3:4] != b"-":
+                return code, b"\n".join(lines)
+
+
+def _transaction(smtp: smtplib.SMTP, replies: _Replies, out: Outgoing, gate: AbstractContextManager[Any],
+                 accepted: Callable[[], None] | None) -> Task:
     """One SMTP mail transaction (RFC 5321 section 3.3), as ``smtplib.SMTP.sendmail`` makes it, split at
     the moment of delivery: MAIL, RCPT, DATA and the body go out at once; the end-of-data line, the
-    server's reply to it and ``accepted()`` happen inside ``gate``.  A server keeps nothing of a
-    transaction whose end-of-data line never came, so a crash before the gate sends nothing.
+    server's reply to it and ``accepted()`` happen inside ``gate``, entered at the gate's turn.  A server
+    keeps nothing of a transaction whose end-of-data line never came, so a crash before the gate sends
+    nothing.
 
     Raises smtplib's exceptions, as ``sendmail`` does (mapped by ``_smtp_errors``).
     """
-    smtp.ehlo_or_helo_if_needed()
     size = f" SIZE={len(out.data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
     # MAIL and RCPT as smtplib's mail() and rcpt() write them, with the address quoted by _envelope: their
     # own quoteaddr parses every address with the email package, a fifth of a message's time here.
-    smtp.putcmd("mail", f"FROM:{_envelope(out.sender)}{size}")
-    code, reply = smtp.getreply()
+    code, reply = yield from replies.command(f"MAIL FROM:{_envelope(out.sender)}{size}")
     if code != 250:
-        _abandon(smtp, code)
+        yield from _abandon(smtp, replies, code)
         raise smtplib.SMTPSenderRefused(code, reply, out.sender)
-    smtp.putcmd("rcpt", f"TO:{_envelope(out.recipient)}")
-    code, reply = smtp.getreply()
+    code, reply = yield from replies.command(f"RCPT TO:{_envelope(out.recipient)}")
     if code not in (250, 251):
-        _abandon(smtp, code)
+        yield from _abandon(smtp, replies, code)
         raise smtplib.SMTPRecipientsRefused({out.recipient: (code, reply)})
-    smtp.putcmd("data")
-    code, reply = smtp.getreply()
+    code, reply = yield from replies.command("DATA")
     if code != 354:
-        _abandon(smtp, code)
+        yield from _abandon(smtp, replies, code)
         raise smtplib.SMTPDataError(code, reply)
-    body = re.sub(rb"(?m)^\.", b"..", out.data)  # a line that starts with a dot gets a second one
-    smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+    body = out.data
+    if body.startswith(b".") or b"\n." in body:  # a line that starts with a dot gets a second one
+        body = re.sub(rb"(?m)^\.", b"..", body)
+    replies.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+    yield GATE_TURN
     with gate:
-        smtp.send(b".\r\n")
-        code, reply = smtp.getreply()
+        replies.send(b".\r\n")
+        code, reply = yield from replies.reply()
         if code != 250:
-            _abandon(smtp, code)
+            yield from _abandon(smtp, replies, code)
             raise smtplib.SMTPDataError(code, reply)
         if accepted is not None:
             accepted()
@@ -495,13 +565,13 @@ def _envelope(address: str) -> str:
     return f"<{address}>" if _PLAIN_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
 
 
-def _abandon(smtp: smtplib.SMTP, code: int) -> None:
+def _abandon(smtp: smtplib.SMTP, replies: _Replies, code: int) -> Task:
     """End a refused transaction as sendmail does: 421 closes the connection, anything else resets it."""
     if code == 421:
         smtp.close()
         return
     try:
-        smtp.rset()
+        yield from replies.command("RSET")
     except smtplib.SMTPServerDisconnected:
         pass
 

@@ -25,7 +25,8 @@ from agreeflow.engine.core.store import OutboxMessage
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.service import worker
 from agreeflow.notifications import outbox
-from agreeflow.notifications.mailer import SmtpTransport, build_bytes, build_email, message_id_for
+from agreeflow.notifications.interleave import Gate, interleave
+from agreeflow.notifications.mailer import SmtpTransport, TransportError, build_bytes, build_email, message_id_for
 from agreeflow.notifications.render import RenderedMessage
 from tests.conftest import APPROVER, OFFICER_CA
 
@@ -239,6 +240,82 @@ def test_sessions_sharing_a_gate_never_leave_two_messages_delivered_and_unrecord
         t.join()
     assert seen == list(range(1, 33))
     assert len({m.peer for m in smtp.received}) == 4
+
+
+def test_sessions_run_in_one_thread_take_turns_at_the_gate_and_each_message_goes_once(smtp: SmtpSink) -> None:
+    """The dispatcher's way (notifications/interleave.py): four sessions driven by one thread, their messages
+    overlapping while the server thinks, one at a time at the end of data. The same count as above: no second
+    message became delivered while one was delivered and not yet recorded."""
+    smtp.data_delay = 0.002
+    transport = SmtpTransport.from_url(smtp.url())
+    gate = Gate()
+    seen: list[int] = []
+    inside_at_once: list[bool] = []
+
+    def messages(session: Any, i: int) -> Iterator[Any]:
+        for j in range(8):
+            out = build_bytes(RenderedMessage(f"Thư {i}.{j}", "Nội dung", "<p>Nội dung</p>"),
+                              "agreeflow@bacgiang.example", f"u{i}@bacgiang.example",
+                              message_id_for(f"turns:{i}:{j}", "bacgiang.example"))
+            yield from session.steps(out, lambda: (inside_at_once.append(gate.inside), time.sleep(0.002),
+                                                   seen.append(len(smtp.received))))
+
+    sessions = [transport.open(gate) for _ in range(4)]
+    try:
+        assert interleave([messages(session, i) for i, session in enumerate(sessions)], gate) == []
+    finally:
+        for session in sessions:
+            session.close()
+    assert seen == list(range(1, 33)) and all(inside_at_once)
+    assert len({m.peer for m in smtp.received}) == 4
+    assert len({m.message()["Message-ID"] for m in smtp.received}) == 32
+    assert smtp.data_ends == 32
+
+
+def test_a_session_whose_server_stops_answering_times_out_and_the_others_finish(smtp: SmtpSink) -> None:
+    """One thread waits on every socket: a server that greets, then never answers MAIL keeps that session
+    waiting until the mail URL's timeout, and no longer: it fails alone (a temporary TransportError) while the
+    other sessions send."""
+    import socket as sockets
+
+    listener = sockets.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held: list[sockets.socket] = []
+
+    def greets_then_goes_quiet() -> None:
+        conn, _ = listener.accept()
+        held.append(conn)
+        conn.sendall(b"220 quiet.example ESMTP\r\n")
+        conn.recv(1024)  # EHLO
+        conn.sendall(b"250 quiet.example\r\n")
+        conn.recv(1024)  # MAIL FROM: never answered
+
+    server = threading.Thread(target=greets_then_goes_quiet, daemon=True)
+    server.start()
+    try:
+        quiet = SmtpTransport.from_url(f"smtp://127.0.0.1:{listener.getsockname()[1]}?timeout=1")
+        talking = SmtpTransport.from_url(smtp.url())
+        gate = Gate()
+        done: list[str] = []
+
+        def one(transport: SmtpTransport, name: str) -> Iterator[Any]:
+            with transport.open(gate) as session:
+                out = build_bytes(RenderedMessage(name, "Nội dung", "<p>Nội dung</p>"), "agreeflow@bacgiang.example",
+                                  f"{name}@bacgiang.example", message_id_for(name, "bacgiang.example"))
+                yield from session.steps(out, lambda: done.append(name))
+
+        started = time.monotonic()
+        errors = interleave([one(quiet, "quiet"), one(talking, "a"), one(talking, "b")], gate)
+        waited = time.monotonic() - started
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    [error] = errors
+    assert isinstance(error, TransportError) and error.temporary and "timed out" in str(error)
+    assert 1 <= waited < 3
+    assert sorted(done) == ["a", "b"] and len(smtp.received) == 2
 
 
 def test_a_delivered_mark_for_a_claim_another_node_holds_changes_nothing(af: Any, smtp: SmtpSink) -> None:

@@ -18,7 +18,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,7 +38,8 @@ from agreeflow.engine.reports import checkpoint
 from agreeflow.engine.service import audit, base, words
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.notifications import compose, outbox
-from agreeflow.notifications.mailer import GateClosed, Transport, TransportError, build_bytes
+from agreeflow.notifications.interleave import Gate, Signal, Task, interleave
+from agreeflow.notifications.mailer import GateClosed, Transport, TransportError, TransportSession, build_bytes
 from agreeflow.notifications.render import RenderedMessage, register_file
 
 log = logging.getLogger("agreeflow.sweep")
@@ -233,25 +234,27 @@ def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], tran
     session gives back the rows it has not started once less than ``lease_margin`` of the lease is left (a
     slow server, a large batch): the round claims them again with a fresh lease.
 
-    The batch is dealt out in turn to the sessions, each in a thread of its own: while one waits for the
-    server's answer, the others send.  The end of each message's data, the server's reply and the message's
-    ``delivered`` mark happen inside one gate the sessions share (TransportSession, _Gate), so however many
-    sessions send, at most one message is ever accepted by the server and not yet marked: a crash, or a
-    server that stops answering after the end of a message, can send only that one twice (docs/mail.md).
+    The batch is dealt out in turn to the sessions, all driven by this one thread (notifications/interleave.py):
+    while one waits for the server's answer, the others send.  The end of each message's data, the server's
+    reply and the message's ``delivered`` mark happen inside one gate the sessions share (TransportSession,
+    _Gate), so however many sessions send, at most one message is ever accepted by the server and not yet
+    marked: a crash, or a server that stops answering after the end of a message, can send only that one
+    twice (docs/mail.md).
     """
     shares = max(1, min(mail.connections, len(batch)))
-    run = _Batch(settings, node, transport, mail, counts, stop, lease_ends)
+    run = _Batch(settings, node, mail, counts, stop, lease_ends)
     tried = counts["sent"] + counts["retried"] + counts["failed"]
-    if shares == 1:
-        run.send(batch, True)
-    else:
-        with ThreadPoolExecutor(shares, thread_name_prefix="agreeflow-smtp") as pool:
-            done = [pool.submit(run.send, batch[i::shares], i == 0) for i in range(shares)]
-        errors = [exc for future in done if (exc := future.exception()) is not None]
-        for exc in errors[1:]:  # the first reaches the caller; the others are logged, not lost
-            log.error("a mail session failed too", exc_info=exc)
-        if errors:
-            raise errors[0]  # the session's unsent rows stay claimed until the lease runs out
+    with ExitStack() as held:
+        # The delivered marks go through one driver connection held for the batch: a statement and a commit
+        # each, no session to build per message.
+        marks = held.enter_context(outbox.DeliveredMarks(db.get_engine(settings.url)))
+        sessions = [held.enter_context(transport.open(run.gate)) for _ in range(shares)]
+        errors = interleave([run.send(sessions[i], marks, batch[i::shares], i == 0) for i in range(shares)],
+                            run.gate)
+    for exc in errors[1:]:  # the first reaches the caller; the others are logged, not lost
+        log.error("a mail session failed too", exc_info=exc)
+    if errors:
+        raise errors[0]  # the session's unsent rows stay claimed until the lease runs out
     if run.ran_out.is_set() and counts["sent"] + counts["retried"] + counts["failed"] == tried:
         # The claim itself took most of its lease (it waited on another writer's row locks, on PostgreSQL):
         # not again now, the next round tries.
@@ -261,8 +264,8 @@ def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], tran
     return not run.halt.is_set()
 
 
-class _Gate:
-    """The lock of TransportSession's gate, closed once the batch must stop.
+class _Gate(Gate):
+    """TransportSession's gate, closed once the batch must stop.
 
     Entered: refuses (``GateClosed``) when the batch halted, so no session ends a message after that, and
     once less than half the lease margin is left of the claim (``end_by``): a message started in time may
@@ -272,129 +275,114 @@ class _Gate:
     broken connection, a mark that could not be written): the message is in doubt, and the batch halts.
     """
 
-    def __init__(self, halt: threading.Event, end_by: datetime) -> None:
-        self.lock = threading.Lock()
-        """Taken alone (not as the gate) for the sessions' other writes: SQLite has one writer, and waiting
-        on its lock inside this process would only add its back-off sleeps."""
+    def __init__(self, halt: Signal, end_by: datetime) -> None:
+        super().__init__()
         self.halt = halt
         self.end_by = end_by
         """From this instant on no message ends: what is left of the claim might not cover the server's answer
         and the mark, and another node could take the row and send it too."""
-        self.halted_by: int | None = None
-        """The thread whose message is in doubt (it records the failure; the others give their rows back)."""
+        self.doubt: BaseException | None = None
+        """What left the gate with a message in doubt (its session records the failure; the others give their
+        rows back)."""
 
-    def __enter__(self) -> None:
-        self.lock.acquire()
-        if self.halt.is_set() or now() >= self.end_by:
-            self.lock.release()
-            raise GateClosed()
+    def refuse(self) -> BaseException | None:
+        return GateClosed() if self.halt.is_set() or now() >= self.end_by else None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        try:
-            answered = isinstance(exc, smtplib.SMTPResponseException) or (
-                isinstance(exc, TransportError) and exc.code is not None)  # the server refused it: not delivered
-            if kind is not None and not answered:
-                self.halted_by = threading.get_ident()
-                self.halt.set()
-        finally:
-            self.lock.release()
+    def left(self, exc: BaseException | None) -> None:
+        answered = isinstance(exc, smtplib.SMTPResponseException) or (
+            isinstance(exc, TransportError) and exc.code is not None)  # the server refused it: not delivered
+        if exc is not None and not answered:
+            self.doubt = exc
+            self.halt.set()
+
+    def in_doubt(self, err: TransportError) -> bool:
+        """``err`` is (or was raised from) what left the gate with a message in doubt."""
+        return self.doubt is not None and (err is self.doubt or err.__cause__ is self.doubt)
 
 
 class _Batch:
     """What the sessions sending one batch share: the counts, the gate, and the halt."""
 
-    def __init__(self, settings: Settings, node: str, transport: Transport, mail: reminders.MailSettings,
-                 counts: dict[str, int], stop: threading.Event | None, lease_ends: datetime) -> None:
-        self.settings, self.node, self.transport, self.mail = settings, node, transport, mail
+    def __init__(self, settings: Settings, node: str, mail: reminders.MailSettings, counts: dict[str, int],
+                 stop: threading.Event | None, lease_ends: datetime) -> None:
+        self.settings, self.node, self.mail = settings, node, mail
         self.counts, self.stop = counts, stop
         self.give_back_at = lease_ends - lease_margin(mail)
         """From this instant on, the rows not yet started go back (their claim could run out mid-message)."""
-        self.ran_out = threading.Event()
+        self.ran_out = Signal()
         """Set when a session gave rows back because the lease was running out."""
-        self.halt = threading.Event()
+        self.halt = Signal()
         """Set when the round must end: stop was asked, the server cannot be reached, or a delivery is in doubt."""
-        self.reached = threading.Event()
+        self.reached = Signal()
         """Set once the first session has tried the batch's first message: the others start then, so a server
         that cannot be reached costs one attempt (the oldest message's back-off), not one per session."""
         self.gate = _Gate(self.halt, lease_ends - lease_margin(mail) / 2)
 
-    def send(self, share: list[outbox.Claimed], first: bool) -> None:
-        """Send ``share`` over one session: each message built, sent and marked before the next.
+    def send(self, session: TransportSession, marks: outbox.DeliveredMarks, share: list[outbox.Claimed],
+             first: bool) -> Task:
+        """Send ``share`` over ``session``: each message built, sent and marked before the next (a task of
+        ``interleave``).
 
         ``first``: this share holds the batch's first message; the other sessions wait until it was tried.
         """
         try:
             if not first:
-                self.reached.wait()
-            self._send(share, first)
+                yield self.reached
+            yield from self._send(session, marks, share, first)
         except BaseException:
             self.halt.set()  # the other sessions stop too; the error goes to the caller
             raise
         finally:
             self.reached.set()
 
-    def _send(self, share: list[outbox.Claimed], first: bool) -> None:
-        mail, node, me = self.mail, self.node, threading.get_ident()
-        # The delivered marks go through one driver connection held for the batch: a statement and a commit
-        # each, no session to build per message.
-        with self.transport.open(self.gate) as session, \
-                outbox.DeliveredMarks(db.get_engine(self.settings.url)) as marks:
-            for i, c in enumerate(share):
-                if self.stop is not None and self.stop.is_set():
-                    self.halt.set()
-                if self.halt.is_set() or now() >= self.give_back_at:
-                    if not self.halt.is_set():
-                        self.ran_out.set()
-                    self._give_back(share[i:])
-                    return
+    def _send(self, session: TransportSession, marks: outbox.DeliveredMarks, share: list[outbox.Claimed],
+              first: bool) -> Task:
+        mail, node = self.mail, self.node
+        for i, c in enumerate(share):
+            if self.stop is not None and self.stop.is_set():
+                self.halt.set()
+            if self.halt.is_set() or now() >= self.give_back_at:
+                if not self.halt.is_set():
+                    self.ran_out.set()
+                release(self.settings, node, [x.id for x in share[i:]])
+                return
 
-                def accepted(c: outbox.Claimed = c) -> None:
-                    # The mark that keeps the message from going again: one small statement, at once.
-                    if marks.mark(c, node, now()):
-                        self.counts["sent"] += 1
+            def accepted(c: outbox.Claimed = c) -> None:
+                # The mark that keeps the message from going again: one small statement, at once.
+                if marks.mark(c, node, now()):
+                    self.counts["sent"] += 1
+            try:
+                rendered = RenderedMessage(subject=c.subject, text=c.text, html=c.html)
+                headers = {"X-Agreeflow-Key": c.idem_key} | ({"X-Agreeflow-Case": c.case_ref} if c.case_ref else {})
                 try:
-                    rendered = RenderedMessage(subject=c.subject, text=c.text, html=c.html)
-                    headers = {"X-Agreeflow-Key": c.idem_key} | (
-                        {"X-Agreeflow-Case": c.case_ref} if c.case_ref else {})
-                    try:
-                        out = build_bytes(rendered, mail.sender, c.recipient, c.message_id, headers, now())
-                    except (ValueError, UnicodeError) as exc:  # a recipient or header no server would take
-                        raise TransportError(f"cannot be sent as it is: {exc}", temporary=False) from exc
-                    session.send(out, accepted)
-                except TransportError as err:
-                    unreachable = err.temporary and err.code is None
-                    with self.gate.lock:
-                        if self.halt.is_set() and self.gate.halted_by != me:
-                            # Another session found no server, or has a message in doubt: give the rows back.
-                            self._give_back(share[i:], locked=True)
-                            return
-                        if isinstance(err, GateClosed):
-                            # Too little of the claim was left to end this message: the server throws away a
-                            # message whose end never came; it and the rest go back, untried.
-                            self.ran_out.set()
-                            self._give_back(share[i:], locked=True)
-                            return
-                        if err.session and not first:
-                            # This session was refused (a relay's limit of connections per client, say): its
-                            # messages are not at fault; they wait for the next round.
-                            self._give_back(share[i:], locked=True)
-                            return
-                        with writing(self.settings) as s:
-                            status = outbox.record_failure(s, c, node, err, now(), mail.max_tries)
-                        if status:
-                            self.counts["retried" if status == OutboxStatus.QUEUED else "failed"] += 1
-                        if unreachable:
-                            self.gate.halted_by = me
-                            self.halt.set()  # no server: the rest of the batch waits for the next round
-                if i == 0 and not self.reached.is_set():
-                    self.reached.set()
-
-    def _give_back(self, rows: list[outbox.Claimed], locked: bool = False) -> None:
-        if locked:
-            release(self.settings, self.node, [x.id for x in rows])
-            return
-        with self.gate.lock:
-            release(self.settings, self.node, [x.id for x in rows])
+                    out = build_bytes(rendered, mail.sender, c.recipient, c.message_id, headers, now())
+                except (ValueError, UnicodeError) as exc:  # a recipient or header no server would take
+                    raise TransportError(f"cannot be sent as it is: {exc}", temporary=False) from exc
+                yield from session.steps(out, accepted)
+            except TransportError as err:
+                if self.halt.is_set() and not self.gate.in_doubt(err):
+                    # Another session found no server, or has a message in doubt: give the rows back.
+                    release(self.settings, node, [x.id for x in share[i:]])
+                    return
+                if isinstance(err, GateClosed):
+                    # Too little of the claim was left to end this message: the server throws away a message
+                    # whose end never came; it and the rest go back, untried.
+                    self.ran_out.set()
+                    release(self.settings, node, [x.id for x in share[i:]])
+                    return
+                if err.session and not first:
+                    # This session was refused (a relay's limit of connections per client, say): its messages
+                    # are not at fault; they wait for the next round.
+                    release(self.settings, node, [x.id for x in share[i:]])
+                    return
+                with writing(self.settings) as s:
+                    status = outbox.record_failure(s, c, node, err, now(), mail.max_tries)
+                if status:
+                    self.counts["retried" if status == OutboxStatus.QUEUED else "failed"] += 1
+                if err.temporary and err.code is None:
+                    self.halt.set()  # no server: the rest of the batch goes back (next turn) for the next round
+            if i == 0:
+                self.reached.set()
 
 
 def lease_margin(mail: reminders.MailSettings) -> timedelta:
