@@ -217,6 +217,25 @@ def test_a_batch_is_shared_among_several_smtp_sessions_and_each_message_goes_onc
     assert set(marked) == {("sent", clock.parse_instant(WEEK_BEFORE), 1, None)}
 
 
+def test_a_round_keeps_its_smtp_sessions_from_batch_to_batch(af: Any, smtp: SmtpSink, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of three over two sessions: the relay greets two connections for the whole round (its TLS and
+    login once per round, not once per batch), and every message goes once."""
+    policy = tmp_path / "policies.yaml"
+    policy.write_text(reminders.POLICY_FILE.read_text(encoding="utf-8")
+                      .replace("  batch: 200", "  batch: 3").replace("  connections: 4", "  connections: 2"),
+                      encoding="utf-8")
+    monkeypatch.setattr(reminders, "POLICY_FILE", policy)
+    af.env["AGREEFLOW_SMTP"] = smtp.url()
+    open_tasks(af)
+    queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
+    assert queued >= 3 * 3  # three batches at least
+
+    counts = af.json("tick", now=WEEK_BEFORE)
+    assert counts["sent"] == queued == len({m.message()["Message-ID"] for m in smtp.received}) == len(smtp.received)
+    assert len({m.peer for m in smtp.received}) == 2
+
+
 def test_sessions_sharing_a_gate_never_leave_two_messages_delivered_and_unrecorded(smtp: SmtpSink) -> None:
     """The server's count at each recording is the number recorded so far: no second message became delivered
     (its end of data answered) while one was delivered and not yet recorded.  Without the gate it fails."""

@@ -19,7 +19,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -209,22 +209,43 @@ def dispatch_outbox(settings: Settings, node: str, stop: threading.Event | None 
     counts = {"sent": 0, "retried": 0, "failed": 0, "cancelled": 0}
     _log_delivered(settings)  # what a dispatcher killed after delivering left unlogged
     lease = timedelta(seconds=mail.lease_seconds)
-    while stop is None or not stop.is_set():
-        batch, cancelled, at = _claim_now(settings, node, mail.batch, lease,
-                                          cancel=counts["sent"] + counts["retried"] + counts["failed"] == 0)
-        counts["cancelled"] += cancelled
-        if not batch:
-            break
-        try:
-            go_on = _send_batch(settings, node, batch, transport, mail, counts, stop, at + lease)
-        finally:
-            _log_delivered(settings)
-        if not go_on:
-            break
+    with ExitStack() as held:
+        sessions = _Sessions(settings, transport, held)
+        while stop is None or not stop.is_set():
+            batch, cancelled, at = _claim_now(settings, node, mail.batch, lease,
+                                              cancel=counts["sent"] + counts["retried"] + counts["failed"] == 0)
+            counts["cancelled"] += cancelled
+            if not batch:
+                break
+            try:
+                go_on = _send_batch(settings, node, batch, sessions, mail, counts, stop, at + lease)
+            finally:
+                _log_delivered(settings)
+            if not go_on:
+                break
     return counts
 
 
-def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], transport: Transport,
+class _Sessions:
+    """A round's transport sessions, their gate, and the connection of the delivered marks, kept from batch to
+    batch: a relay's greeting (and TLS, and login) once per round, not once per batch."""
+
+    def __init__(self, settings: Settings, transport: Transport, held: ExitStack) -> None:
+        self.transport, self.held = transport, held
+        self.gate = _Gate()
+        self.marks = held.enter_context(outbox.DeliveredMarks(db.get_engine(settings.url)))
+        """The delivered marks go through one driver connection: a statement and a commit each, no session to
+        build per message."""
+        self.opened: list[TransportSession] = []
+
+    def first(self, n: int) -> list[TransportSession]:
+        """``n`` sessions, opening the ones this round has not opened yet (each closed at the round's end)."""
+        while len(self.opened) < n:
+            self.opened.append(self.held.enter_context(self.transport.open(self.gate)))
+        return self.opened[:n]
+
+
+def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], sessions: _Sessions,
                 mail: reminders.MailSettings, counts: dict[str, int], stop: threading.Event | None,
                 lease_ends: datetime) -> bool:
     """Send one claimed batch over ``mail.connections`` SMTP sessions at once; False when the round must end
@@ -242,15 +263,10 @@ def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], tran
     twice (docs/mail.md).
     """
     shares = max(1, min(mail.connections, len(batch)))
-    run = _Batch(settings, node, mail, counts, stop, lease_ends)
+    run = _Batch(settings, node, mail, counts, stop, lease_ends, sessions.gate)
     tried = counts["sent"] + counts["retried"] + counts["failed"]
-    with ExitStack() as held:
-        # The delivered marks go through one driver connection held for the batch: a statement and a commit
-        # each, no session to build per message.
-        marks = held.enter_context(outbox.DeliveredMarks(db.get_engine(settings.url)))
-        sessions = [held.enter_context(transport.open(run.gate)) for _ in range(shares)]
-        errors = interleave([run.send(sessions[i], marks, batch[i::shares], i == 0) for i in range(shares)],
-                            run.gate)
+    errors = interleave([run.send(session, sessions.marks, batch[i::shares], i == 0)
+                         for i, session in enumerate(sessions.first(shares))], run.gate)
     for exc in errors[1:]:  # the first reaches the caller; the others are logged, not lost
         log.error("a mail session failed too", exc_info=exc)
     if errors:
@@ -275,15 +291,19 @@ class _Gate(Gate):
     broken connection, a mark that could not be written): the message is in doubt, and the batch halts.
     """
 
-    def __init__(self, halt: Signal, end_by: datetime) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.halt = halt
-        self.end_by = end_by
+        self.halt = Signal()
+        self.end_by = datetime.min.replace(tzinfo=UTC)
         """From this instant on no message ends: what is left of the claim might not cover the server's answer
         and the mark, and another node could take the row and send it too."""
         self.doubt: BaseException | None = None
         """What left the gate with a message in doubt (its session records the failure; the others give their
         rows back)."""
+
+    def arm(self, halt: Signal, end_by: datetime) -> None:
+        """Open the gate for a batch: closed by ``halt`` and at ``end_by`` (the round's sessions keep it)."""
+        self.halt, self.end_by, self.doubt = halt, end_by, None
 
     def refuse(self) -> BaseException | None:
         return GateClosed() if self.halt.is_set() or now() >= self.end_by else None
@@ -304,7 +324,7 @@ class _Batch:
     """What the sessions sending one batch share: the counts, the gate, and the halt."""
 
     def __init__(self, settings: Settings, node: str, mail: reminders.MailSettings, counts: dict[str, int],
-                 stop: threading.Event | None, lease_ends: datetime) -> None:
+                 stop: threading.Event | None, lease_ends: datetime, gate: _Gate) -> None:
         self.settings, self.node, self.mail = settings, node, mail
         self.counts, self.stop = counts, stop
         self.give_back_at = lease_ends - lease_margin(mail)
@@ -316,7 +336,8 @@ class _Batch:
         self.reached = Signal()
         """Set once the first session has tried the batch's first message: the others start then, so a server
         that cannot be reached costs one attempt (the oldest message's back-off), not one per session."""
-        self.gate = _Gate(self.halt, lease_ends - lease_margin(mail) / 2)
+        self.gate = gate
+        gate.arm(self.halt, lease_ends - lease_margin(mail) / 2)
 
     def send(self, session: TransportSession, marks: outbox.DeliveredMarks, share: list[outbox.Claimed],
              first: bool) -> Task:
