@@ -29,14 +29,13 @@ from typing import Any
 import common
 
 WHY_MISSED = (
-    "the end-to-end figure is the render + queue time and the dispatch time one after the other, both on "
-    "the sending process's one interpreter lock; the details give each. The SMTP server (aiosmtpd, a Python "
-    "asyncio server) takes about 1,000-1,400 messages/s over one session and about 1,900/s over several on "
-    "an idle machine, and shares the two cores with the sender: when other work loads the machine (the load "
-    "average below), every part slows. The dispatcher's own time is the 'transport that drops' figure: the "
-    "claim, the bytes, one committed delivered mark per message (the mark that keeps a crash from sending more "
-    "than one message twice, docs/mail.md) and the batched reminder_sent events. The shared gate is not the "
-    "limit: one gate per session was no faster (docs/mail.md, 'Where it stands').")
+    "the end-to-end figure is the render + queue time and the dispatch time one after the other; the details "
+    "give each. The dispatcher drives its sessions from one thread (notifications/interleave.py); during the "
+    "dispatch the SMTP server (aiosmtpd, a Python asyncio server, in its own process on the other core) is "
+    "the busier of the two, and it waits while the dispatcher claims a batch and writes its reminder_sent "
+    "events (about a fifth of the dispatch). Both share the machine's two cores: when other work loads it "
+    "(the load average below), every part slows, and runs vary by about a tenth (docs/mail.md, 'Where it "
+    "stands').")
 SENDER = "agreeflow@bacgiang.example"
 DOMAIN = "bacgiang.example"
 RELATIONS = ("superior", "peer", "subordinate")
