@@ -419,23 +419,24 @@ def _log_delivered(settings: Settings) -> int:
         return outbox.log_delivered(s, now())
 
 
-def _claim_now(settings: Settings, node: str, limit: int, lease: timedelta, cancel: bool
-               ) -> tuple[list[outbox.Claimed], int, datetime]:
-    """``claim`` at the instant the transaction holds the database: on SQLite its BEGIN IMMEDIATE waits for
-    any other writer first, so a claim that waited still gets its whole lease. Returns the instant too."""
+def _claim_now(settings: Settings, node: str, limit: int, lease: timedelta, cancel: bool,
+               at: datetime | None = None) -> tuple[list[outbox.Claimed], int, datetime]:
+    """``claim`` at ``at``, or by default at the instant the transaction holds the database: on SQLite its
+    BEGIN IMMEDIATE waits for any other writer first, so a claim that waited still gets its whole lease.
+    Returns the instant too."""
     with writing(settings) as s:
         s.connection()  # begins the transaction: BEGIN IMMEDIATE on SQLite, which waits for the write lock
-        at = clock.now()  # not now(), the transaction's recording time, read before that wait
+        at = at or clock.now()  # not now(), the transaction's recording time, read before that wait
         batch, cancelled = outbox.claim(s, node, at, limit, lease, cancel)
     return batch, cancelled, at
 
 
 def claim(settings: Settings, node: str, at: datetime, limit: int, lease: timedelta, cancel: bool = True
           ) -> tuple[list[outbox.Claimed], int]:
-    """Claim up to ``limit`` due messages for ``node`` and commit the claim (before any is sent); ``cancel``:
-    first cancel the messages whose deadlines closed (outbox.claim)."""
-    with writing(settings) as s:
-        return outbox.claim(s, node, at, limit, lease, cancel)
+    """Claim up to ``limit`` due messages for ``node`` at ``at`` and commit the claim (before any is sent);
+    ``cancel``: first cancel the messages whose deadlines closed (outbox.claim)."""
+    batch, cancelled, _ = _claim_now(settings, node, limit, lease, cancel, at)
+    return batch, cancelled
 
 
 def release(settings: Settings, node: str, ids: list[int] | None = None) -> int:
