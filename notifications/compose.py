@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import authority, clock, tokens
 from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.directory import supervisor
-from agreeflow.engine.core.i18n import localized, pair, render, t
+from agreeflow.engine.core.i18n import localized, pair, show, t
 from agreeflow.engine.core.kinds import OutboxStatus
 from agreeflow.engine.core.store import Case, Deadline, OutboxBody, OutboxMessage, Person, Unit
 from agreeflow.engine.legaltime.reminders import Policies
@@ -272,7 +272,7 @@ def deadline_context(s: Session, case: Case, defn: Definition, d: Deadline, who:
         "unit_name": unit, "due_date": d.due_date,
         "working_days_left": signed_working_days(cal, today, d.due_date),
         "phrase": _phrase(d), "citation": d.citation or "", "confirmed": bool(d.confirmed),
-        "explanation": [render(step, lang) for step in d.explanation or []], "letter": request_letter(s, case, lang),
+        "explanation": [show(step, lang) for step in d.explanation or []], "letter": request_letter(s, case, lang),
         "silence": "" if escalation else silence_rule(case, d, lang),
         "waiting_for": pending, "late": ", ".join(pending) or unit,
     }

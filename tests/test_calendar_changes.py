@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from agreeflow.engine.core import db
-from agreeflow.engine.core.i18n import render
+from agreeflow.engine.core.i18n import show
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import CalendarDay, Deadline
 from tests.conftest import ADMIN, AUDITOR, COORD
@@ -92,7 +92,7 @@ def test_make_up_saturday_added_as_data_counts_as_a_working_day(probe):
 
     r = probe.json("calendar", "add", "2025-03-13", "2")
     assert r["due_date"] == "2025-03-15"
-    assert any(s.get("date") == "2025-03-15" and "làm bù cho ngày 31/03/2025" in render(s, "vi") for s in r["steps"])
+    assert any(s.get("date") == "2025-03-15" and "làm bù cho ngày 31/03/2025" in show(s, "vi") for s in r["steps"])
     day = probe.json("calendar", "is-working", "2025-03-15")
     assert day["working"] and day["source"] == "Công văn 99/UBND-VP" and day["category"] == "override"
     assert "2025-03-15" in [d["date"] for d in probe.json("calendar", "holidays", "2025")["days"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agreeflow.engine.core.i18n import render
+from agreeflow.engine.core.i18n import show
 from tests.conftest import ADMIN
 
 # Counting does not depend on the database (it only supplies the overrides): read-only
@@ -39,7 +39,7 @@ def test_calendar_add_lands_after_the_season_and_lists_each_day_skipped(af, star
     dated = {s["date"]: s for s in r["steps"] if "date" in s}
     for day in listed:
         assert day in dated, f"{day} missing from the explanation of {start} + {n}"
-        assert render(dated[day], "vi") and render(dated[day], "en")
+        assert show(dated[day], "vi") and show(dated[day], "en")
     text = af("calendar", "add", start, str(n), ok=True).stdout
     d = due.split("-")
     assert f"Hạn: {d[2]}/{d[1]}/{d[0]}" in text
@@ -67,7 +67,7 @@ def test_calendar_due_reads_a_phrase_verbatim_with_kind_and_utc_moment(af):
     r = af.json("calendar", "due", "trong vòng 10 ngày làm việc", "--from", "2025-01-20")
     assert (r["phrase"], r["kind"], r["due_date"], r["due_at"], r["from"]) == (
         "trong vòng 10 ngày làm việc", "working_days", "2025-02-10", "2025-02-10T17:00:00Z", "2025-01-20")
-    assert render(r["steps"][0], "en").startswith("Start (day 0")
+    assert show(r["steps"][0], "en").startswith("Start (day 0")
     text = af("calendar", "due", "Quý III/2024", "--from", "2024-06-01", ok=True).stdout
     assert "«Quý III/2024» — loại: một quý" in text and "Hạn: 30/09/2024" in text
 

@@ -10,7 +10,7 @@ import holidays
 import pytest
 
 from agreeflow.engine.core.errors import InputFileError
-from agreeflow.engine.core.i18n import render
+from agreeflow.engine.core.i18n import show
 from agreeflow.engine.legaltime.calendar import Calendar, Due, load, next_occurrence
 from agreeflow.engine.legaltime.calendar.sources import DATA_PATH, read_data_file
 
@@ -107,7 +107,7 @@ def test_working_days_over_tet_2025_list_each_skipped_day(cal: Calendar) -> None
     assert skipped == ["2025-01-25", "2025-01-26", "2025-01-27", "2025-01-28", "2025-01-29",
                        "2025-01-30", "2025-01-31", "2025-02-01", "2025-02-02", "2025-02-08",
                        "2025-02-09"]
-    assert render(due.steps[5], "vi") == "29/01/2025 — Tết Nguyên Đán (nghỉ lễ): không tính"
+    assert show(due.steps[5], "vi") == "29/01/2025 — Tết Nguyên Đán (nghỉ lễ): không tính"
     assert due.steps[-1]["date"] == "2025-02-10"
 
 
@@ -115,7 +115,7 @@ def test_calendar_days_ending_on_a_rest_day_move_to_the_next_working_day(cal: Ca
     due = cal.add(date(2024, 6, 21), 15, "d")
     assert due.due_date == date(2024, 7, 8)          # 06/07 is a Saturday
     assert due.kind == "calendar_days"
-    assert "08/07/2024" in render(due.steps[-1], "vi") and "Điều 148" in render(due.steps[-1], "vi")
+    assert "08/07/2024" in show(due.steps[-1], "vi") and "Điều 148" in show(due.steps[-1], "vi")
 
 
 def test_calendar_days_counted_back_move_to_the_working_day_before(cal: Calendar) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from agreeflow.engine.core.errors import PhraseError, UserInputError
-from agreeflow.engine.core.i18n import render
+from agreeflow.engine.core.i18n import show
 from agreeflow.engine.legaltime.calendar import Calendar, load, parse_phrase
 from agreeflow.engine.legaltime.calendar.phrases import accepted_forms, fold
 
@@ -133,7 +133,7 @@ def test_folding_keeps_one_character_per_character() -> None:
 
 def test_period_end_is_explained_in_both_languages(cal: Calendar) -> None:
     due = parse_phrase("ban hành kế hoạch trong Quý III năm 2024", SEED_004, cal)
-    assert [(s["date"], render(s, "vi"), render(s, "en")) for s in due.steps] == [
+    assert [(s["date"], show(s, "vi"), show(s, "en")) for s in due.steps] == [
         ("2024-09-30", "Hạn là hết ngày cuối của kỳ (Quý III/2024): 30/09/2024",
          "Due at the end of the last day of the period (Q3 2024): 30/09/2024")]
 
@@ -142,13 +142,13 @@ def test_a_period_ending_on_a_day_off_is_not_moved_but_names_the_last_working_da
     due = parse_phrase("Tháng 3,4/2017", SEED_002, cal)
     assert due.due_date == date(2017, 4, 30)      # Sunday and Victory Day
     assert due.steps[-1]["date"] == "2017-04-28"
-    assert "không dời" in render(due.steps[-1], "vi") and "28/04/2017" in render(due.steps[-1], "vi")
-    assert "Ngày Chiến thắng" in render(due.steps[-1], "vi")
+    assert "không dời" in show(due.steps[-1], "vi") and "28/04/2017" in show(due.steps[-1], "vi")
+    assert "Ngày Chiến thắng" in show(due.steps[-1], "vi")
 
 
 def test_before_a_date_means_the_end_of_the_day_before(cal: Calendar) -> None:
     due = parse_phrase("trước ngày 09/08/2021", SEED_001, cal)
-    assert render(due.steps[0], "vi") == ("“Trước ngày 09/08/2021” nghĩa là hạn là hết ngày liền trước: "
+    assert show(due.steps[0], "vi") == ("“Trước ngày 09/08/2021” nghĩa là hạn là hết ngày liền trước: "
                                   "08/08/2021")
     assert due.steps[1]["date"] == "2021-08-06"   # 08/08/2021 is a Sunday
     assert due.to_json()["due_at"] == "2021-08-08T17:00:00Z"
@@ -173,13 +173,13 @@ def test_recurring_phrase_says_how_it_repeats(cal: Calendar) -> None:
 def test_ongoing_phrase_has_no_date_and_asks_for_periodic_review(cal: Calendar) -> None:
     due = parse_phrase("Thường xuyên", SEED_002, cal)
     assert due.due_date is None and due.recurring is None
-    assert "rà soát định kỳ" in render(due.steps[0], "vi") and "review periodically" in render(due.steps[0], "en")
+    assert "rà soát định kỳ" in show(due.steps[0], "vi") and "review periodically" in show(due.steps[0], "en")
 
 
 def test_working_day_phrase_lists_the_days_it_skips(cal: Calendar) -> None:
     due = parse_phrase("trong vòng 10 ngày làm việc", date(2025, 1, 20), cal)
     assert due.due_date == date(2025, 2, 10)
-    assert any(render(s, "vi") == "29/01/2025 — Tết Nguyên Đán (nghỉ lễ): không tính" for s in due.steps)
+    assert any(show(s, "vi") == "29/01/2025 — Tết Nguyên Đán (nghỉ lễ): không tính" for s in due.steps)
 
 
 @pytest.mark.parametrize("phrase", ["sớm nhất có thể", "ASAP", "", "next Tuesday", "ngày 31/02/2024",

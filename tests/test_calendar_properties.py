@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agreeflow.engine.core.i18n import render
+from agreeflow.engine.core.i18n import show
 from agreeflow.engine.legaltime.calendar import Calendar, load
 from agreeflow.engine.legaltime.calendar.sources import read_data_file
 
@@ -84,14 +84,14 @@ def test_tet_2026_takes_the_whole_week_of_16_february() -> None:
     assert _skipped(date(2026, 2, 13), 1) == [
         "2026-02-14", "2026-02-15", "2026-02-16", "2026-02-17", "2026-02-18", "2026-02-19",
         "2026-02-20", "2026-02-21", "2026-02-22"]
-    assert "Tết Nguyên Đán (nghỉ lễ)" in render(due.steps[4], "vi")
+    assert "Tết Nguyên Đán (nghỉ lễ)" in show(due.steps[4], "vi")
 
 
 def test_new_year_2026_swap_moves_the_count_and_counts_saturday_10_january() -> None:
     assert CAL.add_date(date(2025, 12, 31), 1, "wd") == date(2026, 1, 5)
     assert CAL.add_date(date(2026, 1, 9), 1, "wd") == date(2026, 1, 10)
     steps = CAL.add(date(2026, 1, 8), 3, "wd").steps
-    assert any(s.get("date") == "2026-01-10" and "làm bù" in render(s, "vi") for s in steps)
+    assert any(s.get("date") == "2026-01-10" and "làm bù" in show(s, "vi") for s in steps)
 
 
 @pytest.mark.parametrize(("start", "due", "off"), [

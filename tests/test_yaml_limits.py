@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agreeflow.engine.core import yamlio
-from agreeflow.engine.core.i18n import render
+from agreeflow.engine.core.i18n import show
 from agreeflow.engine.core.yamlio import MAX_ALIAS_EXPANSION, MAX_BYTES, YamlLimitError, load_file, load_text
 from tests.conftest import ADMIN, ROOT
 
@@ -120,13 +120,13 @@ def test_the_alias_bound_counts_exactly_what_a_tree_walk_would_see():
     assert len(load_text(doc(100))["copies"]) == 100
     with pytest.raises(YamlLimitError) as refused:
         load_text(doc(101), "copies.yaml")
-    assert refused.value.path == "copies.yaml" and "expand the document" in render(refused.value.problem, "en")
+    assert refused.value.path == "copies.yaml" and "expand the document" in show(refused.value.problem, "en")
 
 
 def test_a_long_text_aliased_many_times_is_refused_like_a_bomb_of_nodes():
     with pytest.raises(YamlLimitError) as refused:
         load_text("t: &t " + "x" * 50_000 + "\nu: [*t, *t, *t]\n")
-    assert "aliases (*name) expand the document" in render(refused.value.problem, "en")
+    assert "aliases (*name) expand the document" in show(refused.value.problem, "en")
 
 
 def test_the_shipped_anchors_and_aliases_still_load():
@@ -151,7 +151,7 @@ def test_a_file_is_read_no_further_than_the_limit(tmp_path):
         fh.truncate(64 * MAX_BYTES)  # 32 MiB of NUL, sparse: reading it whole would be the bug
     with pytest.raises(YamlLimitError) as refused:
         load_file(path)
-    assert f"the file is {64 * MAX_BYTES:,} bytes".replace(",", " ") in render(refused.value.problem, "en")
+    assert f"the file is {64 * MAX_BYTES:,} bytes".replace(",", " ") in show(refused.value.problem, "en")
 
 
 @pytest.mark.parametrize("text, problem", [
@@ -161,4 +161,4 @@ def test_a_file_is_read_no_further_than_the_limit(tmp_path):
 def test_values_yaml_itself_cannot_build_are_reported_with_their_line(text, problem):
     with pytest.raises(yamlio.YamlSyntaxError) as refused:
         load_text(text, "x.yaml")
-    assert problem in render(refused.value.problem, "en") and refused.value.line == 1
+    assert problem in show(refused.value.problem, "en") and refused.value.line == 1

@@ -508,11 +508,6 @@ def from_json(obj: Any) -> Msg | None:
     return Msg(obj["msg"], **args)
 
 
-def render(value: Msg | Mapping[str, Any] | str | None, lang: str) -> str:
-    """A message, a stored message (``{"msg", "args"}``), a ``{vi, en}`` label or plain text, in ``lang``."""
-    return show(value, lang)
-
-
 def join(parts: Iterable[Any], sep: str = "; ") -> Msg:
     """Several messages shown as one, separated by ``sep`` (e.g. the reasons of several guards)."""
     items = list(parts)

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, cases
 from agreeflow.engine.core.errors import DateValueError
-from agreeflow.engine.core.i18n import N_, Msg, render
+from agreeflow.engine.core.i18n import N_, Msg, show
 from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.store import CalendarDay, Case, Deadline
 from agreeflow.engine.legaltime import deadlines, reminders
@@ -71,7 +71,7 @@ def due_json(due: Due, lang: str) -> dict[str, Any]:
     """A Due with its explanation in ``lang`` next to the stored steps."""
     out = due.to_json()
     out["weekday"] = weekday_name(due.due_date, lang) if due.due_date else None
-    out["explanation"] = [render(s, lang) for s in due.steps]
+    out["explanation"] = [show(s, lang) for s in due.steps]
     return out
 
 

@@ -23,7 +23,7 @@ from agreeflow.engine.core.audit import append_event
 from agreeflow.engine.core.definitions import Definition, TimerDef
 from agreeflow.engine.core.effects import Moved, Opened
 from agreeflow.engine.core.errors import PhraseError
-from agreeflow.engine.core.i18n import N_, Msg, localized, pair, render, show
+from agreeflow.engine.core.i18n import N_, Msg, localized, pair, show
 from agreeflow.engine.core.kinds import OPEN_DEADLINE, DeadlineStatus, EventKind
 from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import CalendarDay, Case, Deadline
@@ -366,7 +366,7 @@ def view(d: Deadline | sa.Row[Any], cal: Any, now: datetime, lang: str) -> dict[
             "due_at": d.due_at.strftime("%Y-%m-%dT%H:%M:%SZ") if d.due_at else None,
             "phrase": d.phrase, "kind": d.kind, "working_days_left": left, "margin_wd": d.margin_wd,
             "citation": d.citation, "confirmed": d.confirmed,
-            "explanation": [render(s, lang) for s in d.explanation or []],
+            "explanation": [show(s, lang) for s in d.explanation or []],
             "pending_event": (d.extra or {}).get("pending_event")}
 
 

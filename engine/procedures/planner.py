@@ -39,7 +39,7 @@ from agreeflow.engine.core.definitions import Definition, StateDef, TransitionDe
 from agreeflow.engine.core.errors import FieldValueError, UserInputError, did_you_mean
 from agreeflow.engine.core.fields import coerce, parse_date
 from agreeflow.engine.core.guards import GuardContext, registered_guards
-from agreeflow.engine.core.i18n import N_, Msg, render
+from agreeflow.engine.core.i18n import N_, Msg, show
 from agreeflow.engine.core.i18n import t as translate
 from agreeflow.engine.legaltime import calendar_admin
 
@@ -184,7 +184,7 @@ def _report(defn: Definition, node: _Node, start: date, cal: Any, by: date | Non
             "wait": ({"min": w.min, "max": w.max, "unit": w.unit, "source": w.source, "citation": w.citation,
                       "confirmed": w.confirmed, "note": w.note} if waits else None),
             "working_days": cal.working_days_between(enter_late, leave_late),
-            "explanation": [render(s, lang) for s in due.steps] if due else [],
+            "explanation": [show(s, lang) for s in due.steps] if due else [],
         })
     latest, earliest = node.latest, node.earliest
     binding = [s for s in steps if s["wait"]]

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError
-from agreeflow.engine.core.i18n import N_, Msg, localized, pair, render, t
+from agreeflow.engine.core.i18n import N_, Msg, localized, pair, show, t
 from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
 from agreeflow.engine.legaltime import reminders
 
@@ -112,7 +112,7 @@ def _description(d: Deadline, case: Case, lang: str) -> str:
     lines = [case.title]
     if d.phrase:
         lines.append(t("Time limit: {phrase}", lang, phrase=d.phrase))
-    lines += [render(step, lang) for step in d.explanation or []]
+    lines += [show(step, lang) for step in d.explanation or []]
     if d.citation:
         lines.append(t("Legal basis: {citation}", lang, citation=d.citation) if d.confirmed
                      else t("Legal basis: {citation} (unconfirmed)", lang, citation=d.citation))

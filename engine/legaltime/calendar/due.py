@@ -4,7 +4,7 @@ Why the explanation is part of the value: an official must be able to check a
 due date by hand, so every Due carries the steps that produced it (day 0, the
 days skipped and why, the last day of a period and whether it is a day off).
 Each step is a message of the catalogue with its values (``{"msg", "args",
-"date"}``), read in the reader's language (``i18n.render``); steps stored
+"date"}``), read in the reader's language (``i18n.show``); steps stored
 before kept ``{"vi", "en", "date"}`` and read as they are.  The deadlines
 table stores ``to_json()`` as is.
 
