@@ -32,3 +32,24 @@ def test_a_text_field_reads_as_typed_even_when_it_is_also_a_choice_code():
     changed = {"kind": "field_changed", "payload": {"field": "partner", "after": "other"}, "field_label": "Đối tác"}
     assert notes.describe(changed | {"field_type": "text"}, "vi") == "Đối tác: other"
     assert notes.describe(changed | {"field_type": "choice"}, "vi") == "Đối tác: Khác"
+
+
+def test_a_rung_never_sent_says_to_whom_and_why_in_the_readers_language():
+    def skipped(why: str) -> dict[str, object]:
+        return {"kind": "reminder_skipped", "payload": {"kind": "due_today", "rung": "due_day", "why": why,
+                                                        "due_date": "2024-12-15",
+                                                        "recipients": ["congan@bacgiang.example"]}}
+
+    assert words(skipped("stale")) == ("thư ngày đến hạn gửi congan@bacgiang.example (hạn 15/12/2024) — không gửi: lời thư "
+                              "không còn hợp với ngày gửi (thư gửi bù sau thời gian ngừng)")
+    assert words(skipped("overtaken"), "en") == ("mail on the due day to congan@bacgiang.example (due 15/12/2024) — not sent: "
+                                      "a later reminder of the same deadline went instead")
+
+
+def test_every_kind_of_event_has_a_name_in_the_catalogue():
+    from agreeflow.engine.core.i18n import show
+    from agreeflow.engine.core.kinds import EventKind
+    from agreeflow.engine.core.vocabulary import EVENT_KINDS, word
+
+    assert set(EVENT_KINDS) == {k.value for k in EventKind}
+    assert show(word(EVENT_KINDS, "reminder_skipped"), "vi") == "Bỏ qua thư nhắc hạn"

@@ -23,7 +23,7 @@ from typing import Any
 
 from agreeflow.engine.core.clock import fmt_day
 from agreeflow.engine.core.i18n import N_, Msg, from_json, join, pair, show
-from agreeflow.engine.core.vocabulary import CHOICES, duration, word
+from agreeflow.engine.core.vocabulary import CHOICES, OUTBOX_NOTES, duration, word
 
 NOTE = "note"
 """The payload key of a note the engine wrote (a stored message)."""
@@ -170,6 +170,11 @@ def message(e: Mapping[str, Any], labels: Labels | None = None, rungs: Rungs | N
             text = Msg(N_("{text} (due {date})"), text=text, date=day(p["due_date"]))
         late = p.get("late_by_s")
         return Msg(N_("{text} (queued {late} late)"), text=text, late=_late(int(late))) if late else text
+    if kind == "reminder_skipped":  # a rung never sent (engine.procedures.sweep): to whom, and why not
+        text = Msg(N_("{what} to {recipients}"), what=mail(p), recipients=list(p.get("recipients") or []))
+        if p.get("due_date"):
+            text = Msg(N_("{text} (due {date})"), text=text, date=day(p["due_date"]))
+        return Msg("{text} — {note}", text=text, note=word(OUTBOX_NOTES, p.get("why")))
     if kind == "reminder_sent":
         return Msg(N_("{what} → {recipient} (node {node})"), what=mail(p), recipient=p.get("recipient"),
                    node=p.get("node"))
