@@ -6,8 +6,9 @@ A task is a generator that yields what it waits for:
   (``time.monotonic()``) a ``TimeoutError`` is thrown into the task instead, as a
   socket's own time-out would raise it;
 - ``GATE_TURN``: its turn at the shared gate (mailer.TransportSession): the task is
-  resumed only while no other task is inside the gate, and must enter it before it
-  yields again;
+  resumed only while no task is inside the gate.  It then enters the gate before it
+  yields again (to end a message), or does what must not happen while a message is
+  inside (what may block the thread: opening a session, a write to the database);
 - a ``Signal``: until somebody sets it.
 
 ``interleave`` runs the tasks until each has ended and returns what they raised.
@@ -18,9 +19,12 @@ its next message; four sessions cost a third more CPU per message than one, on t
 process that also renders, queues and records the mail (docs/mail.md).  Here the
 sockets are watched by one ``poll`` loop, and nothing waits for a lock.
 
-A task may still block inside a step (connecting, a TLS handshake, a send to a
-server whose buffers are full): the socket's own time-out bounds it, as it bounds a
-session in a thread.  Driven without ``interleave`` (``drive``), a task's waits are
+A task that blocks the thread delays every other, and a message inside the gate most:
+its answer waits to be read and marked while its claim runs.  So what can block for
+long (connecting, TLS, login, a write that may wait for the database) waits for the
+gate's turn.  What is left: sending a command or a message's text, which blocks only
+when the server has stopped reading a whole socket buffer's worth (far more than a
+message here), up to the socket's time-out.  Driven without ``interleave`` (``drive``), a task's waits are
 passed over and its blocking socket calls wait instead; its gate is a real lock.
 """
 
@@ -111,8 +115,18 @@ def drive(task: Task) -> None:
 def interleave(tasks: list[Task], gate: Gate) -> list[BaseException]:
     """Run ``tasks`` in this thread until each has ended; returns what they raised, in the order they raised it.
 
-    A task that raised is not resumed again; the others go on.
+    A task that raised is not resumed again; the others go on.  Stopped itself (Ctrl-C while it waits), it
+    closes the tasks not yet ended (GeneratorExit where each waits) and raises.
     """
+    try:
+        return _run(tasks, gate)
+    except BaseException:
+        for task in tasks:
+            task.close()  # an ended task ignores it
+        raise
+
+
+def _run(tasks: list[Task], gate: Gate) -> list[BaseException]:
     ready: deque[tuple[Task, BaseException | None]] = deque((task, None) for task in tasks)
     turns: deque[Task] = deque()
     signalled: list[tuple[Task, Signal]] = []

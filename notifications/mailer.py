@@ -423,14 +423,14 @@ class _SmtpSession(TransportSession):
     """A batch over one connection; a connection that broke is opened again for the next message.
 
     smtplib opens the session (connection, TLS, login, EHLO) and ends it (QUIT); the mail transactions in
-    between are ``_transaction``'s steps, which read the server's replies through ``_Replies``.
+    between are ``_transaction``'s steps, which read the server's replies through ``_Replies``.  Opening
+    blocks the thread, so it waits for the gate's turn: never while another session's message is inside.
     """
 
     transport: SmtpTransport
 
     def __init__(self, transport: SmtpTransport, gate: AbstractContextManager[Any] | None = None) -> None:
         super().__init__(transport, gate)
-        self.smtp: smtplib.SMTP | None = None
         self.replies: _Replies | None = None
 
     def send(self, out: Outgoing, accepted: Callable[[], None] | None = None) -> None:
@@ -439,33 +439,63 @@ class _SmtpSession(TransportSession):
     def steps(self, out: Outgoing, accepted: Callable[[], None] | None = None) -> Task:
         try:
             with _smtp_errors(self.transport, self._drop):
-                if self.smtp is None or self.replies is None:
-                    smtp = self.transport._connect()
-                    self.smtp = smtp
-                    self.transport._hello(smtp)
-                    smtp.ehlo_or_helo_if_needed()
-                    assert smtp.sock is not None
-                    self.replies = _Replies(smtp.sock, self.transport.timeout)
-                yield from _transaction(self.smtp, self.replies, out, self.gate, accepted)
-        except GateClosed:
-            self._drop(True)  # in the middle of DATA: close without QUIT, which the server would take for text
+                replies, kept = self.replies, self.replies is not None
+                if replies is None:
+                    replies = yield from self._open()
+                try:
+                    yield from _transaction(replies, out, self.gate, accepted)
+                except _Stale as stale:
+                    # A connection kept from earlier messages that the server has closed since (a restart, an
+                    # idle or per-connection limit): nothing of this message reached it; open a new one, once.
+                    if not kept:
+                        raise stale.lost from None
+                    self._drop(True)
+                    yield from _transaction((yield from self._open()), out, self.gate, accepted)
+        except TransportError as exc:
+            if isinstance(exc, GateClosed):  # refused at the gate in the middle of DATA
+                self._drop(True)
+            raise  # any other: _smtp_errors has dropped the connection if the error left it unusable
+        except BaseException:
+            # Stopped in the middle of a message, or a mark that failed: close without QUIT, which a server
+            # still reading the message would take for text.
+            self._drop(True)
             raise
 
+    def _open(self) -> Generator[Wait, None, _Replies]:
+        yield GATE_TURN
+        smtp = self.transport._connect()
+        try:
+            self.transport._hello(smtp)  # STARTTLS replaces smtp.sock: _Replies reads the one after it
+            smtp.ehlo_or_helo_if_needed()
+        except BaseException:
+            smtp.close()
+            raise
+        self.replies = _Replies(smtp, self.transport.timeout)
+        return self.replies
+
     def _drop(self, broken: bool) -> None:
-        # A connection closed already (a 421: _abandon) is broken whatever the error says.
-        if self.smtp is not None and (broken or self.smtp.sock is None):
+        # A connection closed already (a 421, a lost connection: _Replies) is broken whatever the error says.
+        if self.replies is not None and (broken or self.replies.smtp.sock is None):
             try:
-                self.smtp.close()
+                self.replies.smtp.close()
             finally:
-                self.smtp = self.replies = None
+                self.replies = None
 
     def close(self) -> None:
-        if self.smtp is not None:
+        if self.replies is not None:
+            smtp, self.replies = self.replies.smtp, None
             try:
-                self.smtp.quit()
+                smtp.quit()
             except (smtplib.SMTPException, OSError):
-                self.smtp.close()
-            self.smtp = self.replies = None
+                smtp.close()
+
+
+class _Stale(Exception):
+    """The server had closed a connection before this message's MAIL command (``lost``: what said so)."""
+
+    def __init__(self, lost: smtplib.SMTPServerDisconnected) -> None:
+        super().__init__(str(lost))
+        self.lost = lost
 
 
 _MAX_LINE = 8192
@@ -473,36 +503,48 @@ _MAX_LINE = 8192
 
 
 class _Replies:
-    """The server's replies on one connection, read as smtplib's ``getreply`` reads them, as steps that wait
-    for the socket (``Readable``) instead of blocking on it."""
+    """The commands and replies of one smtplib connection, as steps that wait for the socket (``Readable``)
+    instead of blocking on it.  Errors as smtplib's ``send`` and ``getreply`` raise them: a connection lost,
+    silent past the time-out or sending a line too long is closed (``smtp.sock`` becomes None) and raises."""
 
-    def __init__(self, sock: socket.socket, timeout: float) -> None:
-        self.sock = sock
+    def __init__(self, smtp: smtplib.SMTP, timeout: float) -> None:
+        assert smtp.sock is not None
+        self.smtp = smtp
+        self.sock = smtp.sock
         self.timeout = timeout
         self.buffer = b""
 
     def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            self.smtp.close()
+            raise smtplib.SMTPServerDisconnected("Server not connected") from None
 
     def command(self, line: str) -> Generator[Wait, None, tuple[int, bytes]]:
         """Send one command line; the steps return the reply (code, text)."""
-        self.sock.sendall(line.encode("ascii") + b"\r\n")
+        self.send(line.encode("ascii") + b"\r\n")
         return (yield from self.reply())
 
     def reply(self) -> Generator[Wait, None, tuple[int, bytes]]:
-        """The next reply (code, text): a malformed code is -1 and a closed connection raises
-        SMTPServerDisconnected, as in smtplib."""
+        """The next reply (code, text); a malformed code is -1, as in smtplib."""
         lines: list[bytes] = []
         while True:
             end = self.buffer.find(b"\n")
             if end < 0:
                 if len(self.buffer) > _MAX_LINE:
+                    self.smtp.close()
                     raise smtplib.SMTPResponseException(500, "Line too long.")
-                pending = getattr(self.sock, "pending", None)  # TLS: bytes already decrypted
-                if not (pending is not None and pending()):
-                    yield Readable(self.sock, time.monotonic() + self.timeout)
-                data = self.sock.recv(65536)
+                try:
+                    pending = getattr(self.sock, "pending", None)  # TLS: bytes already decrypted
+                    if not (pending is not None and pending()):
+                        yield Readable(self.sock, time.monotonic() + self.timeout)  # or TimeoutError, thrown in
+                    data = self.sock.recv(65536)
+                except OSError as exc:
+                    self.smtp.close()
+                    raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {exc}") from None
                 if not data:
+                    self.smtp.close()
                     raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
                 self.buffer += data
                 continue
@@ -516,7 +558,7 @@ class _Replies:
                 return code, b"\n".join(lines)
 
 
-def _transaction(smtp: smtplib.SMTP, replies: _Replies, out: Outgoing, gate: AbstractContextManager[Any],
+def _transaction(replies: _Replies, out: Outgoing, gate: AbstractContextManager[Any],
                  accepted: Callable[[], None] | None) -> Task:
     """One SMTP mail transaction (RFC 5321 section 3.3), as ``smtplib.SMTP.sendmail`` makes it, split at
     the moment of delivery: MAIL, RCPT, DATA and the body go out at once; the end-of-data line, the
@@ -524,22 +566,27 @@ def _transaction(smtp: smtplib.SMTP, replies: _Replies, out: Outgoing, gate: Abs
     keeps nothing of a transaction whose end-of-data line never came, so a crash before the gate sends
     nothing.
 
-    Raises smtplib's exceptions, as ``sendmail`` does (mapped by ``_smtp_errors``).
+    Raises smtplib's exceptions, as ``sendmail`` does (mapped by ``_smtp_errors``), and ``_Stale`` when the
+    connection turns out closed at MAIL.
     """
+    smtp = replies.smtp
     size = f" SIZE={len(out.data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
     # MAIL and RCPT as smtplib's mail() and rcpt() write them, with the address quoted by _envelope: their
     # own quoteaddr parses every address with the email package, a fifth of a message's time here.
-    code, reply = yield from replies.command(f"MAIL FROM:{_envelope(out.sender)}{size}")
+    try:
+        code, reply = yield from replies.command(f"MAIL FROM:{_envelope(out.sender)}{size}")
+    except smtplib.SMTPServerDisconnected as lost:
+        raise _Stale(lost) from lost
     if code != 250:
-        yield from _abandon(smtp, replies, code)
+        yield from _abandon(replies, code)
         raise smtplib.SMTPSenderRefused(code, reply, out.sender)
     code, reply = yield from replies.command(f"RCPT TO:{_envelope(out.recipient)}")
     if code not in (250, 251):
-        yield from _abandon(smtp, replies, code)
+        yield from _abandon(replies, code)
         raise smtplib.SMTPRecipientsRefused({out.recipient: (code, reply)})
     code, reply = yield from replies.command("DATA")
     if code != 354:
-        yield from _abandon(smtp, replies, code)
+        yield from _abandon(replies, code)
         raise smtplib.SMTPDataError(code, reply)
     body = out.data
     if body.startswith(b".") or b"\n." in body:  # a line that starts with a dot gets a second one
@@ -550,7 +597,7 @@ def _transaction(smtp: smtplib.SMTP, replies: _Replies, out: Outgoing, gate: Abs
         replies.send(b".\r\n")
         code, reply = yield from replies.reply()
         if code != 250:
-            yield from _abandon(smtp, replies, code)
+            yield from _abandon(replies, code)
             raise smtplib.SMTPDataError(code, reply)
         if accepted is not None:
             accepted()
@@ -565,10 +612,10 @@ def _envelope(address: str) -> str:
     return f"<{address}>" if _PLAIN_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
 
 
-def _abandon(smtp: smtplib.SMTP, replies: _Replies, code: int) -> Task:
+def _abandon(replies: _Replies, code: int) -> Task:
     """End a refused transaction as sendmail does: 421 closes the connection, anything else resets it."""
     if code == 421:
-        smtp.close()
+        replies.smtp.close()
         return
     try:
         yield from replies.command("RSET")

@@ -18,6 +18,7 @@ import socket
 import ssl
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -211,3 +212,88 @@ class SmtpSink:
         login = auth_data.login.decode()
         ok = self.users.get(login) == auth_data.password.decode()
         return AuthResult(success=ok, handled=False)
+
+
+Answer = str | None
+"""A reply line such as "550 No such user"; None: the usual reply; "CLOSE": hang up instead; "": say nothing (a
+server that stops answering)."""
+
+
+class ScriptedSmtp:
+    """A small SMTP server on 127.0.0.1 that answers as a test says: for the faults aiosmtpd cannot make
+    (hanging up after a reply, a greeting that comes late, a reply that never comes).
+
+    ``answer(connection, command)`` gives the reply to each command line (``connection`` counts from 0;
+    the greeting's command is ``"CONNECT"``, the message text's is ``"."``); the default accepts everything.
+    ``messages`` keeps the text of every message accepted.
+    """
+
+    def __init__(self, answer: Callable[[int, str], Answer] | None = None) -> None:
+        self.answer = answer or (lambda connection, command: None)
+        self.messages: list[bytes] = []
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.port = int(self.listener.getsockname()[1])
+        self.connections = 0
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def url(self, timeout: float = 5) -> str:
+        return f"smtp://127.0.0.1:{self.port}?timeout={timeout:g}"
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self._open:
+            conn.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self._open.append(conn)
+            threading.Thread(target=self._talk, args=(conn, self.connections), daemon=True).start()
+            self.connections += 1
+
+    def _reply(self, conn: socket.socket, n: int, command: str, default: str) -> str | None:
+        """The reply sent (None: the connection was closed)."""
+        said = self.answer(n, command)
+        if said is None:
+            said = default
+        if said == "CLOSE":
+            conn.close()
+            return None
+        if said:
+            conn.sendall(said.encode("ascii") + b"\r\n")
+        return said
+
+    def _talk(self, conn: socket.socket, n: int) -> None:
+        reader = conn.makefile("rb")
+        try:
+            if self._reply(conn, n, "CONNECT", "220 scripted.example ESMTP") is None:
+                return
+            while line := reader.readline():
+                command = line.decode("ascii", "replace").strip()
+                verb = command.split(" ", 1)[0].upper()
+                if verb == "DATA":
+                    if self._reply(conn, n, "DATA", "354 go ahead") is None:
+                        return
+                    text = b""
+                    while (part := reader.readline()) not in (b".\r\n", b""):
+                        text += part
+                    said = self._reply(conn, n, ".", "250 accepted")
+                    if said is None:
+                        return
+                    if said.startswith("2"):
+                        self.messages.append(text)
+                    continue
+                default = {"EHLO": "250 scripted.example", "HELO": "250 scripted.example",
+                           "QUIT": "221 bye"}.get(verb, "250 OK")
+                if self._reply(conn, n, verb, default) is None or verb == "QUIT":
+                    return
+        except OSError:
+            return
+        finally:
+            conn.close()

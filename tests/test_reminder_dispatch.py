@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from smtp_server import SmtpSink  # pytest puts tests/ on sys.path: it has no __init__.py
+from smtp_server import ScriptedSmtp, SmtpSink  # pytest puts tests/ on sys.path: it has no __init__.py
 from sqlmodel import Session, select
 
 from agreeflow.engine.core import clock, db
@@ -25,7 +25,7 @@ from agreeflow.engine.core.store import OutboxMessage
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.service import worker
 from agreeflow.notifications import outbox
-from agreeflow.notifications.interleave import Gate, interleave
+from agreeflow.notifications.interleave import Gate, Signal, interleave
 from agreeflow.notifications.mailer import SmtpTransport, TransportError, build_bytes, build_email, message_id_for
 from agreeflow.notifications.render import RenderedMessage
 from tests.conftest import APPROVER, OFFICER_CA
@@ -335,6 +335,90 @@ def test_a_session_whose_server_stops_answering_times_out_and_the_others_finish(
     assert isinstance(error, TransportError) and error.temporary and "timed out" in str(error)
     assert 1 <= waited < 3
     assert sorted(done) == ["a", "b"] and len(smtp.received) == 2
+
+
+def message(name: str) -> Any:
+    return build_bytes(RenderedMessage(name, "Nội dung", "<p>Nội dung</p>"), "agreeflow@bacgiang.example",
+                       f"{name}@bacgiang.example", message_id_for(name, "bacgiang.example"))
+
+
+def test_a_session_opens_its_connection_only_while_no_message_is_inside_the_gate(smtp: SmtpSink) -> None:
+    """Opening a session blocks the one thread (a relay that greets 2 s late). It waits for the gate's turn, so
+    it never holds up a message inside the gate, whose answer would otherwise be marked late in its claim."""
+    smtp.data_delay = 0.5
+    slow = ScriptedSmtp(lambda n, command: time.sleep(2) if command == "CONNECT" else None)
+    gate, inside = Gate(), Signal()
+    marked_after: list[float] = []
+
+    class Watched(Gate):
+        def __enter__(self) -> None:
+            gate.__enter__()
+            inside.set()
+            self.since = time.monotonic()
+
+        def __exit__(self, *exc: Any) -> None:
+            gate.__exit__(*exc)
+
+    watched = Watched()
+
+    def fast() -> Iterator[Any]:
+        with SmtpTransport.from_url(smtp.url()).open(watched) as session:
+            yield from session.steps(message("a"), lambda: marked_after.append(time.monotonic() - watched.since))
+
+    def late() -> Iterator[Any]:
+        yield inside  # starts once the other message is inside the gate, waiting for its answer
+        with SmtpTransport.from_url(slow.url()).open(gate) as session:
+            yield from session.steps(message("b"), None)
+
+    try:
+        assert interleave([fast(), late()], gate) == []
+    finally:
+        slow.close()
+    assert len(marked_after) == 1 and marked_after[0] < 1.5, marked_after  # 2.5 s if the greeting came first
+    assert len(smtp.received) == len(slow.messages) == 1
+
+
+def test_a_refusal_then_a_hang_up_costs_the_next_message_nothing(smtp: SmtpSink) -> None:
+    """The relay refuses a recipient (550) and closes the connection: that message fails for good; the next
+    goes out on a new connection instead of failing as 'cannot reach'."""
+    relay = ScriptedSmtp(lambda n, command: "550 5.1.1 No such user" if (n, command) == (0, "RCPT") else
+                         "CLOSE" if (n, command) == (0, "RSET") else None)
+    try:
+        with SmtpTransport.from_url(relay.url()).open() as session:
+            with pytest.raises(TransportError) as refused:
+                session.send(message("nobody"))
+            assert (refused.value.code, refused.value.temporary) == (550, False)
+            session.send(message("somebody"))
+    finally:
+        relay.close()
+    assert relay.connections == 2 and len(relay.messages) == 1
+
+
+def test_a_refusal_whose_reset_is_never_answered_is_still_the_refusal(smtp: SmtpSink) -> None:
+    """After the 550, the relay says nothing to RSET: the message fails for good with the 550 (as smtplib's
+    sendmail reports it), not as a relay that cannot be reached."""
+    relay = ScriptedSmtp(lambda n, command: "550 5.1.1 No such user" if command == "RCPT" else
+                         "" if command == "RSET" else None)
+    try:
+        with SmtpTransport.from_url(relay.url(timeout=0.5)).open() as session:
+            with pytest.raises(TransportError) as refused:
+                session.send(message("nobody"))
+    finally:
+        relay.close()
+    assert (refused.value.code, refused.value.temporary) == (550, False)
+
+
+def test_a_kept_connection_the_relay_has_closed_since_is_opened_again_without_a_failure(smtp: SmtpSink) -> None:
+    """A relay that hangs up after each message (a restart, an idle or per-connection limit) between two
+    messages of a kept session: the second goes on a new connection; nothing fails, nothing goes twice."""
+    relay = ScriptedSmtp(lambda n, command: "CLOSE" if command == "MAIL" and n == 0 and relay.messages else None)
+    try:
+        with SmtpTransport.from_url(relay.url()).open() as session:
+            session.send(message("first"))
+            session.send(message("second"))
+    finally:
+        relay.close()
+    assert relay.connections == 2 and len(relay.messages) == 2
 
 
 def test_a_delivered_mark_for_a_claim_another_node_holds_changes_nothing(af: Any, smtp: SmtpSink) -> None:

@@ -18,7 +18,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,7 +38,7 @@ from agreeflow.engine.reports import checkpoint
 from agreeflow.engine.service import audit, base, words
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.notifications import compose, outbox
-from agreeflow.notifications.interleave import Gate, Signal, Task, interleave
+from agreeflow.notifications.interleave import GATE_TURN, Gate, Signal, Task, interleave
 from agreeflow.notifications.mailer import GateClosed, Transport, TransportError, TransportSession, build_bytes
 from agreeflow.notifications.render import RenderedMessage, register_file
 
@@ -239,9 +239,11 @@ class _Sessions:
         self.opened: list[TransportSession] = []
 
     def first(self, n: int) -> list[TransportSession]:
-        """``n`` sessions, opening the ones this round has not opened yet (each closed at the round's end)."""
+        """``n`` sessions, opening the ones this round has not opened yet (each closed at the round's end).
+        Session ``i`` goes through the gate as ``i`` (``_Pass``)."""
         while len(self.opened) < n:
-            self.opened.append(self.held.enter_context(self.transport.open(self.gate)))
+            gate = _Pass(self.gate, len(self.opened))
+            self.opened.append(self.held.enter_context(self.transport.open(gate)))
         return self.opened[:n]
 
 
@@ -264,8 +266,9 @@ def _send_batch(settings: Settings, node: str, batch: list[outbox.Claimed], sess
     """
     shares = max(1, min(mail.connections, len(batch)))
     run = _Batch(settings, node, mail, counts, stop, lease_ends, sessions.gate)
+    sessions.gate.arm(run.halt, lease_ends - lease_margin(mail) / 2)  # the round's gate, for this batch
     tried = counts["sent"] + counts["retried"] + counts["failed"]
-    errors = interleave([run.send(session, sessions.marks, batch[i::shares], i == 0)
+    errors = interleave([run.send(session, i, sessions.marks, batch[i::shares])
                          for i, session in enumerate(sessions.first(shares))], run.gate)
     for exc in errors[1:]:  # the first reaches the caller; the others are logged, not lost
         log.error("a mail session failed too", exc_info=exc)
@@ -294,16 +297,18 @@ class _Gate(Gate):
     def __init__(self) -> None:
         super().__init__()
         self.halt = Signal()
-        self.end_by = datetime.min.replace(tzinfo=UTC)
+        self.end_by = datetime.min.replace(tzinfo=UTC)  # closed until ``arm`` opens it for a batch
         """From this instant on no message ends: what is left of the claim might not cover the server's answer
         and the mark, and another node could take the row and send it too."""
-        self.doubt: BaseException | None = None
-        """What left the gate with a message in doubt (its session records the failure; the others give their
-        rows back)."""
+        self.holder: int | None = None
+        """The session inside (``_Pass``)."""
+        self.doubt_of: int | None = None
+        """The session whose message was left in doubt (it records the failure; the others give their rows
+        back)."""
 
     def arm(self, halt: Signal, end_by: datetime) -> None:
         """Open the gate for a batch: closed by ``halt`` and at ``end_by`` (the round's sessions keep it)."""
-        self.halt, self.end_by, self.doubt = halt, end_by, None
+        self.halt, self.end_by, self.doubt_of = halt, end_by, None
 
     def refuse(self) -> BaseException | None:
         return GateClosed() if self.halt.is_set() or now() >= self.end_by else None
@@ -312,12 +317,23 @@ class _Gate(Gate):
         answered = isinstance(exc, smtplib.SMTPResponseException) or (
             isinstance(exc, TransportError) and exc.code is not None)  # the server refused it: not delivered
         if exc is not None and not answered:
-            self.doubt = exc
+            self.doubt_of = self.holder
             self.halt.set()
+        self.holder = None
 
-    def in_doubt(self, err: TransportError) -> bool:
-        """``err`` is (or was raised from) what left the gate with a message in doubt."""
-        return self.doubt is not None and (err is self.doubt or err.__cause__ is self.doubt)
+
+class _Pass(AbstractContextManager[None]):
+    """Session ``session``'s way through the round's gate: the gate knows whose message is inside."""
+
+    def __init__(self, gate: _Gate, session: int) -> None:
+        self.gate, self.session = gate, session
+
+    def __enter__(self) -> None:
+        self.gate.__enter__()
+        self.gate.holder = self.session
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        self.gate.__exit__(kind, exc, tb)
 
 
 class _Batch:
@@ -337,27 +353,26 @@ class _Batch:
         """Set once the first session has tried the batch's first message: the others start then, so a server
         that cannot be reached costs one attempt (the oldest message's back-off), not one per session."""
         self.gate = gate
-        gate.arm(self.halt, lease_ends - lease_margin(mail) / 2)
 
-    def send(self, session: TransportSession, marks: outbox.DeliveredMarks, share: list[outbox.Claimed],
-             first: bool) -> Task:
-        """Send ``share`` over ``session``: each message built, sent and marked before the next (a task of
-        ``interleave``).
+    def send(self, session: TransportSession, me: int, marks: outbox.DeliveredMarks,
+             share: list[outbox.Claimed]) -> Task:
+        """Send ``share`` over ``session`` (the round's session ``me``): each message built, sent and marked
+        before the next (a task of ``interleave``).
 
-        ``first``: this share holds the batch's first message; the other sessions wait until it was tried.
+        Session 0's share holds the batch's first message; the other sessions wait until it was tried.
         """
         try:
-            if not first:
+            if me:
                 yield self.reached
-            yield from self._send(session, marks, share, first)
+            yield from self._send(session, me, marks, share)
         except BaseException:
             self.halt.set()  # the other sessions stop too; the error goes to the caller
             raise
         finally:
             self.reached.set()
 
-    def _send(self, session: TransportSession, marks: outbox.DeliveredMarks, share: list[outbox.Claimed],
-              first: bool) -> Task:
+    def _send(self, session: TransportSession, me: int, marks: outbox.DeliveredMarks,
+              share: list[outbox.Claimed]) -> Task:
         mail, node = self.mail, self.node
         for i, c in enumerate(share):
             if self.stop is not None and self.stop.is_set():
@@ -365,7 +380,7 @@ class _Batch:
             if self.halt.is_set() or now() >= self.give_back_at:
                 if not self.halt.is_set():
                     self.ran_out.set()
-                release(self.settings, node, [x.id for x in share[i:]])
+                yield from self._give_back(share[i:])
                 return
 
             def accepted(c: outbox.Claimed = c) -> None:
@@ -381,21 +396,22 @@ class _Batch:
                     raise TransportError(f"cannot be sent as it is: {exc}", temporary=False) from exc
                 yield from session.steps(out, accepted)
             except TransportError as err:
-                if self.halt.is_set() and not self.gate.in_doubt(err):
+                if self.halt.is_set() and self.gate.doubt_of != me:
                     # Another session found no server, or has a message in doubt: give the rows back.
-                    release(self.settings, node, [x.id for x in share[i:]])
+                    yield from self._give_back(share[i:])
                     return
                 if isinstance(err, GateClosed):
                     # Too little of the claim was left to end this message: the server throws away a message
                     # whose end never came; it and the rest go back, untried.
                     self.ran_out.set()
-                    release(self.settings, node, [x.id for x in share[i:]])
+                    yield from self._give_back(share[i:])
                     return
-                if err.session and not first:
+                if err.session and me:
                     # This session was refused (a relay's limit of connections per client, say): its messages
                     # are not at fault; they wait for the next round.
-                    release(self.settings, node, [x.id for x in share[i:]])
+                    yield from self._give_back(share[i:])
                     return
+                yield GATE_TURN  # a write may wait for the database: never while a message is inside the gate
                 with writing(self.settings) as s:
                     status = outbox.record_failure(s, c, node, err, now(), mail.max_tries)
                 if status:
@@ -404,6 +420,12 @@ class _Batch:
                     self.halt.set()  # no server: the rest of the batch goes back (next turn) for the next round
             if i == 0:
                 self.reached.set()
+
+    def _give_back(self, rows: list[outbox.Claimed]) -> Task:
+        """Release ``rows`` (a write that may wait for the database: at the gate's turn, never while another
+        session's message is inside, whose mark it would delay)."""
+        yield GATE_TURN
+        release(self.settings, self.node, [x.id for x in rows])
 
 
 def lease_margin(mail: reminders.MailSettings) -> timedelta:
