@@ -24,7 +24,8 @@ its answer waits to be read and marked while its claim runs.  So what can block 
 long (connecting, TLS, login, a write that may wait for the database) waits for the
 gate's turn.  What is left: sending a command or a message's text, which blocks only
 when the server has stopped reading a whole socket buffer's worth (far more than a
-message here), up to the socket's time-out.  Driven without ``interleave`` (``drive``), a task's waits are
+message here), and, on TLS, reading a record whose rest is late; each up to the
+socket's time-out.  Driven without ``interleave`` (``drive``), a task's waits are
 passed over and its blocking socket calls wait instead; its gate is a real lock.
 """
 
@@ -122,7 +123,10 @@ def interleave(tasks: list[Task], gate: Gate) -> list[BaseException]:
         return _run(tasks, gate)
     except BaseException:
         for task in tasks:
-            task.close()  # an ended task ignores it
+            try:
+                task.close()  # an ended task ignores it
+            except Exception:  # what stopped the loop is the error to raise; the other tasks still close
+                continue
         raise
 
 

@@ -450,7 +450,10 @@ class _SmtpSession(TransportSession):
                     if not kept:
                         raise stale.lost from None
                     self._drop(True)
-                    yield from _transaction((yield from self._open()), out, self.gate, accepted)
+                    try:
+                        yield from _transaction((yield from self._open()), out, self.gate, accepted)
+                    except _Stale as again:
+                        raise again.lost from None
         except TransportError as exc:
             if isinstance(exc, GateClosed):  # refused at the gate in the middle of DATA
                 self._drop(True)
@@ -491,9 +494,10 @@ class _SmtpSession(TransportSession):
 
 
 class _Stale(Exception):
-    """The server had closed a connection before this message's MAIL command (``lost``: what said so)."""
+    """The server had closed the connection, or closes it now (421), at this message's MAIL command: nothing of
+    the message reached it (``lost``: what said so)."""
 
-    def __init__(self, lost: smtplib.SMTPServerDisconnected) -> None:
+    def __init__(self, lost: smtplib.SMTPException) -> None:
         super().__init__(str(lost))
         self.lost = lost
 
@@ -527,18 +531,20 @@ class _Replies:
         return (yield from self.reply())
 
     def reply(self) -> Generator[Wait, None, tuple[int, bytes]]:
-        """The next reply (code, text); a malformed code is -1, as in smtplib."""
+        """The next reply (code, text), whole within the time-out (a server that trickles bytes cannot stretch
+        it); a malformed code is -1, as in smtplib."""
         lines: list[bytes] = []
+        deadline = time.monotonic() + self.timeout
         while True:
             end = self.buffer.find(b"\n")
             if end < 0:
-                if len(self.buffer) > _MAX_LINE:
+                if len(self.buffer) > _MAX_LINE:  # not a reply: smtplib makes it a 500, which no server said
                     self.smtp.close()
-                    raise smtplib.SMTPResponseException(500, "Line too long.")
+                    raise smtplib.SMTPServerDisconnected(f"Connection closed: a reply line over {_MAX_LINE} bytes")
                 try:
                     pending = getattr(self.sock, "pending", None)  # TLS: bytes already decrypted
                     if not (pending is not None and pending()):
-                        yield Readable(self.sock, time.monotonic() + self.timeout)  # or TimeoutError, thrown in
+                        yield Readable(self.sock, deadline)  # or TimeoutError, thrown in
                     data = self.sock.recv(65536)
                 except OSError as exc:
                     self.smtp.close()
@@ -577,6 +583,9 @@ def _transaction(replies: _Replies, out: Outgoing, gate: AbstractContextManager[
         code, reply = yield from replies.command(f"MAIL FROM:{_envelope(out.sender)}{size}")
     except smtplib.SMTPServerDisconnected as lost:
         raise _Stale(lost) from lost
+    if code == 421:  # closing the channel (an idle connection's time-out, a limit of messages per connection)
+        smtp.close()
+        raise _Stale(smtplib.SMTPSenderRefused(code, reply, out.sender))
     if code != 250:
         yield from _abandon(replies, code)
         raise smtplib.SMTPSenderRefused(code, reply, out.sender)

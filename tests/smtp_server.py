@@ -243,9 +243,13 @@ class ScriptedSmtp:
         return f"smtp://127.0.0.1:{self.port}?timeout={timeout:g}"
 
     def close(self) -> None:
-        self.listener.close()
-        for conn in self._open:
-            conn.close()
+        """Stop listening and hang up every connection (shut down first: a bare close wakes no blocked call)."""
+        for sock in [self.listener, *self._open]:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # not connected, or closed already
+            sock.close()
 
     def _serve(self) -> None:
         while True:
@@ -254,8 +258,8 @@ class ScriptedSmtp:
             except OSError:
                 return
             self._open.append(conn)
-            threading.Thread(target=self._talk, args=(conn, self.connections), daemon=True).start()
-            self.connections += 1
+            n, self.connections = self.connections, self.connections + 1  # counted before it is served
+            threading.Thread(target=self._talk, args=(conn, n), daemon=True).start()
 
     def _reply(self, conn: socket.socket, n: int, command: str, default: str) -> str | None:
         """The reply sent (None: the connection was closed)."""
@@ -296,4 +300,5 @@ class ScriptedSmtp:
         except OSError:
             return
         finally:
+            reader.close()
             conn.close()

@@ -421,6 +421,51 @@ def test_a_kept_connection_the_relay_has_closed_since_is_opened_again_without_a_
     assert relay.connections == 2 and len(relay.messages) == 2
 
 
+def test_a_relay_that_closes_idle_connections_with_421_costs_the_next_message_nothing(smtp: SmtpSink) -> None:
+    """Postfix and Exim say "421 … timeout exceeded" to the next command on a connection left idle too long:
+    at MAIL, before anything of the message reached them, so it goes on a new connection, uncounted."""
+    relay = ScriptedSmtp(lambda n, command: "421 4.4.2 Error: timeout exceeded"
+                         if (n, command) == (0, "MAIL") and relay.messages else None)
+    try:
+        with SmtpTransport.from_url(relay.url()).open() as session:
+            session.send(message("first"))
+            session.send(message("second"))
+    finally:
+        relay.close()
+    assert relay.connections == 2 and len(relay.messages) == 2
+
+
+def test_a_relay_that_drops_the_new_connection_too_is_a_relay_that_cannot_be_reached(smtp: SmtpSink) -> None:
+    """A kept connection found closed is opened again once; if the new one is closed at MAIL as well (a relay
+    still restarting), the message fails as an unreachable relay does — a temporary error, tried later."""
+    relay = ScriptedSmtp(lambda n, command: "CLOSE" if command == "MAIL" and n >= 1 or
+                         (n, command) == (0, "MAIL") and relay.messages else None)
+    try:
+        with SmtpTransport.from_url(relay.url()).open() as session:
+            session.send(message("first"))
+            with pytest.raises(TransportError) as lost:
+                session.send(message("second"))
+    finally:
+        relay.close()
+    assert lost.value.temporary and lost.value.code is None and relay.connections == 2
+    assert len(relay.messages) == 1
+
+
+def test_an_answer_to_the_end_of_a_message_that_is_no_reply_leaves_it_in_doubt(af: Any, tmp_path: Path) -> None:
+    """The relay answers the end of the first message with garbage: it may have been delivered, so the batch
+    stops there as for no answer at all — one try for that message, the others untouched for the next round."""
+    relay = ScriptedSmtp(lambda n, command: "what?" if command == "." and not relay.messages else None)
+    try:
+        af.env["AGREEFLOW_SMTP"] = relay.url()
+        open_tasks(af)
+        queued = af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"]
+        first = af.json("tick", now=WEEK_BEFORE)
+        assert (first["sent"], first["retried"], first["failed"]) == (0, 1, 0)
+        assert sum(r.tries for r in rows(af)) == 1 and [r.status for r in rows(af)].count("queued") == queued
+    finally:
+        relay.close()
+
+
 def test_a_delivered_mark_for_a_claim_another_node_holds_changes_nothing(af: Any, smtp: SmtpSink) -> None:
     settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
     open_police_task(af)

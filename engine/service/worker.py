@@ -314,9 +314,10 @@ class _Gate(Gate):
         return GateClosed() if self.halt.is_set() or now() >= self.end_by else None
 
     def left(self, exc: BaseException | None) -> None:
-        answered = isinstance(exc, smtplib.SMTPResponseException) or (
-            isinstance(exc, TransportError) and exc.code is not None)  # the server refused it: not delivered
-        if exc is not None and not answered:
+        code = exc.smtp_code if isinstance(exc, smtplib.SMTPResponseException) else \
+            exc.code if isinstance(exc, TransportError) else None
+        answered = code is not None and 400 <= code < 600  # the server refused it: not delivered
+        if exc is not None and not answered:  # no answer, or one that is not a reply (-1): in doubt
             self.doubt_of = self.holder
             self.halt.set()
         self.holder = None
