@@ -429,21 +429,23 @@ def queue(s: Session, rows: list[dict[str, Any]]) -> list[str]:
         return []
     bodies = {r["idem_key"]: (r["body_text"], r["body_html"]) for r in fresh if "body_text" in r}  # held: none
     fresh = [{k: v for k, v in r.items() if k not in _BODY} for r in fresh]
+    # Rows, not objects: through the connection, with the tables' own column defaults, no ORM bulk step.
+    run = s.connection().execute
     dialect = s.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         insert = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"]).insert
         # The UNIQUE key is the real guard: another node may insert between the check above and here.
         stmt = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idem_key"])
                 .returning(OutboxMessage.id, OutboxMessage.idem_key))
-        ids = dict((key, row_id) for row_id, key in s.execute(stmt, fresh).all())
+        ids = dict((key, row_id) for row_id, key in run(stmt, fresh).all())
     else:
-        s.execute(sa.insert(OutboxMessage), fresh)
-        ids = dict(s.exec(select(OutboxMessage.idem_key, OutboxMessage.id)
-                          .where(col(OutboxMessage.idem_key).in_([r["idem_key"] for r in fresh]))).all())
+        run(sa.insert(OutboxMessage), fresh)
+        ids = dict(run(select(OutboxMessage.idem_key, OutboxMessage.id)
+                       .where(col(OutboxMessage.idem_key).in_([r["idem_key"] for r in fresh]))).all())
     texts = [{"id": row_id, "body_text": bodies[key][0], "body_html": bodies[key][1]}
              for key, row_id in ids.items() if key in bodies]
     if texts:
-        s.execute(sa.insert(OutboxBody), texts)
+        run(sa.insert(OutboxBody), texts)
     return [k for k in keys if k in ids]
 
 
