@@ -466,6 +466,38 @@ def test_an_answer_to_the_end_of_a_message_that_is_no_reply_leaves_it_in_doubt(a
         relay.close()
 
 
+def test_a_failure_is_written_only_while_no_message_waits_inside_the_gate(af: Any,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing a failure may wait for the database, which would hold up the one thread while a message inside
+    the gate waits for its answer and mark. Half the sessions are refused at RCPT while the others' ends of
+    data take 0.2 s to answer: every failure is written while no message is inside."""
+    gates: list[Any] = []
+    made = worker._Gate.__init__
+
+    def remember(self: Any) -> None:
+        made(self)
+        gates.append(self)
+    monkeypatch.setattr(worker._Gate, "__init__", remember)
+    inside_at_write: list[bool] = []
+    record = outbox.record_failure
+
+    def watched(*args: Any, **kwargs: Any) -> str:
+        inside_at_write.append(gates[-1].inside)
+        return record(*args, **kwargs)
+    monkeypatch.setattr(outbox, "record_failure", watched)
+    relay = ScriptedSmtp(lambda n, command: "550 5.1.1 No such user" if command == "RCPT" and n % 2 else
+                         time.sleep(0.2) if command == "." else None)
+    try:
+        af.env["AGREEFLOW_SMTP"] = relay.url()
+        open_tasks(af)
+        af.json("tick", "--no-dispatch", now=WEEK_BEFORE)
+        counts = af.json("tick", now=WEEK_BEFORE)
+    finally:
+        relay.close()
+    assert counts["failed"] >= 2 and counts["sent"] >= 2
+    assert len(inside_at_write) == counts["failed"] and not any(inside_at_write)
+
+
 def test_a_delivered_mark_for_a_claim_another_node_holds_changes_nothing(af: Any, smtp: SmtpSink) -> None:
     settings = Settings(data_dir=af.home, db_url=af.url, smtp_url=smtp.url())
     open_police_task(af)
