@@ -553,8 +553,9 @@ def case_fire(case_ref: str, trigger: str, fields: tuple[str, ...], note: str | 
               reason: str | None) -> None:
     """Advance a case by a trigger."""
     from agreeflow.engine import service
+    # The text output names the new state only: the full case view is built for --json alone.
     res = service.fire(settings(), case_ref, trigger, list(fields), note, list(attach), expect_version,
-                       effective=effective, reason=reason)
+                       effective=effective, reason=reason, view=as_json())
     emit(res, lambda r: click.echo(f"{r['id']}: {r['state_label']}"))
 
 

@@ -50,6 +50,23 @@ def test_task_advances_through_its_workflow_and_history_is_chained(af, tmp_path)
     assert af("audit", "verify", ok=True).exit_code == 0
 
 
+def test_a_step_reports_the_new_state_and_with_json_the_whole_case_view(af, tmp_path):
+    ref = open_task(af)
+    # The text answer names the new state only (the command builds no case view for it)...
+    out = af("case", "fire", ref, "start", user=OFFICER_SNGV, now="2024-07-01T08:00:00+07:00", ok=True).stdout
+    shown = af.json("case", "show", ref, user=OFFICER_SNGV, now="2024-07-01T08:00:00+07:00")
+    assert shown["state"] == "in_progress"
+    assert out.strip() == f"{ref}: {shown['state_label']}"
+    # ... --json gives the whole view, as case show gives it, built in the step's own transaction.
+    doc = tmp_path / "huong-dan.pdf"
+    doc.write_bytes(b"%PDF-1.4 guidance")
+    fired = af.json("case", "fire", ref, "report", "--field", "result_document=Hướng dẫn 12/HD-SNgV",
+                    "--attach", f"result={doc}", user=OFFICER_SNGV, now="2024-07-25T10:00:00+07:00")
+    again = af.json("case", "show", ref, user=OFFICER_SNGV, now="2024-07-25T10:00:00+07:00")
+    assert fired["state"] == "reported" and fired["lock_version"] == again["lock_version"]
+    assert fired["available_triggers"] == again["available_triggers"] and fired["deadlines"] == again["deadlines"]
+
+
 @pytest.mark.parametrize("args, code, vi, en", [
     (["case", "fire", "{ref}", "strat"], 2, "không có thao tác 'strat'. Có phải 'start'?",
      "has no trigger 'strat'. Did you mean 'start'?"),

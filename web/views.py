@@ -203,7 +203,8 @@ async def fire(page: Page) -> Response:
     version = str(form.get("expect_version", ""))
     try:
         await page.call(service.fire, page.settings, ref, trigger, fields, note,
-                        expect_version=int(version) if version.isdigit() else None, uploads=await _uploads(form))
+                        expect_version=int(version) if version.isdigit() else None, uploads=await _uploads(form),
+                        view=False)  # the case page it redirects to reads the case again
     except service.StaleCaseError:
         latest = await page.call(service.case_version, page.settings, ref)
         return await case(page, status=409, stale=latest)

@@ -126,8 +126,14 @@ def thousands(n: int) -> dict[str, str]:
 def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dict[str, str] | None = None,
          note: str | None = None, attach: list[Path] | None = None, expect_version: int | None = None,
          effective: str | None = None, reason: str | None = None,
-         uploads: list[tuple[str, str, bytes]] | None = None) -> dict[str, Any]:
+         uploads: list[tuple[str, str, bytes]] | None = None, view: bool = True) -> dict[str, Any]:
     """Fire ``trigger`` on case ``ref`` as the acting person; returns the new case view.
+
+    With ``view=False`` it returns only what a caller that reads nothing back needs — the case's
+    ``id``, ``state``, ``state_label`` and ``lock_version`` after the step: the web, which redirects
+    to the case page, and the command line's text output.  The case view (the next steps each
+    checked against the guards and the directory, every deadline on the legal calendar) costs about
+    as much as the step itself.
 
     ``effective`` records a step that took effect earlier than now (a paper
     reply received on 30/07 and entered on 05/08); it needs a ``reason``, may
@@ -157,8 +163,18 @@ def fire(settings: Settings, ref: str, trigger: str, field_args: list[str] | dic
                    expect_version=expect_version)
         for _, data in attached:
             files.put_blob(settings.files_dir, data)
+        if not view:
+            return _moved(s, settings, case)
         return case_view(s, settings, case, person)
     return on_case(settings, ref, trigger, work)
+
+
+def _moved(s: Session, settings: Settings, case: Case) -> dict[str, Any]:
+    """Where a step left ``case``: its reference, state (with its label in the reader's language) and
+    record version — what ``fire(view=False)`` returns."""
+    defn = cases.definition_of(s, case.workflow, case.version)
+    return {"id": case.ref, "state": case.state, "state_label": defn.label(case.state, settings.lang),
+            "lock_version": case.lock_version}
 
 
 def effective_time(text: str | None, reason: str | None) -> datetime | None:
