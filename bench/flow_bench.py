@@ -198,7 +198,8 @@ WHY_MISSED = (
     "the floor line shows the goal is not out of reach by construction: bare sqlite3 writing agreeflow's rows "
     "for the six steps is faster than Spiff. The gap is agreeflow's Python per step — each step is one "
     "service.fire, whose statements and parts are listed under the fire figure (deadlines computed on the legal "
-    "calendar, three hash-chained events, the ORM loads, the returned case view) — plus opening the case.")
+    "calendar, three hash-chained events, the ORM loads and the session's commit) — plus opening the case, "
+    "which returns its case view.")
 
 
 def run(quick: bool) -> list[common.Figure]:
