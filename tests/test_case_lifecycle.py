@@ -50,21 +50,45 @@ def test_task_advances_through_its_workflow_and_history_is_chained(af, tmp_path)
     assert af("audit", "verify", ok=True).exit_code == 0
 
 
-def test_a_step_reports_the_new_state_and_with_json_the_whole_case_view(af, tmp_path):
+def test_a_step_reports_the_new_state_and_with_json_the_whole_case_view(af, tmp_path, monkeypatch):
+    from agreeflow.engine import service
+    from agreeflow.engine.core import clock
+    from agreeflow.engine.core.settings import Settings
+
     ref = open_task(af)
-    # The text answer names the new state only (the command builds no case view for it)...
-    out = af("case", "fire", ref, "start", user=OFFICER_SNGV, now="2024-07-01T08:00:00+07:00", ok=True).stdout
-    shown = af.json("case", "show", ref, user=OFFICER_SNGV, now="2024-07-01T08:00:00+07:00")
-    assert shown["state"] == "in_progress"
-    assert out.strip() == f"{ref}: {shown['state_label']}"
+    # A step taken without the view (the web's, the text answer's) says where the case now is, in the reader's
+    # language, as the case view says it...
+    monkeypatch.setenv("AGREEFLOW_HOME", str(af.home))
+    settings = Settings.from_env(db_url=af.url, user=OFFICER_SNGV, lang="en")
+    service.set_clock("2024-07-01T08:00:00+07:00")
+    try:
+        moved = service.fire(settings, ref, "start", view=False)
+    finally:
+        clock.set_now(None)
+    shown = af.json("case", "show", ref, user=OFFICER_SNGV, now="2024-07-01T08:00:00+07:00", lang="en")
+    assert moved == {"id": ref, "state": "in_progress", "state_label": "In progress",
+                     "lock_version": shown["lock_version"]}
+    assert shown["state_label"] == "In progress"
+    # ... and the command line's text answer names it (the command builds no case view for it).
+    out = af("case", "fire", ref, "report", "--field", "result_document=Hướng dẫn 12/HD-SNgV",
+             "--attach", f"result={_document(tmp_path)}", user=OFFICER_SNGV, now="2024-07-25T09:00:00+07:00",
+             ok=True).stdout
+    shown = af.json("case", "show", ref, user=OFFICER_SNGV, now="2024-07-25T09:00:00+07:00")
+    assert shown["state"] == "reported" and out.strip() == f"{ref}: {shown['state_label']}"
+    af("case", "fire", ref, "return", "--field", "return_reason=Thiếu phụ lục", user=APPROVER,
+       now="2024-07-25T09:30:00+07:00", ok=True)
     # ... --json gives the whole view, as case show gives it, built in the step's own transaction.
-    doc = tmp_path / "huong-dan.pdf"
-    doc.write_bytes(b"%PDF-1.4 guidance")
     fired = af.json("case", "fire", ref, "report", "--field", "result_document=Hướng dẫn 12/HD-SNgV",
-                    "--attach", f"result={doc}", user=OFFICER_SNGV, now="2024-07-25T10:00:00+07:00")
+                    "--attach", f"result={_document(tmp_path)}", user=OFFICER_SNGV, now="2024-07-25T10:00:00+07:00")
     again = af.json("case", "show", ref, user=OFFICER_SNGV, now="2024-07-25T10:00:00+07:00")
     assert fired["state"] == "reported" and fired["lock_version"] == again["lock_version"]
     assert fired["available_triggers"] == again["available_triggers"] and fired["deadlines"] == again["deadlines"]
+
+
+def _document(folder):
+    doc = folder / "huong-dan.pdf"
+    doc.write_bytes(b"%PDF-1.4 guidance")
+    return doc
 
 
 @pytest.mark.parametrize("args, code, vi, en", [

@@ -101,12 +101,12 @@ def _run_step(base: Settings, step: dict[str, Any], refs: dict[str, str]) -> Ste
             return StepResult(on, step["as"], f"open {step['open']}", res["id"], res["state_label"], True)
         if "fire" in step and step.get("expect") == "refused":
             service.fire(settings, step["fire"], step["trigger"], fields, step.get("note"),
-                         [_document(a) for a in step.get("attach", [])])
+                         [_document(a) for a in step.get("attach", [])], view=False)
             return StepResult(on, step["as"], step["trigger"], step["fire"],
                               "not refused, as the script expected", False)
         if "fire" in step:
             res = service.fire(settings, step["fire"], step["trigger"], fields, step.get("note"),
-                               [_document(a) for a in step.get("attach", [])])
+                               [_document(a) for a in step.get("attach", [])], view=False)
             return StepResult(on, step["as"], step["trigger"], res["id"], res["state_label"], True)
         if "suspend" in step:
             res = service.suspend(settings, step["suspend"], step.get("note") or "")
