@@ -40,6 +40,8 @@ from typing import Any
 import common
 
 GENESIS = "0" * 64
+WARM_UP = 5
+"""Cases walked through the six steps on each side before the timed walks (not counted)."""
 WHY_MISSED = (
     "the driver's own work is the bare line; the rest is Python around it, spread over many parts none of "
     "which is the goal's gap alone — the details list each statement of one fire (agreeflow's extra ones: "
@@ -194,6 +196,30 @@ def _walk(fire: Callable[[str, BareStep], None], refs: list[str], steps: list[Ba
     return Side(seconds, counter.per(len(refs) * len(steps)), cpu)
 
 
+def _walk_both(fire_a: Callable[[str, BareStep], None], refs_a: list[str],
+               fire_b: Callable[[str, BareStep], None], refs_b: list[str], steps: list[BareStep],
+               counter: common.Statements) -> tuple[Side, Side]:
+    """Two walks taken in turns, step by step (all of ``refs_a`` through a step, then all of ``refs_b``):
+    both see the same moments of a shared machine, so their ratio holds where two walks one after the
+    other would differ by the machine's drift.  Statements are counted for the first only."""
+    sides = [[0.0, 0.0], [0.0, 0.0]]
+    count = 0
+    for step in steps:
+        for i, (fire, refs) in enumerate(((fire_a, refs_a), (fire_b, refs_b))):
+            counter.count, counter.on = 0, i == 0
+            start, cpu = time.perf_counter(), time.process_time()
+            for ref in refs:
+                fire(ref, step)
+            sides[i][0] += time.perf_counter() - start
+            sides[i][1] += time.process_time() - cpu
+            if i == 0:
+                count += counter.count
+    counter.on = False
+    fires = len(refs_a) * len(steps)
+    return (Side(sides[0][0], count / fires if fires else 0.0, sides[0][1]),
+            Side(sides[1][0], 0.0, sides[1][1]))
+
+
 def parts(settings: Any, ref: str, repeat: int = 200) -> list[tuple[str, str]]:
     """CPU of the fixed parts of a fire, each measured alone (median of batches): what no SQL trimming removes."""
     from agreeflow.engine.core import cases
@@ -302,12 +328,17 @@ def compare(settings_a: Any, settings_b: Any, bare_target: str, n_cases: int, co
 
     refs, refs_b = open_cases(settings_a, n_cases), open_cases(settings_b, n_cases)
     refs_view = open_cases(settings_a, n_cases)
+    warm, warm_b = open_cases(settings_a, WARM_UP), open_cases(settings_b, WARM_UP)
     steps = bare_steps()
     db.dispose_all()
-    common.say(f"agreeflow: {n_cases * len(steps)} fires through engine.service.fire")
-    ours = _walk(lambda ref, step: service.fire(settings_a, ref, step.trigger, view=False), refs, steps, counter)
-    common.say(f"agreeflow: {n_cases * len(steps)} fires, each returning the case view")
-    viewed = _walk(lambda ref, step: service.fire(settings_a, ref, step.trigger), refs_view, steps, counter)
+    # Untimed: a few cases walked first on each side, so that neither pays for a cold server, cold caches or the
+    # first compilation of a statement inside its figure (the first of several runs was otherwise the slowest).
+    _walk(lambda ref, step: service.fire(settings_a, ref, step.trigger, view=False), warm, steps, counter)
+    common.say(f"agreeflow: {n_cases * len(steps)} fires through engine.service.fire, in turns with as many "
+               "returning the case view")
+    ours, viewed = _walk_both(lambda ref, step: service.fire(settings_a, ref, step.trigger, view=False), refs,
+                              lambda ref, step: service.fire(settings_a, ref, step.trigger), refs_view, steps,
+                              counter)
     start = time.perf_counter()
     for ref in refs:
         service.show_case(settings_a, ref)
@@ -323,11 +354,15 @@ def compare(settings_a: Any, settings_b: Any, bare_target: str, n_cases: int, co
     bare = BareFire(bare_target, common.COORDINATOR)
     if bare.sqlite:
         counter.watch_sqlite(bare.conn)
+    _walk(bare.fire, warm_b, steps, counter)
     base = _walk(bare.fire, refs_b, steps, counter)
     bare.close()
     fires = n_cases * len(steps)
-    with_view = ("the same walk with the case view returned (the API's default; case fire --json), wall time",
-                 f"{viewed.seconds / fires * 1000:.3f} ms per fire = {base.seconds / viewed.seconds:.3g}× bare speed")
+    with_view = ("the same walk with the case view returned (the API's default; case fire --json), taken in "
+                 "turns with it, step by step",
+                 f"{viewed.seconds / fires * 1000:.3f} ms per fire = {base.seconds / viewed.seconds:.3g}× bare speed; "
+                 f"CPU {viewed.cpu / fires * 1000:.3f} ms per fire, against {ours.cpu / fires * 1000:.3f} without "
+                 "the view")
     return ours, base, view_ms, [with_view, *fixed]
 
 
