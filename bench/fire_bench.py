@@ -184,40 +184,30 @@ class Side:
     """Seconds of this process's CPU (user + system): what the machine's load moves least."""
 
 
-def _walk(fire: Callable[[str, BareStep], None], refs: list[str], steps: list[BareStep],
-          counter: common.Statements) -> Side:
-    counter.count, counter.on = 0, True
-    start, cpu = time.perf_counter(), time.process_time()
-    for step in steps:
-        for ref in refs:
-            fire(ref, step)
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    counter.on = False
-    return Side(seconds, counter.per(len(refs) * len(steps)), cpu)
+Fire = Callable[[str, BareStep], None]
 
 
-def _walk_both(fire_a: Callable[[str, BareStep], None], refs_a: list[str],
-               fire_b: Callable[[str, BareStep], None], refs_b: list[str], steps: list[BareStep],
-               counter: common.Statements) -> tuple[Side, Side]:
-    """Two walks taken in turns, step by step (all of ``refs_a`` through a step, then all of ``refs_b``):
-    both see the same moments of a shared machine, so their ratio holds where two walks one after the
-    other would differ by the machine's drift.  Statements are counted for the first only."""
-    sides = [[0.0, 0.0], [0.0, 0.0]]
-    count = 0
+def _walk(fire: Fire, refs: list[str], steps: list[BareStep], counter: common.Statements) -> Side:
+    return _walks([(fire, refs)], steps, counter)[0]
+
+
+def _walks(turns: list[tuple[Fire, list[str]]], steps: list[BareStep], counter: common.Statements) -> list[Side]:
+    """Walks taken in turns, step by step (every case of the first walk through a step, then every case of the
+    next): on a shared machine each sees the same moments, so their ratio holds where walks taken one after the
+    other would differ by the machine's drift.  One Side per walk, its statements counted at the driver."""
+    seconds, cpu, statements = [0.0] * len(turns), [0.0] * len(turns), [0] * len(turns)
     for step in steps:
-        for i, (fire, refs) in enumerate(((fire_a, refs_a), (fire_b, refs_b))):
-            counter.count, counter.on = 0, i == 0
-            start, cpu = time.perf_counter(), time.process_time()
+        for i, (fire, refs) in enumerate(turns):
+            counter.count, counter.on = 0, True
+            start, started = time.perf_counter(), time.process_time()
             for ref in refs:
                 fire(ref, step)
-            sides[i][0] += time.perf_counter() - start
-            sides[i][1] += time.process_time() - cpu
-            if i == 0:
-                count += counter.count
-    counter.on = False
-    fires = len(refs_a) * len(steps)
-    return (Side(sides[0][0], count / fires if fires else 0.0, sides[0][1]),
-            Side(sides[1][0], 0.0, sides[1][1]))
+            seconds[i] += time.perf_counter() - start
+            cpu[i] += time.process_time() - started
+            counter.on = False
+            statements[i] += counter.count
+    return [Side(seconds[i], statements[i] / (len(refs) * len(steps)) if refs and steps else 0.0, cpu[i])
+            for i, (_, refs) in enumerate(turns)]
 
 
 def parts(settings: Any, ref: str, repeat: int = 200) -> list[tuple[str, str]]:
@@ -320,9 +310,23 @@ def profile_shares(settings: Any, n_cases: int) -> list[tuple[str, str]]:
     return out
 
 
+@dataclass
+class Walked:
+    """What :func:`compare` measured on one pair of databases."""
+
+    ours: Side
+    viewed: Side
+    """The same walk with the case view returned, taken in turns with ``ours``."""
+    bare: Side
+    view_ms: float
+    """A case view alone (show_case, its own transaction), ms."""
+    fixed: list[tuple[str, str]]
+    """The parts of a fire, its statements and their shares (details)."""
+
+
 def compare(settings_a: Any, settings_b: Any, bare_target: str, n_cases: int, counter: common.Statements
-            ) -> tuple[Side, Side, float, list[tuple[str, str]]]:
-    """(agreeflow, bare, ms of the case view alone) for ``n_cases`` × 6 fires on each side's database."""
+            ) -> Walked:
+    """Agreeflow's walk (with and without the view) and the bare driver's, ``n_cases`` × 6 fires each."""
     from agreeflow.engine import service
     from agreeflow.engine.core import db
 
@@ -336,9 +340,9 @@ def compare(settings_a: Any, settings_b: Any, bare_target: str, n_cases: int, co
     _walk(lambda ref, step: service.fire(settings_a, ref, step.trigger, view=False), warm, steps, counter)
     common.say(f"agreeflow: {n_cases * len(steps)} fires through engine.service.fire, in turns with as many "
                "returning the case view")
-    ours, viewed = _walk_both(lambda ref, step: service.fire(settings_a, ref, step.trigger, view=False), refs,
-                              lambda ref, step: service.fire(settings_a, ref, step.trigger), refs_view, steps,
-                              counter)
+    ours, viewed = _walks([(lambda ref, step: service.fire(settings_a, ref, step.trigger, view=False), refs),
+                           (lambda ref, step: service.fire(settings_a, ref, step.trigger), refs_view)],
+                          steps, counter)
     start = time.perf_counter()
     for ref in refs:
         service.show_case(settings_a, ref)
@@ -357,28 +361,26 @@ def compare(settings_a: Any, settings_b: Any, bare_target: str, n_cases: int, co
     _walk(bare.fire, warm_b, steps, counter)
     base = _walk(bare.fire, refs_b, steps, counter)
     bare.close()
-    fires = n_cases * len(steps)
-    with_view = ("the same walk with the case view returned (the API's default; case fire --json), taken in "
-                 "turns with it, step by step",
-                 f"{viewed.seconds / fires * 1000:.3f} ms per fire = {base.seconds / viewed.seconds:.3g}× bare speed; "
-                 f"CPU {viewed.cpu / fires * 1000:.3f} ms per fire, against {ours.cpu / fires * 1000:.3f} without "
-                 "the view")
-    return ours, base, view_ms, [with_view, *fixed]
+    return Walked(ours, viewed, base, view_ms, fixed)
 
 
-def _details(ours: Side, bare: Side, fires: int, view_ms: float, fixed: list[tuple[str, str]]
-             ) -> list[tuple[str, str]]:
+def _details(w: Walked, fires: int) -> list[tuple[str, str]]:
+    ours, bare, viewed = w.ours, w.bare, w.viewed
     return [("fires", str(fires)),
             ("agreeflow per fire", f"{ours.seconds / fires * 1000:.3f} ms"),
-            fixed[0],
+            ("the same walk with the case view returned (the API's default; case fire --json), taken in turns "
+             "with it, step by step",
+             f"{viewed.seconds / fires * 1000:.3f} ms per fire = {bare.seconds / viewed.seconds:.3g}× bare speed; "
+             f"CPU {viewed.cpu / fires * 1000:.3f} ms per fire, against {ours.cpu / fires * 1000:.3f} without "
+             "the view"),
             ("bare per fire", f"{bare.seconds / fires * 1000:.3f} ms"),
             ("SQL statements per fire (BEGIN/COMMIT aside)",
              f"agreeflow {ours.statements:.1f}, bare {bare.statements:.1f}"),
             ("CPU per fire (this process; the load moves it least)",
              f"agreeflow {ours.cpu / fires * 1000:.3f} ms, bare {bare.cpu / fires * 1000:.3f} ms: "
              f"{bare.cpu / ours.cpu:.3g}× bare"),
-            *fixed[1:],
-            ("a case view alone (show_case, its own transaction)", f"{view_ms:.3f} ms")]
+            *w.fixed,
+            ("a case view alone (show_case, its own transaction)", f"{w.view_ms:.3f} ms")]
 
 
 def _figure(name: str, ours: Side, bare: Side, fires: int, baseline: str, details: list[tuple[str, str]]
@@ -396,10 +398,10 @@ def run_sqlite(n_cases: int, counter: common.Statements) -> common.Figure:
     settings_a = common.init_database(common.fresh_dir("fire/agreeflow"))
     settings_b = common.init_database(common.fresh_dir("fire/bare"))
     path_b = str(common.sqlite_path(settings_b))
-    ours, bare, view_ms, fixed = compare(settings_a, settings_b, path_b, n_cases, counter)
+    walked = compare(settings_a, settings_b, path_b, n_cases, counter)
     fires = n_cases * len(common.STEPS)
-    return _figure("durable fire (SQLite)", ours, bare, fires, "bare sqlite3, same row writes",
-                   _details(ours, bare, fires, view_ms, fixed))
+    return _figure("durable fire (SQLite)", walked.ours, walked.bare, fires, "bare sqlite3, same row writes",
+                   _details(walked, fires))
 
 
 def run_postgres(n_cases: int, counter: common.Statements) -> common.Figure:
@@ -427,14 +429,15 @@ def run_postgres(n_cases: int, counter: common.Statements) -> common.Figure:
         db.dispose_all()
         pg.stop()
     fires = n_cases * len(common.STEPS)
-    ours, bare, view_ms, fixed = results["no flush per commit"]
+    walked = results["no flush per commit"]
     durable = results["server default, a flush per commit"]
-    details = _details(ours, bare, fires, view_ms, fixed) + [
+    details = _details(walked, fires) + [
         ("PostgreSQL", f"{version} (pgserver), same server and database settings for both sides"),
         ("with the server's default durability (a flush at every commit, both sides)",
-         f"agreeflow {durable[0].seconds / fires * 1000:.3f} ms per fire, bare "
-         f"{durable[1].seconds / fires * 1000:.3f} ms: {durable[1].seconds / durable[0].seconds:.3g}× bare speed")]
-    return _figure("durable fire (PostgreSQL)", ours, bare, fires,
+         f"agreeflow {durable.ours.seconds / fires * 1000:.3f} ms per fire, bare "
+         f"{durable.bare.seconds / fires * 1000:.3f} ms: "
+         f"{durable.bare.seconds / durable.ours.seconds:.3g}× bare speed")]
+    return _figure("durable fire (PostgreSQL)", walked.ours, walked.bare, fires,
                    "bare psycopg, same row writes (synchronous_commit=off both)", details)
 
 
