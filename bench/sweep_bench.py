@@ -9,12 +9,12 @@ on a database made by ``agreeflow init`` (so with the real index
 ``ix_deadlines_due_sweep (status, next_action_at)``), filled with
 ``executemany``.  Baseline: the same query with ``NOT INDEXED`` — SQLite's way
 to forbid an index — i.e. a full scan and a sort, measured on the same rows.
-When engine/sweep.py exists, its own claim is timed on the same data as well.
+The sweep's own selection (``engine.procedures.sweep.due_ids``) is timed on the same
+data as well.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -40,21 +40,14 @@ def _plan(conn: sqlite3.Connection, sql: str) -> str:
 
 
 def sweep_selection(settings: object) -> tuple[float, int]:
-    """(median ms, rows) of the due selection engine/sweep.py runs, through SQLAlchemy as it does.
-
-    The statement is copied from ``sweep.sweep``: every due id, no LIMIT, in
-    next-action order — so it grows with the number due, not with the table.
-    """
-    from sqlmodel import col, select
-
+    """(median ms, rows) of the sweep's due selection, ``engine.procedures.sweep.due_ids`` itself: every
+    due id, no LIMIT, in next-action order — so it grows with the number due, not with the table."""
     from agreeflow.engine.core import db
-    from agreeflow.engine.core.store import Deadline
+    from agreeflow.engine.procedures import sweep
 
-    stmt = (select(Deadline.id).where(col(Deadline.status).in_(("open", "missed")), col(Deadline.next_action_at) <= NOW)
-            .order_by(col(Deadline.next_action_at), col(Deadline.id)))
     with db.read(settings) as s:  # type: ignore[arg-type]
-        rows = s.exec(stmt).all()
-        seconds = common.median_of(lambda: s.exec(stmt).all(), 5)
+        rows = sweep.due_ids(s, NOW)
+        seconds = common.median_of(lambda: sweep.due_ids(s, NOW), 5)
     return seconds * 1000, len(rows)
 
 
@@ -80,11 +73,8 @@ def run(quick: bool) -> list[common.Figure]:
         results.append((size, with_ms, without_ms, fill_s))
     plan = _plan(reader, indexed)
 
-    sweep_note = "engine/sweep.py not there yet: only the query was timed"
-    selection = None
-    if importlib.util.find_spec("agreeflow.engine.procedures.sweep") is not None:
-        selection = sweep_selection(settings)
-        sweep_note = ""
+    sweep_note = ""
+    selection = sweep_selection(settings)
 
     size, with_ms, without_ms, _ = results[-1]
     details = [(f"{n:,} open deadlines", f"{w:.3f} ms with the index, {s:.1f} ms full scan (filled in {f:.1f} s)")
@@ -94,13 +84,13 @@ def run(quick: bool) -> list[common.Figure]:
                     f"{with_ms / first[1]:.2f}× with the index, {without_ms / first[2]:.1f}× full scan "
                     f"for {size / first[0]:.0f}× the rows"))
     details.append(("query plan", plan))
-    if selection is not None and selection[0] > 50:
-        sweep_note = (f"engine/sweep.py selects every due id at once (no LIMIT): {selection[1]:,} ids took "
+    if selection[0] > 50:
+        sweep_note = (f"the sweep (engine.procedures.sweep.due_ids) selects every due id at once (no LIMIT): "
+                      f"{selection[1]:,} ids took "
                       f"{selection[0]:.0f} ms here, growing with the number due, not the table; fetching them in "
                       f"batches of {LIMIT} would keep each selection at the indexed query's cost")
-    if selection is not None:
-        details.append((f"engine/sweep.py's due selection at {size:,} (all due ids, no LIMIT, via SQLAlchemy)",
-                        f"{selection[0]:.1f} ms for {selection[1]:,} ids"))
+    details.append((f"the sweep's due selection (due_ids) at {size:,} (all due ids, no LIMIT, via SQLAlchemy)",
+                    f"{selection[0]:.1f} ms for {selection[1]:,} ids"))
     details.append(("rows asked for", str(LIMIT)))
     return [common.Figure(
         name=f"due sweep query at {size:,} open deadlines", value=with_ms, unit="ms",
