@@ -296,7 +296,7 @@ def outbox_row(idem_key: str, kind: str, context: dict[str, Any], who: Recipient
     return {"idem_key": idem_key, "case_id": case_id, "deadline_id": deadline_id, "rung": rung,
             "recipient": who.address, "unit": who.unit, "lang": who.lang, "subject": msg.subject,
             "body_text": msg.text, "body_html": msg.html,
-            "message_id": message_id_for(idem_key, policies.mail.message_id_domain), "status": "queued",
+            "message_id": message_id_for(idem_key, policies.mail.message_id_domain), "status": OutboxStatus.QUEUED,
             "tries": 0, "next_try_at": now, "late_by_s": late_by_s, "created_at": now, "kind": kind,
             "context": None, "bundle_id": None, "last_error": None}
 

@@ -45,8 +45,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from agreeflow.engine.core import clock
+from agreeflow.engine.core.atomic import write_bytes
 from agreeflow.engine.core.errors import did_you_mean
-from agreeflow.engine.core.files import write_bytes
 from agreeflow.notifications.interleave import GATE_TURN, Readable, Task, Wait, drive
 from agreeflow.notifications.render import RenderedMessage
 

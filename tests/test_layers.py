@@ -102,7 +102,13 @@ def test_the_web_opens_no_transaction_and_runs_no_query() -> None:
     assert offenders == []
 
 
+OPENS_A_TRANSACTION = ("raw_connection", "commit", "rollback", "begin", "connect")
+"""Methods that open, end or take a connection for a transaction of one's own (``db.read``/``db.write`` aside)."""
+
+
 def test_only_the_service_layer_opens_transactions() -> None:
+    """``db.read``/``db.write``, a new ``Session(…)``, a raw or pooled connection, BEGIN/COMMIT/ROLLBACK: only
+    in engine.service (and engine.core.db, which makes them). Everything below takes the caller's session."""
     opened = []
     for path in SOURCES:
         mod = module_of(path)
@@ -111,7 +117,15 @@ def test_only_the_service_layer_opens_transactions() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Attribute) and node.attr in ("write", "read")
                     and isinstance(node.value, ast.Name) and node.value.id == "db"):
-                opened.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                opened.append(f"{path.relative_to(ROOT)}:{node.lineno} db.{node.attr}")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in OPENS_A_TRANSACTION:
+                opened.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.func.attr}()")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Session":
+                opened.append(f"{path.relative_to(ROOT)}:{node.lineno} Session()")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and node.value.split(" ")[0] in ("BEGIN", "COMMIT", "ROLLBACK"):
+                opened.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
     assert opened == []
 
 
@@ -147,3 +161,33 @@ def test_the_service_api_lists_agree() -> None:
     assert set(service.__all__) == set(where) | set(service._MODULES) | {"with_session"}  # noqa: SLF001
     for name in service.__all__:
         assert getattr(service, name) is not None, name
+
+
+def test_one_atomic_write() -> None:
+    """A file appears whole or not at all because one function writes them all (engine.core.atomic); a second
+    temporary-file-and-rename elsewhere is a second place to get fsync, devices and clean-up wrong."""
+    found = []
+    for path in SOURCES:
+        if module_of(path) == "agreeflow.engine.core.atomic":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("replace", "rename", "mkstemp", "NamedTemporaryFile",
+                                                                "open", "fdopen", "link") \
+                    and isinstance(node.value, ast.Name) and node.value.id in ("os", "tempfile"):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}")
+            elif isinstance(node, ast.Call) and _writes(node):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} open for writing")
+    assert found == []
+
+
+def _writes(call: ast.Call) -> bool:
+    """``open(p, "w")``, ``path.open("wb")``, ``p.write_text(…)``, ``p.write_bytes(…)``: a file written in place."""
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    if name in ("write_text", "write_bytes") and isinstance(func, ast.Attribute):
+        return not (isinstance(func.value, ast.Name) and func.value.id == "atomic")  # atomic.write_bytes is the one
+    if name != "open":
+        return False
+    modes = [a for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    modes += [k.value for k in call.keywords if k.arg == "mode" and isinstance(k.value, ast.Constant)]
+    return any(isinstance(m, ast.Constant) and set(str(m.value)) & set("wax+") for m in modes)

@@ -13,7 +13,7 @@ import stat
 
 import pytest
 
-from agreeflow.engine.core import files
+from agreeflow.engine.core import atomic
 from tests.conftest import AUDITOR
 
 
@@ -31,5 +31,5 @@ def test_the_one_atomic_write_never_renames_over_a_device_or_a_pipe(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     with pytest.raises(OSError, match="not a regular file"):
-        files.write_bytes(fifo, b"x")
+        atomic.write_bytes(fifo, b"x")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)

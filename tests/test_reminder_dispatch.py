@@ -23,7 +23,7 @@ from agreeflow.engine.core.kinds import OutboxStatus
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import OutboxMessage
 from agreeflow.engine.legaltime import reminders
-from agreeflow.engine.service import worker
+from agreeflow.engine.service import delivered, worker
 from agreeflow.notifications import outbox
 from agreeflow.notifications.interleave import Gate, Signal, interleave
 from agreeflow.notifications.mailer import SmtpTransport, TransportError, build_bytes, build_email, message_id_for
@@ -493,7 +493,7 @@ def test_a_delivered_mark_for_a_claim_another_node_holds_changes_nothing(af: Any
     assert af.json("tick", "--no-dispatch", now=WEEK_BEFORE)["queued"] == 2
     t0 = clock.parse_instant(WEEK_BEFORE)
     [c], _ = worker.claim(settings, "node-a", t0, 1, timedelta(minutes=5))
-    with outbox.DeliveredMarks(db.get_engine(af.url)) as marks:
+    with delivered.DeliveredMarks(db.get_engine(af.url)) as marks:
         assert not marks.mark(c, "node-b", t0 + timedelta(seconds=1))
         assert (rows(af, f"id = {c.id}")[0].status, rows(af, f"id = {c.id}")[0].claimed_by) == ("sending", "node-a")
         assert marks.mark(c, "node-a", t0 + timedelta(seconds=2))

@@ -110,4 +110,5 @@ def fmt_local(dt: datetime | None, with_time: bool = True, seconds: bool = False
     if dt is None:
         return ""
     loc = to_local(dt)
-    return loc.strftime(("%d/%m/%Y %H:%M:%S" if seconds else "%d/%m/%Y %H:%M") if with_time else "%d/%m/%Y")
+    day = fmt_day(loc.date())
+    return f"{day} {loc.strftime('%H:%M:%S' if seconds else '%H:%M')}" if with_time else day

@@ -1,61 +1,14 @@
-"""Files agreeflow writes: one atomic write, and the content-addressed store of attachments.
-
-:func:`atomic_write` writes to a temporary file in the target's folder, syncs
-it and renames it over the target: a reader sees the old file or the new
-one, never half of one, and a failed command leaves no partial file behind.
-Every file agreeflow writes for a user (exports, reports, checkpoints, mail
-in the ``.eml`` folder, caches) goes through it.
+"""Files agreeflow writes: the content-addressed store of attachments, and (from engine.core.atomic) the one
+atomic write, ``atomic_write`` / ``write_bytes``, which every file agreeflow writes goes through.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TextIO, TypeVar, overload
 
+from agreeflow.engine.core.atomic import write_bytes
 from agreeflow.engine.core.errors import InputFileError
-
-T = TypeVar("T")
-
-
-@overload
-def atomic_write(path: Path, write: Callable[[TextIO], T], *, binary: Literal[False] = False,
-                 sync: bool = True) -> T: ...
-@overload
-def atomic_write(path: Path, write: Callable[[BinaryIO], T], *, binary: Literal[True], sync: bool = True) -> T: ...
-def atomic_write(path: Path, write: Callable[[Any], T], *, binary: bool = False, sync: bool = True) -> T:
-    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    ``write`` gets a text handle (UTF-8, newlines as written), or a binary one
-    with ``binary=True``.  Returns what ``write`` returned.  Raises OSError
-    (the folder cannot be written, ``path`` is a directory, a device such as
-    ``/dev/null`` or a socket, …) with nothing left behind.
-    """
-    path = Path(path)
-    if path.exists() and not path.is_file():  # never rename over a device (/dev/null as root), socket or folder
-        raise IsADirectoryError(f"{path} exists and is not a regular file") if path.is_dir() else \
-            OSError(f"{path} exists and is not a regular file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            result = write(out)
-            out.flush()
-            if sync:
-                os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return result
-
-
-def write_bytes(path: Path, data: bytes, *, sync: bool = True) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    atomic_write(path, lambda out: out.write(data), binary=True, sync=sync)
 
 
 def read_input(path: Path, limit: int) -> bytes:

@@ -292,28 +292,12 @@ def _compiled(source: _Source) -> tuple[bytes, Catalogue]:
         return data, Catalogue(io.BytesIO(data))
     except (OSError, ValueError, UnicodeDecodeError, IndexError):  # absent or damaged: compile again
         data = _compile(source)
+    from agreeflow.engine.core.atomic import write_bytes  # (tempfile: not on the path of --help once compiled)
     try:
-        _write_beside(path, data)
+        write_bytes(path, data, sync=False)  # a cache: a crash loses at most a compilation
     except OSError:  # a read-only cache folder: the next process compiles again
         pass
     return data, Catalogue(io.BytesIO(data))
-
-
-def _write_beside(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it: a reader never sees half a file.
-
-    Not engine.core.files.atomic_write: files reports its errors through engine.core.errors, whose messages
-    come from this module (an import cycle).  The cache folder is agreeflow's own, so no device check."""
-    import tempfile  # (not on the path of --help when the compiled file is there)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @lru_cache(maxsize=8)

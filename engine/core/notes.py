@@ -23,6 +23,7 @@ from typing import Any
 
 from agreeflow.engine.core.clock import fmt_day
 from agreeflow.engine.core.i18n import N_, Msg, from_json, join, pair, show
+from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.vocabulary import CHOICES, OUTBOX_NOTES, duration, word
 
 NOTE = "note"
@@ -123,7 +124,7 @@ def message(e: Mapping[str, Any], labels: Labels | None = None, rungs: Rungs | N
 
     kind = e.get("kind")
     own: Msg | str = from_json(p.get(NOTE)) or str(e.get("note") or "")
-    if kind == "deadline_moved":
+    if kind == EventKind.DEADLINE_MOVED:
         name = pair(p.get("label"), p.get("label_en") or p.get("label")) if p.get("label") else p.get("deadline")
         if p.get("why") == "calendar":
             return Msg(N_("{deadline}: {before} → {after} (calendar change: {day} {reason}; source {source})"),
@@ -132,15 +133,15 @@ def message(e: Mapping[str, Any], labels: Labels | None = None, rungs: Rungs | N
         return Msg(N_("{deadline}: {before} → {after} (+{count}, suspension)"), deadline=name,
                    before=day(p.get("before")), after=day(p.get("after")),
                    count=duration(int(p.get("working_days") or 0), "wd"))
-    if kind == "calendar_changed":
+    if kind == EventKind.CALENDAR_CHANGED:
         return Msg(N_("{day} → {kind}: {reason} (source {source}); {n} deadline(s) re-projected"),
                    day=day(p.get("date")), kind=Msg(N_("off") if p.get("kind") == "off" else N_("working")),
                    reason=p.get("reason"), source=p.get("source"), n=len(p.get("moved") or []))
-    if kind == "suspended" and "since" in p:
+    if kind == EventKind.SUSPENDED and "since" in p:
         if not own:  # stopped by a step (a dossier sent back to complete), no reason typed
             return Msg(N_("Suspended from {since}"), since=day(p["since"]))
         return Msg(N_("Suspended from {since}: {reason}"), since=day(p["since"]), reason=own)
-    if kind == "resumed" and "until" in p:
+    if kind == EventKind.RESUMED and "until" in p:
         dates = [Msg("; {label}: {before} → {after}", label=pair(d.get("label"), d.get("label_en") or d.get("label")),
                      before=day(d.get("before")),
                      after=day(d.get("after"))) for d in p.get("deadlines") or []]
@@ -154,7 +155,8 @@ def message(e: Mapping[str, Any], labels: Labels | None = None, rungs: Rungs | N
                    since=day(p["since"]), until=day(p["until"]),
                    count=duration(int(p.get("working_days") or 0), "wd"), reason=reason,
                    dates=join(dates, ""))
-    if kind in ("deadline_set", "deadline_met", "deadline_missed", "deadline_cancelled", "deadline_closed"):
+    if kind in (EventKind.DEADLINE_SET, EventKind.DEADLINE_MET, EventKind.DEADLINE_MISSED, EventKind.DEADLINE_CANCELLED,
+                EventKind.DEADLINE_CLOSED):
         label = pair(p.get("label"), p.get("label_en") or p.get("label")) if p.get("label") else p.get("deadline")
         when = day(p.get("due_date")) if p.get("due_date") else p.get("phrase") or ""
         text = Msg("{label}: {when}", label=label, when=when)
@@ -164,28 +166,28 @@ def message(e: Mapping[str, Any], labels: Labels | None = None, rungs: Rungs | N
                        if margin < 0 else N_("{text} (done on the last day)"), text=text,
                        count=duration(abs(margin), "wd"))
         return text
-    if kind in ("reminder_queued", "escalated"):
+    if kind in (EventKind.REMINDER_QUEUED, EventKind.ESCALATED):
         text = Msg(N_("{what} to {recipients}"), what=mail(p), recipients=list(p.get("recipients") or []))
         if p.get("due_date"):
             text = Msg(N_("{text} (due {date})"), text=text, date=day(p["due_date"]))
         late = p.get("late_by_s")
         return Msg(N_("{text} (queued {late} late)"), text=text, late=_late(int(late))) if late else text
-    if kind == "reminder_skipped":  # a rung never sent (engine.procedures.sweep): to whom, and why not
+    if kind == EventKind.REMINDER_SKIPPED:  # a rung never sent (engine.procedures.sweep): to whom, and why not
         text = Msg(N_("{what} to {recipients}"), what=mail(p), recipients=list(p.get("recipients") or []))
         if p.get("due_date"):
             text = Msg(N_("{text} (due {date})"), text=text, date=day(p["due_date"]))
         return Msg("{text} — {note}", text=text, note=word(OUTBOX_NOTES, p.get("why")))
-    if kind == "reminder_sent":
+    if kind == EventKind.REMINDER_SENT:
         return Msg(N_("{what} → {recipient} (node {node})"), what=mail(p), recipient=p.get("recipient"),
                    node=p.get("node"))
-    if kind == "refused":
+    if kind == EventKind.REFUSED:
         return from_json(p) or str(p.get("message", ""))
-    if kind == "child_opened" and p.get("child"):
+    if kind == EventKind.CHILD_OPENED and p.get("child"):
         return Msg(N_("{child} for {unit}"), child=p.get("child"), unit=p.get("unit"))
-    if kind == "field_changed":
+    if kind == EventKind.FIELD_CHANGED:
         name = str(p.get("field"))
         return Msg("{field}: {value}", field=field_label(name), value=value(p.get("after"), e.get("field_type")))
-    if kind == "unit_transferred":
+    if kind == EventKind.UNIT_TRANSFERRED:
         summary: Any
         if "cases" in p:  # the summary on the system chain
             summary = list(p["cases"]) or Msg(N_("(none)"))
@@ -201,6 +203,6 @@ def message(e: Mapping[str, Any], labels: Labels | None = None, rungs: Rungs | N
         text = Msg(N_("{old} → {new} from {since}: {what}"), old=p.get("from_unit"), new=p.get("to_unit"),
                    since=day(p.get("effective_from")), what=summary)
         return Msg("{text} — {note}", text=text, note=own) if own else text
-    if kind in ("suspended", "resumed") and "working_days" in p:
+    if kind in (EventKind.SUSPENDED, EventKind.RESUMED) and "working_days" in p:
         return Msg("{note} ({count})", note=own, count=duration(int(p["working_days"]), "wd"))
     return own

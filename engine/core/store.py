@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Column, Field, SQLModel
 
+from agreeflow.engine.core.kinds import DeadlineStatus, OutboxStatus
+
 
 class TableBase(SQLModel):
     """The base of every table class: a SQLModel whose pydantic validator is built on first use, not at import.
@@ -191,7 +193,7 @@ class Deadline(TableBase, table=True):
     explanation: list[dict[str, Any]] = _json(list)
     citation: str = ""
     confirmed: bool = True
-    status: str = Field(default="open", max_length=16)
+    status: str = Field(default=DeadlineStatus.OPEN, max_length=16)
     policy: str = Field(default="default", max_length=64)
     next_action_at: datetime | None = _utc()
     rung: int = 0
@@ -215,7 +217,7 @@ class OutboxMessage(TableBase, table=True):
     lang: str = Field(default="vi", max_length=8)
     subject: str
     message_id: str = Field(max_length=255)
-    status: str = Field(default="queued", max_length=16)
+    status: str = Field(default=OutboxStatus.QUEUED, max_length=16)
     tries: int = 0
     next_try_at: datetime | None = _utc()
     lease_until: datetime | None = _utc()

@@ -21,10 +21,11 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from pathlib import Path
 from typing import Any
+
+from agreeflow.engine.core.atomic import atomic_write
 
 SECRET_BYTES = 32
 REPLY = "reply-link"
@@ -43,11 +44,9 @@ def load_secret(path: Path) -> bytes:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = secrets.token_hex(SECRET_BYTES)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            atomic_write(path, lambda out: out.write(text + "\n"), exclusive=True)  # 0600
         except FileExistsError:  # another process made it between our read and our create: use theirs
             return load_secret(path)
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(text + "\n")
     try:
         key = bytes.fromhex(text)
     except ValueError:

@@ -292,7 +292,7 @@ def _from_cache(kept: Path, digest: bytes) -> Any:
 def _keep(kept: Path, digest: bytes, value: Any) -> None:
     """Write what a file parsed to; a value the encoding cannot carry, or a cache folder that cannot be
     written, leaves nothing (the next command parses again)."""
-    from agreeflow.engine.core.files import write_bytes
+    from agreeflow.engine.core.atomic import write_bytes
 
     try:
         write_bytes(kept, marshal.dumps((digest, _encode(value))), sync=False)

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import clock, effects
 from agreeflow.engine.core.audit import append_event
 from agreeflow.engine.core.errors import StateRefusedError
-from agreeflow.engine.core.kinds import EventKind
+from agreeflow.engine.core.kinds import DeadlineStatus, EventKind
 from agreeflow.engine.core.store import Case, Event
 from agreeflow.engine.legaltime.deadlines import calendar_for, open_for_case, suspension_step
 
@@ -52,11 +52,11 @@ def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: 
     for d in open_for_case(s, case.id or 0):
         extra = dict(d.extra or {})
         extra.pop("paused_next_action_at", None)
-        if d.status == "open" and d.due_date is not None:
+        if d.status == DeadlineStatus.OPEN and d.due_date is not None:
             # The ledger: a calendar change re-counts each period (deadlines.reprojected).
             extra["suspensions"] = [*extra.get("suspensions", []), {
                 "since": since.isoformat(), "until": today.isoformat(), "working_days": k}]
-        if d.status == "open" and d.due_date is not None and k:
+        if d.status == DeadlineStatus.OPEN and d.due_date is not None and k:
             before = d.due_date
             due = cal.add(before, k, "wd")
             d.due_date, d.due_at = due.due_date, due.due_at
@@ -83,7 +83,7 @@ def resume(s: Session, case: Case, actor: str, note: str | None, cal: Any, now: 
 
 def suspension_reason(s: Session, case: Case) -> str | None:
     """The reason given when ``case`` was last suspended (its ``suspended`` event)."""
-    return s.exec(select(Event.note).where(Event.case_id == case.id, Event.kind == "suspended")
+    return s.exec(select(Event.note).where(Event.case_id == case.id, Event.kind == EventKind.SUSPENDED)
                   .order_by(col(Event.seq).desc()).limit(1)).first()
 
 

@@ -54,7 +54,7 @@ def _round(s: Session, ref: str) -> tuple[Case, list[Case]]:
 def _reply_view(s: Session, child: Case, now: Any, cal: Any, lang: str) -> dict[str, Any]:
     defn = cases.definition_of(s, child.workflow, child.version)
     unit = s.get(Unit, child.unit) if child.unit else None
-    last = s.exec(select(Event).where(Event.case_id == child.id, Event.kind == "transition")
+    last = s.exec(select(Event).where(Event.case_id == child.id, Event.kind == EventKind.TRANSITION)
                   .order_by(col(Event.seq).desc())).first()
     rule = fanout.rule_events(s, child)
     rows = s.exec(select(Deadline).where(Deadline.case_id == child.id)

@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, cases, clock, effects
 from agreeflow.engine.core.errors import AgreeflowError
 from agreeflow.engine.core.i18n import N_, Msg, pair
-from agreeflow.engine.core.kinds import EventKind
+from agreeflow.engine.core.kinds import DeadlineStatus, EventKind
 from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.store import Case, Deadline, Event
 from agreeflow.engine.core.vocabulary import duration
@@ -71,9 +71,10 @@ def on_state_entered(s: Session, case: Case, state: str, cal: Any, actor: str, n
 
 
 _LINKED = (select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
-           .where(col(Deadline.status) == "pending", Case.fields["related_case"].as_string() == sa.bindparam("ref")))
+           .where(col(Deadline.status) == DeadlineStatus.PENDING,
+                  Case.fields["related_case"].as_string() == sa.bindparam("ref")))
 _LINKED_ANY = Prepared(sa.select(col(Deadline.id)).join(Case, col(Case.id) == col(Deadline.case_id))
-                       .where(col(Deadline.status) == "pending",
+                       .where(col(Deadline.status) == DeadlineStatus.PENDING,
                               Case.fields["related_case"].as_string() == sa.bindparam("ref")).limit(1))
 
 
@@ -94,12 +95,12 @@ def on_case_opened(s: Session, case: Case, cal: Any, actor: str, now: datetime) 
     ref = case.fields.get("related_case")
     if not ref:
         return
-    pending = [d for d in deadlines.open_for_case(s, case.id or 0) if d.status == "pending"]
+    pending = [d for d in deadlines.open_for_case(s, case.id or 0) if d.status == DeadlineStatus.PENDING]
     related = s.exec(select(Case).where(Case.ref == ref)).first()
     if not pending or related is None:
         return
     state = case.fields.get("related_state") or DEFAULT_EVENT_STATE
-    entered = s.exec(select(Event).where(Event.case_id == related.id, Event.kind == "transition",
+    entered = s.exec(select(Event).where(Event.case_id == related.id, Event.kind == EventKind.TRANSITION,
                                          Event.to_state == state).order_by(col(Event.seq))).first()
     if entered is None:
         return

@@ -28,7 +28,7 @@ from agreeflow.engine.core import audit, cases, clock, definitions
 from agreeflow.engine.core.errors import OptionValueError, ReportMapError
 from agreeflow.engine.core.fields import parse_date
 from agreeflow.engine.core.i18n import N_, Msg, t
-from agreeflow.engine.core.kinds import SYSTEM_ACTOR
+from agreeflow.engine.core.kinds import SYSTEM_ACTOR, EventKind
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Case, Deadline, Event, Meta
 from agreeflow.engine.core.yamlio import load_checked
@@ -318,12 +318,13 @@ def moves(s: Session, cases: list[Case], dated: Iterable[Selector] = ()) -> dict
     # sqlmodel types select() for at most four columns (fastapi/sqlmodel#271); it takes any number.
     stmt = (select(Event.case_id, Event.seq, Event.at, Event.from_state, Event.to_state,  # type: ignore[call-overload]
                    Event.trigger, Event.kind, Event.actor, Event.recorded_at, Event.payload)
-            .where(col(Event.case_id).in_(list(out)), col(Event.kind).in_(("opened", "transition", "deemed_agreed")))
+            .where(col(Event.case_id).in_(list(out)),
+                   col(Event.kind).in_((EventKind.OPENED, EventKind.TRANSITION, EventKind.DEEMED_AGREED)))
             .order_by(col(Event.case_id), col(Event.seq)))
     seqs: dict[int, list[int]] = {}
     for case_id, seq, at, frm, to, trig, kind, actor, recorded_at, payload in s.exec(stmt):
         payload = payload or {}
-        if kind == "deemed_agreed":
+        if kind == EventKind.DEEMED_AGREED:
             day = payload.get("deadline")
             if day and case_id in last_seq:
                 deemed.setdefault(case_id, {})[last_seq[case_id]] = date.fromisoformat(str(day))

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import OptionValueError, UnknownUnitError
 from agreeflow.engine.core.i18n import N_, Msg, localized, pair, show, t
+from agreeflow.engine.core.kinds import DeadlineStatus, EventKind
 from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
 from agreeflow.engine.legaltime import reminders
 
@@ -43,7 +44,7 @@ def _unit_of(s: Session, unit: str | None, person: str | None) -> str | None:
 def _revisions(s: Session, rows: list[tuple[Deadline, Case]]) -> dict[int, tuple[int, datetime | None]]:
     """Per deadline id: (times moved, when last moved) from the cases' ``deadline_moved`` events."""
     case_ids = sorted({c.id or 0 for _, c in rows})
-    moved = s.exec(select(Event).where(col(Event.case_id).in_(case_ids), Event.kind == "deadline_moved")
+    moved = s.exec(select(Event).where(col(Event.case_id).in_(case_ids), Event.kind == EventKind.DEADLINE_MOVED)
                    .order_by(col(Event.case_id), col(Event.seq))).all() if case_ids else []
     out: dict[int, tuple[int, datetime | None]] = {}
     for d, _ in rows:
@@ -58,7 +59,7 @@ def open_deadlines(s: Session, unit: str | None = None, person: str | None = Non
     """Open deadlines with a due date, of one unit (or a person's unit) or of everyone."""
     code = _unit_of(s, unit, person)
     stmt = (select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
-            .where(Deadline.status == "open", col(Deadline.due_date).is_not(None)))
+            .where(Deadline.status == DeadlineStatus.OPEN, col(Deadline.due_date).is_not(None)))
     if code:
         stmt = stmt.where(Deadline.unit == code)
     return list(s.exec(stmt.order_by(col(Deadline.due_date), col(Deadline.id))).all())

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from agreeflow.engine.core import audit, cases, clock, db, files, seclog, verification
+from agreeflow.engine.core import atomic, audit, cases, clock, db, seclog, verification
 from agreeflow.engine.core.errors import InputFileError, OutputPathError, TamperingError
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.settings import Settings
@@ -321,7 +321,7 @@ def sweep_checkpoint(settings: Settings, at: Any) -> dict[str, Any] | None:
     path = folder / checkpoint.file_name(recorded)
     text = checkpoint.dumps(cp)
     try:
-        files.atomic_write(path, lambda fh: fh.write(text))
+        atomic.atomic_write(path, lambda fh: fh.write(text))
     except OSError as exc:
         raise OutputPathError(path=str(path), problem=exc.strerror or str(exc)) from None
     mailed = 0
@@ -351,11 +351,8 @@ def keygen(out: Path) -> dict[str, Any]:
     private, public, key_id = checkpoint.new_key_pair()
     try:
         Path(out).mkdir(parents=True, exist_ok=True)
-        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(private)
-        os.chmod(private_path, 0o600)
-        files.write_bytes(public_path, public)
+        atomic.atomic_write(private_path, lambda fh: fh.write(private), binary=True, exclusive=True)  # 0600
+        atomic.write_bytes(public_path, public)
     except OSError as exc:
         raise OutputPathError(path=str(out), problem=exc.strerror or str(exc)) from None
     return {"private_key": str(private_path), "public_key": str(public_path), "key_id": key_id}

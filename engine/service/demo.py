@@ -24,6 +24,7 @@ from typing import Any
 from agreeflow.engine import service
 from agreeflow.engine.core import clock, db
 from agreeflow.engine.core.errors import AgreeflowError, InputFileError, RefusedError
+from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, OutboxMessage
@@ -211,8 +212,8 @@ def summarise(result: DemoResult) -> dict[str, Any]:
 
 
     settings = Settings(data_dir=result.data_dir, lang="vi")
-    keep_kinds = ("opened", "transition", "escalated", "deadline_missed", "deemed_agreed", "suspended", "resumed",
-                  "flagged", "refused")
+    keep_kinds = (EventKind.OPENED, EventKind.TRANSITION, EventKind.ESCALATED, EventKind.DEADLINE_MISSED,
+                  EventKind.DEEMED_AGREED, EventKind.SUSPENDED, EventKind.RESUMED, EventKind.FLAGGED, EventKind.REFUSED)
     with service.reading(settings) as s:
         # sqlmodel types select() for at most four columns (fastapi/sqlmodel#271); it takes any number.
         rows = s.exec(select(Event.at, Case.ref, Event.kind, Event.from_state, Event.to_state, Event.trigger,  # type: ignore[call-overload]

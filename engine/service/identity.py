@@ -17,7 +17,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import authority, clock, identity, seclog
-from agreeflow.engine.core.errors import OptionValueError, RoleRefusedError, SignInRefusedError
+from agreeflow.engine.core.atomic import atomic_write
+from agreeflow.engine.core.errors import OptionValueError, RoleRefusedError, SignInRefusedError, UserInputError
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.settings import Settings
@@ -102,9 +103,7 @@ def login(settings: Settings, email: str, password: str, kind: str = "cli", hour
     if save and kind == "cli":
         path = token_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(token)
+        atomic_write(path, lambda out: out.write(token))  # mode 0600: the temporary file's own (mkstemp)
     return {"email": email, "kind": kind, "token": token}
 
 
@@ -134,15 +133,31 @@ def is_simulation_db(settings: Settings) -> bool:
         return base.is_simulation(s, settings)
 
 
+class NobodyNamedError(UserInputError):
+    """``whoami`` on a simulation database that no ``--as`` names a person for: a simulation acts as the person
+    named, whoever signed in (engine.service.base.actor)."""
+
+    msgid = N_("Nobody is signed in or named as the person acting. On this simulation database, say who you are "
+               "with --as EMAIL (or AGREEFLOW_USER=EMAIL), an address from: agreeflow directory show")
+
+
 def whoami(settings: Settings) -> dict[str, Any]:
-    """Who this command acts as, on what kind of database."""
+    """Who this command acts as, on what kind of database.
+
+    Raises, as any command that needs to know who acts (exit 2; 3 for --as someone else without the admin role):
+        NobodyNamedError: a simulation database, and no person named (--as / AGREEFLOW_USER).
+        NotSignedInError: a real database, and nobody signed in.
+        UnknownPersonError: the person named is not in the directory.
+        OnBehalfRefusedError: a person who is not an admin named somebody else.
+    """
     with base.reading(settings) as s:
         simulation = base.is_simulation(s, settings)
-        who = base.viewer(s, settings)
+        if simulation and not settings.user:
+            raise NobodyNamedError()
+        who = base.actor(s, settings)
         signed = base.signed_in(s, settings)
-        account = s.get(Account, who.email) if who else None
-        return {"email": who.email if who else None, "name": who.name if who else None,
-                "unit": who.unit if who else None, "roles": list(who.roles) if who else [],
+        account = s.get(Account, who.email)
+        return {"email": who.email, "name": who.name, "unit": who.unit, "roles": list(who.roles or []),
                 "signed_in_as": signed.email if signed else None, "simulation": simulation,
                 "has_password": bool(account and account.password_hash), "origin": settings.origin,
                 "access_log": base.access_log_on(s)}

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, clock, notes
+from agreeflow.engine.core.atomic import atomic_write
 from agreeflow.engine.core.errors import FieldValueError, RoleRefusedError, UnknownCaseError
 from agreeflow.engine.core.fields import parse_date
 from agreeflow.engine.core.i18n import N_, Msg
@@ -354,6 +355,5 @@ def export_file(settings: Settings, fmt: str, folder: Path) -> tuple[Path, dict[
     from agreeflow.engine.service.audit import audit_export
 
     path = folder / f"agreeflow-log-{os.getpid()}-{id(folder)}.{fmt}"
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        counts = audit_export(settings, fmt, fh)
+    counts = atomic_write(path, lambda fh: audit_export(settings, fmt, fh), sync=False)  # a download, then removed
     return path, counts

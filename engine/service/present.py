@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agreeflow.engine.core import clock, notes
+from agreeflow.engine.core.atomic import atomic_write as write_file
 from agreeflow.engine.core.clock import fmt_day, fmt_local, parse_instant
 from agreeflow.engine.core.errors import (
     DateValueError,
@@ -23,7 +24,6 @@ from agreeflow.engine.core.errors import (
     UnknownCaseError,
     UnknownUnitError,
 )
-from agreeflow.engine.core.files import atomic_write as write_file
 from agreeflow.engine.core.i18n import N_, Msg, pair, show, t, translations
 from agreeflow.engine.core.i18n import language_name as i18n_language_name
 from agreeflow.engine.core.i18n import nt as text_n

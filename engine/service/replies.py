@@ -23,6 +23,7 @@ from agreeflow.engine.core import audit, authority, cases, clock, files, seclog,
 from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.errors import FieldValueError, StateRefusedError, UnknownCaseError
 from agreeflow.engine.core.i18n import N_, Msg, localized, pair
+from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, Unit
 from agreeflow.engine.legaltime import deadlines
@@ -73,7 +74,7 @@ def reply_page(settings: Settings, token: str) -> dict[str, Any]:
         pdefn = cases.definition_of(s, parent.workflow, parent.version)
         cal, at = deadlines.calendar_for(s), now()
         rows = s.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))).all()
-        answered = s.exec(select(Event).where(Event.case_id == case.id, Event.kind == "transition")
+        answered = s.exec(select(Event).where(Event.case_id == case.id, Event.kind == EventKind.TRANSITION)
                           .order_by(col(Event.seq).desc())).first()
         open_now = authority.may_reply(case, defn, unit)
         answers = [{"trigger": t.trigger, "label": t.label.get(lang, t.trigger), "requires": list(t.requires),

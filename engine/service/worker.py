@@ -35,7 +35,7 @@ from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.deadlines import calendar_for
 from agreeflow.engine.procedures import sweep as sweeping
 from agreeflow.engine.reports import checkpoint
-from agreeflow.engine.service import audit, base, words
+from agreeflow.engine.service import audit, base, delivered, words
 from agreeflow.engine.service.base import now, reading, writing
 from agreeflow.notifications import compose, outbox
 from agreeflow.notifications.interleave import GATE_TURN, Gate, Signal, Task, interleave
@@ -84,17 +84,24 @@ def sweep(settings: Settings, at: datetime, stop: threading.Event | None = None)
     with reading(settings) as s:
         cal = calendar_for(s)
         ids = sweeping.due_ids(s, at)
-    counts["due"] = len(ids)
-    for deadline_id in ids:
+    seen: set[int] = set()
+    while ids:  # then what the sweep itself made due: periods it opened already over (a recurring catch-up)
+        seen.update(ids)
+        for deadline_id in ids:
+            if stop is not None and stop.is_set():
+                break
+            try:
+                with writing(settings) as s:
+                    counts.update(sweeping.handle(s, deadline_id, at, cal, policies, web))
+            except Exception:  # isolate: one broken deadline must not stop the reminders of all others
+                log.exception("%s", t("deadline {id}: the sweep failed; it stays due for the next sweep",
+                                      settings.lang, id=deadline_id))
+                counts["errors"] += 1
         if stop is not None and stop.is_set():
             break
-        try:
-            with writing(settings) as s:
-                counts.update(sweeping.handle(s, deadline_id, at, cal, policies, web))
-        except Exception:  # isolate: one broken deadline must not stop the reminders of all others
-            log.exception("%s", t("deadline {id}: the sweep failed; it stays due for the next sweep", settings.lang,
-                                  id=deadline_id))
-            counts["errors"] += 1
+        with reading(settings) as s:
+            ids = [i for i in sweeping.due_ids(s, at) if i not in seen]
+    counts["due"] = len(seen)
     if stop is None or not stop.is_set():
         counts.update(_digests(settings, at, cal, policies, web))
     counts.update(fold_held(settings, at, policies))
@@ -233,7 +240,7 @@ class _Sessions:
     def __init__(self, settings: Settings, transport: Transport, held: ExitStack) -> None:
         self.transport, self.held = transport, held
         self.gate = _Gate()
-        self.marks = held.enter_context(outbox.DeliveredMarks(db.get_engine(settings.url)))
+        self.marks = held.enter_context(delivered.DeliveredMarks(db.get_engine(settings.url)))
         """The delivered marks go through one driver connection: a statement and a commit each, no session to
         build per message."""
         self.opened: list[TransportSession] = []
@@ -355,7 +362,7 @@ class _Batch:
         that cannot be reached costs one attempt (the oldest message's back-off), not one per session."""
         self.gate = gate
 
-    def send(self, session: TransportSession, me: int, marks: outbox.DeliveredMarks,
+    def send(self, session: TransportSession, me: int, marks: delivered.DeliveredMarks,
              share: list[outbox.Claimed]) -> Task:
         """Send ``share`` over ``session`` (the round's session ``me``): each message built, sent and marked
         before the next (a task of ``interleave``).
@@ -372,7 +379,7 @@ class _Batch:
         finally:
             self.reached.set()
 
-    def _send(self, session: TransportSession, me: int, marks: outbox.DeliveredMarks,
+    def _send(self, session: TransportSession, me: int, marks: delivered.DeliveredMarks,
               share: list[outbox.Claimed]) -> Task:
         mail, node = self.mail, self.node
         for i, c in enumerate(share):
@@ -541,7 +548,7 @@ def nodes(settings: Settings) -> list[dict[str, Any]]:
         rows = s.exec(select(Node).where(col(Node.last_seen) >= at - timedelta(seconds=ALIVE_S))
                       .order_by(col(Node.name))).all()
         sent = dict(s.exec(select(OutboxMessage.claimed_by, sa.func.count()).where(
-            col(OutboxMessage.status) == "sent", col(OutboxMessage.sent_at) >= at - timedelta(hours=1))
+            col(OutboxMessage.status) == OutboxStatus.SENT, col(OutboxMessage.sent_at) >= at - timedelta(hours=1))
             .group_by(col(OutboxMessage.claimed_by))).all())
     return [{"name": n.name, "host": n.host, "pid": n.pid, "started_at": clock.fmt_local(n.started_at),
              "last_seen": clock.fmt_local(n.last_seen), "sent_last_hour": int(sent.get(n.name, 0))} for n in rows]

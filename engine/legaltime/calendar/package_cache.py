@@ -21,7 +21,7 @@ from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 
-from agreeflow.engine.core.files import atomic_write
+from agreeflow.engine.core.atomic import atomic_write
 from agreeflow.engine.core.paths import cache_dir
 
 FORMAT = 1
