@@ -139,8 +139,9 @@ def rung_text(rung: str | None) -> str:
 
 
 def actor_text(actor: str | None) -> str:
-    """Who did it: a person's e-mail as stored, the engine's own steps ("system") in words."""
-    return word("ROLES", actor) if actor == "system" else actor or ""
+    """Who did it: a person's e-mail as stored, the engine's own steps ("system", "agreeflow") in words."""
+    from agreeflow.engine import service
+    return service.words.actor_word(actor, lang())
 
 
 def yes_no(value: Any) -> str:
@@ -337,7 +338,8 @@ def whoami() -> None:
     """Who the next command acts as, and on what kind of database."""
     from agreeflow.engine import service
     emit(service.whoami(settings()), lambda r: click.echo(t("whoami", **(r | {
-        "roles": ", ".join(word("ROLES", x) for x in r["roles"]), "simulation": yes_no(r["simulation"])}))))
+        "roles": ", ".join(word("ROLES", x) for x in r["roles"]), "simulation": yes_no(r["simulation"]),
+        "signed_in_as": r["signed_in_as"] or t("none")}))))
 
 
 @main.group()
@@ -591,8 +593,9 @@ def case_show(case_ref: str) -> None:
 def _print_case(r: dict[str, Any]) -> None:
     c = console()
     c.print(f"[bold]{r['id']}[/bold] — {r['title']}")
-    c.print(f"{t('workflow')}: {r['workflow_title']} ({r['workflow']} v{r['version']})")
-    c.print(f"{t('state')}: [bold]{r['state_label']}[/bold]   {t('unit')}: {r['unit'] or ''}   "
+    c.print(f"{t('workflow')}: {r['workflow_title']} ({t('version {v}', v=r['version'])})")
+    unit = (r.get("unit_names") or {}).get(r["unit"], r["unit"]) if r["unit"] else ""
+    c.print(f"{t('state')}: [bold]{r['state_label']}[/bold]   {t('unit')}: {unit}   "
             f"{t('Record version (--expect-version)')}: {r['lock_version']}")
     if r.get("suspension"):
         sus = r["suspension"]
@@ -603,7 +606,7 @@ def _print_case(r: dict[str, Any]) -> None:
     if shown:
         c.print(f"{t('fields')}:")
         for k, v in shown.items():
-            c.print(f"  {_field_label(r['words'], k)}: {_field_value(r['words'], k, v)}")
+            c.print(f"  {_field_label(r['words'], k)}: {_field_value(r, k, v)}")
     for kind, docs in (r.get("documents") or {}).items():
         for d in docs:
             c.print(f"  📎 {word('DOCUMENTS', kind)}: {d['name']} ({d['size']} B, sha256 {d['sha256'][:12]}…)")
@@ -613,7 +616,7 @@ def _print_case(r: dict[str, Any]) -> None:
                 (d["citation"] or "") + ("" if d["confirmed"] else " ⚠")]
                for d in r["deadlines"]])
         for d in r["deadlines"]:
-            if d["status"] in ("open", "pending") and d["explanation"]:
+            if d["running"] and d["explanation"]:
                 c.print(f"  {d['label']}:")
                 for step in d["explanation"]:
                     c.print(f"    · {step}")
@@ -643,17 +646,11 @@ def _field_label(words: dict[str, Any], name: str) -> str:
     return str(words["fields"].get(name, {}).get("label") or name)
 
 
-def _field_value(words: dict[str, Any], name: str, value: Any) -> str:
-    """A stored field value as an official reads it: dates dd/mm/yyyy, choices and yes/no in words."""
-    kind = words["fields"].get(name, {}).get("type")
-    values = value if isinstance(value, list) else [value]
-    if kind == "date":
-        values = [_dmy(v) if isinstance(v, str) else v for v in values]
-    elif kind in ("bool", "boolean") or isinstance(value, bool):
-        values = [yes_no(v) for v in values]
-    elif kind == "choice" or words["fields"].get(name, {}).get("choices"):
-        values = [word("CHOICES", v) for v in values]
-    return ", ".join("" if v is None else str(v) for v in values)
+def _field_value(view: dict[str, Any], name: str, value: Any) -> str:
+    """A stored field value as an official reads it (dates dd/mm/yyyy, choices and yes/no in words): the service's
+    one way, which the case page uses too."""
+    from agreeflow.engine import service
+    return service.words.field_value(view["words"]["fields"].get(name), value, lang(), view.get("unit_names"))
 
 
 @case.command("list")
@@ -666,7 +663,7 @@ def case_list(workflow: str | None, state: str | None, unit: str | None) -> None
     from agreeflow.engine import service
     emit(service.list_cases(settings(), workflow, state, unit), lambda rows: table(
         t("case"), [t("Id"), t("workflow"), t("state"), t("unit"), t("title")],
-        [[r["id"], r["workflow"], r["state_label"] + (" ⚠ " + ", ".join(word("FLAGS", f) for f in r["flags"])
+        [[r["id"], r["workflow_title"], r["state_label"] + (" ⚠ " + ", ".join(word("FLAGS", f) for f in r["flags"])
                                                       if r["flags"] else ""),
           r["unit"], r["title"]] for r in rows]))
 
@@ -915,10 +912,10 @@ def _print_calendar_change(r: dict[str, Any]) -> None:
             click.echo(f"  {m['case']} {m['deadline']}: {_dmy(m['due_date'])}")
 
 
-def _dmy(iso: str | None) -> str:
-    """YYYY-MM-DD as dd/mm/yyyy, the form Vietnamese documents use."""
+def _dmy(day: Any) -> str:
+    """A day (YYYY-MM-DD text or a date) as dd/mm/yyyy, the form Vietnamese documents use (clock.fmt_day)."""
     from agreeflow.engine import service
-    return service.fmt_day(iso)
+    return service.fmt_day(day)
 
 
 # ----------------------------------------------------------------- deadlines, tick, serve, outbox
@@ -1234,7 +1231,7 @@ def demo(until: Any, keep: bool, serve_web: bool, host: str, port: int) -> None:
         task = bar.add_task("21/06/2024 → …", total=None)
 
         def tick(day: Any, total: int) -> None:
-            bar.update(task, total=total, advance=1, description=day.strftime("%d/%m/%Y"))
+            bar.update(task, total=total, advance=1, description=_dmy(day))
         result = demo_mod.run(until=until.date() if until else None, lang=lang(), progress=tick, base_url=url)
     summary = demo_mod.summarise(result)
     keep = keep or serve_web
@@ -1407,7 +1404,7 @@ def case_flags() -> None:
     from agreeflow.engine import service
     emit(service.check_flags(settings()), lambda r: table(
         t("Flagged cases"), [t("case"), t("workflow"), t("state"), t("Flags")],
-        [[c["id"], c["workflow"], c["state_label"], ", ".join(word("FLAGS", f) for f in c["flags"])]
+        [[c["id"], c["workflow_title"], c["state_label"], ", ".join(word("FLAGS", f) for f in c["flags"])]
          for c in r["flagged"]]))
 
 

@@ -52,7 +52,7 @@ and, saying who writes to whom (no mail names a command or a trigger):
 ``escalation`` (to the supervising unit and the coordinator) takes the same
 keys plus:
 
-    reminders_sent     int   how many reminders the responsible unit received
+    reminders_sent     int   how many reminders the late bodies received (engine.procedures.sweep.reminders_to_the_late)
 
 The deadline kinds and ``escalation`` also take, optionally (default ""):
 
@@ -122,6 +122,7 @@ import jinja2
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import InputFileError, listed
 from agreeflow.engine.core.i18n import N_, Msg, join, nt, t
+from agreeflow.engine.legaltime.calendar import weekday_name
 
 KINDS = ("reminder", "due_today", "overdue", "escalation", "bundle", "digest", "sign_in_link")
 DEADLINE_KINDS = ("reminder", "due_today", "overdue", "escalation")
@@ -167,11 +168,6 @@ DIGEST_ITEM_KEYS = frozenset({
 })
 _URGENCY = {"reminder": 0, "due_today": 1, "overdue": 2, "escalation": 3}
 
-_WEEKDAYS = {
-    "vi": ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-
 
 @dataclass(frozen=True)
 class RenderedMessage:
@@ -216,9 +212,9 @@ def dmy(value: date | datetime) -> str:
 
 
 def vn_date(value: date | datetime, lang: str = "vi") -> str:
-    """The date with its weekday: "thứ Hai, 30/09/2024" or "Monday, 30/09/2024"."""
+    """The date with its weekday: "thứ Hai, 30/09/2024" or "Monday, 30/09/2024" (calendar.weekday_name)."""
     d = _as_date(value)
-    return f"{_WEEKDAYS[_lang(lang)][d.weekday()]}, {dmy(d)}"
+    return f"{weekday_name(d, _lang(lang))}, {dmy(d)}"
 
 
 def working_days(n: int, lang: str = "vi") -> str:

@@ -50,7 +50,7 @@ def test_tet_2025_explanation_names_the_tet_days_and_why_they_do_not_count(af):
     vi = af("calendar", "add", "2025-01-20", "10", "--working", ok=True).stdout
     en = af("calendar", "add", "2025-01-20", "10", "--working", "--lang", "en", ok=True).stdout
     assert "29/01/2025 — Tết Nguyên Đán (nghỉ lễ): không tính" in vi
-    assert "Hạn: 10/02/2025 (Thứ Hai), hết ngày (24:00 giờ Việt Nam)" in vi and "2025-02-10T" not in vi
+    assert "Hạn: 10/02/2025 (thứ Hai), hết ngày (24:00 giờ Việt Nam)" in vi and "2025-02-10T" not in vi
     assert "29/01/2025 — Lunar New Year (public holiday): not counted" in en
     assert "Due: 10/02/2025 (Monday), at the end of the day (24:00 Vietnam time)" in en
 
@@ -82,12 +82,18 @@ def test_calendar_due_defaults_to_today_on_the_clock(af):
 def test_holidays_lists_weekdays_off_and_weekends_worked_with_reason_and_source(af):
     r = af.json("calendar", "holidays", "2025")
     by_day = {d["date"]: d for d in r["days"]}
-    assert by_day["2025-04-26"]["working"] and by_day["2025-04-26"]["weekday"] == "Thứ Bảy"
-    assert not by_day["2025-05-02"]["working"] and by_day["2025-05-02"]["source"].startswith("holidays")
-    assert "Thông báo 6150" in by_day["2025-04-26"]["source"]
-    assert all(d["weekday"] not in ("Thứ Bảy", "Chủ nhật") or d["working"] for d in r["days"])
+    assert by_day["2025-04-26"]["working"] and by_day["2025-04-26"]["weekday"] == "thứ Bảy"
+    # A public holiday cites the law that sets it; the package that computed it is named for a maintainer only.
+    assert not by_day["2025-05-02"]["working"] and by_day["2025-05-02"]["source"] == "Bộ luật Lao động 2019, Điều 112"
+    assert by_day["2025-01-29"]["source"] == "Bộ luật Lao động 2019, Điều 112"
+    assert by_day["2025-01-29"]["computed_by"].startswith("holidays ")
+    assert "Thông báo 6150" in by_day["2025-04-26"]["source"] and by_day["2025-04-26"]["computed_by"] is None
+    assert all(d["weekday"] not in ("thứ Bảy", "Chủ nhật") or d["working"] for d in r["days"])
     text = af("calendar", "holidays", "2026", lang="en", ok=True).stdout
     assert "Weekdays off and weekend days worked in 2026" in text and "12729/VPCP-KGVX" in text
+    assert "Labour Code 2019, Article 112" in text
+    vi = af("calendar", "holidays", "2025", ok=True).stdout
+    assert "Bộ luật Lao động 2019, Điều 112" in vi and "holidays 0" not in vi
 
 
 @sqlite_only

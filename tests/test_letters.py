@@ -111,7 +111,7 @@ def test_the_request_for_opinions_goes_to_mofa_and_the_bodies_consulted(demo_af,
            "Gifu (Nhật Bản)" in parts["summary"]  # a công văn: its summary under the number
     text = parts["text"]
     assert "Kính gửi:\t- Bộ Ngoại giao;" in text and "- Sở Văn hóa, Thể thao và Du lịch." in text
-    assert "trân trọng đề nghị Quý Bộ, Quý Cơ quan cho ý kiến bằng văn bản" in text  # a ministry and peers
+    assert "trân trọng đề nghị Quý Bộ, Quý cơ quan cho ý kiến bằng văn bản" in text  # a ministry and peers
     assert "07 ngày làm việc kể từ ngày nhận được hồ sơ đầy đủ" in text and "chậm nhất ngày 24/07/2024" in text
     assert "Đầu mối liên hệ: Bà Nguyễn Thị Lan" in text and "0204 000 0210" in text
     assert "khẩn trương" not in text
@@ -218,7 +218,8 @@ def test_a_bad_kind_case_signer_or_path_exits_2_and_writes_nothing(demo_af, tmp_
     res, _ = letter(demo_af, tmp_path, TASK, "submission")
     assert res.exit_code == 2 and "chỉ dùng cho hồ sơ quy trình agreement-province" in res.stderr
     res, _ = letter(demo_af, tmp_path, GIFU, "termination_notice")
-    assert res.exit_code == 2 and "change_kind" in res.stderr and "terminate, withdraw, suspend" in res.stderr
+    assert res.exit_code == 2 and "change_kind" in res.stderr  # the field's values in words, with the code to type
+    assert "là một trong: Chấm dứt (terminate), Rút khỏi (withdraw), Tạm đình chỉ (suspend);" in res.stderr
     res, _ = letter(demo_af, tmp_path, GIFU, "signing_report", "--signer", "chuyenvien.sngv@bacgiang.example")
     assert res.exit_code == 2 and "Người có thể ký: Phạm Quốc Bảo <chutich@bacgiang.example>" in res.stderr
     res = demo_af("letter", GIFU, "submission", "--out", str(tmp_path / "no-such-folder" / "x.docx"), now=NOW)

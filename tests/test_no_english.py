@@ -13,8 +13,10 @@ codes an operator writes), choice lists in brackets (``[vi|en]``), the
 commands the output tells the reader to run (``agreeflow case fire … approve``),
 and the workflows' ids and triggers (codes typed on the command line).  A state id
 with an underscore is not left out: states are shown through their labels — nor is a
-choice value (in_person), a mail's rung id (before_3wd) or a kind of event
-(reminder_skipped): they are shown in words.
+choice value (in_person), a mail's rung id (before_3wd, bundle) or a kind of event
+(reminder_skipped): they are shown in words.  A workflow's id (agreement-province) shows
+only where the workflow definitions themselves are listed (``IDS_TYPED``): a case, a list
+of cases or a report names the workflow by its title.
 
 ``--json`` is for programs: its keys are English and its instants ISO-8601 on
 purpose (docs/i18n.md, "Command line"), so no run here uses it.  Server logs of
@@ -47,6 +49,7 @@ WIDE = "1000"  # tables one row a line: a sentence is not cut across the lines o
 PASSWORD = "mat-khau-thu-nghiem-2025"
 GIFU, XAYSOMBOUN, TASK_LATE, ROUND, TRIP = "TTQT-2024-0001", "TTQT-2021-0001", "NV-2024-0004", "XYK-2024-0001", \
     "DRA-2024-0001"
+REPLY_DATED = "YK-2024-0011"  # a reply case whose reply-by (a text field) holds an ISO day: shown dd/mm/yyyy
 OFFICER_LNG = "chuyenvien.lng@bacgiang.example"
 
 # Whole words, any case.  Short Vietnamese syllables written without marks (to, do, an, in, no, on) are not here.
@@ -60,11 +63,12 @@ wrote written exported verified events event chain chains sent queued failed can
 roles active parent code transitions citation earliest latest limit basis margin outcome feasible infeasible
 recipient tries host started seen last nodes outbox answer answers summary count level direction country
 purpose partner indicator section signed approved draft pending unknown nothing changed written checkpoint
-suspended resumed moved set lock from to system automatic line row online person
+suspended resumed moved set lock from to system automatic line row online person bundle digest
 """.split())
 ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
-# Citations name the law, never the project's own notes (legal-basis.md) or its seed documents (issue 17, point 4).
-PROJECT_NOTES = re.compile(r"legal-basis|\bseeds? \d{3}\b")
+# Citations name the law, never the project's own notes (legal-basis.md), its seed documents (issue 17, point 4)
+# or the Python package that computes the public holidays ("holidays 0.109 (VN)": the law is the Labour Code).
+PROJECT_NOTES = re.compile(r"legal-basis|\bseeds? \d{3}\b|\bholidays \d+\.\d+")
 
 # Engine text not yet in the catalogue: a line holding one of these fragments is not checked, and
 # test_known_failures_still_fail keeps the list honest.  Empty since i18ncore was merged (errors, guards'
@@ -98,7 +102,7 @@ RUNS: dict[str, list[Run]] = {
     "user set-password": [Run([ADMIN, "--password-stdin"], user=ADMIN, stdin=PASSWORD + "\n")],
     "login": [Run([ADMIN, "--password-stdin"], user=None, stdin=PASSWORD + "\n"),
               Run([ADMIN, "--password-stdin"], user=None, stdin="sai-mat-khau\n", codes=(3,))],
-    "whoami": [Run([])],
+    "whoami": [Run([]), Run([], user=None, codes=(2,))],  # nobody named: a sentence saying how, exit 2
     "logout": [Run([], user=None)],
     "directory load": [Run([str(ROOT / "engine" / "data" / "directory-bac-giang-2024.yaml")], user=ADMIN)],
     "directory show": [Run([])],
@@ -110,7 +114,7 @@ RUNS: dict[str, list[Run]] = {
                                                                     "Bắt đầu thực hiện"))],
     "workflows lint": [Run([])],
     "case list": [Run([])],
-    "case show": [Run([ref]) for ref in (GIFU, XAYSOMBOUN, TASK_LATE, ROUND, TRIP, "YK-2024-0002")]
+    "case show": [Run([ref]) for ref in (GIFU, XAYSOMBOUN, TASK_LATE, ROUND, TRIP, "YK-2024-0002", REPLY_DATED)]
     + [Run(["NV-2099-0001"], codes=(2,))],
     "case history": [Run([ref]) for ref in (GIFU, XAYSOMBOUN, TASK_LATE, ROUND, TRIP)],  # Xay Som Boun: skipped rungs
     "case open": [Run(["task", "--title", "Rà soát thỏa thuận hết hiệu lực", "--field", "lead_unit=SNGV",
@@ -296,6 +300,10 @@ def _codes() -> tuple[set[str], set[str]]:
 
 
 CODES, STATE_IDS = _codes()
+WORKFLOW_IDS = {definitions.read(path).id for path in sorted((ROOT / "workflows").glob("*.yaml"))}
+IDS_TYPED = {"workflows list", "workflows show", "workflows lint", "plan"}
+"""The commands about the workflow definitions themselves, which name each by the id it is asked for with (beside
+its title); everywhere else — a case, a list of cases, a report — a workflow is shown by its title."""
 EVENT_IDS = {k.value for k in EventKind if "_" in k.value}
 """Kinds of events: shown in words, typed as codes only after ``audit log --kind`` (its help lists them)."""
 NOT_PROSE = [re.compile(p) for p in (
@@ -328,6 +336,19 @@ def leaks(text: str, help_page: bool = False) -> list[str]:
     return found
 
 
+def workflow_ids(text: str) -> list[str]:
+    """The lines of ``text`` that name a workflow by its id (in prose: not a command to type, a file, a path)."""
+    found = []
+    for line in text.splitlines():
+        prose = line
+        for pattern in NOT_PROSE:
+            prose = pattern.sub(" ", prose)
+        ids = sorted(w for w in WORKFLOW_IDS if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", prose))
+        if ids:
+            found.append(f"{', '.join(ids)}: {line.strip()}")
+    return found
+
+
 @pytest.mark.slow
 def test_history_names_steps_and_values_in_words(outputs: dict[str, list[str]]) -> None:
     """The fields a step records are shown with the step's label and their values in words: Gifu's signing
@@ -337,6 +358,7 @@ def test_history_names_steps_and_values_in_words(outputs: dict[str, list[str]]) 
     assert len(signing) == 3 and all("|Ký (trực tiếp hoặc trực tuyến)|" in r for r in signing), rows
     assert any("Hình thức ký (trực tiếp / trực tuyến): Ký trực tiếp" in r for r in signing), signing
     assert any("|Hệ thống (tự động)|" in r for r in rows) and not any("|system|" in r for r in rows)
+    assert not any("|agreeflow|" in r for r in rows), rows  # the sweep's and the mailer's steps: the engine's too
 
 
 def test_every_command_has_runs() -> None:
@@ -347,6 +369,19 @@ def test_every_command_has_runs() -> None:
 @pytest.mark.parametrize("command", sorted(RUNS))
 def test_a_command_prints_no_english(command: str, outputs: dict[str, list[str]]) -> None:
     assert [leak for text in outputs[command] for leak in leaks(text)] == []
+    if command not in IDS_TYPED:
+        assert [leak for text in outputs[command] for leak in workflow_ids(text)] == []
+
+
+@pytest.mark.slow
+def test_a_reply_by_day_and_nobody_named_read_as_words(outputs: dict[str, list[str]]) -> None:
+    """A reply case's reply-by written as a day (a text field) reads dd/mm/yyyy, its workflow by its title; whoami
+    with nobody named says so and how to name someone, not a row of empty fields."""
+    shown = outputs["case show"][next(i for i, r in enumerate(RUNS["case show"]) if r.args == [REPLY_DATED])]
+    assert "Thời hạn trả lời (nguyên văn hoặc ngày): 24/07/2024" in shown, shown
+    assert "Quy trình: Ý kiến của đơn vị được hỏi (phiên bản 1)" in shown, shown
+    nobody = outputs["whoami"][1]
+    assert "Chưa có ai đăng nhập hay được chỉ định" in nobody and "--as EMAIL" in nobody, nobody
 
 
 @pytest.mark.parametrize("command", [""] + sorted({" ".join(c.split()[:i + 1]) for c in RUNS

@@ -176,6 +176,17 @@ def test_the_case_page_and_the_log_page_word_events_as_the_cli_does_in_the_reade
     assert deadline["label_en"] in log and deadline["label"] not in log, log[-2000:]
 
 
+def test_a_reply_cases_reply_by_day_reads_as_on_the_command_line(site):
+    """A field value that is a day reads dd/mm/yyyy on the case page as in ``case show`` (one function: the
+    service's words.field_value) — the reply-by of a body's reply case is a text field holding an ISO day."""
+    ref = open_agreement(site.home, site.url)
+    kid = children(site.home, site.url, ref)["CA"]
+    stored = service.show_case(site.settings(), kid)["fields"]["reply_by"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", stored), stored
+    page = visible_text(site.client(COORD).get(f"/cases/{kid}").text)
+    assert service.fmt_day(stored) in page and stored not in page
+
+
 # ------------------------------------------------------------------ forms
 def test_bad_input_is_400_at_the_field_and_the_database_is_unchanged(site, af):
     c = site.client(COORD)

@@ -42,7 +42,7 @@ def _style(outcomes: list[str]) -> Style:
 
 
 LEGEND_COLUMNS = 2
-"""Legend entries per row under a chart: the longest outcome ("Coi như đồng ý (theo văn bản xin ý kiến)")
+"""Legend entries per row under a chart: the longest outcome ("Coi như nhất trí (theo văn bản xin ý kiến)")
 fits in half the plot's width, not in a third."""
 
 

@@ -30,6 +30,7 @@ def environment() -> jinja2.Environment:
                              lstrip_blocks=True)
     env.filters.update(dmy=service.fmt_day, at=service.fmt_at_local, combine=lambda a, b: {**a, **b},
                        cellday=_cell)
+    env.globals["engine_actors"] = service.words.ENGINE_ACTORS  # the engine's own steps, not a person's
     return env
 
 
@@ -116,7 +117,8 @@ class Words:
         return self.word(words.DAYS, key)
 
     def weekday(self, n: int) -> str:
-        return self(words.WEEKDAYS[n])
+        """The day of the week ``n`` (0 = Monday): "thứ Hai" … "Chủ nhật", as everywhere else."""
+        return words.weekday(n, self.lang)
 
     def month(self, n: int) -> str:
         return self(words.MONTHS[n - 1])
@@ -134,30 +136,16 @@ class Words:
 
     def actor(self, email: str, name: str) -> str:
         """Who did something, as a reader recognises them."""
-        if email in ("system", "agreeflow"):
-            return self(words.ROLES["system"])
+        if email in service.words.ENGINE_ACTORS:
+            return service.words.actor_word(email, self.lang)
         if email.startswith("unit:"):
             return self("{unit} (through its reply link)", unit=name)
         return name or email
 
     def value(self, field: dict[str, Any] | None, value: Any, units: dict[str, str]) -> str:
-        """A stored field value as words: unit names, dd/mm/yyyy, yes/no, choice labels."""
-        kind = field["type"] if field else "text"
-        if value is None or value == "" or value == []:
-            return "—"
-        if kind == "unit":
-            return units.get(str(value), str(value))
-        if kind == "units" and isinstance(value, list):
-            return ", ".join(units.get(str(v), str(v)) for v in value)
-        if kind == "bool" or isinstance(value, bool):
-            return self("Yes") if value else self("No")
-        if kind == "date":
-            return service.fmt_day(str(value))
-        if kind == "choice":
-            return self.choice(str(value))
-        if isinstance(value, list):
-            return ", ".join(str(v) for v in value)
-        return str(value)
+        """A stored field value as words (unit names, dd/mm/yyyy, yes/no, choice labels): the service's one way,
+        which ``case show`` uses too; "—" for no value."""
+        return service.words.field_value(field, value, self.lang, units) or "—"
 
     def size(self, n: int) -> str:
         if n >= 2**20:

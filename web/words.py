@@ -21,9 +21,9 @@ from agreeflow.engine.service import words as vocabulary
 ROLES, DEADLINE_STATUS, ROUND_STATUS, EVENTS = (vocabulary.ROLES, vocabulary.DEADLINE_STATUS,
                                                 vocabulary.ROUND_STATUS, vocabulary.EVENTS)
 CHOICES, DOCUMENTS, ANSWERS, DAYS = vocabulary.CHOICES, vocabulary.DOCUMENTS, vocabulary.ANSWERS, vocabulary.DAYS
-WEEKDAYS, MONTHS = vocabulary.WEEKDAYS, vocabulary.MONTHS
+MONTHS = vocabulary.MONTHS
 POSITIONS, OUTBOX_STATUS = vocabulary.POSITIONS, vocabulary.OUTBOX_STATUS
-word = vocabulary.word
+word, weekday = vocabulary.word, vocabulary.weekday
 
 
 def t(message: str, lang: str, **values: Any) -> str:

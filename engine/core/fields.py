@@ -25,6 +25,7 @@ from agreeflow.engine.core.directory import active_unit
 from agreeflow.engine.core.errors import FieldValueError, UnknownCaseError, did_you_mean
 from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.store import Case, Person
+from agreeflow.engine.core.vocabulary import choice_typed
 
 TRUE = {"true", "yes", "1", "có", "co", "đúng", "dung"}
 FALSE = {"false", "no", "0", "không", "khong", "sai"}
@@ -131,7 +132,7 @@ def _one(session: Session | None, fdef: FieldDef, text: str, on: date) -> Any:
     if t == "choice":
         if text in fdef.choices:
             return text
-        raise _bad(fdef, text, Msg(N_("Choose one of: {choices}"), choices=list(fdef.choices)))
+        raise _bad(fdef, text, Msg(N_("Choose one of: {choices}"), choices=[choice_typed(c) for c in fdef.choices]))
     if t == "unit":
         return active_unit(session, text, on).code if session is not None else text
     if t == "units":

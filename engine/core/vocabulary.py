@@ -11,14 +11,20 @@ steps and fields — are data in the workflow files, not here.
 from __future__ import annotations
 
 from agreeflow.engine.core.i18n import N_, Msg
+from agreeflow.engine.core.kinds import DeadlineStatus, EventKind, OutboxStatus
 
-DEADLINE_STATUS = {"open": N_("Running"), "pending": N_("Awaiting an event"), "met": N_("Met"),
-                   "missed": N_("Missed"), "cancelled": N_("Cancelled"), "no_reply": N_("No reply"),
-                   "deemed_agreed": N_("Deemed agreed")}
-OUTBOX_STATUS = {"queued": N_("Waiting"), "sending": N_("Being sent"), "sent": N_("Sent"), "failed": N_("Failed"),
-                 "cancelled": N_("Cancelled"), "held": N_("Held to be sent with the reader's other mail"),
-                 "bundled": N_("Sent in one mail with the reader's others"), "skipped": N_("Skipped"),
-                 "delivered": N_("Accepted by the mail server, being logged")}
+DEADLINE_STATUS: dict[str, str] = {
+    DeadlineStatus.OPEN: N_("Running"), DeadlineStatus.PENDING: N_("Awaiting an event"), DeadlineStatus.MET: N_("Met"),
+    DeadlineStatus.MISSED: N_("Missed"), DeadlineStatus.CANCELLED: N_("Cancelled"),
+    DeadlineStatus.NO_REPLY: N_("No reply"), DeadlineStatus.DEEMED_AGREED: N_("Deemed agreed"),
+}
+OUTBOX_STATUS: dict[str, str] = {
+    OutboxStatus.QUEUED: N_("Waiting"), OutboxStatus.SENDING: N_("Being sent"), OutboxStatus.SENT: N_("Sent"),
+    OutboxStatus.FAILED: N_("Failed"), OutboxStatus.CANCELLED: N_("Cancelled"),
+    OutboxStatus.HELD: N_("Held to be sent with the reader's other mail"),
+    OutboxStatus.BUNDLED: N_("Sent in one mail with the reader's others"), OutboxStatus.SKIPPED: N_("Skipped"),
+    OutboxStatus.DELIVERED: N_("Accepted by the mail server, being logged"),
+}
 CANCELLED_NOTE = N_("deadline closed before sending")
 NO_BODY_NOTE = N_("no text to send: the message was never rendered")
 OUTBOX_NOTES = {
@@ -31,20 +37,24 @@ skipped rung's reason from engine.legaltime.reminders); any other text there is 
 ROLES = {"coordinator": N_("Coordinator"), "officer": N_("Officer"), "approver": N_("Approver"),
          "auditor": N_("Auditor"), "admin": N_("Administrator"), "system": N_("agreeflow (automatic)"),
          "reply-link": N_("Reply link")}
-EVENT_KINDS = {
-    "opened": N_("Case opened"), "transition": N_("Step taken"), "field_changed": N_("Field changed"),
-    "attached": N_("Document attached"), "refused": N_("Refused"), "suspended": N_("Legal clock stopped"),
-    "resumed": N_("Legal clock restarted"), "deadline_set": N_("Deadline set"), "deadline_met": N_("Deadline met"),
-    "deadline_missed": N_("Deadline missed"), "deadline_cancelled": N_("Deadline cancelled"),
-    "deadline_closed": N_("Deadline closed (no reply or deemed agreed)"), "deadline_moved": N_("Deadline moved"),
-    "reminder_queued": N_("Reminder queued"), "escalated": N_("Escalated to the supervising body"),
-    "reminder_sent": N_("Mail delivered"), "reminder_skipped": N_("Reminder not sent"),
-    "calendar_changed": N_("Calendar changed"),
-    "directory_loaded": N_("Directory loaded"), "child_opened": N_("Consultation of a body opened"),
-    "reply_recorded": N_("Reply recorded"), "deemed_agreed": N_("Deemed agreed"), "flagged": N_("Flagged"),
-    "occurrence_opened": N_("Next occurrence opened"), "follow_up_opened": N_("Follow-up round opened"),
-    "round_checked": N_("Round checked at the deadline"), "effect_failed": N_("A linked step could not run"),
-    "unit_transferred": N_("Work passed to the successor unit"),
+EVENT_KINDS: dict[str, str] = {
+    EventKind.OPENED: N_("Case opened"), EventKind.TRANSITION: N_("Step taken"),
+    EventKind.FIELD_CHANGED: N_("Field changed"), EventKind.ATTACHED: N_("Document attached"),
+    EventKind.REFUSED: N_("Refused"), EventKind.SUSPENDED: N_("Legal clock stopped"),
+    EventKind.RESUMED: N_("Legal clock restarted"), EventKind.DEADLINE_SET: N_("Deadline set"),
+    EventKind.DEADLINE_MET: N_("Deadline met"), EventKind.DEADLINE_MISSED: N_("Deadline missed"),
+    EventKind.DEADLINE_CANCELLED: N_("Deadline cancelled"),
+    EventKind.DEADLINE_CLOSED: N_("Deadline closed (no reply or deemed agreed)"),
+    EventKind.DEADLINE_MOVED: N_("Deadline moved"), EventKind.REMINDER_QUEUED: N_("Reminder queued"),
+    EventKind.ESCALATED: N_("Escalated to the supervising body"), EventKind.REMINDER_SENT: N_("Mail delivered"),
+    EventKind.REMINDER_SKIPPED: N_("Reminder not sent"), EventKind.CALENDAR_CHANGED: N_("Calendar changed"),
+    EventKind.DIRECTORY_LOADED: N_("Directory loaded"), EventKind.CHILD_OPENED: N_("Consultation of a body opened"),
+    EventKind.REPLY_RECORDED: N_("Reply recorded"), EventKind.DEEMED_AGREED: N_("Deemed agreed"),
+    EventKind.FLAGGED: N_("Flagged"), EventKind.OCCURRENCE_OPENED: N_("Next occurrence opened"),
+    EventKind.FOLLOW_UP_OPENED: N_("Follow-up round opened"),
+    EventKind.ROUND_CHECKED: N_("Round checked at the deadline"),
+    EventKind.EFFECT_FAILED: N_("A linked step could not run"),
+    EventKind.UNIT_TRANSFERRED: N_("Work passed to the successor unit"),
 }
 CHOICES = {
     "agreement": N_("Agreement"), "mou": N_("Memorandum of understanding"), "letter_of_intent": N_("Letter of intent"),
@@ -64,6 +74,12 @@ def word(table: dict[str, str], key: object) -> Msg | str:
     """The label of ``key`` in ``table`` as a message; a key the table does not know, as it is."""
     text = "" if key is None else str(key)
     return Msg(table[text]) if text in table else text
+
+
+def choice_typed(code: str) -> Msg | str:
+    """A choice value in words with the code the user types (``--field change_kind=terminate``):
+    "Chấm dứt (terminate)"; a value :data:`CHOICES` does not name, as it is."""
+    return Msg("{choice} ({code})", choice=word(CHOICES, code), code=code) if code in CHOICES else code
 
 
 def words(table: dict[str, str], keys: object) -> list[Msg | str]:

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from agreeflow.engine.core import audit, cases
 from agreeflow.engine.core.errors import DateValueError
 from agreeflow.engine.core.i18n import N_, Msg, show
-from agreeflow.engine.core.kinds import EventKind
+from agreeflow.engine.core.kinds import DeadlineStatus, EventKind
 from agreeflow.engine.core.store import CalendarDay, Case, Deadline
 from agreeflow.engine.legaltime import deadlines, reminders
 from agreeflow.engine.legaltime.calendar import DayInfo, Due, weekday_name
@@ -60,11 +60,16 @@ def bad_date(value: str, problem: Msg) -> DateValueError:
 
 # ------------------------------------------------------------------ reading
 def day_json(info: DayInfo, lang: str) -> dict[str, Any]:
-    """One day's status as users read it (and as ``--json`` prints it)."""
+    """One day's status as users read it (and as ``--json`` prints it).
+
+    ``source`` is the legal basis in ``lang`` (a public holiday: "Bộ luật Lao động 2019, Điều 112");
+    ``computed_by`` names what computed the day (the ``holidays`` package and its version) for a
+    maintainer, or is None for a day of the data file or an operator's.
+    """
     return {"date": info.day.isoformat(), "weekday": weekday_name(info.day, lang), "working": info.working,
             "kind": info.kind, "reason": info.describe(lang), "reason_vi": info.reason_vi,
-            "reason_en": info.reason_en, "source": info.source, "confirmed": info.confirmed,
-            "category": str(info.category)}
+            "reason_en": info.reason_en, "source": info.cited(lang), "computed_by": info.computed_by or None,
+            "confirmed": info.confirmed, "category": str(info.category)}
 
 
 def due_json(due: Due, lang: str) -> dict[str, Any]:
@@ -102,7 +107,8 @@ def set_day(s: Session, actor: str, when: date, kind: str, reason: str, source: 
     change = {"date": when.isoformat(), "kind": kind, "reason": reason, "source": source}
     moved, unknown = _reproject(s, old_cal, new_cal, change, actor, now)
     result.update(changed=True, moved=moved, not_reprojected=unknown,
-                  before={"kind": before.kind, "reason": before.label().to_json(), "source": before.source})
+                  before={"kind": before.kind, "reason": before.label().to_json(),
+                          "source": before.basis().to_json()})
     audit.append_event(s, syscase, EventKind.CALENDAR_CHANGED, actor=actor, role="admin", note=reason, at=now,
                        payload={**change, "before": result["before"], "moved": moved,
                                 "not_reprojected": unknown})
@@ -118,12 +124,12 @@ def _reproject(s: Session, old_cal: Any, new_cal: Any, change: dict[str, Any], a
     transition committed meanwhile (closing a deadline) is respected.
     """
     day = date.fromisoformat(change["date"])
-    case_ids = s.exec(select(Deadline.case_id).where(Deadline.status == "open").distinct()).all()
+    case_ids = s.exec(select(Deadline.case_id).where(Deadline.status == DeadlineStatus.OPEN).distinct()).all()
     moved: list[dict[str, Any]] = []
     unknown: list[dict[str, Any]] = []
     for case_id in sorted(case_ids):
         case = cases.lock(s, case_id)
-        rows = s.exec(select(Deadline).where(Deadline.case_id == case_id, Deadline.status == "open")
+        rows = s.exec(select(Deadline).where(Deadline.case_id == case_id, Deadline.status == DeadlineStatus.OPEN)
                       .order_by(col(Deadline.id))).all()
         for d in rows:
             old, new = deadlines.reprojected(d, old_cal), deadlines.reprojected(d, new_cal)

@@ -133,7 +133,7 @@ class NewDeadline:
     citation: str
     confirmed: bool
     policy: str
-    status: str = "open"
+    status: str = DeadlineStatus.OPEN
     due_date: date | None = None
     due_at: datetime | None = None
     phrase: str | None = None
@@ -176,13 +176,13 @@ def apply_due(d: Deadline | NewDeadline, due: Any, now: datetime, source: dict[s
     if source is not None:
         d.extra = {**(d.extra or {}), "source": source}
     if due is None or due.due_date is None:
-        d.status = "pending"
+        d.status = DeadlineStatus.PENDING
         d.due_date = d.due_at = d.next_action_at = None
         if due is not None:
             d.phrase, d.explanation = due.phrase, list(due.steps)
             d.extra = {**(d.extra or {}), **_due_extra(due)}
         return
-    d.status = "open"
+    d.status = DeadlineStatus.OPEN
     d.due_date, d.due_at = due.due_date, due.due_at
     d.phrase = due.phrase or d.phrase
     d.explanation = list(due.steps)
@@ -217,7 +217,7 @@ def reprojected(d: Deadline, cal: Any) -> Any:
     occurrence to the next), or its phrase no longer reads.
     """
     extra = d.extra or {}
-    if d.status != "open" or d.due_date is None or extra.get("recurring"):
+    if d.status != DeadlineStatus.OPEN or d.due_date is None or extra.get("recurring"):
         return None
     try:
         due = due_from_source(extra.get("source"), cal)
@@ -256,7 +256,7 @@ def close(session: Session, case: Case, d: Deadline | Any, cal: Any, actor: str,
     if outcome in (DeadlineStatus.NO_REPLY, DeadlineStatus.DEEMED_AGREED):
         status = DeadlineStatus(outcome)
         kind = EventKind.DEADLINE_CLOSED
-    elif cancel or outcome == DeadlineStatus.CANCELLED or d.status == "pending" or d.due_date is None \
+    elif cancel or outcome == DeadlineStatus.CANCELLED or d.status == DeadlineStatus.PENDING or d.due_date is None \
             or d.due_at is None:  # both set together
         status = DeadlineStatus.CANCELLED
         kind = EventKind.DEADLINE_CANCELLED
@@ -357,11 +357,12 @@ def view(d: Deadline | sa.Row[Any], cal: Any, now: datetime, lang: str) -> dict[
     """A deadline as users read it (case show, --json): an ORM object or a row of the table."""
     today = clock.to_local(now).date()
     left = None
-    if d.status == "open" and d.due_date:
+    if d.status == DeadlineStatus.OPEN and d.due_date:
         left = cal.working_days_between(today, d.due_date) if today <= d.due_date \
             else -cal.working_days_between(d.due_date, today)
     return {"key": d.key, "label": localized(pair(d.label_vi, d.label_en), lang), "unit": d.unit,
             "status": d.status, "status_label": show(word(DEADLINE_STATUS, d.status), lang),
+            "running": d.status in (DeadlineStatus.OPEN, DeadlineStatus.PENDING),  # its clock runs or will
             "due_date": d.due_date.isoformat() if d.due_date else None,
             "due_at": d.due_at.strftime("%Y-%m-%dT%H:%M:%SZ") if d.due_at else None,
             "phrase": d.phrase, "kind": d.kind, "working_days_left": left, "margin_wd": d.margin_wd,

@@ -36,10 +36,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import clock
+from agreeflow.engine.core import clock, definitions
 from agreeflow.engine.core.cases import SYSTEM_WORKFLOW
 from agreeflow.engine.core.errors import UnknownUnitError
 from agreeflow.engine.core.i18n import localized, pair, t
+from agreeflow.engine.core.kinds import DeadlineStatus
 from agreeflow.engine.core.store import Case, Deadline, Unit
 from agreeflow.engine.core.vocabulary import duration
 from agreeflow.engine.legaltime import deadlines
@@ -85,7 +86,7 @@ def step_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang
     """Deadline rows of every workflow except the task workflows (cancelled ones left out)."""
     skip = set(m.tasks.workflows) | {SYSTEM_WORKFLOW}
     stmt = (select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
-            .where(Deadline.status != "cancelled", col(Case.workflow).not_in(skip))
+            .where(Deadline.status != DeadlineStatus.CANCELLED, col(Case.workflow).not_in(skip))
             .order_by(col(Deadline.due_date), col(Deadline.id)))
     rows = [(d, case) for d, case in s.exec(stmt)
             if (w.holds_day(d.due_date) if d.due_date else w.holds(d.start_at))]
@@ -93,9 +94,10 @@ def step_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang
     out = []
     for d, case in rows:
         closed = closing(d, history[case.id or 0]) if d.status not in deadlines.OPEN else None
-        if closed is not None and d.status in ("no_reply", "deemed_agreed"):  # the timer's own outcome
+        # the timer's own outcome
+        if closed is not None and d.status in (DeadlineStatus.NO_REPLY, DeadlineStatus.DEEMED_AGREED):
             outcome, wd = str(d.status), None
-            done = local_day(closed.done) if d.status == "deemed_agreed" else None  # at its deadline
+            done = local_day(closed.done) if d.status == DeadlineStatus.DEEMED_AGREED else None  # at its deadline
         elif closed is not None:
             outcome, wd, done = _closed_outcome(d, closed, cal)
             if closed.move is not None and closed.move.to_state in m.unanswered \
@@ -141,7 +143,8 @@ def task_rows(s: Session, m: ReportMap, w: Window, cal: Any, now: datetime, lang
     due_rows: dict[int, Deadline] = {}
     if cases:
         for newer in s.exec(select(Deadline).where(col(Deadline.case_id).in_([c.id for c in cases]),
-                                                   Deadline.status != "cancelled").order_by(col(Deadline.id))):
+                                                   Deadline.status != DeadlineStatus.CANCELLED)
+                            .order_by(col(Deadline.id))):
             due_rows[newer.case_id] = newer  # the newest row: after a move or a return it is the one in force
     out = []
     for case in cases:
@@ -211,8 +214,8 @@ def tables(rep: dict[str, Any], lang: str) -> list[Table]:
                     [[g["unit"]] + [g[o] for o in OUTCOMES] + [g["total"]] for g in rep["by_unit"]])
     by_step = Table(t("compliance_by_step", lang),
                     [t("workflow", lang), t("step", lang)] + counts + [t("citation", lang)],
-                    [[g["workflow"], g["step"]] + [g[o] for o in OUTCOMES] + [g["total"], g["citation"]]
-                     for g in rep["by_step"]])
+                    [[definitions.title_of(g["workflow"], lang), g["step"]] + [g[o] for o in OUTCOMES]
+                     + [g["total"], g["citation"]] for g in rep["by_step"]])
     detail = Table(t("compliance_detail", lang),
                    [t("case", lang), t("step", lang), t("unit", lang), t("due", lang), t("done_on", lang),
                     t("outcome", lang), t("citation", lang)],

@@ -43,6 +43,7 @@ from agreeflow.engine.core.i18n import N_, Msg, join, localized, pair, t
 from agreeflow.engine.core.kinds import EventKind, Position
 from agreeflow.engine.core.paths import LETTER_TEMPLATES_DIR
 from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
+from agreeflow.engine.core.vocabulary import choice_typed
 from agreeflow.engine.core.yamlio import YamlSyntaxError, load_text
 from agreeflow.engine.reports import decree30
 from agreeflow.engine.reports.annual import Section
@@ -454,7 +455,8 @@ def _check_case(s: Session, case: Case, spec: LetterKind, lang: str) -> None:
         if str(value) not in allowed:
             raise LetterError(N_("A '{kind}' ({label}) is written when the field {field} is one of {allowed}; "
                                  "case {case} has {value}."), kind=spec.name, label=label, field=name,
-                              allowed=list(allowed), case=case.ref, value="—" if value is None else str(value))
+                              allowed=[choice_typed(c) for c in allowed], case=case.ref,
+                              value="—" if value in (None, "") else choice_typed(str(value)))
     defn = cases.definition_of(s, case.workflow, case.version)
     missing = [name for name in spec.requires if case.fields.get(name) in (None, "", [])]
     if missing:

@@ -26,11 +26,11 @@ from agreeflow.engine.core.errors import (
     ScopeRefusedError,
 )
 from agreeflow.engine.core.fields import parse_pairs
-from agreeflow.engine.core.i18n import N_, Msg
+from agreeflow.engine.core.i18n import N_, Msg, localized, pair
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.settings import MB, Settings
-from agreeflow.engine.core.store import Case, Deadline, Event, Person
+from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
 from agreeflow.engine.legaltime import deadlines, suspension
 from agreeflow.engine.procedures import flags
 from agreeflow.engine.service import base, words
@@ -290,7 +290,22 @@ def case_view(s: Session, settings: Settings, case: Case, person: Person | None)
         "deadlines": [deadlines.view(d, cal, at, lang) for d in rows],
         "unconfirmed": defn.unconfirmed(),
         "words": workflow_words(defn, lang),
+        "unit_names": _unit_names(s, defn, case, lang),
     }
+
+
+def _unit_names(s: Session, defn: Definition, case: Case, lang: str) -> dict[str, str]:
+    """Code → name (in ``lang``) of the units the case's unit fields name, and of its own unit: what a reader
+    sees in place of the codes."""
+    codes = {case.unit} if case.unit else set()
+    for name, fdef in defn.fields.items():
+        if fdef.type in ("unit", "units"):
+            value = case.fields.get(name)
+            codes.update(str(v) for v in (value if isinstance(value, list) else [value]) if v)
+    if not codes:
+        return {}
+    rows = s.exec(select(Unit.code, Unit.name_vi, Unit.name_en).where(col(Unit.code).in_(codes))).all()
+    return {code: localized(pair(vi, en), lang) for code, vi, en in rows}
 
 
 def workflow_words(defn: Definition, lang: str) -> dict[str, Any]:
@@ -383,7 +398,8 @@ def list_cases(settings: Settings, workflow: str | None = None, state: str | Non
             defn = cases.definition_of(s, c.workflow, c.version)
             if unit and unit not in authority.case_units(c, defn):
                 continue
-            out.append({"id": c.ref, "workflow": c.workflow, "version": c.version, "state": c.state,
+            out.append({"id": c.ref, "workflow": c.workflow, "version": c.version,
+                        "workflow_title": defn.title.get(settings.lang, defn.id), "state": c.state,
                         "state_label": defn.label(c.state, settings.lang), "title": c.title, "unit": c.unit,
                         "flags": list(c.fields.get("_flags", [])),
                         "updated_at": audit.fmt_at(c.updated_at)})

@@ -25,7 +25,7 @@ from agreeflow.engine.core.definitions import Definition
 from agreeflow.engine.core.directory import is_active
 from agreeflow.engine.core.errors import NotSignedInError, UnknownCaseError
 from agreeflow.engine.core.i18n import localized, pair
-from agreeflow.engine.core.kinds import Role
+from agreeflow.engine.core.kinds import DeadlineStatus, EventKind, Role
 from agreeflow.engine.core.settings import Settings
 from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
 from agreeflow.engine.legaltime import deadlines
@@ -92,7 +92,7 @@ def _names(s: Session, emails: set[str], units: dict[str, str]) -> dict[str, str
 def next_due_subquery() -> Any:
     """Per case, its earliest open due date (a subquery to join and sort on)."""
     return (select(col(Deadline.case_id).label("case_id"), sa.func.min(Deadline.due_date).label("next_due"))
-            .where(Deadline.status == "open").group_by(col(Deadline.case_id)).subquery())
+            .where(Deadline.status == DeadlineStatus.OPEN).group_by(col(Deadline.case_id)).subquery())
 
 
 def _pairs(who: Person) -> tuple[list[Any], list[Any]]:
@@ -226,12 +226,13 @@ def _soonest(s: Session, where: Any, limit: int) -> list[tuple[Case, date | None
     """
     first_due = sa.func.min(Deadline.due_date)
     dues = s.exec(select(Deadline.case_id, first_due).join(Case, col(Case.id) == col(Deadline.case_id))
-                  .where(col(Deadline.status) == "open", where).group_by(col(Deadline.case_id))
+                  .where(col(Deadline.status) == DeadlineStatus.OPEN, where).group_by(col(Deadline.case_id))
                   .order_by(first_due, col(Deadline.case_id)).limit(limit)).all()
     found = {c.id: c for c in s.exec(select(Case).where(col(Case.id).in_([i for i, _ in dues])))}
     out: list[tuple[Case, date | None]] = [(found[i], due) for i, due in dues]
     if len(out) < limit:
-        has_open = select(Deadline.id).where(col(Deadline.case_id) == col(Case.id), col(Deadline.status) == "open")
+        has_open = select(Deadline.id).where(col(Deadline.case_id) == col(Case.id),
+                                             col(Deadline.status) == DeadlineStatus.OPEN)
         out += [(c, None) for c in s.exec(select(Case).where(where, ~has_open.exists()).order_by(col(Case.id))
                                           .limit(limit - len(out)))]
     return out
@@ -246,7 +247,7 @@ def _unit_deadlines(s: Session, unit: str, at: datetime, cal: Any, today: date, 
     """
     soon_until = cal.add_date(today, SOON_WD, "wd")
     rows = s.exec(select(col(Deadline.id), col(Deadline.due_at), col(Deadline.due_date))
-                  .where(col(Deadline.unit) == unit, col(Deadline.status) == "open")
+                  .where(col(Deadline.unit) == unit, col(Deadline.status) == DeadlineStatus.OPEN)
                   .order_by(col(Deadline.due_date), col(Deadline.id))).all()
     groups: dict[str, list[int]] = {"overdue": [], "soon": [], "later": []}
     for i, due_at, due_date in rows:
@@ -280,7 +281,7 @@ def case_page(settings: Settings, ref: str) -> dict[str, Any]:
         names = _names(s, {e.actor for e in events}, units)
         parent = s.get(Case, case.parent_id) if case.parent_id else None
         has_round = s.exec(select(Case.id).where(Case.parent_id == case.id)).first() is not None
-        last = next((e for e in reversed(events) if e.kind != "refused"), None)  # a refusal changes nothing
+        last = next((e for e in reversed(events) if e.kind != EventKind.REFUSED), None)  # a refusal changes nothing
         return {
             "case": view, "viewer": person_view(who, s), "workflow": workflow_words(defn, lang),
             "events": [_timeline(audit.event_view(e), defn, lang) | {"actor_name": names.get(e.actor, e.actor)}
@@ -309,7 +310,7 @@ def case_version(settings: Settings, ref: str) -> dict[str, Any]:
     with reading(settings) as s:
         who = reader(s, settings)
         case, _ = visible(s, who, ref)
-        last = s.exec(select(Event).where(Event.case_id == case.id, Event.kind != "refused")
+        last = s.exec(select(Event).where(Event.case_id == case.id, Event.kind != EventKind.REFUSED)
                       .order_by(col(Event.seq).desc())).first()  # a refusal changes nothing
         names = _names(s, {last.actor} if last else set(), unit_names(s, settings.lang))
         return {"id": case.ref, "lock_version": case.lock_version,
@@ -391,7 +392,7 @@ def calendar_month(settings: Settings, year: int | None = None, month: int | Non
         who = reader(s, settings)
         cal = deadlines.calendar_for(s)
         in_month = sa.and_(col(Deadline.due_date) >= first, col(Deadline.due_date) <= last,
-                           col(Deadline.status) != "cancelled")
+                           col(Deadline.status) != DeadlineStatus.CANCELLED)
         if not authority.SEE_ALL & set(who.roles or []):
             # An officer: their unit's deadlines and those of the cases that name their unit (checked one by one).
             in_month = sa.and_(in_month, sa.or_(col(Deadline.unit) == who.unit, unit_condition(who.unit)))
@@ -400,8 +401,9 @@ def calendar_month(settings: Settings, year: int | None = None, month: int | Non
                              .where(in_month).group_by(col(Deadline.due_date))).all())
         # The first few of each day, the reader's unit and running deadlines first (a window per day:
         # a month may hold thousands of deadlines of the whole province).
+        not_running = col(Deadline.status) != DeadlineStatus.OPEN
         rank = sa.func.row_number().over(partition_by=col(Deadline.due_date), order_by=(
-            col(Deadline.unit) != who.unit, col(Deadline.status) != "open", col(Deadline.id))).label("rank")
+            col(Deadline.unit) != who.unit, not_running, col(Deadline.id))).label("rank")
         ranked = (select(col(Deadline.id).label("id"), rank).join(Case, col(Case.id) == col(Deadline.case_id))
                   .where(in_month).subquery())
         chosen = s.exec(select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
@@ -421,7 +423,7 @@ def calendar_month(settings: Settings, year: int | None = None, month: int | Non
             days.append({"date": info.day.isoformat(), "day": n, "weekday": info.day.weekday(),
                          "working": info.working, "category": str(info.category),
                          "reason": info.describe(lang) if info.category != "workday" else "",
-                         "source": info.source, "deadlines": due.get(info.day, []),
+                         "source": info.cited(lang), "deadlines": due.get(info.day, []),
                          "more": max(int(counts.get(info.day, 0)) - len(due.get(info.day, [])), 0)})
         today = clock.to_local(now()).date()
         viewer = person_view(who, s)

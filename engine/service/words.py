@@ -9,11 +9,15 @@ so a new code without a word is visible, not hidden.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.authority import POSITION_LABELS
 from agreeflow.engine.core.i18n import N_, nt, t
+from agreeflow.engine.core.kinds import SYSTEM_ACTOR
 from agreeflow.engine.core.vocabulary import CHOICES as CHOICES
 from agreeflow.engine.core.vocabulary import DEADLINE_STATUS as DEADLINE_STATUS
 from agreeflow.engine.core.vocabulary import EVENT_KINDS, duration
@@ -37,7 +41,6 @@ ANSWERS = {"agree": N_("We agree"), "comment": N_("We agree with comments"), "di
 DAYS = {"workday": N_("Working day"), "weekend": N_("Weekly rest"), "holiday": N_("Public holiday"),
         "observed": N_("Compensatory day off"), "swap": N_("Swapped day off"), "makeup": N_("Make-up working day"),
         "override": N_("Operator's change")}
-WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"), N_("July"),
           N_("August"), N_("September"), N_("October"), N_("November"), N_("December"))
 COUNTS = {
@@ -75,9 +78,14 @@ SECURITY_VALUES = {
 }
 FLAGS = {"unapproved_delegation": N_("Delegation started without the required permission")}
 POSITIONS = {str(p.value): label for p, label in POSITION_LABELS.items()}
-RUNGS = {"digest": N_("weekly digest"), "sign_in_link": N_("sign-in link"), "checkpoint": N_("log checkpoint")}
-"""Mails that are not a rung of a reminder ladder; the ladder's rungs are worded from the policy file
-(:func:`rung_word`)."""
+RUNGS = {"digest": N_("weekly digest"), "sign_in_link": N_("sign-in link"), "checkpoint": N_("log checkpoint"),
+         "bundle": N_("several reminders in one mail")}
+"""Mails that are not a rung of a reminder ladder (``bundle``: the one mail that folds a reader's rungs of the same
+moment, notifications.compose); the ladder's rungs are worded from the policy file (:func:`rung_word`)."""
+ENGINE_ACTORS = frozenset({SYSTEM_ACTOR, "agreeflow"})
+"""How the log names the engine's own steps: ``system`` (engine.core.kinds.SYSTEM_ACTOR: fan-in, silence, children)
+and ``agreeflow`` (the sweep's and the mail sender's: engine.procedures.sweep.ACTOR,
+notifications.outbox.SENDER_ACTOR).  Both read as the role ``system`` does ("Hệ thống (tự động)")."""
 _RUNG_WORDS = {  # (the rung's mail, its unit) → the words, the number of days being its offset
     ("reminder", "d"): (N_("reminder {n} day before the due date"), N_("reminder {n} days before the due date")),
     ("reminder", "wd"): (N_("reminder {n} working day before the due date"),
@@ -101,14 +109,24 @@ def span(n: int, unit: str, lang: str) -> str:
     return duration(n, unit).render(lang)
 
 
+def weekday(n: int, lang: str) -> str:
+    """The day of the week ``n`` (0 = Monday) in words: "thứ Hai" … "Chủ nhật" — engine.legaltime.calendar's
+    ``weekday_name``, the one source of weekday names (mail, deadline explanations, commands, pages)."""
+    from agreeflow.engine.legaltime.calendar import weekday_name
+    return weekday_name(n, lang)
+
+
 def rung_word(rung: str | None, lang: str) -> str:
     """A mail's rung in words ("nhắc trước hạn 3 ngày làm việc"), from what the reminder policy file says the
     rung does; an id the file gives two meanings, or does not know, is shown as the operator wrote it."""
     from agreeflow.engine.legaltime import reminders
     if not rung or rung in RUNGS:
         return word(RUNGS, rung, lang)
-    meanings = {(r.mail, r.unit if r.offset else "", abs(r.offset)) for p in reminders.load().policies.values()
-                for r in p.rungs if r.id == rung and r.mail}
+    rungs = [r for p in reminders.load().policies.values() for r in p.rungs if r.id == rung]
+    meanings = {(r.mail, r.unit if r.offset else "", abs(r.offset)) for r in rungs if r.mail}
+    if not meanings:  # a rung that sends no mail but marks an event (``missed``: the deadline is missed)
+        events = {r.event for r in rungs if r.event}
+        return word(EVENTS, events.pop(), lang) if len(events) == 1 else rung
     if len(meanings) != 1:
         return rung
     mail, unit, n = meanings.pop()
@@ -116,6 +134,50 @@ def rung_word(rung: str | None, lang: str) -> str:
         return t("mail on the due day", lang)
     forms = _RUNG_WORDS.get(("overdue" if mail == "overdue" else "reminder", unit))
     return nt(*forms, n, lang) if forms else rung
+
+
+def workflow_title(workflow: str | None, lang: str) -> str:
+    """A workflow by its title in ``lang`` (engine.core.definitions.title_of)."""
+    from agreeflow.engine.core import definitions
+    return definitions.title_of(workflow, lang)
+
+
+def actor_word(actor: str | None, lang: str) -> str:
+    """Who did it: a person's e-mail as stored; the engine's own steps (:data:`ENGINE_ACTORS`) in words."""
+    return word(ROLES, "system", lang) if actor in ENGINE_ACTORS else actor or ""
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def field_value(field: Mapping[str, Any] | None, value: Any, lang: str,
+                units: Mapping[str, str] | None = None) -> str:
+    """A stored field value as an official reads it — the one way the command line and the case page show one.
+
+    ``field`` is the field as ``workflow_words`` describes it (``type``, ``choices``; None for a field the
+    workflow no longer declares).  A day — a date field, or text holding an ISO day such as a reply-by date
+    written as a date — is dd/mm/yyyy; yes/no and choices in words; units by their names when ``units`` (code →
+    name) is given, else by their codes; a list joined with ", ".  No value gives "".
+    """
+    kind = str((field or {}).get("type") or "text")
+    choice = kind == "choice" or bool((field or {}).get("choices"))
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(_one_value(kind, choice, v, lang, units) for v in values if v is not None and v != "")
+
+
+def _one_value(kind: str, choice: bool, value: Any, lang: str, units: Mapping[str, str] | None) -> str:
+    if isinstance(value, bool) or kind in ("bool", "boolean"):
+        return t("Yes" if value else "No", lang)
+    if kind in ("unit", "units") and units is not None:
+        return units.get(str(value), str(value))
+    if isinstance(value, date) or (isinstance(value, str) and (kind == "date" or ISO_DAY.fullmatch(value.strip()))):
+        try:
+            return clock.fmt_day(value.strip() if isinstance(value, str) else value)
+        except ValueError:  # not a day after all (2024-13-45, or a date field holding other text): as written
+            return str(value)
+    if choice:
+        return word(CHOICES, str(value), lang)
+    return str(value)
 
 
 def word(table: dict[str, str], key: str | None, lang: str) -> str:

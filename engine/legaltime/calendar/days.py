@@ -7,7 +7,11 @@ Prime Minister decides swaps every year.  So a day's status is layered, each
 layer overriding the one before:
 
 1. the weekly schedule: Saturday and Sunday off (40-hour week);
-2. the ``holidays`` package, country VN (public holidays, nghỉ bù, known swaps);
+2. the ``holidays`` package, country VN (public holidays, nghỉ bù, known swaps):
+   it computes the days, the law sets them, so such a day cites Labour Code
+   2019 art. 112 (``HOLIDAY_LAW``, shown "Bộ luật Lao động 2019, Điều 112") and
+   names the package and its version only in ``DayInfo.computed_by``, for a
+   maintainer (``--json``), never as its legal basis;
 3. the shipped data file ``engine/data/calendar-vn.yaml`` (operator-editable);
 4. overrides from the database (``calendar_days``), passed in by the caller.
 
@@ -37,12 +41,18 @@ from agreeflow.engine.legaltime.calendar.due import Due, DueKind, add_months, st
 
 Unit = Literal["wd", "d", "m"]
 FIRST_YEAR, LAST_YEAR = 1995, 2200  # the package's VN rules start in 1995
-_WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
-_WEEKDAY_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-PACKAGE_SOURCE = f"holidays {package_cache.PACKAGE_VERSION} (VN)"  # one metadata lookup a process (~1.5 ms each)
+HOLIDAY_LAW = N_("Labour Code 2019, Article 112")
+"""The legal basis of a day off the package computes (Bộ luật Lao động 2019, No. 45/2019/QH14, Điều 112: the
+public holidays; the Prime Minister fixes the Tết and National Day days each year).  A decision of a year
+that the data file or an operator records (a swap, a make-up Saturday) cites its own document instead."""
+PACKAGE_COMPUTED_BY = f"holidays {package_cache.PACKAGE_VERSION} (VN)"  # one metadata lookup a process (~1.5 ms)
+"""What computed a package day (``DayInfo.computed_by``): for a maintainer, never shown as a citation."""
 PACKAGE_DAY_29 = "29 Tết"
 """The holidays package's name for the day two before Lunar New Year; we name its real lunar date."""
-WEEK_SOURCE = "Tuần làm việc 40 giờ (nghỉ Thứ Bảy, Chủ nhật)"
+WEEK_SOURCE = N_("40-hour working week (Saturday and Sunday off)")
+CATALOGUE_SOURCES = frozenset({HOLIDAY_LAW, WEEK_SOURCE})
+"""The sources the engine itself gives (msgids, read in the reader's language); any other source is data —
+the calendar file's or an operator's — shown as written."""
 
 
 class DayCategory(StrEnum):
@@ -68,6 +78,9 @@ _CATEGORY_WORDS: dict[DayCategory, str] = {
 }
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
             N_("Sunday"))
+"""The days of the week, Monday first (``date.weekday()``): the one source of their names, through
+:func:`weekday_name`.  Vietnamese writes them as administrative usage does inside a sentence, a parenthesis
+or a table cell alike: "thứ Hai" … "thứ Bảy", "Chủ nhật"."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,8 @@ class DayInfo:
     source: str
     confirmed: bool = True
     category: DayCategory = DayCategory.WORKDAY
+    computed_by: str = ""
+    """What computed the day when it is not data (the ``holidays`` package and its version), for a maintainer."""
 
     @property
     def working(self) -> bool:
@@ -92,7 +107,10 @@ class DayInfo:
 
         An ordinary working day is only its reason ("Ngày làm việc"), never "Ngày làm việc (ngày làm việc)".
         """
-        reason = pair(self.reason_vi, self.reason_en)
+        # A weekly rest day is named by the catalogue (weekday_name's word), so a stored explanation reads as
+        # the catalogue spells it now; other reasons are data (the package's names, the file's, an operator's).
+        reason = Msg(WEEKDAYS[self.day.weekday()]) if self.category == DayCategory.WEEKEND \
+            else pair(self.reason_vi, self.reason_en)
         text = Msg("{reason}", reason=reason) if self.category == DayCategory.WORKDAY \
             else Msg(N_("{reason} ({category})"), reason=reason, category=Msg(_CATEGORY_WORDS[self.category]))
         return text if self.confirmed else Msg(N_("{text} — UNCONFIRMED"), text=text)
@@ -101,10 +119,22 @@ class DayInfo:
         """:meth:`label` in ``lang``."""
         return self.label().render(lang)
 
+    def basis(self) -> Msg:
+        """The day's legal basis as a message: the engine's own sources from the catalogue, data as written."""
+        return Msg(self.source) if self.source in CATALOGUE_SOURCES else Msg("{source}", source=self.source)
 
-def weekday_name(d: date, lang: str = "vi") -> str:
-    """The day of the week of ``d`` in ``lang``: ``Thứ Hai`` … ``Chủ nhật`` / ``Monday`` … ``Sunday``."""
-    return t(WEEKDAYS[d.weekday()], lang)
+    def cited(self, lang: str = "vi") -> str:
+        """:meth:`basis` in ``lang`` ("Bộ luật Lao động 2019, Điều 112" / "Labour Code 2019, Article 112")."""
+        return self.basis().render(lang)
+
+
+def weekday_name(day: date | int, lang: str = "vi") -> str:
+    """The day of the week of ``day`` (a date, or 0 = Monday … 6 = Sunday) in ``lang``.
+
+    The one source of weekday names (mail, deadline explanations, the calendar commands and pages):
+    ``thứ Hai`` … ``thứ Bảy``, ``Chủ nhật`` / ``Monday`` … ``Sunday``, from the catalogue.
+    """
+    return t(WEEKDAYS[day if isinstance(day, int) else day.weekday()], lang)
 
 
 def _package_day(day: date, name_vi: str, name_en: str) -> DayInfo:
@@ -120,14 +150,13 @@ def _package_day(day: date, name_vi: str, name_en: str) -> DayInfo:
     if name_vi == PACKAGE_DAY_29:  # the package's name for "two days before Tết", wrong when Chạp has 29 days
         label = lunar.chap_label(day)  # the row keeps both names, as it does the package's
         name_vi, name_en = label.render("vi"), label.render("en")
-    return DayInfo(day, "off", name_vi, name_en, PACKAGE_SOURCE, True, category)
+    return DayInfo(day, "off", name_vi, name_en, HOLIDAY_LAW, True, category, PACKAGE_COMPUTED_BY)
 
 
 @lru_cache(maxsize=4096)
 def _weekly(day: date) -> DayInfo:
-    wd = day.weekday()
-    if wd >= 5:
-        return DayInfo(day, "off", _WEEKDAY_VI[wd], _WEEKDAY_EN[wd], WEEK_SOURCE, True,
+    if day.weekday() >= 5:
+        return DayInfo(day, "off", weekday_name(day, "vi"), weekday_name(day, "en"), WEEK_SOURCE, True,
                        DayCategory.WEEKEND)
     return DayInfo(day, "working", "Ngày làm việc", "Working day", WEEK_SOURCE, True,
                    DayCategory.WORKDAY)
