@@ -25,6 +25,7 @@ from agreeflow.engine.core import clock
 from agreeflow.engine.core.directory import SAMPLE
 from agreeflow.engine.core.yamlio import load_file
 from agreeflow.engine.service import demo
+from tests.test_weekday_spelling import other_weekday_forms
 
 COMMAND_WORDS = re.compile(r"agreeflow [a-z]|case fire|case show|--field|--attach")
 TRIGGERS = ("abandon", "comment", "agree", "disagree", "report", "submit", "escalate", "opinions_in")
@@ -107,7 +108,7 @@ def test_a_consulted_body_gets_its_own_reply_link_and_the_dofa_contact(mails: li
         assert re.search(r"http://127\.0\.0\.1:8080/reply/[\w-]+\.[\w-]+", m.text), m.subject
         assert "Đầu mối liên hệ tại Sở Ngoại vụ: " in m.text and "điện thoại 0204" in m.text
         assert "@bacgiang.example" in m.text.split("Đầu mối liên hệ")[1]
-        assert "Văn bản đề nghị: Tờ trình 88/TTr-SNgV ngày 15/07/2024" in m.text
+        assert "Văn bản đề nghị: văn bản số 412/SNgV-HTQT ngày 15/07/2024" in m.text  # the round's request letter
 
 
 def test_internal_readers_get_the_case_page_and_no_contact(mails: list[Mail]) -> None:
@@ -153,5 +154,34 @@ def test_an_escalation_names_the_body_that_is_late(mails: list[Mail]) -> None:
 
 def test_weekday_and_dates_are_written_the_vietnamese_way(mails: list[Mail]) -> None:
     for m in mails:
-        assert "Chủ Nhật" not in m.text and "Tết" not in m.text.split("Cách tính thời hạn")[0]
+        assert "Tết" not in m.text.split("Cách tính thời hạn")[0]
+        assert other_weekday_forms(m.subject + m.text + m.html) == [], m.subject  # "thứ Bảy", "Chủ nhật" only
         assert not re.search(r"\b20\d\d-\d\d-\d\d\b", m.text), m.subject  # no ISO date in what officials read
+
+
+def test_an_escalation_counts_the_reminders_the_late_body_had(mails: list[Mail]) -> None:
+    """MOFA is silent on the Gifu round: the escalation says how many reminders MOFA itself was sent (the mails
+    in its mailbox before it), not how many DOFA had about its own deadline; DOFA is never said to have
+    reminded itself."""
+    said = re.compile(r"(?P<who>[^\n.]+?) đã gửi (?P<n>\d+) thư nhắc tới (?P<late>[^\n]+?)\.")
+    to_mofa = [m for m in mails if m.to == "bongoaigiao@mofa.example"]
+    checked = 0
+    for m in mails:
+        for hit in said.finditer(m.text):
+            assert hit["late"] != hit["who"], m.subject
+            if hit["late"] == "Bộ Ngoại giao":
+                before = [r for r in to_mofa if r.sent < m.sent]
+                assert int(hit["n"]) == len(before) > 0, (m.subject, [r.subject for r in before])
+                checked += 1
+    assert checked  # the escalation about MOFA is in the folder
+
+
+def test_yearly_reports_missed_before_the_first_sweep_are_each_in_its_overdue_mail(mails: list[Mail]) -> None:
+    """TTQT-2021-0001's yearly reports for 2021, 2022 and 2023 were all missed when agreeflow first swept
+    (21/06/2024): the periods it opened while catching up are not dropped silently — DOFA's one mail that
+    morning names each of them."""
+    first = [m for m in mails if m.to == "songoaivu@bacgiang.example" and local_day(m) == date(2024, 6, 21)
+             and "TTQT-2021-0001" in m.subject]
+    assert len(first) == 1
+    for year in (2021, 2022, 2023):
+        assert f"15/12/{year}, đến nay đã quá hạn" in first[0].text, year

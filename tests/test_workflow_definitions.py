@@ -54,6 +54,21 @@ def test_a_workflow_naming_an_unknown_position_fails_lint_with_the_line_and_the_
     assert "transition 'approve': who: unknown position 'chairmen' — did you mean 'chairman'?" in res.stderr
     assert "positions: chairman, vice_chairman, director" in res.stderr
 
+def test_a_round_copying_a_field_the_workflow_does_not_have_fails_lint_with_the_line(af, tmp_path):
+    """A spawn's ``field:``/``given:`` value must name a field of the parent workflow: a misspelt one would open
+    every reply case of the round without the request letter's number, silently."""
+    shipped = (Path(__file__).parents[1] / "workflows" / "agreement-province.yaml").read_text(encoding="utf-8")
+    assert "letter_no: given:request_letter_no" in shipped
+    bad = tmp_path / "agreement-province.yaml"
+    bad.write_text(shipped.replace("letter_no: given:request_letter_no", "letter_no: given:request_leter_no"),
+                   encoding="utf-8")
+    line = next(i for i, text in enumerate(bad.read_text(encoding="utf-8").splitlines(), 1) if "request_leter_no" in text)
+    res = af("workflows", "lint", str(bad), "--lang", "en")
+    assert res.exit_code == 2
+    assert f":{line}: transition 'send_for_opinions': spawn field letter_no: given:request_leter_no names no field" \
+        in res.stderr
+
+
 def test_initial_and_terminal_must_be_true_or_false(af, tmp_path):
     """'initial: yes' (YAML 1.2: the text "yes") or 'initial: khong_co' was taken as true; it is a lint error."""
     shipped = (Path(__file__).parents[1] / "workflows" / "task.yaml").read_text(encoding="utf-8")

@@ -24,7 +24,7 @@ from agreeflow.engine.core.effects import actions as registered_actions
 from agreeflow.engine.core.errors import DefinitionError, UnknownWorkflowError, dash_hint, did_you_mean, unknown_name
 from agreeflow.engine.core.guards import exclusive_pairs, registered_guards
 from agreeflow.engine.core.i18n import N_, Msg
-from agreeflow.engine.core.kinds import Position
+from agreeflow.engine.core.kinds import DeadlineStatus, Position
 from agreeflow.engine.core.lint import check_graph
 from agreeflow.engine.core.paths import WORKFLOWS_DIR
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_checked, load_file, load_text
@@ -449,7 +449,7 @@ def _parse_timer(t: Any, state: str, fields: dict[str, FieldDef], p: _Problems, 
                     _parse_outcomes(t, tid, p))
 
 
-TIMER_OUTCOMES = ("no_reply", "deemed_agreed", "cancelled")
+TIMER_OUTCOMES = (DeadlineStatus.NO_REPLY, DeadlineStatus.DEEMED_AGREED, DeadlineStatus.CANCELLED)
 
 
 def _parse_outcomes(t: LineDict, tid: str, p: _Problems) -> dict[str, str]:
@@ -590,6 +590,13 @@ def _parse_spawn(raw: Any, where: Msg, fields: dict[str, FieldDef], p: _Problems
         p.add(raw.line_of("for_each"), Msg(N_("{where}: spawn.for_each must name a field of type units"), where=where))
     if not raw.get("workflow"):
         p.add(raw.line, Msg(N_("{where}: spawn needs 'workflow'"), where=where))
+    given = raw.get("fields") or {}
+    for name, value in (given.items() if isinstance(given, dict) else []):
+        ref = str(value)
+        if ref.startswith(("field:", "given:")) and ref[6:] not in fields:
+            p.add(given.line_of(name) if isinstance(given, LineDict) else raw.line,
+                  Msg(N_("{where}: spawn field {name}: {ref} names no field of this workflow"), where=where, name=name,
+                      ref=ref))
     return SpawnDef(str(raw.get("workflow", "")), for_each,
                     {str(k): str(v) for k, v in (raw.get("fields") or {}).items()}, str(raw.get("title", "")))
 
@@ -678,6 +685,18 @@ def get(workflow: str, version: int | None = None) -> Definition:
     if not versions or version is not None:
         raise UnknownWorkflowError(workflow, {w for w, _ in reg})
     return reg[(workflow, versions[-1])]
+
+
+def title_of(workflow: str | None, lang: str) -> str:
+    """A workflow by its title in ``lang`` (the newest definition's), for a reader who sees only its id in a row
+    (a report's step); a workflow the files no longer define is shown by its id."""
+    if not workflow:
+        return ""
+    try:
+        defn = get(workflow)
+    except UnknownWorkflowError:
+        return workflow
+    return defn.title.get(lang) or defn.title.get("vi") or workflow
 
 
 def versions(workflow: str) -> list[Definition]:

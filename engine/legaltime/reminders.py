@@ -8,7 +8,8 @@ deadline row names its policy; an unknown name falls back to ``default``.
 Progress lives on the deadline row, not in a scheduler: ``next_action_at`` is
 when the sweep must look again and ``extra["rungs_done"]`` the rung ids
 already handled.  Rungs before the deadline's ``start_at`` are never sent (a
-task assigned two days before its due date gets no "7 days before" mail).
+task assigned two days before its due date gets no "7 days before" mail),
+except the overdue rungs of a recurring period opened while catching up (``_floor``).
 Rungs are chosen by "due and not done", not by a time window, so neither
 downtime nor a calendar edit that moves a rung earlier can lose one: it goes
 out late, once.  ``next_action`` (called where no session is at hand) places
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo
 from agreeflow.engine.core import clock
 from agreeflow.engine.core.errors import InputFileError, listed
 from agreeflow.engine.core.i18n import N_, Msg
+from agreeflow.engine.core.kinds import EventKind
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Deadline
 from agreeflow.engine.core.yamlio import LineDict, YamlSyntaxError, load_file
@@ -36,7 +38,7 @@ from agreeflow.engine.legaltime import calendar
 
 POLICY_FILE = DATA_DIR / "reminder-policies.yaml"
 MAIL_KINDS = ("reminder", "due_today", "overdue")
-MISSED_EVENT = "deadline_missed"
+MISSED_EVENT = EventKind.DEADLINE_MISSED
 _TOP = {"send_at", "timezone", "late_after_minutes", "digest_weekday", "coordinators", "mail", "policies",
         "catch_up_after_working_days"}
 _MAIL = {"sender", "message_id_domain", "max_tries", "lease_seconds", "batch", "group", "connections"}
@@ -280,9 +282,23 @@ def _when(d: Timed, r: RungDef, cal: Any, pol: Policies) -> datetime:
     return pol.local_at(cal.next_working(day))
 
 
+CAUGHT_UP = "caught_up"
+"""``extra`` mark of a recurring period opened already over, while the sweep caught up on missed ones
+(engine.procedures.recurrence): it keeps the rungs after its end."""
+
+
 def _floor(d: Timed) -> datetime | None:
-    """Rungs before this instant are skipped: the deadline did not exist yet (None: none skipped)."""
-    return d.start_at
+    """Rungs before this instant are skipped: the deadline did not exist yet (None: none skipped).
+
+    A recurring period marked ``CAUGHT_UP`` keeps the rungs after its end: "overdue" is still true, and the
+    catch-up rule of :func:`plan` sends the latest of them (in the unit's one mail of that sweep).  Any other
+    deadline that began after its end — a task given with a due date already past — gets none: nobody was
+    reminded before, and an overdue mail with escalations on its first day would be news to everybody.
+    """
+    if d.start_at is None or d.due_date is None or not (d.extra or {}).get(CAUGHT_UP):
+        return d.start_at
+    end = d.due_at or clock.end_of_local_day(d.due_date)
+    return min(end, d.start_at)
 
 
 def _pending(d: Timed, cal: Any, policies: Policies | None) -> list[Rung]:

@@ -39,8 +39,8 @@ from agreeflow.engine.core import audit, authority, cases, definitions, effects
 from agreeflow.engine.core.definitions import SpawnDef
 from agreeflow.engine.core.fields import to_text
 from agreeflow.engine.core.i18n import N_, Msg
-from agreeflow.engine.core.kinds import SYSTEM_ACTOR, EventKind
-from agreeflow.engine.core.store import Case, Deadline, Event
+from agreeflow.engine.core.kinds import SYSTEM_ACTOR, DeadlineStatus, EventKind
+from agreeflow.engine.core.store import Case, Deadline, Event, Unit
 from agreeflow.engine.legaltime import deadlines
 
 DEEM_TRIGGER = "deem_agreed"           # the child's trigger for "no reply = agreement"
@@ -53,18 +53,20 @@ DEFAULT_ON_SILENCE = "overdue"
 def after_transition(m: effects.Moved) -> None:
     """Once a transition is written: spawn its children, then fan in to the parent when the round has ended."""
     if m.transition.spawn is not None:
-        spawn(m.session, m.case, m.transition.spawn, m.actor, m.role, m.now)
+        spawn(m.session, m.case, m.transition.spawn, m.actor, m.role, m.now, m.values)
     if m.case.parent_id is not None and m.definition.states[m.case.state].terminal:
         children_done(m.session, m.case, m.now)
 
 
-def _value(spec: str, case: Case, unit: str, s: Session) -> Any:
+def _value(spec: str, case: Case, unit: str, s: Session, given: dict[str, Any]) -> Any:
     if spec == "$unit":
         return unit
     if spec == "$parent":
         return case.ref
     if spec.startswith("field:"):
         return case.fields.get(spec[6:])
+    if spec.startswith("given:"):  # only as given in the step that opens the round: a later round asks again
+        return given.get(spec[6:])
     if spec.startswith("deadline:"):
         key = f"timer:{case.state}:{spec[9:]}"
         row = next((d for d in deadlines.open_for_case(s, case.id or 0, key) if d.key == key), None)
@@ -72,15 +74,19 @@ def _value(spec: str, case: Case, unit: str, s: Session) -> Any:
     return spec
 
 
-def spawn(s: Session, case: Case, spec: SpawnDef, actor: str, role: str, now: datetime) -> list[Case]:
-    """Open one child case per unit of ``case.fields[spec.for_each]``; returns them."""
+def spawn(s: Session, case: Case, spec: SpawnDef, actor: str, role: str, now: datetime,
+          given: dict[str, Any] | None = None) -> list[Case]:
+    """Open one child case per unit of ``case.fields[spec.for_each]``; returns them.  ``given``: the fields given
+    in the step that opens the round (``given:NAME`` in ``spec.fields``)."""
     child_defn = definitions.get(spec.workflow)
     person = authority.person_or_system(s, actor)
     made = []
     for unit in case.fields.get(spec.for_each) or []:
-        raw = {name: _value(v, case, unit, s) for name, v in spec.fields.items()}
+        raw = {name: _value(v, case, unit, s, given or {}) for name, v in spec.fields.items()}
         raw_text = {k: to_text(v) for k, v in raw.items() if v not in (None, "", [])}
-        title = (spec.title or "{parent_title} — {unit}").format(parent_title=case.title, unit=unit, parent=case.ref)
+        known = s.get(Unit, unit)  # the title is read by people: the unit's name, its code only if unknown
+        title = (spec.title or "{parent_title} — {unit_name}").format(
+            parent_title=case.title, unit=unit, unit_name=known.name_vi if known is not None else unit, parent=case.ref)
         child = cases.open_case(s, child_defn, title, raw_text, person, now, parent_ref=case.ref,
                                 note=Msg(N_("Opened from {parent} for {unit}: {workflow}"), parent=case.ref,
                                          unit=unit, workflow=dict(child_defn.title)),
@@ -186,7 +192,7 @@ def on_silence_rule(s: Session, child: Case) -> str:
 def due_reply(s: Session, child: Case, now: datetime) -> Deadline | None:
     """The child's open deadline of its current state whose time has run out, if any."""
     rows = deadlines.open_for_case(s, child.id or 0, f"timer:{child.state}:")
-    return next((d for d in rows if d.status == "open" and d.due_at is not None and d.due_at <= now), None)
+    return next((d for d in rows if d.status == DeadlineStatus.OPEN and d.due_at is not None and d.due_at <= now), None)
 
 
 def apply_silence(session: Session, case: Case, now: datetime) -> list[dict[str, Any]]:
@@ -231,7 +237,7 @@ def _silence_one(s: Session, child: Case, now: datetime) -> dict[str, Any]:
 
 def rule_events(s: Session, case: Case) -> list[Event]:
     """The ``deemed_agreed`` events of a case (the rule that made each so)."""
-    return list(s.exec(select(Event).where(Event.case_id == case.id, Event.kind == "deemed_agreed")
+    return list(s.exec(select(Event).where(Event.case_id == case.id, Event.kind == EventKind.DEEMED_AGREED)
                        .order_by(col(Event.seq))).all())
 
 

@@ -39,8 +39,10 @@ report, not the 2025 one.
 Catching up.  A period whose due date has passed by the time it opens (the
 sweep did not run for years) is closed as missed at once and the following
 one opened, so after years of silence there is one missed row (or one overdue
-case) per period and one open period for now.  Such periods get no mail: their
-rungs fell before they existed (engine.legaltime.reminders).
+case) per period and one open period for now.  A missed row opened this way is
+marked ``caught_up``: its rungs after its end still go out (engine.legaltime.
+reminders ``_floor``), so the unit's overdue mail names every missed period.
+Overdue cases opened this way get no mail (their rungs fell before they existed).
 
 A case without a recurring deadline is left alone, so the action is safe on
 any transition.
@@ -81,7 +83,7 @@ def mode(defn: Definition) -> Mode:
 def latest_recurring(s: Session, case: Case) -> Deadline | None:
     """The case's most recent deadline row whose phrase recurs."""
     rows = s.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id).desc())).all()
-    return next((d for d in rows if is_recurring(d) and d.status != "cancelled"), None)
+    return next((d for d in rows if is_recurring(d) and d.status != DeadlineStatus.CANCELLED), None)
 
 
 def periods(s: Session, case: Case, key: str) -> list[Deadline]:
@@ -203,6 +205,8 @@ def _open_following(s: Session, case: Case, row: Deadline, cal: Any, actor: str,
         new = _next_row(s, case, row, cal, actor, now)
         if new is None or new.due_at is None or new.due_at >= now:
             return new
+        from agreeflow.engine.legaltime import reminders  # only when a deadline moves: a read imports none
+        new.extra = {**(new.extra or {}), reminders.CAUGHT_UP: True}  # over before it opened: its overdue mail goes
         _end_missed(s, case, new, cal, actor, now)
         row = new
 
@@ -245,7 +249,7 @@ def _open_next_cases(s: Session, case: Case, row: Deadline, actor: str, now: dat
 
 
 def _opened_fields(s: Session, case: Case) -> dict[str, Any]:
-    opened = s.exec(select(Event).where(Event.case_id == case.id, Event.kind == "opened")).first()
+    opened = s.exec(select(Event).where(Event.case_id == case.id, Event.kind == EventKind.OPENED)).first()
     return dict((opened.payload or {}).get("fields") or {}) if opened else {}
 
 

@@ -40,7 +40,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, cases, clock
 from agreeflow.engine.core.i18n import localized, pair
-from agreeflow.engine.core.kinds import EventKind, OutboxStatus
+from agreeflow.engine.core.kinds import DeadlineStatus, EventKind, OutboxStatus
 from agreeflow.engine.core.store import Case, Deadline, OutboxMessage
 from agreeflow.engine.legaltime import reminders
 from agreeflow.engine.legaltime.deadlines import deadline_payload
@@ -56,7 +56,8 @@ ROLE = "system"
 def due_ids(s: Session, now: datetime) -> list[int]:
     """Ids of the open deadlines whose next action is due at ``now``, oldest first (one indexed query)."""
     # A recurring period closed as missed keeps its later rungs: "missed" rows with a next action.
-    due = select(Deadline.id).where(col(Deadline.status).in_(("open", "missed")), col(Deadline.next_action_at) <= now)
+    due = select(Deadline.id).where(col(Deadline.status).in_((DeadlineStatus.OPEN, DeadlineStatus.MISSED)),
+                                    col(Deadline.next_action_at) <= now)
     return [i for i in s.exec(due.order_by(col(Deadline.next_action_at), col(Deadline.id))).all() if i is not None]
 
 
@@ -78,7 +79,7 @@ def handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Poli
     if case is None:
         return counts  # another node or a user holds the case: next sweep
     s.refresh(d)
-    live = d.status == "open" or (recurrence.ladder_goes_on(d) and case.closed_at is None)
+    live = d.status == DeadlineStatus.OPEN or (recurrence.ladder_goes_on(d) and case.closed_at is None)
     if not live or d.next_action_at is None or d.next_action_at > now or case.suspended_at:
         return counts
     defn = cases.definition_of(s, case.workflow, case.version)
@@ -88,7 +89,7 @@ def handle(s: Session, deadline_id: int, now: datetime, cal: Any, policies: Poli
         if step.action == "event":
             _missed(s, case, d, rung, now, cal)
             counts["missed"] += 1
-            if d.status != "open" and not recurrence.ladder_goes_on(d):
+            if d.status != DeadlineStatus.OPEN and not recurrence.ladder_goes_on(d):
                 return counts  # settled by the silence rule: its ladder ends here
         elif step.action == "skip":
             counts.update(_skip_rung(s, case, d, rung, step.why, now, policies))
@@ -156,9 +157,7 @@ def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: 
     if rung.rung.escalate:
         addressed = {w.address.lower() for w in own}
         up = [w for w in compose.escalation_recipients(s, d.unit, policies) if w.address.lower() not in addressed]
-        sent_before = len(set(s.exec(select(OutboxMessage.rung).where(
-            OutboxMessage.deadline_id == d.id, OutboxMessage.rung != rung.id,
-            col(OutboxMessage.status) != OutboxStatus.SKIPPED)).all()))
+        sent_before = reminders_to_the_late(s, case, d, rung.id)
         esc = [_row(f"d{d.id}:{rung.id}:{who.address}", "escalation",
                     compose.deadline_context(s, case, defn, d, who, cal, today, book, links, escalation=True)
                     | {"reminders_sent": sent_before}, who, policies, now,
@@ -178,6 +177,33 @@ def _mail_rung(s: Session, case: Case, defn: Any, d: Deadline, rung: Rung, now: 
         log.log(logging.INFO if caught_up else logging.WARNING, "%s %s %s: %d mail(s) queued late by %s",
                 case.ref, d.key, rung.id, len(queued), timedelta(seconds=late))
     return counts
+
+
+NOT_SENT = (OutboxStatus.SKIPPED, OutboxStatus.CANCELLED, OutboxStatus.FAILED)
+"""Rungs that never reached anybody: not counted as reminders sent."""
+
+
+def reminders_to_the_late(s: Session, case: Case, d: Deadline, rung: str) -> int:
+    """How many reminders the bodies an escalation names as late have had, as its text says ("… đã gửi N thư
+    nhắc tới …"); 0 (the sentence is left out) when that is not one number.
+
+    Those bodies are the responsible unit of ``d`` — or, for a deadline that follows a round (its case has
+    open reply cases), the consulted bodies that have not answered: then their own reply deadlines' reminders
+    count, not those of the coordinator's deadline, and only if every one of them had as many.  A reminder is
+    one sweep's mail: rungs folded into one mail count once, and so does a mail that reached several mailboxes
+    of one body; only mail made to be sent counts (``NOT_SENT`` aside), and not the rung being escalated.
+    """
+    waiting = list(s.exec(select(Case.id).where(Case.parent_id == case.id, col(Case.closed_at).is_(None))).all())
+    if waiting:
+        rows = s.exec(select(OutboxMessage.case_id, OutboxMessage.created_at).where(
+            col(OutboxMessage.case_id).in_(waiting), col(OutboxMessage.kind) != "escalation",
+            col(OutboxMessage.status).not_in(NOT_SENT), col(OutboxMessage.deadline_id).is_not(None))).all()
+        per_body = Counter(case_id for case_id, _ in set(rows))
+        counts = {per_body.get(c, 0) for c in waiting}
+        return counts.pop() if len(counts) == 1 else 0
+    return len(set(s.exec(select(OutboxMessage.created_at).where(
+        OutboxMessage.deadline_id == d.id, OutboxMessage.rung != rung, col(OutboxMessage.kind) != "escalation",
+        col(OutboxMessage.status).not_in(NOT_SENT))).all()))
 
 
 def _row(idem_key: str, kind: str, context: dict[str, Any], who: compose.Recipient, policies: Policies,
@@ -230,7 +256,7 @@ def digest_items(s: Session, week: DigestWeek, cal: Any, policies: Policies
 
     def open_rows(*more: Any) -> Any:
         return (select(Deadline, Case).join(Case, col(Case.id) == col(Deadline.case_id))
-                .where(Deadline.status == "open", col(Deadline.due_date).is_not(None),
+                .where(Deadline.status == DeadlineStatus.OPEN, col(Deadline.due_date).is_not(None),
                        col(Case.suspended_at).is_(None), *more))
 
     due_units = {d.unit for d, _ in s.exec(open_rows(col(Deadline.due_at) < week.at)).all()
