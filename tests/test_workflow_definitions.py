@@ -164,3 +164,41 @@ def test_guards_declared_exclusive_never_both_pass_on_the_same_fields():
                            session=None)
         passing = {name for pair in checked for name in pair if guards[name](ctx) is None}
         assert [sorted(pair) for pair in checked if pair <= passing] == [], fields
+
+
+SAME_DESTINATION = """\
+id: same-destination
+version: 1
+title: {vi: "Hai đường tới một bước", en: "Two ways to one step"}
+states:
+  draft: {initial: true, label: {vi: Nháp, en: Draft}}
+  review: {terminal: true, label: {vi: Thẩm định, en: Review}}
+transitions:
+  - trigger: submit
+    from: draft
+    to: review
+    roles: [officer]
+    guards: [party_policy_required]
+    citation: "FIRST"
+  - trigger: submit
+    from: draft
+    to: review
+    roles: [officer]
+    guards: [party_policy_not_required]
+    citation: "SECOND"
+"""
+
+
+@pytest.mark.parametrize(("required", "citation"), [(True, "FIRST"), (False, "SECOND")])
+def test_the_step_fired_is_the_transition_whose_guards_passed_even_when_both_lead_to_the_same_state(
+        required, citation):
+    """Issue 12: the fire path keeps the transition ``transitions`` fired. Two transitions of one trigger to one
+    state cannot be told apart by their destination; each has its own citation, and the log must carry the
+    right one."""
+    from agreeflow.engine.core import machine
+
+    defn = definitions.parse(load_text(SAME_DESTINATION, "same-destination.yaml"), "same-destination.yaml")
+    ctx = GuardContext(case=None, definition=defn, trigger="submit", fields={"party_policy_required": required},
+                       actor=None, now=NOW, session=None)
+    fired = machine.advance(defn, "draft", "submit", ctx)
+    assert fired is not None and fired.dest == "review" and fired.citation == citation
