@@ -124,6 +124,11 @@ def test_a_yearly_task_missed_still_opens_next_years_task_once(af, tmp_path):
                      ("2024-01-01", "2024-12-31", "open", "assigned")]
     missed = [e["payload"] for e in af.json("case", "history", first) if e["kind"] == "deadline_missed"]
     assert [(p["occurrence"], p["final"]) for p in missed] == [("2022-12-31", False)]
+    for ref in tasks:  # each period's miss is marked once, also the one opened already over (2023's)
+        kinds = [e["kind"] for e in af.json("case", "history", ref)]
+        assert kinds.count("deadline_missed") <= 1, (ref, kinds)
+    af("tick", "--no-dispatch", now="2024-03-01T08:05:00+07:00", ok=True)  # a second sweep adds no marker
+    assert sum([e["kind"] for e in af.json("case", "history", r)].count("deadline_missed") for r in tasks) == 2
 
     af("case", "fire", first, "report", "--field", "result_document=KH 3/KH-SNgV", "--attach",
        f"result={doc(tmp_path, 'kh.pdf')}", user=OFFICER_SNGV, now="2024-03-05T09:00", ok=True)
