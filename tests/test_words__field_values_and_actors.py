@@ -3,6 +3,7 @@ a field value (a day written in ISO in a text field too), the engine's own actor
 
 from __future__ import annotations
 
+from agreeflow.engine.core import definitions
 from agreeflow.engine.service import words
 
 TEXT = {"name": "reply_by", "type": "text", "choices": []}
@@ -43,5 +44,5 @@ def test_every_rung_of_the_outbox_has_words() -> None:
 
 
 def test_a_workflow_by_its_title_and_an_unknown_one_by_its_id() -> None:
-    assert words.workflow_title("consultation-reply", "vi") == "Ý kiến của đơn vị được hỏi"
-    assert words.workflow_title("no-such-workflow", "vi") == "no-such-workflow"
+    assert definitions.title_of("consultation-reply", "vi") == "Ý kiến của đơn vị được hỏi"
+    assert definitions.title_of("no-such-workflow", "vi") == "no-such-workflow"

@@ -8,6 +8,7 @@ every problem is reported at once — a bad file writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from agreeflow.engine.core.errors import (
     dash_hint,
     did_you_mean,
 )
-from agreeflow.engine.core.i18n import N_, Msg
+from agreeflow.engine.core.i18n import N_, Msg, localized, pair
 from agreeflow.engine.core.paths import DATA_DIR
 from agreeflow.engine.core.store import Delegation, Person, Unit
 from agreeflow.engine.core.yamlio import LineDict, load_checked
@@ -293,6 +294,14 @@ def _replace_delegations(session: Session, entries: list[DelegationEntry], diff:
 def _plain(value: Any) -> Any:
     """A value as JSON keeps it (dates as ISO text)."""
     return value.isoformat() if isinstance(value, date) else value
+
+
+def unit_names(session: Session, lang: str, codes: Iterable[str] | None = None) -> dict[str, str]:
+    """Code → name in ``lang`` of every unit, or of the units ``codes`` names: what a reader sees for a code."""
+    query = select(Unit)
+    if codes is not None:
+        query = query.where(col(Unit.code).in_(set(codes)))
+    return {u.code: localized(pair(u.name_vi, u.name_en), lang) for u in session.exec(query.order_by(col(Unit.code)))}
 
 
 def is_active(unit: Unit, on: date) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from agreeflow.engine.core import audit, authority, cases, clock, definitions, files, notes
+from agreeflow.engine.core import audit, authority, cases, clock, definitions, directory, files, notes
 from agreeflow.engine.core.definitions import Definition, TransitionDef
 from agreeflow.engine.core.errors import (
     AttachmentTooLargeError,
@@ -26,11 +26,11 @@ from agreeflow.engine.core.errors import (
     ScopeRefusedError,
 )
 from agreeflow.engine.core.fields import parse_pairs
-from agreeflow.engine.core.i18n import N_, Msg, localized, pair
+from agreeflow.engine.core.i18n import N_, Msg
 from agreeflow.engine.core.kinds import Role
 from agreeflow.engine.core.prepared import Prepared
 from agreeflow.engine.core.settings import MB, Settings
-from agreeflow.engine.core.store import Case, Deadline, Event, Person, Unit
+from agreeflow.engine.core.store import Case, Deadline, Event, Person
 from agreeflow.engine.legaltime import deadlines, suspension
 from agreeflow.engine.procedures import flags
 from agreeflow.engine.service import base, words
@@ -302,10 +302,7 @@ def _unit_names(s: Session, defn: Definition, case: Case, lang: str) -> dict[str
         if fdef.type in ("unit", "units"):
             value = case.fields.get(name)
             codes.update(str(v) for v in (value if isinstance(value, list) else [value]) if v)
-    if not codes:
-        return {}
-    rows = s.exec(select(Unit.code, Unit.name_vi, Unit.name_en).where(col(Unit.code).in_(codes))).all()
-    return {code: localized(pair(vi, en), lang) for code, vi, en in rows}
+    return directory.unit_names(s, lang, codes) if codes else {}
 
 
 def workflow_words(defn: Definition, lang: str) -> dict[str, Any]:

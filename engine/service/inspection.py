@@ -34,6 +34,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, clock, notes
 from agreeflow.engine.core.atomic import atomic_write
+from agreeflow.engine.core.directory import unit_names
 from agreeflow.engine.core.errors import FieldValueError, RoleRefusedError, UnknownCaseError
 from agreeflow.engine.core.fields import parse_date
 from agreeflow.engine.core.i18n import N_, Msg
@@ -45,7 +46,7 @@ from agreeflow.engine.reports import auditlog, checkpoint
 from agreeflow.engine.reports import common as reports
 from agreeflow.engine.service import base, words
 from agreeflow.engine.service.base import reading
-from agreeflow.engine.service.pages import person_view, reader, unit_condition, unit_names
+from agreeflow.engine.service.pages import person_view, reader, unit_condition
 
 PER_PAGE = 50
 INSPECTORS = tuple(sorted(authority.SEE_ALL))

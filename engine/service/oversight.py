@@ -23,6 +23,7 @@ from sqlmodel import col, select
 
 from agreeflow.engine.core import cases, clock
 from agreeflow.engine.core import directory as directory_mod
+from agreeflow.engine.core.directory import unit_names
 from agreeflow.engine.core.errors import FieldValueError
 from agreeflow.engine.core.fields import parse_date
 from agreeflow.engine.core.i18n import N_, Msg
@@ -36,7 +37,6 @@ from agreeflow.engine.reports.common import Table
 from agreeflow.engine.service import words
 from agreeflow.engine.service.base import now, reading
 from agreeflow.engine.service.inspection import may_inspect
-from agreeflow.engine.service.pages import unit_names
 from agreeflow.engine.service.reports import annual_sections, annual_title, report_annual, report_compliance
 
 OUTCOMES = compliance.OUTCOMES

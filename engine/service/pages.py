@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, clock, definitions, files, machine, notes
 from agreeflow.engine.core.definitions import Definition
-from agreeflow.engine.core.directory import is_active
+from agreeflow.engine.core.directory import is_active, unit_names
 from agreeflow.engine.core.errors import NotSignedInError, UnknownCaseError
 from agreeflow.engine.core.i18n import localized, pair
 from agreeflow.engine.core.kinds import DeadlineStatus, EventKind, Role
@@ -70,11 +70,6 @@ def visible(s: Session, who: Person, ref: str) -> tuple[Case, Definition]:
     if not authority.may_see(who, case, defn):
         raise UnknownCaseError(ref)
     return case, defn
-
-
-def unit_names(s: Session, lang: str) -> dict[str, str]:
-    return {u.code: localized(pair(u.name_vi, u.name_en), lang)
-            for u in s.exec(select(Unit).order_by(col(Unit.code))).all()}
 
 
 def _names(s: Session, emails: set[str], units: dict[str, str]) -> dict[str, str]:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from agreeflow.engine.core import audit, authority, cases, clock, definitions
+from agreeflow.engine.core.directory import unit_names
 from agreeflow.engine.core.errors import FieldValueError
 from agreeflow.engine.core.fields import parse_date
 from agreeflow.engine.core.i18n import N_, Msg, t
@@ -34,7 +35,6 @@ from agreeflow.engine.service.pages import (
     reader,
     spawned_only,
     unit_condition,
-    unit_names,
 )
 
 PER_PAGE = 25

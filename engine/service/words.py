@@ -136,12 +136,6 @@ def rung_word(rung: str | None, lang: str) -> str:
     return nt(*forms, n, lang) if forms else rung
 
 
-def workflow_title(workflow: str | None, lang: str) -> str:
-    """A workflow by its title in ``lang`` (engine.core.definitions.title_of)."""
-    from agreeflow.engine.core import definitions
-    return definitions.title_of(workflow, lang)
-
-
 def actor_word(actor: str | None, lang: str) -> str:
     """Who did it: a person's e-mail as stored; the engine's own steps (:data:`ENGINE_ACTORS`) in words."""
     return word(ROLES, "system", lang) if actor in ENGINE_ACTORS else actor or ""
