@@ -50,7 +50,9 @@ PACKAGE_COMPUTED_BY = f"holidays {package_cache.PACKAGE_VERSION} (VN)"  # one me
 PACKAGE_DAY_29 = "29 Tết"
 """The holidays package's name for the day two before Lunar New Year; we name its real lunar date."""
 WEEK_SOURCE = N_("40-hour working week (Saturday and Sunday off)")
-CATALOGUE_SOURCES = frozenset({HOLIDAY_LAW, WEEK_SOURCE})
+OBSERVED_LAW = N_("Labour Code 2019, Article 111(3)")
+"""A holiday that fell on the weekly rest day is taken the next working day (nghỉ bù): Điều 111 khoản 3."""
+CATALOGUE_SOURCES = frozenset({HOLIDAY_LAW, OBSERVED_LAW, WEEK_SOURCE})
 """The sources the engine itself gives (msgids, read in the reader's language); any other source is data —
 the calendar file's or an operator's — shown as written."""
 
@@ -150,7 +152,8 @@ def _package_day(day: date, name_vi: str, name_en: str) -> DayInfo:
     if name_vi == PACKAGE_DAY_29:  # the package's name for "two days before Tết", wrong when Chạp has 29 days
         label = lunar.chap_label(day)  # the row keeps both names, as it does the package's
         name_vi, name_en = label.render("vi"), label.render("en")
-    return DayInfo(day, "off", name_vi, name_en, HOLIDAY_LAW, True, category, PACKAGE_COMPUTED_BY)
+    law = OBSERVED_LAW if category == DayCategory.OBSERVED else HOLIDAY_LAW
+    return DayInfo(day, "off", name_vi, name_en, law, True, category, PACKAGE_COMPUTED_BY)
 
 
 @lru_cache(maxsize=4096)
